@@ -1,0 +1,93 @@
+/**
+ * The demo data set's shared roster. Every domain seeds its own store from this roster, so the
+ * seven stores agree on tenants, customer ids and owners without talking to each other.
+ * Deterministic: the same roster and the same per-domain values on every machine.
+ */
+export interface DemoTenant {
+  readonly id: string;
+  readonly name: string;
+  readonly customerCount: number;
+  readonly ownerIds: readonly string[];
+}
+
+export interface DemoCustomer {
+  readonly id: string;
+  readonly tenantId: string;
+  readonly name: string;
+  readonly ownerId: string;
+  /** Index within the tenant, 0-based. */
+  readonly index: number;
+}
+
+export const DEMO_TENANTS: readonly DemoTenant[] = [
+  { id: 'acme', name: 'Acme Corporation', customerCount: 300, ownerIds: ['u1', 'u2', 'u3', 'u4', 'u5', 'u6'] },
+  { id: 'globex', name: 'Globex Industries', customerCount: 200, ownerIds: ['u1', 'u2', 'u3', 'u4'] },
+];
+
+const PREFIXES = ['Blue', 'North', 'Bright', 'Silver', 'Iron', 'Red', 'Summit', 'Cedar', 'Atlas', 'Nova', 'Harbor', 'Pine'];
+const SUFFIXES = ['Analytics', 'Logistics', 'Health', 'Retail', 'Labs', 'Foods', 'Energy', 'Media', 'Systems', 'Finance', 'Works'];
+
+/** All demo customers, ids `cust_00001`… unique across tenants. */
+export function demoCustomers(): DemoCustomer[] {
+  const customers: DemoCustomer[] = [];
+  let serial = 0;
+  for (const tenant of DEMO_TENANTS) {
+    for (let index = 0; index < tenant.customerCount; index++) {
+      serial++;
+      const prefix = PREFIXES[serial % PREFIXES.length] ?? 'Blue';
+      const suffix = SUFFIXES[Math.floor(serial / PREFIXES.length) % SUFFIXES.length] ?? 'Labs';
+      customers.push({
+        id: `cust_${String(serial).padStart(5, '0')}`,
+        tenantId: tenant.id,
+        name: `${prefix} ${suffix} ${serial}`,
+        ownerId: tenant.ownerIds[index % tenant.ownerIds.length] ?? 'u1',
+        index,
+      });
+    }
+  }
+  return customers;
+}
+
+/** A small deterministic PRNG (mulberry32) seeded from a string, e.g. `${domain}:${customerId}`. */
+export function demoRandom(seed: string) {
+  let h = 1779033703 ^ seed.length;
+  for (let i = 0; i < seed.length; i++) {
+    h = Math.imul(h ^ seed.charCodeAt(i), 3432918353);
+    h = (h << 13) | (h >>> 19);
+  }
+  let state = h >>> 0;
+  const next = (): number => {
+    state = (state + 0x6d2b79f5) >>> 0;
+    let t = state;
+    t = Math.imul(t ^ (t >>> 15), t | 1);
+    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
+    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+  };
+  return {
+    next,
+    /** Float in [min, max), rounded to `digits` decimals. */
+    float(min: number, max: number, digits = 2): number {
+      const f = 10 ** digits;
+      return Math.round((min + next() * (max - min)) * f) / f;
+    },
+    int(min: number, max: number): number {
+      return Math.floor(min + next() * (max - min + 1));
+    },
+    pick<T>(items: readonly T[]): T {
+      const item = items[Math.floor(next() * items.length)];
+      if (item === undefined) throw new Error('pick from an empty list');
+      return item;
+    },
+    /** A subset of `items`, each kept with probability `p`. */
+    some<T>(items: readonly T[], p = 0.4): T[] {
+      return items.filter(() => next() < p);
+    },
+  };
+}
+
+/** Fixed "now" for the demo data so that dates are reproducible. */
+export const DEMO_NOW = new Date('2025-12-05T08:21:00Z');
+
+export function daysBefore(days: number, from: Date = DEMO_NOW): Date {
+  return new Date(from.getTime() - days * 86_400_000);
+}

@@ -1,0 +1,111 @@
+import { GraphQLError, type GraphQLFormattedError } from 'graphql';
+
+/** Every error the hub returns carries one of these in `extensions.code`. */
+export enum ErrorCode {
+  BadUserInput = 'BAD_USER_INPUT',
+  NotFound = 'NOT_FOUND',
+  Conflict = 'CONFLICT',
+  Unauthenticated = 'UNAUTHENTICATED',
+  Forbidden = 'FORBIDDEN',
+  DownstreamServiceError = 'DOWNSTREAM_SERVICE_ERROR',
+  PersistedQueryNotInList = 'PERSISTED_QUERY_NOT_IN_LIST',
+  InternalServerError = 'INTERNAL_SERVER_ERROR',
+}
+
+/** HTTP status that goes with a code when the error ends the whole request. */
+export const httpStatusFor: Partial<Record<ErrorCode, number>> = {
+  [ErrorCode.Unauthenticated]: 401,
+  [ErrorCode.Forbidden]: 403,
+};
+
+export function hubError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
+  const status = httpStatusFor[code];
+  return new GraphQLError(message, {
+    extensions: { code, ...extensions, ...(status ? { http: { status } } : {}) },
+  });
+}
+
+/** Invalid input: the message and `extensions.field` name the offending field (dotted path). */
+export function badUserInput(field: string, message: string): GraphQLError {
+  return hubError(ErrorCode.BadUserInput, `${field}: ${message}`, { field });
+}
+
+export function notFound(type: string, id: string): GraphQLError {
+  return hubError(ErrorCode.NotFound, `${type} ${JSON.stringify(id)} was not found`, { type, id });
+}
+
+export function unauthenticated(message = 'Authentication required'): GraphQLError {
+  return hubError(ErrorCode.Unauthenticated, message);
+}
+
+export function forbidden(message = 'Not allowed'): GraphQLError {
+  return hubError(ErrorCode.Forbidden, message);
+}
+
+interface PrismaKnownError {
+  code: string;
+  meta?: Record<string, unknown>;
+}
+
+function isPrismaKnownError(error: unknown): error is PrismaKnownError {
+  return (
+    typeof error === 'object' &&
+    error !== null &&
+    'code' in error &&
+    typeof (error as { code: unknown }).code === 'string' &&
+    /^P\d{4}$/.test((error as { code: string }).code)
+  );
+}
+
+/**
+ * The one place Prisma errors become GraphQL errors. Only the codes with a meaning for the
+ * caller are mapped; everything else stays an internal error (masked in production).
+ */
+export function mapPrismaError(error: unknown, type = 'Record'): unknown {
+  if (!isPrismaKnownError(error)) return error;
+  switch (error.code) {
+    case 'P2002': {
+      const target = error.meta?.['target'];
+      const fields = Array.isArray(target) ? target.join(', ') : String(target ?? 'a unique field');
+      return hubError(ErrorCode.Conflict, `${type} with the same ${fields} already exists`, { fields: target });
+    }
+    case 'P2025':
+      return hubError(ErrorCode.NotFound, `${type} was not found`, { type });
+    case 'P2003':
+      return hubError(ErrorCode.BadUserInput, `${type} refers to a record that does not exist`, {
+        field: error.meta?.['field_name'],
+      });
+    default:
+      return error;
+  }
+}
+
+/**
+ * `formatError` for every Apollo Server in the hub: codes are always present, internals are
+ * masked unless `expose` (development) is set, stack traces never leave a production process.
+ */
+export function createErrorFormatter(options: { expose: boolean }) {
+  return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
+    const code = formatted.extensions?.['code'];
+    const original = error instanceof GraphQLError ? error.originalError : undefined;
+    const mapped = original ? mapPrismaError(original) : undefined;
+    if (mapped instanceof GraphQLError) {
+      return { message: mapped.message, locations: formatted.locations, path: formatted.path, extensions: { ...mapped.extensions } };
+    }
+    const known = typeof code === 'string' && code !== ErrorCode.InternalServerError;
+    if (known) {
+      if (options.expose) return formatted;
+      const { stacktrace: _stack, exception: _exception, ...extensions } = formatted.extensions ?? {};
+      return { ...formatted, extensions };
+    }
+    if (options.expose) {
+      return { ...formatted, extensions: { ...formatted.extensions, code: ErrorCode.InternalServerError } };
+    }
+    return {
+      message: 'Internal server error',
+      locations: formatted.locations,
+      path: formatted.path,
+      extensions: { code: ErrorCode.InternalServerError },
+    };
+  };
+}

@@ -1,0 +1,85 @@
+/**
+ * Spawning hub processes (subgraphs, gateway) and waiting for their "ready" log line.
+ * Shared by the `npm start` launcher and the end-to-end tests, so both run the hub the same way.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createWriteStream, mkdirSync } from 'node:fs';
+import path from 'node:path';
+import { createInterface } from 'node:readline';
+import { fileURLToPath } from 'node:url';
+
+export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+export interface ServiceProcess {
+  name: string;
+  url: string;
+  child: ChildProcess;
+  /** Sends SIGTERM and waits for exit (SIGKILL after `graceMs`). */
+  stop(graceMs?: number): Promise<void>;
+}
+
+export interface SpawnOptions {
+  name: string;
+  /** Entry file relative to the repo root, e.g. `subgraphs/sales/src/index.ts`. */
+  entry: string;
+  env: Record<string, string | undefined>;
+  /** Log message that marks readiness; the line must also carry `url`. */
+  readyMessage: string;
+  /** Where to append the process's JSON log lines; by default they are dropped unless it fails. */
+  logFile?: string;
+  timeoutMs?: number;
+}
+
+/** Starts `node --import tsx <entry>` and resolves once it logs `readyMessage` with a `url`. */
+export function spawnService(options: SpawnOptions): Promise<ServiceProcess> {
+  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, options.entry)], {
+    cwd: REPO_ROOT,
+    env: { ...process.env, ...options.env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let log: NodeJS.WritableStream | undefined;
+  if (options.logFile) {
+    mkdirSync(path.dirname(options.logFile), { recursive: true });
+    log = createWriteStream(options.logFile, { flags: 'a' });
+  }
+  const recent: string[] = [];
+  const remember = (line: string) => {
+    log?.write(`${line}\n`);
+    recent.push(line);
+    if (recent.length > 40) recent.shift();
+  };
+  const stop = (graceMs = 5000) =>
+    new Promise<void>((resolve) => {
+      if (child.exitCode !== null || child.signalCode !== null) return resolve();
+      const timer = setTimeout(() => child.kill('SIGKILL'), graceMs);
+      child.once('exit', () => {
+        clearTimeout(timer);
+        resolve();
+      });
+      child.kill('SIGTERM');
+    });
+
+  return new Promise((resolve, reject) => {
+    const timeout = setTimeout(() => {
+      void stop(0);
+      reject(new Error(`${options.name} was not ready within ${options.timeoutMs ?? 120_000} ms:\n${recent.join('\n')}`));
+    }, options.timeoutMs ?? 120_000);
+    createInterface({ input: child.stderr }).on('line', remember);
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      remember(line);
+      if (!line.includes(options.readyMessage)) return;
+      try {
+        const entry = JSON.parse(line) as { url?: string };
+        if (!entry.url) return;
+        clearTimeout(timeout);
+        resolve({ name: options.name, url: entry.url, child, stop });
+      } catch {
+        // not a JSON log line; keep waiting
+      }
+    });
+    child.once('exit', (code, signal) => {
+      clearTimeout(timeout);
+      reject(new Error(`${options.name} exited (${code ?? signal}) before it was ready:\n${recent.join('\n')}`));
+    });
+  });
+}

@@ -1,0 +1,231 @@
+import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { expressMiddleware } from '@as-integrations/express5';
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { openStore, scopeToTenant, migrationsDirFor, storeConfigFromEnv, type Store, type StoreConfig } from '@hub/store';
+import express from 'express';
+import { parse, type DocumentNode } from 'graphql';
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { randomUUID } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { DEV_GATEWAY_SECRET, EnvReader, isProduction } from './config.js';
+import { createErrorFormatter, hubError, ErrorCode } from './errors.js';
+import { createLogger, type Logger } from './logger.js';
+import { createMetrics, type ProcessMetrics } from './metrics.js';
+import { scalarResolvers } from './scalars.js';
+import { REQUEST_ID_HEADER, VIEWER_HEADER, ViewerVerificationError, createViewerVerifier, type Viewer } from './viewer.js';
+
+/** Default port of each domain's subgraph; the gateway listens on 4000. */
+export const SUBGRAPH_PORTS = {
+  customers: 4001,
+  marketing: 4002,
+  sales: 4003,
+  product: 4004,
+  finance: 4005,
+  support: 4006,
+  health: 4007,
+} as const;
+export type Domain = keyof typeof SUBGRAPH_PORTS;
+export const DOMAINS = Object.keys(SUBGRAPH_PORTS) as Domain[];
+
+/** What every resolver and loader of a subgraph receives. */
+export interface SubgraphContext<C, L> {
+  viewer: Viewer;
+  /** The domain store, scoped to the viewer's tenant: every model operation is filtered by it. */
+  db: C;
+  loaders: L;
+  requestId: string;
+  log: Logger;
+}
+
+export interface SubgraphDefinition<C, L> {
+  name: string;
+  typeDefs: DocumentNode;
+  /** The subgraph's codegen `Resolvers` object. */
+  resolvers: object;
+  PrismaClient: new (options: never) => C;
+  createLoaders(db: C, viewer: Viewer): L;
+  /** Loads the demo data set; must be idempotent. */
+  seedDemo?(client: C): Promise<void>;
+}
+
+export interface SubgraphConfig {
+  port: number;
+  host: string;
+  store: StoreConfig;
+  seedDemo: boolean;
+  migrate: boolean;
+  gatewaySecret: string;
+  exposeErrors: boolean;
+  logLevel: string;
+}
+
+export interface RunningSubgraph<C = unknown> {
+  url: string;
+  port: number;
+  store: Store<C>;
+  metrics: ProcessMetrics;
+  stop(): Promise<void>;
+}
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+const COMMON_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/common.graphql');
+
+/** The full SDL of a subgraph: its own schema.graphql plus the shared common.graphql. */
+export function subgraphSdl(schemaPath: string): string {
+  return `${readFileSync(schemaPath, 'utf8')}\n${readFileSync(COMMON_SDL_PATH, 'utf8')}`;
+}
+
+export function subgraphSchemaPath(domain: string): string {
+  return path.join(ROOT, 'subgraphs', domain, 'schema.graphql');
+}
+
+/** `loadSchema(import.meta.url, '../schema.graphql')` from a subgraph's src/server.ts. */
+export function loadSchema(metaUrl: string, relativePath: string): DocumentNode {
+  return parse(subgraphSdl(fileURLToPath(new URL(relativePath, metaUrl))));
+}
+
+export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = process.env): Readonly<SubgraphConfig> {
+  const read = new EnvReader(env);
+  const production = isProduction(env);
+  const defaultPort = (SUBGRAPH_PORTS as Record<string, number>)[name] ?? 0;
+  const gatewaySecret = read.string('HUB_GATEWAY_SECRET', production ? undefined : DEV_GATEWAY_SECRET);
+  if (production && gatewaySecret === DEV_GATEWAY_SECRET) read.problems.push('HUB_GATEWAY_SECRET must not be the development secret in production');
+  return read.done({
+    port: read.int('PORT', defaultPort, { max: 65535 }),
+    host: read.string('HOST', '127.0.0.1'),
+    store: storeConfigFromEnv(name, env),
+    seedDemo: read.bool('HUB_SEED_DEMO', false),
+    migrate: read.bool('HUB_MIGRATE', true),
+    gatewaySecret,
+    exposeErrors: read.bool('HUB_EXPOSE_ERRORS', env['NODE_ENV'] === 'development'),
+    logLevel: read.string('LOG_LEVEL', 'info'),
+  });
+}
+
+function metricsPlugin(metrics: ProcessMetrics): ApolloServerPlugin {
+  return {
+    async requestDidStart() {
+      return {
+        async didEncounterErrors({ errors }) {
+          for (const error of errors) {
+            metrics.graphqlErrors.inc({ code: String(error.extensions?.['code'] ?? ErrorCode.InternalServerError) });
+          }
+        },
+      };
+    },
+  };
+}
+
+/**
+ * Starts one domain subgraph: opens and migrates its store, optionally seeds the demo data,
+ * serves `/graphql` (only to gateway-signed requests), `/healthz`, `/readyz` and `/metrics`.
+ */
+export async function startSubgraph<C, L>(
+  def: SubgraphDefinition<C, L>,
+  overrides: Partial<SubgraphConfig> = {},
+): Promise<RunningSubgraph<C>> {
+  const config = { ...subgraphConfigFromEnv(def.name), ...overrides };
+  const log = createLogger(`subgraph-${def.name}`, config.logLevel);
+  const metrics = createMetrics(`subgraph-${def.name}`);
+  const store = await openStore<C>({
+    domain: def.name,
+    config: config.store,
+    PrismaClient: def.PrismaClient as never,
+    migrationsDir: migrationsDirFor(def.name),
+    onQuery: (sql, durationMs) => metrics.countStatement(sql, durationMs),
+  });
+  if (config.migrate) {
+    const { applied } = await store.migrate();
+    if (applied.length > 0) log.info({ applied }, 'migrations applied');
+  }
+  if (config.seedDemo && def.seedDemo) {
+    const started = Date.now();
+    await def.seedDemo(store.client);
+    log.info({ ms: Date.now() - started }, 'demo data ready');
+  }
+
+  const schema = buildSubgraphSchema([
+    { typeDefs: def.typeDefs, resolvers: { ...scalarResolvers, ...def.resolvers } as GraphQLResolverMap<unknown> },
+  ]);
+  const app = express();
+  const httpServer: Server = createServer(app);
+  const server = new ApolloServer<SubgraphContext<C, L>>({
+    schema,
+    csrfPrevention: true,
+    includeStacktraceInErrorResponses: config.exposeErrors,
+    formatError: createErrorFormatter({ expose: config.exposeErrors }),
+    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), metricsPlugin(metrics)],
+  });
+  await server.start();
+  const verifyViewer = createViewerVerifier(config.gatewaySecret);
+
+  app.use((req, res, next) => {
+    const end = metrics.httpDuration.startTimer({ route: req.path });
+    res.on('finish', () => end({ status: String(res.statusCode) }));
+    next();
+  });
+  app.get('/healthz', (_req, res) => void res.json({ status: 'ok' }));
+  app.get('/readyz', async (_req, res) => {
+    try {
+      await (store.client as unknown as { $queryRaw(q: TemplateStringsArray): Promise<unknown> }).$queryRaw`SELECT 1`;
+      res.json({ status: 'ready' });
+    } catch (error) {
+      log.warn({ err: error }, 'store not ready');
+      res.status(503).json({ status: 'unavailable', reason: 'store' });
+    }
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.use(
+    '/graphql',
+    express.json({ limit: '5mb' }),
+    expressMiddleware(server, {
+      context: async ({ req }) => {
+        const requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
+        let viewer: Viewer;
+        try {
+          viewer = await verifyViewer(req.header(VIEWER_HEADER));
+        } catch (error) {
+          const reason = error instanceof ViewerVerificationError ? error.message : 'invalid viewer';
+          log.warn({ requestId, reason }, 'refused unsigned request');
+          throw hubError(ErrorCode.Unauthenticated, `This subgraph only answers requests signed by the gateway (${reason})`);
+        }
+        const db = scopeToTenant(store.client, viewer.tenantId);
+        return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: log.child({ requestId }) };
+      },
+    }),
+  );
+
+  await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://${config.host}:${port}/graphql`;
+  log.info({ url, port, store: config.store.kind }, 'subgraph ready');
+
+  let stopping: Promise<void> | undefined;
+  const stop = () =>
+    (stopping ??= (async () => {
+      await server.stop();
+      await store.close();
+    })());
+  return { url, port, store, metrics, stop };
+}
+
+/** Entry point of a subgraph process: start, and stop cleanly on SIGINT/SIGTERM. */
+export async function runSubgraph<C, L>(def: SubgraphDefinition<C, L>): Promise<void> {
+  try {
+    const running = await startSubgraph(def);
+    const shutdown = () => void running.stop().then(() => process.exit(0));
+    process.once('SIGINT', shutdown);
+    process.once('SIGTERM', shutdown);
+  } catch (error) {
+    console.error(`subgraph ${def.name} failed to start: ${error instanceof Error ? error.message : String(error)}`);
+    process.exit(1);
+  }
+}

@@ -1,0 +1,124 @@
+/**
+ * Test helpers shared by every package's tests: fresh Postgres databases, subgraphs on port 0,
+ * signed GraphQL requests, and SQL statement counting. Real stores and real HTTP only.
+ */
+import pg from 'pg';
+import { randomBytes } from 'node:crypto';
+import { DEV_GATEWAY_SECRET } from './config.js';
+import { diffCounts } from './metrics.js';
+import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './subgraph.js';
+import { createViewerSigner, REQUEST_ID_HEADER, VIEWER_HEADER, type Viewer } from './viewer.js';
+
+/** Server used for test databases; each test file gets its own database on it. */
+export const TEST_POSTGRES_URL = process.env['HUB_TEST_POSTGRES_URL'] ?? 'postgres://postgres@127.0.0.1:5432/postgres';
+
+export interface TestDatabase {
+  url: string;
+  name: string;
+  drop(): Promise<void>;
+}
+
+export async function createTestDatabase(prefix = 'hub_t'): Promise<TestDatabase> {
+  const name = `${prefix}_${randomBytes(5).toString('hex')}`;
+  const admin = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+  await admin.connect();
+  try {
+    await admin.query(`CREATE DATABASE "${name}"`);
+  } finally {
+    await admin.end();
+  }
+  const url = new URL(TEST_POSTGRES_URL);
+  url.pathname = `/${name}`;
+  return {
+    url: url.toString(),
+    name,
+    async drop() {
+      const client = new pg.Client({ connectionString: TEST_POSTGRES_URL });
+      await client.connect();
+      try {
+        await client.query(`DROP DATABASE IF EXISTS "${name}" WITH (FORCE)`);
+      } finally {
+        await client.end();
+      }
+    },
+  };
+}
+
+let requestCounter = 0;
+
+export function testViewer(partial: Partial<Viewer> & { tenantId: string | null }): Viewer {
+  return { userId: 'u1', roles: ['admin'], book: [], requestId: `test-${++requestCounter}`, ...partial };
+}
+
+export interface GqlResult<T = Record<string, unknown>> {
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}
+
+const signer = createViewerSigner(process.env['HUB_GATEWAY_SECRET'] ?? DEV_GATEWAY_SECRET);
+
+/**
+ * POSTs a GraphQL operation. With a viewer, signs it the way the gateway does;
+ * with `null`, sends it unsigned (to prove it is refused); with headers, sends them as given.
+ */
+export async function gql<T = Record<string, unknown>>(
+  url: string,
+  query: string,
+  variables: Record<string, unknown> = {},
+  viewer: Viewer | null = null,
+  headers: Record<string, string> = {},
+): Promise<GqlResult<T>> {
+  const signed: Record<string, string> = viewer
+    ? { [VIEWER_HEADER]: await signer.sign(viewer), [REQUEST_ID_HEADER]: viewer.requestId }
+    : {};
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...signed, ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
+  const body = (await response.json()) as Omit<GqlResult<T>, 'status'>;
+  return { status: response.status, ...body };
+}
+
+export interface TestSubgraph<C> extends RunningSubgraph<C> {
+  database: TestDatabase;
+  /** Runs `fn` and returns the SQL statements per table it caused in this subgraph. */
+  countStatements(fn: () => Promise<unknown>): Promise<Record<string, number>>;
+}
+
+function statementSnapshot(running: RunningSubgraph<unknown>): Promise<Map<string, number>> {
+  return running.metrics.sqlStatements.get().then((metric) => {
+    const counts = new Map<string, number>();
+    for (const value of metric.values) counts.set(String(value.labels['table']), value.value);
+    return counts;
+  });
+}
+
+/** A subgraph on port 0 over a fresh Postgres database, migrated and (by default) seeded. */
+export async function startTestSubgraph<C, L>(
+  def: SubgraphDefinition<C, L>,
+  options: { seed?: boolean } = {},
+): Promise<TestSubgraph<C>> {
+  const database = await createTestDatabase(`hub_t_${def.name}`);
+  const running = await startSubgraph(def, {
+    port: 0,
+    store: { kind: 'postgres', url: database.url, schema: def.name },
+    seedDemo: options.seed ?? true,
+    migrate: true,
+    logLevel: process.env['LOG_LEVEL'] ?? 'warn',
+  });
+  return {
+    ...running,
+    database,
+    async countStatements(fn) {
+      const before = await statementSnapshot(running as RunningSubgraph<unknown>);
+      await fn();
+      return diffCounts(before, await statementSnapshot(running as RunningSubgraph<unknown>));
+    },
+    async stop() {
+      await running.stop();
+      await database.drop();
+    },
+  };
+}

@@ -1,0 +1,28 @@
+import { defineConfig } from 'vitest/config';
+
+// Two projects, split by suffix: `*.test.ts` (a package against real Postgres/HTTP, in-process)
+// and `*.e2e.ts` (the whole hub as real processes). Each package's `test` script runs its slice.
+export default defineConfig({
+  test: {
+    projects: [
+      {
+        test: {
+          name: 'unit',
+          include: ['packages/*/tests/**/*.test.ts', 'prisma/tests/**/*.test.ts', 'subgraphs/*/tests/**/*.test.ts', 'gateway/tests/**/*.test.ts'],
+          testTimeout: 60_000,
+          hookTimeout: 180_000,
+          maxWorkers: 2,
+        },
+      },
+      {
+        test: {
+          name: 'e2e',
+          include: ['tests/**/*.e2e.ts'],
+          testTimeout: 120_000,
+          hookTimeout: 400_000,
+          fileParallelism: false,
+        },
+      },
+    ],
+  },
+});
