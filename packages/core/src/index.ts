@@ -9,3 +9,5 @@ export * from './scalars.js';
 export * from './demo.js';
 
 export * from './process.js';
+export * from './domains.js';
+export * from './validate.js';

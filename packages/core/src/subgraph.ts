@@ -14,24 +14,14 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { DEV_GATEWAY_SECRET, EnvReader, isProduction } from './config.js';
+import { SUBGRAPH_PORTS } from './domains.js';
 import { createErrorFormatter, hubError, ErrorCode } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type ProcessMetrics } from './metrics.js';
 import { scalarResolvers } from './scalars.js';
 import { REQUEST_ID_HEADER, VIEWER_HEADER, ViewerVerificationError, createViewerVerifier, type Viewer } from './viewer.js';
 
-/** Default port of each domain's subgraph; the gateway listens on 4000. */
-export const SUBGRAPH_PORTS = {
-  customers: 4001,
-  marketing: 4002,
-  sales: 4003,
-  product: 4004,
-  finance: 4005,
-  support: 4006,
-  health: 4007,
-} as const;
-export type Domain = keyof typeof SUBGRAPH_PORTS;
-export const DOMAINS = Object.keys(SUBGRAPH_PORTS) as Domain[];
+export { SUBGRAPH_PORTS, DOMAINS, type Domain } from './domains.js';
 
 /** What every resolver and loader of a subgraph receives. */
 export interface SubgraphContext<C, L> {

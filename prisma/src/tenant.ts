@@ -1,0 +1,120 @@
+/**
+ * Row-level tenant isolation as a Prisma query extension: every model operation of the returned
+ * client is confined to one tenant. Resolvers and loaders only ever see such a client, so a
+ * forgotten filter cannot leak another tenant's rows.
+ */
+
+/** Models keyed by the tenant id itself rather than by a `tenantId` column. */
+const TENANT_KEY_BY_MODEL: Readonly<Record<string, string>> = { Tenant: 'id' };
+
+const READ_OPS = new Set([
+  'findUnique',
+  'findUniqueOrThrow',
+  'findFirst',
+  'findFirstOrThrow',
+  'findMany',
+  'count',
+  'aggregate',
+  'groupBy',
+]);
+const UPDATE_OPS = new Set(['update', 'updateMany', 'updateManyAndReturn']);
+const DELETE_OPS = new Set(['delete', 'deleteMany']);
+const CREATE_OPS = new Set(['create', 'createMany', 'createManyAndReturn']);
+
+type Args = Record<string, unknown>;
+
+interface QueryParams {
+  model: string;
+  operation: string;
+  args: unknown;
+  query(args: unknown): Promise<unknown>;
+}
+
+/** The part of a generated PrismaClient this module relies on. */
+interface Extendable {
+  $extends(extension: {
+    name: string;
+    query: { $allModels: { $allOperations(params: QueryParams): Promise<unknown> } };
+  }): unknown;
+}
+
+function isRecord(value: unknown): value is Args {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+/**
+ * Adds the tenant condition with AND rather than overwriting a key, so a caller-supplied
+ * `tenantId` or `id` for another tenant makes the query match nothing instead of being silently
+ * redirected to the caller's own rows. Unique fields stay at the top level, so the result is
+ * still a valid `WhereUniqueInput` for findUnique/update/delete/upsert.
+ */
+function scopeWhere(where: unknown, key: string, tenantId: string): Args {
+  const base = isRecord(where) ? where : {};
+  const existing = base.AND;
+  const and = Array.isArray(existing) ? existing : existing === undefined ? [] : [existing];
+  return { ...base, AND: [...and, { [key]: tenantId }] };
+}
+
+function scopeCreateData(data: unknown, key: string, tenantId: string, model: string): Args {
+  if (!isRecord(data)) throw new Error(`${model}: create data must be an object`);
+  const given = data[key];
+  if (given !== undefined && given !== tenantId) {
+    throw new Error(`${model}: cannot create a row for another tenant`);
+  }
+  return { ...data, [key]: tenantId };
+}
+
+function checkUpdateData(data: unknown, key: string, tenantId: string, model: string): void {
+  if (isRecord(data) && data[key] !== undefined && data[key] !== tenantId) {
+    throw new Error(`${model}: cannot move a row to another tenant`);
+  }
+}
+
+function scopeArgs(model: string, operation: string, rawArgs: unknown, tenantId: string): Args {
+  const key = TENANT_KEY_BY_MODEL[model] ?? 'tenantId';
+  const args: Args = isRecord(rawArgs) ? { ...rawArgs } : {};
+  if (READ_OPS.has(operation) || DELETE_OPS.has(operation)) {
+    args.where = scopeWhere(args.where, key, tenantId);
+  } else if (UPDATE_OPS.has(operation)) {
+    args.where = scopeWhere(args.where, key, tenantId);
+    checkUpdateData(args.data, key, tenantId, model);
+  } else if (operation === 'upsert') {
+    args.where = scopeWhere(args.where, key, tenantId);
+    args.create = scopeCreateData(args.create, key, tenantId, model);
+    checkUpdateData(args.update, key, tenantId, model);
+  } else if (CREATE_OPS.has(operation)) {
+    args.data = Array.isArray(args.data)
+      ? args.data.map((row) => scopeCreateData(row, key, tenantId, model))
+      : scopeCreateData(args.data, key, tenantId, model);
+  } else {
+    // Fail closed: an operation we do not know how to scope must not run unscoped.
+    throw new Error(`${model}.${operation} is not supported on a tenant-scoped client`);
+  }
+  return args;
+}
+
+/**
+ * Returns a client whose every model operation is confined to `tenantId`: it is ANDed into
+ * `where` (reads, counts, aggregates, updates, deletes, upserts) and forced into `data` (creates,
+ * upsert's create). With a null tenant every model operation throws. Not covered: raw SQL
+ * (`$queryRaw`/`$executeRaw`) and the data of nested writes — set `tenantId` on nested rows
+ * yourself. The unscoped client is for migrations and seeding only.
+ */
+export function scopeToTenant<C>(client: C, tenantId: string | null): C {
+  const extendable = client as unknown as Extendable;
+  return extendable.$extends({
+    name: 'hub-tenant-scope',
+    query: {
+      $allModels: {
+        async $allOperations({ model, operation, args, query }) {
+          if (tenantId === null || tenantId === '') {
+            throw new Error(
+              `${model}.${operation} refused: no tenant in scope (tenant-scoped store used without a tenant)`,
+            );
+          }
+          return query(scopeArgs(model, operation, args, tenantId));
+        },
+      },
+    },
+  }) as C;
+}

@@ -1,0 +1,210 @@
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateClient } from '../src/generate.js';
+import { openStore, scopeToTenant, storeConfigFromEnv, type Store } from '../src/index.js';
+import {
+  tempDir,
+  unusedDatabase,
+  withPg,
+  FIXTURES,
+  WIDGETS_MIGRATIONS,
+  WIDGETS_SCHEMA,
+  type FreshDatabase,
+} from './helpers.js';
+
+/**
+ * The slice of the fixture's generated client these tests use. The client is generated in
+ * beforeAll (it is not part of `npm run prisma:generate`), so it cannot be imported statically.
+ */
+type Args = Record<string, unknown>;
+interface Delegate {
+  findMany(a?: Args): Promise<Args[]>;
+  findUnique(a: Args): Promise<Args | null>;
+  findFirst(a?: Args): Promise<Args | null>;
+  count(a?: Args): Promise<number>;
+  aggregate(a: Args): Promise<Args>;
+  groupBy(a: Args): Promise<Args[]>;
+  create(a: Args): Promise<Args>;
+  createMany(a: Args): Promise<{ count: number }>;
+  update(a: Args): Promise<Args>;
+  updateMany(a: Args): Promise<{ count: number }>;
+  upsert(a: Args): Promise<Args>;
+  delete(a: Args): Promise<Args>;
+  deleteMany(a?: Args): Promise<{ count: number }>;
+}
+interface WidgetsClient {
+  tenant: Delegate;
+  widget: Delegate;
+  gadget: Delegate;
+}
+type ClientCtor = new (o: unknown) => WidgetsClient;
+
+let PrismaClient: ClientCtor;
+let database: FreshDatabase;
+let store: Store<WidgetsClient>;
+const queries: { sql: string; ms: number }[] = [];
+
+beforeAll(async () => {
+  await generateClient(WIDGETS_SCHEMA);
+  const clientPath = join(FIXTURES, 'widgets', 'generated', 'client.ts');
+  ({ PrismaClient } = (await import(clientPath)) as { PrismaClient: ClientCtor });
+  // A database that does not exist yet: openStore must create it, and the schema in it.
+  database = unusedDatabase();
+  store = await openStore({
+    domain: 'widgets',
+    config: { kind: 'postgres', url: database.url, schema: 'widgets' },
+    PrismaClient,
+    migrationsDir: WIDGETS_MIGRATIONS,
+    onQuery: (sql, ms) => queries.push({ sql, ms }),
+  });
+  await store.migrate();
+  const db = store.client;
+  await db.tenant.createMany({
+    data: [
+      { id: 't1', name: 'One' },
+      { id: 't2', name: 'Two' },
+    ],
+  });
+  await db.widget.createMany({
+    data: [
+      { id: 'w1', tenantId: 't1', name: 'same-name', price: '10.00' },
+      { id: 'w2', tenantId: 't2', name: 'same-name', price: '20.00' },
+    ],
+  });
+});
+
+afterAll(async () => {
+  await store?.close();
+  await database?.drop();
+});
+
+describe('openStore on PostgreSQL', () => {
+  it('creates the database and the domain schema, and migrates into that schema', async () => {
+    const tables = await withPg(database.url, (c) =>
+      c.query<{ table_name: string }>(
+        `SELECT table_name FROM information_schema.tables WHERE table_schema = 'widgets' ORDER BY 1`,
+      ),
+    );
+    expect(tables.rows.map((r) => r.table_name)).toEqual(['Gadget', 'Tenant', 'Widget', '_prisma_migrations']);
+    expect((await store.migrate()).applied).toEqual([]);
+  });
+
+  it('reports every SQL statement to onQuery with its duration', async () => {
+    queries.length = 0;
+    await store.client.widget.count();
+    expect(queries.some((q) => q.sql.includes('"Widget"') && q.ms >= 0)).toBe(true);
+  });
+});
+
+describe('scopeToTenant', () => {
+  it("reads only the scoped tenant: another tenant's row by id is null", async () => {
+    const t1 = scopeToTenant(store.client, 't1');
+    expect((await t1.widget.findMany()).map((w) => w.id)).toEqual(['w1']);
+    expect(await t1.widget.findUnique({ where: { id: 'w2' } })).toBeNull();
+    expect(await t1.widget.findFirst({ where: { id: 'w2' } })).toBeNull();
+    expect(await t1.widget.findUnique({ where: { tenantId_name: { tenantId: 't2', name: 'same-name' } } })).toBeNull();
+    expect(await t1.widget.count()).toBe(1);
+    expect(await t1.widget.count({ where: { tenantId: 't2' } })).toBe(0);
+    const agg = await t1.widget.aggregate({ _sum: { price: true } });
+    expect(String((agg._sum as Args).price)).toBe('10');
+    expect(await t1.widget.groupBy({ by: ['tenantId'], _count: true })).toEqual([{ tenantId: 't1', _count: 1 }]);
+  });
+
+  it('keys the Tenant model by id', async () => {
+    const t1 = scopeToTenant(store.client, 't1');
+    expect((await t1.tenant.findMany()).map((t) => t.id)).toEqual(['t1']);
+    expect(await t1.tenant.findUnique({ where: { id: 't2' } })).toBeNull();
+    await expect(t1.tenant.update({ where: { id: 't2' }, data: { name: 'hijacked' } })).rejects.toThrow();
+  });
+
+  it("cannot update or delete another tenant's rows", async () => {
+    const t1 = scopeToTenant(store.client, 't1');
+    await expect(t1.widget.update({ where: { id: 'w2' }, data: { name: 'hijacked' } })).rejects.toThrow(
+      /not found|No record/i,
+    );
+    expect(await t1.widget.updateMany({ where: { id: 'w2' }, data: { name: 'hijacked' } })).toEqual({ count: 0 });
+    await expect(t1.widget.delete({ where: { id: 'w2' } })).rejects.toThrow();
+    expect(await t1.widget.deleteMany({ where: { id: 'w2' } })).toEqual({ count: 0 });
+    await expect(t1.widget.update({ where: { id: 'w1' }, data: { tenantId: 't2' } })).rejects.toThrow(/another tenant/);
+    const w2 = await store.client.widget.findUnique({ where: { id: 'w2' } });
+    expect(w2).toMatchObject({ tenantId: 't2', name: 'same-name' });
+  });
+
+  it('writes the scoped tenant into created rows', async () => {
+    const t1 = scopeToTenant(store.client, 't1');
+    expect(await t1.widget.create({ data: { id: 'w3', name: 'made', price: '1.00' } })).toMatchObject({
+      tenantId: 't1',
+    });
+    await t1.widget.createMany({ data: [{ id: 'w4', name: 'a', price: '1.00' }] });
+    await t1.widget.upsert({ where: { id: 'w5' }, create: { id: 'w5', name: 'up', price: '2.00' }, update: {} });
+    // Checked input (relation connect) next to the forced scalar tenantId.
+    await t1.gadget.create({ data: { id: 'g1', label: 'x', widget: { connect: { id: 'w1' } } } });
+    const rows = await store.client.widget.findMany({ where: { id: { in: ['w3', 'w4', 'w5'] } } });
+    expect(rows.map((r) => r.tenantId)).toEqual(['t1', 't1', 't1']);
+    expect(await store.client.gadget.findUnique({ where: { id: 'g1' } })).toMatchObject({ tenantId: 't1' });
+    await expect(t1.widget.create({ data: { id: 'w6', tenantId: 't2', name: 'b', price: '1.00' } })).rejects.toThrow(
+      /another tenant/,
+    );
+  });
+
+  it('fails closed when there is no tenant', async () => {
+    const none = scopeToTenant(store.client, null);
+    await expect(none.widget.findMany()).rejects.toThrow(/no tenant in scope/);
+    await expect(none.tenant.findUnique({ where: { id: 't1' } })).rejects.toThrow(/no tenant in scope/);
+    await expect(none.widget.create({ data: { id: 'w9', tenantId: 't1', name: 'n', price: '1' } })).rejects.toThrow(
+      /no tenant in scope/,
+    );
+    expect(await store.client.widget.findUnique({ where: { id: 'w9' } })).toBeNull();
+  });
+});
+
+describe('openStore embedded (PGlite data dir)', () => {
+  it('migrates once, serves scoped queries, and reopens with the data', async () => {
+    const dir = await tempDir('embedded');
+    const config = { kind: 'embedded' as const, dataDir: join(dir.path, 'widgets') };
+    try {
+      const first = await openStore({ domain: 'widgets', config, PrismaClient, migrationsDir: WIDGETS_MIGRATIONS });
+      expect((await first.migrate()).applied).toHaveLength(1);
+      await first.client.tenant.create({ data: { id: 't1', name: 'One' } });
+      await scopeToTenant(first.client, 't1').widget.create({ data: { id: 'w1', name: 'n', price: '3.50' } });
+      await first.close();
+
+      const again = await openStore({ domain: 'widgets', config, PrismaClient, migrationsDir: WIDGETS_MIGRATIONS });
+      expect((await again.migrate()).applied).toEqual([]);
+      expect(await scopeToTenant(again.client, 't1').widget.count()).toBe(1);
+      expect(await scopeToTenant(again.client, 't2').widget.count()).toBe(0);
+      await again.close();
+    } finally {
+      await dir.remove();
+    }
+  });
+});
+
+describe('storeConfigFromEnv', () => {
+  it('prefers <DOMAIN>_DATABASE_URL, then DATABASE_URL with schema = domain, then embedded', () => {
+    const url = 'postgres://postgres@127.0.0.1:5432/hub';
+    expect(storeConfigFromEnv('sales', { SALES_DATABASE_URL: `${url}?schema=crm`, DATABASE_URL: url })).toEqual({
+      kind: 'postgres',
+      url: `${url}?schema=crm`,
+      schema: 'crm',
+    });
+    expect(storeConfigFromEnv('sales', { SALES_DATABASE_URL: url })).toEqual({
+      kind: 'postgres',
+      url,
+      schema: 'sales',
+    });
+    expect(storeConfigFromEnv('sales', { DATABASE_URL: url, CUSTOMERS_DATABASE_URL: 'x' })).toEqual({
+      kind: 'postgres',
+      url,
+      schema: 'sales',
+    });
+    expect(storeConfigFromEnv('sales', { HUB_DATA_DIR: '/var/hub', DATABASE_URL: '' })).toEqual({
+      kind: 'embedded',
+      dataDir: '/var/hub/sales',
+    });
+    expect(storeConfigFromEnv('sales', {})).toEqual({
+      kind: 'embedded',
+      dataDir: join(process.cwd(), '.data', 'sales'),
+    });
+  });
+});
