@@ -1,8 +1,14 @@
+import { createRequire } from 'node:module';
 import { defineConfig } from 'vitest/config';
+
+// One copy of graphql: without the alias, TS sources get graphql's ESM build while the CommonJS
+// Apollo packages load its CJS build, and `instanceof GraphQLError` differs between tests and production.
+const graphqlEntry = createRequire(import.meta.url).resolve('graphql');
 
 // Two projects, split by suffix: `*.test.ts` (a package against real Postgres/HTTP, in-process)
 // and `*.e2e.ts` (the whole hub as real processes). Each package's `test` script runs its slice.
 export default defineConfig({
+  resolve: { alias: [{ find: /^graphql$/, replacement: graphqlEntry }] },
   test: {
     projects: [
       {

@@ -5,6 +5,7 @@
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { format, resolveConfig } from 'prettier';
 import { ROOT, runCodegen } from './codegen.js';
 
 const outDir = await mkdtemp(path.join(tmpdir(), 'hub-codegen-'));
@@ -13,8 +14,10 @@ try {
   const stale: string[] = [];
   for (const file of files) {
     const relative = path.relative(outDir, file);
-    const fresh = await readFile(file, 'utf8');
-    const committed = await readFile(path.join(ROOT, relative), 'utf8').catch(() => undefined);
+    const target = path.join(ROOT, relative);
+    // Format as the committed file is formatted: with the project's Prettier config for its path.
+    const fresh = await format(await readFile(file, 'utf8'), { ...(await resolveConfig(target)), filepath: target });
+    const committed = await readFile(target, 'utf8').catch(() => undefined);
     if (committed !== fresh) stale.push(relative);
   }
   if (stale.length > 0) {

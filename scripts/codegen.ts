@@ -28,7 +28,9 @@ export async function runCodegen(options: { only?: string[]; outDir?: string } =
   }
   if (Object.keys(generates).length === 0) throw new Error(`codegen.yml has no outputs for ${only?.join(', ')}`);
   process.chdir(ROOT);
-  const files = await generate({ ...config, generates, silent: true }, true);
+  // Outside the repo the Prettier hook would not find the project's config; the caller formats instead.
+  const { hooks, ...rest } = config;
+  const files = await generate({ ...rest, ...(options.outDir ? {} : { hooks }), generates, silent: true }, true);
   return files.map((file: { filename: string }) => file.filename);
 }
 

@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { DOMAINS, SUBGRAPH_PORTS } from '@hub/core/subgraph';
+import { DOMAINS, SUBGRAPH_PORTS } from '@hub/core/domains';
 import { REPO_ROOT, spawnService, type ServiceProcess } from '@hub/core/process';
 import { EnvReader } from '@hub/core/config';
 

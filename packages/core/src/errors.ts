@@ -65,7 +65,9 @@ export function mapPrismaError(error: unknown, type = 'Record'): unknown {
   if (!isPrismaKnownError(error)) return error;
   switch (error.code) {
     case 'P2002': {
-      const target = error.meta?.['target'];
+      // Driver adapters report the constraint under meta.driverAdapterError.cause.constraint.
+      const adapterCause = (error.meta?.['driverAdapterError'] as { cause?: { constraint?: { fields?: string[]; index?: string } } } | undefined)?.cause;
+      const target = error.meta?.['target'] ?? adapterCause?.constraint?.fields ?? adapterCause?.constraint?.index;
       const fields = Array.isArray(target) ? target.join(', ') : String(target ?? 'a unique field');
       return hubError(ErrorCode.Conflict, `${type} with the same ${fields} already exists`, { fields: target });
     }

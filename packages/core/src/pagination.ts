@@ -107,3 +107,18 @@ export function connectionFromRows<T extends { id: string }>(
 export function afterIdWhere(afterId: string | undefined): { id?: { gt: string } } {
   return afterId === undefined ? {} : { id: { gt: afterId } };
 }
+
+/**
+ * A connection over a list already loaded in full (e.g. one customer's rows from a grouped
+ * DataLoader), in the same id order and cursor format as the root connections.
+ */
+export function connectionFromList<T extends { id: string }>(
+  all: readonly T[],
+  args: PageArgs,
+  maxPageSize = MAX_PAGE_SIZE,
+): Connection<T> {
+  const { take, afterId } = pageWindow(args, maxPageSize);
+  const sorted = [...all].sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+  const rest = afterId === undefined ? sorted : sorted.filter((row) => row.id > afterId);
+  return connectionFromRows(rest.slice(0, take), take - 1, afterId !== undefined, async () => all.length);
+}

@@ -101,13 +101,19 @@ export async function startTestSubgraph<C, L>(
   options: { seed?: boolean } = {},
 ): Promise<TestSubgraph<C>> {
   const database = await createTestDatabase(`hub_t_${def.name}`);
-  const running = await startSubgraph(def, {
-    port: 0,
-    store: { kind: 'postgres', url: database.url, schema: def.name },
-    seedDemo: options.seed ?? true,
-    migrate: true,
-    logLevel: process.env['LOG_LEVEL'] ?? 'warn',
-  });
+  let running: RunningSubgraph<C>;
+  try {
+    running = await startSubgraph(def, {
+      port: 0,
+      store: { kind: 'postgres', url: database.url, schema: def.name },
+      seedDemo: options.seed ?? true,
+      migrate: true,
+      logLevel: process.env['LOG_LEVEL'] ?? 'warn',
+    });
+  } catch (error) {
+    await database.drop();
+    throw error;
+  }
   return {
     ...running,
     database,

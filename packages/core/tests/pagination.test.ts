@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { GraphQLError } from 'graphql';
-import { decodeCursor, encodeCursor, paginate } from '../src/pagination.js';
+import { decodeCursor, encodeCursor, paginate, type Connection } from '../src/pagination.js';
 
 const rows = Array.from({ length: 45 }, (_, i) => ({ id: `cust_${String(i + 1).padStart(5, '0')}` }));
 const fetchWindow = async ({ take, afterId }: { take: number; afterId: string | undefined }) =>
@@ -12,7 +12,7 @@ describe('Relay pagination', () => {
     let after: string | null = null;
     let counted = 0;
     for (let page = 0; page < 10; page++) {
-      const connection = await paginate({ first: 20, after }, fetchWindow, async () => {
+      const connection: Connection<{ id: string }> = await paginate({ first: 20, after }, fetchWindow, async () => {
         counted++;
         return rows.length;
       });

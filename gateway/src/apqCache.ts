@@ -1,0 +1,42 @@
+/**
+ * A bounded in-memory LRU for automatic persisted queries (Apollo's `KeyValueCache` shape).
+ * The embedded default keeps APQ in-process; a shared cache (Redis) replaces it when the
+ * gateway runs as several replicas.
+ */
+export class BoundedLruCache {
+  private readonly entries = new Map<string, { value: string; expiresAt: number }>();
+
+  constructor(private readonly maxEntries: number) {
+    if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+  }
+
+  get size(): number {
+    return this.entries.size;
+  }
+
+  async get(key: string): Promise<string | undefined> {
+    const entry = this.entries.get(key);
+    if (!entry) return undefined;
+    this.entries.delete(key);
+    if (entry.expiresAt <= Date.now()) return undefined;
+    // Re-inserting moves the key to the end: Map iteration order is the recency order.
+    this.entries.set(key, entry);
+    return entry.value;
+  }
+
+  async set(key: string, value: string, options?: { ttl?: number | null }): Promise<void> {
+    const ttl = options?.ttl;
+    const expiresAt = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl * 1000 : Number.POSITIVE_INFINITY;
+    this.entries.delete(key);
+    this.entries.set(key, { value, expiresAt });
+    while (this.entries.size > this.maxEntries) {
+      const oldest = this.entries.keys().next();
+      if (oldest.done) break;
+      this.entries.delete(oldest.value);
+    }
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return this.entries.delete(key);
+  }
+}

@@ -1,0 +1,114 @@
+import { randomUUID } from 'node:crypto';
+import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
+import { unauthenticated } from '@hub/core/errors';
+import { ROLES, type Role, type Viewer } from '@hub/core/viewer';
+import type { GraphQLError } from 'graphql';
+import type { JwtConfig } from './config.js';
+
+/** Roles a bearer token may claim. `system` is the gateway's own identity and never comes from outside. */
+const TOKEN_ROLES: readonly Role[] = ROLES.filter((role) => role !== 'system');
+
+/** Asymmetric algorithms accepted from an identity provider's JWKS. */
+const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];
+
+/** Small clock skew between the token issuer and this process. */
+const CLOCK_TOLERANCE_SECONDS = 5;
+
+/** A request id we accept from the caller; anything else is replaced so logs cannot be forged. */
+const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
+
+export function requestIdFrom(header: string | string[] | undefined): string {
+  const value = Array.isArray(header) ? header[0] : header;
+  return value !== undefined && REQUEST_ID_PATTERN.test(value) ? value : randomUUID();
+}
+
+export type Authenticator = (authorization: string | undefined, requestId: string) => Promise<Viewer>;
+
+/** Why a token was refused, for the logs only: the client always gets the same generic message. */
+export class AuthenticationError extends Error {
+  constructor(
+    readonly reason: string,
+    readonly graphqlError: GraphQLError,
+  ) {
+    super(reason);
+    this.name = 'AuthenticationError';
+  }
+}
+
+function refuse(reason: string, message = 'Invalid or expired token'): never {
+  throw new AuthenticationError(reason, unauthenticated(message));
+}
+
+function stringArray(value: unknown, claim: string): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((item) => typeof item === 'string')) {
+    refuse(`claim "${claim}" must be an array of strings`);
+  }
+  return value;
+}
+
+/** Turns verified JWT claims into the viewer every subgraph receives. */
+export function viewerFromClaims(payload: JWTPayload, requestId: string): Viewer {
+  const userId = payload.sub;
+  if (typeof userId !== 'string' || userId === '') refuse('claim "sub" is missing');
+  const tenantId = payload['tenant'];
+  if (typeof tenantId !== 'string' || tenantId === '') refuse('claim "tenant" is missing');
+  const roles = stringArray(payload['roles'], 'roles');
+  if (roles.length === 0) refuse('claim "roles" is empty');
+  const unknown = roles.filter((role) => !(TOKEN_ROLES as readonly string[]).includes(role));
+  if (unknown.length > 0) refuse(`claim "roles" has unknown roles: ${unknown.join(', ')}`);
+  return Object.freeze({
+    userId,
+    tenantId,
+    roles: roles as Role[],
+    book: stringArray(payload['book'], 'book'),
+    requestId,
+  });
+}
+
+/**
+ * Verifies `Authorization: Bearer <JWT>`: signature (HS256 shared secret, or the identity
+ * provider's JWKS when configured), issuer, audience and a mandatory expiry.
+ * Every failure is `UNAUTHENTICATED` with HTTP 401.
+ */
+export function createAuthenticator(config: JwtConfig): Authenticator {
+  let key: Uint8Array | JWTVerifyGetKey;
+  let algorithms: string[];
+  if (config.jwksUrl !== undefined) {
+    key = createRemoteJWKSet(new URL(config.jwksUrl));
+    algorithms = JWKS_ALGORITHMS;
+  } else if (config.secret !== undefined) {
+    key = new TextEncoder().encode(config.secret);
+    algorithms = ['HS256'];
+  } else {
+    throw new Error('JWT verification needs HUB_JWT_SECRET or HUB_JWKS_URL');
+  }
+  const options = {
+    issuer: config.issuer,
+    audience: config.audience,
+    algorithms,
+    requiredClaims: ['exp', 'sub'],
+    clockTolerance: CLOCK_TOLERANCE_SECONDS,
+  };
+
+  return async (authorization, requestId) => {
+    if (authorization === undefined || authorization === '') {
+      refuse('no Authorization header', 'Authentication required: send Authorization: Bearer <token>');
+    }
+    const match = /^Bearer\s+(\S+)$/i.exec(authorization);
+    const token = match?.[1];
+    if (token === undefined)
+      refuse('Authorization header is not a Bearer token', 'Authorization must be a Bearer token');
+    let payload: JWTPayload;
+    try {
+      // Both overloads of jwtVerify take the same options; the union needs one call per key kind.
+      payload = (
+        typeof key === 'function' ? await jwtVerify(token, key, options) : await jwtVerify(token, key, options)
+      ).payload;
+    } catch (error) {
+      const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'unknown';
+      refuse(`token rejected (${code})`);
+    }
+    return viewerFromClaims(payload, requestId);
+  };
+}

@@ -1,0 +1,129 @@
+import { DEV_GATEWAY_SECRET, DEV_JWT_SECRET, EnvReader, isProduction } from '@hub/core/config';
+import { DOMAINS, SUBGRAPH_PORTS } from '@hub/core/domains';
+
+export const NODE_ENVS = ['development', 'test', 'production'] as const;
+export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
+
+export interface SubgraphEndpoint {
+  readonly name: string;
+  /** GraphQL endpoint, e.g. `http://127.0.0.1:4001/graphql`. */
+  readonly url: string;
+}
+
+export interface JwtConfig {
+  /** HS256 shared secret; `undefined` when tokens are verified against a JWKS instead. */
+  readonly secret: string | undefined;
+  /** Remote JWKS (production identity provider); wins over `secret` when set. */
+  readonly jwksUrl: string | undefined;
+  readonly issuer: string;
+  readonly audience: string;
+}
+
+export interface GatewayConfig {
+  readonly port: number;
+  /** Interface to listen on. */
+  readonly host: string;
+  readonly nodeEnv: (typeof NODE_ENVS)[number];
+  readonly subgraphs: readonly SubgraphEndpoint[];
+  /**
+   * Supergraph SDL file. Set: the gateway serves exactly this composition (production).
+   * Unset: it composes from the running subgraphs at start-up (development).
+   */
+  readonly supergraphPath: string | undefined;
+  /** Re-introspect the running subgraphs this often in development (0 = never). */
+  readonly supergraphPollMs: number;
+  /** How long development start-up waits for every subgraph's `/healthz` before composing. */
+  readonly subgraphWaitMs: number;
+  /** Signs the viewer header the subgraphs verify. */
+  readonly gatewaySecret: string;
+  readonly jwt: JwtConfig;
+  /** Whether introspection is answered at all (issue 3 narrows it to admins). */
+  readonly introspection: boolean;
+  /** Entries kept in the in-memory APQ cache (least recently used are evicted). */
+  readonly apqCacheSize: number;
+  readonly logLevel: (typeof LOG_LEVELS)[number];
+}
+
+type Env = Record<string, string | undefined>;
+
+/** Secrets must be long enough that brute force is pointless; HS256 keys under 32 bytes are weak. */
+const MIN_SECRET_LENGTH = 32;
+
+function defaultSubgraphUrl(port: number): string {
+  return `http://127.0.0.1:${port}/graphql`;
+}
+
+function readUrl(env: EnvReader, name: string, fallback: string | undefined): string | undefined {
+  const value = fallback === undefined ? env.optional(name) : env.string(name, fallback);
+  if (value === undefined) return undefined;
+  try {
+    const url = new URL(value);
+    if (url.protocol !== 'http:' && url.protocol !== 'https:') throw new Error('not http(s)');
+  } catch {
+    env.problems.push(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
+  }
+  return value;
+}
+
+function readSecret(
+  env: EnvReader,
+  name: string,
+  devDefault: string,
+  production: boolean,
+  required: boolean,
+): string | undefined {
+  const value = env.optional(name);
+  if (!production) return value ?? devDefault;
+  if (value === undefined) {
+    if (required) env.problems.push(`${name} is required in production`);
+    return undefined;
+  }
+  if (value === devDefault) env.problems.push(`${name} is the development default; production refuses it`);
+  else if (value.length < MIN_SECRET_LENGTH)
+    env.problems.push(`${name} must be at least ${MIN_SECRET_LENGTH} characters`);
+  return value;
+}
+
+/**
+ * Parses the gateway's environment into a frozen config, failing fast with every problem at once.
+ * `overrides` carries command-line flags (e.g. `--supergraph`), which win over the environment.
+ */
+export function loadGatewayConfig(envSource: Env = process.env, overrides: Env = {}): GatewayConfig {
+  const merged: Env = { ...envSource, ...overrides };
+  const env = new EnvReader(merged);
+  const nodeEnv = env.oneOf('NODE_ENV', NODE_ENVS, 'development');
+  const production = isProduction(merged);
+
+  const subgraphs = DOMAINS.map((name) => ({
+    name,
+    url: readUrl(env, `SUBGRAPH_${name.toUpperCase()}_URL`, defaultSubgraphUrl(SUBGRAPH_PORTS[name])) ?? '',
+  }));
+
+  const supergraphPath = env.optional('SUPERGRAPH_PATH');
+  if (production && supergraphPath === undefined) {
+    env.problems.push('SUPERGRAPH_PATH is required in production (run `npm run compose` to write one)');
+  }
+
+  const jwksUrl = readUrl(env, 'HUB_JWKS_URL', undefined);
+  const jwtSecret = readSecret(env, 'HUB_JWT_SECRET', DEV_JWT_SECRET, production, jwksUrl === undefined);
+
+  return env.done({
+    port: env.int('PORT', 4000, { min: 0, max: 65535 }),
+    host: env.string('HOST', production ? '0.0.0.0' : '127.0.0.1'),
+    nodeEnv,
+    subgraphs,
+    supergraphPath,
+    supergraphPollMs: env.int('SUPERGRAPH_POLL_MS', 0),
+    subgraphWaitMs: env.int('SUBGRAPH_WAIT_MS', production ? 0 : 60_000),
+    gatewaySecret: readSecret(env, 'HUB_GATEWAY_SECRET', DEV_GATEWAY_SECRET, production, true) ?? '',
+    jwt: {
+      secret: jwksUrl === undefined ? jwtSecret : undefined,
+      jwksUrl,
+      issuer: env.string('HUB_JWT_ISSUER', 'customer-data-hub'),
+      audience: env.string('HUB_JWT_AUDIENCE', 'customer-data-hub'),
+    },
+    introspection: env.bool('HUB_INTROSPECTION', !production),
+    apqCacheSize: env.int('APQ_CACHE_SIZE', 10_000, { min: 1 }),
+    logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
+  });
+}

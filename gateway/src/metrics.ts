@@ -1,0 +1,25 @@
+import { Histogram } from 'prom-client';
+import { createMetrics, type ProcessMetrics } from '@hub/core/metrics';
+
+/**
+ * The gateway's Prometheus metrics: the process metrics every hub process exposes (HTTP latency by
+ * route and status, GraphQL errors by code) plus the latency of each query-plan fetch by subgraph.
+ * One registry per gateway instance, so several gateways in one process (tests) never collide.
+ */
+export interface GatewayMetrics extends ProcessMetrics {
+  readonly subgraphFetchDuration: Histogram<'subgraph' | 'outcome'>;
+}
+
+export function createGatewayMetrics(): GatewayMetrics {
+  const metrics = createMetrics('gateway');
+  return {
+    ...metrics,
+    subgraphFetchDuration: new Histogram({
+      name: 'hub_gateway_subgraph_fetch_duration_seconds',
+      help: 'Latency of query-plan fetches from the gateway to each subgraph, by outcome',
+      labelNames: ['subgraph', 'outcome'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [metrics.registry],
+    }),
+  };
+}

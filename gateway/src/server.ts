@@ -1,0 +1,201 @@
+import { readFileSync } from 'node:fs';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { ApolloServer } from '@apollo/server';
+import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
+import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
+import { ApolloGateway, IntrospectAndCompose, type ServiceEndpointDefinition } from '@apollo/gateway';
+import { expressMiddleware } from '@as-integrations/express5';
+import express, { type Express } from 'express';
+import { createErrorFormatter } from '@hub/core/errors';
+import { createViewerSigner } from '@hub/core/viewer';
+import { AuthenticationError, createAuthenticator } from './auth.js';
+import { BoundedLruCache } from './apqCache.js';
+import type { GatewayConfig } from './config.js';
+import type { GatewayContext } from './context.js';
+import { HubDataSource } from './datasource.js';
+import { checkSubgraphs, waitForSubgraphs, type ReadinessReport } from './health.js';
+import { cors, requestContext, requestIdOf } from './http.js';
+import { createGatewayLogger, type Logger } from './logger.js';
+import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
+import { useIntrospectionPolicy } from './plugins/useIntrospectionPolicy.js';
+import { useObservability } from './plugins/useObservability.js';
+
+export const GRAPHQL_PATH = '/graphql';
+
+export interface GatewayDependencies {
+  logger?: Logger;
+  metrics?: GatewayMetrics;
+}
+
+/** A gateway wired but not yet listening; `startGateway` starts it. */
+export interface HubGateway {
+  readonly config: GatewayConfig;
+  readonly app: Express;
+  readonly httpServer: Server;
+  readonly apollo: ApolloServer<GatewayContext>;
+  readonly gateway: ApolloGateway;
+  readonly metrics: GatewayMetrics;
+  readonly logger: Logger;
+  readiness(): Promise<ReadinessReport>;
+}
+
+export interface RunningGateway {
+  /** GraphQL endpoint, e.g. `http://localhost:4000/graphql`. */
+  readonly url: string;
+  readonly port: number;
+  readonly hub: HubGateway;
+  stop(): Promise<void>;
+}
+
+function readSupergraph(path: string): string {
+  try {
+    return readFileSync(path, 'utf8');
+  } catch (error) {
+    const reason = error instanceof Error ? error.message : String(error);
+    throw new Error(`SUPERGRAPH_PATH ${path} cannot be read (run \`npm run compose\`): ${reason}`);
+  }
+}
+
+/** Builds the express app, the federation gateway and Apollo Server for `config`. Starts nothing. */
+export function createGateway(config: GatewayConfig, deps: GatewayDependencies = {}): HubGateway {
+  const logger = deps.logger ?? createGatewayLogger(config.logLevel);
+  const metrics = deps.metrics ?? createGatewayMetrics();
+  const development = config.nodeEnv === 'development';
+  const signer = createViewerSigner(config.gatewaySecret);
+  const urls = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
+
+  // The environment's URL wins over the one recorded in a supergraph file composed elsewhere.
+  const buildService = ({ name, url }: ServiceEndpointDefinition) =>
+    new HubDataSource({
+      name,
+      url: urls.get(name) ?? url ?? '',
+      signer,
+      log: logger,
+      metrics,
+      exposeDetails: development,
+    });
+
+  const gateway = new ApolloGateway({
+    supergraphSdl:
+      config.supergraphPath !== undefined
+        ? readSupergraph(config.supergraphPath)
+        : new IntrospectAndCompose({
+            subgraphs: config.subgraphs.map(({ name, url }) => ({ name, url })),
+            ...(config.supergraphPollMs > 0 ? { pollIntervalInMs: config.supergraphPollMs } : {}),
+          }),
+    buildService,
+    logger: logger.child({ component: 'apollo-gateway' }),
+  });
+  let supergraphLoaded = false;
+  gateway.onSchemaLoadOrUpdate(() => {
+    supergraphLoaded = true;
+  });
+
+  const app = express();
+  app.disable('x-powered-by');
+  const httpServer = createServer(app);
+
+  const apollo = new ApolloServer<GatewayContext>({
+    gateway,
+    logger: logger.child({ component: 'apollo-server' }),
+    nodeEnv: config.nodeEnv,
+    formatError: createErrorFormatter({ expose: development }),
+    includeStacktraceInErrorResponses: development,
+    // The introspection policy plugin decides per viewer; Apollo's switch is all-or-nothing.
+    introspection: true,
+    csrfPrevention: true,
+    persistedQueries: { cache: new BoundedLruCache(config.apqCacheSize) },
+    stopOnTerminationSignals: false,
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      useIntrospectionPolicy({ allow: () => config.introspection }),
+      useObservability({ metrics }),
+    ],
+  });
+
+  const readiness = async (): Promise<ReadinessReport> => {
+    const subgraphs = await checkSubgraphs(config.subgraphs);
+    return { ready: supergraphLoaded && subgraphs.every((s) => s.ok), supergraphLoaded, subgraphs };
+  };
+
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const report = await readiness();
+    res.status(report.ready ? 200 : 503).json(report);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
+  });
+  app.get('/', (_req, res) => {
+    res.redirect(GRAPHQL_PATH);
+  });
+
+  return { config, app, httpServer, apollo, gateway, metrics, logger, readiness };
+}
+
+function displayHost(host: string): string {
+  return ['', '0.0.0.0', '::', '127.0.0.1', '::1'].includes(host) ? 'localhost' : host;
+}
+
+/**
+ * Composes (from the running subgraphs or from `SUPERGRAPH_PATH`), then listens. Every GraphQL
+ * request needs a valid bearer token; the Sandbox landing page (GET, `Accept: text/html`) does not.
+ */
+export async function startGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Promise<RunningGateway> {
+  const hub = createGateway(config, deps);
+  const { app, apollo, httpServer, logger, metrics } = hub;
+
+  if (config.supergraphPath === undefined && config.subgraphWaitMs > 0) {
+    const unhealthy = await waitForSubgraphs(config.subgraphs, config.subgraphWaitMs);
+    if (unhealthy.length > 0) logger.warn({ unhealthy }, 'composing although some subgraphs are not healthy');
+  }
+  await apollo.start();
+
+  const authenticate = createAuthenticator(config.jwt);
+  app.use(
+    GRAPHQL_PATH,
+    requestContext(metrics),
+    cors(),
+    express.json({ limit: '1mb' }),
+    expressMiddleware(apollo, {
+      context: async ({ req, res }): Promise<GatewayContext> => {
+        const requestId = requestIdOf(res);
+        try {
+          const viewer = await authenticate(req.headers.authorization, requestId);
+          const log = logger.child({ requestId, userId: viewer.userId, tenantId: viewer.tenantId });
+          return { viewer, requestId, log };
+        } catch (error) {
+          if (!(error instanceof AuthenticationError)) throw error;
+          logger.info({ requestId, reason: error.reason }, 'request refused: unauthenticated');
+          throw error.graphqlError;
+        }
+      },
+    }),
+  );
+
+  try {
+    await new Promise<void>((resolve, reject) => {
+      httpServer.once('error', reject);
+      httpServer.listen(config.port, config.host, () => {
+        httpServer.off('error', reject);
+        resolve();
+      });
+    });
+  } catch (error) {
+    await apollo.stop();
+    throw error;
+  }
+  const { port } = httpServer.address() as AddressInfo;
+  const url = `http://${displayHost(config.host)}:${port}${GRAPHQL_PATH}`;
+  return {
+    url,
+    port,
+    hub,
+    // ApolloServer.stop drains the HTTP server (drain plugin) and stops the gateway's polling.
+    stop: () => apollo.stop(),
+  };
+}

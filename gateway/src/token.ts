@@ -1,0 +1,52 @@
+import { SignJWT } from 'jose';
+import { DEV_JWT_SECRET } from '@hub/core/config';
+import { ROLES, type Role } from '@hub/core/viewer';
+
+export interface DevTokenClaims {
+  readonly tenant: string;
+  readonly roles: readonly Role[];
+  readonly user: string;
+  readonly book?: readonly string[];
+  /** `jose` duration: `90s`, `30m`, `1h`, `7d`. */
+  readonly ttl?: string;
+}
+
+export interface TokenSigningOptions {
+  readonly secret?: string;
+  readonly issuer?: string;
+  readonly audience?: string;
+}
+
+/** `system` is the gateway's own identity: no bearer token may carry it. */
+export const TOKEN_ROLES = ROLES.filter((role) => role !== 'system');
+
+const TTL_PATTERN = /^\d+\s*(s|sec|secs|m|min|mins|h|hr|hrs|d|day|days|w|week|weeks)$/;
+
+/** Why the dev token command refuses to run here, or `undefined` when it may. */
+export function devTokenRefusal(env: Record<string, string | undefined>): string | undefined {
+  if (env['NODE_ENV'] === 'production') return 'NODE_ENV=production: dev tokens are only for development';
+  if (env['HUB_JWKS_URL'])
+    return 'HUB_JWKS_URL is set: the hub verifies tokens from an identity provider, not the dev secret';
+  const secret = env['HUB_JWT_SECRET'];
+  if (secret !== undefined && secret !== '' && secret !== DEV_JWT_SECRET) {
+    return 'HUB_JWT_SECRET is not the development secret: refusing to mint tokens for a non-development hub';
+  }
+  return undefined;
+}
+
+/** An HS256 token in the shape the gateway verifies (`sub`, `tenant`, `roles`, `book`). */
+export async function signDevToken(claims: DevTokenClaims, options: TokenSigningOptions = {}): Promise<string> {
+  const ttl = claims.ttl ?? '1h';
+  if (!TTL_PATTERN.test(ttl)) throw new Error(`ttl must look like 90s, 30m, 1h or 7d, got ${JSON.stringify(ttl)}`);
+  const unknown = claims.roles.filter((role) => !(TOKEN_ROLES as readonly string[]).includes(role));
+  if (unknown.length > 0) throw new Error(`unknown role(s): ${unknown.join(', ')}; known: ${TOKEN_ROLES.join(', ')}`);
+  if (claims.roles.length === 0) throw new Error('at least one role is required');
+  return new SignJWT({ tenant: claims.tenant, roles: [...claims.roles], book: [...(claims.book ?? [])] })
+    .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
+    .setSubject(claims.user)
+    .setIssuer(options.issuer ?? 'customer-data-hub')
+    .setAudience(options.audience ?? 'customer-data-hub')
+    .setIssuedAt()
+    .setExpirationTime(ttl)
+    .sign(new TextEncoder().encode(options.secret ?? DEV_JWT_SECRET));
+}

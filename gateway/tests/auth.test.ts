@@ -1,0 +1,183 @@
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { SignJWT, exportJWK, generateKeyPair } from 'jose';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_JWT_SECRET } from '@hub/core/config';
+import { AuthenticationError, createAuthenticator, requestIdFrom } from '../src/auth.js';
+import { post, startTestHub, token, type TestHub } from './helpers.js';
+
+const jwtConfig = {
+  secret: DEV_JWT_SECRET,
+  jwksUrl: undefined,
+  issuer: 'customer-data-hub',
+  audience: 'customer-data-hub',
+};
+const authenticate = createAuthenticator(jwtConfig);
+
+async function rawToken(
+  claims: Record<string, unknown>,
+  options: { exp?: string | number; iss?: string; aud?: string; secret?: string } = {},
+) {
+  const jwt = new SignJWT(claims)
+    .setProtectedHeader({ alg: 'HS256' })
+    .setIssuer(options.iss ?? 'customer-data-hub')
+    .setAudience(options.aud ?? 'customer-data-hub')
+    .setIssuedAt();
+  if (options.exp !== undefined) jwt.setExpirationTime(options.exp);
+  return jwt.sign(new TextEncoder().encode(options.secret ?? DEV_JWT_SECRET));
+}
+
+async function refusal(authorization: string | undefined): Promise<AuthenticationError> {
+  const error = await authenticate(authorization, 'r1').then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(AuthenticationError);
+  const authError = error as AuthenticationError;
+  expect(authError.graphqlError.extensions['code']).toBe('UNAUTHENTICATED');
+  expect(authError.graphqlError.extensions['http']).toEqual({ status: 401 });
+  return authError;
+}
+
+describe('the authenticator', () => {
+  it('turns a valid token into a viewer with user, tenant, roles, book and the request id', async () => {
+    const viewer = await authenticate(`Bearer ${await token({ roles: ['cs_manager'], book: ['u3'] })}`, 'req-7');
+    expect(viewer).toEqual({ userId: 'u1', tenantId: 'acme', roles: ['cs_manager'], book: ['u3'], requestId: 'req-7' });
+  });
+
+  it('refuses a missing header, a non-bearer header and garbage', async () => {
+    await refusal(undefined);
+    await refusal('Basic dTE6cGFzcw==');
+    await refusal('Bearer not.a.jwt');
+  });
+
+  it('refuses a token signed with another secret (forged)', async () => {
+    const forged = await token({}, 'an-attacker-secret-that-is-long-enough-123');
+    expect((await refusal(`Bearer ${forged}`)).reason).toMatch(/signature/i);
+  });
+
+  it('refuses an expired token and a token without expiry', async () => {
+    const claims = { sub: 'u1', tenant: 'acme', roles: ['admin'] };
+    await refusal(`Bearer ${await rawToken(claims, { exp: Math.floor(Date.now() / 1000) - 60 })}`);
+    await refusal(`Bearer ${await rawToken(claims)}`);
+  });
+
+  it('refuses the wrong issuer or audience', async () => {
+    const claims = { sub: 'u1', tenant: 'acme', roles: ['admin'] };
+    await refusal(`Bearer ${await rawToken(claims, { exp: '1h', iss: 'someone-else' })}`);
+    await refusal(`Bearer ${await rawToken(claims, { exp: '1h', aud: 'another-app' })}`);
+  });
+
+  it('refuses tokens without a tenant, with unknown roles, or claiming the system role', async () => {
+    await refusal(`Bearer ${await rawToken({ sub: 'u1', roles: ['admin'] }, { exp: '1h' })}`);
+    await refusal(`Bearer ${await rawToken({ sub: 'u1', tenant: 'acme', roles: ['root'] }, { exp: '1h' })}`);
+    await refusal(`Bearer ${await rawToken({ sub: 'u1', tenant: 'acme', roles: ['system'] }, { exp: '1h' })}`);
+    await refusal(`Bearer ${await rawToken({ sub: 'u1', tenant: 'acme', roles: 'admin' }, { exp: '1h' })}`);
+  });
+
+  it('keeps a well-formed caller request id and replaces a malformed one', () => {
+    expect(requestIdFrom('abc-123')).toBe('abc-123');
+    expect(requestIdFrom('bad id\nforged log line')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(requestIdFrom(undefined)).toMatch(/^[0-9a-f-]{36}$/);
+  });
+});
+
+describe('the authenticator with a JWKS (production identity provider)', () => {
+  it('accepts a token signed by a key of the JWKS and refuses an HS256 token', async () => {
+    const { publicKey, privateKey } = await generateKeyPair('RS256');
+    const jwk = { ...(await exportJWK(publicKey)), kid: 'k1', alg: 'RS256', use: 'sig' };
+    const server = createServer((_req, res) => {
+      res.setHeader('content-type', 'application/json');
+      res.end(JSON.stringify({ keys: [jwk] }));
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const { port } = server.address() as AddressInfo;
+      const verify = createAuthenticator({
+        ...jwtConfig,
+        secret: undefined,
+        jwksUrl: `http://127.0.0.1:${port}/jwks.json`,
+      });
+      const signed = await new SignJWT({ tenant: 'acme', roles: ['admin'] })
+        .setProtectedHeader({ alg: 'RS256', kid: 'k1' })
+        .setSubject('u1')
+        .setIssuer('customer-data-hub')
+        .setAudience('customer-data-hub')
+        .setExpirationTime('5m')
+        .sign(privateKey);
+      expect(await verify(`Bearer ${signed}`, 'r1')).toMatchObject({
+        userId: 'u1',
+        tenantId: 'acme',
+        roles: ['admin'],
+      });
+      await expect(verify(`Bearer ${await token()}`, 'r2')).rejects.toBeInstanceOf(AuthenticationError);
+    } finally {
+      server.close();
+    }
+  });
+});
+
+describe('the gateway over HTTP', () => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await startTestHub();
+  });
+  afterAll(async () => {
+    await hub.stop();
+  });
+
+  const query = { query: '{ whoami customers { id name } }' };
+
+  it('answers 401 UNAUTHENTICATED without a token', async () => {
+    const result = await post(hub.gateway.url, query);
+    expect(result.status).toBe(401);
+    expect(result.body.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+    expect(result.body.data ?? null).toBeNull();
+  });
+
+  it('answers 401 UNAUTHENTICATED to a forged and to an expired token', async () => {
+    const forged = await token({}, 'an-attacker-secret-that-is-long-enough-123');
+    const expired = await rawToken(
+      { sub: 'u1', tenant: 'acme', roles: ['admin'] },
+      { exp: Math.floor(Date.now() / 1000) - 10 },
+    );
+    for (const bearer of [forged, expired]) {
+      const result = await post(hub.gateway.url, query, bearer);
+      expect(result.status).toBe(401);
+      expect(result.body.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+    }
+  });
+
+  it('refuses anonymous introspection too: every operation needs a viewer', async () => {
+    const result = await post(hub.gateway.url, { query: '{ __schema { queryType { name } } }' });
+    expect(result.status).toBe(401);
+  });
+
+  it('runs the operation for a valid token, as that viewer', async () => {
+    const result = await post(hub.gateway.url, query, await token({ user: 'u9', tenant: 'globex' }));
+    expect(result.status).toBe(200);
+    expect(result.body.errors).toBeUndefined();
+    expect(result.body.data).toEqual({
+      whoami: 'u9@globex',
+      customers: [
+        { id: 'cust_00001', name: 'Blue Labs 1' },
+        { id: 'cust_00002', name: 'North Labs 2' },
+      ],
+    });
+  });
+
+  it('serves the Sandbox landing page to a browser without a token', async () => {
+    const response = await fetch(hub.gateway.url, { headers: { accept: 'text/html' } });
+    expect(response.status).toBe(200);
+    const html = await response.text();
+    expect(html).toMatch(/embeddable-sandbox|EmbeddedSandbox/i);
+  });
+
+  it('refuses a simple GET without a preflight header (CSRF prevention)', async () => {
+    const response = await fetch(`${hub.gateway.url}?query=${encodeURIComponent('{ whoami }')}`, {
+      headers: { authorization: `Bearer ${await token()}` },
+    });
+    expect(response.status).toBe(400);
+    expect(await response.text()).toMatch(/CSRF/);
+  });
+});

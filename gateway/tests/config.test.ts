@@ -1,0 +1,111 @@
+import { describe, expect, it } from 'vitest';
+import { ConfigError, DEV_GATEWAY_SECRET, DEV_JWT_SECRET } from '@hub/core/config';
+import { loadGatewayConfig } from '../src/config.js';
+
+const strong = (label: string) => `${label}-0123456789abcdef0123456789abcdef`;
+
+function problems(env: Record<string, string>): string[] {
+  try {
+    loadGatewayConfig(env);
+  } catch (error) {
+    if (error instanceof ConfigError) return error.problems;
+    throw error;
+  }
+  return [];
+}
+
+describe('gateway config', () => {
+  it('has development defaults: port 4000, seven local subgraphs, dev secrets, introspection on', () => {
+    const config = loadGatewayConfig({});
+    expect(config.port).toBe(4000);
+    expect(config.nodeEnv).toBe('development');
+    expect(config.subgraphs).toEqual([
+      { name: 'customers', url: 'http://127.0.0.1:4001/graphql' },
+      { name: 'marketing', url: 'http://127.0.0.1:4002/graphql' },
+      { name: 'sales', url: 'http://127.0.0.1:4003/graphql' },
+      { name: 'product', url: 'http://127.0.0.1:4004/graphql' },
+      { name: 'finance', url: 'http://127.0.0.1:4005/graphql' },
+      { name: 'support', url: 'http://127.0.0.1:4006/graphql' },
+      { name: 'health', url: 'http://127.0.0.1:4007/graphql' },
+    ]);
+    expect(config.supergraphPath).toBeUndefined();
+    expect(config.gatewaySecret).toBe(DEV_GATEWAY_SECRET);
+    expect(config.jwt).toEqual({
+      secret: DEV_JWT_SECRET,
+      jwksUrl: undefined,
+      issuer: 'customer-data-hub',
+      audience: 'customer-data-hub',
+    });
+    expect(config.introspection).toBe(true);
+    expect(Object.isFrozen(config)).toBe(true);
+  });
+
+  it('reads PORT=0, subgraph URLs, the supergraph path and the JWT settings from the environment', () => {
+    const config = loadGatewayConfig({
+      PORT: '0',
+      SUBGRAPH_SALES_URL: 'http://sales.internal:8080/graphql',
+      SUPERGRAPH_PATH: '/etc/hub/supergraph.graphql',
+      HUB_JWT_ISSUER: 'https://idp.example.com/',
+      HUB_JWT_AUDIENCE: 'hub-api',
+    });
+    expect(config.port).toBe(0);
+    expect(config.subgraphs.find((s) => s.name === 'sales')?.url).toBe('http://sales.internal:8080/graphql');
+    expect(config.supergraphPath).toBe('/etc/hub/supergraph.graphql');
+    expect(config.jwt.issuer).toBe('https://idp.example.com/');
+    expect(config.jwt.audience).toBe('hub-api');
+  });
+
+  it('lets command-line flags win over the environment', () => {
+    expect(loadGatewayConfig({ SUPERGRAPH_PATH: 'a.graphql' }, { SUPERGRAPH_PATH: 'b.graphql' }).supergraphPath).toBe(
+      'b.graphql',
+    );
+  });
+
+  it('reports every bad value at once', () => {
+    expect(problems({ PORT: 'abc', SUBGRAPH_HEALTH_URL: 'not a url', LOG_LEVEL: 'loud' })).toEqual([
+      expect.stringMatching(/SUBGRAPH_HEALTH_URL/),
+      expect.stringMatching(/PORT/),
+      expect.stringMatching(/LOG_LEVEL/),
+    ]);
+  });
+
+  it('refuses to run production on the development secrets or without a supergraph file', () => {
+    const found = problems({
+      NODE_ENV: 'production',
+      HUB_GATEWAY_SECRET: DEV_GATEWAY_SECRET,
+      HUB_JWT_SECRET: DEV_JWT_SECRET,
+    });
+    expect(found).toEqual(
+      expect.arrayContaining([
+        expect.stringMatching(/SUPERGRAPH_PATH is required/),
+        expect.stringMatching(/HUB_GATEWAY_SECRET is the development default/),
+        expect.stringMatching(/HUB_JWT_SECRET is the development default/),
+      ]),
+    );
+    expect(problems({ NODE_ENV: 'production', SUPERGRAPH_PATH: 's.graphql' })).toEqual([
+      expect.stringMatching(/HUB_JWT_SECRET is required/),
+      expect.stringMatching(/HUB_GATEWAY_SECRET is required/),
+    ]);
+    expect(
+      problems({
+        NODE_ENV: 'production',
+        SUPERGRAPH_PATH: 's.graphql',
+        HUB_GATEWAY_SECRET: 'short',
+        HUB_JWT_SECRET: strong('jwt'),
+      }),
+    ).toEqual([expect.stringMatching(/HUB_GATEWAY_SECRET must be at least 32/)]);
+  });
+
+  it('runs production with a JWKS instead of a shared secret, and introspection off', () => {
+    const config = loadGatewayConfig({
+      NODE_ENV: 'production',
+      SUPERGRAPH_PATH: 's.graphql',
+      HUB_GATEWAY_SECRET: strong('gateway'),
+      HUB_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
+    });
+    expect(config.jwt.secret).toBeUndefined();
+    expect(config.jwt.jwksUrl).toBe('https://idp.example.com/.well-known/jwks.json');
+    expect(config.introspection).toBe(false);
+    expect(config.host).toBe('0.0.0.0');
+  });
+});

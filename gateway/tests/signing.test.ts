@@ -1,0 +1,74 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { DEV_GATEWAY_SECRET } from '@hub/core/config';
+import { VIEWER_HEADER, createViewerSigner, createViewerVerifier, ViewerVerificationError } from '@hub/core/viewer';
+import { startGateway } from '../src/server.js';
+import { post, startCustomersSubgraph, startTestHub, testConfig, token, type TestHub } from './helpers.js';
+
+describe('the signed viewer header', () => {
+  it('round-trips through core’s verifier and is refused under another secret', async () => {
+    const viewer = { userId: 'u1', tenantId: 'acme', roles: ['sales_rep' as const], book: ['u1'], requestId: 'r-1' };
+    const signed = await createViewerSigner(DEV_GATEWAY_SECRET).sign(viewer);
+    expect(await createViewerVerifier(DEV_GATEWAY_SECRET)(signed)).toEqual(viewer);
+    await expect(createViewerVerifier('some-other-secret-of-sufficient-length')(signed)).rejects.toBeInstanceOf(
+      ViewerVerificationError,
+    );
+  });
+});
+
+describe('the gateway signs every subgraph request', () => {
+  let hub: TestHub;
+  beforeAll(async () => {
+    hub = await startTestHub();
+  });
+  afterAll(async () => {
+    await hub.stop();
+  });
+
+  it('signed composition (introspection at start-up) as the system viewer', () => {
+    const system = hub.customers.viewers.find((viewer) => viewer.userId === 'system');
+    expect(system).toMatchObject({ tenantId: null, roles: ['system'] });
+    expect(hub.customers.refused).toBe(0);
+    expect(hub.sales.refused).toBe(0);
+  });
+
+  it('forwards the verified viewer and the caller’s request id to each subgraph of the plan', async () => {
+    const bearer = await token({ user: 'u7', tenant: 'globex', roles: ['cs_manager'], book: ['u7', 'u8'] });
+    const result = await post(hub.gateway.url, { query: '{ customers { id openOpportunities } }' }, bearer, {
+      'x-request-id': 'trace-abc-123',
+    });
+    expect(result.status).toBe(200);
+    expect(result.headers.get('x-request-id')).toBe('trace-abc-123');
+    const expected = {
+      userId: 'u7',
+      tenantId: 'globex',
+      roles: ['cs_manager'],
+      book: ['u7', 'u8'],
+      requestId: 'trace-abc-123',
+    };
+    expect(hub.customers.viewers.at(-1)).toEqual(expected);
+    expect(hub.sales.viewers.at(-1)).toEqual(expected);
+    expect(hub.customers.requestIds.at(-1)).toBe('trace-abc-123');
+    expect(hub.sales.requestIds.at(-1)).toBe('trace-abc-123');
+  });
+
+  it('a subgraph refuses a request that does not carry the gateway signature', async () => {
+    const direct = await fetch(hub.customers.url, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json', [VIEWER_HEADER]: 'forged' },
+      body: JSON.stringify({ query: '{ customers { id } }' }),
+    });
+    expect(direct.status).toBe(401);
+  });
+});
+
+describe('a gateway on the wrong secret', () => {
+  it('cannot compose: subgraphs refuse its signature, so start-up fails loudly', async () => {
+    const customers = await startCustomersSubgraph('the-subgraphs-real-secret-0123456789abcdef');
+    try {
+      await expect(startGateway(testConfig([customers]))).rejects.toThrow(/customers/);
+      expect(customers.refused).toBeGreaterThan(0);
+    } finally {
+      await customers.stop();
+    }
+  });
+});

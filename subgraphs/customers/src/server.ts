@@ -1,0 +1,19 @@
+import { loadSchema, startSubgraph, type SubgraphConfig, type SubgraphDefinition } from '@hub/core/subgraph';
+import { PrismaClient } from '@hub/store/customers';
+import { createLoaders, type Loaders } from './loaders.js';
+import { resolvers } from './resolvers/index.js';
+import { seedDemo } from './seed.js';
+
+/** The customers subgraph: tenants, the Customer entity, contacts and account teams. */
+export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
+  name: 'customers',
+  typeDefs: loadSchema(import.meta.url, '../schema.graphql'),
+  resolvers,
+  PrismaClient,
+  createLoaders,
+  seedDemo,
+};
+
+export function start(config: Partial<SubgraphConfig> = {}) {
+  return startSubgraph(subgraph, config);
+}

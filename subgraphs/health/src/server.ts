@@ -1,0 +1,19 @@
+import { loadSchema, startSubgraph, type SubgraphConfig, type SubgraphDefinition } from '@hub/core/subgraph';
+import { PrismaClient } from '@hub/store/health';
+import { createLoaders, type Loaders } from './loaders.js';
+import { resolvers } from './resolvers/index.js';
+import { seedDemo } from './seed.js';
+
+/** The health subgraph: current health scores and their history, extending Customer. */
+export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
+  name: 'health',
+  typeDefs: loadSchema(import.meta.url, '../schema.graphql'),
+  resolvers,
+  PrismaClient,
+  createLoaders,
+  seedDemo,
+};
+
+export function start(config: Partial<SubgraphConfig> = {}) {
+  return startSubgraph(subgraph, config);
+}

@@ -1,0 +1,96 @@
+import { groupedLoader, keyedLoader } from '@hub/core/loaders';
+import type { Viewer } from '@hub/core/viewer';
+import type {
+  AttributionAnalysis,
+  Campaign,
+  CampaignPerformance,
+  CustomerJourney,
+  CustomerSegment,
+  JourneyStageEntry,
+  PrismaClient,
+} from '@hub/store/marketing';
+
+/** Aggregate performance of one campaign (one row of a GROUP BY campaignId). */
+export interface CampaignAggregate {
+  campaignId: string;
+  customerCount: number;
+  openRate: number | null;
+  clickRate: number | null;
+  conversionRate: number | null;
+  retentionImpact: number | null;
+}
+
+/** Averages of 0–1 rates, to four decimals: more digits are noise to a reader. */
+function round4(value: number | null): number | null {
+  return value === null ? null : Math.round(value * 10_000) / 10_000;
+}
+
+/**
+ * Per-request DataLoaders over the tenant-scoped client. Every fetch by key goes through one of
+ * these, so a page of N customers costs one statement per table, not N.
+ */
+export interface Loaders {
+  journeyByCustomer: ReturnType<typeof keyedLoader<string, CustomerJourney>>;
+  /** Stage history per customer, oldest entry first. */
+  stageEntriesByCustomer: ReturnType<typeof groupedLoader<string, JourneyStageEntry>>;
+  campaignById: ReturnType<typeof keyedLoader<string, Campaign>>;
+  campaignAggregate: ReturnType<typeof keyedLoader<string, CampaignAggregate>>;
+  /** Campaign performance per customer, ordered by id; connections page over it in memory. */
+  performanceByCustomer: ReturnType<typeof groupedLoader<string, CampaignPerformance>>;
+  segmentByCustomer: ReturnType<typeof keyedLoader<string, CustomerSegment>>;
+  attributionByCustomer: ReturnType<typeof keyedLoader<string, AttributionAnalysis>>;
+}
+
+// The viewer is unused until row rules by role arrive (issue 3); the signature is fixed by the
+// subgraph kit so those rules can land here without touching the resolvers.
+export function createLoaders(db: PrismaClient, _viewer: Viewer): Loaders {
+  return {
+    journeyByCustomer: keyedLoader(
+      (ids) => db.customerJourney.findMany({ where: { customerId: { in: [...ids] } } }),
+      (row) => row.customerId,
+    ),
+    stageEntriesByCustomer: groupedLoader(
+      (ids) =>
+        db.journeyStageEntry.findMany({
+          where: { customerId: { in: [...ids] } },
+          orderBy: [{ entryDate: 'asc' }, { createdAt: 'asc' }, { id: 'asc' }],
+        }),
+      (row) => row.customerId,
+    ),
+    campaignById: keyedLoader(
+      (ids) => db.campaign.findMany({ where: { id: { in: [...ids] } } }),
+      (row) => row.id,
+    ),
+    campaignAggregate: keyedLoader(
+      async (ids) => {
+        const groups = await db.campaignPerformance.groupBy({
+          by: ['campaignId'],
+          where: { campaignId: { in: [...ids] } },
+          _count: { _all: true },
+          _avg: { openRate: true, clickRate: true, conversionRate: true, retentionImpact: true },
+        });
+        return groups.map((group) => ({
+          campaignId: group.campaignId,
+          customerCount: group._count._all,
+          openRate: round4(group._avg.openRate),
+          clickRate: round4(group._avg.clickRate),
+          conversionRate: round4(group._avg.conversionRate),
+          retentionImpact: round4(group._avg.retentionImpact),
+        }));
+      },
+      (row) => row.campaignId,
+    ),
+    performanceByCustomer: groupedLoader(
+      (ids) => db.campaignPerformance.findMany({ where: { customerId: { in: [...ids] } }, orderBy: { id: 'asc' } }),
+      (row) => row.customerId,
+    ),
+    segmentByCustomer: keyedLoader(
+      (ids) => db.customerSegment.findMany({ where: { customerId: { in: [...ids] } } }),
+      (row) => row.customerId,
+    ),
+    attributionByCustomer: keyedLoader(
+      (ids) => db.attributionAnalysis.findMany({ where: { customerId: { in: [...ids] } } }),
+      (row) => row.customerId,
+    ),
+  };
+}
