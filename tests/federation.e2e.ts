@@ -89,7 +89,7 @@ describe('federated customer graph', () => {
 
   it('answers invalid input with BAD_USER_INPUT naming the field, and unknown ids with NOT_FOUND', async () => {
     const bad = await hub.query(
-      'mutation { createOpportunity(input: { customerId: "cust_00001", type: UPSELL, value: "100.00", probability: 1.7, timeline: "q1_2026", successFactors: [] }) { id } }',
+      'mutation { createOpportunity(input: { customerId: "cust_00001", ownerId: "u1", type: UPSELL, value: "100.00", probability: 1.7, timeline: "q1_2026", successFactors: [] }) { id } }',
       {},
       admin,
     );
@@ -104,7 +104,7 @@ describe('federated customer graph', () => {
 
   it('writes through the gateway and reads the write back across subgraphs', async () => {
     const created = await hub.query<{ createOpportunity: { id: string; value: string; customer: { id: string; name: string } } }>(
-      'mutation { createOpportunity(input: { customerId: "cust_00002", type: UPSELL, value: "75000.00", probability: 0.75, timeline: "q1_2026", successFactors: ["high_product_adoption"] }) { id value customer { id name } } }',
+      'mutation { createOpportunity(input: { customerId: "cust_00002", ownerId: "u2", type: UPSELL, value: "75000.00", probability: 0.75, timeline: "q1_2026", successFactors: ["high_product_adoption"] }) { id value customer { id name } } }',
       {},
       admin,
     );

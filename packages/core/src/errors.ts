@@ -91,7 +91,8 @@ export function createErrorFormatter(options: { expose: boolean }) {
     const code = formatted.extensions?.['code'];
     const original = error instanceof GraphQLError ? error.originalError : undefined;
     const mapped = original ? mapPrismaError(original) : undefined;
-    if (mapped instanceof GraphQLError) {
+    // Only a Prisma error that mapPrismaError translated replaces the formatted error.
+    if (mapped instanceof GraphQLError && mapped !== original) {
       return { message: mapped.message, locations: formatted.locations, path: formatted.path, extensions: { ...mapped.extensions } };
     }
     const known = typeof code === 'string' && code !== ErrorCode.InternalServerError;

@@ -30,3 +30,15 @@ describe('errors', () => {
     expect(format({ message: 'oops' }, new Error('oops')).extensions?.['code']).toBe('INTERNAL_SERVER_ERROR');
   });
 });
+
+describe('errors wrapped by Apollo Server', () => {
+  it('keeps the code of an error whose originalError is itself a GraphQLError (validation errors)', () => {
+    const inner = new GraphQLError('Cannot query field "nme" on type "Customer".');
+    const wrapped = new GraphQLError(inner.message, { originalError: inner, extensions: { code: 'GRAPHQL_VALIDATION_FAILED' } });
+    const formatted = createErrorFormatter({ expose: false })(
+      { message: wrapped.message, extensions: { code: 'GRAPHQL_VALIDATION_FAILED', stacktrace: ['at z'] } },
+      wrapped,
+    );
+    expect(formatted.extensions).toEqual({ code: 'GRAPHQL_VALIDATION_FAILED' });
+  });
+});

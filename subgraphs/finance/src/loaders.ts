@@ -1,0 +1,63 @@
+import DataLoader from 'dataloader';
+import { distinct, keyedLoader } from '@hub/core/loaders';
+import type { Viewer } from '@hub/core/viewer';
+import type { Invoice, InvoiceStatus, PrismaClient } from '@hub/store/finance';
+
+/** A customer's invoices, optionally only those in one status. */
+export interface InvoiceKey {
+  customerId: string;
+  status: InvoiceStatus | null;
+}
+
+/**
+ * All invoices of the batch's customers in one statement; each key then keeps its customer's
+ * rows (of its status). A customer holds a bounded number of invoices, so reading them all and
+ * paging in memory beats one LIMIT query per customer.
+ */
+function invoicesLoader(db: PrismaClient) {
+  return new DataLoader<InvoiceKey, Invoice[], string>(
+    async (keys) => {
+      const anyStatus = keys.some((key) => key.status === null);
+      const statuses = distinct(keys.flatMap((key) => (key.status === null ? [] : [key.status])));
+      const rows = await db.invoice.findMany({
+        where: {
+          customerId: { in: distinct(keys.map((key) => key.customerId)) },
+          ...(anyStatus ? {} : { status: { in: statuses } }),
+        },
+      });
+      return keys.map((key) =>
+        rows.filter((row) => row.customerId === key.customerId && (key.status === null || row.status === key.status)),
+      );
+    },
+    { cacheKeyFn: (key) => `${key.customerId}|${key.status ?? '*'}` },
+  );
+}
+
+/** DataLoaders of one request. `db` is tenant-scoped, so every batch stays inside the tenant. */
+export function createLoaders(db: PrismaClient, _viewer: Viewer) {
+  return {
+    invoiceById: keyedLoader<string, Invoice>(
+      (ids) => db.invoice.findMany({ where: { id: { in: distinct(ids) } } }),
+      (row) => row.id,
+    ),
+    invoicesByCustomer: invoicesLoader(db),
+    revenueById: keyedLoader(
+      (ids: readonly string[]) => db.revenueAttribution.findMany({ where: { id: { in: distinct(ids) } } }),
+      (row) => row.id,
+    ),
+    revenueByCustomer: keyedLoader(
+      (ids: readonly string[]) => db.revenueAttribution.findMany({ where: { customerId: { in: distinct(ids) } } }),
+      (row) => row.customerId,
+    ),
+    valueByCustomer: keyedLoader(
+      (ids: readonly string[]) => db.valueRealization.findMany({ where: { customerId: { in: distinct(ids) } } }),
+      (row) => row.customerId,
+    ),
+    healthByCustomer: keyedLoader(
+      (ids: readonly string[]) => db.financialHealth.findMany({ where: { customerId: { in: distinct(ids) } } }),
+      (row) => row.customerId,
+    ),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,90 @@
+import { describe, expect, it } from 'vitest';
+import { gql } from '@hub/core/testing';
+import { CREATE, UPDATE_STATUS, acme, invoiceInput, useSubgraph } from './fixtures.js';
+
+const subgraph = useSubgraph();
+
+describe('finance subgraph: writes', () => {
+  it('creates an invoice, marks it paid, and refuses to reopen it', async () => {
+    const created = await gql<{ createInvoice: { id: string; status: string; amount: string } }>(
+      subgraph().url,
+      CREATE,
+      { input: invoiceInput },
+      acme,
+    );
+    expect(created.errors).toBeUndefined();
+    expect(created.data?.createInvoice).toMatchObject({
+      status: 'OPEN',
+      amount: '12500.50',
+      currency: 'USD',
+      paidAt: null,
+    });
+    const id = created.data?.createInvoice.id;
+
+    const paid = await gql<{ updateInvoiceStatus: { status: string; paidAt: string } }>(
+      subgraph().url,
+      UPDATE_STATUS,
+      { input: { id, status: 'PAID', paidAt: '2025-12-10T12:00:00.000Z' } },
+      acme,
+    );
+    expect(paid.data?.updateInvoiceStatus).toMatchObject({ status: 'PAID', paidAt: '2025-12-10T12:00:00.000Z' });
+
+    const read = await gql<{ invoice: { status: string } }>(
+      subgraph().url,
+      `query ($id: ID!) { invoice(id: $id) { status } }`,
+      { id },
+      acme,
+    );
+    expect(read.data?.invoice.status).toBe('PAID');
+
+    const reopen = await gql(subgraph().url, UPDATE_STATUS, { input: { id, status: 'OPEN' } }, acme);
+    expect(reopen.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.status' });
+
+    const duplicate = await gql(subgraph().url, CREATE, { input: invoiceInput }, acme);
+    expect(duplicate.errors?.[0]?.extensions?.['code']).toBe('CONFLICT');
+  });
+
+  it.each([
+    [{ amount: '0' }, 'input.amount'],
+    [{ amount: '-10.00' }, 'input.amount'],
+    [{ currency: 'usd' }, 'input.currency'],
+    [{ currency: 'EURO' }, 'input.currency'],
+    [{ dueAt: '2025-11-30T00:00:00.000Z' }, 'input.dueAt'],
+    [{ status: 'PAID' }, 'input.status'],
+  ])('rejects invoice input %j with BAD_USER_INPUT naming %s', async (change, field) => {
+    const res = await gql(subgraph().url, CREATE, { input: { ...invoiceInput, number: 'INV-BAD', ...change } }, acme);
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
+  });
+
+  it('upserts revenue attribution and validates its amounts', async () => {
+    const mutation = `mutation ($input: UpsertRevenueAttributionInput!) {
+      upsertRevenueAttribution(input: $input) { id currentArr churnPrevention successRoi paybackPeriodMonths customer { id } } }`;
+    const input = {
+      customerId: 'cust_00005',
+      currentArr: '150000',
+      churnPrevention: '25000',
+      expansionRevenue: '30000',
+      referralValue: '15000',
+      customerLtv: '450000',
+      acquisitionCost: '25000',
+      successRoi: 1800,
+      paybackPeriodMonths: 3,
+    };
+    const res = await gql<{ upsertRevenueAttribution: { id: string } }>(subgraph().url, mutation, { input }, acme);
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.upsertRevenueAttribution).toMatchObject({
+      id: 'rev_cust_00005',
+      currentArr: '150000.00',
+      successRoi: 1800,
+      paybackPeriodMonths: 3,
+      customer: { id: 'cust_00005' },
+    });
+    const bad = await gql(subgraph().url, mutation, { input: { ...input, churnPrevention: '-1' } }, acme);
+    expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.churnPrevention' });
+  });
+
+  it('answers NOT_FOUND for an unknown invoice', async () => {
+    const res = await gql(subgraph().url, UPDATE_STATUS, { input: { id: 'inv_nope', status: 'PAID' } }, acme);
+    expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
+  });
+});

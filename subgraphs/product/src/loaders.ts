@@ -1,0 +1,88 @@
+import DataLoader from 'dataloader';
+import { distinct, keyedLoader } from '@hub/core/loaders';
+import type { Viewer } from '@hub/core/viewer';
+import type { AdoptionMetrics, FeatureUsage, PrismaClient } from '@hub/store/product';
+import { dayKey, toDay } from '@hub/core/validate';
+
+/** A customer's data for one period; `periodStart: null` asks for the customer's latest period. */
+export interface PeriodKey {
+  customerId: string;
+  periodStart: string | null;
+}
+
+interface PeriodRow {
+  customerId: string;
+  periodStart: Date;
+}
+
+function periodCacheKey(key: PeriodKey): string {
+  return `${key.customerId}|${key.periodStart ?? 'latest'}`;
+}
+
+/**
+ * One `where` for every key of a batch, so N customers (asking for the latest period or for
+ * explicit ones, in any mix) cost one statement. "Latest" cannot be expressed as a filter without
+ * a second statement, so for those customers every period is read and the newest picked here;
+ * the (tenantId, customerId, periodStart) index keeps that cheap.
+ */
+function periodWhere(keys: readonly PeriodKey[]) {
+  const latest = distinct(keys.filter((k) => k.periodStart === null).map((k) => k.customerId));
+  const byPeriod = new Map<string, string[]>();
+  for (const key of keys) {
+    if (key.periodStart === null) continue;
+    const ids = byPeriod.get(key.periodStart) ?? [];
+    ids.push(key.customerId);
+    byPeriod.set(key.periodStart, ids);
+  }
+  const or: { customerId: { in: string[] }; periodStart?: Date }[] = [];
+  if (latest.length > 0) or.push({ customerId: { in: latest } });
+  for (const [period, ids] of byPeriod) or.push({ customerId: { in: distinct(ids) }, periodStart: toDay(period) });
+  return { OR: or };
+}
+
+/** Rows of each key's period, from the rows one batched statement returned. */
+function rowsPerKey<T extends PeriodRow>(keys: readonly PeriodKey[], rows: readonly T[]): T[][] {
+  const byCustomer = new Map<string, T[]>();
+  for (const row of rows) {
+    const list = byCustomer.get(row.customerId) ?? [];
+    list.push(row);
+    byCustomer.set(row.customerId, list);
+  }
+  return keys.map((key) => {
+    const mine = byCustomer.get(key.customerId) ?? [];
+    let period = key.periodStart;
+    if (period === null) {
+      for (const row of mine) {
+        const day = dayKey(row.periodStart);
+        if (period === null || day > period) period = day;
+      }
+    }
+    return mine.filter((row) => dayKey(row.periodStart) === period);
+  });
+}
+
+function periodLoader<T extends PeriodRow>(fetch: (where: ReturnType<typeof periodWhere>) => Promise<T[]>) {
+  return new DataLoader<PeriodKey, T[], string>(async (keys) => rowsPerKey(keys, await fetch(periodWhere(keys))), {
+    cacheKeyFn: periodCacheKey,
+  });
+}
+
+/** DataLoaders of one request. `db` is tenant-scoped, so every batch stays inside the tenant. */
+export function createLoaders(db: PrismaClient, _viewer: Viewer) {
+  return {
+    featureUsageById: keyedLoader<string, FeatureUsage>(
+      (ids) => db.featureUsage.findMany({ where: { id: { in: distinct(ids) } } }),
+      (row) => row.id,
+    ),
+    adoptionById: keyedLoader<string, AdoptionMetrics>(
+      (ids) => db.adoptionMetrics.findMany({ where: { id: { in: distinct(ids) } } }),
+      (row) => row.id,
+    ),
+    usageByPeriod: periodLoader<FeatureUsage>((where) =>
+      db.featureUsage.findMany({ where, orderBy: [{ customerId: 'asc' }, { category: 'asc' }, { feature: 'asc' }] }),
+    ),
+    adoptionByPeriod: periodLoader<AdoptionMetrics>((where) => db.adoptionMetrics.findMany({ where })),
+  };
+}
+
+export type Loaders = ReturnType<typeof createLoaders>;

@@ -1,0 +1,23 @@
+import { loadSchema, startSubgraph, type SubgraphConfig, type SubgraphDefinition } from '@hub/core/subgraph';
+import { PrismaClient } from '@hub/store/product';
+import { createLoaders, type Loaders } from './loaders.js';
+import { mutationResolvers } from './resolvers/mutations.js';
+import { queryResolvers } from './resolvers/queries.js';
+import { seedDemo } from './seed.js';
+import type { Resolvers } from './generated/resolvers-types.js';
+
+const resolvers: Resolvers = { ...queryResolvers, ...mutationResolvers };
+
+/** The product subgraph: feature usage per period and adoption metrics. */
+export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
+  name: 'product',
+  typeDefs: loadSchema(import.meta.url, '../schema.graphql'),
+  resolvers,
+  PrismaClient,
+  createLoaders,
+  seedDemo,
+};
+
+export function start(config?: Partial<SubgraphConfig>) {
+  return startSubgraph(subgraph, config);
+}

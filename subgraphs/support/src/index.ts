@@ -1,0 +1,4 @@
+import { runSubgraph } from '@hub/core/subgraph';
+import { subgraph } from './server.js';
+
+await runSubgraph(subgraph);
