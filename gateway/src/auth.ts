@@ -62,6 +62,8 @@ export function viewerFromClaims(payload: JWTPayload, requestId: string): Viewer
     tenantId,
     roles: roles as Role[],
     book: stringArray(payload['book'], 'book'),
+    // Book-scoped roles get their customer ids from the scope resolver; until then no rows (fail closed).
+    customerIds: null,
     requestId,
   });
 }

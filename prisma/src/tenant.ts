@@ -118,3 +118,86 @@ export function scopeToTenant<C>(client: C, tenantId: string | null): C {
     },
   }) as C;
 }
+
+/** What a viewer may touch: its tenant, and (when not null) only these customers' rows. */
+export interface RowScope {
+  tenantId: string | null;
+  customerIds: readonly string[] | null;
+}
+
+/**
+ * Per model, the column holding the customer id (`id` for Customer itself), or `null` for a
+ * tenant-wide model (campaigns, invoices numbering, tenants). A model missing here cannot be
+ * touched by a customer-scoped viewer at all: a forgotten entry fails closed.
+ */
+export type CustomerKeys = Readonly<Record<string, string | null>>;
+
+/** A read or write outside the viewer's rows; the subgraph kit reports it as FORBIDDEN. */
+export class ScopeViolationError extends Error {
+  readonly hubCode = 'FORBIDDEN';
+  constructor(message: string) {
+    super(message);
+    this.name = 'ScopeViolationError';
+  }
+}
+
+function checkCustomer(data: unknown, key: string, allowed: ReadonlySet<string>, model: string, what: string): void {
+  if (!isRecord(data)) return;
+  const value = data[key];
+  if (value === undefined && what === 'update') return;
+  if (typeof value !== 'string' || !allowed.has(value)) {
+    throw new ScopeViolationError(`${model}: cannot ${what} a row of a customer outside your scope`);
+  }
+}
+
+function scopeCustomerArgs(model: string, operation: string, args: Args, key: string, customerIds: readonly string[]): Args {
+  const allowed = new Set(customerIds);
+  const condition = { [key]: { in: [...customerIds] } };
+  const out: Args = { ...args };
+  if (READ_OPS.has(operation) || DELETE_OPS.has(operation) || UPDATE_OPS.has(operation) || operation === 'upsert') {
+    const where = isRecord(out.where) ? out.where : {};
+    const and = Array.isArray(where.AND) ? where.AND : where.AND === undefined ? [] : [where.AND];
+    out.where = { ...where, AND: [...and, condition] };
+  }
+  if (UPDATE_OPS.has(operation)) checkCustomer(out.data, key, allowed, model, 'update');
+  if (operation === 'upsert') {
+    checkCustomer(out.create, key, allowed, model, 'create');
+    checkCustomer(out.update, key, allowed, model, 'update');
+  }
+  if (CREATE_OPS.has(operation)) {
+    const rows = Array.isArray(out.data) ? out.data : [out.data];
+    for (const row of rows) checkCustomer(row, key, allowed, model, 'create');
+  }
+  return out;
+}
+
+/**
+ * The client every request uses: `scopeToTenant` plus, for a customer-scoped viewer, the
+ * customer condition ANDed into every model operation (reads, counts, aggregates, updates,
+ * deletes) and checked on every write. Same limits as `scopeToTenant` (raw SQL, nested writes).
+ */
+export function scopeToViewer<C>(client: C, scope: RowScope, customerKeys: CustomerKeys): C {
+  const extendable = client as unknown as Extendable;
+  const { tenantId, customerIds } = scope;
+  return extendable.$extends({
+    name: 'hub-viewer-scope',
+    query: {
+      $allModels: {
+        async $allOperations({ model, operation, args, query }) {
+          if (tenantId === null || tenantId === '') {
+            throw new ScopeViolationError(`${model}.${operation} refused: no tenant in scope`);
+          }
+          let scoped = scopeArgs(model, operation, args, tenantId);
+          if (customerIds !== null) {
+            if (!(model in customerKeys)) {
+              throw new ScopeViolationError(`${model}.${operation} refused: the model has no customer scope rule`);
+            }
+            const key = customerKeys[model];
+            if (key) scoped = scopeCustomerArgs(model, operation, scoped, key, customerIds);
+          }
+          return query(scoped);
+        },
+      },
+    },
+  }) as C;
+}

@@ -47,6 +47,20 @@ interface PrismaKnownError {
   meta?: Record<string, unknown>;
 }
 
+/**
+ * `instanceof GraphQLError` is unreliable when two copies of graphql are loaded (CommonJS Apollo
+ * packages beside ESM sources, as under vitest); graphql 16 tags its classes, so check the tag.
+ */
+export function isGraphQLError(value: unknown): value is GraphQLError {
+  return Object.prototype.toString.call(value) === '[object GraphQLError]';
+}
+
+/** Errors of lower layers (the store's scope guard) that carry the code they mean. */
+function hubCodeOf(error: unknown): ErrorCode | undefined {
+  const code = typeof error === 'object' && error !== null && 'hubCode' in error ? (error as { hubCode: unknown }).hubCode : undefined;
+  return Object.values(ErrorCode).includes(code as ErrorCode) ? (code as ErrorCode) : undefined;
+}
+
 function isPrismaKnownError(error: unknown): error is PrismaKnownError {
   return (
     typeof error === 'object' &&
@@ -62,6 +76,8 @@ function isPrismaKnownError(error: unknown): error is PrismaKnownError {
  * caller are mapped; everything else stays an internal error (masked in production).
  */
 export function mapPrismaError(error: unknown, type = 'Record'): unknown {
+  const hubCode = hubCodeOf(error);
+  if (hubCode) return hubError(hubCode, error instanceof Error ? error.message : String(error));
   if (!isPrismaKnownError(error)) return error;
   switch (error.code) {
     case 'P2002': {
@@ -89,10 +105,10 @@ export function mapPrismaError(error: unknown, type = 'Record'): unknown {
 export function createErrorFormatter(options: { expose: boolean }) {
   return (formatted: GraphQLFormattedError, error: unknown): GraphQLFormattedError => {
     const code = formatted.extensions?.['code'];
-    const original = error instanceof GraphQLError ? error.originalError : undefined;
+    const original = isGraphQLError(error) ? error.originalError : undefined;
     const mapped = original ? mapPrismaError(original) : undefined;
     // Only a Prisma error that mapPrismaError translated replaces the formatted error.
-    if (mapped instanceof GraphQLError && mapped !== original) {
+    if (isGraphQLError(mapped) && mapped !== original) {
       return { message: mapped.message, locations: formatted.locations, path: formatted.path, extensions: { ...mapped.extensions } };
     }
     const known = typeof code === 'string' && code !== ErrorCode.InternalServerError;

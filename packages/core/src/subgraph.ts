@@ -1,10 +1,11 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { openStore, scopeToTenant, migrationsDirFor, storeConfigFromEnv, type Store, type StoreConfig } from '@hub/store';
+import { openStore, scopeToViewer, migrationsDirFor, storeConfigFromEnv, type CustomerKeys, type Store, type StoreConfig } from '@hub/store';
+import { applyAuthorization, rowScope, type PermissionOverrides } from './authz.js';
 import express from 'express';
 import { parse, type DocumentNode } from 'graphql';
 import { readFileSync } from 'node:fs';
@@ -14,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { DEV_GATEWAY_SECRET, EnvReader, isProduction } from './config.js';
-import { SUBGRAPH_PORTS } from './domains.js';
+import { SUBGRAPH_PORTS, type Domain } from './domains.js';
 import { createErrorFormatter, hubError, ErrorCode } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type ProcessMetrics } from './metrics.js';
@@ -40,6 +41,13 @@ export interface SubgraphDefinition<C, L> {
   resolvers: object;
   PrismaClient: new (options: never) => C;
   createLoaders(db: C, viewer: Viewer): L;
+  /**
+   * Row scope: per Prisma model, the column holding the customer id (`id` for Customer), or null
+   * for tenant-wide models. A model missing here is refused to customer-scoped viewers.
+   */
+  customerKeys: CustomerKeys;
+  /** Exceptions to the role matrix of packages/core/src/authz.ts, e.g. admin-only fields. */
+  permissions?: PermissionOverrides;
   /** Loads the demo data set; must be idempotent. */
   seedDemo?(client: C): Promise<void>;
 }
@@ -140,9 +148,13 @@ export async function startSubgraph<C, L>(
     log.info({ ms: Date.now() - started }, 'demo data ready');
   }
 
-  const schema = buildSubgraphSchema([
-    { typeDefs: def.typeDefs, resolvers: { ...scalarResolvers, ...def.resolvers } as GraphQLResolverMap<unknown> },
-  ]);
+  const schema = applyAuthorization(
+    def.name as Domain,
+    buildSubgraphSchema([
+      { typeDefs: def.typeDefs, resolvers: { ...scalarResolvers, ...def.resolvers } as GraphQLResolverMap<unknown> },
+    ]),
+    def.permissions,
+  );
   const app = express();
   const httpServer: Server = createServer(app);
   const server = new ApolloServer<SubgraphContext<C, L>>({
@@ -150,7 +162,12 @@ export async function startSubgraph<C, L>(
     csrfPrevention: true,
     includeStacktraceInErrorResponses: config.exposeErrors,
     formatError: createErrorFormatter({ expose: config.exposeErrors }),
-    plugins: [ApolloServerPluginDrainHttpServer({ httpServer }), ApolloServerPluginLandingPageDisabled(), metricsPlugin(metrics)],
+    plugins: [
+      ApolloServerPluginDrainHttpServer({ httpServer }),
+      ApolloServerPluginLandingPageDisabled(),
+      ApolloServerPluginInlineTraceDisabled(),
+      metricsPlugin(metrics),
+    ],
   });
   await server.start();
   const verifyViewer = createViewerVerifier(config.gatewaySecret);
@@ -187,7 +204,7 @@ export async function startSubgraph<C, L>(
           log.warn({ requestId, reason }, 'refused unsigned request');
           throw hubError(ErrorCode.Unauthenticated, `This subgraph only answers requests signed by the gateway (${reason})`);
         }
-        const db = scopeToTenant(store.client, viewer.tenantId);
+        const db = scopeToViewer(store.client, rowScope(viewer), def.customerKeys);
         return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: log.child({ requestId }) };
       },
     }),

@@ -4,6 +4,7 @@
  */
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, expect } from 'vitest';
 import { DEV_GATEWAY_SECRET } from './config.js';
 import { diffCounts } from './metrics.js';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './subgraph.js';
@@ -47,7 +48,30 @@ export async function createTestDatabase(prefix = 'hub_t'): Promise<TestDatabase
 let requestCounter = 0;
 
 export function testViewer(partial: Partial<Viewer> & { tenantId: string | null }): Viewer {
-  return { userId: 'u1', roles: ['admin'], book: [], requestId: `test-${++requestCounter}`, ...partial };
+  return {
+    userId: 'u1',
+    roles: ['admin'],
+    book: [],
+    customerIds: null,
+    requestId: `test-${++requestCounter}`,
+    ...partial,
+  };
+}
+
+/** An admin of `tenantId` (a demo tenant, e.g. `acme`), signed like a gateway request. */
+export function viewerFor(tenantId: string, partial: Partial<Viewer> = {}): Viewer {
+  return testViewer({ ...partial, tenantId });
+}
+
+/** The two demo tenants' admins (see DEMO_TENANTS); most tests read as one and check the other is kept out. */
+export const acme = viewerFor('acme');
+export const globex = viewerFor('globex');
+
+/** A Relay connection as a client receives it (only the selected fields are really present). */
+export interface Page<N = Record<string, unknown>> {
+  edges: { cursor: string; node: N }[];
+  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string | null };
+  totalCount: number;
 }
 
 export interface GqlResult<T = Record<string, unknown>> {
@@ -127,4 +151,39 @@ export async function startTestSubgraph<C, L>(
       await database.drop();
     },
   };
+}
+
+/** The first error's extensions of a response that must have failed without data. */
+export function errorOf(res: GqlResult): Record<string, unknown> {
+  expect(res.data ?? null).toBeNull();
+  return res.errors?.[0]?.extensions ?? {};
+}
+
+/** Asserts a failed response with this error code (and, when given, the offending field). */
+export function expectError(res: GqlResult, code: string, field?: string): void {
+  expect(errorOf(res)).toMatchObject({ code, ...(field ? { field } : {}) });
+}
+
+/**
+ * Starts `def` with startTestSubgraph before the calling test file's tests and stops it (dropping
+ * its database) after them. The returned handle forwards to the running subgraph, so tests write
+ * `hub.url`; touching it outside a test (before beforeAll ran) throws.
+ */
+export function useTestSubgraph<C, L>(
+  def: SubgraphDefinition<C, L>,
+  options: { seed?: boolean } = {},
+): TestSubgraph<C> {
+  let running: TestSubgraph<C> | undefined;
+  beforeAll(async () => {
+    running = await startTestSubgraph(def, options);
+  });
+  afterAll(async () => {
+    await running?.stop();
+  });
+  return new Proxy({} as TestSubgraph<C>, {
+    get(_target, key) {
+      if (!running) throw new Error(`the ${def.name} test subgraph is not started (use it inside a test)`);
+      return Reflect.get(running, key);
+    },
+  });
 }

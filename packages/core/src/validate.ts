@@ -6,6 +6,8 @@ import { badUserInput, forbidden } from './errors.js';
 import type { Viewer } from './viewer.js';
 
 const EMAIL_RE = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+const EXTERNAL_ID_RE = /^[A-Za-z0-9_-]{1,64}$/;
+const CUSTOMER_ID_RE = /^cust_[A-Za-z0-9_]{1,60}$/;
 
 /** A required text: trimmed, non-empty, at most `max` characters. */
 export function requiredText(field: string, value: string | null | undefined, max = 500): string {
@@ -58,18 +60,91 @@ export function nonNegativeInt(field: string, value: number): number {
 /** A Money scalar value (already a decimal string) that must be >= 0, or > 0 with `positive`. */
 export function amount(field: string, value: string, { positive = false } = {}): string {
   const n = Number(value);
-  if (!Number.isFinite(n) || n < 0 || (positive && n === 0)) throw badUserInput(field, `must be ${positive ? 'greater than 0' : 'at least 0'}`);
+  if (!Number.isFinite(n) || n < 0 || (positive && n === 0))
+    throw badUserInput(field, `must be ${positive ? 'greater than 0' : 'at least 0'}`);
   return value;
 }
 
-/** `later` must not be before `earlier`; names the later field. */
-export function notBefore(field: string, later: Date, earlier: Date, earlierName: string): void {
-  if (later.getTime() < earlier.getTime()) throw badUserInput(field, `must not be before ${earlierName}`);
+/** `later` must not be before `earlier`; names the later field. Skipped unless both are given. */
+export function notBefore(
+  field: string,
+  later: Date | null | undefined,
+  earlier: Date | null | undefined,
+  earlierName: string,
+): void {
+  if (later && earlier && later.getTime() < earlier.getTime()) {
+    throw badUserInput(field, `must not be before ${earlierName}`);
+  }
 }
 
-/** Source timestamps from the future would win every last-writer-wins conflict; refuse them. */
+/** Timestamps from the future would win every last-writer-wins conflict; refuse them (5 min clock skew allowed). */
+export function notInFuture<T extends Date | null | undefined>(field: string, value: T): T {
+  if (value instanceof Date && value.getTime() > Date.now() + 5 * 60_000)
+    throw badUserInput(field, 'must not be in the future');
+  return value;
+}
+
+/** The sync source's own change time; see notInFuture. */
 export function sourceUpdatedAt(field: string, value: Date | null | undefined): Date | null | undefined {
-  if (value instanceof Date && value.getTime() > Date.now() + 5 * 60_000) throw badUserInput(field, 'must not be in the future');
+  return notInFuture(field, value);
+}
+
+/**
+ * Sync provenance of a create/upsert: `input.sourceSystem` and `input.sourceUpdatedAt`, checked,
+ * absent ones stored as null.
+ */
+export function provenance(input: { sourceSystem?: string | null; sourceUpdatedAt?: Date | null }): {
+  sourceSystem: string | null;
+  sourceUpdatedAt: Date | null;
+} {
+  return {
+    sourceSystem: optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
+    sourceUpdatedAt: sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt) ?? null,
+  };
+}
+
+/** Same for an update: omitted fields stay unchanged (undefined), null or blank clears them. */
+export function provenanceChange(input: { sourceSystem?: string | null; sourceUpdatedAt?: Date | null }): {
+  sourceSystem: string | null | undefined;
+  sourceUpdatedAt: Date | null | undefined;
+} {
+  return {
+    sourceSystem: optionalText('input.sourceSystem', input.sourceSystem, 100),
+    sourceUpdatedAt: sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt),
+  };
+}
+
+/**
+ * Makes a check optional: null and undefined pass through unchanged, any other value is checked.
+ * `optional(unitInterval)('input.rate', input.rate)` accepts `number | null | undefined`.
+ */
+export function optional<T, R, A extends unknown[]>(check: (field: string, value: T, ...rest: A) => R) {
+  return <V extends T | null | undefined>(field: string, value: V, ...rest: A): R | Extract<V, null | undefined> =>
+    value === null || value === undefined ? (value as Extract<V, null | undefined>) : check(field, value as T, ...rest);
+}
+
+/** For update inputs: omitted stays unchanged, null is refused (non-nullable column), a value is checked by `parse`. */
+export function change<T, R>(
+  field: string,
+  value: T | null | undefined,
+  parse: (field: string, value: T) => R,
+): R | undefined {
+  if (value === undefined) return undefined;
+  if (value === null) throw badUserInput(field, 'cannot be null');
+  return parse(field, value);
+}
+
+/** An id chosen by a source system, e.g. `camp_retention_q4`, `exp_67890`, `u3`. */
+export function externalId(field: string, value: string): string {
+  if (!EXTERNAL_ID_RE.test(value)) throw badUserInput(field, 'must be 1–64 letters, digits, `_` or `-`');
+  return value;
+}
+
+/** A customer id as every store keys it: `cust_` and 1–60 letters, digits or underscores. */
+export function customerId(field: string, value: string): string {
+  if (!CUSTOMER_ID_RE.test(value)) {
+    throw badUserInput(field, 'must be a customer id like cust_00001 (cust_ and 1–60 letters, digits or underscores)');
+  }
   return value;
 }
 
@@ -87,4 +162,9 @@ export function toDay(value: string): Date {
 /** `YYYY-MM-DD` of a `@db.Date` value, e.g. as a grouping key. */
 export function dayKey(value: Date): string {
   return value.toISOString().slice(0, 10);
+}
+
+/** Today's date in UTC, as stored in `@db.Date` columns. */
+export function today(now: Date = new Date()): Date {
+  return toDay(dayKey(now));
 }

@@ -20,8 +20,16 @@ export interface Viewer {
   readonly roles: readonly Role[];
   /** Owner ids whose customers form this viewer's book of business. */
   readonly book: readonly string[];
-  /** Partner grant: customers and fields a partner may see (issue 3). */
-  readonly grant?: { readonly customerIds: readonly string[]; readonly fields: readonly string[] } | undefined;
+  /**
+   * Row scope resolved by the gateway: `null` means every customer of the tenant (roles that see the
+   * whole tenant); a list means only these customers (a book of business, a partner's grant).
+   * The subgraph kit treats a missing scope of a book-scoped role as empty: it fails closed.
+   */
+  readonly customerIds: readonly string[] | null;
+  /** Partner grant: the fields a partner may read, as `Type.field` or `Type.*`. */
+  readonly grant?: { readonly fields: readonly string[] } | undefined;
+  /** Partner app whose persisted-operation safelist applies. */
+  readonly app?: string | undefined;
   readonly requestId: string;
 }
 
@@ -69,8 +77,9 @@ export function createViewerVerifier(secret: string): (token: string | undefined
   };
 }
 
-export function systemViewer(requestId: string): Viewer {
-  return { userId: 'system', tenantId: null, roles: ['system'], book: [], requestId };
+/** The gateway's own identity: composition (`_service`) without a tenant, or internal lookups within one. */
+export function systemViewer(requestId: string, tenantId: string | null = null): Viewer {
+  return { userId: 'system', tenantId, roles: ['system'], book: [], customerIds: null, requestId };
 }
 
 export function hasRole(viewer: Viewer, ...roles: Role[]): boolean {

@@ -11,6 +11,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   resolvers,
   PrismaClient,
   createLoaders,
+  customerKeys: { Tenant: null, Customer: 'id', Contact: 'customerId', OwnerAssignment: 'customerId', ApiKey: null },
   seedDemo,
 };
 

@@ -15,6 +15,12 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   resolvers,
   PrismaClient,
   createLoaders,
+  customerKeys: {
+    RevenueAttribution: 'customerId',
+    ValueRealization: 'customerId',
+    FinancialHealth: 'customerId',
+    Invoice: 'customerId',
+  },
   seedDemo,
 };
 

@@ -11,6 +11,14 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   resolvers,
   PrismaClient,
   createLoaders,
+  customerKeys: {
+    Campaign: null,
+    JourneyStageEntry: 'customerId',
+    CustomerJourney: 'customerId',
+    CampaignPerformance: 'customerId',
+    CustomerSegment: 'customerId',
+    AttributionAnalysis: 'customerId',
+  },
   seedDemo,
 };
 

@@ -11,6 +11,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   resolvers,
   PrismaClient,
   createLoaders,
+  customerKeys: { ExpansionOpportunity: 'customerId', RenewalForecast: 'customerId' },
   seedDemo,
 };
 

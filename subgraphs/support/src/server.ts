@@ -15,6 +15,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   resolvers,
   PrismaClient,
   createLoaders,
+  customerKeys: { Ticket: 'customerId' },
   seedDemo,
 };
 
