@@ -5,6 +5,7 @@
  *   npx tsx scripts/codegen.ts --out DIR  # write under DIR instead of the repo (used by codegen:check)
  */
 import { generate } from '@graphql-codegen/cli';
+import type { Types } from '@graphql-codegen/plugin-helpers';
 import { readFile } from 'node:fs/promises';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
@@ -12,16 +13,12 @@ import { parse } from 'yaml';
 
 export const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-interface CodegenConfig {
-  generates: Record<string, unknown>;
-  hooks?: unknown;
-  [key: string]: unknown;
-}
+type CodegenConfig = Types.Config & { generates: Record<string, Types.Config['generates'][string]> };
 
 export async function runCodegen(options: { only?: string[]; outDir?: string } = {}): Promise<string[]> {
   const config = parse(await readFile(path.join(ROOT, 'codegen.yml'), 'utf8')) as CodegenConfig;
   const only = options.only?.length ? options.only : undefined;
-  const generates: Record<string, unknown> = {};
+  const generates: Types.Config['generates'] = {};
   for (const [target, value] of Object.entries(config.generates)) {
     if (only && !only.some((name) => target.startsWith(`subgraphs/${name}/`))) continue;
     generates[path.join(options.outDir ?? ROOT, target)] = value;
