@@ -24,8 +24,33 @@ export const DEMO_TENANTS: readonly DemoTenant[] = [
   { id: 'globex', name: 'Globex Industries', customerCount: 200, ownerIds: ['u1', 'u2', 'u3', 'u4'] },
 ];
 
-const PREFIXES = ['Blue', 'North', 'Bright', 'Silver', 'Iron', 'Red', 'Summit', 'Cedar', 'Atlas', 'Nova', 'Harbor', 'Pine'];
-const SUFFIXES = ['Analytics', 'Logistics', 'Health', 'Retail', 'Labs', 'Foods', 'Energy', 'Media', 'Systems', 'Finance', 'Works'];
+const PREFIXES = [
+  'Blue',
+  'North',
+  'Bright',
+  'Silver',
+  'Iron',
+  'Red',
+  'Summit',
+  'Cedar',
+  'Atlas',
+  'Nova',
+  'Harbor',
+  'Pine',
+];
+const SUFFIXES = [
+  'Analytics',
+  'Logistics',
+  'Health',
+  'Retail',
+  'Labs',
+  'Foods',
+  'Energy',
+  'Media',
+  'Systems',
+  'Finance',
+  'Works',
+];
 
 /** All demo customers, ids `cust_00001`… unique across tenants. */
 export function demoCustomers(): DemoCustomer[] {
@@ -90,4 +115,20 @@ export const DEMO_NOW = new Date('2025-12-05T08:21:00Z');
 
 export function daysBefore(days: number, from: Date = DEMO_NOW): Date {
   return new Date(from.getTime() - days * 86_400_000);
+}
+
+/** `rows` in slices of at most `size`: one `createMany` per slice keeps seed statements bounded. */
+export function chunked<T>(rows: readonly T[], size: number): T[][] {
+  const out: T[][] = [];
+  for (let i = 0; i < rows.length; i += size) out.push(rows.slice(i, i + size));
+  return out;
+}
+
+/** Writes `rows` slice by slice, one `write` at a time. */
+export async function inChunks<T>(
+  rows: readonly T[],
+  size: number,
+  write: (chunk: T[]) => Promise<unknown>,
+): Promise<void> {
+  for (const chunk of chunked(rows, size)) await write(chunk);
 }

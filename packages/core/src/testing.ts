@@ -187,3 +187,48 @@ export function useTestSubgraph<C, L>(
     },
   });
 }
+
+/** Everything a page-by-page walk over a connection saw. */
+export interface Walk<N> {
+  nodes: N[];
+  /** `totalCount` of every page, in order. */
+  totals: number[];
+  /** `totalCount` of the last page. */
+  totalCount: number;
+  pages: number;
+}
+
+/**
+ * Reads connection `field` page by page (`$first` per page, `$after` = the previous `endCursor`)
+ * until `hasNextPage` is false. The query must select the field's `edges { node }`,
+ * `pageInfo { hasNextPage endCursor }` and `totalCount`; when it also selects `hasPreviousPage`,
+ * every page must report it correctly. Fails on GraphQL errors.
+ */
+export async function walkPages<N>(
+  url: string,
+  query: string,
+  field: string,
+  options: { first: number; viewer: Viewer; variables?: Record<string, unknown>; maxPages?: number },
+): Promise<Walk<N>> {
+  const walk: Walk<N> = { nodes: [], totals: [], totalCount: -1, pages: 0 };
+  let after: string | null = null;
+  while (walk.pages < (options.maxPages ?? 1000)) {
+    const res: GqlResult<Record<string, Page<N>>> = await gql<Record<string, Page<N>>>(
+      url,
+      query,
+      { ...options.variables, first: options.first, after },
+      options.viewer,
+    );
+    expect(res.errors).toBeUndefined();
+    const page = res.data?.[field];
+    if (!page) throw new Error(`no ${field} page`);
+    if (typeof page.pageInfo.hasPreviousPage === 'boolean') expect(page.pageInfo.hasPreviousPage).toBe(after !== null);
+    walk.pages++;
+    walk.nodes.push(...page.edges.map((edge) => edge.node));
+    walk.totals.push(page.totalCount);
+    walk.totalCount = page.totalCount;
+    if (!page.pageInfo.hasNextPage) return walk;
+    after = page.pageInfo.endCursor;
+  }
+  throw new Error(`${field} still has pages after ${walk.pages}`);
+}

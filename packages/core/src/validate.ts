@@ -164,7 +164,12 @@ export function dayKey(value: Date): string {
   return value.toISOString().slice(0, 10);
 }
 
+/** The UTC day of an instant, as stored in `@db.Date` columns (midnight UTC). */
+export function dayOf(value: Date): Date {
+  return toDay(dayKey(value));
+}
+
 /** Today's date in UTC, as stored in `@db.Date` columns. */
 export function today(now: Date = new Date()): Date {
-  return toDay(dayKey(now));
+  return dayOf(now);
 }

@@ -1,4 +1,4 @@
-import { daysBefore, demoCustomers, demoRandom, DEMO_TENANTS } from '@hub/core/demo';
+import { daysBefore, demoCustomers, demoRandom, DEMO_TENANTS, inChunks } from '@hub/core/demo';
 import type {
   CollectionHealth,
   InvoiceStatus,
@@ -33,10 +33,6 @@ function milestoneFor(ratio: number): MilestoneAchievement {
 }
 
 const money = (value: number) => value.toFixed(2);
-
-async function insertChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) await write(rows.slice(i, i + CHUNK));
-}
 
 /**
  * Demo finance data for every demo customer: revenue attribution, value realization, financial
@@ -118,10 +114,10 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
         });
       }
     }
-    await insertChunks(revenue, (data) => client.revenueAttribution.createMany({ data, skipDuplicates: true }));
-    await insertChunks(value, (data) => client.valueRealization.createMany({ data, skipDuplicates: true }));
-    await insertChunks(invoices, (data) => client.invoice.createMany({ data, skipDuplicates: true }));
+    await inChunks(revenue, CHUNK, (data) => client.revenueAttribution.createMany({ data, skipDuplicates: true }));
+    await inChunks(value, CHUNK, (data) => client.valueRealization.createMany({ data, skipDuplicates: true }));
+    await inChunks(invoices, CHUNK, (data) => client.invoice.createMany({ data, skipDuplicates: true }));
     // Financial health last: its presence marks the tenant as seeded, so an interrupted seed reruns.
-    await insertChunks(health, (data) => client.financialHealth.createMany({ data, skipDuplicates: true }));
+    await inChunks(health, CHUNK, (data) => client.financialHealth.createMany({ data, skipDuplicates: true }));
   }
 }

@@ -1,16 +1,3 @@
-import { afterAll, beforeAll } from 'vitest';
-import { startTestSubgraph, testViewer, type TestSubgraph } from '@hub/core/testing';
-import type { PrismaClient } from '@hub/store/finance';
-import { subgraph } from '../src/server.js';
-
-export const acme = testViewer({ tenantId: 'acme' });
-export const globex = testViewer({ tenantId: 'globex' });
-
-export interface Page<T> {
-  edges: { cursor: string; node: T }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  totalCount: number;
-}
 export interface InvoiceNode {
   id: string;
   number: string;
@@ -124,21 +111,3 @@ export const invoiceInput = {
   issuedAt: '2025-12-01T00:00:00.000Z',
   dueAt: '2025-12-31T00:00:00.000Z',
 };
-
-/**
- * Starts the finance subgraph on a fresh, seeded database for the calling test file and stops it
- * (dropping the database) afterwards. Returns a getter: the subgraph exists only once beforeAll ran.
- */
-export function useSubgraph(): () => TestSubgraph<PrismaClient> {
-  let sg: TestSubgraph<PrismaClient> | undefined;
-  beforeAll(async () => {
-    sg = await startTestSubgraph(subgraph);
-  });
-  afterAll(async () => {
-    await sg?.stop();
-  });
-  return () => {
-    if (!sg) throw new Error('the subgraph is not started');
-    return sg;
-  };
-}

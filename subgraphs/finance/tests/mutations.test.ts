@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { gql } from '@hub/core/testing';
-import { CREATE, UPDATE_STATUS, acme, invoiceInput, useSubgraph } from './fixtures.js';
+import { acme, gql, useTestSubgraph } from '@hub/core/testing';
+import { subgraph } from '../src/server.js';
+import { CREATE, UPDATE_STATUS, invoiceInput } from './fixtures.js';
 
-const subgraph = useSubgraph();
+const hub = useTestSubgraph(subgraph);
 
 describe('finance subgraph: writes', () => {
   it('creates an invoice, marks it paid, and refuses to reopen it', async () => {
     const created = await gql<{ createInvoice: { id: string; status: string; amount: string } }>(
-      subgraph().url,
+      hub.url,
       CREATE,
       { input: invoiceInput },
       acme,
@@ -22,7 +23,7 @@ describe('finance subgraph: writes', () => {
     const id = created.data?.createInvoice.id;
 
     const paid = await gql<{ updateInvoiceStatus: { status: string; paidAt: string } }>(
-      subgraph().url,
+      hub.url,
       UPDATE_STATUS,
       { input: { id, status: 'PAID', paidAt: '2025-12-10T12:00:00.000Z' } },
       acme,
@@ -30,17 +31,17 @@ describe('finance subgraph: writes', () => {
     expect(paid.data?.updateInvoiceStatus).toMatchObject({ status: 'PAID', paidAt: '2025-12-10T12:00:00.000Z' });
 
     const read = await gql<{ invoice: { status: string } }>(
-      subgraph().url,
+      hub.url,
       `query ($id: ID!) { invoice(id: $id) { status } }`,
       { id },
       acme,
     );
     expect(read.data?.invoice.status).toBe('PAID');
 
-    const reopen = await gql(subgraph().url, UPDATE_STATUS, { input: { id, status: 'OPEN' } }, acme);
+    const reopen = await gql(hub.url, UPDATE_STATUS, { input: { id, status: 'OPEN' } }, acme);
     expect(reopen.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.status' });
 
-    const duplicate = await gql(subgraph().url, CREATE, { input: invoiceInput }, acme);
+    const duplicate = await gql(hub.url, CREATE, { input: invoiceInput }, acme);
     expect(duplicate.errors?.[0]?.extensions?.['code']).toBe('CONFLICT');
   });
 
@@ -52,7 +53,7 @@ describe('finance subgraph: writes', () => {
     [{ dueAt: '2025-11-30T00:00:00.000Z' }, 'input.dueAt'],
     [{ status: 'PAID' }, 'input.status'],
   ])('rejects invoice input %j with BAD_USER_INPUT naming %s', async (change, field) => {
-    const res = await gql(subgraph().url, CREATE, { input: { ...invoiceInput, number: 'INV-BAD', ...change } }, acme);
+    const res = await gql(hub.url, CREATE, { input: { ...invoiceInput, number: 'INV-BAD', ...change } }, acme);
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
   });
 
@@ -70,7 +71,7 @@ describe('finance subgraph: writes', () => {
       successRoi: 1800,
       paybackPeriodMonths: 3,
     };
-    const res = await gql<{ upsertRevenueAttribution: { id: string } }>(subgraph().url, mutation, { input }, acme);
+    const res = await gql<{ upsertRevenueAttribution: { id: string } }>(hub.url, mutation, { input }, acme);
     expect(res.errors).toBeUndefined();
     expect(res.data?.upsertRevenueAttribution).toMatchObject({
       id: 'rev_cust_00005',
@@ -79,12 +80,12 @@ describe('finance subgraph: writes', () => {
       paybackPeriodMonths: 3,
       customer: { id: 'cust_00005' },
     });
-    const bad = await gql(subgraph().url, mutation, { input: { ...input, churnPrevention: '-1' } }, acme);
+    const bad = await gql(hub.url, mutation, { input: { ...input, churnPrevention: '-1' } }, acme);
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.churnPrevention' });
   });
 
   it('answers NOT_FOUND for an unknown invoice', async () => {
-    const res = await gql(subgraph().url, UPDATE_STATUS, { input: { id: 'inv_nope', status: 'PAID' } }, acme);
+    const res = await gql(hub.url, UPDATE_STATUS, { input: { id: 'inv_nope', status: 'PAID' } }, acme);
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
   });
 });

@@ -1,40 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { gql } from '@hub/core/testing';
-import {
-  FINANCE,
-  INVOICES,
-  type InvoiceNode,
-  type Page,
-  UPDATE_STATUS,
-  acme,
-  globex,
-  useSubgraph,
-} from './fixtures.js';
+import { acme, globex, gql, type Page, useTestSubgraph, walkPages } from '@hub/core/testing';
+import { subgraph } from '../src/server.js';
+import { FINANCE, INVOICES, type InvoiceNode, UPDATE_STATUS } from './fixtures.js';
 
-const subgraph = useSubgraph();
+const hub = useTestSubgraph(subgraph);
 
 describe('finance subgraph: reads', () => {
   it("walks every page of a customer's invoices without duplicates", async () => {
-    const seen: string[] = [];
-    let after: string | null = null;
-    let total = -1;
-    for (let guard = 0; guard < 20; guard++) {
-      const res: { data?: { invoices: Page<InvoiceNode> } | null } = await gql(
-        subgraph().url,
-        INVOICES,
-        { first: 2, after, filter: { customerId: 'cust_00001' } },
-        acme,
-      );
-      const page = res.data?.invoices;
-      if (!page) throw new Error('no page');
-      total = page.totalCount;
-      for (const edge of page.edges) {
-        expect(edge.node.customer.id).toBe('cust_00001');
-        seen.push(edge.node.id);
-      }
-      if (!page.pageInfo.hasNextPage) break;
-      after = page.pageInfo.endCursor;
-    }
+    const { nodes, totalCount: total } = await walkPages<InvoiceNode>(hub.url, INVOICES, 'invoices', {
+      first: 2,
+      viewer: acme,
+      variables: { filter: { customerId: 'cust_00001' } },
+    });
+    for (const node of nodes) expect(node.customer.id).toBe('cust_00001');
+    const seen = nodes.map((node) => node.id);
     expect(total).toBeGreaterThanOrEqual(3);
     expect(total).toBeLessThanOrEqual(12);
     expect(seen).toHaveLength(total);
@@ -43,7 +22,7 @@ describe('finance subgraph: reads', () => {
 
   it('filters invoices by status and due date, and revenue by minimum ARR', async () => {
     const overdue = await gql<{ invoices: Page<InvoiceNode> }>(
-      subgraph().url,
+      hub.url,
       INVOICES,
       { first: 100, filter: { status: 'OVERDUE', dueBefore: '2025-12-01T00:00:00Z' } },
       acme,
@@ -56,7 +35,7 @@ describe('finance subgraph: reads', () => {
       expect(Date.parse(node.dueAt)).toBeLessThan(Date.parse('2025-12-01T00:00:00Z'));
     }
     const revenue = await gql<{ revenue: Page<{ currentArr: string }> }>(
-      subgraph().url,
+      hub.url,
       `query { revenue(first: 100, filter: { minArr: "300000" }) { edges { node { currentArr } } totalCount } }`,
       {},
       acme,
@@ -68,7 +47,7 @@ describe('finance subgraph: reads', () => {
 
   it('extends a customer with attribution, value realization, health and paged invoices', async () => {
     const all = await gql<{ _entities: { finance: { invoices: Page<{ id: string; status: string }> } }[] }>(
-      subgraph().url,
+      hub.url,
       FINANCE,
       { reps: [{ __typename: 'Customer', id: 'cust_00001' }], first: 100 },
       acme,
@@ -84,7 +63,7 @@ describe('finance subgraph: reads', () => {
     expect(finance.invoices.edges).toHaveLength(total);
 
     const firstPage = await gql<typeof all.data>(
-      subgraph().url,
+      hub.url,
       FINANCE,
       { reps: [{ __typename: 'Customer', id: 'cust_00001' }], first: 2 },
       acme,
@@ -95,7 +74,7 @@ describe('finance subgraph: reads', () => {
     expect(page?.totalCount).toBe(total);
 
     const paid = await gql<typeof all.data>(
-      subgraph().url,
+      hub.url,
       FINANCE,
       { reps: [{ __typename: 'Customer', id: 'cust_00001' }], first: 100, status: 'PAID' },
       acme,
@@ -104,22 +83,17 @@ describe('finance subgraph: reads', () => {
   });
 
   it('keeps acme finance from a globex viewer by id, list, _entities and mutation', async () => {
-    const byId = await gql<{ invoice: unknown }>(
-      subgraph().url,
-      `{ invoice(id: "inv_cust_00001_01") { id } }`,
-      {},
-      globex,
-    );
+    const byId = await gql<{ invoice: unknown }>(hub.url, `{ invoice(id: "inv_cust_00001_01") { id } }`, {}, globex);
     expect(byId.data?.invoice).toBeNull();
     const list = await gql<{ invoices: Page<unknown> }>(
-      subgraph().url,
+      hub.url,
       INVOICES,
       { filter: { customerId: 'cust_00001' } },
       globex,
     );
     expect(list.data?.invoices.totalCount).toBe(0);
     const entities = await gql<{ _entities: unknown[] }>(
-      subgraph().url,
+      hub.url,
       FINANCE,
       {
         reps: [
@@ -138,15 +112,10 @@ describe('finance subgraph: reads', () => {
       },
     });
     expect(entities.data?._entities[1]).toBeNull();
-    const write = await gql(
-      subgraph().url,
-      UPDATE_STATUS,
-      { input: { id: 'inv_cust_00001_01', status: 'VOID' } },
-      globex,
-    );
+    const write = await gql(hub.url, UPDATE_STATUS, { input: { id: 'inv_cust_00001_01', status: 'VOID' } }, globex);
     expect(write.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
     const own = await gql<{ invoice: { id: string } | null }>(
-      subgraph().url,
+      hub.url,
       `{ invoice(id: "inv_cust_00001_01") { id } }`,
       {},
       acme,
@@ -160,8 +129,8 @@ describe('finance subgraph: reads', () => {
       id: `cust_${String(i + 20).padStart(5, '0')}`,
     }));
     let rows: { finance: { financialHealth: unknown; invoices: { totalCount: number } } }[] = [];
-    const counts = await subgraph().countStatements(async () => {
-      const res = await gql<{ _entities: typeof rows }>(subgraph().url, FINANCE, { reps, first: 3 }, acme);
+    const counts = await hub.countStatements(async () => {
+      const res = await gql<{ _entities: typeof rows }>(hub.url, FINANCE, { reps, first: 3 }, acme);
       rows = res.data?._entities ?? [];
     });
     expect(rows).toHaveLength(50);

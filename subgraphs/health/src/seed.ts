@@ -3,7 +3,15 @@
  * from a per-customer baseline) and a current score equal to the latest one, with the trend, risk
  * indicators and domain impacts that score implies. Deterministic and idempotent per tenant.
  */
-import { DEMO_NOW, DEMO_TENANTS, daysBefore, demoCustomers, demoRandom, type DemoCustomer } from '@hub/core/demo';
+import {
+  DEMO_NOW,
+  DEMO_TENANTS,
+  daysBefore,
+  demoCustomers,
+  demoRandom,
+  type DemoCustomer,
+  inChunks,
+} from '@hub/core/demo';
 import type { Prisma, PrismaClient } from '@hub/store/health';
 import { snapshotId } from './resolvers/record.js';
 
@@ -123,10 +131,6 @@ function rowsFor(
   });
 }
 
-async function inChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) await write(rows.slice(i, i + CHUNK));
-}
-
 /** Seeds scores and history through the unscoped client (seeding spans tenants by design). */
 export async function seedDemo(client: PrismaClient): Promise<void> {
   const roster = demoCustomers();
@@ -139,8 +143,8 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
     }
     // Generous timeout: a 2-core machine seeding seven stores at once is far slower than Prisma's 5 s default.
     await client.$transaction(async (tx) => {
-      await inChunks(scores, (chunk) => tx.healthScore.createMany({ data: chunk }));
-      await inChunks(snapshots, (chunk) => tx.healthSnapshot.createMany({ data: chunk }));
+      await inChunks(scores, CHUNK, (chunk) => tx.healthScore.createMany({ data: chunk }));
+      await inChunks(snapshots, CHUNK, (chunk) => tx.healthSnapshot.createMany({ data: chunk }));
     }, SEED_TRANSACTION);
   }
 }

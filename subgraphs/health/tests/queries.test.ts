@@ -1,5 +1,5 @@
-import { gql, startTestSubgraph, testViewer, type GqlResult, type TestSubgraph } from '@hub/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acme, globex, gql, type Page, useTestSubgraph, walkPages } from '@hub/core/testing';
+import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
 
 interface HealthNode {
@@ -8,14 +8,6 @@ interface HealthNode {
   metrics: { paymentStatus: string };
   trend: { riskIndicators: string[] };
 }
-interface Page<T> {
-  edges: { cursor: string; node: T }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  totalCount: number;
-}
-
-const acme = testViewer({ tenantId: 'acme' });
-const globex = testViewer({ tenantId: 'globex' });
 
 const SCORES = /* GraphQL */ `
   query ($first: Int, $after: String, $filter: HealthScoreFilter) {
@@ -92,40 +84,10 @@ const ENTITIES = /* GraphQL */ `
   }
 `;
 
-let hub: TestSubgraph<unknown>;
+const hub = useTestSubgraph(subgraph);
 
-beforeAll(async () => {
-  hub = (await startTestSubgraph(subgraph)) as TestSubgraph<unknown>;
-});
-
-afterAll(async () => {
-  await hub?.stop();
-});
-
-async function walk<T>(
-  query: string,
-  field: string,
-  variables: Record<string, unknown>,
-  first: number,
-): Promise<{ nodes: T[]; totals: number[] }> {
-  const nodes: T[] = [];
-  const totals: number[] = [];
-  let after: string | null = null;
-  for (;;) {
-    const res: GqlResult<Record<string, Page<T>>> = await gql<Record<string, Page<T>>>(
-      hub.url,
-      query,
-      { ...variables, first, after },
-      acme,
-    );
-    expect(res.errors).toBeUndefined();
-    const page: Page<T> | undefined = res.data?.[field];
-    if (!page) throw new Error('no page');
-    nodes.push(...page.edges.map((edge) => edge.node));
-    totals.push(page.totalCount);
-    if (!page.pageInfo.hasNextPage) return { nodes, totals };
-    after = page.pageInfo.endCursor;
-  }
+function walk<T>(query: string, field: string, variables: Record<string, unknown>, first: number) {
+  return walkPages<T>(hub.url, query, field, { first, variables, viewer: acme });
 }
 
 describe('health subgraph: reads', () => {

@@ -1,9 +1,6 @@
-import { gql, startTestSubgraph, testViewer, type GqlResult, type TestSubgraph } from '@hub/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acme, errorOf, globex, gql, useTestSubgraph } from '@hub/core/testing';
+import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
-
-const acme = testViewer({ tenantId: 'acme' });
-const globex = testViewer({ tenantId: 'globex' });
 
 const RECORD = /* GraphQL */ `
   mutation ($input: RecordHealthScoreInput!) {
@@ -83,15 +80,7 @@ const BRIEF_PAYLOAD = {
   sourceSystem: 'health-engine',
 };
 
-let hub: TestSubgraph<unknown>;
-
-beforeAll(async () => {
-  hub = (await startTestSubgraph(subgraph)) as TestSubgraph<unknown>;
-});
-
-afterAll(async () => {
-  await hub?.stop();
-});
+const hub = useTestSubgraph(subgraph);
 
 type Entity = {
   health: { score: number } | null;
@@ -101,11 +90,6 @@ type Entity = {
 async function read(viewer: typeof acme, id: string): Promise<Entity | undefined> {
   const res = await gql<{ _entities: Entity[] }>(hub.url, READ, { r: [{ __typename: 'Customer', id }] }, viewer);
   return res.data?._entities[0];
-}
-
-function errorOf(res: GqlResult) {
-  expect(res.data ?? null).toBeNull();
-  return res.errors?.[0]?.extensions ?? {};
 }
 
 describe('health subgraph: recordHealthScore', () => {

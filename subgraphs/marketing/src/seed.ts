@@ -3,7 +3,16 @@
  * for every roster customer, 6–10 campaigns per tenant and per-customer performance for the
  * customers each campaign reached. Deterministic (demoRandom), idempotent per tenant.
  */
-import { DEMO_NOW, DEMO_TENANTS, daysBefore, demoCustomers, demoRandom, type DemoCustomer } from '@hub/core/demo';
+import {
+  DEMO_NOW,
+  DEMO_TENANTS,
+  daysBefore,
+  demoCustomers,
+  demoRandom,
+  type DemoCustomer,
+  chunked,
+} from '@hub/core/demo';
+import { dayOf } from '@hub/core/validate';
 import type { CampaignType, JourneyStage, Prisma, PrismaClient } from '@hub/store/marketing';
 
 const CHUNK = 1000;
@@ -52,10 +61,6 @@ const SEGMENT_OF: Record<JourneyStage, readonly string[]> = {
   AT_RISK: ['at_risk_customers'],
 };
 
-function dateOnly(date: Date): Date {
-  return new Date(`${date.toISOString().slice(0, 10)}T00:00:00.000Z`);
-}
-
 /** The stages a customer went through, oldest first: a prefix of the usual path, sometimes ending at risk or in renewal. */
 function stagePath(rng: ReturnType<typeof demoRandom>): JourneyStage[] {
   const stages = PATH.slice(0, rng.int(1, PATH.length));
@@ -76,13 +81,13 @@ function customerRows(customer: DemoCustomer): CustomerRows {
   const rng = demoRandom(`marketing:${customer.id}`);
   const { id: customerId, tenantId } = customer;
   const stages = stagePath(rng);
-  let entered = dateOnly(daysBefore(rng.int(stages.length * 30, stages.length * 150)));
+  let entered = dayOf(daysBefore(rng.int(stages.length * 30, stages.length * 150)));
   const entries: Prisma.JourneyStageEntryCreateManyInput[] = stages.map((stage, n) => {
     const current = n === stages.length - 1;
     const entryDate = entered;
     const exitDate = current
       ? null
-      : dateOnly(new Date(Math.min(entryDate.getTime() + rng.int(14, 120) * 86_400_000, DEMO_NOW.getTime())));
+      : dayOf(new Date(Math.min(entryDate.getTime() + rng.int(14, 120) * 86_400_000, DEMO_NOW.getTime())));
     if (exitDate) entered = exitDate;
     const source = { sourceSystem: SOURCE, sourceUpdatedAt: exitDate ?? entryDate };
     return {
@@ -109,7 +114,7 @@ function customerRows(customer: DemoCustomer): CustomerRows {
   });
   const last = entries[entries.length - 1];
   const currentStage = stages[stages.length - 1] ?? 'ONBOARDING';
-  const since = last?.entryDate instanceof Date ? last.entryDate : dateOnly(DEMO_NOW);
+  const since = last?.entryDate instanceof Date ? last.entryDate : dayOf(DEMO_NOW);
   return {
     entries,
     journey: {
@@ -119,7 +124,7 @@ function customerRows(customer: DemoCustomer): CustomerRows {
       currentStage,
       stageSince: since,
       targetStage: NEXT[currentStage],
-      predictedDate: dateOnly(daysBefore(-rng.int(20, 150))),
+      predictedDate: dayOf(daysBefore(-rng.int(20, 150))),
       readinessScore: rng.float(0.3, 0.95),
       sourceSystem: SOURCE,
       sourceUpdatedAt: DEMO_NOW,
@@ -192,12 +197,6 @@ function performanceRows(
   return rows;
 }
 
-function chunks<T>(rows: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += CHUNK) out.push(rows.slice(i, i + CHUNK));
-  return out;
-}
-
 /** Loads the demo data; a tenant that already has journeys is left alone. */
 export async function seedDemo(client: PrismaClient): Promise<void> {
   const roster = demoCustomers();
@@ -212,11 +211,23 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
     // "tenant already has journeys" check can never skip a partial data set.
     await client.$transaction([
       client.campaign.createMany({ data: campaigns }),
-      ...chunks(rows.flatMap((row) => row.entries)).map((data) => client.journeyStageEntry.createMany({ data })),
-      ...chunks(rows.map((row) => row.journey)).map((data) => client.customerJourney.createMany({ data })),
-      ...chunks(rows.map((row) => row.segment)).map((data) => client.customerSegment.createMany({ data })),
-      ...chunks(rows.map((row) => row.attribution)).map((data) => client.attributionAnalysis.createMany({ data })),
-      ...chunks(performance).map((data) => client.campaignPerformance.createMany({ data })),
+      ...chunked(
+        rows.flatMap((row) => row.entries),
+        CHUNK,
+      ).map((data) => client.journeyStageEntry.createMany({ data })),
+      ...chunked(
+        rows.map((row) => row.journey),
+        CHUNK,
+      ).map((data) => client.customerJourney.createMany({ data })),
+      ...chunked(
+        rows.map((row) => row.segment),
+        CHUNK,
+      ).map((data) => client.customerSegment.createMany({ data })),
+      ...chunked(
+        rows.map((row) => row.attribution),
+        CHUNK,
+      ).map((data) => client.attributionAnalysis.createMany({ data })),
+      ...chunked(performance, CHUNK).map((data) => client.campaignPerformance.createMany({ data })),
     ]);
   }
 }

@@ -1,9 +1,6 @@
-import { gql, startTestSubgraph, testViewer, type GqlResult, type TestSubgraph } from '@hub/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acme, expectError, globex, gql, useTestSubgraph } from '@hub/core/testing';
+import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
-
-const acme = testViewer({ tenantId: 'acme' });
-const globex = testViewer({ tenantId: 'globex' });
 
 const CREATE = /* GraphQL */ `
   mutation ($input: CreateCampaignInput!) {
@@ -41,20 +38,7 @@ const PERFORMANCE = /* GraphQL */ `
   }
 `;
 
-let hub: TestSubgraph<unknown>;
-
-beforeAll(async () => {
-  hub = (await startTestSubgraph(subgraph)) as TestSubgraph<unknown>;
-});
-
-afterAll(async () => {
-  await hub?.stop();
-});
-
-function expectError(res: GqlResult, code: string, field?: string) {
-  expect(res.data ?? null).toBeNull();
-  expect(res.errors?.[0]?.extensions).toMatchObject({ code, ...(field ? { field } : {}) });
-}
+const hub = useTestSubgraph(subgraph);
 
 describe('marketing mutations: campaigns', () => {
   it('creates a campaign, finds it by id, and refuses a second one with the same id', async () => {

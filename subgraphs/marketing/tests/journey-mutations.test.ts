@@ -1,9 +1,6 @@
-import { gql, startTestSubgraph, testViewer, type GqlResult, type TestSubgraph } from '@hub/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acme, expectError, globex, gql, useTestSubgraph } from '@hub/core/testing';
+import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
-
-const acme = testViewer({ tenantId: 'acme' });
-const globex = testViewer({ tenantId: 'globex' });
 
 const MOVE = /* GraphQL */ `
   mutation ($input: RecordJourneyStageInput!) {
@@ -57,20 +54,7 @@ interface Journey {
   stageHistory: Entry[];
 }
 
-let hub: TestSubgraph<unknown>;
-
-beforeAll(async () => {
-  hub = (await startTestSubgraph(subgraph)) as TestSubgraph<unknown>;
-});
-
-afterAll(async () => {
-  await hub?.stop();
-});
-
-function expectError(res: GqlResult, code: string, field?: string) {
-  expect(res.data ?? null).toBeNull();
-  expect(res.errors?.[0]?.extensions).toMatchObject({ code, ...(field ? { field } : {}) });
-}
+const hub = useTestSubgraph(subgraph);
 
 async function journeyOf(customerId: string, viewer = acme): Promise<Journey | null> {
   const res = await gql<{ _entities: { journey: Journey | null }[] }>(

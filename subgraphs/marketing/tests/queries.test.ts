@@ -1,12 +1,6 @@
-import { gql, startTestSubgraph, testViewer, type TestSubgraph } from '@hub/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acme, globex, gql, type Page, useTestSubgraph, walkPages } from '@hub/core/testing';
+import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
-
-interface Page<N = Record<string, unknown>> {
-  edges: { cursor: string; node: N }[];
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string | null };
-  totalCount: number;
-}
 
 interface Entry {
   stage: string;
@@ -25,8 +19,6 @@ interface Journey {
   nextStagePrediction: { targetStage: string; readinessScore: number } | null;
 }
 
-const acme = testViewer({ tenantId: 'acme' });
-const globex = testViewer({ tenantId: 'globex' });
 const ids = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => `cust_${String(from + i).padStart(5, '0')}`);
 const ENTITIES = /* GraphQL */ `
@@ -71,15 +63,7 @@ const ENTITIES = /* GraphQL */ `
   }
 `;
 
-let hub: TestSubgraph<unknown>;
-
-beforeAll(async () => {
-  hub = (await startTestSubgraph(subgraph)) as TestSubgraph<unknown>;
-});
-
-afterAll(async () => {
-  await hub?.stop();
-});
+const hub = useTestSubgraph(subgraph);
 
 async function data<T>(query: string, variables: Record<string, unknown>, viewer = acme): Promise<T> {
   const res = await gql<T>(hub.url, query, variables, viewer);
@@ -97,24 +81,16 @@ async function walk(
   filter: Record<string, unknown> | null = null,
   viewer = acme,
 ) {
-  const seen: string[] = [];
-  let after: string | null = null;
-  let totalCount = -1;
-  for (;;) {
-    const query = `query($first: Int, $after: String, $filter: ${field === 'campaigns' ? 'CampaignFilter' : 'JourneyFilter'}) {
+  const query = `query($first: Int, $after: String, $filter: ${field === 'campaigns' ? 'CampaignFilter' : 'JourneyFilter'}) {
       ${field}(first: $first, after: $after, filter: $filter) {
         edges { cursor node { ${field === 'campaigns' ? 'id' : 'customer { id }'} } }
         pageInfo { hasNextPage hasPreviousPage endCursor } totalCount } }`;
-    const res: Record<string, Page<ListNode>> = await data(query, { first, after, filter }, viewer);
-    const page = res[field];
-    if (!page) throw new Error(`no ${field} page`);
-    expect(page.pageInfo.hasPreviousPage).toBe(after !== null);
-    totalCount = page.totalCount;
-    seen.push(...page.edges.map(({ node }) => node.id ?? node.customer?.id ?? ''));
-    if (!page.pageInfo.hasNextPage) break;
-    after = page.pageInfo.endCursor;
-  }
-  return { seen, totalCount };
+  const { nodes, totalCount } = await walkPages<ListNode>(hub.url, query, field, {
+    first,
+    viewer,
+    variables: { filter },
+  });
+  return { seen: nodes.map((node) => node.id ?? node.customer?.id ?? ''), totalCount };
 }
 
 describe('marketing subgraph: lists', () => {

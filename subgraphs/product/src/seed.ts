@@ -1,4 +1,4 @@
-import { demoCustomers, demoRandom, DEMO_TENANTS } from '@hub/core/demo';
+import { demoCustomers, demoRandom, DEMO_TENANTS, inChunks } from '@hub/core/demo';
 import type { FeatureCategory, MaturityLevel, Prisma, PrismaClient } from '@hub/store/product';
 
 const FEATURES: readonly { feature: string; category: FeatureCategory; weight: number }[] = [
@@ -29,10 +29,6 @@ function maturityFor(rate: number): MaturityLevel {
 }
 
 const clamp01 = (value: number) => Math.round(Math.min(1, Math.max(0, value)) * 100) / 100;
-
-async function insertChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) await write(rows.slice(i, i + CHUNK));
-}
 
 /**
  * Demo usage for every demo customer: 3 monthly periods x 4-6 features, and adoption metrics
@@ -96,8 +92,8 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
         });
       });
     }
-    await insertChunks(usage, (data) => client.featureUsage.createMany({ data, skipDuplicates: true }));
+    await inChunks(usage, CHUNK, (data) => client.featureUsage.createMany({ data, skipDuplicates: true }));
     // Adoption rows last: their presence marks the tenant as seeded, so an interrupted seed reruns.
-    await insertChunks(adoption, (data) => client.adoptionMetrics.createMany({ data, skipDuplicates: true }));
+    await inChunks(adoption, CHUNK, (data) => client.adoptionMetrics.createMany({ data, skipDuplicates: true }));
   }
 }

@@ -1,17 +1,3 @@
-import { afterAll, beforeAll } from 'vitest';
-import { startTestSubgraph, testViewer, type TestSubgraph } from '@hub/core/testing';
-import type { PrismaClient } from '@hub/store/product';
-import { subgraph } from '../src/server.js';
-
-export const acme = testViewer({ tenantId: 'acme' });
-export const globex = testViewer({ tenantId: 'globex' });
-
-export interface Page<T> {
-  edges: { cursor: string; node: T }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  totalCount: number;
-}
-
 export const USAGE_PAGE = /* GraphQL */ `
   query ($first: Int, $after: String, $filter: FeatureUsageFilter) {
     featureUsage(first: $first, after: $after, filter: $filter) {
@@ -83,21 +69,3 @@ export const usageInput = {
   successCorrelation: 0.92,
   sourceSystem: 'product_analytics',
 };
-
-/**
- * Starts the product subgraph on a fresh, seeded database for the calling test file and stops it
- * (dropping the database) afterwards. Returns a getter: the subgraph exists only once beforeAll ran.
- */
-export function useSubgraph(): () => TestSubgraph<PrismaClient> {
-  let sg: TestSubgraph<PrismaClient> | undefined;
-  beforeAll(async () => {
-    sg = await startTestSubgraph(subgraph);
-  });
-  afterAll(async () => {
-    await sg?.stop();
-  });
-  return () => {
-    if (!sg) throw new Error('the subgraph is not started');
-    return sg;
-  };
-}

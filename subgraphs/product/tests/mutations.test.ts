@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { gql } from '@hub/core/testing';
-import { ENTITIES, RECORD, acme, usageInput, useSubgraph } from './fixtures.js';
+import { acme, gql, useTestSubgraph } from '@hub/core/testing';
+import { subgraph } from '../src/server.js';
+import { ENTITIES, RECORD, usageInput } from './fixtures.js';
 
-const subgraph = useSubgraph();
+const hub = useTestSubgraph(subgraph);
 
 describe('product subgraph: writes', () => {
   it('records usage as an upsert on customer, period and feature', async () => {
     const first = await gql<{ recordFeatureUsage: { id: string; usageCount: number } }>(
-      subgraph().url,
+      hub.url,
       RECORD,
       { input: usageInput },
       acme,
@@ -20,7 +21,7 @@ describe('product subgraph: writes', () => {
       periodEnd: '2025-12-31',
     });
     const again = await gql<{ recordFeatureUsage: { id: string; usageCount: number } }>(
-      subgraph().url,
+      hub.url,
       RECORD,
       { input: { ...usageInput, usageCount: 50 } },
       acme,
@@ -29,7 +30,7 @@ describe('product subgraph: writes', () => {
     expect(again.data?.recordFeatureUsage.usageCount).toBe(50);
     // The new period is now the customer's latest.
     const latest = await gql<{ _entities: { usage: { feature: string; periodStart: string }[] }[] }>(
-      subgraph().url,
+      hub.url,
       ENTITIES,
       { reps: [{ __typename: 'Customer', id: 'cust_00002' }] },
       acme,
@@ -46,14 +47,14 @@ describe('product subgraph: writes', () => {
     [{ periodEnd: '2025-11-30' }, 'input.periodEnd'],
     [{ feature: '  ' }, 'input.feature'],
   ])('rejects invalid usage %j with BAD_USER_INPUT naming %s', async (change, field) => {
-    const res = await gql(subgraph().url, RECORD, { input: { ...usageInput, ...change } }, acme);
+    const res = await gql(hub.url, RECORD, { input: { ...usageInput, ...change } }, acme);
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
     expect(res.errors?.[0]?.message).toContain(field);
   });
 
   it('rejects invalid adoption metrics and filters naming the field', async () => {
     const res = await gql(
-      subgraph().url,
+      hub.url,
       `mutation { recordAdoptionMetrics(input: { customerId: "cust_00002", periodStart: "2025-12-01", periodEnd: "2025-12-31",
         overallAdoptionRate: 0.7, featureDiscoveryRate: 0.4, activationTimeDays: 14, maturityLevel: INTERMEDIATE,
         highUsageHealth: 0.88, featureCompleteness: 1.65, roiAchievement: 0.92 }) { id } }`,
@@ -62,7 +63,7 @@ describe('product subgraph: writes', () => {
     );
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.featureCompleteness' });
     const filter = await gql(
-      subgraph().url,
+      hub.url,
       `query { adoptionMetrics(filter: { minAdoptionRate: 2 }) { totalCount } }`,
       {},
       acme,

@@ -1,31 +1,24 @@
 import { describe, expect, it } from 'vitest';
-import { gql } from '@hub/core/testing';
-import { ENTITIES, type Page, USAGE_PAGE, acme, globex, useSubgraph } from './fixtures.js';
+import { acme, globex, gql, type Page, useTestSubgraph, walkPages } from '@hub/core/testing';
+import { subgraph } from '../src/server.js';
+import { ENTITIES, USAGE_PAGE } from './fixtures.js';
 
-const subgraph = useSubgraph();
+const hub = useTestSubgraph(subgraph);
 
 describe('product subgraph: reads', () => {
   it('walks every page of a filtered usage list without duplicates', async () => {
-    const seen: string[] = [];
-    let after: string | null = null;
-    let total = -1;
-    for (let guard = 0; guard < 20; guard++) {
-      const res: { data?: { featureUsage: Page<{ id: string; customer: { id: string } }> } | null } = await gql(
-        subgraph().url,
-        USAGE_PAGE,
-        { first: 4, after, filter: { customerId: 'cust_00001' } },
-        acme,
-      );
-      const page = res.data?.featureUsage;
-      if (!page) throw new Error('no page');
-      total = page.totalCount;
-      for (const edge of page.edges) {
-        expect(edge.node.customer.id).toBe('cust_00001');
-        seen.push(edge.node.id);
-      }
-      if (!page.pageInfo.hasNextPage) break;
-      after = page.pageInfo.endCursor;
-    }
+    const { nodes, totalCount: total } = await walkPages<{ id: string; customer: { id: string } }>(
+      hub.url,
+      USAGE_PAGE,
+      'featureUsage',
+      {
+        first: 4,
+        viewer: acme,
+        variables: { filter: { customerId: 'cust_00001' } },
+      },
+    );
+    for (const node of nodes) expect(node.customer.id).toBe('cust_00001');
+    const seen = nodes.map((node) => node.id);
     // 3 monthly periods x 4-6 features.
     expect(total).toBeGreaterThanOrEqual(12);
     expect(total).toBeLessThanOrEqual(18);
@@ -35,7 +28,7 @@ describe('product subgraph: reads', () => {
 
   it('filters usage by category, feature and period, and adoption by maturity and minimum rate', async () => {
     const usage = await gql<{ featureUsage: Page<{ feature: string; category: string; periodStart: string }> }>(
-      subgraph().url,
+      hub.url,
       USAGE_PAGE,
       { first: 50, filter: { category: 'CORE', feature: 'reporting', periodStart: '2025-10-01' } },
       acme,
@@ -46,7 +39,7 @@ describe('product subgraph: reads', () => {
       expect(node).toMatchObject({ category: 'CORE', feature: 'reporting', periodStart: '2025-10-01' });
 
     const adoption = await gql<{ adoptionMetrics: Page<{ maturityLevel: string; overallAdoptionRate: number }> }>(
-      subgraph().url,
+      hub.url,
       `query { adoptionMetrics(first: 100, filter: { maturityLevel: ADVANCED, minAdoptionRate: 0.7 }) {
         edges { node { maturityLevel overallAdoptionRate } } totalCount } }`,
       {},
@@ -63,7 +56,7 @@ describe('product subgraph: reads', () => {
   it('gives a customer its latest period by default and the asked period on request', async () => {
     const reps = [{ __typename: 'Customer', id: 'cust_00003' }];
     const latest = await gql<{ _entities: { usage: { periodStart: string }[]; adoption: { periodStart: string } }[] }>(
-      subgraph().url,
+      hub.url,
       ENTITIES,
       { reps },
       acme,
@@ -73,7 +66,7 @@ describe('product subgraph: reads', () => {
     expect(new Set(customer?.usage.map((u) => u.periodStart))).toEqual(new Set(['2025-11-01']));
     expect(customer?.adoption.periodStart).toBe('2025-11-01');
 
-    const september = await gql<typeof latest.data>(subgraph().url, ENTITIES, { reps, period: '2025-09-01' }, acme);
+    const september = await gql<typeof latest.data>(hub.url, ENTITIES, { reps, period: '2025-09-01' }, acme);
     const old = september.data?._entities[0];
     expect(new Set(old?.usage.map((u) => u.periodStart))).toEqual(new Set(['2025-09-01']));
     expect(old?.adoption.periodStart).toBe('2025-09-01');
@@ -81,14 +74,14 @@ describe('product subgraph: reads', () => {
 
   it('keeps acme rows from a globex viewer by list, by customer and by _entities', async () => {
     const list = await gql<{ featureUsage: Page<unknown> }>(
-      subgraph().url,
+      hub.url,
       USAGE_PAGE,
       { filter: { customerId: 'cust_00001' } },
       globex,
     );
     expect(list.data?.featureUsage.totalCount).toBe(0);
     const entities = await gql<{ _entities: ({ usage?: unknown[]; adoption?: unknown } | null)[] }>(
-      subgraph().url,
+      hub.url,
       ENTITIES,
       {
         reps: [
@@ -102,7 +95,7 @@ describe('product subgraph: reads', () => {
     expect(entities.data?._entities[1]).toBeNull();
     // The same id is visible to its own tenant.
     const own = await gql<{ _entities: ({ feature?: string } | null)[] }>(
-      subgraph().url,
+      hub.url,
       ENTITIES,
       { reps: [{ __typename: 'FeatureUsage', id: 'fu_cust_00001_202511_email_campaigns' }] },
       acme,
@@ -111,7 +104,7 @@ describe('product subgraph: reads', () => {
   });
 
   it('refuses a request without the gateway signature', async () => {
-    const res = await gql(subgraph().url, `{ featureUsage { totalCount } }`, {}, null);
+    const res = await gql(hub.url, `{ featureUsage { totalCount } }`, {}, null);
     expect(res.status).toBe(401);
   });
 
@@ -121,8 +114,8 @@ describe('product subgraph: reads', () => {
       id: `cust_${String(i + 10).padStart(5, '0')}`,
     }));
     let rows: { usage: unknown[] }[] = [];
-    const counts = await subgraph().countStatements(async () => {
-      const res = await gql<{ _entities: { usage: unknown[] }[] }>(subgraph().url, ENTITIES, { reps }, acme);
+    const counts = await hub.countStatements(async () => {
+      const res = await gql<{ _entities: { usage: unknown[] }[] }>(hub.url, ENTITIES, { reps }, acme);
       rows = res.data?._entities ?? [];
     });
     expect(rows).toHaveLength(50);

@@ -3,7 +3,8 @@
  * customer's roster owner, and one renewal forecast per customer. Deterministic (demoRandom),
  * idempotent per tenant.
  */
-import { DEMO_TENANTS, daysBefore, demoCustomers, demoRandom, type DemoCustomer } from '@hub/core/demo';
+import { DEMO_TENANTS, daysBefore, demoCustomers, demoRandom, type DemoCustomer, chunked } from '@hub/core/demo';
+import { dayOf } from '@hub/core/validate';
 import type { OpportunityStage, OpportunityType, Prisma, PrismaClient } from '@hub/store/sales';
 
 const CHUNK = 1000;
@@ -72,10 +73,6 @@ function someTags(rng: Rng, tags: readonly string[], p: number): string[] {
   return picked.length > 0 ? picked : [rng.pick(tags)];
 }
 
-function dateOnly(date: Date): Date {
-  return new Date(`${date.toISOString().slice(0, 10)}T00:00:00.000Z`);
-}
-
 function opportunities(customer: DemoCustomer, rng: Rng): Prisma.ExpansionOpportunityCreateManyInput[] {
   const count = rng.int(0, 3);
   return Array.from({ length: count }, (_, n) => {
@@ -117,18 +114,12 @@ function renewal(customer: DemoCustomer, rng: Rng): Prisma.RenewalForecastCreate
     renewalProbability: risky ? rng.float(0.3, 0.7) : rng.float(0.7, 0.99),
     contractValue: `${contractK * 1000}.00`,
     expansionPotential: `${Math.round(contractK * rng.float(0, 0.5)) * 1000}.00`,
-    renewalDate: dateOnly(daysBefore(-rng.int(15, 365))),
+    renewalDate: dayOf(daysBefore(-rng.int(15, 365))),
     riskFactors: risky ? someTags(rng, RISK_FACTORS, 0.4) : rng.some(RISK_FACTORS, 0.15),
     successMitigation: someTags(rng, SUCCESS_MITIGATION, 0.4),
     sourceSystem: SOURCE,
     sourceUpdatedAt: daysBefore(rng.int(0, 30)),
   };
-}
-
-function chunks<T>(rows: readonly T[]): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < rows.length; i += CHUNK) out.push(rows.slice(i, i + CHUNK));
-  return out;
 }
 
 /** Loads the demo data; a tenant that already has renewal forecasts is left alone. */
@@ -146,8 +137,8 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
     }
     // One transaction per tenant: an interrupted seed leaves nothing, so the skip check stays sound.
     await client.$transaction([
-      ...chunks(opps).map((data) => client.expansionOpportunity.createMany({ data })),
-      ...chunks(renewals).map((data) => client.renewalForecast.createMany({ data })),
+      ...chunked(opps, CHUNK).map((data) => client.expansionOpportunity.createMany({ data })),
+      ...chunked(renewals, CHUNK).map((data) => client.renewalForecast.createMany({ data })),
     ]);
   }
 }

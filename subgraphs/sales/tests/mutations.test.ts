@@ -1,9 +1,6 @@
-import { gql, startTestSubgraph, testViewer, type GqlResult, type TestSubgraph } from '@hub/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acme, expectError, globex, gql, useTestSubgraph } from '@hub/core/testing';
+import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
-
-const acme = testViewer({ tenantId: 'acme' });
-const globex = testViewer({ tenantId: 'globex' });
 
 const FIELDS =
   'id customer { id } ownerId type value probability weightedValue timeline stage successFactors csContribution { healthScore successEvidence riskMitigation } sourceSystem';
@@ -49,20 +46,7 @@ const BRIEF_OPPORTUNITY = {
   sourceSystem: 'salesforce',
 };
 
-let hub: TestSubgraph<unknown>;
-
-beforeAll(async () => {
-  hub = (await startTestSubgraph(subgraph)) as TestSubgraph<unknown>;
-});
-
-afterAll(async () => {
-  await hub?.stop();
-});
-
-function expectError(res: GqlResult, code: string, field?: string) {
-  expect(res.data ?? null).toBeNull();
-  expect(res.errors?.[0]?.extensions).toMatchObject({ code, ...(field ? { field } : {}) });
-}
+const hub = useTestSubgraph(subgraph);
 
 describe('sales mutations: opportunities', () => {
   it('creates the brief’s opportunity and reads it back; the same CRM id again is a CONFLICT', async () => {

@@ -1,13 +1,8 @@
 import { demoCustomers } from '@hub/core/demo';
-import { gql, startTestSubgraph, testViewer, type TestSubgraph } from '@hub/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acme, globex, gql, type Page, useTestSubgraph, walkPages } from '@hub/core/testing';
+import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
 
-interface Page<N> {
-  edges: { cursor: string; node: N }[];
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string | null };
-  totalCount: number;
-}
 interface Opp {
   id: string;
   customer: { id: string };
@@ -27,8 +22,6 @@ interface Renewal {
   ownerId: string | null;
 }
 
-const acme = testViewer({ tenantId: 'acme' });
-const globex = testViewer({ tenantId: 'globex' });
 const roster = new Map(demoCustomers().map((customer) => [customer.id, customer]));
 const ids = (from: number, count: number) =>
   Array.from({ length: count }, (_, i) => `cust_${String(from + i).padStart(5, '0')}`);
@@ -117,15 +110,7 @@ const ENTITIES = /* GraphQL */ `
   }
 `;
 
-let hub: TestSubgraph<unknown>;
-
-beforeAll(async () => {
-  hub = (await startTestSubgraph(subgraph)) as TestSubgraph<unknown>;
-});
-
-afterAll(async () => {
-  await hub?.stop();
-});
+const hub = useTestSubgraph(subgraph);
 
 async function walk<N>(
   query: string,
@@ -134,25 +119,7 @@ async function walk<N>(
   filter: Record<string, unknown> | null = null,
   viewer = acme,
 ) {
-  const nodes: N[] = [];
-  let after: string | null = null;
-  let totalCount = -1;
-  for (;;) {
-    const res: Awaited<ReturnType<typeof gql<Record<string, Page<N>>>>> = await gql(
-      hub.url,
-      query,
-      { first, after, filter },
-      viewer,
-    );
-    expect(res.errors).toBeUndefined();
-    const page = res.data?.[field];
-    if (!page) throw new Error('no page');
-    expect(page.pageInfo.hasPreviousPage).toBe(after !== null);
-    totalCount = page.totalCount;
-    nodes.push(...page.edges.map(({ node }) => node));
-    if (!page.pageInfo.hasNextPage) break;
-    after = page.pageInfo.endCursor;
-  }
+  const { nodes, totalCount } = await walkPages<N>(hub.url, query, field, { first, viewer, variables: { filter } });
   expect(nodes).toHaveLength(totalCount);
   return nodes;
 }

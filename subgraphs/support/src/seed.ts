@@ -1,4 +1,4 @@
-import { daysBefore, demoCustomers, demoRandom, DEMO_TENANTS } from '@hub/core/demo';
+import { chunked, daysBefore, demoCustomers, demoRandom, DEMO_TENANTS } from '@hub/core/demo';
 import type { Prisma, PrismaClient, TicketChannel, TicketPriority, TicketStatus } from '@hub/store/support';
 import { resolutionHours } from './tickets.js';
 
@@ -88,8 +88,6 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
       }
     }
     // One transaction per tenant: an interrupted seed leaves no half-seeded tenant behind.
-    const chunks: Prisma.TicketCreateManyInput[][] = [];
-    for (let i = 0; i < tickets.length; i += CHUNK) chunks.push(tickets.slice(i, i + CHUNK));
-    await client.$transaction(chunks.map((data) => client.ticket.createMany({ data })));
+    await client.$transaction(chunked(tickets, CHUNK).map((data) => client.ticket.createMany({ data })));
   }
 }

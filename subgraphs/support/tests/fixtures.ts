@@ -1,16 +1,6 @@
-import { afterAll, beforeAll } from 'vitest';
-import { gql, startTestSubgraph, testViewer, type TestSubgraph } from '@hub/core/testing';
-import type { PrismaClient } from '@hub/store/support';
-import { subgraph } from '../src/server.js';
+import { acme, gql, type Page, walkPages } from '@hub/core/testing';
+import type { Viewer } from '@hub/core/viewer';
 
-export const acme = testViewer({ tenantId: 'acme' });
-export const globex = testViewer({ tenantId: 'globex' });
-
-export interface Page<T> {
-  edges: { cursor: string; node: T }[];
-  pageInfo: { hasNextPage: boolean; endCursor: string | null };
-  totalCount: number;
-}
 export interface TicketNode {
   id: string;
   status: string;
@@ -110,30 +100,19 @@ export const UPDATE = /* GraphQL */ `
   }
 `;
 
+/** Every ticket matching `filter`, read `first` per page, and the reported total. */
 export async function allTickets(
   url: string,
-  viewer: typeof acme,
+  viewer: Viewer,
   filter: Record<string, unknown>,
   first: number,
 ): Promise<{ nodes: TicketNode[]; total: number }> {
-  const nodes: TicketNode[] = [];
-  let after: string | null = null;
-  let total = -1;
-  for (let guard = 0; guard < 200; guard++) {
-    const res: { data?: { tickets: Page<TicketNode> } | null } = await gql(
-      url,
-      TICKETS,
-      { first, after, filter },
-      viewer,
-    );
-    const page = res.data?.tickets;
-    if (!page) throw new Error('no page');
-    total = page.totalCount;
-    nodes.push(...page.edges.map((e) => e.node));
-    if (!page.pageInfo.hasNextPage) break;
-    after = page.pageInfo.endCursor;
-  }
-  return { nodes, total };
+  const { nodes, totalCount } = await walkPages<TicketNode>(url, TICKETS, 'tickets', {
+    first,
+    viewer,
+    variables: { filter },
+  });
+  return { nodes, total: totalCount };
 }
 
 export async function firstTicketId(url: string, filter: Record<string, unknown>): Promise<string> {
@@ -141,22 +120,4 @@ export async function firstTicketId(url: string, filter: Record<string, unknown>
   const id = res.data?.tickets.edges[0]?.node.id;
   if (id === undefined) throw new Error(`no ticket matches ${JSON.stringify(filter)}`);
   return id;
-}
-
-/**
- * Starts the support subgraph on a fresh, seeded database for the calling test file and stops it
- * (dropping the database) afterwards. Returns a getter: the subgraph exists only once beforeAll ran.
- */
-export function useSubgraph(): () => TestSubgraph<PrismaClient> {
-  let sg: TestSubgraph<PrismaClient> | undefined;
-  beforeAll(async () => {
-    sg = await startTestSubgraph(subgraph);
-  });
-  afterAll(async () => {
-    await sg?.stop();
-  });
-  return () => {
-    if (!sg) throw new Error('the subgraph is not started');
-    return sg;
-  };
 }

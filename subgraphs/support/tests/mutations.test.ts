@@ -1,13 +1,14 @@
 import { describe, expect, it } from 'vitest';
-import { gql } from '@hub/core/testing';
-import { CREATE, CUSTOMERS, type Satisfaction, UPDATE, acme, firstTicketId, useSubgraph } from './fixtures.js';
+import { acme, gql, useTestSubgraph } from '@hub/core/testing';
+import { subgraph } from '../src/server.js';
+import { CREATE, CUSTOMERS, type Satisfaction, UPDATE, firstTicketId } from './fixtures.js';
 
-const subgraph = useSubgraph();
+const hub = useTestSubgraph(subgraph);
 
 describe('support subgraph: writes', () => {
   it('opens a ticket, moves it through valid statuses and records a rating', async () => {
     const created = await gql<{ createTicket: { id: string } }>(
-      subgraph().url,
+      hub.url,
       CREATE,
       {
         input: {
@@ -27,30 +28,30 @@ describe('support subgraph: writes', () => {
     });
     const id = created.data?.createTicket.id;
     const before = await gql<{ _entities: { supportSatisfaction: Satisfaction }[] }>(
-      subgraph().url,
+      hub.url,
       CUSTOMERS,
       { reps: [{ __typename: 'Customer', id: 'cust_00011' }] },
       acme,
     );
 
     const pending = await gql<{ updateTicket: { status: string } }>(
-      subgraph().url,
+      hub.url,
       UPDATE,
       { input: { id, status: 'PENDING', firstResponseAt: new Date().toISOString() } },
       acme,
     );
     expect(pending.data?.updateTicket.status).toBe('PENDING');
-    const early = await gql(subgraph().url, UPDATE, { input: { id, satisfactionScore: 5 } }, acme);
+    const early = await gql(hub.url, UPDATE, { input: { id, satisfactionScore: 5 } }, acme);
     expect(early.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.satisfactionScore' });
 
     const solved = await gql<{
       updateTicket: { status: string; resolvedAt: string | null; satisfactionScore: number };
-    }>(subgraph().url, UPDATE, { input: { id, status: 'SOLVED', satisfactionScore: 5 } }, acme);
+    }>(hub.url, UPDATE, { input: { id, status: 'SOLVED', satisfactionScore: 5 } }, acme);
     expect(solved.data?.updateTicket).toMatchObject({ status: 'SOLVED', satisfactionScore: 5 });
     expect(solved.data?.updateTicket.resolvedAt).not.toBeNull();
 
     const after = await gql<typeof before.data>(
-      subgraph().url,
+      hub.url,
       CUSTOMERS,
       { reps: [{ __typename: 'Customer', id: 'cust_00011' }] },
       acme,
@@ -61,13 +62,13 @@ describe('support subgraph: writes', () => {
     expect(a?.openTickets).toBe((b?.openTickets ?? 0) - 1);
 
     const closed = await gql<{ updateTicket: { status: string } }>(
-      subgraph().url,
+      hub.url,
       UPDATE,
       { input: { id, status: 'CLOSED' } },
       acme,
     );
     expect(closed.data?.updateTicket.status).toBe('CLOSED');
-    const reopen = await gql(subgraph().url, UPDATE, { input: { id, status: 'OPEN' } }, acme);
+    const reopen = await gql(hub.url, UPDATE, { input: { id, status: 'OPEN' } }, acme);
     expect(reopen.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.status' });
     expect(reopen.errors?.[0]?.message).toContain('CLOSED to OPEN');
   });
@@ -78,20 +79,20 @@ describe('support subgraph: writes', () => {
     [{ subject: ' ' }, 'input.subject'],
     [{ firstResponseAt: '2020-01-01T00:00:00.000Z' }, 'input.firstResponseAt'],
   ])('rejects ticket update %j with BAD_USER_INPUT naming %s', async (change, field) => {
-    const id = await firstTicketId(subgraph().url, { status: 'SOLVED' });
-    const res = await gql(subgraph().url, UPDATE, { input: { id, ...change } }, acme);
+    const id = await firstTicketId(hub.url, { status: 'SOLVED' });
+    const res = await gql(hub.url, UPDATE, { input: { id, ...change } }, acme);
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
   });
 
   it('rejects a blank subject on create and answers NOT_FOUND for an unknown ticket', async () => {
     const blank = await gql(
-      subgraph().url,
+      hub.url,
       CREATE,
       { input: { customerId: 'cust_00011', subject: '', description: 'x', channel: 'CHAT' } },
       acme,
     );
     expect(blank.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field: 'input.subject' });
-    const missing = await gql(subgraph().url, UPDATE, { input: { id: 'tkt_nope', status: 'SOLVED' } }, acme);
+    const missing = await gql(hub.url, UPDATE, { input: { id: 'tkt_nope', status: 'SOLVED' } }, acme);
     expect(missing.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
   });
 });

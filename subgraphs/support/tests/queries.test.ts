@@ -1,22 +1,13 @@
 import { describe, expect, it } from 'vitest';
-import { gql } from '@hub/core/testing';
-import {
-  CUSTOMERS,
-  type Page,
-  type Satisfaction,
-  UPDATE,
-  acme,
-  allTickets,
-  firstTicketId,
-  globex,
-  useSubgraph,
-} from './fixtures.js';
+import { acme, globex, gql, type Page, useTestSubgraph } from '@hub/core/testing';
+import { subgraph } from '../src/server.js';
+import { CUSTOMERS, type Satisfaction, UPDATE, allTickets, firstTicketId } from './fixtures.js';
 
-const subgraph = useSubgraph();
+const hub = useTestSubgraph(subgraph);
 
 describe('support subgraph: reads', () => {
   it('walks every page of a filtered ticket list without duplicates', async () => {
-    const { nodes, total } = await allTickets(subgraph().url, acme, { priority: 'URGENT' }, 25);
+    const { nodes, total } = await allTickets(hub.url, acme, { priority: 'URGENT' }, 25);
     expect(total).toBeGreaterThan(25);
     expect(nodes).toHaveLength(total);
     expect(new Set(nodes.map((n) => n.id)).size).toBe(total);
@@ -25,24 +16,19 @@ describe('support subgraph: reads', () => {
 
   it('filters tickets by status, priority, customer and opening time', async () => {
     const since = '2025-11-01T00:00:00.000Z';
-    const { nodes } = await allTickets(
-      subgraph().url,
-      acme,
-      { status: 'SOLVED', priority: 'HIGH', openedAfter: since },
-      100,
-    );
+    const { nodes } = await allTickets(hub.url, acme, { status: 'SOLVED', priority: 'HIGH', openedAfter: since }, 100);
     expect(nodes.length).toBeGreaterThan(0);
     for (const node of nodes) {
       expect(node).toMatchObject({ status: 'SOLVED', priority: 'HIGH' });
       expect(Date.parse(node.openedAt)).toBeGreaterThanOrEqual(Date.parse(since));
     }
-    const { nodes: own } = await allTickets(subgraph().url, acme, { customerId: 'cust_00007' }, 3);
+    const { nodes: own } = await allTickets(hub.url, acme, { customerId: 'cust_00007' }, 3);
     for (const node of own) expect(node.customer.id).toBe('cust_00007');
   });
 
   it("computes a customer's satisfaction from its tickets", async () => {
     const res = await gql<{ _entities: { tickets: Page<unknown>; supportSatisfaction: Satisfaction }[] }>(
-      subgraph().url,
+      hub.url,
       CUSTOMERS,
       {
         reps: Array.from({ length: 30 }, (_, i) => ({
@@ -55,7 +41,7 @@ describe('support subgraph: reads', () => {
     let checked = 0;
     for (const [i, customer] of (res.data?._entities ?? []).entries()) {
       const id = `cust_${String(i + 1).padStart(5, '0')}`;
-      const { nodes } = await allTickets(subgraph().url, acme, { customerId: id }, 100);
+      const { nodes } = await allTickets(hub.url, acme, { customerId: id }, 100);
       const scores = nodes.flatMap((n) => (n.satisfactionScore === null ? [] : [n.satisfactionScore]));
       const s = customer.supportSatisfaction;
       expect(s.totalTickets).toBe(nodes.length);
@@ -76,18 +62,18 @@ describe('support subgraph: reads', () => {
   });
 
   it('keeps acme tickets from a globex viewer by id, list, _entities and mutation', async () => {
-    const acmeTicket = await firstTicketId(subgraph().url, {});
+    const acmeTicket = await firstTicketId(hub.url, {});
     const byId = await gql<{ ticket: unknown }>(
-      subgraph().url,
+      hub.url,
       `query ($id: ID!) { ticket(id: $id) { id } }`,
       { id: acmeTicket },
       globex,
     );
     expect(byId.data?.ticket).toBeNull();
-    const list = await allTickets(subgraph().url, globex, { customerId: 'cust_00001' }, 10);
+    const list = await allTickets(hub.url, globex, { customerId: 'cust_00001' }, 10);
     expect(list.total).toBe(0);
     const entities = await gql<{ _entities: unknown[] }>(
-      subgraph().url,
+      hub.url,
       CUSTOMERS,
       {
         reps: [
@@ -102,7 +88,7 @@ describe('support subgraph: reads', () => {
       supportSatisfaction: { responses: 0, totalTickets: 0, averageScore: null },
     });
     expect(entities.data?._entities[1]).toBeNull();
-    const write = await gql(subgraph().url, UPDATE, { input: { id: acmeTicket, priority: 'LOW' } }, globex);
+    const write = await gql(hub.url, UPDATE, { input: { id: acmeTicket, priority: 'LOW' } }, globex);
     expect(write.errors?.[0]?.extensions).toMatchObject({ code: 'NOT_FOUND' });
   });
 
@@ -112,9 +98,9 @@ describe('support subgraph: reads', () => {
       id: `cust_${String(i + 100).padStart(5, '0')}`,
     }));
     let rows: { tickets: Page<unknown>; supportSatisfaction: Satisfaction }[] = [];
-    const counts = await subgraph().countStatements(async () => {
+    const counts = await hub.countStatements(async () => {
       const res = await gql<{ _entities: typeof rows }>(
-        subgraph().url,
+        hub.url,
         CUSTOMERS,
         { reps, filter: { status: 'CLOSED' } },
         acme,

@@ -6,10 +6,9 @@ import {
   inRange,
   nonNegativeInt,
   notBefore,
-  optionalText,
+  provenance,
   requiredText,
   requireTenant,
-  sourceUpdatedAt,
 } from '@hub/core/validate';
 
 /** ISO-4217 alphabetic code: three capital letters. */
@@ -17,14 +16,6 @@ function currency(field: string, value: string): string {
   if (!/^[A-Z]{3}$/.test(value))
     throw badUserInput(field, 'must be an ISO-4217 code of three capital letters, e.g. USD');
   return value;
-}
-
-/** Sync provenance of a write; a source time in the future would win every later conflict. */
-function provenance(input: { sourceSystem?: string | null; sourceUpdatedAt?: Date | null }) {
-  return {
-    sourceSystem: optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
-    sourceUpdatedAt: sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt) ?? null,
-  };
 }
 
 /** Status moves an invoice may make; PAID and VOID are final. Re-sending the current status is a no-op. */

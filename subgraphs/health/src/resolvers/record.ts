@@ -34,8 +34,7 @@ function validated(input: RecordHealthScoreInput) {
     productBetaInterests: check.tags('input.betaInterests', input.betaInterests) ?? [],
     dataQualityScore: check.fraction('input.dataQualityScore', input.dataQualityScore) ?? 1,
     syncTimestamp: check.notInFuture('input.syncTimestamp', input.syncTimestamp) ?? new Date(),
-    sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
-    sourceUpdatedAt: check.notInFuture('input.sourceUpdatedAt', input.sourceUpdatedAt) ?? null,
+    ...check.provenance(input),
   } satisfies Omit<Prisma.HealthScoreUncheckedCreateInput, 'tenantId'>;
 }
 

@@ -1,5 +1,5 @@
 import type { Resolvers } from '../generated/resolvers-types.js';
-import { connectionFromList } from './paging.js';
+import { connectionFromList } from '@hub/core/pagination';
 
 /** Marketing's fields on the federated Customer; every one is read through a per-request loader. */
 export const customerResolvers: Resolvers = {

@@ -2,10 +2,9 @@ import type { Resolvers } from '../generated/resolvers-types.js';
 import {
   nonNegativeInt,
   notBefore,
-  optionalText,
+  provenance,
   requiredText,
   requireTenant,
-  sourceUpdatedAt,
   toDay,
   unitInterval,
 } from '@hub/core/validate';
@@ -16,14 +15,6 @@ function period(start: string, end: string): { periodStart: Date; periodEnd: Dat
   const periodEnd = toDay(end);
   notBefore('input.periodEnd', periodEnd, periodStart, 'periodStart');
   return { periodStart, periodEnd };
-}
-
-/** Sync provenance of a write; a source time in the future would win every later conflict. */
-function provenance(input: { sourceSystem?: string | null; sourceUpdatedAt?: Date | null }) {
-  return {
-    sourceSystem: optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
-    sourceUpdatedAt: sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt) ?? null,
-  };
 }
 
 /**

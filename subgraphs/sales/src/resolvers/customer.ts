@@ -1,6 +1,6 @@
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { parseOpportunityFilter } from './opportunity.js';
-import { connectionFromList } from './paging.js';
+import { connectionFromList } from '@hub/core/pagination';
 
 /** Sales' fields on the federated Customer; every one is read through a per-request loader. */
 export const customerResolvers: Resolvers = {

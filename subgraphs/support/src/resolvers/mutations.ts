@@ -1,7 +1,15 @@
 import { badUserInput, notFound } from '@hub/core/errors';
 import type { Prisma } from '@hub/store/support';
 import type { Resolvers } from '../generated/resolvers-types.js';
-import { inRange, notBefore, optionalText, requiredText, requireTenant, sourceUpdatedAt } from '@hub/core/validate';
+import {
+  inRange,
+  notBefore,
+  optionalText,
+  provenance,
+  requiredText,
+  requireTenant,
+  sourceUpdatedAt,
+} from '@hub/core/validate';
 import { resolutionHours, RESOLVED, TICKET_TRANSITIONS } from '../tickets.js';
 
 /** Support writes. Every one goes through the tenant-scoped client, so it cannot leave the tenant. */
@@ -18,8 +26,7 @@ export const mutationResolvers: Resolvers = {
           status: 'OPEN',
           channel: input.channel,
           openedAt: input.openedAt ?? new Date(),
-          sourceSystem: optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
-          sourceUpdatedAt: sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt) ?? null,
+          ...provenance(input),
         },
       });
     },

@@ -1,0 +1,260 @@
+/**
+ * The role matrix as the subgraph kit applies it: a tiny federated schema, wrapped by
+ * `applyAuthorization`, executed in-process with different viewers.
+ */
+import { buildSubgraphSchema } from '@apollo/subgraph';
+import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
+import { parse, type GraphQLSchema } from 'graphql';
+import { createRequire } from 'node:module';
+import { describe, expect, it } from 'vitest';
+import { applyAuthorization, buildPermissions, grantAllows, maskEmail, maskPhone, READ_ACCESS, rowScope, WRITE_ACCESS } from '../src/authz.js';
+import type { Domain } from '../src/domains.js';
+import type { Role, Viewer } from '../src/viewer.js';
+
+// Execute with the CommonJS build of graphql, the one @apollo/subgraph and graphql-middleware build
+// the schema with (as in production); the test file's own import may resolve to the ESM build.
+const { graphql } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
+
+const typeDefs = parse(/* GraphQL */ `
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@inaccessible"])
+
+  type Customer @key(fields: "id") {
+    id: ID!
+    name: String!
+    secretNote: String
+    contacts: ContactConnection!
+  }
+  type Contact {
+    id: ID!
+    email: String!
+    phone: String
+  }
+  type ContactConnection {
+    edges: [ContactEdge!]!
+    pageInfo: PageInfo!
+  }
+  type ContactEdge {
+    node: Contact!
+  }
+  type PageInfo {
+    hasNextPage: Boolean!
+  }
+  type Query {
+    customer(id: ID!): Customer
+    _internal: String @inaccessible
+  }
+  type Mutation {
+    renameCustomer(id: ID!, name: String!): Customer!
+  }
+`);
+
+const CUSTOMER = { id: 'cust_00001', name: 'Blue Labs 1', secretNote: 'renewal at risk' };
+const CONTACT = { id: 'cont_1', email: 'jane.doe@acme.example', phone: '+1 (555) 010-1234' };
+
+const resolvers = {
+  Query: {
+    customer: (_: unknown, { id }: { id: string }) => (id === CUSTOMER.id ? CUSTOMER : null),
+    _internal: () => 'internal',
+  },
+  Mutation: { renameCustomer: (_: unknown, { name }: { name: string }) => ({ ...CUSTOMER, name }) },
+  Customer: {
+    __resolveReference: (ref: { id: string }) => (ref.id === CUSTOMER.id ? CUSTOMER : null),
+    contacts: () => ({ edges: [{ node: CONTACT }], pageInfo: { hasNextPage: false } }),
+  },
+};
+
+function schemaFor(domain: string): GraphQLSchema {
+  // A domain outside the matrix is what a new subgraph would be before anyone adds it.
+  return applyAuthorization(domain as Domain, buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]));
+}
+
+function viewer(roles: Role[], extra: Partial<Viewer> = {}): Viewer {
+  return { userId: 'u1', tenantId: 'acme', roles, book: [], customerIds: null, requestId: 'r1', ...extra };
+}
+
+interface Result {
+  data?: Record<string, unknown> | null;
+  errors?: readonly { message: string; path?: readonly (string | number)[]; extensions: Record<string, unknown> }[];
+}
+
+async function run(schema: GraphQLSchema, who: Viewer, source: string, variableValues: Record<string, unknown> = {}): Promise<Result> {
+  const result = await graphql({ schema, source, contextValue: { viewer: who }, variableValues });
+  return { data: result.data as Record<string, unknown> | null | undefined, errors: result.errors?.map((e) => ({ message: e.message, path: e.path, extensions: e.extensions })) };
+}
+
+const codes = (result: Result) => (result.errors ?? []).map((e) => e.extensions['code']);
+const CUSTOMER_QUERY = '{ customer(id: "cust_00001") { id name secretNote contacts { edges { node { email phone } } } } }';
+const ENTITIES_QUERY = '{ _entities(representations: [{ __typename: "Customer", id: "cust_00001" }]) { ... on Customer { id name } } }';
+
+describe('role matrix', () => {
+  it('lists every domain of the hub for reading and writing, and never lets a partner write', () => {
+    const domains: Domain[] = ['customers', 'marketing', 'sales', 'product', 'finance', 'support', 'health'];
+    for (const domain of domains) {
+      expect(READ_ACCESS[domain]).toContain('admin');
+      expect(READ_ACCESS[domain]).toContain('partner');
+      expect(WRITE_ACCESS[domain]).toContain('admin');
+      expect(WRITE_ACCESS[domain]).not.toContain('partner');
+    }
+    expect(READ_ACCESS.finance).not.toContain('sales_rep');
+    expect(READ_ACCESS.finance).not.toContain('marketing');
+    expect(READ_ACCESS.marketing).not.toContain('finance');
+  });
+
+  it('generates a rule for every field of every object type, federation and internal fields included', () => {
+    const rules = buildPermissions('customers', buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }])) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(rules)).toEqual(expect.arrayContaining(['Customer', 'Contact', 'ContactConnection', 'Query', 'Mutation', '_Service']));
+    expect(Object.keys(rules['Query'] ?? {})).toEqual(expect.arrayContaining(['customer', '_internal', '_service', '_entities']));
+  });
+});
+
+describe('applyAuthorization on a subgraph schema', () => {
+  const customers = schemaFor('customers');
+  const finance = schemaFor('finance');
+
+  it('lets an admin read every field unmasked', async () => {
+    const result = await run(customers, viewer(['admin']), CUSTOMER_QUERY);
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({
+      customer: { ...CUSTOMER, contacts: { edges: [{ node: { email: CONTACT.email, phone: CONTACT.phone } }] } },
+    });
+  });
+
+  it('masks contact email and phone for marketing instead of denying them', async () => {
+    const result = await run(customers, viewer(['marketing']), CUSTOMER_QUERY);
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toMatchObject({ customer: { contacts: { edges: [{ node: { email: 'j***@acme.example', phone: '***34' } }] } } });
+    expect(JSON.stringify(result.data)).not.toContain('jane.doe');
+  });
+
+  it('refuses a role outside the domain with FORBIDDEN and no data', async () => {
+    for (const role of ['marketing', 'sales_rep'] as const) {
+      const result = await run(finance, viewer([role]), CUSTOMER_QUERY);
+      expect(codes(result)).toEqual(['FORBIDDEN']);
+      expect(result.data?.['customer'] ?? null).toBeNull();
+    }
+  });
+
+  it('refuses fields without an HTTP status, so the subgraph answers partial data instead of a 403 the gateway reads as an outage', async () => {
+    const result = await run(finance, viewer(['sales_rep']), CUSTOMER_QUERY);
+    expect(result.errors?.length).toBeGreaterThan(0);
+    for (const error of result.errors ?? []) expect(error.extensions['http']).toBeUndefined();
+  });
+
+  it('denies every field of a domain missing from the matrix (fail closed), admin included', async () => {
+    const unknown = schemaFor('billing');
+    for (const role of ['admin', 'cs_manager', 'partner'] as const) {
+      const result = await run(unknown, viewer([role]), CUSTOMER_QUERY);
+      expect(codes(result)).toContain('FORBIDDEN');
+      expect(result.data?.['customer'] ?? null).toBeNull();
+      const write = await run(unknown, viewer([role]), 'mutation { renameCustomer(id: "cust_00001", name: "X") { id } }');
+      expect(codes(write)).toEqual(['FORBIDDEN']);
+    }
+  });
+
+  it('still answers composition (_service) for any signed viewer, even on a domain outside the matrix', async () => {
+    for (const schema of [customers, schemaFor('billing')]) {
+      const result = await run(schema, viewer(['system'], { tenantId: null }), '{ _service { sdl } }');
+      expect(result.errors).toBeUndefined();
+      expect(String((result.data?.['_service'] as { sdl: string }).sdl)).toContain('type Customer');
+    }
+  });
+
+  it('allows _entities itself but applies the field rules to what it returns', async () => {
+    const admin = await run(customers, viewer(['admin']), ENTITIES_QUERY);
+    expect(admin.errors).toBeUndefined();
+    expect(admin.data).toEqual({ _entities: [{ id: 'cust_00001', name: CUSTOMER.name }] });
+    const outsider = await run(finance, viewer(['marketing']), ENTITIES_QUERY);
+    expect(codes(outsider)).toContain('FORBIDDEN');
+    expect(JSON.stringify(outsider.data ?? null)).not.toContain(CUSTOMER.name);
+  });
+
+  it('limits mutations to the domain writers', async () => {
+    const rename = 'mutation { renameCustomer(id: "cust_00001", name: "Renamed") { id name } }';
+    expect((await run(customers, viewer(['cs_manager']), rename)).data).toEqual({ renameCustomer: { id: 'cust_00001', name: 'Renamed' } });
+    for (const role of ['sales_rep', 'marketing', 'finance', 'partner'] as const) {
+      const result = await run(customers, viewer([role]), rename);
+      expect(codes(result), role).toEqual(['FORBIDDEN']);
+      expect(result.data ?? null).toBeNull();
+    }
+    expect(codes(await run(finance, viewer(['finance']), rename))).toEqual([]);
+    expect(codes(await run(finance, viewer(['cs_manager']), rename))).toEqual(['FORBIDDEN']);
+  });
+
+  it('keeps @inaccessible internal fields for the system viewer only', async () => {
+    for (const role of ['admin', 'cs_manager', 'partner'] as const) {
+      expect(codes(await run(customers, viewer([role]), '{ _internal }')), role).toEqual(['FORBIDDEN']);
+    }
+    expect((await run(customers, viewer(['system']), '{ _internal }')).data).toEqual({ _internal: 'internal' });
+  });
+});
+
+describe('partner grants', () => {
+  const customers = schemaFor('customers');
+  const partner = (fields: string[]) => viewer(['partner'], { customerIds: ['cust_00001'], grant: { fields } });
+
+  it('reads granted fields, connection types and the entity key without naming them', async () => {
+    const result = await run(customers, partner(['Query.customer', 'Customer.name', 'Customer.contacts', 'Contact.email']), '{ customer(id: "cust_00001") { id name contacts { pageInfo { hasNextPage } edges { node { email } } } } }');
+    expect(result.errors).toBeUndefined();
+    expect(result.data).toEqual({
+      customer: { id: 'cust_00001', name: CUSTOMER.name, contacts: { pageInfo: { hasNextPage: false }, edges: [{ node: { email: 'j***@acme.example' } }] } },
+    });
+  });
+
+  it('refuses a field outside the grant with FORBIDDEN on that field only', async () => {
+    const result = await run(customers, partner(['Query.customer', 'Customer.name']), '{ customer(id: "cust_00001") { id name secretNote } }');
+    expect(result.errors?.map((e) => [e.extensions['code'], e.path?.join('.')])).toEqual([['FORBIDDEN', 'customer.secretNote']]);
+    expect(result.data).toEqual({ customer: { id: 'cust_00001', name: CUSTOMER.name, secretNote: null } });
+  });
+
+  it('honours `Type.*` and refuses a root field the grant does not name', async () => {
+    const wildcard = await run(customers, partner(['Query.customer', 'Customer.*']), '{ customer(id: "cust_00001") { name secretNote } }');
+    expect(wildcard.errors).toBeUndefined();
+    expect(wildcard.data).toEqual({ customer: { name: CUSTOMER.name, secretNote: CUSTOMER.secretNote } });
+    const noRoot = await run(customers, partner(['Customer.*']), '{ customer(id: "cust_00001") { name } }');
+    expect(codes(noRoot)).toEqual(['FORBIDDEN']);
+    expect(noRoot.data).toEqual({ customer: null });
+  });
+
+  it('applies the grant to _entities too', async () => {
+    const result = await run(customers, partner(['Customer.secretNote']), ENTITIES_QUERY);
+    expect(result.errors?.map((e) => [e.extensions['code'], e.path?.join('.')])).toEqual([['FORBIDDEN', '_entities.0.name']]);
+  });
+
+  it('grantAllows matches `Type.field` and `Type.*` exactly', () => {
+    const who = partner(['Customer.name', 'Invoice.*']);
+    expect(grantAllows(who, 'Customer', 'name')).toBe(true);
+    expect(grantAllows(who, 'Customer', 'nameX')).toBe(false);
+    expect(grantAllows(who, 'Invoice', 'amount')).toBe(true);
+    expect(grantAllows(who, 'InvoiceLine', 'amount')).toBe(false);
+    expect(grantAllows(viewer(['partner']), 'Customer', 'name')).toBe(false);
+  });
+});
+
+describe('rowScope', () => {
+  it('gives tenant-wide roles every customer of their tenant', () => {
+    for (const role of ['admin', 'marketing', 'finance'] as const) {
+      expect(rowScope(viewer([role], { customerIds: ['cust_00001'] }))).toEqual({ tenantId: 'acme', customerIds: null });
+    }
+    expect(rowScope(viewer(['system'], { tenantId: 'globex' }))).toEqual({ tenantId: 'globex', customerIds: null });
+  });
+
+  it('confines book- and grant-scoped roles to their resolved customers', () => {
+    expect(rowScope(viewer(['cs_manager'], { customerIds: ['cust_00001', 'cust_00007'] }))).toEqual({ tenantId: 'acme', customerIds: ['cust_00001', 'cust_00007'] });
+    expect(rowScope(viewer(['partner'], { customerIds: ['cust_00002'] }))).toEqual({ tenantId: 'acme', customerIds: ['cust_00002'] });
+  });
+
+  it('fails closed when a book-scoped viewer arrives without a resolved scope, or with no role at all', () => {
+    expect(rowScope(viewer(['sales_rep'], { customerIds: null }))).toEqual({ tenantId: 'acme', customerIds: [] });
+    expect(rowScope(viewer(['partner'], { customerIds: null }))).toEqual({ tenantId: 'acme', customerIds: [] });
+    expect(rowScope(viewer([], { customerIds: null }))).toEqual({ tenantId: 'acme', customerIds: [] });
+  });
+});
+
+describe('masks', () => {
+  it('keeps the first letter and the domain of an email, and the last two digits of a phone', () => {
+    expect(maskEmail('jane.doe@acme.example')).toBe('j***@acme.example');
+    expect(maskPhone('+1 (555) 010-1234')).toBe('***34');
+    expect(maskEmail(null)).toBeNull();
+    expect(maskPhone(undefined)).toBeUndefined();
+  });
+});
