@@ -1,7 +1,7 @@
 /**
  * Runs GraphQL Code Generator from codegen.yml, for every subgraph or only the ones named:
  *   npx tsx scripts/codegen.ts            # all
- *   npx tsx scripts/codegen.ts sales      # one subgraph
+ *   npx tsx scripts/codegen.ts sales      # one subgraph (`gateway`: the partner safelist manifests)
  *   npx tsx scripts/codegen.ts --out DIR  # write under DIR instead of the repo (used by codegen:check)
  */
 import { generate } from '@graphql-codegen/cli';
@@ -20,7 +20,7 @@ export async function runCodegen(options: { only?: string[]; outDir?: string } =
   const only = options.only?.length ? options.only : undefined;
   const generates: Types.Config['generates'] = {};
   for (const [target, value] of Object.entries(config.generates)) {
-    if (only && !only.some((name) => target.startsWith(`subgraphs/${name}/`))) continue;
+    if (only && !only.some((name) => target.startsWith(`subgraphs/${name}/`) || target.startsWith(`${name}/`))) continue;
     generates[path.join(options.outDir ?? ROOT, target)] = value;
   }
   if (Object.keys(generates).length === 0) throw new Error(`codegen.yml has no outputs for ${only?.join(', ')}`);

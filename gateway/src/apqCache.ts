@@ -1,10 +1,10 @@
 /**
- * A bounded in-memory LRU for automatic persisted queries (Apollo's `KeyValueCache` shape).
- * The embedded default keeps APQ in-process; a shared cache (Redis) replaces it when the
- * gateway runs as several replicas.
+ * A bounded in-memory LRU with optional per-entry ttl (seconds), in Apollo's `KeyValueCache` shape.
+ * It holds the automatic persisted queries (strings) — a shared cache (Redis) replaces it when the
+ * gateway runs as several replicas — and the short-lived scope and API-key lookups (`V` objects).
  */
-export class BoundedLruCache {
-  private readonly entries = new Map<string, { value: string; expiresAt: number }>();
+export class BoundedLruCache<V = string> {
+  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
 
   constructor(private readonly maxEntries: number) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
@@ -14,7 +14,7 @@ export class BoundedLruCache {
     return this.entries.size;
   }
 
-  async get(key: string): Promise<string | undefined> {
+  async get(key: string): Promise<V | undefined> {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);
@@ -24,7 +24,7 @@ export class BoundedLruCache {
     return entry.value;
   }
 
-  async set(key: string, value: string, options?: { ttl?: number | null }): Promise<void> {
+  async set(key: string, value: V, options?: { ttl?: number | null }): Promise<void> {
     const ttl = options?.ttl;
     const expiresAt = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl * 1000 : Number.POSITIVE_INFINITY;
     this.entries.delete(key);

@@ -1,3 +1,4 @@
+import { fileURLToPath } from 'node:url';
 import { DEV_GATEWAY_SECRET, DEV_JWT_SECRET, EnvReader, isProduction } from '@hub/core/config';
 import { DOMAINS, SUBGRAPH_PORTS } from '@hub/core/domains';
 
@@ -37,14 +38,19 @@ export interface GatewayConfig {
   /** Signs the viewer header the subgraphs verify. */
   readonly gatewaySecret: string;
   readonly jwt: JwtConfig;
-  /** Whether introspection is answered at all (issue 3 narrows it to admins). */
+  /** Master switch for introspection; when on, only admins get it (off: nobody, admins included). */
   readonly introspection: boolean;
+  /** Directory of the partner apps' persisted-query manifests (`<app>.json`). */
+  readonly persistedOperationsDir: string;
   /** Entries kept in the in-memory APQ cache (least recently used are evicted). */
   readonly apqCacheSize: number;
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }
 
 type Env = Record<string, string | undefined>;
+
+/** gateway/persisted, wherever the process was started from. */
+const DEFAULT_PERSISTED_DIR = fileURLToPath(new URL('../persisted', import.meta.url));
 
 /** Secrets must be long enough that brute force is pointless; HS256 keys under 32 bytes are weak. */
 const MIN_SECRET_LENGTH = 32;
@@ -123,6 +129,7 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
       audience: env.string('HUB_JWT_AUDIENCE', 'customer-data-hub'),
     },
     introspection: env.bool('HUB_INTROSPECTION', !production),
+    persistedOperationsDir: env.string('HUB_PERSISTED_DIR', DEFAULT_PERSISTED_DIR),
     apqCacheSize: env.int('APQ_CACHE_SIZE', 10_000, { min: 1 }),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
   });

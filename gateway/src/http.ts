@@ -27,6 +27,7 @@ export function requestContext(metrics: GatewayMetrics): RequestHandler {
 
 const ALLOWED_HEADERS = [
   'authorization',
+  'x-api-key',
   'content-type',
   'apollo-require-preflight',
   'apollographql-client-name',

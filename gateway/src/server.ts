@@ -8,18 +8,23 @@ import { ApolloGateway, IntrospectAndCompose, type ServiceEndpointDefinition } f
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import { createErrorFormatter } from '@hub/core/errors';
-import { createViewerSigner } from '@hub/core/viewer';
-import { AuthenticationError, createAuthenticator } from './auth.js';
+import { createViewerSigner, hasRole } from '@hub/core/viewer';
+import { createApiKeyAuthenticator } from './apiKeys.js';
+import { createAuthenticator } from './auth.js';
 import { BoundedLruCache } from './apqCache.js';
 import type { GatewayConfig } from './config.js';
 import type { GatewayContext } from './context.js';
 import { HubDataSource } from './datasource.js';
 import { checkSubgraphs, waitForSubgraphs, type ReadinessReport } from './health.js';
 import { cors, requestContext, requestIdOf } from './http.js';
+import { identifyRequests, identityOf } from './identify.js';
+import { createInternalClient } from './internal.js';
 import { createGatewayLogger, type Logger } from './logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { useIntrospectionPolicy } from './plugins/useIntrospectionPolicy.js';
 import { useObservability } from './plugins/useObservability.js';
+import { loadSafelists, usePersistedOperations } from './plugins/usePersistedOperations.js';
+import { createScopeResolver } from './scope.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -110,7 +115,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
       ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
-      useIntrospectionPolicy({ allow: () => config.introspection }),
+      // Introspection, and with it the Sandbox's schema, is for admins; HUB_INTROSPECTION=false turns it off for all.
+      useIntrospectionPolicy({ allow: (viewer) => config.introspection && hasRole(viewer, 'admin') }),
       useObservability({ metrics }),
     ],
   });
@@ -143,7 +149,8 @@ function displayHost(host: string): string {
 
 /**
  * Composes (from the running subgraphs or from `SUPERGRAPH_PATH`), then listens. Every GraphQL
- * request needs a valid bearer token; the Sandbox landing page (GET, `Accept: text/html`) does not.
+ * request needs a valid bearer token or partner API key; the Sandbox landing page (GET,
+ * `Accept: text/html`) does not.
  */
 export async function startGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Promise<RunningGateway> {
   const hub = createGateway(config, deps);
@@ -153,26 +160,42 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     const unhealthy = await waitForSubgraphs(config.subgraphs, config.subgraphWaitMs);
     if (unhealthy.length > 0) logger.warn({ unhealthy }, 'composing although some subgraphs are not healthy');
   }
+  const customersUrl = config.subgraphs.find((subgraph) => subgraph.name === 'customers')?.url;
+  if (customersUrl === undefined) throw new Error('the gateway needs the customers subgraph (viewer scopes, API keys)');
+  const customers = createInternalClient({ url: customersUrl, signer: createViewerSigner(config.gatewaySecret) });
+  // Read before Apollo starts, so a malformed manifest or a missing subgraph stops nothing half-started.
+  const safelists = loadSafelists(config.persistedOperationsDir);
+  const identifyOptions = {
+    bearer: createAuthenticator(config.jwt),
+    apiKey: createApiKeyAuthenticator({ customers }),
+    scope: createScopeResolver({
+      customers,
+      onFailure: (reason, viewer) =>
+        logger.error({ requestId: viewer.requestId, userId: viewer.userId, reason }, 'viewer scope lookup failed'),
+    }),
+  };
   await apollo.start();
 
-  const authenticate = createAuthenticator(config.jwt);
   app.use(
     GRAPHQL_PATH,
     requestContext(metrics),
     cors(),
     express.json({ limit: '1mb' }),
+    identifyRequests(identifyOptions),
+    usePersistedOperations({ safelists }),
     expressMiddleware(apollo, {
-      context: async ({ req, res }): Promise<GatewayContext> => {
+      // Identity and safelist were decided by the middlewares above; a refusal is thrown here so that
+      // Apollo Server answers it with its code and HTTP status and the metrics count it.
+      context: async ({ res }): Promise<GatewayContext> => {
         const requestId = requestIdOf(res);
-        try {
-          const viewer = await authenticate(req.headers.authorization, requestId);
-          const log = logger.child({ requestId, userId: viewer.userId, tenantId: viewer.tenantId });
-          return { viewer, requestId, log };
-        } catch (error) {
-          if (!(error instanceof AuthenticationError)) throw error;
-          logger.info({ requestId, reason: error.reason }, 'request refused: unauthenticated');
-          throw error.graphqlError;
+        const identity = identityOf(res);
+        if (!identity.ok) {
+          logger.info({ requestId, reason: identity.reason }, 'request refused');
+          throw identity.error;
         }
+        const { viewer } = identity;
+        const log = logger.child({ requestId, userId: viewer.userId, tenantId: viewer.tenantId });
+        return { viewer, requestId, log };
       },
     }),
   );

@@ -42,7 +42,14 @@ async function refusal(authorization: string | undefined): Promise<Authenticatio
 describe('the authenticator', () => {
   it('turns a valid token into a viewer with user, tenant, roles, book and the request id', async () => {
     const viewer = await authenticate(`Bearer ${await token({ roles: ['cs_manager'], book: ['u3'] })}`, 'req-7');
-    expect(viewer).toEqual({ userId: 'u1', tenantId: 'acme', roles: ['cs_manager'], book: ['u3'], requestId: 'req-7' });
+    expect(viewer).toEqual({
+      userId: 'u1',
+      tenantId: 'acme',
+      roles: ['cs_manager'],
+      book: ['u3'],
+      customerIds: null,
+      requestId: 'req-7',
+    });
   });
 
   it('refuses a missing header, a non-bearer header and garbage', async () => {

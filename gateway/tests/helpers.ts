@@ -81,12 +81,17 @@ export async function startFakeSubgraph(options: FakeSubgraphOptions): Promise<F
   return Object.assign(fake, { url: `http://127.0.0.1:${port}/graphql` });
 }
 
-/** Customers owns `Customer`; sales extends it — the smallest federated graph worth testing. */
+/**
+ * Customers owns `Customer`; sales extends it — the smallest federated graph worth testing. Like
+ * the real customers subgraph it answers the gateway's internal `_viewerScope` (u1 owns
+ * cust_00001, u2 owns cust_00002).
+ */
 export const CUSTOMERS_SDL = /* GraphQL */ `
-  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
+  extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@inaccessible"])
   type Query {
     customers: [Customer!]!
     whoami: String!
+    _viewerScope(ownerIds: [ID!]!): [ID!]! @inaccessible
   }
   type Customer @key(fields: "id") {
     id: ID!
@@ -107,8 +112,8 @@ export const SALES_SDL = /* GraphQL */ `
 `;
 
 const CUSTOMERS = [
-  { id: 'cust_00001', name: 'Blue Labs 1' },
-  { id: 'cust_00002', name: 'North Labs 2' },
+  { id: 'cust_00001', name: 'Blue Labs 1', ownerId: 'u1' },
+  { id: 'cust_00002', name: 'North Labs 2', ownerId: 'u2' },
 ];
 
 export function startCustomersSubgraph(secret?: string): Promise<FakeSubgraph> {
@@ -121,6 +126,8 @@ export function startCustomersSubgraph(secret?: string): Promise<FakeSubgraph> {
         customers: () => CUSTOMERS,
         whoami: (_parent: unknown, _args: unknown, { viewer }: { viewer: Viewer }) =>
           `${viewer.userId}@${viewer.tenantId}`,
+        _viewerScope: (_parent: unknown, { ownerIds }: { ownerIds: string[] }) =>
+          CUSTOMERS.filter((c) => ownerIds.includes(c.ownerId)).map((c) => c.id),
       },
       Customer: { __resolveReference: (ref: { id: string }) => CUSTOMERS.find((c) => c.id === ref.id) },
     },
@@ -145,7 +152,10 @@ export function startSalesSubgraph(secret?: string): Promise<FakeSubgraph> {
 }
 
 /** A test gateway config over the given subgraphs, on port 0, with quiet logs. */
-export function testConfig(subgraphs: readonly FakeSubgraph[], overrides: Partial<GatewayConfig> = {}): GatewayConfig {
+export function testConfig(
+  subgraphs: readonly { name: string; url: string }[],
+  overrides: Partial<GatewayConfig> = {},
+): GatewayConfig {
   return {
     ...loadGatewayConfig({ NODE_ENV: 'test', PORT: '0' }),
     subgraphs: subgraphs.map(({ name, url }) => ({ name, url })),

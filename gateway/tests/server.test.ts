@@ -34,9 +34,16 @@ describe('the gateway’s HTTP surface', () => {
     expect(result.status).toBe(401);
   });
 
-  it('answers introspection to an authenticated viewer while the policy allows it', async () => {
-    const result = await post(hub.gateway.url, { query: '{ __schema { queryType { name } } }' }, await token());
-    expect(result.body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+  it('answers introspection to an admin only; other roles get FORBIDDEN (403)', async () => {
+    const query = '{ __schema { queryType { name } } }';
+    const admin = await post(hub.gateway.url, { query }, await token({ roles: ['admin'] }));
+    expect(admin.body.data).toEqual({ __schema: { queryType: { name: 'Query' } } });
+    for (const role of ['cs_manager', 'sales_rep', 'marketing', 'finance'] as const) {
+      const refused = await post(hub.gateway.url, { query }, await token({ roles: [role] }));
+      expect(refused.status, role).toBe(403);
+      expect(refused.body.errors?.[0]?.extensions?.['code'], role).toBe('FORBIDDEN');
+      expect(refused.body.data ?? null, role).toBeNull();
+    }
   });
 
   it('serves /healthz without a token and /readyz once the supergraph is loaded and subgraphs answer', async () => {

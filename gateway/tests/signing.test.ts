@@ -6,7 +6,14 @@ import { post, startCustomersSubgraph, startTestHub, testConfig, token, type Tes
 
 describe('the signed viewer header', () => {
   it('round-trips through core’s verifier and is refused under another secret', async () => {
-    const viewer = { userId: 'u1', tenantId: 'acme', roles: ['sales_rep' as const], book: ['u1'], requestId: 'r-1' };
+    const viewer = {
+      userId: 'u1',
+      tenantId: 'acme',
+      roles: ['sales_rep' as const],
+      book: ['u1'],
+      customerIds: ['cust_00001'],
+      requestId: 'r-1',
+    };
     const signed = await createViewerSigner(DEV_GATEWAY_SECRET).sign(viewer);
     expect(await createViewerVerifier(DEV_GATEWAY_SECRET)(signed)).toEqual(viewer);
     await expect(createViewerVerifier('some-other-secret-of-sufficient-length')(signed)).rejects.toBeInstanceOf(
@@ -32,7 +39,7 @@ describe('the gateway signs every subgraph request', () => {
   });
 
   it('forwards the verified viewer and the caller’s request id to each subgraph of the plan', async () => {
-    const bearer = await token({ user: 'u7', tenant: 'globex', roles: ['cs_manager'], book: ['u7', 'u8'] });
+    const bearer = await token({ user: 'u7', tenant: 'globex', roles: ['cs_manager'], book: ['u7', 'u2'] });
     const result = await post(hub.gateway.url, { query: '{ customers { id openOpportunities } }' }, bearer, {
       'x-request-id': 'trace-abc-123',
     });
@@ -42,7 +49,9 @@ describe('the gateway signs every subgraph request', () => {
       userId: 'u7',
       tenantId: 'globex',
       roles: ['cs_manager'],
-      book: ['u7', 'u8'],
+      book: ['u7', 'u2'],
+      // The book's customers, resolved by the gateway (the fake customers subgraph: u2 owns cust_00002).
+      customerIds: ['cust_00002'],
       requestId: 'trace-abc-123',
     };
     expect(hub.customers.viewers.at(-1)).toEqual(expected);

@@ -3,7 +3,15 @@
  * `demoCustomers()`), 1–3 contacts each and an account team per customer. Deterministic and
  * idempotent: a tenant that already has customers is left alone.
  */
-import { DEMO_NOW, DEMO_TENANTS, daysBefore, demoCustomers, demoRandom, type DemoCustomer } from '@hub/core/demo';
+import {
+  DEMO_NOW,
+  DEMO_TENANTS,
+  daysBefore,
+  demoCustomers,
+  demoRandom,
+  type DemoCustomer,
+  inChunks,
+} from '@hub/core/demo';
 import type { Prisma, PrismaClient } from '@hub/store/customers';
 
 const INDUSTRIES = [
@@ -154,10 +162,6 @@ function rowsFor(customer: DemoCustomer, ownerIds: readonly string[], rows: Seed
   }
 }
 
-async function inChunks<T>(rows: T[], write: (chunk: T[]) => Promise<unknown>): Promise<void> {
-  for (let i = 0; i < rows.length; i += CHUNK) await write(rows.slice(i, i + CHUNK));
-}
-
 /** Seeds the demo roster through the unscoped client (seeding spans tenants by design). */
 export async function seedDemo(client: PrismaClient): Promise<void> {
   const roster = demoCustomers();
@@ -173,9 +177,9 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
     });
     // Generous timeout: a 2-core machine seeding seven stores at once is far slower than Prisma's 5 s default.
     await client.$transaction(async (tx) => {
-      await inChunks(rows.customers, (chunk) => tx.customer.createMany({ data: chunk }));
-      await inChunks(rows.contacts, (chunk) => tx.contact.createMany({ data: chunk }));
-      await inChunks(rows.owners, (chunk) => tx.ownerAssignment.createMany({ data: chunk }));
+      await inChunks(rows.customers, CHUNK, (chunk) => tx.customer.createMany({ data: chunk }));
+      await inChunks(rows.contacts, CHUNK, (chunk) => tx.contact.createMany({ data: chunk }));
+      await inChunks(rows.owners, CHUNK, (chunk) => tx.ownerAssignment.createMany({ data: chunk }));
     }, SEED_TRANSACTION);
   }
 }

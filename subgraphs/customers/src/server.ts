@@ -11,6 +11,16 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   resolvers,
   PrismaClient,
   createLoaders,
+  // API keys are the tenant admin's business alone; the matrix would also let cs_manager write here.
+  permissions: {
+    'Query.apiKeys': ['admin'],
+    'Mutation.createApiKey': ['admin'],
+    'Mutation.revokeApiKey': ['admin'],
+    'ApiKey.*': ['admin'],
+    'ApiKeyConnection.*': ['admin'],
+    'ApiKeyEdge.*': ['admin'],
+    'CreateApiKeyPayload.*': ['admin'],
+  },
   customerKeys: { Tenant: null, Customer: 'id', Contact: 'customerId', OwnerAssignment: 'customerId', ApiKey: null },
   seedDemo,
 };

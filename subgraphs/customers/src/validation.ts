@@ -5,12 +5,20 @@
 import { badUserInput } from '@hub/core/errors';
 import { optionalText } from '@hub/core/validate';
 
-export { email, notNull, optionalText, requiredText, requireTenant, sourceUpdatedAt } from '@hub/core/validate';
+export {
+  customerId,
+  email,
+  notNull,
+  optionalText,
+  provenance,
+  provenanceChange,
+  requiredText,
+  requireTenant,
+} from '@hub/core/validate';
 
 const PHONE_RE = /^\+?[0-9 ().-]{5,30}$/;
 const DOMAIN_RE = /^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$/;
 const COUNTRY_RE = /^[A-Z]{2}$/;
-const CUSTOMER_ID_RE = /^cust_[A-Za-z0-9_]{1,60}$/;
 const MAX_EMPLOYEES = 10_000_000;
 
 export function phone(field: string, value: string | null | undefined): string | null | undefined {
@@ -36,11 +44,5 @@ export function employeeCount(field: string, value: number | null | undefined): 
   if (!Number.isInteger(value) || value < 0 || value > MAX_EMPLOYEES) {
     throw badUserInput(field, `must be an integer between 0 and ${MAX_EMPLOYEES}`);
   }
-  return value;
-}
-
-export function customerId(field: string, value: string): string {
-  if (!CUSTOMER_ID_RE.test(value))
-    throw badUserInput(field, 'must be cust_ followed by 1–60 letters, digits or underscores');
   return value;
 }

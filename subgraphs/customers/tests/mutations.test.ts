@@ -1,9 +1,6 @@
-import { gql, startTestSubgraph, testViewer, type GqlResult, type TestSubgraph } from '@hub/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acme, errorOf, globex, gql, useTestSubgraph } from '@hub/core/testing';
+import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
-
-const acme = testViewer({ tenantId: 'acme' });
-const globex = testViewer({ tenantId: 'globex' });
 
 const CREATE_CUSTOMER = /* GraphQL */ `
   mutation ($input: CreateCustomerInput!) {
@@ -63,20 +60,7 @@ const ASSIGN_OWNER = /* GraphQL */ `
   }
 `;
 
-let hub: TestSubgraph<unknown>;
-
-beforeAll(async () => {
-  hub = (await startTestSubgraph(subgraph)) as TestSubgraph<unknown>;
-});
-
-afterAll(async () => {
-  await hub?.stop();
-});
-
-function errorOf(res: GqlResult) {
-  expect(res.data ?? null).toBeNull();
-  return res.errors?.[0]?.extensions ?? {};
-}
+const hub = useTestSubgraph(subgraph);
 
 describe('customers subgraph: mutations', () => {
   it('creates a customer with its CSM assignment, then updates it', async () => {

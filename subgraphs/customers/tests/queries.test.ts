@@ -1,15 +1,9 @@
-import { gql, startTestSubgraph, testViewer, type TestSubgraph } from '@hub/core/testing';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { acme, globex, gql, type Page, useTestSubgraph, walkPages } from '@hub/core/testing';
+import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
 
-interface Page {
-  edges: { cursor: string; node: Record<string, unknown> & { id: string } }[];
-  pageInfo: { hasNextPage: boolean; hasPreviousPage: boolean; endCursor: string | null };
-  totalCount: number;
-}
-
-const acme = testViewer({ tenantId: 'acme' });
-const globex = testViewer({ tenantId: 'globex' });
+/** A listed row: whatever the query selected, always with its id. */
+type Row = Record<string, unknown> & { id: string };
 
 const LIST = /* GraphQL */ `
   query List($first: Int, $after: String, $filter: CustomerFilter) {
@@ -36,18 +30,10 @@ const LIST = /* GraphQL */ `
   }
 `;
 
-let hub: TestSubgraph<unknown>;
+const hub = useTestSubgraph(subgraph);
 
-beforeAll(async () => {
-  hub = (await startTestSubgraph(subgraph)) as TestSubgraph<unknown>;
-});
-
-afterAll(async () => {
-  await hub?.stop();
-});
-
-async function list(viewer: typeof acme, variables: Record<string, unknown>): Promise<Page> {
-  const res = await gql<{ customers: Page }>(hub.url, LIST, variables, viewer);
+async function list(viewer: typeof acme, variables: Record<string, unknown>): Promise<Page<Row>> {
+  const res = await gql<{ customers: Page<Row> }>(hub.url, LIST, variables, viewer);
   expect(res.errors).toBeUndefined();
   if (!res.data) throw new Error('no data');
   return res.data.customers;
@@ -55,17 +41,8 @@ async function list(viewer: typeof acme, variables: Record<string, unknown>): Pr
 
 describe('customers subgraph: reads', () => {
   it('walks every page of a tenant with first/after, without duplicates or gaps', async () => {
-    const seen: string[] = [];
-    let after: string | null = null;
-    let pages = 0;
-    for (;;) {
-      const page: Page = await list(acme, { first: 70, after });
-      pages++;
-      seen.push(...page.edges.map((edge) => edge.node.id));
-      expect(page.pageInfo.hasPreviousPage).toBe(after !== null);
-      if (!page.pageInfo.hasNextPage) break;
-      after = page.pageInfo.endCursor;
-    }
+    const { nodes, pages } = await walkPages<Row>(hub.url, LIST, 'customers', { first: 70, viewer: acme });
+    const seen = nodes.map((node) => node.id);
     expect(pages).toBe(5);
     expect(seen).toHaveLength(300);
     expect(new Set(seen).size).toBe(300);
@@ -121,7 +98,7 @@ describe('customers subgraph: reads', () => {
       }
     `;
     const res = await gql<{
-      customer: { ownerId: string; contacts: Page; owners: { role: string; ownerId: string }[] };
+      customer: { ownerId: string; contacts: Page<Row>; owners: { role: string; ownerId: string }[] };
     }>(hub.url, query, { id: 'cust_00001' }, acme);
     expect(res.errors).toBeUndefined();
     const customer = res.data?.customer;

@@ -5,7 +5,9 @@ import type {
   Contact as ContactModel,
   OwnerAssignment as OwnerAssignmentModel,
   Tenant as TenantModel,
+  ApiKey as ApiKeyModel,
 } from '@hub/store/customers';
+import type { ApiKeyGrantRow as ApiKeyGrantRowModel } from '../apiKeys.js';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -32,6 +34,74 @@ export type Scalars = {
   federation__FieldSet: { input: any; output: any };
   link__Import: { input: any; output: any };
   _FieldSet: { input: any; output: any };
+};
+
+/**
+ * A partner's API key as admins see it. Only a hash of the secret is stored; the secret itself was
+ * shown once, when the key was created.
+ */
+export type ApiKey = {
+  __typename?: 'ApiKey';
+  /** True until the key is revoked. */
+  active: Scalars['Boolean']['output'];
+  /** Partner app whose persisted-operation safelist the key may run, e.g. `partner-portal`. */
+  app: Scalars['String']['output'];
+  /** When the key was created. */
+  createdAt: Scalars['DateTime']['output'];
+  /** User id of whoever created the key (`cli:<user>` for the CLI). */
+  createdBy: Scalars['ID']['output'];
+  /** Customers the partner may read. */
+  customerIds: Array<Scalars['ID']['output']>;
+  /** Fields the partner may read, as `Type.field` or `Type.*`. */
+  fields: Array<Scalars['String']['output']>;
+  /** Key id, e.g. `key_0mhx3k1c2a1b2c3d4`. */
+  id: Scalars['ID']['output'];
+  /** Display name, e.g. `Partner Portal`. */
+  name: Scalars['String']['output'];
+  /** First characters of the secret (`hub_AbCd`), to tell keys apart. */
+  prefix: Scalars['String']['output'];
+  /** When the key was revoked; null while it is active. */
+  revokedAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
+/** A page of API keys. */
+export type ApiKeyConnection = {
+  __typename?: 'ApiKeyConnection';
+  /** The keys of this page with their cursors. */
+  edges: Array<ApiKeyEdge>;
+  /** Where this page sits in the whole list. */
+  pageInfo: PageInfo;
+  /** Number of keys of the tenant, over all pages. */
+  totalCount: Scalars['Int']['output'];
+};
+
+/** An API key in a page, with its cursor. */
+export type ApiKeyEdge = {
+  __typename?: 'ApiKeyEdge';
+  /** Opaque cursor of this key; pass it as `after` to read the following page. */
+  cursor: Scalars['String']['output'];
+  /** The key. */
+  node: ApiKey;
+};
+
+/**
+ * Internal: what the gateway needs to turn a presented API key into a partner viewer. Its fields are
+ * marked `@inaccessible` too, so the generated shield gives each of them to the `system` viewer only.
+ */
+export type ApiKeyGrant = {
+  __typename?: 'ApiKeyGrant';
+  /** Partner app whose safelist applies. */
+  app: Scalars['String']['output'];
+  /** Customers the partner may read. */
+  customerIds: Array<Scalars['ID']['output']>;
+  /** Fields the partner may read, as `Type.field` or `Type.*`. */
+  fields: Array<Scalars['String']['output']>;
+  /** Key id. */
+  id: Scalars['ID']['output'];
+  /** Display name of the key. */
+  name: Scalars['String']['output'];
+  /** Tenant the key belongs to. */
+  tenantId: Scalars['ID']['output'];
 };
 
 /** Puts an owner into a customer's account team for a role, replacing the role's previous owner. */
@@ -93,6 +163,27 @@ export type ContactEdge = {
   cursor: Scalars['String']['output'];
   /** The contact. */
   node: Contact;
+};
+
+/** Name, app and grant of a new partner API key. */
+export type CreateApiKeyInput = {
+  /** Partner app (lowercase letters, digits and `-`) whose manifest gateway/persisted/<app>.json lists its operations. */
+  app: Scalars['String']['input'];
+  /** Customers of the tenant the partner may read (1–1000). */
+  customerIds: Array<Scalars['ID']['input']>;
+  /** Readable fields as `Type.field` or `Type.*`, e.g. `Customer.name`, `CustomerHealth.score` (1–500). */
+  fields: Array<Scalars['String']['input']>;
+  /** Display name, 1–100 characters. */
+  name: Scalars['String']['input'];
+};
+
+/** A new API key and its secret. Store the secret now: the hub keeps only its hash. */
+export type CreateApiKeyPayload = {
+  __typename?: 'CreateApiKeyPayload';
+  /** The new key. */
+  apiKey: ApiKey;
+  /** The secret to send as the `x-api-key` header; shown only in this response. */
+  secret: Scalars['String']['output'];
 };
 
 /** Fields of a new contact. */
@@ -249,10 +340,14 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Puts an owner into a customer's account team for a role and returns the new assignment. */
   assignOwner: OwnerAssignment;
+  /** Creates a partner API key (admins only). The secret is in the payload and is never shown again. */
+  createApiKey: CreateApiKeyPayload;
   /** Adds a contact to a customer. */
   createContact: Contact;
   /** Creates a customer and its CSM assignment. */
   createCustomer: Customer;
+  /** Revokes a partner API key (admins only); the gateway stops accepting it within 30 seconds. Revoking twice is harmless. */
+  revokeApiKey: ApiKey;
   /** Changes a contact; NOT_FOUND when the id is unknown in the viewer's tenant. */
   updateContact: Contact;
   /** Changes a customer; NOT_FOUND when the id is unknown in the viewer's tenant. */
@@ -265,6 +360,11 @@ export type MutationAssignOwnerArgs = {
 };
 
 /** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
+export type MutationCreateApiKeyArgs = {
+  input: CreateApiKeyInput;
+};
+
+/** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
 export type MutationCreateContactArgs = {
   input: CreateContactInput;
 };
@@ -272,6 +372,11 @@ export type MutationCreateContactArgs = {
 /** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
 export type MutationCreateCustomerArgs = {
   input: CreateCustomerInput;
+};
+
+/** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
+export type MutationRevokeApiKeyArgs = {
+  id: Scalars['ID']['input'];
 };
 
 /** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
@@ -326,6 +431,12 @@ export type PageInfo = {
 /** Customer accounts, their contacts and account teams. */
 export type Query = {
   __typename?: 'Query';
+  /** Internal (gateway only): the active API key whose secret hashes to `hash`, in any tenant; null when unknown or revoked. */
+  _apiKeyByHash?: Maybe<ApiKeyGrant>;
+  /** Internal (gateway only): ids of the tenant's customers owned by one of `ownerIds`, i.e. a book of business. */
+  _viewerScope: Array<Scalars['ID']['output']>;
+  /** Partner API keys of the viewer's tenant, revoked ones included, oldest first (admins only). */
+  apiKeys: ApiKeyConnection;
   /** One contact by id, or null when the viewer's tenant has no such contact. */
   contact?: Maybe<Contact>;
   /** One customer by id, or null when the viewer's tenant has no such customer. */
@@ -334,6 +445,22 @@ export type Query = {
   customers: CustomerConnection;
   /** The viewer's tenant. */
   tenant?: Maybe<Tenant>;
+};
+
+/** Customer accounts, their contacts and account teams. */
+export type Query_ApiKeyByHashArgs = {
+  hash: Scalars['String']['input'];
+};
+
+/** Customer accounts, their contacts and account teams. */
+export type Query_ViewerScopeArgs = {
+  ownerIds: Array<Scalars['ID']['input']>;
+};
+
+/** Customer accounts, their contacts and account teams. */
+export type QueryApiKeysArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Customer accounts, their contacts and account teams. */
@@ -518,15 +645,23 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
-  AssignOwnerInput: AssignOwnerInput;
-  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
-  Contact: ResolverTypeWrapper<ContactModel>;
+  ApiKey: ResolverTypeWrapper<ApiKeyModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  ID: ResolverTypeWrapper<Scalars['ID']['output']>;
+  ApiKeyConnection: ResolverTypeWrapper<
+    Omit<ApiKeyConnection, 'edges'> & { edges: Array<ResolversTypes['ApiKeyEdge']> }
+  >;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  ApiKeyEdge: ResolverTypeWrapper<Omit<ApiKeyEdge, 'node'> & { node: ResolversTypes['ApiKey'] }>;
+  ApiKeyGrant: ResolverTypeWrapper<ApiKeyGrantRowModel>;
+  AssignOwnerInput: AssignOwnerInput;
+  Contact: ResolverTypeWrapper<ContactModel>;
   ContactConnection: ResolverTypeWrapper<
     Omit<ContactConnection, 'edges'> & { edges: Array<ResolversTypes['ContactEdge']> }
   >;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   ContactEdge: ResolverTypeWrapper<Omit<ContactEdge, 'node'> & { node: ResolversTypes['Contact'] }>;
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: ResolverTypeWrapper<Omit<CreateApiKeyPayload, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
   CreateContactInput: CreateContactInput;
   CreateCustomerInput: CreateCustomerInput;
   Customer: ResolverTypeWrapper<CustomerModel>;
@@ -556,13 +691,19 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
-  AssignOwnerInput: AssignOwnerInput;
-  ID: Scalars['ID']['output'];
-  Contact: ContactModel;
+  ApiKey: ApiKeyModel;
   Boolean: Scalars['Boolean']['output'];
-  ContactConnection: Omit<ContactConnection, 'edges'> & { edges: Array<ResolversParentTypes['ContactEdge']> };
+  ID: Scalars['ID']['output'];
+  ApiKeyConnection: Omit<ApiKeyConnection, 'edges'> & { edges: Array<ResolversParentTypes['ApiKeyEdge']> };
   Int: Scalars['Int']['output'];
+  ApiKeyEdge: Omit<ApiKeyEdge, 'node'> & { node: ResolversParentTypes['ApiKey'] };
+  ApiKeyGrant: ApiKeyGrantRowModel;
+  AssignOwnerInput: AssignOwnerInput;
+  Contact: ContactModel;
+  ContactConnection: Omit<ContactConnection, 'edges'> & { edges: Array<ResolversParentTypes['ContactEdge']> };
   ContactEdge: Omit<ContactEdge, 'node'> & { node: ResolversParentTypes['Contact'] };
+  CreateApiKeyInput: CreateApiKeyInput;
+  CreateApiKeyPayload: Omit<CreateApiKeyPayload, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
   CreateContactInput: CreateContactInput;
   CreateCustomerInput: CreateCustomerInput;
   Customer: CustomerModel;
@@ -647,6 +788,51 @@ export type TagDirectiveResolver<Result, Parent, ContextType = Context, Args = T
   Args
 >;
 
+export type ApiKeyResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey'],
+> = ResolversObject<{
+  active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  app?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  customerIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  fields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prefix?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  revokedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+}>;
+
+export type ApiKeyConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ApiKeyConnection'] = ResolversParentTypes['ApiKeyConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['ApiKeyEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type ApiKeyEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ApiKeyEdge'] = ResolversParentTypes['ApiKeyEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+}>;
+
+export type ApiKeyGrantResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ApiKeyGrant'] = ResolversParentTypes['ApiKeyGrant'],
+> = ResolversObject<{
+  app?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  fields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
 export type ContactResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact'],
@@ -681,6 +867,14 @@ export type ContactEdgeResolvers<
 > = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   node?: Resolver<ResolversTypes['Contact'], ParentType, ContextType>;
+}>;
+
+export type CreateApiKeyPayloadResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['CreateApiKeyPayload'] = ResolversParentTypes['CreateApiKeyPayload'],
+> = ResolversObject<{
+  apiKey?: Resolver<ResolversTypes['ApiKey'], ParentType, ContextType>;
+  secret?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
 }>;
 
 export type CustomerResolvers<
@@ -754,6 +948,12 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationAssignOwnerArgs, 'input'>
   >;
+  createApiKey?: Resolver<
+    ResolversTypes['CreateApiKeyPayload'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationCreateApiKeyArgs, 'input'>
+  >;
   createContact?: Resolver<
     ResolversTypes['Contact'],
     ParentType,
@@ -765,6 +965,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationCreateCustomerArgs, 'input'>
+  >;
+  revokeApiKey?: Resolver<
+    ResolversTypes['ApiKey'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRevokeApiKeyArgs, 'id'>
   >;
   updateContact?: Resolver<
     ResolversTypes['Contact'],
@@ -805,6 +1011,24 @@ export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
 > = ResolversObject<{
+  _apiKeyByHash?: Resolver<
+    Maybe<ResolversTypes['ApiKeyGrant']>,
+    ParentType,
+    ContextType,
+    RequireFields<Query_ApiKeyByHashArgs, 'hash'>
+  >;
+  _viewerScope?: Resolver<
+    Array<ResolversTypes['ID']>,
+    ParentType,
+    ContextType,
+    RequireFields<Query_ViewerScopeArgs, 'ownerIds'>
+  >;
+  apiKeys?: Resolver<
+    ResolversTypes['ApiKeyConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<QueryApiKeysArgs, 'first'>
+  >;
   contact?: Resolver<Maybe<ResolversTypes['Contact']>, ParentType, ContextType, RequireFields<QueryContactArgs, 'id'>>;
   customer?: Resolver<
     Maybe<ResolversTypes['Customer']>,
@@ -842,9 +1066,14 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 }
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
+  ApiKey?: ApiKeyResolvers<ContextType>;
+  ApiKeyConnection?: ApiKeyConnectionResolvers<ContextType>;
+  ApiKeyEdge?: ApiKeyEdgeResolvers<ContextType>;
+  ApiKeyGrant?: ApiKeyGrantResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
   ContactConnection?: ContactConnectionResolvers<ContextType>;
   ContactEdge?: ContactEdgeResolvers<ContextType>;
+  CreateApiKeyPayload?: CreateApiKeyPayloadResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;

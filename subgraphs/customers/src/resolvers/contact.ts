@@ -56,8 +56,7 @@ export const contactResolvers: Resolvers = {
         phone: check.phone('input.phone', input.phone) ?? null,
         title: check.optionalText('input.title', input.title, 200) ?? null,
         isPrimary: input.isPrimary ?? false,
-        sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
-        sourceUpdatedAt: check.sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt) ?? null,
+        ...check.provenance(input),
       } satisfies Prisma.ContactUncheckedCreateInput;
       await existingCustomer(ctx, input.customerId);
       return writeContact(ctx, input.customerId, input.isPrimary, ctx.db.contact.create({ data }));
@@ -75,8 +74,7 @@ export const contactResolvers: Resolvers = {
         phone: check.phone('input.phone', input.phone),
         title: check.optionalText('input.title', input.title, 200),
         isPrimary: check.notNull('input.isPrimary', input.isPrimary),
-        sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100),
-        sourceUpdatedAt: check.sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt),
+        ...check.provenanceChange(input),
       };
       const existing = await ctx.loaders.contactById.load(id);
       if (!existing) throw notFound('Contact', id);

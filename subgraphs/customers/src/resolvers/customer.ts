@@ -85,8 +85,7 @@ export const customerResolvers: Resolvers = {
         country: check.country('input.country', input.country) ?? null,
         employeeCount: check.employeeCount('input.employeeCount', input.employeeCount) ?? null,
         ownerId,
-        sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
-        sourceUpdatedAt: check.sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt) ?? null,
+        ...check.provenance(input),
       } satisfies Prisma.CustomerUncheckedCreateInput;
       try {
         // The CSM assignment is created with the customer so the book of business is never half-written.
@@ -107,8 +106,7 @@ export const customerResolvers: Resolvers = {
         lifecycleStatus: check.notNull('input.lifecycleStatus', input.lifecycleStatus),
         country: check.country('input.country', input.country),
         employeeCount: check.employeeCount('input.employeeCount', input.employeeCount),
-        sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100),
-        sourceUpdatedAt: check.sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt),
+        ...check.provenanceChange(input),
       };
       await existingCustomer(ctx, id);
       try {

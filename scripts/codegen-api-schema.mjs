@@ -1,0 +1,33 @@
+/**
+ * GraphQL Code Generator schema loader: the public API schema of the hub, i.e. the supergraph the
+ * gateway serves minus every `@inaccessible` field. Composed here from the repo's subgraph SDL
+ * (subgraphs/<d>/schema.graphql + packages/core/src/graphql/common.graphql, as the subgraph kit
+ * serves them), so operations are validated exactly as the gateway will validate them.
+ * It returns a parsed DocumentNode (plain data), not a GraphQLSchema: the federation packages are
+ * CommonJS with their own graphql-js instance, and a schema object would cross the two.
+ */
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { composeServices } from '@apollo/composition';
+import { Supergraph, printSchema } from '@apollo/federation-internals';
+import { parse } from 'graphql';
+
+const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
+
+export default function loadHubApiSchema() {
+  const common = readFileSync(path.join(ROOT, 'packages/core/src/graphql/common.graphql'), 'utf8');
+  const services = readdirSync(path.join(ROOT, 'subgraphs'))
+    .filter((name) => existsSync(path.join(ROOT, 'subgraphs', name, 'schema.graphql')))
+    .sort()
+    .map((name) => ({
+      name,
+      url: `http://${name}.invalid/graphql`,
+      typeDefs: parse(`${readFileSync(path.join(ROOT, 'subgraphs', name, 'schema.graphql'), 'utf8')}\n${common}`),
+    }));
+  const result = composeServices(services);
+  if (result.errors) {
+    throw new Error(`the subgraphs do not compose:\n${result.errors.map((error) => error.message).join('\n')}`);
+  }
+  return parse(printSchema(Supergraph.build(result.supergraphSdl).apiSchema()), { noLocation: true });
+}

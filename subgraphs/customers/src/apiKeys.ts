@@ -1,0 +1,136 @@
+/**
+ * Partner API keys in the customers store: the secret format, its hash, and the store operations
+ * shared by the admin mutations and the `npm run apikey` CLI (one home, so both agree).
+ */
+import { randomBytes } from 'node:crypto';
+import { API_KEY_SECRET_PREFIX, hashApiKeySecret, newApiKeySecret } from '@hub/core/apiKeys';
+import { badUserInput, mapPrismaError, notFound } from '@hub/core/errors';
+import { customerId, requiredText } from '@hub/core/validate';
+import type { ApiKey, PrismaClient } from '@hub/store/customers';
+
+export { API_KEY_SECRET_PREFIX, hashApiKeySecret, newApiKeySecret };
+
+/** Characters of the secret kept for display (`hub_AbCd`): enough to tell keys apart, useless to an attacker. */
+export const API_KEY_DISPLAY_PREFIX_LENGTH = 8;
+
+const APP_RE = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+const FIELD_RE = /^[A-Z_][A-Za-z0-9_]*\.(?:\*|[_A-Za-z][A-Za-z0-9_]*)$/;
+const HASH_RE = /^[0-9a-f]{64}$/;
+const MAX_CUSTOMERS = 1000;
+const MAX_FIELDS = 500;
+
+/** True for a string that can be a key hash (so lookups by junk never reach the database). */
+export function isApiKeyHash(value: string): boolean {
+  return HASH_RE.test(value);
+}
+
+/** Ids sort by creation time, so the admin list (ordered by id) reads oldest first. */
+function newApiKeyId(): string {
+  return `key_${Date.now().toString(36).padStart(9, '0')}${randomBytes(4).toString('hex')}`;
+}
+
+export interface ApiKeyInput {
+  readonly name: string;
+  readonly app: string;
+  readonly customerIds: readonly string[];
+  readonly fields: readonly string[];
+}
+
+/** Checks and normalises a new key's grant; errors name the input field. */
+export function checkApiKeyInput(input: ApiKeyInput): ApiKeyInput {
+  const name = requiredText('input.name', input.name, 100);
+  const app = requiredText('input.app', input.app, 64);
+  // The app names a manifest file at the gateway (gateway/persisted/<app>.json): no path characters.
+  if (!APP_RE.test(app))
+    throw badUserInput('input.app', 'must be lowercase letters, digits and `-`, e.g. partner-portal');
+  const customerIds = [...new Set(input.customerIds.map((id) => customerId('input.customerIds', id.trim())))];
+  if (customerIds.length === 0) throw badUserInput('input.customerIds', 'must name at least one customer');
+  if (customerIds.length > MAX_CUSTOMERS)
+    throw badUserInput('input.customerIds', `must name at most ${MAX_CUSTOMERS} customers`);
+  const fields = [...new Set(input.fields.map((field) => field.trim()))];
+  if (fields.length === 0) throw badUserInput('input.fields', 'must name at least one field');
+  if (fields.length > MAX_FIELDS) throw badUserInput('input.fields', `must name at most ${MAX_FIELDS} fields`);
+  const bad = fields.find((field) => !FIELD_RE.test(field));
+  if (bad !== undefined) throw badUserInput('input.fields', `${JSON.stringify(bad)} is not "Type.field" or "Type.*"`);
+  return { name, app, customerIds, fields };
+}
+
+/**
+ * Creates a key in the tenant of `db` (a tenant-scoped client) and returns it with its secret.
+ * The secret is not stored — only its hash — so this is the only time anyone sees it.
+ */
+export async function createApiKey(
+  db: PrismaClient,
+  tenantId: string,
+  input: ApiKeyInput,
+  createdBy: string,
+): Promise<{ apiKey: ApiKey; secret: string }> {
+  const checked = checkApiKeyInput(input);
+  const known = await db.customer.findMany({ where: { id: { in: [...checked.customerIds] } }, select: { id: true } });
+  if (known.length !== checked.customerIds.length) {
+    const found = new Set(known.map((row) => row.id));
+    const missing = checked.customerIds.filter((id) => !found.has(id));
+    throw badUserInput('input.customerIds', `unknown customers: ${missing.join(', ')}`);
+  }
+  const secret = newApiKeySecret();
+  try {
+    const apiKey = await db.apiKey.create({
+      data: {
+        id: newApiKeyId(),
+        tenantId,
+        name: checked.name,
+        app: checked.app,
+        keyHash: hashApiKeySecret(secret),
+        prefix: secret.slice(0, API_KEY_DISPLAY_PREFIX_LENGTH),
+        customerIds: [...checked.customerIds],
+        fields: [...checked.fields],
+        createdBy,
+      },
+    });
+    return { apiKey, secret };
+  } catch (error) {
+    throw mapPrismaError(error, 'ApiKey');
+  }
+}
+
+/** Revokes a key of the tenant; revoking again keeps the first revocation time. NOT_FOUND for other tenants' ids. */
+export async function revokeApiKey(db: PrismaClient, id: string): Promise<ApiKey> {
+  const existing = await db.apiKey.findUnique({ where: { id } });
+  if (!existing) throw notFound('ApiKey', id);
+  if (existing.revokedAt) return existing;
+  return db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+}
+
+/** What the gateway needs to turn a presented key into a partner viewer. */
+export interface ApiKeyGrantRow {
+  id: string;
+  tenantId: string;
+  name: string;
+  app: string;
+  customerIds: string[];
+  fields: string[];
+}
+
+/**
+ * The active (not revoked) key with this hash, in any tenant. Raw SQL on purpose: the gateway
+ * does not know the tenant before the lookup, and every model operation of a request's client is
+ * confined to a tenant (the system viewer has none). Only the `system` viewer may call this.
+ */
+export async function findActiveApiKeyByHash(db: PrismaClient, hash: string): Promise<ApiKeyGrantRow | null> {
+  if (!isApiKeyHash(hash)) return null;
+  const rows = await db.$queryRaw<ApiKeyGrantRow[]>`
+    SELECT "id", "tenantId", "name", "app", "customerIds", "fields"
+    FROM "ApiKey" WHERE "keyHash" = ${hash} AND "revokedAt" IS NULL LIMIT 1`;
+  return rows[0] ?? null;
+}
+
+/** Ids of the tenant's customers whose owner is one of `ownerIds` (a book of business), sorted. */
+export async function customerIdsOwnedBy(db: PrismaClient, ownerIds: readonly string[]): Promise<string[]> {
+  if (ownerIds.length === 0) return [];
+  const rows = await db.customer.findMany({
+    where: { ownerId: { in: [...ownerIds] } },
+    select: { id: true },
+    orderBy: { id: 'asc' },
+  });
+  return rows.map((row) => row.id);
+}

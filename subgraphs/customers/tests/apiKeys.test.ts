@@ -1,0 +1,246 @@
+import { createHash } from 'node:crypto';
+import { demoCustomers } from '@hub/core/demo';
+import { expectError, gql, testViewer, useTestSubgraph } from '@hub/core/testing';
+import type { PrismaClient } from '@hub/store/customers';
+import { describe, expect, it } from 'vitest';
+import { subgraph } from '../src/server.js';
+
+const hub = useTestSubgraph(subgraph);
+const acmeAdmin = testViewer({ tenantId: 'acme', userId: 'admin-1', roles: ['admin'] });
+const globexAdmin = testViewer({ tenantId: 'globex', userId: 'admin-2', roles: ['admin'] });
+const system = (tenantId: string | null) =>
+  testViewer({ tenantId, userId: 'system', roles: ['system'], customerIds: null });
+
+const CREATE = /* GraphQL */ `
+  mutation ($input: CreateApiKeyInput!) {
+    createApiKey(input: $input) {
+      secret
+      apiKey {
+        id
+        name
+        app
+        prefix
+        customerIds
+        fields
+        createdBy
+        revokedAt
+        active
+      }
+    }
+  }
+`;
+const REVOKE = /* GraphQL */ `
+  mutation ($id: ID!) {
+    revokeApiKey(id: $id) {
+      id
+      revokedAt
+      active
+    }
+  }
+`;
+const LIST = /* GraphQL */ `
+  query ($first: Int, $after: String) {
+    apiKeys(first: $first, after: $after) {
+      totalCount
+      edges {
+        node {
+          id
+          prefix
+          active
+        }
+      }
+      pageInfo {
+        hasNextPage
+        endCursor
+      }
+    }
+  }
+`;
+const BY_HASH = /* GraphQL */ `
+  query ($hash: String!) {
+    _apiKeyByHash(hash: $hash) {
+      id
+      tenantId
+      name
+      app
+      customerIds
+      fields
+    }
+  }
+`;
+const SCOPE = /* GraphQL */ `
+  query ($ownerIds: [ID!]!) {
+    _viewerScope(ownerIds: $ownerIds)
+  }
+`;
+
+const INPUT = {
+  name: ' Partner Portal ',
+  app: 'partner-portal',
+  customerIds: ['cust_00001', 'cust_00002', 'cust_00001'],
+  fields: ['Query.customer', 'Customer.name', 'CustomerHealth.*'],
+};
+
+interface Created {
+  createApiKey: { secret: string; apiKey: { id: string; prefix: string; revokedAt: string | null; active: boolean } };
+}
+
+async function create(input: Record<string, unknown> = INPUT) {
+  const res = await gql<Created>(hub.url, CREATE, { input }, acmeAdmin);
+  expect(res.errors).toBeUndefined();
+  const created = res.data?.createApiKey;
+  if (!created) throw new Error('no key created');
+  return created;
+}
+
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+describe('customers subgraph: partner API keys', () => {
+  it('creates a key: the secret is returned once, only its sha256 and display prefix are stored', async () => {
+    const { secret, apiKey } = await create();
+    expect(secret).toMatch(/^hub_[A-Za-z0-9_-]{43}$/);
+    expect(apiKey).toMatchObject({
+      name: 'Partner Portal',
+      app: 'partner-portal',
+      prefix: secret.slice(0, 8),
+      customerIds: ['cust_00001', 'cust_00002'],
+      fields: ['Query.customer', 'Customer.name', 'CustomerHealth.*'],
+      createdBy: 'admin-1',
+      revokedAt: null,
+      active: true,
+    });
+    const row = await (hub.store.client as PrismaClient).apiKey.findUnique({ where: { id: apiKey.id } });
+    expect(row?.keyHash).toBe(sha256(secret));
+    expect(row?.tenantId).toBe('acme');
+    // Nowhere in the stored row is the secret itself (beyond the 8-character prefix).
+    expect(JSON.stringify(row)).not.toContain(secret.slice(8, 20));
+    // The admin list shows the key, never a secret (the ApiKey type has no such field).
+    const list = await gql<{ apiKeys: { edges: { node: { id: string } }[] } }>(hub.url, LIST, {}, acmeAdmin);
+    expect(list.data?.apiKeys.edges.map((edge) => edge.node.id)).toContain(apiKey.id);
+    expect(JSON.stringify(list)).not.toContain(secret.slice(8, 20));
+  });
+
+  it('refuses grants naming another tenant’s customers, unsafe app names and malformed fields', async () => {
+    const globexCustomer = demoCustomers().find((customer) => customer.tenantId === 'globex')?.id;
+    const cases: [Record<string, unknown>, string][] = [
+      [{ ...INPUT, customerIds: ['cust_00001', globexCustomer] }, 'input.customerIds'],
+      [{ ...INPUT, customerIds: [] }, 'input.customerIds'],
+      [{ ...INPUT, app: '../../etc/passwd' }, 'input.app'],
+      [{ ...INPUT, fields: ['customer.name'] }, 'input.fields'],
+      [{ ...INPUT, fields: ['Customer'] }, 'input.fields'],
+      [{ ...INPUT, name: '  ' }, 'input.name'],
+    ];
+    for (const [input, field] of cases) {
+      expectError(await gql(hub.url, CREATE, { input }, acmeAdmin), 'BAD_USER_INPUT', field);
+    }
+  });
+
+  it('lets only admins manage keys', async () => {
+    const manager = testViewer({ tenantId: 'acme', roles: ['cs_manager'], book: ['u1'], customerIds: ['cust_00001'] });
+    expectError(await gql(hub.url, CREATE, { input: INPUT }, manager), 'FORBIDDEN');
+    const list = await gql(hub.url, LIST, {}, manager);
+    expect(list.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+  });
+
+  it('revokes a key once (revoking again keeps the first time); another tenant cannot see or revoke it', async () => {
+    const { apiKey } = await create();
+    expectError(await gql(hub.url, REVOKE, { id: apiKey.id }, globexAdmin), 'NOT_FOUND');
+    const globexList = await gql<{ apiKeys: { totalCount: number } }>(hub.url, LIST, {}, globexAdmin);
+    expect(globexList.data?.apiKeys.totalCount).toBe(0);
+
+    const first = await gql<{ revokeApiKey: { revokedAt: string; active: boolean } }>(
+      hub.url,
+      REVOKE,
+      { id: apiKey.id },
+      acmeAdmin,
+    );
+    expect(first.data?.revokeApiKey).toMatchObject({ id: apiKey.id, active: false, revokedAt: expect.any(String) });
+    const again = await gql<{ revokeApiKey: { revokedAt: string } }>(hub.url, REVOKE, { id: apiKey.id }, acmeAdmin);
+    expect(again.data?.revokeApiKey.revokedAt).toBe(first.data?.revokeApiKey.revokedAt);
+  });
+
+  it('pages the admin list oldest first', async () => {
+    await create();
+    await create();
+    const first = await gql<{
+      apiKeys: {
+        totalCount: number;
+        edges: { node: { id: string } }[];
+        pageInfo: { hasNextPage: boolean; endCursor: string };
+      };
+    }>(hub.url, LIST, { first: 1 }, acmeAdmin);
+    const page = first.data?.apiKeys;
+    expect(page?.totalCount).toBeGreaterThanOrEqual(3);
+    expect(page?.pageInfo.hasNextPage).toBe(true);
+    const next = await gql<{ apiKeys: { edges: { node: { id: string } }[] } }>(
+      hub.url,
+      LIST,
+      { first: 1, after: page?.pageInfo.endCursor },
+      acmeAdmin,
+    );
+    const [a, b] = [page?.edges[0]?.node.id ?? '', next.data?.apiKeys.edges[0]?.node.id ?? ''];
+    expect(a < b).toBe(true);
+  });
+});
+
+describe('customers subgraph: internal fields for the gateway', () => {
+  it('_apiKeyByHash finds an active key in any tenant for the system viewer; revoked or unknown -> null', async () => {
+    const { secret, apiKey } = await create();
+    const found = await gql(hub.url, BY_HASH, { hash: sha256(secret) }, system(null));
+    expect(found.errors).toBeUndefined();
+    expect(found.data).toEqual({
+      _apiKeyByHash: {
+        id: apiKey.id,
+        tenantId: 'acme',
+        name: 'Partner Portal',
+        app: 'partner-portal',
+        customerIds: ['cust_00001', 'cust_00002'],
+        fields: ['Query.customer', 'Customer.name', 'CustomerHealth.*'],
+      },
+    });
+    expect((await gql(hub.url, BY_HASH, { hash: sha256('hub_unknown') }, system(null))).data).toEqual({
+      _apiKeyByHash: null,
+    });
+    expect((await gql(hub.url, BY_HASH, { hash: 'not-a-hash' }, system(null))).data).toEqual({ _apiKeyByHash: null });
+    await gql(hub.url, REVOKE, { id: apiKey.id }, acmeAdmin);
+    expect((await gql(hub.url, BY_HASH, { hash: sha256(secret) }, system(null))).data).toEqual({ _apiKeyByHash: null });
+  });
+
+  it('_apiKeyByHash and _viewerScope answer nobody but the system viewer', async () => {
+    const { secret } = await create();
+    for (const viewer of [
+      acmeAdmin,
+      testViewer({ tenantId: 'acme', roles: ['partner'], customerIds: ['cust_00001'] }),
+    ]) {
+      const byHash = await gql(hub.url, BY_HASH, { hash: sha256(secret) }, viewer);
+      expect(byHash.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+      expect(byHash.data?.['_apiKeyByHash'] ?? null).toBeNull();
+      const scope = await gql(hub.url, SCOPE, { ownerIds: ['u1'] }, viewer);
+      expect(scope.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+    }
+  });
+
+  it('_viewerScope returns exactly the tenant’s customers owned by the book, sorted', async () => {
+    const expected = (tenantId: string, owners: string[]) =>
+      demoCustomers()
+        .filter((customer) => customer.tenantId === tenantId && owners.includes(customer.ownerId))
+        .map((customer) => customer.id)
+        .sort();
+    const acmeBook = await gql<{ _viewerScope: string[] }>(hub.url, SCOPE, { ownerIds: ['u1', 'u2'] }, system('acme'));
+    expect(acmeBook.data?._viewerScope).toEqual(expected('acme', ['u1', 'u2']));
+    expect(acmeBook.data?._viewerScope.length).toBe(100);
+    // Same owner ids in another tenant are other people with other customers.
+    const globexBook = await gql<{ _viewerScope: string[] }>(
+      hub.url,
+      SCOPE,
+      { ownerIds: ['u1', 'u2'] },
+      system('globex'),
+    );
+    expect(globexBook.data?._viewerScope).toEqual(expected('globex', ['u1', 'u2']));
+    expect(globexBook.data?._viewerScope.some((id) => acmeBook.data?._viewerScope.includes(id))).toBe(false);
+    expect((await gql(hub.url, SCOPE, { ownerIds: [] }, system('acme'))).data).toEqual({ _viewerScope: [] });
+    expect((await gql(hub.url, SCOPE, { ownerIds: ['nobody'] }, system('acme'))).data).toEqual({ _viewerScope: [] });
+    // Without a tenant there is no scope to compute: the store refuses.
+    expect((await gql(hub.url, SCOPE, { ownerIds: ['u1'] }, system(null))).errors?.length).toBeGreaterThan(0);
+  });
+});
