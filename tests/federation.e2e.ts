@@ -4,6 +4,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { REPO_ROOT } from '@hub/core/process';
 import { startHub, type GraphQLResponse, type Hub } from './support/hub.js';
 
 let hub: Hub;
@@ -151,6 +154,17 @@ describe('federated customer graph', () => {
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
     const metrics = await (await fetch(`${base}/metrics`)).text();
     expect(metrics).toMatch(/# TYPE \w+ histogram/);
+  });
+
+  it('runs every GraphQL example of the README tour on the demo data without errors', async () => {
+    const readme = readFileSync(path.join(REPO_ROOT, 'README.md'), 'utf8');
+    const examples = [...readme.matchAll(/```graphql\n([\s\S]*?)```/g)].map((match) => match[1] ?? '');
+    expect(examples.length).toBeGreaterThanOrEqual(3);
+    for (const example of examples) {
+      const result = await hub.query(example, {}, admin);
+      expect(result.errors, example.slice(0, 80)).toBeUndefined();
+      expect(Object.values(result.data ?? {}).every((value) => value !== null)).toBe(true);
+    }
   });
 
   // Destructive: runs last in this file.
