@@ -128,7 +128,8 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
       issuer: env.string('HUB_JWT_ISSUER', 'customer-data-hub'),
       audience: env.string('HUB_JWT_AUDIENCE', 'customer-data-hub'),
     },
-    introspection: env.bool('HUB_INTROSPECTION', !production),
+    // On by default: the introspection policy lets only admins use it; `false` turns it off for everyone.
+    introspection: env.bool('HUB_INTROSPECTION', true),
     persistedOperationsDir: env.string('HUB_PERSISTED_DIR', DEFAULT_PERSISTED_DIR),
     apqCacheSize: env.int('APQ_CACHE_SIZE', 10_000, { min: 1 }),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),

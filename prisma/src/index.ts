@@ -11,7 +11,15 @@ import { applyMigrations } from './migrate.js';
 import { connectToSchema, ensureDatabase, pgliteRunner, pgRunner, quoteIdent } from './runners.js';
 
 export { migrationsDirFor, schemaPathFor, DOMAINS, type Domain } from './paths.js';
-export { scopeToTenant, scopeToViewer, ScopeViolationError, type RowScope, type CustomerKeys } from './tenant.js';
+export {
+  scopeToTenant,
+  scopeToViewer,
+  ScopeViolationError,
+  UnknownCustomerError,
+  type RowScope,
+  type CustomerKeys,
+  type CustomerVerifier,
+} from './tenant.js';
 export { applyMigrations, readMigrations, type SqlRunner, type MigrationRow } from './migrate.js';
 
 export type StoreConfig =

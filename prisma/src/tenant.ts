@@ -132,6 +132,31 @@ export interface RowScope {
  */
 export type CustomerKeys = Readonly<Record<string, string | null>>;
 
+/** A write that names a customer the tenant does not have; the subgraph kit reports it as NOT_FOUND. */
+export class UnknownCustomerError extends Error {
+  readonly hubCode = 'NOT_FOUND';
+  constructor(readonly customerIds: readonly string[]) {
+    super(`Customer ${customerIds.map((id) => JSON.stringify(id)).join(', ')} was not found`);
+    this.name = 'UnknownCustomerError';
+  }
+}
+
+/**
+ * Answers which of `ids` are customers of the viewer's tenant. Customers live in another store, so a
+ * domain cannot use a foreign key; the subgraph kit asks the customers subgraph instead.
+ */
+export type CustomerVerifier = (ids: readonly string[]) => Promise<ReadonlySet<string>>;
+
+/** Customer ids a write sets on rows of a customer-keyed model (creates, upserts, updates). */
+function writtenCustomerIds(operation: string, args: Args, key: string): string[] {
+  const sources: unknown[] = [];
+  if (CREATE_OPS.has(operation)) sources.push(...(Array.isArray(args.data) ? args.data : [args.data]));
+  if (UPDATE_OPS.has(operation)) sources.push(args.data);
+  if (operation === 'upsert') sources.push(args.create, args.update);
+  const ids = sources.map((row) => (isRecord(row) ? row[key] : undefined)).filter((id): id is string => typeof id === 'string');
+  return [...new Set(ids)];
+}
+
 /** A read or write outside the viewer's rows; the subgraph kit reports it as FORBIDDEN. */
 export class ScopeViolationError extends Error {
   readonly hubCode = 'FORBIDDEN';
@@ -176,7 +201,12 @@ function scopeCustomerArgs(model: string, operation: string, args: Args, key: st
  * customer condition ANDed into every model operation (reads, counts, aggregates, updates,
  * deletes) and checked on every write. Same limits as `scopeToTenant` (raw SQL, nested writes).
  */
-export function scopeToViewer<C>(client: C, scope: RowScope, customerKeys: CustomerKeys): C {
+export function scopeToViewer<C>(
+  client: C,
+  scope: RowScope,
+  customerKeys: CustomerKeys,
+  verifyCustomers?: CustomerVerifier,
+): C {
   const extendable = client as unknown as Extendable;
   const { tenantId, customerIds } = scope;
   return extendable.$extends({
@@ -194,6 +224,16 @@ export function scopeToViewer<C>(client: C, scope: RowScope, customerKeys: Custo
             }
             const key = customerKeys[model];
             if (key) scoped = scopeCustomerArgs(model, operation, scoped, key, customerIds);
+          }
+          // Rows that refer to a customer must refer to one of this tenant (checked where it lives).
+          const key = customerKeys[model];
+          if (verifyCustomers && key && key !== 'id') {
+            const ids = writtenCustomerIds(operation, scoped, key);
+            if (ids.length > 0) {
+              const known = await verifyCustomers(ids);
+              const unknown = ids.filter((id) => !known.has(id));
+              if (unknown.length > 0) throw new UnknownCustomerError(unknown);
+            }
           }
           return query(scoped);
         },

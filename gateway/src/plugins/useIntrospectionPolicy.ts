@@ -1,6 +1,6 @@
 import type { ApolloServerPlugin } from '@apollo/server';
 import { BREAK, Kind, visit, type DocumentNode } from 'graphql';
-import { forbidden } from '@hub/core/errors';
+import { requestForbidden } from '@hub/core/errors';
 import type { Viewer } from '@hub/core/viewer';
 import type { GatewayContext } from '../context.js';
 
@@ -40,7 +40,7 @@ export function useIntrospectionPolicy(options: IntrospectionPolicyOptions = {})
       return {
         async didResolveOperation({ document, contextValue }) {
           if (document.kind !== Kind.DOCUMENT || !usesIntrospection(document)) return;
-          if (!allow(contextValue.viewer)) throw forbidden('Introspection is not allowed for this viewer');
+          if (!allow(contextValue.viewer)) throw requestForbidden('Introspection is not allowed for this viewer');
         },
       };
     },

@@ -10,11 +10,11 @@
  * Fail closed: a domain missing from the matrix, a model missing from a subgraph's customer keys,
  * or a book-scoped viewer without a resolved scope, all yield nothing.
  */
-import { GraphQLError, type GraphQLField, type GraphQLNamedType, type GraphQLObjectType, type GraphQLSchema } from 'graphql';
+import type { GraphQLField, GraphQLNamedType, GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { applyMiddleware, type IMiddleware } from 'graphql-middleware';
 import { allow, rule, shield, type IRules } from 'graphql-shield';
 import type { Domain } from './domains.js';
-import { ErrorCode } from './errors.js';
+import { forbidden } from './errors.js';
 import { hasRole, type Role, type Viewer } from './viewer.js';
 
 const EVERY_READER: readonly Role[] = ['admin', 'cs_manager', 'sales_rep', 'marketing', 'finance', 'partner'];
@@ -104,19 +104,9 @@ function isKeyField(type: GraphQLObjectType, fieldName: string): boolean {
   );
 }
 
-/**
- * A field-level refusal: FORBIDDEN without the HTTP status `forbidden()` (errors.ts) carries. Apollo Server turns
- * an error's `extensions.http.status` into the status of the whole response, and the gateway treats
- * a non-2xx subgraph answer as "subgraph unavailable" — the caller would get DOWNSTREAM_SERVICE_ERROR
- * instead of FORBIDDEN and lose the rest of that subgraph's fields. A denied field is partial data (200).
- */
-function denied(message: string): GraphQLError {
-  return new GraphQLError(message, { extensions: { code: ErrorCode.Forbidden } });
-}
-
 function rolesRule(name: string, roles: readonly Role[], action: string) {
   return rule(name, { cache: 'no_cache' })((_parent, _args, ctx: AuthzContext) =>
-    hasRole(ctx.viewer, ...roles) ? true : denied(`Your role may not ${action}`),
+    hasRole(ctx.viewer, ...roles) ? true : forbidden(`Your role may not ${action}`),
   );
 }
 
@@ -124,10 +114,10 @@ function readRule(domain: Domain, typeName: string, fieldName: string, roles: re
   const coordinate = `${typeName}.${fieldName}`;
   return rule(`read:${coordinate}`, { cache: 'no_cache' })((_parent, _args, ctx: AuthzContext) => {
     const { viewer } = ctx;
-    if (!hasRole(viewer, ...roles)) return denied(`Your role may not read ${domain} data (${coordinate})`);
+    if (!hasRole(viewer, ...roles)) return forbidden(`Your role may not read ${domain} data (${coordinate})`);
     if (hasRole(viewer, 'partner') && !hasRole(viewer, ...roles.filter((r) => r !== 'partner'))) {
       if (!STRUCTURAL_TYPE.test(typeName) && !grantAllows(viewer, typeName, fieldName)) {
-        return denied(`Your partner grant does not include ${coordinate}`);
+        return forbidden(`Your partner grant does not include ${coordinate}`);
       }
     }
     return true;
@@ -185,7 +175,7 @@ function maskMiddleware(schema: GraphQLSchema): IMiddleware {
 /** Wraps a built subgraph schema with its shield (fallback: deny) and the PII masks. */
 export function applyAuthorization(domain: Domain, schema: GraphQLSchema, overrides: PermissionOverrides = {}): GraphQLSchema {
   const permissions = shield(buildPermissions(domain, schema, overrides), {
-    fallbackRule: rule('fallback-deny', { cache: 'no_cache' })(() => denied('No authorization rule covers this field')),
+    fallbackRule: rule('fallback-deny', { cache: 'no_cache' })(() => forbidden('No authorization rule covers this field')),
     allowExternalErrors: true,
     debug: false,
   });

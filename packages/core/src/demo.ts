@@ -132,3 +132,9 @@ export async function inChunks<T>(
 ): Promise<void> {
   for (const chunk of chunked(rows, size)) await write(chunk);
 }
+
+/**
+ * Options for a seed's interactive transaction. Generous: a 2-core machine seeding seven stores at
+ * once is far slower than Prisma's 5 s default, and a seed is all-or-nothing per tenant.
+ */
+export const SEED_TRANSACTION = { maxWait: 30_000, timeout: 120_000 } as const;

@@ -12,16 +12,20 @@ export enum ErrorCode {
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
-/** HTTP status that goes with a code when the error ends the whole request. */
-export const httpStatusFor: Partial<Record<ErrorCode, number>> = {
-  [ErrorCode.Unauthenticated]: 401,
-  [ErrorCode.Forbidden]: 403,
-};
-
-export function hubError(code: ErrorCode, message: string, extensions: Record<string, unknown> = {}): GraphQLError {
-  const status = httpStatusFor[code];
+/**
+ * Coded errors carry no HTTP status: Apollo Server would turn it into the status of the whole
+ * response, and a refused field or write is partial data (200), not a failed request — the gateway
+ * would otherwise read a subgraph's 403 as an outage. Only errors that end the whole request before
+ * execution (`unauthenticated`, `requestForbidden`) set one.
+ */
+export function hubError(
+  code: ErrorCode,
+  message: string,
+  extensions: Record<string, unknown> = {},
+  httpStatus?: number,
+): GraphQLError {
   return new GraphQLError(message, {
-    extensions: { code, ...extensions, ...(status ? { http: { status } } : {}) },
+    extensions: { code, ...extensions, ...(httpStatus ? { http: { status: httpStatus } } : {}) },
   });
 }
 
@@ -34,12 +38,19 @@ export function notFound(type: string, id: string): GraphQLError {
   return hubError(ErrorCode.NotFound, `${type} ${JSON.stringify(id)} was not found`, { type, id });
 }
 
+/** Ends the request with HTTP 401: no or invalid credentials. */
 export function unauthenticated(message = 'Authentication required'): GraphQLError {
-  return hubError(ErrorCode.Unauthenticated, message);
+  return hubError(ErrorCode.Unauthenticated, message, {}, 401);
 }
 
+/** A refused field or write: FORBIDDEN, the rest of the answer still arrives. */
 export function forbidden(message = 'Not allowed'): GraphQLError {
   return hubError(ErrorCode.Forbidden, message);
+}
+
+/** Ends the whole request with HTTP 403 before execution (e.g. introspection by a non-admin). */
+export function requestForbidden(message = 'Not allowed'): GraphQLError {
+  return hubError(ErrorCode.Forbidden, message, {}, 403);
 }
 
 interface PrismaKnownError {

@@ -16,11 +16,12 @@ import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { DEV_GATEWAY_SECRET, EnvReader, isProduction } from './config.js';
 import { SUBGRAPH_PORTS, type Domain } from './domains.js';
-import { createErrorFormatter, hubError, ErrorCode } from './errors.js';
+import { createErrorFormatter, ErrorCode, unauthenticated } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type ProcessMetrics } from './metrics.js';
 import { scalarResolvers } from './scalars.js';
-import { REQUEST_ID_HEADER, VIEWER_HEADER, ViewerVerificationError, createViewerVerifier, type Viewer } from './viewer.js';
+import { REQUEST_ID_HEADER, VIEWER_HEADER, ViewerVerificationError, createViewerSigner, createViewerVerifier, type Viewer } from './viewer.js';
+import { createCustomerVerifier } from './customerDirectory.js';
 
 export { SUBGRAPH_PORTS, DOMAINS, type Domain } from './domains.js';
 
@@ -59,6 +60,8 @@ export interface SubgraphConfig {
   seedDemo: boolean;
   migrate: boolean;
   gatewaySecret: string;
+  /** The customers subgraph, asked whether a customer id exists before other domains write rows for it. */
+  customersUrl: string;
   exposeErrors: boolean;
   logLevel: string;
 }
@@ -101,6 +104,7 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     seedDemo: read.bool('HUB_SEED_DEMO', false),
     migrate: read.bool('HUB_MIGRATE', true),
     gatewaySecret,
+    customersUrl: read.string('HUB_CUSTOMERS_URL', `http://127.0.0.1:${SUBGRAPH_PORTS.customers}/graphql`),
     exposeErrors: read.bool('HUB_EXPOSE_ERRORS', env['NODE_ENV'] === 'development'),
     logLevel: read.string('LOG_LEVEL', 'info'),
   });
@@ -171,6 +175,9 @@ export async function startSubgraph<C, L>(
   });
   await server.start();
   const verifyViewer = createViewerVerifier(config.gatewaySecret);
+  const signer = createViewerSigner(config.gatewaySecret);
+  // The customers store checks its own ids with foreign keys; every other domain asks it.
+  const checksCustomers = def.name !== 'customers';
 
   app.use((req, res, next) => {
     const end = metrics.httpDuration.startTimer({ route: req.path });
@@ -202,9 +209,10 @@ export async function startSubgraph<C, L>(
         } catch (error) {
           const reason = error instanceof ViewerVerificationError ? error.message : 'invalid viewer';
           log.warn({ requestId, reason }, 'refused unsigned request');
-          throw hubError(ErrorCode.Unauthenticated, `This subgraph only answers requests signed by the gateway (${reason})`);
+          throw unauthenticated(`This subgraph only answers requests signed by the gateway (${reason})`);
         }
-        const db = scopeToViewer(store.client, rowScope(viewer), def.customerKeys);
+        const verifyCustomers = checksCustomers ? createCustomerVerifier(config.customersUrl, signer, viewer) : undefined;
+        const db = scopeToViewer(store.client, rowScope(viewer), def.customerKeys, verifyCustomers);
         return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: log.child({ requestId }) };
       },
     }),

@@ -125,16 +125,24 @@ export async function startTestSubgraph<C, L>(
   options: { seed?: boolean } = {},
 ): Promise<TestSubgraph<C>> {
   const database = await createTestDatabase(`hub_t_${def.name}`);
+  const common = { port: 0, seedDemo: options.seed ?? true, migrate: true, logLevel: process.env['LOG_LEVEL'] ?? 'warn' };
+  let customers: RunningSubgraph<unknown> | undefined;
   let running: RunningSubgraph<C>;
   try {
+    // Other domains check customer ids against the real customers subgraph, on the same database.
+    if (def.name !== 'customers') {
+      customers = await startSubgraph(await customersDefinition(), {
+        ...common,
+        store: { kind: 'postgres', url: database.url, schema: 'customers' },
+      });
+    }
     running = await startSubgraph(def, {
-      port: 0,
+      ...common,
       store: { kind: 'postgres', url: database.url, schema: def.name },
-      seedDemo: options.seed ?? true,
-      migrate: true,
-      logLevel: process.env['LOG_LEVEL'] ?? 'warn',
+      ...(customers ? { customersUrl: customers.url } : {}),
     });
   } catch (error) {
+    await customers?.stop();
     await database.drop();
     throw error;
   }
@@ -148,9 +156,17 @@ export async function startTestSubgraph<C, L>(
     },
     async stop() {
       await running.stop();
+      await customers?.stop();
       await database.drop();
     },
   };
+}
+
+/** The customers subgraph's definition, loaded at run time (core does not depend on a subgraph at build time). */
+async function customersDefinition(): Promise<SubgraphDefinition<unknown, unknown>> {
+  const specifier = '@hub/subgraph-customers/src/server.ts';
+  const module = (await import(specifier)) as { subgraph: SubgraphDefinition<unknown, unknown> };
+  return module.subgraph;
 }
 
 /** The first error's extensions of a response that must have failed without data. */

@@ -5,15 +5,25 @@
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import { parse, type GraphQLSchema } from 'graphql';
+import type * as GraphQL from 'graphql';
 import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
-import { applyAuthorization, buildPermissions, grantAllows, maskEmail, maskPhone, READ_ACCESS, rowScope, WRITE_ACCESS } from '../src/authz.js';
+import {
+  applyAuthorization,
+  buildPermissions,
+  grantAllows,
+  maskEmail,
+  maskPhone,
+  READ_ACCESS,
+  rowScope,
+  WRITE_ACCESS,
+} from '../src/authz.js';
 import type { Domain } from '../src/domains.js';
 import type { Role, Viewer } from '../src/viewer.js';
 
 // Execute with the CommonJS build of graphql, the one @apollo/subgraph and graphql-middleware build
 // the schema with (as in production); the test file's own import may resolve to the ESM build.
-const { graphql } = createRequire(import.meta.url)('graphql') as typeof import('graphql');
+const { graphql } = createRequire(import.meta.url)('graphql') as typeof GraphQL;
 
 const typeDefs = parse(/* GraphQL */ `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@inaccessible"])
@@ -65,7 +75,10 @@ const resolvers = {
 
 function schemaFor(domain: string): GraphQLSchema {
   // A domain outside the matrix is what a new subgraph would be before anyone adds it.
-  return applyAuthorization(domain as Domain, buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]));
+  return applyAuthorization(
+    domain as Domain,
+    buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]),
+  );
 }
 
 function viewer(roles: Role[], extra: Partial<Viewer> = {}): Viewer {
@@ -77,14 +90,24 @@ interface Result {
   errors?: readonly { message: string; path?: readonly (string | number)[]; extensions: Record<string, unknown> }[];
 }
 
-async function run(schema: GraphQLSchema, who: Viewer, source: string, variableValues: Record<string, unknown> = {}): Promise<Result> {
+async function run(
+  schema: GraphQLSchema,
+  who: Viewer,
+  source: string,
+  variableValues: Record<string, unknown> = {},
+): Promise<Result> {
   const result = await graphql({ schema, source, contextValue: { viewer: who }, variableValues });
-  return { data: result.data as Record<string, unknown> | null | undefined, errors: result.errors?.map((e) => ({ message: e.message, path: e.path, extensions: e.extensions })) };
+  return {
+    data: result.data as Record<string, unknown> | null | undefined,
+    errors: result.errors?.map((e) => ({ message: e.message, path: e.path, extensions: e.extensions })),
+  };
 }
 
 const codes = (result: Result) => (result.errors ?? []).map((e) => e.extensions['code']);
-const CUSTOMER_QUERY = '{ customer(id: "cust_00001") { id name secretNote contacts { edges { node { email phone } } } } }';
-const ENTITIES_QUERY = '{ _entities(representations: [{ __typename: "Customer", id: "cust_00001" }]) { ... on Customer { id name } } }';
+const CUSTOMER_QUERY =
+  '{ customer(id: "cust_00001") { id name secretNote contacts { edges { node { email phone } } } } }';
+const ENTITIES_QUERY =
+  '{ _entities(representations: [{ __typename: "Customer", id: "cust_00001" }]) { ... on Customer { id name } } }';
 
 describe('role matrix', () => {
   it('lists every domain of the hub for reading and writing, and never lets a partner write', () => {
@@ -101,9 +124,16 @@ describe('role matrix', () => {
   });
 
   it('generates a rule for every field of every object type, federation and internal fields included', () => {
-    const rules = buildPermissions('customers', buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }])) as Record<string, Record<string, unknown>>;
-    expect(Object.keys(rules)).toEqual(expect.arrayContaining(['Customer', 'Contact', 'ContactConnection', 'Query', 'Mutation', '_Service']));
-    expect(Object.keys(rules['Query'] ?? {})).toEqual(expect.arrayContaining(['customer', '_internal', '_service', '_entities']));
+    const rules = buildPermissions(
+      'customers',
+      buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]),
+    ) as Record<string, Record<string, unknown>>;
+    expect(Object.keys(rules)).toEqual(
+      expect.arrayContaining(['Customer', 'Contact', 'ContactConnection', 'Query', 'Mutation', '_Service']),
+    );
+    expect(Object.keys(rules['Query'] ?? {})).toEqual(
+      expect.arrayContaining(['customer', '_internal', '_service', '_entities']),
+    );
   });
 });
 
@@ -122,7 +152,9 @@ describe('applyAuthorization on a subgraph schema', () => {
   it('masks contact email and phone for marketing instead of denying them', async () => {
     const result = await run(customers, viewer(['marketing']), CUSTOMER_QUERY);
     expect(result.errors).toBeUndefined();
-    expect(result.data).toMatchObject({ customer: { contacts: { edges: [{ node: { email: 'j***@acme.example', phone: '***34' } }] } } });
+    expect(result.data).toMatchObject({
+      customer: { contacts: { edges: [{ node: { email: 'j***@acme.example', phone: '***34' } }] } },
+    });
     expect(JSON.stringify(result.data)).not.toContain('jane.doe');
   });
 
@@ -146,7 +178,11 @@ describe('applyAuthorization on a subgraph schema', () => {
       const result = await run(unknown, viewer([role]), CUSTOMER_QUERY);
       expect(codes(result)).toContain('FORBIDDEN');
       expect(result.data?.['customer'] ?? null).toBeNull();
-      const write = await run(unknown, viewer([role]), 'mutation { renameCustomer(id: "cust_00001", name: "X") { id } }');
+      const write = await run(
+        unknown,
+        viewer([role]),
+        'mutation { renameCustomer(id: "cust_00001", name: "X") { id } }',
+      );
       expect(codes(write)).toEqual(['FORBIDDEN']);
     }
   });
@@ -170,7 +206,9 @@ describe('applyAuthorization on a subgraph schema', () => {
 
   it('limits mutations to the domain writers', async () => {
     const rename = 'mutation { renameCustomer(id: "cust_00001", name: "Renamed") { id name } }';
-    expect((await run(customers, viewer(['cs_manager']), rename)).data).toEqual({ renameCustomer: { id: 'cust_00001', name: 'Renamed' } });
+    expect((await run(customers, viewer(['cs_manager']), rename)).data).toEqual({
+      renameCustomer: { id: 'cust_00001', name: 'Renamed' },
+    });
     for (const role of ['sales_rep', 'marketing', 'finance', 'partner'] as const) {
       const result = await run(customers, viewer([role]), rename);
       expect(codes(result), role).toEqual(['FORBIDDEN']);
@@ -193,21 +231,39 @@ describe('partner grants', () => {
   const partner = (fields: string[]) => viewer(['partner'], { customerIds: ['cust_00001'], grant: { fields } });
 
   it('reads granted fields, connection types and the entity key without naming them', async () => {
-    const result = await run(customers, partner(['Query.customer', 'Customer.name', 'Customer.contacts', 'Contact.email']), '{ customer(id: "cust_00001") { id name contacts { pageInfo { hasNextPage } edges { node { email } } } } }');
+    const result = await run(
+      customers,
+      partner(['Query.customer', 'Customer.name', 'Customer.contacts', 'Contact.email']),
+      '{ customer(id: "cust_00001") { id name contacts { pageInfo { hasNextPage } edges { node { email } } } } }',
+    );
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({
-      customer: { id: 'cust_00001', name: CUSTOMER.name, contacts: { pageInfo: { hasNextPage: false }, edges: [{ node: { email: 'j***@acme.example' } }] } },
+      customer: {
+        id: 'cust_00001',
+        name: CUSTOMER.name,
+        contacts: { pageInfo: { hasNextPage: false }, edges: [{ node: { email: 'j***@acme.example' } }] },
+      },
     });
   });
 
   it('refuses a field outside the grant with FORBIDDEN on that field only', async () => {
-    const result = await run(customers, partner(['Query.customer', 'Customer.name']), '{ customer(id: "cust_00001") { id name secretNote } }');
-    expect(result.errors?.map((e) => [e.extensions['code'], e.path?.join('.')])).toEqual([['FORBIDDEN', 'customer.secretNote']]);
+    const result = await run(
+      customers,
+      partner(['Query.customer', 'Customer.name']),
+      '{ customer(id: "cust_00001") { id name secretNote } }',
+    );
+    expect(result.errors?.map((e) => [e.extensions['code'], e.path?.join('.')])).toEqual([
+      ['FORBIDDEN', 'customer.secretNote'],
+    ]);
     expect(result.data).toEqual({ customer: { id: 'cust_00001', name: CUSTOMER.name, secretNote: null } });
   });
 
   it('honours `Type.*` and refuses a root field the grant does not name', async () => {
-    const wildcard = await run(customers, partner(['Query.customer', 'Customer.*']), '{ customer(id: "cust_00001") { name secretNote } }');
+    const wildcard = await run(
+      customers,
+      partner(['Query.customer', 'Customer.*']),
+      '{ customer(id: "cust_00001") { name secretNote } }',
+    );
     expect(wildcard.errors).toBeUndefined();
     expect(wildcard.data).toEqual({ customer: { name: CUSTOMER.name, secretNote: CUSTOMER.secretNote } });
     const noRoot = await run(customers, partner(['Customer.*']), '{ customer(id: "cust_00001") { name } }');
@@ -217,7 +273,9 @@ describe('partner grants', () => {
 
   it('applies the grant to _entities too', async () => {
     const result = await run(customers, partner(['Customer.secretNote']), ENTITIES_QUERY);
-    expect(result.errors?.map((e) => [e.extensions['code'], e.path?.join('.')])).toEqual([['FORBIDDEN', '_entities.0.name']]);
+    expect(result.errors?.map((e) => [e.extensions['code'], e.path?.join('.')])).toEqual([
+      ['FORBIDDEN', '_entities.0.name'],
+    ]);
   });
 
   it('grantAllows matches `Type.field` and `Type.*` exactly', () => {
@@ -233,14 +291,23 @@ describe('partner grants', () => {
 describe('rowScope', () => {
   it('gives tenant-wide roles every customer of their tenant', () => {
     for (const role of ['admin', 'marketing', 'finance'] as const) {
-      expect(rowScope(viewer([role], { customerIds: ['cust_00001'] }))).toEqual({ tenantId: 'acme', customerIds: null });
+      expect(rowScope(viewer([role], { customerIds: ['cust_00001'] }))).toEqual({
+        tenantId: 'acme',
+        customerIds: null,
+      });
     }
     expect(rowScope(viewer(['system'], { tenantId: 'globex' }))).toEqual({ tenantId: 'globex', customerIds: null });
   });
 
   it('confines book- and grant-scoped roles to their resolved customers', () => {
-    expect(rowScope(viewer(['cs_manager'], { customerIds: ['cust_00001', 'cust_00007'] }))).toEqual({ tenantId: 'acme', customerIds: ['cust_00001', 'cust_00007'] });
-    expect(rowScope(viewer(['partner'], { customerIds: ['cust_00002'] }))).toEqual({ tenantId: 'acme', customerIds: ['cust_00002'] });
+    expect(rowScope(viewer(['cs_manager'], { customerIds: ['cust_00001', 'cust_00007'] }))).toEqual({
+      tenantId: 'acme',
+      customerIds: ['cust_00001', 'cust_00007'],
+    });
+    expect(rowScope(viewer(['partner'], { customerIds: ['cust_00002'] }))).toEqual({
+      tenantId: 'acme',
+      customerIds: ['cust_00002'],
+    });
   });
 
   it('fails closed when a book-scoped viewer arrives without a resolved scope, or with no role at all', () => {

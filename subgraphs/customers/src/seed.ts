@@ -11,6 +11,7 @@ import {
   demoRandom,
   type DemoCustomer,
   inChunks,
+  SEED_TRANSACTION,
 } from '@hub/core/demo';
 import type { Prisma, PrismaClient } from '@hub/store/customers';
 
@@ -66,7 +67,6 @@ const TITLES = [
   'Product Lead',
   'CFO',
 ];
-const SEED_TRANSACTION = { maxWait: 30_000, timeout: 120_000 };
 const CHUNK = 500;
 
 type Tier = 'ENTERPRISE' | 'MID_MARKET' | 'SMB';
@@ -175,7 +175,6 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
       data: [{ id: tenant.id, name: tenant.name, createdAt: daysBefore(2000, DEMO_NOW) }],
       skipDuplicates: true,
     });
-    // Generous timeout: a 2-core machine seeding seven stores at once is far slower than Prisma's 5 s default.
     await client.$transaction(async (tx) => {
       await inChunks(rows.customers, CHUNK, (chunk) => tx.customer.createMany({ data: chunk }));
       await inChunks(rows.contacts, CHUNK, (chunk) => tx.contact.createMany({ data: chunk }));

@@ -11,6 +11,7 @@ import {
   demoRandom,
   type DemoCustomer,
   inChunks,
+  SEED_TRANSACTION,
 } from '@hub/core/demo';
 import type { Prisma, PrismaClient } from '@hub/store/health';
 import { snapshotId } from './resolvers/record.js';
@@ -18,7 +19,6 @@ import { snapshotId } from './resolvers/record.js';
 type PaymentStatus = 'CURRENT' | 'LATE' | 'OVERDUE' | 'DELINQUENT';
 
 const MONTHS = 6;
-const SEED_TRANSACTION = { maxWait: 30_000, timeout: 120_000 };
 const CHUNK = 1000;
 const IMPROVEMENT_AREAS = [
   'feature_adoption',
@@ -141,7 +141,6 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
     for (const customer of roster) {
       if (customer.tenantId === tenant.id) rowsFor(customer, scores, snapshots);
     }
-    // Generous timeout: a 2-core machine seeding seven stores at once is far slower than Prisma's 5 s default.
     await client.$transaction(async (tx) => {
       await inChunks(scores, CHUNK, (chunk) => tx.healthScore.createMany({ data: chunk }));
       await inChunks(snapshots, CHUNK, (chunk) => tx.healthSnapshot.createMany({ data: chunk }));

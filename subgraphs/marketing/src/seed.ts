@@ -11,6 +11,7 @@ import {
   demoRandom,
   type DemoCustomer,
   chunked,
+  SEED_TRANSACTION,
 } from '@hub/core/demo';
 import { dayOf } from '@hub/core/validate';
 import type { CampaignType, JourneyStage, Prisma, PrismaClient } from '@hub/store/marketing';
@@ -209,25 +210,13 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
     const performance = rows.flatMap((row) => performanceRows(row.customer, row.segment.segment, campaigns));
     // One transaction per tenant: a seed interrupted half-way leaves nothing behind, so the
     // "tenant already has journeys" check can never skip a partial data set.
-    await client.$transaction([
-      client.campaign.createMany({ data: campaigns }),
-      ...chunked(
-        rows.flatMap((row) => row.entries),
-        CHUNK,
-      ).map((data) => client.journeyStageEntry.createMany({ data })),
-      ...chunked(
-        rows.map((row) => row.journey),
-        CHUNK,
-      ).map((data) => client.customerJourney.createMany({ data })),
-      ...chunked(
-        rows.map((row) => row.segment),
-        CHUNK,
-      ).map((data) => client.customerSegment.createMany({ data })),
-      ...chunked(
-        rows.map((row) => row.attribution),
-        CHUNK,
-      ).map((data) => client.attributionAnalysis.createMany({ data })),
-      ...chunked(performance, CHUNK).map((data) => client.campaignPerformance.createMany({ data })),
-    ]);
+    await client.$transaction(async (tx) => {
+      await tx.campaign.createMany({ data: campaigns });
+      for (const data of chunked(rows.flatMap((row) => row.entries), CHUNK)) await tx.journeyStageEntry.createMany({ data });
+      for (const data of chunked(rows.map((row) => row.journey), CHUNK)) await tx.customerJourney.createMany({ data });
+      for (const data of chunked(rows.map((row) => row.segment), CHUNK)) await tx.customerSegment.createMany({ data });
+      for (const data of chunked(rows.map((row) => row.attribution), CHUNK)) await tx.attributionAnalysis.createMany({ data });
+      for (const data of chunked(performance, CHUNK)) await tx.campaignPerformance.createMany({ data });
+    }, SEED_TRANSACTION);
   }
 }

@@ -3,7 +3,8 @@
  * customer's roster owner, and one renewal forecast per customer. Deterministic (demoRandom),
  * idempotent per tenant.
  */
-import { DEMO_TENANTS, daysBefore, demoCustomers, demoRandom, type DemoCustomer, chunked } from '@hub/core/demo';
+import { DEMO_TENANTS, daysBefore, demoCustomers, demoRandom, type DemoCustomer, chunked, SEED_TRANSACTION,
+} from '@hub/core/demo';
 import { dayOf } from '@hub/core/validate';
 import type { OpportunityStage, OpportunityType, Prisma, PrismaClient } from '@hub/store/sales';
 
@@ -136,9 +137,9 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
       renewals.push(renewal(customer, rng));
     }
     // One transaction per tenant: an interrupted seed leaves nothing, so the skip check stays sound.
-    await client.$transaction([
-      ...chunked(opps, CHUNK).map((data) => client.expansionOpportunity.createMany({ data })),
-      ...chunked(renewals, CHUNK).map((data) => client.renewalForecast.createMany({ data })),
-    ]);
+    await client.$transaction(async (tx) => {
+      for (const data of chunked(opps, CHUNK)) await tx.expansionOpportunity.createMany({ data });
+      for (const data of chunked(renewals, CHUNK)) await tx.renewalForecast.createMany({ data });
+    }, SEED_TRANSACTION);
   }
 }

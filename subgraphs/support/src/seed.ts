@@ -1,4 +1,5 @@
-import { chunked, daysBefore, demoCustomers, demoRandom, DEMO_TENANTS } from '@hub/core/demo';
+import { chunked, daysBefore, demoCustomers, demoRandom, DEMO_TENANTS, SEED_TRANSACTION,
+} from '@hub/core/demo';
 import type { Prisma, PrismaClient, TicketChannel, TicketPriority, TicketStatus } from '@hub/store/support';
 import { resolutionHours } from './tickets.js';
 
@@ -88,6 +89,8 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
       }
     }
     // One transaction per tenant: an interrupted seed leaves no half-seeded tenant behind.
-    await client.$transaction(chunked(tickets, CHUNK).map((data) => client.ticket.createMany({ data })));
+    await client.$transaction(async (tx) => {
+      for (const data of chunked(tickets, CHUNK)) await tx.ticket.createMany({ data });
+    }, SEED_TRANSACTION);
   }
 }

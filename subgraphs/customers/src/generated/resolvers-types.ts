@@ -433,6 +433,8 @@ export type Query = {
   __typename?: 'Query';
   /** Internal (gateway only): the active API key whose secret hashes to `hash`, in any tenant; null when unknown or revoked. */
   _apiKeyByHash?: Maybe<ApiKeyGrant>;
+  /** Internal (other subgraphs only): which of `ids` are customers of the caller's tenant. Other domains check a customer id with it before writing rows that refer to it. */
+  _knownCustomers: Array<Scalars['ID']['output']>;
   /** Internal (gateway only): ids of the tenant's customers owned by one of `ownerIds`, i.e. a book of business. */
   _viewerScope: Array<Scalars['ID']['output']>;
   /** Partner API keys of the viewer's tenant, revoked ones included, oldest first (admins only). */
@@ -450,6 +452,11 @@ export type Query = {
 /** Customer accounts, their contacts and account teams. */
 export type Query_ApiKeyByHashArgs = {
   hash: Scalars['String']['input'];
+};
+
+/** Customer accounts, their contacts and account teams. */
+export type Query_KnownCustomersArgs = {
+  ids: Array<Scalars['ID']['input']>;
 };
 
 /** Customer accounts, their contacts and account teams. */
@@ -1016,6 +1023,12 @@ export type QueryResolvers<
     ParentType,
     ContextType,
     RequireFields<Query_ApiKeyByHashArgs, 'hash'>
+  >;
+  _knownCustomers?: Resolver<
+    Array<ResolversTypes['ID']>,
+    ParentType,
+    ContextType,
+    RequireFields<Query_KnownCustomersArgs, 'ids'>
   >;
   _viewerScope?: Resolver<
     Array<ResolversTypes['ID']>,

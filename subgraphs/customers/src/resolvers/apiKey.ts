@@ -34,6 +34,11 @@ export const apiKeyResolvers: Resolvers = {
       requireSystem(ctx, '_viewerScope');
       return customerIdsOwnedBy(ctx.db, ownerIds);
     },
+    _knownCustomers: async (_parent, { ids }, ctx) => {
+      requireSystem(ctx, '_knownCustomers');
+      const rows = await ctx.db.customer.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true } });
+      return rows.map((row) => row.id);
+    },
     _apiKeyByHash: (_parent, { hash }, ctx) => {
       requireSystem(ctx, '_apiKeyByHash');
       return findActiveApiKeyByHash(ctx.db, hash);

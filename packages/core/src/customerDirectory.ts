@@ -1,0 +1,51 @@
+/**
+ * Which customer ids exist in a tenant. Customers live in the customers store, so the other six
+ * domains cannot use a foreign key; before writing a row that refers to a customer they ask the
+ * customers subgraph (its internal `_knownCustomers` field), signed as the gateway's system viewer
+ * of the same tenant. Answers are cached for the request. If the customers subgraph cannot answer,
+ * the write is refused (DOWNSTREAM_SERVICE_ERROR): fail closed.
+ */
+import type { CustomerVerifier } from '@hub/store';
+import { ErrorCode, hubError } from './errors.js';
+import { REQUEST_ID_HEADER, VIEWER_HEADER, systemViewer, type Viewer, type ViewerSigner } from './viewer.js';
+
+const KNOWN_CUSTOMERS = 'query KnownCustomers($ids: [ID!]!) { _knownCustomers(ids: $ids) }';
+
+function unavailable(reason: string) {
+  return hubError(ErrorCode.DownstreamServiceError, 'Customer ids cannot be checked right now; try again shortly', {
+    serviceName: 'customers',
+    reason,
+  });
+}
+
+export function createCustomerVerifier(customersUrl: string, signer: ViewerSigner, viewer: Viewer): CustomerVerifier {
+  const known = new Map<string, boolean>();
+  return async (ids) => {
+    const unchecked = ids.filter((id) => !known.has(id));
+    if (unchecked.length > 0) {
+      const headers = {
+        'content-type': 'application/json',
+        [VIEWER_HEADER]: await signer.sign(systemViewer(viewer.requestId, viewer.tenantId)),
+        [REQUEST_ID_HEADER]: viewer.requestId,
+      };
+      let found: string[];
+      try {
+        const response = await fetch(customersUrl, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify({ query: KNOWN_CUSTOMERS, variables: { ids: unchecked } }),
+        });
+        const body = (await response.json()) as { data?: { _knownCustomers?: string[] }; errors?: { message: string }[] };
+        if (!response.ok || body.errors || !body.data?._knownCustomers) {
+          throw new Error(body.errors?.[0]?.message ?? `HTTP ${response.status}`);
+        }
+        found = body.data._knownCustomers;
+      } catch (error) {
+        throw unavailable(error instanceof Error ? error.message : String(error));
+      }
+      const present = new Set(found);
+      for (const id of unchecked) known.set(id, present.has(id));
+    }
+    return new Set(ids.filter((id) => known.get(id) === true));
+  };
+}
