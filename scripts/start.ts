@@ -8,7 +8,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { DOMAINS, SUBGRAPH_PORTS } from '@hub/core/domains';
+import { DOMAINS, SUBGRAPH_PORTS, type Domain } from '@hub/core/domains';
 import { REPO_ROOT, spawnService, type ServiceProcess } from '@hub/core/process';
 import { EnvReader } from '@hub/core/config';
 
@@ -47,25 +47,39 @@ process.once('SIGINT', () => void shutdown(0));
 process.once('SIGTERM', () => void shutdown(0));
 
 try {
-  const subgraphs = await Promise.all(
-    DOMAINS.map(async (domain) => {
-      const service = await spawnService({
-        name: domain,
-        entry: `subgraphs/${domain}/src/index.ts`,
-        env: {
-          PORT: String(process.env[`SUBGRAPH_${domain.toUpperCase()}_PORT`] ?? SUBGRAPH_PORTS[domain]),
-          HUB_DATA_DIR: config.dataDir,
-          HUB_SEED_DEMO: String(config.seedDemo),
-        },
-        readyMessage: 'subgraph ready',
-        logFile: path.join(logDir, `${domain}.log`),
-        timeoutMs: 300_000,
-      });
-      running.push(service);
-      console.log(`  ${domain.padEnd(10)} ${service.url}  (${seconds()} s)`);
-      return service;
-    }),
-  );
+  const startSubgraph = async (domain: Domain, extra: Record<string, string> = {}) => {
+    const service = await spawnService({
+      name: domain,
+      entry: `subgraphs/${domain}/src/index.ts`,
+      env: {
+        PORT: String(process.env[`SUBGRAPH_${domain.toUpperCase()}_PORT`] ?? SUBGRAPH_PORTS[domain]),
+        HUB_DATA_DIR: config.dataDir,
+        HUB_SEED_DEMO: String(config.seedDemo),
+        ...extra,
+      },
+      readyMessage: 'subgraph ready',
+      logFile: path.join(logDir, `${domain}.log`),
+      timeoutMs: 300_000,
+    });
+    running.push(service);
+    console.log(`  ${domain.padEnd(10)} ${service.url}  (${seconds()} s)`);
+    return service;
+  };
+  // The other domains check customer ids against the customers subgraph before writing: with a
+  // fixed port its URL is known up front and all seven start at once; with port 0, customers first.
+  const customersPort = Number(process.env['SUBGRAPH_CUSTOMERS_PORT'] ?? SUBGRAPH_PORTS.customers);
+  const others = DOMAINS.filter((d) => d !== 'customers');
+  let subgraphs: ServiceProcess[];
+  if (customersPort !== 0) {
+    const customersUrl = `http://127.0.0.1:${customersPort}/graphql`;
+    subgraphs = await Promise.all([
+      startSubgraph('customers'),
+      ...others.map((d) => startSubgraph(d, { HUB_CUSTOMERS_URL: customersUrl })),
+    ]);
+  } else {
+    const customers = await startSubgraph('customers');
+    subgraphs = [customers, ...(await Promise.all(others.map((d) => startSubgraph(d, { HUB_CUSTOMERS_URL: customers.url }))))];
+  }
   const gateway = await spawnService({
     name: 'gateway',
     entry: 'gateway/src/index.ts',

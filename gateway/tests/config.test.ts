@@ -96,7 +96,7 @@ describe('gateway config', () => {
     ).toEqual([expect.stringMatching(/HUB_GATEWAY_SECRET must be at least 32/)]);
   });
 
-  it('runs production with a JWKS instead of a shared secret, and introspection off', () => {
+  it('runs production with a JWKS instead of a shared secret; introspection stays on for admins', () => {
     const config = loadGatewayConfig({
       NODE_ENV: 'production',
       SUPERGRAPH_PATH: 's.graphql',
@@ -105,7 +105,7 @@ describe('gateway config', () => {
     });
     expect(config.jwt.secret).toBeUndefined();
     expect(config.jwt.jwksUrl).toBe('https://idp.example.com/.well-known/jwks.json');
-    expect(config.introspection).toBe(false);
+    expect(config.introspection).toBe(true); // on; the policy still lets only admins use it
     expect(config.host).toBe('0.0.0.0');
   });
 });

@@ -14,7 +14,7 @@ import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { parse } from 'graphql';
 import { DEV_GATEWAY_SECRET } from '@hub/core/config';
-import { ErrorCode, hubError } from '@hub/core/errors';
+import { unauthenticated } from '@hub/core/errors';
 import { REQUEST_ID_HEADER, VIEWER_HEADER, createViewerVerifier, type Viewer } from '@hub/core/viewer';
 import { loadGatewayConfig, type GatewayConfig } from '../src/config.js';
 import { startGateway, type RunningGateway } from '../src/server.js';
@@ -71,7 +71,7 @@ export async function startFakeSubgraph(options: FakeSubgraphOptions): Promise<F
           return { viewer };
         } catch {
           fake.refused++;
-          throw hubError(ErrorCode.Unauthenticated, 'unsigned request');
+          throw unauthenticated('unsigned request');
         }
       },
     }),

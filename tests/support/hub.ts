@@ -42,20 +42,24 @@ export async function startHub(): Promise<Hub> {
   };
   const running: ServiceProcess[] = [];
   try {
-    const list = await Promise.all(
-      DOMAINS.map(async (domain) => {
-        const service = await spawnService({
-          name: domain,
-          entry: `subgraphs/${domain}/src/index.ts`,
-          env: { ...common, PORT: '0', DATABASE_URL: database.url, HUB_SEED_DEMO: 'true' },
-          readyMessage: 'subgraph ready',
-          logFile: path.join(logDir, `${domain}.log`),
-          timeoutMs: 240_000,
-        });
-        running.push(service);
-        return service;
-      }),
+    const spawnSubgraph = async (domain: Domain, extra: Record<string, string> = {}) => {
+      const service = await spawnService({
+        name: domain,
+        entry: `subgraphs/${domain}/src/index.ts`,
+        env: { ...common, PORT: '0', DATABASE_URL: database.url, HUB_SEED_DEMO: 'true', ...extra },
+        readyMessage: 'subgraph ready',
+        logFile: path.join(logDir, `${domain}.log`),
+        timeoutMs: 240_000,
+      });
+      running.push(service);
+      return service;
+    };
+    // Customers first: the other domains check customer ids against it.
+    const customers = await spawnSubgraph('customers');
+    const others = await Promise.all(
+      DOMAINS.filter((d) => d !== 'customers').map((d) => spawnSubgraph(d, { HUB_CUSTOMERS_URL: customers.url })),
     );
+    const list = [customers, ...others];
     const subgraphs = Object.fromEntries(list.map((s) => [s.name, s])) as Record<Domain, ServiceProcess>;
     // Production composes from a supergraph file; the env's URLs override the ones recorded in it.
     const supergraphPath = path.join(logDir, 'supergraph.graphql');

@@ -107,6 +107,10 @@ export async function gql<T = Record<string, unknown>>(
 
 export interface TestSubgraph<C> extends RunningSubgraph<C> {
   database: TestDatabase;
+  /** The customers subgraph other domains check customer ids against (not started for customers itself). */
+  customers: RunningSubgraph<unknown> | undefined;
+  /** Creates a customer in `viewer`'s tenant through the customers subgraph; returns its id. */
+  createCustomer(viewer: Viewer, name?: string): Promise<string>;
   /** Runs `fn` and returns the SQL statements per table it caused in this subgraph. */
   countStatements(fn: () => Promise<unknown>): Promise<Record<string, number>>;
 }
@@ -149,6 +153,19 @@ export async function startTestSubgraph<C, L>(
   return {
     ...running,
     database,
+    customers,
+    async createCustomer(viewer, name = 'Test Customer') {
+      const url = customers?.url ?? running.url;
+      const res = await gql<{ createCustomer: { id: string } }>(
+        url,
+        'mutation($name: String!) { createCustomer(input: { name: $name, ownerId: "u1" }) { id } }',
+        { name },
+        viewer,
+      );
+      const id = res.data?.createCustomer.id;
+      if (!id) throw new Error(`createCustomer failed: ${JSON.stringify(res.errors)}`);
+      return id;
+    },
     async countStatements(fn) {
       const before = await statementSnapshot(running as RunningSubgraph<unknown>);
       await fn();

@@ -137,15 +137,21 @@ describe('marketing mutations: journey stages', () => {
   });
 
   it('starts a journey for a customer marketing has not seen yet', async () => {
+    const customerId = await hub.createCustomer(acme, 'Fresh Journey Ltd');
     const res = await gql<{ recordJourneyStage: Journey }>(
       hub.url,
       MOVE,
-      { input: { customerId: 'cust_new_1', stage: 'ONBOARDING' } },
+      { input: { customerId, stage: 'ONBOARDING' } },
       acme,
     );
     expect(res.errors).toBeUndefined();
     expect(res.data?.recordJourneyStage).toMatchObject({ currentStage: 'ONBOARDING', nextStagePrediction: null });
     expect(res.data?.recordJourneyStage.stageHistory).toHaveLength(1);
+  });
+
+  it('refuses a journey for a customer id the tenant does not have', async () => {
+    const res = await gql(hub.url, MOVE, { input: { customerId: 'cust_new_1', stage: 'ONBOARDING' } }, acme);
+    expectError(res, 'NOT_FOUND');
   });
 
   it('rejects a move dated before the current stage and changes nothing', async () => {
@@ -198,7 +204,7 @@ describe('marketing mutations: journey stages', () => {
       { input: { customerId: 'cust_00007', stage: 'AT_RISK', entryDate: '2026-02-01' } },
       globex,
     );
-    expect(res.errors).toBeUndefined();
+    expectError(res, 'NOT_FOUND');
     expect(await journeyOf('cust_00007')).toEqual(before);
   });
 });
