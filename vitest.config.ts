@@ -14,7 +14,12 @@ export default defineConfig({
       {
         test: {
           name: 'unit',
-          include: ['packages/*/tests/**/*.test.ts', 'prisma/tests/**/*.test.ts', 'subgraphs/*/tests/**/*.test.ts', 'gateway/tests/**/*.test.ts'],
+          include: [
+            'packages/*/tests/**/*.test.ts',
+            'prisma/tests/**/*.test.ts',
+            'subgraphs/*/tests/**/*.test.ts',
+            'gateway/tests/**/*.test.ts',
+          ],
           testTimeout: 60_000,
           hookTimeout: 180_000,
           maxWorkers: 2,

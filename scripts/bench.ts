@@ -54,7 +54,11 @@ async function measure(run: () => Promise<void>): Promise<Stats> {
 }
 
 async function post(url: string, query: string, variables: object, headers: Record<string, string>): Promise<void> {
-  const response = await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json', ...headers }, body: JSON.stringify({ query, variables }) });
+  const response = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: JSON.stringify({ query, variables }),
+  });
   const body = (await response.json()) as { errors?: unknown[] };
   if (!response.ok || body.errors) throw new Error(`bench request failed: ${JSON.stringify(body).slice(0, 300)}`);
 }
@@ -71,7 +75,14 @@ try {
   const running = hub;
   const token = await running.token({ tenant: 'acme', roles: ['admin'] });
   const signer = createViewerSigner(running.secrets.gateway, 600);
-  const viewer = { userId: 'bench', tenantId: 'acme', roles: ['admin'] as const, book: [], customerIds: null, requestId: 'bench' };
+  const viewer = {
+    userId: 'bench',
+    tenantId: 'acme',
+    roles: ['admin'] as const,
+    book: [],
+    customerIds: null,
+    requestId: 'bench',
+  };
   const signed = { [VIEWER_HEADER]: await signer.sign({ ...viewer, roles: ['admin'] }), [REQUEST_ID_HEADER]: 'bench' };
   const ids = Array.from({ length: 100 }, (_, i) => `cust_${String(i + 1).padStart(5, '0')}`);
   const sum = (counts: Record<string, Record<string, number>>) =>
@@ -79,9 +90,11 @@ try {
 
   const federatedRun = () => post(running.gatewayUrl, FEDERATED, { first: 100 }, { authorization: `Bearer ${token}` });
   const directRun = () => post(running.subgraphs.customers.url, DIRECT, { first: 100 }, signed);
-  const batchedRun = () => post(running.subgraphs.health.url, ENTITIES, { r: ids.map((id) => ({ __typename: 'Customer', id })) }, signed);
+  const batchedRun = () =>
+    post(running.subgraphs.health.url, ENTITIES, { r: ids.map((id) => ({ __typename: 'Customer', id })) }, signed);
   const unbatchedRun = async () => {
-    for (const id of ids) await post(running.subgraphs.health.url, ENTITIES, { r: [{ __typename: 'Customer', id }] }, signed);
+    for (const id of ids)
+      await post(running.subgraphs.health.url, ENTITIES, { r: [{ __typename: 'Customer', id }] }, signed);
   };
 
   const federatedSql = sum(await running.countStatements(federatedRun));

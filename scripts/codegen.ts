@@ -20,7 +20,8 @@ export async function runCodegen(options: { only?: string[]; outDir?: string } =
   const only = options.only?.length ? options.only : undefined;
   const generates: Types.Config['generates'] = {};
   for (const [target, value] of Object.entries(config.generates)) {
-    if (only && !only.some((name) => target.startsWith(`subgraphs/${name}/`) || target.startsWith(`${name}/`))) continue;
+    if (only && !only.some((name) => target.startsWith(`subgraphs/${name}/`) || target.startsWith(`${name}/`)))
+      continue;
     generates[path.join(options.outDir ?? ROOT, target)] = value;
   }
   if (Object.keys(generates).length === 0) throw new Error(`codegen.yml has no outputs for ${only?.join(', ')}`);

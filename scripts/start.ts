@@ -31,7 +31,8 @@ if (DOMAINS.some((domain) => !existsSync(path.join(REPO_ROOT, 'prisma', domain, 
   });
 }
 
-const usesPostgres = Boolean(process.env['DATABASE_URL']) || DOMAINS.some((d) => process.env[`${d.toUpperCase()}_DATABASE_URL`]);
+const usesPostgres =
+  Boolean(process.env['DATABASE_URL']) || DOMAINS.some((d) => process.env[`${d.toUpperCase()}_DATABASE_URL`]);
 console.log(
   usesPostgres
     ? 'Starting the Customer Data Hub on PostgreSQL…'
@@ -78,7 +79,10 @@ try {
     ]);
   } else {
     const customers = await startSubgraph('customers');
-    subgraphs = [customers, ...(await Promise.all(others.map((d) => startSubgraph(d, { HUB_CUSTOMERS_URL: customers.url }))))];
+    subgraphs = [
+      customers,
+      ...(await Promise.all(others.map((d) => startSubgraph(d, { HUB_CUSTOMERS_URL: customers.url })))),
+    ];
   }
   const gateway = await spawnService({
     name: 'gateway',
@@ -93,7 +97,9 @@ try {
   running.push(gateway);
   for (const service of running) {
     service.child.once('exit', (code) => {
-      console.error(`${service.name} exited with ${code}; see ${path.join(logDir, `${service.name}.log`)}. Stopping the hub.`);
+      console.error(
+        `${service.name} exited with ${code}; see ${path.join(logDir, `${service.name}.log`)}. Stopping the hub.`,
+      );
       void shutdown(1);
     });
   }

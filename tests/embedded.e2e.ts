@@ -66,7 +66,9 @@ describe('npm start on embedded Postgres', () => {
     console.log(`first start (migrations + demo data): ${running.seconds} s`);
     const token = await signToken(DEV_JWT_SECRET, { tenant: 'globex', roles: ['admin'] });
 
-    const first = await post<{ customers: { totalCount: number; edges: { node: { health: unknown; finance: unknown } }[] } }>(
+    const first = await post<{
+      customers: { totalCount: number; edges: { node: { health: unknown; finance: unknown } }[] };
+    }>(
       running.url,
       '{ customers(first: 3) { totalCount edges { node { id name health { score } finance { financialHealth { paymentStatus } } } } } }',
       {},

@@ -27,13 +27,37 @@ const CROSS_DOMAIN_LIST = /* GraphQL */ `
         node {
           id
           name
-          contacts(first: 2) { edges { node { email } } }
-          health { score }
-          renewal { renewalProbability }
-          opportunities(first: 3) { edges { node { id value } } }
-          adoption { overallAdoptionRate maturityLevel }
-          journey { currentStage }
-          supportSatisfaction { averageScore }
+          contacts(first: 2) {
+            edges {
+              node {
+                email
+              }
+            }
+          }
+          health {
+            score
+          }
+          renewal {
+            renewalProbability
+          }
+          opportunities(first: 3) {
+            edges {
+              node {
+                id
+                value
+              }
+            }
+          }
+          adoption {
+            overallAdoptionRate
+            maturityLevel
+          }
+          journey {
+            currentStage
+          }
+          supportSatisfaction {
+            averageScore
+          }
         }
       }
     }
@@ -60,11 +84,17 @@ describe('federated customer graph', () => {
     }
   });
 
-  it('pages through all of a tenant\'s customers without duplicates', async () => {
+  it("pages through all of a tenant's customers without duplicates", async () => {
     const ids = new Set<string>();
     let after: string | null = null;
     for (;;) {
-      type Page = { customers: { totalCount: number; edges: { node: { id: string } }[]; pageInfo: { hasNextPage: boolean; endCursor: string } } };
+      type Page = {
+        customers: {
+          totalCount: number;
+          edges: { node: { id: string } }[];
+          pageInfo: { hasNextPage: boolean; endCursor: string };
+        };
+      };
       const page: GraphQLResponse<Page> = await hub.query<Page>(
         'query($after: String) { customers(first: 120, after: $after) { totalCount edges { node { id } } pageInfo { hasNextPage endCursor } } }',
         { after },
@@ -82,10 +112,18 @@ describe('federated customer graph', () => {
 
   it('keeps tenants apart: an acme viewer cannot read a globex customer by id or through nested fields', async () => {
     const globex = await hub.token({ tenant: 'globex', roles: ['admin'] });
-    const globexIds = await hub.query<{ customers: { edges: { node: { id: string } }[] } }>('{ customers(first: 1) { edges { node { id } } } }', {}, globex);
+    const globexIds = await hub.query<{ customers: { edges: { node: { id: string } }[] } }>(
+      '{ customers(first: 1) { edges { node { id } } } }',
+      {},
+      globex,
+    );
     const foreignId = globexIds.data?.customers.edges[0]?.node.id;
     expect(foreignId).toBeDefined();
-    const read = await hub.query<{ customer: unknown }>('query($id: ID!) { customer(id: $id) { id name health { score } } }', { id: foreignId }, admin);
+    const read = await hub.query<{ customer: unknown }>(
+      'query($id: ID!) { customer(id: $id) { id name health { score } } }',
+      { id: foreignId },
+      admin,
+    );
     expect(read.data?.customer ?? null).toBeNull();
   });
 
@@ -97,7 +135,11 @@ describe('federated customer graph', () => {
     );
     expect(bad.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
     expect(bad.errors?.[0]?.message).toMatch(/probability/);
-    const missing = await hub.query('mutation { updateCustomer(id: "cust_99999", input: { name: "Nope" }) { id } }', {}, admin);
+    const missing = await hub.query(
+      'mutation { updateCustomer(id: "cust_99999", input: { name: "Nope" }) { id } }',
+      {},
+      admin,
+    );
     expect(missing.errors?.[0]?.extensions?.['code']).toBe('NOT_FOUND');
     for (const error of [...(bad.errors ?? []), ...(missing.errors ?? [])]) {
       expect(JSON.stringify(error)).not.toMatch(/stacktrace|\.ts:\d+/);
@@ -105,7 +147,9 @@ describe('federated customer graph', () => {
   });
 
   it('writes through the gateway and reads the write back across subgraphs', async () => {
-    const created = await hub.query<{ createOpportunity: { id: string; value: string; customer: { id: string; name: string } } }>(
+    const created = await hub.query<{
+      createOpportunity: { id: string; value: string; customer: { id: string; name: string } };
+    }>(
       'mutation { createOpportunity(input: { customerId: "cust_00002", ownerId: "u2", type: UPSELL, value: "75000.00", probability: 0.75, timeline: "q1_2026", successFactors: ["high_product_adoption"] }) { id value customer { id name } } }',
       {},
       admin,
@@ -128,7 +172,9 @@ describe('federated customer graph', () => {
       const response = await fetch(hub.subgraphs[domain].url, {
         method: 'POST',
         headers: { 'content-type': 'application/json' },
-        body: JSON.stringify({ query: '{ _entities(representations: [{ __typename: "Customer", id: "cust_00001" }]) { __typename } }' }),
+        body: JSON.stringify({
+          query: '{ _entities(representations: [{ __typename: "Customer", id: "cust_00001" }]) { __typename } }',
+        }),
       });
       expect(response.status).toBe(401);
       const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
@@ -168,14 +214,18 @@ describe('federated customer graph', () => {
   });
 
   // Destructive: runs last in this file.
-  it('still answers with every other subgraph\'s fields when one subgraph is down', async () => {
+  it("still answers with every other subgraph's fields when one subgraph is down", async () => {
     await hub.subgraphs.support.stop();
     const result = await hub.query<{ customer: Record<string, unknown> }>(
       '{ customer(id: "cust_00001") { id name health { score } supportSatisfaction { averageScore } } }',
       {},
       admin,
     );
-    expect(result.data?.customer).toMatchObject({ id: 'cust_00001', name: expect.any(String), health: { score: expect.any(Number) } });
+    expect(result.data?.customer).toMatchObject({
+      id: 'cust_00001',
+      name: expect.any(String),
+      health: { score: expect.any(Number) },
+    });
     expect(result.data?.customer['supportSatisfaction'] ?? null).toBeNull();
     const error = result.errors?.find((e) => e.extensions?.['code'] === 'DOWNSTREAM_SERVICE_ERROR');
     expect(error?.extensions).toMatchObject({ code: 'DOWNSTREAM_SERVICE_ERROR', serviceName: 'support' });

@@ -153,7 +153,9 @@ function writtenCustomerIds(operation: string, args: Args, key: string): string[
   if (CREATE_OPS.has(operation)) sources.push(...(Array.isArray(args.data) ? args.data : [args.data]));
   if (UPDATE_OPS.has(operation)) sources.push(args.data);
   if (operation === 'upsert') sources.push(args.create, args.update);
-  const ids = sources.map((row) => (isRecord(row) ? row[key] : undefined)).filter((id): id is string => typeof id === 'string');
+  const ids = sources
+    .map((row) => (isRecord(row) ? row[key] : undefined))
+    .filter((id): id is string => typeof id === 'string');
   return [...new Set(ids)];
 }
 
@@ -175,7 +177,13 @@ function checkCustomer(data: unknown, key: string, allowed: ReadonlySet<string>,
   }
 }
 
-function scopeCustomerArgs(model: string, operation: string, args: Args, key: string, customerIds: readonly string[]): Args {
+function scopeCustomerArgs(
+  model: string,
+  operation: string,
+  args: Args,
+  key: string,
+  customerIds: readonly string[],
+): Args {
   const allowed = new Set(customerIds);
   const condition = { [key]: { in: [...customerIds] } };
   const out: Args = { ...args };

@@ -14,7 +14,6 @@ import { composeRepo } from '@hub/gateway/compose';
 
 export type { TokenClaims };
 
-
 export type GraphQLResponse<T = Record<string, unknown>> = Awaited<ReturnType<typeof post<T>>>;
 
 export interface Hub {
@@ -23,7 +22,12 @@ export interface Hub {
   database: TestDatabase;
   secrets: { jwt: string; gateway: string };
   token(claims: TokenClaims): Promise<string>;
-  query<T = Record<string, unknown>>(query: string, variables?: Record<string, unknown>, token?: string, extra?: Record<string, unknown>): Promise<GraphQLResponse<T>>;
+  query<T = Record<string, unknown>>(
+    query: string,
+    variables?: Record<string, unknown>,
+    token?: string,
+    extra?: Record<string, unknown>,
+  ): Promise<GraphQLResponse<T>>;
   /** SQL statements per table each subgraph issued while `fn` ran. */
   countStatements(fn: () => Promise<unknown>): Promise<Record<string, Record<string, number>>>;
   startGateway(): Promise<void>;
@@ -97,12 +101,20 @@ export async function startHub(): Promise<Hub> {
       async countStatements(fn) {
         const snapshot = () =>
           Promise.all(
-            list.map(async (s) => [s.name, parseStatementCounts(await (await fetch(s.url.replace('/graphql', '/metrics'))).text())] as const),
+            list.map(
+              async (s) =>
+                [
+                  s.name,
+                  parseStatementCounts(await (await fetch(s.url.replace('/graphql', '/metrics'))).text()),
+                ] as const,
+            ),
           );
         const before = new Map(await snapshot());
         await fn();
         const after = await snapshot();
-        return Object.fromEntries(after.map(([name, counts]) => [name, diffCounts(before.get(name) ?? new Map(), counts)]));
+        return Object.fromEntries(
+          after.map(([name, counts]) => [name, diffCounts(before.get(name) ?? new Map(), counts)]),
+        );
       },
       async stop() {
         await Promise.all(running.map((s) => s.stop()));

@@ -10,7 +10,10 @@ export interface TokenClaims {
 }
 
 /** A bearer token as an identity provider would issue it for the hub (HS256 with `secret`). */
-export function signToken(secret: string, { tenant, roles, sub = 'u1', book = [], expiresIn = '10m' }: TokenClaims): Promise<string> {
+export function signToken(
+  secret: string,
+  { tenant, roles, sub = 'u1', book = [], expiresIn = '10m' }: TokenClaims,
+): Promise<string> {
   return signDevToken({ tenant, roles, user: sub, book, ttl: expiresIn }, { secret });
 }
 
@@ -20,7 +23,11 @@ export async function post<T = Record<string, unknown>>(
   variables: Record<string, unknown> = {},
   token?: string,
   extra: Record<string, unknown> = {},
-): Promise<{ status: number; data?: T | null; errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[] }> {
+): Promise<{
+  status: number;
+  data?: T | null;
+  errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
+}> {
   const response = await fetch(url, {
     method: 'POST',
     headers: { 'content-type': 'application/json', ...(token ? { authorization: `Bearer ${token}` } : {}) },

@@ -91,7 +91,11 @@ const FEDERATION_FIELDS = new Set(['Query._service', 'Query._entities', '_Servic
 const STRUCTURAL_TYPE = /(Connection|Edge)$|^PageInfo$/;
 
 function isInaccessible(field: GraphQLField<unknown, unknown>): boolean {
-  return field.astNode?.directives?.some((d) => d.name.value === 'inaccessible' || d.name.value === 'federation__inaccessible') ?? false;
+  return (
+    field.astNode?.directives?.some(
+      (d) => d.name.value === 'inaccessible' || d.name.value === 'federation__inaccessible',
+    ) ?? false
+  );
 }
 
 function isKeyField(type: GraphQLObjectType, fieldName: string): boolean {
@@ -144,9 +148,15 @@ export function buildPermissions(domain: Domain, schema: GraphQLSchema, override
       const coordinate = `${type.name}.${fieldName}`;
       const override = overrides[coordinate] ?? overrides[`${type.name}.*`];
       if (FEDERATION_FIELDS.has(coordinate)) fields[fieldName] = allow;
-      else if (isInaccessible(field)) fields[fieldName] = rolesRule(`internal:${coordinate}`, ['system'], `call ${coordinate}`);
-      else if (override) fields[fieldName] = type.name === mutationType ? rolesRule(`override:${coordinate}`, override, `call ${coordinate}`) : readRule(domain, type.name, fieldName, override);
-      else if (type.name === mutationType) fields[fieldName] = shared(`write:${domain}`, writers, `change ${domain} data`);
+      else if (isInaccessible(field))
+        fields[fieldName] = rolesRule(`internal:${coordinate}`, ['system'], `call ${coordinate}`);
+      else if (override)
+        fields[fieldName] =
+          type.name === mutationType
+            ? rolesRule(`override:${coordinate}`, override, `call ${coordinate}`)
+            : readRule(domain, type.name, fieldName, override);
+      else if (type.name === mutationType)
+        fields[fieldName] = shared(`write:${domain}`, writers, `change ${domain} data`);
       else if (isKeyField(type, fieldName)) fields[fieldName] = shared(`key:${domain}`, readers, `read ${domain} data`);
       else fields[fieldName] = readRule(domain, type.name, fieldName, readers);
     }
@@ -163,7 +173,13 @@ function maskMiddleware(schema: GraphQLSchema): IMiddleware {
     if (!isObjectType(type) || !type.getFields()[fieldName]) continue;
     middleware[typeName] = {
       ...middleware[typeName],
-      [fieldName]: async (resolve: (...a: unknown[]) => unknown, parent: unknown, args: unknown, ctx: AuthzContext, info: unknown) => {
+      [fieldName]: async (
+        resolve: (...a: unknown[]) => unknown,
+        parent: unknown,
+        args: unknown,
+        ctx: AuthzContext,
+        info: unknown,
+      ) => {
         const value = await resolve(parent, args, ctx, info);
         return hasRole(ctx.viewer, ...PII_ROLES) ? value : mask(value);
       },
@@ -173,9 +189,15 @@ function maskMiddleware(schema: GraphQLSchema): IMiddleware {
 }
 
 /** Wraps a built subgraph schema with its shield (fallback: deny) and the PII masks. */
-export function applyAuthorization(domain: Domain, schema: GraphQLSchema, overrides: PermissionOverrides = {}): GraphQLSchema {
+export function applyAuthorization(
+  domain: Domain,
+  schema: GraphQLSchema,
+  overrides: PermissionOverrides = {},
+): GraphQLSchema {
   const permissions = shield(buildPermissions(domain, schema, overrides), {
-    fallbackRule: rule('fallback-deny', { cache: 'no_cache' })(() => forbidden('No authorization rule covers this field')),
+    fallbackRule: rule('fallback-deny', { cache: 'no_cache' })(() =>
+      forbidden('No authorization rule covers this field'),
+    ),
     allowExternalErrors: true,
     debug: false,
   });

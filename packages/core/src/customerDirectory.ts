@@ -35,7 +35,10 @@ export function createCustomerVerifier(customersUrl: string, signer: ViewerSigne
           headers,
           body: JSON.stringify({ query: KNOWN_CUSTOMERS, variables: { ids: unchecked } }),
         });
-        const body = (await response.json()) as { data?: { _knownCustomers?: string[] }; errors?: { message: string }[] };
+        const body = (await response.json()) as {
+          data?: { _knownCustomers?: string[] };
+          errors?: { message: string }[];
+        };
         if (!response.ok || body.errors || !body.data?._knownCustomers) {
           throw new Error(body.errors?.[0]?.message ?? `HTTP ${response.status}`);
         }

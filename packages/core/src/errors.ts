@@ -68,7 +68,10 @@ export function isGraphQLError(value: unknown): value is GraphQLError {
 
 /** Errors of lower layers (the store's scope guard) that carry the code they mean. */
 function hubCodeOf(error: unknown): ErrorCode | undefined {
-  const code = typeof error === 'object' && error !== null && 'hubCode' in error ? (error as { hubCode: unknown }).hubCode : undefined;
+  const code =
+    typeof error === 'object' && error !== null && 'hubCode' in error
+      ? (error as { hubCode: unknown }).hubCode
+      : undefined;
   return Object.values(ErrorCode).includes(code as ErrorCode) ? (code as ErrorCode) : undefined;
 }
 
@@ -93,7 +96,10 @@ export function mapPrismaError(error: unknown, type = 'Record'): unknown {
   switch (error.code) {
     case 'P2002': {
       // Driver adapters report the constraint under meta.driverAdapterError.cause.constraint.
-      const adapterCause = (error.meta?.['driverAdapterError'] as { cause?: { constraint?: { fields?: string[]; index?: string } } } | undefined)?.cause;
+      const adapterCause = (
+        error.meta?.['driverAdapterError'] as
+          { cause?: { constraint?: { fields?: string[]; index?: string } } } | undefined
+      )?.cause;
       const target = error.meta?.['target'] ?? adapterCause?.constraint?.fields ?? adapterCause?.constraint?.index;
       const fields = Array.isArray(target) ? target.join(', ') : String(target ?? 'a unique field');
       return hubError(ErrorCode.Conflict, `${type} with the same ${fields} already exists`, { fields: target });
@@ -120,7 +126,12 @@ export function createErrorFormatter(options: { expose: boolean }) {
     const mapped = original ? mapPrismaError(original) : undefined;
     // Only a Prisma error that mapPrismaError translated replaces the formatted error.
     if (isGraphQLError(mapped) && mapped !== original) {
-      return { message: mapped.message, locations: formatted.locations, path: formatted.path, extensions: { ...mapped.extensions } };
+      return {
+        message: mapped.message,
+        locations: formatted.locations,
+        path: formatted.path,
+        extensions: { ...mapped.extensions },
+      };
     }
     const known = typeof code === 'string' && code !== ErrorCode.InternalServerError;
     if (known) {

@@ -34,7 +34,8 @@ export function encodeCursor(id: string): string {
 
 export function decodeCursor(cursor: string, field = 'after'): string {
   const decoded = Buffer.from(cursor, 'base64url').toString('utf8');
-  if (!decoded.startsWith('c:') || decoded.length < 3) throw badUserInput(field, 'is not a cursor returned by this API');
+  if (!decoded.startsWith('c:') || decoded.length < 3)
+    throw badUserInput(field, 'is not a cursor returned by this API');
   return decoded.slice(2);
 }
 

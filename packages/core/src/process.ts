@@ -62,7 +62,9 @@ export function spawnService(options: SpawnOptions): Promise<ServiceProcess> {
   return new Promise((resolve, reject) => {
     const timeout = setTimeout(() => {
       void stop(0);
-      reject(new Error(`${options.name} was not ready within ${options.timeoutMs ?? 120_000} ms:\n${recent.join('\n')}`));
+      reject(
+        new Error(`${options.name} was not ready within ${options.timeoutMs ?? 120_000} ms:\n${recent.join('\n')}`),
+      );
     }, options.timeoutMs ?? 120_000);
     createInterface({ input: child.stderr }).on('line', remember);
     createInterface({ input: child.stdout }).on('line', (line) => {

@@ -21,7 +21,8 @@ export const DateTime = new GraphQLScalarType<Date, string>({
 
 function parseInstant(value: unknown): Date {
   const date = typeof value === 'string' ? new Date(value) : new Date(Number.NaN);
-  if (Number.isNaN(date.getTime())) throw badUserInput('DateTime', `${JSON.stringify(value)} is not an ISO-8601 instant`);
+  if (Number.isNaN(date.getTime()))
+    throw badUserInput('DateTime', `${JSON.stringify(value)} is not an ISO-8601 instant`);
   return date;
 }
 

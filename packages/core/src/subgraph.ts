@@ -1,10 +1,21 @@
 import { ApolloServer, type ApolloServerPlugin } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginInlineTraceDisabled, ApolloServerPluginLandingPageDisabled } from '@apollo/server/plugin/disabled';
+import {
+  ApolloServerPluginInlineTraceDisabled,
+  ApolloServerPluginLandingPageDisabled,
+} from '@apollo/server/plugin/disabled';
 import { expressMiddleware } from '@as-integrations/express5';
 import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
-import { openStore, scopeToViewer, migrationsDirFor, storeConfigFromEnv, type CustomerKeys, type Store, type StoreConfig } from '@hub/store';
+import {
+  openStore,
+  scopeToViewer,
+  migrationsDirFor,
+  storeConfigFromEnv,
+  type CustomerKeys,
+  type Store,
+  type StoreConfig,
+} from '@hub/store';
 import { applyAuthorization, rowScope, type PermissionOverrides } from './authz.js';
 import express from 'express';
 import { parse, type DocumentNode } from 'graphql';
@@ -20,7 +31,14 @@ import { createErrorFormatter, ErrorCode, unauthenticated } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type ProcessMetrics } from './metrics.js';
 import { scalarResolvers } from './scalars.js';
-import { REQUEST_ID_HEADER, VIEWER_HEADER, ViewerVerificationError, createViewerSigner, createViewerVerifier, type Viewer } from './viewer.js';
+import {
+  REQUEST_ID_HEADER,
+  VIEWER_HEADER,
+  ViewerVerificationError,
+  createViewerSigner,
+  createViewerVerifier,
+  type Viewer,
+} from './viewer.js';
 import { createCustomerVerifier } from './customerDirectory.js';
 
 export { SUBGRAPH_PORTS, DOMAINS, type Domain } from './domains.js';
@@ -96,7 +114,8 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
   const production = isProduction(env);
   const defaultPort = (SUBGRAPH_PORTS as Record<string, number>)[name] ?? 0;
   const gatewaySecret = read.string('HUB_GATEWAY_SECRET', production ? undefined : DEV_GATEWAY_SECRET);
-  if (production && gatewaySecret === DEV_GATEWAY_SECRET) read.problems.push('HUB_GATEWAY_SECRET must not be the development secret in production');
+  if (production && gatewaySecret === DEV_GATEWAY_SECRET)
+    read.problems.push('HUB_GATEWAY_SECRET must not be the development secret in production');
   return read.done({
     port: read.int('PORT', defaultPort, { max: 65535 }),
     host: read.string('HOST', '127.0.0.1'),
@@ -211,7 +230,9 @@ export async function startSubgraph<C, L>(
           log.warn({ requestId, reason }, 'refused unsigned request');
           throw unauthenticated(`This subgraph only answers requests signed by the gateway (${reason})`);
         }
-        const verifyCustomers = checksCustomers ? createCustomerVerifier(config.customersUrl, signer, viewer) : undefined;
+        const verifyCustomers = checksCustomers
+          ? createCustomerVerifier(config.customersUrl, signer, viewer)
+          : undefined;
         const db = scopeToViewer(store.client, rowScope(viewer), def.customerKeys, verifyCustomers);
         return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: log.child({ requestId }) };
       },

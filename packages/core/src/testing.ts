@@ -129,7 +129,12 @@ export async function startTestSubgraph<C, L>(
   options: { seed?: boolean } = {},
 ): Promise<TestSubgraph<C>> {
   const database = await createTestDatabase(`hub_t_${def.name}`);
-  const common = { port: 0, seedDemo: options.seed ?? true, migrate: true, logLevel: process.env['LOG_LEVEL'] ?? 'warn' };
+  const common = {
+    port: 0,
+    seedDemo: options.seed ?? true,
+    migrate: true,
+    logLevel: process.env['LOG_LEVEL'] ?? 'warn',
+  };
   let customers: RunningSubgraph<unknown> | undefined;
   let running: RunningSubgraph<C>;
   try {

@@ -10,7 +10,10 @@ describe('loaders', () => {
     const loader = keyedLoader(
       async (keys: readonly string[]) => {
         calls.push(keys);
-        return keys.filter((k) => k !== 'missing').map((id) => ({ id })).reverse();
+        return keys
+          .filter((k) => k !== 'missing')
+          .map((id) => ({ id }))
+          .reverse();
       },
       (row) => row.id,
     );
@@ -24,7 +27,14 @@ describe('loaders', () => {
     const loader = groupedLoader(
       async (keys: readonly { c: string; p: string }[]) => {
         fetches++;
-        return keys.flatMap((k) => (k.c === 'x' ? [{ ...k, n: 1 }, { ...k, n: 2 }] : []));
+        return keys.flatMap((k) =>
+          k.c === 'x'
+            ? [
+                { ...k, n: 1 },
+                { ...k, n: 2 },
+              ]
+            : [],
+        );
       },
       (row) => ({ c: row.c, p: row.p }),
     );
@@ -56,6 +66,8 @@ describe('demo roster and metrics helpers', () => {
 
   it('finds the table of a Prisma statement', () => {
     expect(statementTable('SELECT "public"."Customer"."id" FROM "public"."Customer" WHERE 1=1')).toBe('Customer');
-    expect(statementTable('INSERT INTO "sales"."ExpansionOpportunity" ("id") VALUES ($1)')).toBe('ExpansionOpportunity');
+    expect(statementTable('INSERT INTO "sales"."ExpansionOpportunity" ("id") VALUES ($1)')).toBe(
+      'ExpansionOpportunity',
+    );
   });
 });

@@ -2,7 +2,14 @@ import { describe, expect, it } from 'vitest';
 import { SignJWT } from 'jose';
 import { createViewerSigner, createViewerVerifier, ViewerVerificationError, type Viewer } from '../src/viewer.js';
 
-const viewer: Viewer = { userId: 'u1', tenantId: 'acme', roles: ['sales_rep'], book: ['u1'], customerIds: ['cust_00001'], requestId: 'r1' };
+const viewer: Viewer = {
+  userId: 'u1',
+  tenantId: 'acme',
+  roles: ['sales_rep'],
+  book: ['u1'],
+  customerIds: ['cust_00001'],
+  requestId: 'r1',
+};
 
 describe('gateway-signed viewer', () => {
   it('round-trips a viewer signed with the shared secret', async () => {

@@ -212,10 +212,26 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
     // "tenant already has journeys" check can never skip a partial data set.
     await client.$transaction(async (tx) => {
       await tx.campaign.createMany({ data: campaigns });
-      for (const data of chunked(rows.flatMap((row) => row.entries), CHUNK)) await tx.journeyStageEntry.createMany({ data });
-      for (const data of chunked(rows.map((row) => row.journey), CHUNK)) await tx.customerJourney.createMany({ data });
-      for (const data of chunked(rows.map((row) => row.segment), CHUNK)) await tx.customerSegment.createMany({ data });
-      for (const data of chunked(rows.map((row) => row.attribution), CHUNK)) await tx.attributionAnalysis.createMany({ data });
+      for (const data of chunked(
+        rows.flatMap((row) => row.entries),
+        CHUNK,
+      ))
+        await tx.journeyStageEntry.createMany({ data });
+      for (const data of chunked(
+        rows.map((row) => row.journey),
+        CHUNK,
+      ))
+        await tx.customerJourney.createMany({ data });
+      for (const data of chunked(
+        rows.map((row) => row.segment),
+        CHUNK,
+      ))
+        await tx.customerSegment.createMany({ data });
+      for (const data of chunked(
+        rows.map((row) => row.attribution),
+        CHUNK,
+      ))
+        await tx.attributionAnalysis.createMany({ data });
       for (const data of chunked(performance, CHUNK)) await tx.campaignPerformance.createMany({ data });
     }, SEED_TRANSACTION);
   }

@@ -3,7 +3,14 @@
  * customer's roster owner, and one renewal forecast per customer. Deterministic (demoRandom),
  * idempotent per tenant.
  */
-import { DEMO_TENANTS, daysBefore, demoCustomers, demoRandom, type DemoCustomer, chunked, SEED_TRANSACTION,
+import {
+  DEMO_TENANTS,
+  daysBefore,
+  demoCustomers,
+  demoRandom,
+  type DemoCustomer,
+  chunked,
+  SEED_TRANSACTION,
 } from '@hub/core/demo';
 import { dayOf } from '@hub/core/validate';
 import type { OpportunityStage, OpportunityType, Prisma, PrismaClient } from '@hub/store/sales';

@@ -1,5 +1,4 @@
-import { chunked, daysBefore, demoCustomers, demoRandom, DEMO_TENANTS, SEED_TRANSACTION,
-} from '@hub/core/demo';
+import { chunked, daysBefore, demoCustomers, demoRandom, DEMO_TENANTS, SEED_TRANSACTION } from '@hub/core/demo';
 import type { Prisma, PrismaClient, TicketChannel, TicketPriority, TicketStatus } from '@hub/store/support';
 import { resolutionHours } from './tickets.js';
 
