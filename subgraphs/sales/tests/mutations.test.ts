@@ -97,6 +97,7 @@ describe('sales mutations: opportunities', () => {
       [{ csContribution: { healthScore: 101 } }, 'input.csContribution.healthScore'],
       [{ successFactors: ['ok_tag', 'Not A Tag'] }, 'input.successFactors[1]'],
       [{ ownerId: '' }, 'input.ownerId'],
+      [{ sourceUpdatedAt: '2999-01-01T00:00:00Z' }, 'input.sourceUpdatedAt'],
     ];
     for (const [change, field] of cases) {
       expectError(

@@ -1,3 +1,4 @@
+import { provenance } from '@hub/core/validate';
 import { afterIdWhere, paginate } from '@hub/core/pagination';
 import { badUserInput, mapPrismaError, notFound } from '@hub/core/errors';
 import type { Prisma } from '@hub/store/marketing';
@@ -106,8 +107,7 @@ export const campaignResolvers: Resolvers = {
         clickRate: check.rate('input.clickRate', input.clickRate),
         conversionRate: check.rate('input.conversionRate', input.conversionRate),
         retentionImpact: check.rate('input.retentionImpact', input.retentionImpact),
-        sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
-        sourceUpdatedAt: input.sourceUpdatedAt ?? null,
+        ...provenance(input),
       };
       const customerId = check.externalId('input.customerId', input.customerId);
       await existingCampaign(ctx, input.campaignId);

@@ -1,3 +1,4 @@
+import { provenance } from '@hub/core/validate';
 import { afterIdWhere, paginate } from '@hub/core/pagination';
 import { badUserInput, mapPrismaError } from '@hub/core/errors';
 import type { Prisma } from '@hub/store/marketing';
@@ -52,8 +53,7 @@ function parseMove(input: RecordJourneyStageInput) {
       readinessScore: check.rate('input.nextStagePrediction.readinessScore', prediction?.readinessScore ?? null),
     },
     source: {
-      sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
-      sourceUpdatedAt: input.sourceUpdatedAt ?? null,
+      ...provenance(input),
     },
   };
 }

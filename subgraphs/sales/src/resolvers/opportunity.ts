@@ -1,3 +1,4 @@
+import { provenance, provenanceChange } from '@hub/core/validate';
 import { afterIdWhere, paginate } from '@hub/core/pagination';
 import { mapPrismaError, notFound } from '@hub/core/errors';
 import type { ExpansionOpportunity, Prisma } from '@hub/store/sales';
@@ -97,8 +98,7 @@ export const opportunityResolvers: Resolvers = {
         csHealthScore: cs.csHealthScore ?? null,
         csSuccessEvidence: cs.csSuccessEvidence ?? [],
         csRiskMitigation: cs.csRiskMitigation ?? [],
-        sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
-        sourceUpdatedAt: input.sourceUpdatedAt ?? null,
+        ...provenance(input),
       } satisfies Prisma.ExpansionOpportunityUncheckedCreateInput;
       try {
         return await ctx.db.expansionOpportunity.create({ data });
@@ -119,8 +119,7 @@ export const opportunityResolvers: Resolvers = {
         stage: check.notNull('input.stage', input.stage),
         successFactors: check.tags('input.successFactors', input.successFactors),
         ...cs,
-        sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100),
-        sourceUpdatedAt: input.sourceUpdatedAt,
+        ...provenanceChange(input),
       };
       await existingOpportunity(ctx, id);
       try {

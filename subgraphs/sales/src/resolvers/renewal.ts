@@ -1,3 +1,4 @@
+import { provenance } from '@hub/core/validate';
 import { afterIdWhere, paginate } from '@hub/core/pagination';
 import { mapPrismaError } from '@hub/core/errors';
 import type { Prisma } from '@hub/store/sales';
@@ -47,8 +48,7 @@ export const renewalResolvers: Resolvers = {
         riskFactors: check.tags('input.riskFactors', input.riskFactors) ?? [],
         successMitigation: check.tags('input.successMitigation', input.successMitigation) ?? [],
         ownerId: input.ownerId ? check.externalId('input.ownerId', input.ownerId) : null,
-        sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
-        sourceUpdatedAt: input.sourceUpdatedAt ?? null,
+        ...provenance(input),
       };
       try {
         return await ctx.db.renewalForecast.upsert({
