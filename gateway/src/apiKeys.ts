@@ -4,7 +4,7 @@
  */
 import { ErrorCode, hubError, unauthenticated } from '@hub/core/errors';
 import type { Viewer } from '@hub/core/viewer';
-import { API_KEY_SECRET_PREFIX, hashApiKeySecret } from '@hub/core/apiKeys';
+import { API_KEY_SECRET_PREFIX, hashApiKeySecret, type ApiKeyGrant } from '@hub/core/apiKeys';
 import { BoundedLruCache } from './apqCache.js';
 import { AuthenticationError } from './auth.js';
 import type { InternalQuery } from './internal.js';
@@ -28,15 +28,6 @@ const API_KEY_BY_HASH_QUERY = /* GraphQL */ `
     }
   }
 `;
-
-interface ApiKeyGrant {
-  id: string;
-  tenantId: string;
-  name: string;
-  app: string;
-  customerIds: string[];
-  fields: string[];
-}
 
 export type ApiKeyAuthenticator = (secret: string, requestId: string) => Promise<Viewer>;
 

@@ -20,3 +20,13 @@ export function newApiKeySecret(): string {
 export function hashApiKeySecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
+
+/** What an active key grants: the shape the customers store returns and the gateway turns into a partner viewer. */
+export interface ApiKeyGrant {
+  id: string;
+  tenantId: string;
+  name: string;
+  app: string;
+  customerIds: string[];
+  fields: string[];
+}

@@ -3,7 +3,7 @@
  * shared by the admin mutations and the `npm run apikey` CLI (one home, so both agree).
  */
 import { randomBytes } from 'node:crypto';
-import { API_KEY_SECRET_PREFIX, hashApiKeySecret, newApiKeySecret } from '@hub/core/apiKeys';
+import { API_KEY_SECRET_PREFIX, hashApiKeySecret, newApiKeySecret, type ApiKeyGrant } from '@hub/core/apiKeys';
 import { badUserInput, mapPrismaError, notFound } from '@hub/core/errors';
 import { customerId, requiredText } from '@hub/core/validate';
 import type { ApiKey, PrismaClient } from '@hub/store/customers';
@@ -102,14 +102,8 @@ export async function revokeApiKey(db: PrismaClient, id: string): Promise<ApiKey
 }
 
 /** What the gateway needs to turn a presented key into a partner viewer. */
-export interface ApiKeyGrantRow {
-  id: string;
-  tenantId: string;
-  name: string;
-  app: string;
-  customerIds: string[];
-  fields: string[];
-}
+/** The grant row `_apiKeyByHash` returns (its GraphQL type is ApiKeyGrant). */
+export type ApiKeyGrantRow = ApiKeyGrant;
 
 /**
  * The active (not revoked) key with this hash, in any tenant. Raw SQL on purpose: the gateway
