@@ -2,54 +2,50 @@
  * GraphQL Code Generator plugin: a persisted-query manifest in Apollo's format
  * (`apollo-persisted-query-manifest`, version 1) from a partner app's operation files, e.g.
  * gateway/operations/partner-portal/*.graphql -> gateway/persisted/partner-portal.json.
- * Each operation's body is the operation plus every fragment it uses (transitively, sorted by
- * name), printed by graphql-js; its id is the sha256 hex of that body — what Apollo's
- * persisted-query link sends as `extensions.persistedQuery.sha256Hash`. Codegen has already
- * validated the documents against the schema of the entry (the hub's public API schema).
+ *
+ * The manifest is made by Apollo's own generator, `@apollo/generate-persisted-query-manifest`: it
+ * runs each operation through a real Apollo Client (the client's document transform: `__typename`
+ * in every selection set, client-only directives removed, fragments from a registry of all the
+ * app's files), prints it with its fragments sorted by name and takes the sha256 of that text as
+ * the id. So the ids are what a partner's Apollo Client sends, with either
+ * `createPersistedQueryLink({ sha256 })` or `generatePersistedQueryIdsFromManifest`.
+ * We call its `generatePersistedQueryManifest` (what its CLI calls) rather than the CLI so the
+ * manifest stays one codegen output, drift-checked with the others; codegen has already validated
+ * the documents against the schema of the entry (the hub's public API schema).
  */
-import { createHash } from 'node:crypto';
-import { Kind, print, visit } from 'graphql';
+import { createRequire } from 'node:module';
+import { Kind } from 'graphql';
 
-function fragmentsUsedBy(definition, fragments, seen = new Set()) {
-  visit(definition, {
-    FragmentSpread(node) {
-      const name = node.name.value;
-      if (seen.has(name)) return;
-      const fragment = fragments.get(name);
-      if (!fragment) throw new Error(`unknown fragment ${name}`);
-      seen.add(name);
-      fragmentsUsedBy(fragment, fragments, seen);
-    },
-  });
-  return seen;
+const require = createRequire(import.meta.url);
+// CommonJS package; its CLI imports the same function.
+const { generatePersistedQueryManifest } = require('@apollo/generate-persisted-query-manifest');
+
+/**
+ * `createPersistedQueryLink({ sha256 })` hashes a document in the order its definitions are
+ * written, while the manifest prints the operation first and then its fragments by name. A file
+ * written in another order would get an id the standard link never sends, so refuse it here.
+ */
+function checkDefinitionOrder(document, location) {
+  const { definitions } = document;
+  const rank = (definition) =>
+    definition.kind === Kind.OPERATION_DEFINITION ? `0${definition.name?.value ?? ''}` : `1${definition.name.value}`;
+  const names = definitions.map(rank);
+  const sorted = [...names].sort();
+  if (names.some((name, i) => name !== sorted[i]))
+    throw new Error(
+      `${location}: write the operation first and its fragments after it, sorted by name, so that Apollo Client's persisted-query link hashes the document as the manifest lists it`,
+    );
 }
 
 /** Codegen imports the module and calls its named `plugin` export. */
-export function plugin(_schema, documents) {
-  const fragments = new Map();
-  const operations = [];
-  for (const { document, location } of documents) {
-    for (const definition of document.definitions) {
-      if (definition.kind === Kind.FRAGMENT_DEFINITION) {
-        if (fragments.has(definition.name.value))
-          throw new Error(`${location}: fragment ${definition.name.value} is defined twice`);
-        fragments.set(definition.name.value, definition);
-      } else if (definition.kind === Kind.OPERATION_DEFINITION) {
-        if (!definition.name) throw new Error(`${location}: persisted operations must be named`);
-        operations.push(definition);
-      }
-    }
+export async function plugin(_schema, documents) {
+  const files = [];
+  for (const { location, document } of documents) {
+    if (!location || !document) throw new Error('persisted operations must come from files');
+    checkDefinitionOrder(document, location);
+    files.push(location);
   }
-  const names = new Set();
-  const manifest = operations
-    .map((operation) => {
-      const name = operation.name.value;
-      if (names.has(name)) throw new Error(`operation ${name} is defined twice`);
-      names.add(name);
-      const used = [...fragmentsUsedBy(operation, fragments)].sort().map((fragment) => fragments.get(fragment));
-      const body = [operation, ...used].map((definition) => print(definition)).join('\n\n');
-      return { id: createHash('sha256').update(body).digest('hex'), name, type: operation.operation, body };
-    })
-    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  return `${JSON.stringify({ format: 'apollo-persisted-query-manifest', version: 1, operations: manifest }, null, 2)}\n`;
+  // The generator reports problems (anonymous or duplicate operations) on stderr and exits 1.
+  const manifest = await generatePersistedQueryManifest({ documents: [...new Set(files)] }, undefined);
+  return `${JSON.stringify(manifest, null, 2)}\n`;
 }

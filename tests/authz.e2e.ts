@@ -642,8 +642,18 @@ describe('partners: API keys and the persisted-operation safelist', () => {
     );
     expect(at(response.data, 'customers', 'totalCount')).toBe(2);
     const nodes = (at(response.data, 'customers', 'edges') as { node: unknown }[]).map((edge) => edge.node);
+    // The manifest selects `__typename` everywhere, as Apollo Client sends its documents.
     expect(nodes).toEqual(
-      rows.map((r) => ({ id: r.id, name: r.name, health: { score: r.score, trend: { thirtyDayChange: r.trend } } })),
+      rows.map((r) => ({
+        __typename: 'Customer',
+        id: r.id,
+        name: r.name,
+        health: {
+          __typename: 'CustomerHealth',
+          score: r.score,
+          trend: { __typename: 'HealthTrend', thirtyDayChange: r.trend },
+        },
+      })),
     );
   });
 

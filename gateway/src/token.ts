@@ -1,3 +1,4 @@
+import { parseArgs } from 'node:util';
 import { SignJWT } from 'jose';
 import { DEV_JWT_SECRET } from '@hub/core/config';
 import { ROLES, type Role } from '@hub/core/viewer';
@@ -49,4 +50,41 @@ export async function signDevToken(claims: DevTokenClaims, options: TokenSigning
     .setIssuedAt()
     .setExpirationTime(ttl)
     .sign(new TextEncoder().encode(options.secret ?? DEV_JWT_SECRET));
+}
+
+function commaList(values: readonly string[] | undefined): string[] {
+  return (values ?? [])
+    .flatMap((value) => value.split(','))
+    .map((item) => item.trim())
+    .filter((item) => item !== '');
+}
+
+/**
+ * The claims `npm run token -- --tenant acme --role sales_rep --user u1 [--book u1,u2] [--ttl 1h]`
+ * stands for (throws naming what is wrong). Shared by the CLI and the test that runs the README's
+ * token commands, so the docs are checked against what the command really mints.
+ */
+export function devTokenClaimsFromArgs(args: readonly string[]): DevTokenClaims {
+  const { values } = parseArgs({
+    args: [...args],
+    options: {
+      tenant: { type: 'string' },
+      role: { type: 'string', multiple: true },
+      user: { type: 'string' },
+      book: { type: 'string', multiple: true },
+      ttl: { type: 'string' },
+    },
+  });
+  if (!values.tenant) throw new Error('--tenant is required');
+  if (!values.user) throw new Error('--user is required');
+  const roles = commaList(values.role);
+  if (roles.length === 0) throw new Error('--role is required');
+  return {
+    tenant: values.tenant,
+    user: values.user,
+    roles: roles as Role[],
+    // A sales rep's or CS manager's book defaults to their own customers.
+    book: values.book ? commaList(values.book) : [values.user],
+    ...(values.ttl !== undefined ? { ttl: values.ttl } : {}),
+  };
 }

@@ -98,8 +98,14 @@ describe('partner API keys at the gateway', () => {
     );
     expect(granted.status).toBe(200);
     expect(granted.body.errors).toBeUndefined();
+    // The manifest selects `__typename` everywhere, as Apollo Client sends its documents.
     expect(granted.body.data).toEqual({
-      customer: { id: 'cust_00001', name: expect.any(String), health: { score: expect.any(Number) } },
+      customer: {
+        __typename: 'Customer',
+        id: 'cust_00001',
+        name: expect.any(String),
+        health: { __typename: 'CustomerHealth', score: expect.any(Number) },
+      },
     });
     // cust_00003 is acme's too, but not in the key's grant: it does not exist for the partner.
     const other = await post(

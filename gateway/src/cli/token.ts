@@ -2,9 +2,7 @@
  * `npm run token -- --tenant acme --role sales_rep --user u1 [--book u1,u2] [--ttl 1h]`
  * Prints a development bearer token. Refuses when the hub is not on the development JWT secret.
  */
-import { parseArgs } from 'node:util';
-import type { Role } from '@hub/core/viewer';
-import { TOKEN_ROLES, devTokenRefusal, signDevToken } from '../token.js';
+import { TOKEN_ROLES, devTokenClaimsFromArgs, devTokenRefusal, signDevToken } from '../token.js';
 
 const USAGE = `usage: npm run token -- --tenant <id> --role <role>[,<role>] --user <id> [--book u1,u2] [--ttl 1h]
 roles: ${TOKEN_ROLES.join(', ')}`;
@@ -14,50 +12,14 @@ function fail(message: string): never {
   process.exit(1);
 }
 
-function list(values: string[] | undefined): string[] {
-  return (values ?? [])
-    .flatMap((value) => value.split(','))
-    .map((item) => item.trim())
-    .filter((item) => item !== '');
-}
-
 const refusal = devTokenRefusal(process.env);
 if (refusal) fail(refusal);
 
-let values;
 try {
-  ({ values } = parseArgs({
-    options: {
-      tenant: { type: 'string' },
-      role: { type: 'string', multiple: true },
-      user: { type: 'string' },
-      book: { type: 'string', multiple: true },
-      ttl: { type: 'string' },
-    },
-  }));
-} catch (error) {
-  fail(error instanceof Error ? error.message : String(error));
-}
-if (!values.tenant) fail('--tenant is required');
-if (!values.user) fail('--user is required');
-const roles = list(values.role);
-if (roles.length === 0) fail('--role is required');
-
-try {
-  const token = await signDevToken(
-    {
-      tenant: values.tenant,
-      user: values.user,
-      roles: roles as Role[],
-      // A sales rep's or CS manager's book defaults to their own customers.
-      book: values.book ? list(values.book) : [values.user],
-      ...(values.ttl !== undefined ? { ttl: values.ttl } : {}),
-    },
-    {
-      ...(process.env['HUB_JWT_ISSUER'] ? { issuer: process.env['HUB_JWT_ISSUER'] } : {}),
-      ...(process.env['HUB_JWT_AUDIENCE'] ? { audience: process.env['HUB_JWT_AUDIENCE'] } : {}),
-    },
-  );
+  const token = await signDevToken(devTokenClaimsFromArgs(process.argv.slice(2)), {
+    ...(process.env['HUB_JWT_ISSUER'] ? { issuer: process.env['HUB_JWT_ISSUER'] } : {}),
+    ...(process.env['HUB_JWT_AUDIENCE'] ? { audience: process.env['HUB_JWT_AUDIENCE'] } : {}),
+  });
   process.stdout.write(`${token}\n`);
 } catch (error) {
   fail(error instanceof Error ? error.message : String(error));
