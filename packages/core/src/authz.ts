@@ -123,11 +123,14 @@ export function requestScopes(viewer: Viewer, domain: Domain, mutation: boolean)
 
 /**
  * Whether a subgraph request body runs a mutation. Parsed again (Apollo Server parses after the
- * context is built): anything unparsable or ambiguous counts as a mutation, the narrower scope.
+ * context is built) unless the text cannot hold one: anything unparsable or ambiguous counts as a
+ * mutation, the narrower scope.
  */
 export function isMutationRequest(body: unknown): boolean {
   const { query, operationName } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
   if (typeof query !== 'string') return true;
+  // No `mutation` keyword anywhere: no mutation operation (skips a parse on nearly every fetch).
+  if (!query.includes('mutation')) return false;
   try {
     const operation = getOperationAST(parse(query), typeof operationName === 'string' ? operationName : undefined);
     return operation?.operation !== 'query';

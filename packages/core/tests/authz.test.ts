@@ -385,10 +385,11 @@ describe('rowScope: the union of the rows of the roles that may act in the domai
   it.each([
     [{ query: '{ customer(id: "x") { id } }' }, false],
     [{ query: 'query Q { a } mutation M { b }', operationName: 'Q' }, false],
+    [{ query: '{ a(note: "mutation") { mutation: id } }' }, false],
     [{ query: 'mutation { renameCustomer(id: "x", name: "y") { id } }' }, true],
     [{ query: 'query Q { a } mutation M { b }', operationName: 'M' }, true],
     [{ query: 'query Q { a } mutation M { b }' }, true],
-    [{ query: '{ broken' }, true],
+    [{ query: 'mutation { broken' }, true],
     [{ extensions: { persistedQuery: {} } }, true],
     [[{ query: '{ a }' }], true],
     [undefined, true],
