@@ -61,7 +61,7 @@ export const TENANT_WIDE_ROLES: readonly Role[] = ['admin', 'marketing', 'financ
 /** Roles whose rows are their book of business: the gateway resolves the book into `customerIds`. */
 export const BOOK_ROLES: readonly Role[] = ['cs_manager', 'sales_rep'];
 
-/** Roles that see contact PII unmasked. */
+/** Roles that see contact PII unmasked, on the contacts of their own rows. */
 export const PII_ROLES: readonly Role[] = ['admin', 'cs_manager', 'sales_rep', 'finance'];
 
 export function maskEmail(value: unknown): unknown {
@@ -74,7 +74,7 @@ export function maskPhone(value: unknown): unknown {
   return typeof value === 'string' ? `***${value.replace(/\D/g, '').slice(-2)}` : value;
 }
 
-/** Fields masked for viewers without a PII role. */
+/** Fields masked unless a PII role of the viewer covers the contact's customer. */
 export const PII_MASKS: Readonly<Record<string, (value: unknown) => unknown>> = {
   'Contact.email': maskEmail,
   'Contact.phone': maskPhone,
