@@ -1,18 +1,17 @@
 /**
- * Row scope of a viewer, resolved once per request at the gateway and signed into the viewer as
- * `customerIds`, so every subgraph filters rows the same way without asking anyone:
- *   admin, marketing, finance   -> null (every customer of the tenant)
- *   cs_manager, sales_rep       -> the customers whose owner is in the viewer's `book` claim
- *   anything else               -> [] (fail closed; partners get theirs from the API key)
+ * The customers of a viewer's customer-scoped roles, resolved once per request at the gateway and
+ * signed into the viewer as `customerIds`; each subgraph then decides per domain which of the
+ * viewer's roles count (packages/core/src/authz.ts), so nobody asks again:
+ *   a book role (cs_manager, sales_rep)  -> the customers whose owner is in the `book` claim, also
+ *                                           beside a tenant-wide role (its rows do not become theirs)
+ *   only tenant-wide roles               -> null (no list needed)
+ *   anything else                        -> [] (fail closed; partners get theirs from the API key)
  */
-import { TENANT_WIDE_ROLES } from '@hub/core/authz';
+import { BOOK_ROLES, TENANT_WIDE_ROLES } from '@hub/core/authz';
 import { ErrorCode, hubError } from '@hub/core/errors';
-import { hasRole, type Role, type Viewer } from '@hub/core/viewer';
+import { hasRole, type Viewer } from '@hub/core/viewer';
 import { BoundedLruCache } from './apqCache.js';
 import { InternalLookupError, type InternalQuery } from './internal.js';
-
-/** Roles whose rows are their book of business (a tenant-wide role, from the matrix, wins over them). */
-export const BOOK_ROLES: readonly Role[] = ['cs_manager', 'sales_rep'];
 
 /** Book changes (reassignments) reach the viewer within this time. */
 export const SCOPE_TTL_SECONDS = 30;
@@ -77,11 +76,11 @@ export function createScopeResolver(options: ScopeResolverOptions): ScopeResolve
 
   return {
     async resolve(viewer) {
-      if (hasRole(viewer, ...TENANT_WIDE_ROLES)) return Object.freeze({ ...viewer, customerIds: null });
       if (viewer.tenantId !== null && hasRole(viewer, ...BOOK_ROLES)) {
         return Object.freeze({ ...viewer, customerIds: await bookScope(viewer, viewer.tenantId) });
       }
-      return Object.freeze({ ...viewer, customerIds: [] });
+      const tenantWideOnly = viewer.roles.length > 0 && viewer.roles.every((role) => TENANT_WIDE_ROLES.includes(role));
+      return Object.freeze({ ...viewer, customerIds: tenantWideOnly ? null : [] });
     },
     get size() {
       return cache.size;

@@ -41,9 +41,20 @@ describe('the scope resolver', () => {
     for (const role of ['admin', 'marketing', 'finance'] as const) {
       expect((await resolver.resolve(viewer([role], ['u1']))).customerIds).toBeNull();
     }
-    // A tenant-wide role wins over a book role.
-    expect((await resolver.resolve(viewer(['sales_rep', 'finance'], ['u1']))).customerIds).toBeNull();
     expect(calls).toHaveLength(0);
+  });
+
+  it('still resolves the book of a book role beside a tenant-wide one (the subgraph decides per domain)', async () => {
+    const { query, calls } = counting(customers.url);
+    const resolver = createScopeResolver({ customers: query });
+    for (const wide of ['admin', 'marketing', 'finance'] as const) {
+      for (const book of ['sales_rep', 'cs_manager'] as const) {
+        expect((await resolver.resolve(viewer([wide, book], ['u1']))).customerIds, `${wide}+${book}`).toEqual([
+          'cust_00001',
+        ]);
+      }
+    }
+    expect(calls).toHaveLength(1);
   });
 
   it('resolves a book through _viewerScope as the system viewer of the tenant, once per tenant and book', async () => {

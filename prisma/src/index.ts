@@ -17,6 +17,7 @@ export {
   ScopeViolationError,
   UnknownCustomerError,
   type RowScope,
+  type ViewerScopes,
   type CustomerKeys,
   type CustomerVerifier,
 } from './tenant.js';

@@ -121,8 +121,18 @@ export function scopeToTenant<C>(client: C, tenantId: string | null): C {
 
 /** What a viewer may touch: its tenant, and (when not null) only these customers' rows. */
 export interface RowScope {
-  tenantId: string | null;
-  customerIds: readonly string[] | null;
+  readonly tenantId: string | null;
+  readonly customerIds: readonly string[] | null;
+}
+
+/**
+ * The scopes of one request: reads (find, count, aggregate, groupBy) go through `read`; every
+ * other operation — create, update, upsert, delete and their *Many forms — through `write`. A
+ * viewer may read more rows than it may change (e.g. tenant-wide reads, writes only in its book).
+ */
+export interface ViewerScopes {
+  readonly read: RowScope;
+  readonly write: RowScope;
 }
 
 /**
@@ -205,23 +215,24 @@ function scopeCustomerArgs(
 }
 
 /**
- * The client every request uses: `scopeToTenant` plus, for a customer-scoped viewer, the
- * customer condition ANDed into every model operation (reads, counts, aggregates, updates,
- * deletes) and checked on every write. Same limits as `scopeToTenant` (raw SQL, nested writes).
+ * The client every request uses: `scopeToTenant` plus, where the operation's scope (`read` for
+ * reads, `write` for everything else) names customers, the customer condition ANDed into every
+ * model operation (reads, counts, aggregates, updates, deletes, upserts) and checked on the data of
+ * every write. Same limits as `scopeToTenant` (raw SQL, nested writes).
  */
 export function scopeToViewer<C>(
   client: C,
-  scope: RowScope,
+  scopes: ViewerScopes,
   customerKeys: CustomerKeys,
   verifyCustomers?: CustomerVerifier,
 ): C {
   const extendable = client as unknown as Extendable;
-  const { tenantId, customerIds } = scope;
   return extendable.$extends({
     name: 'hub-viewer-scope',
     query: {
       $allModels: {
         async $allOperations({ model, operation, args, query }) {
+          const { tenantId, customerIds } = READ_OPS.has(operation) ? scopes.read : scopes.write;
           if (tenantId === null || tenantId === '') {
             throw new ScopeViolationError(`${model}.${operation} refused: no tenant in scope`);
           }

@@ -1,7 +1,14 @@
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateClient } from '../src/generate.js';
-import { openStore, scopeToTenant, storeConfigFromEnv, type Store } from '../src/index.js';
+import {
+  openStore,
+  scopeToTenant,
+  scopeToViewer,
+  ScopeViolationError,
+  storeConfigFromEnv,
+  type Store,
+} from '../src/index.js';
 import {
   tempDir,
   unusedDatabase,
@@ -155,6 +162,89 @@ describe('scopeToTenant', () => {
       /no tenant in scope/,
     );
     expect(await store.client.widget.findUnique({ where: { id: 'w9' } })).toBeNull();
+  });
+});
+
+describe('scopeToViewer: reads through the read scope, every write through the write scope', () => {
+  // As for a viewer that reads tenant-wide but writes only its book: Widget stands for Customer
+  // (keyed by its id), Gadget for a domain row (its widgetId is the customer column).
+  const keys = { Widget: 'id', Gadget: 'widgetId', Tenant: null };
+  const scoped = () =>
+    scopeToViewer(
+      store.client,
+      { read: { tenantId: 't1', customerIds: null }, write: { tenantId: 't1', customerIds: ['v1'] } },
+      keys,
+    );
+  beforeAll(async () => {
+    await store.client.widget.createMany({
+      data: [
+        { id: 'v1', tenantId: 't1', name: 'in-book', price: '1.00' },
+        { id: 'v2', tenantId: 't1', name: 'out-of-book', price: '1.00' },
+      ],
+    });
+    await store.client.gadget.createMany({
+      data: [
+        { id: 'gv1', tenantId: 't1', widgetId: 'v1', label: 'in' },
+        { id: 'gv2', tenantId: 't1', widgetId: 'v2', label: 'out' },
+      ],
+    });
+  });
+
+  it('reads every row of the read scope', async () => {
+    const db = scoped();
+    expect((await db.gadget.findMany({ where: { id: { in: ['gv1', 'gv2'] } } })).map((g) => g.id)).toEqual([
+      'gv1',
+      'gv2',
+    ]);
+    expect(await db.widget.findUnique({ where: { id: 'v2' } })).toMatchObject({ id: 'v2' });
+    expect(await db.gadget.count({ where: { id: { in: ['gv1', 'gv2'] } } })).toBe(2);
+  });
+
+  it('changes nothing outside the write scope, whatever the write operation', async () => {
+    const db = scoped();
+    await expect(db.gadget.update({ where: { id: 'gv2' }, data: { label: 'x' } })).rejects.toThrow(
+      /not found|No record/i,
+    );
+    expect(await db.gadget.updateMany({ where: { id: 'gv2' }, data: { label: 'x' } })).toEqual({ count: 0 });
+    expect(await db.gadget.updateMany({ data: { label: 'x' } })).toEqual({ count: 1 });
+    await expect(
+      db.gadget.upsert({
+        where: { id: 'gv2' },
+        create: { id: 'gv2', widgetId: 'v2', label: 'x' },
+        update: { label: 'x' },
+      }),
+    ).rejects.toThrow(ScopeViolationError);
+    await expect(db.gadget.delete({ where: { id: 'gv2' } })).rejects.toThrow();
+    expect(await db.gadget.deleteMany({ where: { id: 'gv2' } })).toEqual({ count: 0 });
+    await expect(db.gadget.create({ data: { id: 'gv3', widgetId: 'v2', label: 'x' } })).rejects.toThrow(
+      ScopeViolationError,
+    );
+    await expect(db.gadget.createMany({ data: [{ id: 'gv4', widgetId: 'v2', label: 'x' }] })).rejects.toThrow(
+      ScopeViolationError,
+    );
+    await expect(db.gadget.update({ where: { id: 'gv1' }, data: { widgetId: 'v2' } })).rejects.toThrow(
+      ScopeViolationError,
+    );
+    await expect(db.widget.update({ where: { id: 'v2' }, data: { name: 'x' } })).rejects.toThrow(
+      /not found|No record/i,
+    );
+    expect(await db.widget.deleteMany({ where: { id: 'v2' } })).toEqual({ count: 0 });
+    const rows = await store.client.gadget.findMany({ where: { id: { startsWith: 'gv' } }, orderBy: { id: 'asc' } });
+    expect(rows.map((g) => [g.id, g.widgetId, g.label])).toEqual([
+      ['gv1', 'v1', 'x'],
+      ['gv2', 'v2', 'out'],
+    ]);
+    expect(await store.client.widget.findUnique({ where: { id: 'v2' } })).toMatchObject({ name: 'out-of-book' });
+  });
+
+  it('writes inside the write scope', async () => {
+    const db = scoped();
+    expect(await db.gadget.update({ where: { id: 'gv1' }, data: { label: 'in-2' } })).toMatchObject({ label: 'in-2' });
+    await db.gadget.upsert({ where: { id: 'gv5' }, create: { id: 'gv5', widgetId: 'v1', label: 'new' }, update: {} });
+    expect(await store.client.gadget.findUnique({ where: { id: 'gv5' } })).toMatchObject({
+      tenantId: 't1',
+      widgetId: 'v1',
+    });
   });
 });
 

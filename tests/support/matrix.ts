@@ -89,6 +89,62 @@ export function seesCustomer(
   return TENANT_WIDE.includes(spec.role) || spec.book.includes(target.owner);
 }
 
+/**
+ * A viewer with several roles (every pair of the five human roles). Book roles in it share one book,
+ * `[u1]`, so customers of u2 lie outside it even for a pair with the sales rep.
+ */
+export interface RolesSpec {
+  readonly roles: readonly Role[];
+  readonly book: readonly string[];
+  readonly sub: string;
+  /** `marketing+sales_rep`: names the case and keys the token. */
+  readonly key: string;
+}
+
+const BOOKED: readonly Role[] = ['cs_manager', 'sales_rep'];
+export const PAIRS: readonly RolesSpec[] = VIEWERS.flatMap((a, i) =>
+  VIEWERS.slice(i + 1).map((b) => {
+    const roles = [a.role, b.role];
+    return { roles, book: roles.some((r) => BOOKED.includes(r)) ? ['u1'] : [], sub: 'pair1', key: roles.join('+') };
+  }),
+);
+
+export type Action = 'read' | 'write';
+const ACCESS: Readonly<Record<Action, Readonly<Record<Domain, readonly Role[]>>>> = { read: READERS, write: WRITERS };
+
+/** Whether some role of `spec` may `action` in `domain` at all. */
+export const mayAct = (spec: RolesSpec, domain: Domain, action: Action) =>
+  spec.roles.some((role) => ACCESS[action][domain].includes(role));
+
+/** The rows `spec` may `action` in `domain`: the union of the rows of its roles that may. */
+export function rowsOf(spec: RolesSpec, domain: Domain, action: Action): 'tenant' | 'book' | 'none' {
+  const able = spec.roles.filter((role) => ACCESS[action][domain].includes(role));
+  if (able.some((role) => TENANT_WIDE.includes(role))) return 'tenant';
+  return able.length > 0 ? 'book' : 'none';
+}
+
+/**
+ * The union rule: some role of `spec` may `action` in `domain` AND that role's own rows hold the
+ * target (tenant-wide roles: the tenant; book roles: the book) — never one role's rows with
+ * another's access.
+ */
+export function mayOnRow(
+  viewerTenant: Tenant,
+  spec: RolesSpec,
+  domain: Domain,
+  action: Action,
+  target: { tenant: Tenant; owner: string },
+): boolean {
+  if (target.tenant !== viewerTenant) return false;
+  return spec.roles.some(
+    (role) => ACCESS[action][domain].includes(role) && (TENANT_WIDE.includes(role) || spec.book.includes(target.owner)),
+  );
+}
+
+/** Contact PII in the clear: some PII role of `spec` whose own rows hold the customer's owner. */
+export const seesPii = (spec: RolesSpec, owner: string) =>
+  spec.roles.some((role) => PII_ROLES.includes(role) && (TENANT_WIDE.includes(role) || spec.book.includes(owner)));
+
 /** Independent statement of the mask: first letter, `***`, the domain. */
 export function maskedEmail(email: string): string {
   const at = email.indexOf('@');

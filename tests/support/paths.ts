@@ -2,8 +2,7 @@
  * The read paths of the attack matrix — each domain's root list, `customer { … }` parts served by
  * other subgraphs, single lookups by id — and the SQL that says what each must return.
  */
-import type { Role } from '@hub/core/viewer';
-import { at, maskedEmail, PII_ROLES, type Domain, type Oracle } from './matrix.js';
+import { at, maskedEmail, type Domain, type Oracle } from './matrix.js';
 
 /** A domain's own root list, and how to read the same rows with SQL. */
 export interface ListSpec {
@@ -158,7 +157,8 @@ export interface PartSpec {
   readonly part: string;
   readonly domain: Domain;
   readonly select: string;
-  expected(oracle: Oracle, tenant: string, customerId: string, role: Role): Promise<unknown>;
+  /** `unmasked`: whether the viewer sees this customer's contact PII in the clear. */
+  expected(oracle: Oracle, tenant: string, customerId: string, unmasked: boolean): Promise<unknown>;
 }
 
 export const PARTS: readonly PartSpec[] = [
@@ -166,12 +166,12 @@ export const PARTS: readonly PartSpec[] = [
     part: 'contacts',
     domain: 'customers',
     select: 'contacts(first: 50) { totalCount edges { node { id email } } }',
-    async expected(oracle, tenant, customerId, role) {
+    async expected(oracle, tenant, customerId, unmasked) {
       const rows = await oracle.rows<{ id: string; email: string }>(
         `SELECT id, email FROM customers."Contact" WHERE "tenantId" = $1 AND "customerId" = $2 ORDER BY id`,
         [tenant, customerId],
       );
-      const email = (raw: string) => (PII_ROLES.includes(role) ? raw : maskedEmail(raw));
+      const email = (raw: string) => (unmasked ? raw : maskedEmail(raw));
       return { totalCount: rows.length, edges: rows.map((row) => ({ node: { id: row.id, email: email(row.email) } })) };
     },
   },
@@ -264,7 +264,8 @@ export interface LookupSpec {
   /** Table whose first row for the target customer is looked up (null: the customer itself). */
   readonly table: string | null;
   readonly select: string;
-  expected(oracle: Oracle, tenant: string, id: string, role: Role): Promise<Record<string, unknown>>;
+  /** `unmasked`: whether the viewer sees the target customer's contact PII in the clear. */
+  expected(oracle: Oracle, tenant: string, id: string, unmasked: boolean): Promise<Record<string, unknown>>;
 }
 
 export const LOOKUPS: readonly LookupSpec[] = [
@@ -287,12 +288,12 @@ export const LOOKUPS: readonly LookupSpec[] = [
     domain: 'customers',
     table: 'customers."Contact"',
     select: 'id customerId email',
-    async expected(oracle, tenant, id, role) {
+    async expected(oracle, tenant, id, unmasked) {
       const row = await oracle.one<{ id: string; customerId: string; email: string }>(
         `SELECT id, "customerId", email FROM customers."Contact" WHERE "tenantId" = $1 AND id = $2`,
         [tenant, id],
       );
-      return row ? { ...row, email: PII_ROLES.includes(role) ? row.email : maskedEmail(row.email) } : {};
+      return row ? { ...row, email: unmasked ? row.email : maskedEmail(row.email) } : {};
     },
   },
   {

@@ -3,16 +3,30 @@
  * every subgraph gets from it (the subgraph kit applies them; no subgraph writes its own).
  *
  * - which roles may read / write each domain's subgraph;
- * - which rows: the viewer's tenant always, and for book- or grant-scoped roles only their customers
- *   (`rowScope`, enforced in the data layer by `scopeToViewer`);
+ * - which rows each role brings: the viewer's tenant always; tenant-wide roles every customer of it,
+ *   book roles their book, partners their grant's customers (`customerIds`, signed by the gateway);
  * - partners read only the fields their grant names;
  * - contact PII is masked for roles that may see customers but not their people.
+ *
+ * Role unions never widen rows: for every domain, field and row, a viewer may do what at least one
+ * of its roles allows, within that role's own rows and masks. So the data layer's scope is per
+ * (domain, action) — the union of the rows of the roles that may do it (`rowScope`) — and a field or
+ * an unmasked value is allowed on a row only when a role that allows it covers that row (`coversRow`).
  * Fail closed: a domain missing from the matrix, a model missing from a subgraph's customer keys,
- * or a book-scoped viewer without a resolved scope, all yield nothing.
+ * a customer-scoped role without resolved customers, or a row whose customer cannot be told, all
+ * yield nothing.
  */
-import type { GraphQLField, GraphQLNamedType, GraphQLObjectType, GraphQLSchema } from 'graphql';
+import {
+  getOperationAST,
+  parse,
+  type GraphQLField,
+  type GraphQLNamedType,
+  type GraphQLObjectType,
+  type GraphQLSchema,
+} from 'graphql';
 import { applyMiddleware, type IMiddleware } from 'graphql-middleware';
 import { allow, rule, shield, type IRules } from 'graphql-shield';
+import type { RowScope, ViewerScopes } from '@hub/store';
 import type { Domain } from './domains.js';
 import { forbidden } from './errors.js';
 import { hasRole, type Role, type Viewer } from './viewer.js';
@@ -41,10 +55,13 @@ export const WRITE_ACCESS: Readonly<Record<Domain, readonly Role[]>> = {
   health: ['admin', 'cs_manager'],
 };
 
-/** Roles whose row scope is the whole tenant; every other role sees only its `customerIds`. */
+/** Roles whose rows are the whole tenant; every other role brings only the viewer's `customerIds`. */
 export const TENANT_WIDE_ROLES: readonly Role[] = ['admin', 'marketing', 'finance', 'system'];
 
-/** Roles that see contact PII unmasked. */
+/** Roles whose rows are their book of business: the gateway resolves the book into `customerIds`. */
+export const BOOK_ROLES: readonly Role[] = ['cs_manager', 'sales_rep'];
+
+/** Roles that see contact PII unmasked, on the contacts of their own rows. */
 export const PII_ROLES: readonly Role[] = ['admin', 'cs_manager', 'sales_rep', 'finance'];
 
 export function maskEmail(value: unknown): unknown {
@@ -57,16 +74,91 @@ export function maskPhone(value: unknown): unknown {
   return typeof value === 'string' ? `***${value.replace(/\D/g, '').slice(-2)}` : value;
 }
 
-/** Fields masked for viewers without a PII role. */
+/** Fields masked unless a PII role of the viewer covers the contact's customer. */
 export const PII_MASKS: Readonly<Record<string, (value: unknown) => unknown>> = {
   'Contact.email': maskEmail,
   'Contact.phone': maskPhone,
 };
 
-/** The rows a viewer may touch, for `scopeToViewer`. */
-export function rowScope(viewer: Viewer): { tenantId: string | null; customerIds: readonly string[] | null } {
-  if (hasRole(viewer, ...TENANT_WIDE_ROLES)) return { tenantId: viewer.tenantId, customerIds: null };
-  return { tenantId: viewer.tenantId, customerIds: viewer.customerIds ?? [] };
+export type Action = 'read' | 'write';
+
+/**
+ * Roles that may `action` in `domain`, as far as rows go. `system` reads every domain tenant-wide:
+ * the shield lets it reach only the @inaccessible internal fields, and those need its rows.
+ */
+function rolesFor(domain: Domain, action: Action): readonly Role[] {
+  const roles = (action === 'read' ? READ_ACCESS : WRITE_ACCESS)[domain] ?? [];
+  return action === 'read' && roles.length > 0 ? [...roles, 'system'] : roles;
+}
+
+/** The customers one role of the viewer brings: null for the whole tenant. */
+function customersOf(viewer: Viewer, role: Role): readonly string[] | null {
+  return TENANT_WIDE_ROLES.includes(role) ? null : (viewer.customerIds ?? []);
+}
+
+/** The union of the rows the viewer's roles among `roles` bring (none of them: no customer at all). */
+function unionScope(viewer: Viewer, roles: readonly Role[]): RowScope {
+  const ids = new Set<string>();
+  for (const role of viewer.roles.filter((r) => roles.includes(r))) {
+    const customers = customersOf(viewer, role);
+    if (customers === null) return { tenantId: viewer.tenantId, customerIds: null };
+    for (const id of customers) ids.add(id);
+  }
+  return { tenantId: viewer.tenantId, customerIds: [...ids].sort() };
+}
+
+/** The rows a viewer may `action` in `domain`: the union of the rows of its roles that may. */
+export function rowScope(viewer: Viewer, domain: Domain, action: Action): RowScope {
+  return unionScope(viewer, rolesFor(domain, action));
+}
+
+/**
+ * The scopes of one request, for `scopeToViewer`. A mutation reads with its write scope too: its own look-ups and read-backs (find the row, then
+ * update it; return the written row) must not see or echo rows it may not write.
+ */
+export function requestScopes(viewer: Viewer, domain: Domain, mutation: boolean): ViewerScopes {
+  const write = rowScope(viewer, domain, 'write');
+  return { read: mutation ? write : rowScope(viewer, domain, 'read'), write };
+}
+
+/**
+ * Whether a subgraph request body runs a mutation. Parsed again (Apollo Server parses after the
+ * context is built) unless the text cannot hold one: anything unparsable or ambiguous counts as a
+ * mutation, the narrower scope.
+ */
+export function isMutationRequest(body: unknown): boolean {
+  const { query, operationName } = (typeof body === 'object' && body !== null ? body : {}) as Record<string, unknown>;
+  if (typeof query !== 'string') return true;
+  // No `mutation` keyword anywhere: no mutation operation (skips a parse on nearly every fetch).
+  if (!query.includes('mutation')) return false;
+  try {
+    const operation = getOperationAST(parse(query), typeof operationName === 'string' ? operationName : undefined);
+    return operation?.operation !== 'query';
+  } catch {
+    return true;
+  }
+}
+
+// Field rules ask per row; a viewer (frozen, one per request) keeps its customers as a set.
+const customerSets = new WeakMap<Viewer, ReadonlySet<string>>();
+
+/** Whether one of `roles` (roles of the viewer) covers the row of `customerId` (undefined: unknown). */
+export function coversRow(viewer: Viewer, roles: readonly Role[], customerId: string | undefined): boolean {
+  return roles.some((role) => {
+    if (!viewer.roles.includes(role)) return false;
+    if (TENANT_WIDE_ROLES.includes(role)) return true;
+    if (customerId === undefined) return false;
+    let customers = customerSets.get(viewer);
+    if (!customers) customerSets.set(viewer, (customers = new Set(viewer.customerIds ?? [])));
+    return customers.has(customerId);
+  });
+}
+
+/** The customer a resolved object belongs to: a Customer's id, another row's `customerId`. */
+export function customerOfRow(typeName: string, parent: unknown): string | undefined {
+  if (typeof parent !== 'object' || parent === null) return undefined;
+  const value = (parent as Record<string, unknown>)[typeName === 'Customer' ? 'id' : 'customerId'];
+  return typeof value === 'string' ? value : undefined;
 }
 
 /** Partner grant check: `Type.field` or `Type.*`. */
@@ -114,17 +206,31 @@ function rolesRule(name: string, roles: readonly Role[], action: string) {
   );
 }
 
+/**
+ * A field of `domain` that `roles` may read. The viewer's roles among them allow it (a partner only
+ * for what its grant names); on a row, one of those must also cover the row's customer. A row whose
+ * customer cannot be told (value types, connections, roots) was confined by the data layer to the
+ * rows of the domain's readers: it passes when the allowing roles include all of those readers.
+ */
 function readRule(domain: Domain, typeName: string, fieldName: string, roles: readonly Role[]) {
   const coordinate = `${typeName}.${fieldName}`;
-  return rule(`read:${coordinate}`, { cache: 'no_cache' })((_parent, _args, ctx: AuthzContext) => {
+  const readers = READ_ACCESS[domain] ?? [];
+  return rule(`read:${coordinate}`, { cache: 'no_cache' })((parent, _args, ctx: AuthzContext) => {
     const { viewer } = ctx;
     if (!hasRole(viewer, ...roles)) return forbidden(`Your role may not read ${domain} data (${coordinate})`);
-    if (hasRole(viewer, 'partner') && !hasRole(viewer, ...roles.filter((r) => r !== 'partner'))) {
-      if (!STRUCTURAL_TYPE.test(typeName) && !grantAllows(viewer, typeName, fieldName)) {
-        return forbidden(`Your partner grant does not include ${coordinate}`);
-      }
-    }
-    return true;
+    const allowing = viewer.roles.filter(
+      (role) =>
+        roles.includes(role) &&
+        (role !== 'partner' || STRUCTURAL_TYPE.test(typeName) || grantAllows(viewer, typeName, fieldName)),
+    );
+    if (allowing.length === 0) return forbidden(`Your partner grant does not include ${coordinate}`);
+    const customerId = customerOfRow(typeName, parent);
+    const covered =
+      customerId === undefined
+        ? allowing.some((role) => TENANT_WIDE_ROLES.includes(role)) ||
+          viewer.roles.every((role) => !readers.includes(role) || allowing.includes(role))
+        : coversRow(viewer, allowing, customerId);
+    return covered || forbidden(`Your roles may not read ${coordinate} of this customer`);
   });
 }
 
@@ -181,7 +287,8 @@ function maskMiddleware(schema: GraphQLSchema): IMiddleware {
         info: unknown,
       ) => {
         const value = await resolve(parent, args, ctx, info);
-        return hasRole(ctx.viewer, ...PII_ROLES) ? value : mask(value);
+        // Unmasked only where a PII role covers this contact's customer (unknown customer: masked).
+        return coversRow(ctx.viewer, PII_ROLES, customerOfRow(typeName, parent)) ? value : mask(value);
       },
     };
   }

@@ -16,7 +16,7 @@ import {
   type Store,
   type StoreConfig,
 } from '@hub/store';
-import { applyAuthorization, rowScope, type PermissionOverrides } from './authz.js';
+import { applyAuthorization, isMutationRequest, requestScopes, type PermissionOverrides } from './authz.js';
 import express from 'express';
 import { parse, type DocumentNode } from 'graphql';
 import { readFileSync } from 'node:fs';
@@ -233,7 +233,8 @@ export async function startSubgraph<C, L>(
         const verifyCustomers = checksCustomers
           ? createCustomerVerifier(config.customersUrl, signer, viewer)
           : undefined;
-        const db = scopeToViewer(store.client, rowScope(viewer), def.customerKeys, verifyCustomers);
+        const scopes = requestScopes(viewer, def.name as Domain, isMutationRequest(req.body));
+        const db = scopeToViewer(store.client, scopes, def.customerKeys, verifyCustomers);
         return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: log.child({ requestId }) };
       },
     }),

@@ -12,11 +12,14 @@ import {
   applyAuthorization,
   buildPermissions,
   grantAllows,
+  isMutationRequest,
   maskEmail,
   maskPhone,
   READ_ACCESS,
+  requestScopes,
   rowScope,
   WRITE_ACCESS,
+  type PermissionOverrides,
 } from '../src/authz.js';
 import type { Domain } from '../src/domains.js';
 import type { Role, Viewer } from '../src/viewer.js';
@@ -36,6 +39,7 @@ const typeDefs = parse(/* GraphQL */ `
   }
   type Contact {
     id: ID!
+    customerId: ID
     email: String!
     phone: String
   }
@@ -59,25 +63,47 @@ const typeDefs = parse(/* GraphQL */ `
 `);
 
 const CUSTOMER = { id: 'cust_00001', name: 'Blue Labs 1', secretNote: 'renewal at risk' };
-const CONTACT = { id: 'cont_1', email: 'jane.doe@acme.example', phone: '+1 (555) 010-1234' };
+/** A second customer, outside the book (`customerIds`) the tests give book-scoped viewers. */
+const OTHER_CUSTOMER = { id: 'cust_00002', name: 'Red Works 2', secretNote: 'churn risk' };
+const CUSTOMERS = [CUSTOMER, OTHER_CUSTOMER];
+const CONTACT = { id: 'cont_1', customerId: 'cust_00001', email: 'jane.doe@acme.example', phone: '+1 (555) 010-1234' };
+const OTHER_CONTACT = {
+  id: 'cont_2',
+  customerId: 'cust_00002',
+  email: 'max.roe@red.example',
+  phone: '+1 555 010 9876',
+};
+/** A contact whose row does not tell its customer (fail closed: masked for book roles). */
+const ORPHAN_CONTACT = { id: 'cont_3', email: 'ann.oak@acme.example', phone: '+1 555 010 5555' };
+const CONTACTS: Record<string, object[]> = {
+  cust_00001: [CONTACT],
+  cust_00002: [OTHER_CONTACT],
+  orphan: [ORPHAN_CONTACT],
+};
 
+/** `orphan`: a customer-like row without a customer of its own in the book or out of it. */
+const byId = (id: string) => CUSTOMERS.find((c) => c.id === id) ?? (id === 'orphan' ? { ...CUSTOMER, id } : null);
 const resolvers = {
   Query: {
-    customer: (_: unknown, { id }: { id: string }) => (id === CUSTOMER.id ? CUSTOMER : null),
+    customer: (_: unknown, { id }: { id: string }) => byId(id),
     _internal: () => 'internal',
   },
   Mutation: { renameCustomer: (_: unknown, { name }: { name: string }) => ({ ...CUSTOMER, name }) },
   Customer: {
-    __resolveReference: (ref: { id: string }) => (ref.id === CUSTOMER.id ? CUSTOMER : null),
-    contacts: () => ({ edges: [{ node: CONTACT }], pageInfo: { hasNextPage: false } }),
+    __resolveReference: (ref: { id: string }) => byId(ref.id),
+    contacts: (customer: { id: string }) => ({
+      edges: (CONTACTS[customer.id] ?? []).map((node) => ({ node })),
+      pageInfo: { hasNextPage: false },
+    }),
   },
 };
 
-function schemaFor(domain: string): GraphQLSchema {
+function schemaFor(domain: string, overrides: PermissionOverrides = {}): GraphQLSchema {
   // A domain outside the matrix is what a new subgraph would be before anyone adds it.
   return applyAuthorization(
     domain as Domain,
     buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]),
+    overrides,
   );
 }
 
@@ -206,7 +232,7 @@ describe('applyAuthorization on a subgraph schema', () => {
 
   it('limits mutations to the domain writers', async () => {
     const rename = 'mutation { renameCustomer(id: "cust_00001", name: "Renamed") { id name } }';
-    expect((await run(customers, viewer(['cs_manager']), rename)).data).toEqual({
+    expect((await run(customers, viewer(['cs_manager'], { customerIds: [CUSTOMER.id] }), rename)).data).toEqual({
       renameCustomer: { id: 'cust_00001', name: 'Renamed' },
     });
     for (const role of ['sales_rep', 'marketing', 'finance', 'partner'] as const) {
@@ -288,33 +314,165 @@ describe('partner grants', () => {
   });
 });
 
-describe('rowScope', () => {
-  it('gives tenant-wide roles every customer of their tenant', () => {
-    for (const role of ['admin', 'marketing', 'finance'] as const) {
-      expect(rowScope(viewer([role], { customerIds: ['cust_00001'] }))).toEqual({
-        tenantId: 'acme',
+// The union rule, restated for the tests: a role brings the whole tenant or the viewer's customers.
+const HUMAN: readonly Role[] = ['admin', 'cs_manager', 'sales_rep', 'marketing', 'finance'];
+const WIDE: readonly Role[] = ['admin', 'marketing', 'finance'];
+const PII: readonly Role[] = ['admin', 'cs_manager', 'sales_rep', 'finance'];
+const DOMAINS: readonly Domain[] = ['customers', 'marketing', 'sales', 'product', 'finance', 'support', 'health'];
+const BOOK = ['cust_00001'];
+const pairsOf = (roles: readonly Role[]) => roles.flatMap((a, i) => roles.slice(i + 1).map((b) => [a, b] as Role[]));
+const PAIRS = pairsOf(HUMAN);
+const WITH_PARTNER = [...pairsOf([...HUMAN, 'partner']), ...[...HUMAN, 'partner' as Role].map((r) => [r])];
+
+/** What the union rule says the rows of `roles` are for `action` in `domain` (null: whole tenant). */
+function expectedRows(roles: readonly Role[], domain: Domain, action: 'read' | 'write'): string[] | null {
+  const able = roles.filter((r) => (action === 'read' ? READ_ACCESS : WRITE_ACCESS)[domain].includes(r));
+  if (able.some((r) => WIDE.includes(r))) return null;
+  return able.length > 0 ? BOOK : [];
+}
+
+describe('rowScope: the union of the rows of the roles that may act in the domain', () => {
+  it('has 10 pairs of the five human roles', () => expect(PAIRS).toHaveLength(10));
+
+  const cases = WITH_PARTNER.flatMap((roles) =>
+    DOMAINS.flatMap((domain) => (['read', 'write'] as const).map((action) => ({ roles, domain, action }))),
+  );
+  it.each(cases)('$roles $action $domain', ({ roles, domain, action }) => {
+    expect(rowScope(viewer(roles, { customerIds: BOOK }), domain, action)).toEqual({
+      tenantId: 'acme',
+      customerIds: expectedRows(roles, domain, action),
+    });
+  });
+
+  it('never lets a tenant-wide role widen another role’s domain: [marketing, sales_rep] and [marketing, cs_manager]', () => {
+    const mkt = (other: Role) => viewer(['marketing', other], { customerIds: BOOK });
+    expect(rowScope(mkt('sales_rep'), 'sales', 'read').customerIds).toEqual(BOOK);
+    expect(rowScope(mkt('sales_rep'), 'sales', 'write').customerIds).toEqual(BOOK);
+    expect(rowScope(mkt('sales_rep'), 'customers', 'read').customerIds).toBeNull();
+    expect(rowScope(mkt('cs_manager'), 'customers', 'write').customerIds).toEqual(BOOK);
+    expect(rowScope(mkt('cs_manager'), 'marketing', 'write').customerIds).toBeNull();
+  });
+
+  it('gives the system viewer every row of its tenant to read in every domain, and nothing to write', () => {
+    for (const domain of DOMAINS) {
+      expect(rowScope(viewer(['system'], { tenantId: 'globex' }), domain, 'read')).toEqual({
+        tenantId: 'globex',
         customerIds: null,
       });
+      expect(rowScope(viewer(['system']), domain, 'write').customerIds).toEqual([]);
     }
-    expect(rowScope(viewer(['system'], { tenantId: 'globex' }))).toEqual({ tenantId: 'globex', customerIds: null });
   });
 
-  it('confines book- and grant-scoped roles to their resolved customers', () => {
-    expect(rowScope(viewer(['cs_manager'], { customerIds: ['cust_00001', 'cust_00007'] }))).toEqual({
-      tenantId: 'acme',
-      customerIds: ['cust_00001', 'cust_00007'],
+  it('fails closed when a customer-scoped role arrives without resolved customers, or with no role at all', () => {
+    expect(rowScope(viewer(['sales_rep'], { customerIds: null }), 'sales', 'read').customerIds).toEqual([]);
+    expect(rowScope(viewer(['partner'], { customerIds: null }), 'sales', 'read').customerIds).toEqual([]);
+    expect(rowScope(viewer([], { customerIds: null }), 'customers', 'read').customerIds).toEqual([]);
+    expect(rowScope(viewer(['admin']), 'billing' as Domain, 'read').customerIds).toEqual([]);
+  });
+
+  it('makes a mutation read with its write scope (look-ups and read-backs of rows it may not write)', () => {
+    const who = viewer(['marketing', 'cs_manager'], { customerIds: BOOK });
+    expect(requestScopes(who, 'customers', false)).toEqual({
+      read: { tenantId: 'acme', customerIds: null },
+      write: { tenantId: 'acme', customerIds: BOOK },
     });
-    expect(rowScope(viewer(['partner'], { customerIds: ['cust_00002'] }))).toEqual({
-      tenantId: 'acme',
-      customerIds: ['cust_00002'],
+    expect(requestScopes(who, 'customers', true)).toEqual({
+      read: { tenantId: 'acme', customerIds: BOOK },
+      write: { tenantId: 'acme', customerIds: BOOK },
     });
   });
 
-  it('fails closed when a book-scoped viewer arrives without a resolved scope, or with no role at all', () => {
-    expect(rowScope(viewer(['sales_rep'], { customerIds: null }))).toEqual({ tenantId: 'acme', customerIds: [] });
-    expect(rowScope(viewer(['partner'], { customerIds: null }))).toEqual({ tenantId: 'acme', customerIds: [] });
-    expect(rowScope(viewer([], { customerIds: null }))).toEqual({ tenantId: 'acme', customerIds: [] });
+  it.each([
+    [{ query: '{ customer(id: "x") { id } }' }, false],
+    [{ query: 'query Q { a } mutation M { b }', operationName: 'Q' }, false],
+    [{ query: '{ a(note: "mutation") { mutation: id } }' }, false],
+    [{ query: 'mutation { renameCustomer(id: "x", name: "y") { id } }' }, true],
+    [{ query: 'query Q { a } mutation M { b }', operationName: 'M' }, true],
+    [{ query: 'query Q { a } mutation M { b }' }, true],
+    [{ query: 'mutation { broken' }, true],
+    [{ extensions: { persistedQuery: {} } }, true],
+    [[{ query: '{ a }' }], true],
+    [undefined, true],
+  ])('isMutationRequest(%j) is %s (ambiguous counts as a mutation)', (body, expected) => {
+    expect(isMutationRequest(body)).toBe(expected);
   });
+});
+
+describe('field rules and masks per row, over every pair of the five human roles', () => {
+  const question = (id: string) =>
+    `{ customer(id: "${id}") { id name contacts { edges { node { id email phone } } } } }`;
+  /** Whether the pair reads `domain` on a customer in the book (`inBook`) or outside it. */
+  const readsRow = (roles: readonly Role[], domain: Domain, inBook: boolean) =>
+    roles.some((r) => READ_ACCESS[domain].includes(r) && (WIDE.includes(r) || inBook));
+  const unmasked = (roles: readonly Role[], inBook: boolean) =>
+    roles.some((r) => PII.includes(r) && (WIDE.includes(r) || inBook));
+  const schemas = Object.fromEntries(DOMAINS.map((d) => [d, schemaFor(d)])) as Record<Domain, GraphQLSchema>;
+
+  const cases = [...PAIRS, ...HUMAN.map((r) => [r])].flatMap((roles) =>
+    DOMAINS.flatMap((domain) => CUSTOMERS.map((customer) => ({ roles, domain, customer }))),
+  );
+  it.each(cases)('$roles in $domain on $customer.id', async ({ roles, domain, customer }) => {
+    const inBook = BOOK.includes(customer.id);
+    const result = await run(schemas[domain], viewer(roles, { customerIds: BOOK }), question(customer.id));
+    if (!readsRow(roles, domain, inBook)) {
+      expect(codes(result).length).toBeGreaterThan(0);
+      for (const code of codes(result)) expect(code).toBe('FORBIDDEN');
+      expect(result.data?.['customer'] ?? null).toBeNull();
+      return;
+    }
+    expect(result.errors).toBeUndefined();
+    const contact = customer === CUSTOMER ? CONTACT : OTHER_CONTACT;
+    const open = unmasked(roles, inBook);
+    expect(result.data).toEqual({
+      customer: {
+        id: customer.id,
+        name: customer.name,
+        contacts: {
+          edges: [
+            {
+              node: {
+                id: contact.id,
+                email: open ? contact.email : maskEmail(contact.email),
+                phone: open ? contact.phone : maskPhone(contact.phone),
+              },
+            },
+          ],
+        },
+      },
+    });
+  });
+
+  it.each(PAIRS.filter((roles) => !roles.some((r) => ['admin', 'finance'].includes(r))).map((roles) => ({ roles })))(
+    '$roles: a contact whose row does not tell its customer stays masked (fail closed)',
+    async ({ roles }) => {
+      const who = viewer(roles, { customerIds: [...BOOK, 'orphan'] });
+      const result = await run(schemas.customers, who, question('orphan'));
+      expect(result.errors).toBeUndefined();
+      expect(JSON.stringify(result.data)).not.toContain(ORPHAN_CONTACT.email);
+      expect(JSON.stringify(result.data)).toContain(String(maskEmail(ORPHAN_CONTACT.email)));
+    },
+  );
+
+  const overridden = schemaFor('customers', { 'Customer.secretNote': ['cs_manager'] });
+  it.each(PAIRS.flatMap((roles) => CUSTOMERS.map((customer) => ({ roles, customer }))))(
+    'a per-subgraph override (Customer.secretNote: cs_manager) holds per row: $roles on $customer.id',
+    async ({ roles, customer }) => {
+      const result = await run(
+        overridden,
+        viewer(roles, { customerIds: BOOK }),
+        `{ customer(id: "${customer.id}") { id secretNote } }`,
+      );
+      if (roles.includes('cs_manager') && BOOK.includes(customer.id)) {
+        expect(result.errors).toBeUndefined();
+        expect(result.data).toEqual({ customer: { id: customer.id, secretNote: customer.secretNote } });
+      } else {
+        expect(result.errors?.map((e) => [e.extensions['code'], e.path?.join('.')])).toEqual([
+          ['FORBIDDEN', 'customer.secretNote'],
+        ]);
+        expect(result.data).toEqual({ customer: { id: customer.id, secretNote: null } });
+      }
+    },
+  );
 });
 
 describe('masks', () => {
