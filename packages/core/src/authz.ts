@@ -12,7 +12,7 @@
  */
 import type { GraphQLField, GraphQLNamedType, GraphQLObjectType, GraphQLSchema } from 'graphql';
 import { applyMiddleware, type IMiddleware } from 'graphql-middleware';
-import { allow, rule, shield, type IRules } from 'graphql-shield';
+import { rule, shield, type IRules } from 'graphql-shield';
 import type { Domain } from './domains.js';
 import { forbidden } from './errors.js';
 import { hasRole, type Role, type Viewer } from './viewer.js';
@@ -41,8 +41,11 @@ export const WRITE_ACCESS: Readonly<Record<Domain, readonly Role[]>> = {
   health: ['admin', 'cs_manager'],
 };
 
-/** Roles whose row scope is the whole tenant; every other role sees only its `customerIds`. */
-export const TENANT_WIDE_ROLES: readonly Role[] = ['admin', 'marketing', 'finance', 'system'];
+/**
+ * Roles whose row scope is the whole tenant; every other role sees only its `customerIds`.
+ * `service` (a subgraph's own call) reaches only the fields its callee's overrides grant it.
+ */
+export const TENANT_WIDE_ROLES: readonly Role[] = ['admin', 'marketing', 'finance', 'system', 'service'];
 
 /** Roles that see contact PII unmasked. */
 export const PII_ROLES: readonly Role[] = ['admin', 'cs_manager', 'sales_rep', 'finance'];
@@ -141,15 +144,20 @@ export function buildPermissions(domain: Domain, schema: GraphQLSchema, override
     return existing;
   };
   const mutationType = schema.getMutationType()?.name;
+  // Federation's own fields serve the gateway's viewers; a service principal gets none of them.
+  const federation = rule('federation', { cache: 'no_cache' })((_parent, _args, ctx: AuthzContext) =>
+    hasRole(ctx.viewer, 'service') ? forbidden('A service may call only the fields granted to it') : true,
+  );
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     const fields: Record<string, unknown> = {};
     for (const [fieldName, field] of Object.entries(type.getFields())) {
       const coordinate = `${type.name}.${fieldName}`;
       const override = overrides[coordinate] ?? overrides[`${type.name}.*`];
-      if (FEDERATION_FIELDS.has(coordinate)) fields[fieldName] = allow;
+      if (FEDERATION_FIELDS.has(coordinate)) fields[fieldName] = federation;
+      // Internal fields are the gateway's (`system`) unless an override names who else calls them.
       else if (isInaccessible(field))
-        fields[fieldName] = rolesRule(`internal:${coordinate}`, ['system'], `call ${coordinate}`);
+        fields[fieldName] = rolesRule(`internal:${coordinate}`, override ?? ['system'], `call ${coordinate}`);
       else if (override)
         fields[fieldName] =
           type.name === mutationType
