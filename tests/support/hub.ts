@@ -22,6 +22,8 @@ export interface Hub {
   gatewayUrl: string;
   subgraphs: Record<Domain, ServiceProcess>;
   database: TestDatabase;
+  /** Where each process writes its log (`<name>.log`): refusal reasons are only there. */
+  logDir: string;
   secrets: { jwt: string };
   /** The gateway's key pair and each subgraph's service key pair (tests sign with them to attack). */
   keys: { gateway: SigningKeyPair; services: Record<Domain, SigningKeyPair> };
@@ -39,8 +41,11 @@ export interface Hub {
 }
 
 export interface HubOptions {
-  /** The URL the gateway calls a subgraph at (e.g. a recording proxy in front of it). Default: its own. */
-  gatewayUrlOf?(domain: Domain, url: string): string;
+  /**
+   * The URL the gateway and the other subgraphs call a subgraph at (e.g. a recording proxy in
+   * front of it), given the one it listens on. Default: that one.
+   */
+  urlOf?(domain: Domain, url: string): string;
 }
 
 export async function startHub(options: HubOptions = {}): Promise<Hub> {
@@ -85,15 +90,15 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
     };
     // Customers first: the other domains check customer ids against it.
     const customers = await spawnSubgraph('customers');
+    const urlOf = (s: ServiceProcess) => options.urlOf?.(s.name as Domain, s.url) ?? s.url;
     const others = await Promise.all(
-      DOMAINS.filter((d) => d !== 'customers').map((d) => spawnSubgraph(d, { HUB_CUSTOMERS_URL: customers.url })),
+      DOMAINS.filter((d) => d !== 'customers').map((d) => spawnSubgraph(d, { HUB_CUSTOMERS_URL: urlOf(customers) })),
     );
     const list = [customers, ...others];
     const subgraphs = Object.fromEntries(list.map((s) => [s.name, s])) as Record<Domain, ServiceProcess>;
     // Production composes from a supergraph file; the env's URLs override the ones recorded in it.
     const supergraphPath = path.join(logDir, 'supergraph.graphql');
-    const gatewayUrlOf = (s: ServiceProcess) => options.gatewayUrlOf?.(s.name as Domain, s.url) ?? s.url;
-    const composed = composeRepo({ outFile: supergraphPath, urlOf: (name) => gatewayUrlOf(subgraphs[name as Domain]) });
+    const composed = composeRepo({ outFile: supergraphPath, urlOf: (name) => urlOf(subgraphs[name as Domain]) });
     if (!composed.ok) throw new Error(`composition failed:\n${composed.errors.join('\n')}`);
     let gateway: ServiceProcess | undefined;
     const startGateway = async () => {
@@ -105,7 +110,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
           HUB_GATEWAY_PRIVATE_KEY: encodeKey(keys.gateway.privateKey),
           PORT: '0',
           SUPERGRAPH_PATH: supergraphPath,
-          ...Object.fromEntries(list.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, gatewayUrlOf(s)])),
+          ...Object.fromEntries(list.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, urlOf(s)])),
         },
         readyMessage: 'gateway ready',
         logFile: path.join(logDir, 'gateway.log'),
@@ -121,6 +126,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
       },
       subgraphs,
       database,
+      logDir,
       secrets,
       keys,
       startGateway,
