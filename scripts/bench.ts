@@ -96,11 +96,9 @@ try {
 
   const federatedRun = () => post(running.gatewayUrl, FEDERATED, { first: 100 }, { authorization: `Bearer ${token}` });
   const directRun = () => signedPost('customers', DIRECT, { first: 100 });
-  const batchedRun = () =>
-    signedPost('health', ENTITIES, { r: ids.map((id) => ({ __typename: 'Customer', id })) });
+  const batchedRun = () => signedPost('health', ENTITIES, { r: ids.map((id) => ({ __typename: 'Customer', id })) });
   const unbatchedRun = async () => {
-    for (const id of ids)
-      await signedPost('health', ENTITIES, { r: [{ __typename: 'Customer', id }] });
+    for (const id of ids) await signedPost('health', ENTITIES, { r: [{ __typename: 'Customer', id }] });
   };
 
   const federatedSql = sum(await running.countStatements(federatedRun));

@@ -91,7 +91,12 @@ describe('the scope resolver', () => {
   it('fails closed when the lookup fails: a coded error, nothing cached, the reason reported', async () => {
     const failures: string[] = [];
     const down = createScopeResolver({
-      customers: createInternalClient({ url: 'http://127.0.0.1:9/graphql', audience: 'customers', signer, timeoutMs: 1000 }),
+      customers: createInternalClient({
+        url: 'http://127.0.0.1:9/graphql',
+        audience: 'customers',
+        signer,
+        timeoutMs: 1000,
+      }),
       onFailure: (reason) => failures.push(reason),
     });
     await expect(down.resolve(viewer(['sales_rep'], ['u1']))).rejects.toMatchObject({

@@ -8,7 +8,14 @@
  */
 import type { CustomerVerifier } from '@hub/store';
 import { ErrorCode, hubError } from './errors.js';
-import { REQUEST_ID_HEADER, VIEWER_HEADER, servicePrincipal, serviceOf, type Viewer, type ViewerSigner } from './viewer.js';
+import {
+  REQUEST_ID_HEADER,
+  VIEWER_HEADER,
+  servicePrincipal,
+  serviceOf,
+  type Viewer,
+  type ViewerSigner,
+} from './viewer.js';
 
 const KNOWN_CUSTOMERS = 'query KnownCustomers($ids: [ID!]!) { _knownCustomers(ids: $ids) }';
 

@@ -257,9 +257,7 @@ export async function startSubgraph<C, L>(
           throw unauthenticated('This subgraph only answers requests signed by the gateway');
         }
         const verifyCustomers =
-          checksCustomers && signer
-          ? createCustomerVerifier(config.customersUrl, signer, viewer)
-          : undefined;
+          checksCustomers && signer ? createCustomerVerifier(config.customersUrl, signer, viewer) : undefined;
         const db = scopeToViewer(store.client, rowScope(viewer), def.customerKeys, verifyCustomers);
         return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: log.child({ requestId }) };
       },

@@ -7,7 +7,16 @@ export const VIEWER_HEADER = 'x-hub-viewer';
 /** Header carrying the request id across the gateway into subgraphs and logs. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
-export const ROLES = ['admin', 'cs_manager', 'sales_rep', 'marketing', 'finance', 'partner', 'system', 'service'] as const;
+export const ROLES = [
+  'admin',
+  'cs_manager',
+  'sales_rep',
+  'marketing',
+  'finance',
+  'partner',
+  'system',
+  'service',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 /**

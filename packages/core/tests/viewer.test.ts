@@ -77,7 +77,10 @@ describe('viewer token: accepted once, for its audience and request', () => {
   it('round-trips the viewer; the variables’ key order does not matter', () => {
     const { signer, verify } = setup();
     const token = signer.sign(viewer, 'sales', request);
-    const reordered = { operationName: 'Q', variables: { nested: { a: [{ x: 1, y: 2 }], b: 1 }, n: 3, id: 'cust_00001' } };
+    const reordered = {
+      operationName: 'Q',
+      variables: { nested: { a: [{ x: 1, y: 2 }], b: 1 }, n: 3, id: 'cust_00001' },
+    };
     expect(verify(token, { ...reordered, query: request.query })).toEqual(viewer);
   });
 
