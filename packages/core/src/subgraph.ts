@@ -221,6 +221,9 @@ export async function startSubgraph<C, L>(
     ? createViewerSigner({ issuer: serviceIssuer(def.name), privateKey: config.servicePrivateKey })
     : undefined;
   if (checksCustomers && !signer) throw new Error(`subgraph ${def.name} needs HUB_SERVICE_PRIVATE_KEY`);
+  const grantsServices = Object.values(def.permissions ?? {}).some((roles) => roles.includes('service'));
+  if (grantsServices && Object.keys(config.trustedServices).length === 0)
+    log.warn('no HUB_SERVICE_<DOMAIN>_PUBLIC_KEY is set: every other subgraph’s own call will be refused');
 
   app.use((req, res, next) => {
     const end = metrics.httpDuration.startTimer({ route: req.path });
