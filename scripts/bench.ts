@@ -11,7 +11,8 @@
  * Options: BENCH_ITERATIONS (default 60), BENCH_CONCURRENCY (default 4).
  */
 import { performance } from 'node:perf_hooks';
-import { createViewerSigner, REQUEST_ID_HEADER, VIEWER_HEADER } from '@hub/core/viewer';
+import { GATEWAY_PRINCIPAL } from '@hub/core/keys';
+import { createViewerSigner, REQUEST_ID_HEADER, VIEWER_HEADER, type Viewer } from '@hub/core/viewer';
 import { EnvReader } from '@hub/core/config';
 import { startHub, type Hub } from '../tests/support/hub.js';
 
@@ -74,27 +75,30 @@ try {
   hub = await startHub();
   const running = hub;
   const token = await running.token({ tenant: 'acme', roles: ['admin'] });
-  const signer = createViewerSigner(running.secrets.gateway, 600);
-  const viewer = {
+  const signer = createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: running.keys.gateway.privateKey });
+  const viewer: Viewer = {
     userId: 'bench',
     tenantId: 'acme',
-    roles: ['admin'] as const,
+    roles: ['admin'],
     book: [],
     customerIds: null,
     requestId: 'bench',
   };
-  const signed = { [VIEWER_HEADER]: await signer.sign({ ...viewer, roles: ['admin'] }), [REQUEST_ID_HEADER]: 'bench' };
+  // Signed per request, as the gateway does: a viewer token is addressed to one subgraph and used once.
+  const signedPost = (domain: 'customers' | 'health', query: string, variables: Record<string, unknown>) =>
+    post(running.subgraphs[domain].url, query, variables, {
+      [VIEWER_HEADER]: signer.sign(viewer, domain, { query, variables }),
+      [REQUEST_ID_HEADER]: 'bench',
+    });
   const ids = Array.from({ length: 100 }, (_, i) => `cust_${String(i + 1).padStart(5, '0')}`);
   const sum = (counts: Record<string, Record<string, number>>) =>
     Object.values(counts).reduce((n, perTable) => n + Object.values(perTable).reduce((a, b) => a + b, 0), 0);
 
   const federatedRun = () => post(running.gatewayUrl, FEDERATED, { first: 100 }, { authorization: `Bearer ${token}` });
-  const directRun = () => post(running.subgraphs.customers.url, DIRECT, { first: 100 }, signed);
-  const batchedRun = () =>
-    post(running.subgraphs.health.url, ENTITIES, { r: ids.map((id) => ({ __typename: 'Customer', id })) }, signed);
+  const directRun = () => signedPost('customers', DIRECT, { first: 100 });
+  const batchedRun = () => signedPost('health', ENTITIES, { r: ids.map((id) => ({ __typename: 'Customer', id })) });
   const unbatchedRun = async () => {
-    for (const id of ids)
-      await post(running.subgraphs.health.url, ENTITIES, { r: [{ __typename: 'Customer', id }] }, signed);
+    for (const id of ids) await signedPost('health', ENTITIES, { r: [{ __typename: 'Customer', id }] });
   };
 
   const federatedSql = sum(await running.countStatements(federatedRun));

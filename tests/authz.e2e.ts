@@ -7,7 +7,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
-import { createViewerSigner, type Role, type Viewer } from '@hub/core/viewer';
+import { GATEWAY_PRINCIPAL, generateSigningKeyPair } from '@hub/core/keys';
+import { createViewerSigner, type Role, type SignedRequest, type Viewer } from '@hub/core/viewer';
 import { REPO_ROOT } from '@hub/core/process';
 import { startHub, type Hub } from './support/hub.js';
 import {
@@ -36,6 +37,7 @@ import {
   VIEWERS,
   viewerKey,
   WRITERS,
+  type Domain,
   type GqlResponse,
   type RolesSpec,
   type TargetKind,
@@ -246,7 +248,7 @@ describe('_entities sent straight to a subgraph', () => {
   const ACME = ['cust_00001', 'cust_00002', 'cust_00003'];
   type Attack =
     | 'unsigned'
-    | 'wrong secret'
+    | 'wrong key'
     | 'expired signature'
     | 'user JWT as viewer'
     | 'globex admin asks acme ids'
@@ -254,7 +256,7 @@ describe('_entities sent straight to a subgraph', () => {
     | 'system viewer without tenant';
   const attacks: Attack[] = [
     'unsigned',
-    'wrong secret',
+    'wrong key',
     'expired signature',
     'user JWT as viewer',
     'globex admin asks acme ids',
@@ -271,17 +273,22 @@ describe('_entities sent straight to a subgraph', () => {
     ...partial,
   });
 
-  async function header(attack: Attack | 'acme admin (control)'): Promise<Record<string, string>> {
-    const signed = async (v: Viewer, secret = hub.secrets.gateway) => ({
-      'x-hub-viewer': await createViewerSigner(secret).sign(v),
+  /** The header of `attack`, addressed to `domain` and bound to `request` unless the attack is about that. */
+  async function header(
+    attack: Attack | 'acme admin (control)',
+    domain: Domain,
+    request: SignedRequest,
+  ): Promise<Record<string, string>> {
+    const signed = (v: Viewer, privateKey = hub.keys.gateway.privateKey) => ({
+      'x-hub-viewer': createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey }).sign(v, domain, request),
     });
     switch (attack) {
       case 'unsigned':
         return {};
-      case 'wrong secret':
-        return signed(viewer({}), `${hub.secrets.gateway}x`);
+      case 'wrong key':
+        return signed(viewer({}), generateSigningKeyPair().privateKey);
       case 'expired signature':
-        return { 'x-hub-viewer': await expiredViewerHeader(hub.secrets.gateway) };
+        return { 'x-hub-viewer': expiredViewerHeader(hub.keys.gateway.privateKey, domain, request) };
       case 'user JWT as viewer':
         return { 'x-hub-viewer': await hub.token({ tenant: 'acme', roles: ['admin'] }) };
       case 'globex admin asks acme ids':
@@ -299,12 +306,9 @@ describe('_entities sent straight to a subgraph', () => {
     attacks.map((attack) => ({ domain, attack, name: `${domain}: ${attack}` })),
   );
   it.each(named(cases))('%s -> no acme data', async (_title, { domain, attack }) => {
-    const response = await postRaw(
-      hub.subgraphs[domain].url,
-      { query: entitiesQuery(domain, ACME) },
-      await header(attack),
-    );
-    if (['unsigned', 'wrong secret', 'expired signature', 'user JWT as viewer'].includes(attack)) {
+    const body = { query: entitiesQuery(domain, ACME) };
+    const response = await postRaw(hub.subgraphs[domain].url, body, await header(attack, domain, body));
+    if (['unsigned', 'wrong key', 'expired signature', 'user JWT as viewer'].includes(attack)) {
       expect(response.status).toBe(401);
       expect(codesOf(response)).toEqual(['UNAUTHENTICATED']);
       expect(response.data ?? null).toBeNull();
@@ -315,11 +319,8 @@ describe('_entities sent straight to a subgraph', () => {
   });
 
   it.each(DOMAINS)('%s: the same fetch signed for an acme admin does return acme data (control)', async (domain) => {
-    const response = await postRaw(
-      hub.subgraphs[domain].url,
-      { query: entitiesQuery(domain, ACME) },
-      await header('acme admin (control)'),
-    );
+    const body = { query: entitiesQuery(domain, ACME) };
+    const response = await postRaw(hub.subgraphs[domain].url, body, await header('acme admin (control)', domain, body));
     expect(response.errors).toBeUndefined();
     expect(informativeLeaves(response.data).length).toBeGreaterThan(0);
   });
@@ -336,7 +337,7 @@ describe('bad credentials at the gateway: 401 UNAUTHENTICATED, no data', () => {
     paths.map((query) => ({ token, query, name: `${token}: ${query.slice(0, 24)}` })),
   );
   it.each(named(cases))('%s', async (_title, { token, query }) => {
-    const authorization = await badAuthorization(token, hub.secrets);
+    const authorization = await badAuthorization(token, hub.secrets, hub.keys.gateway.privateKey);
     const response = await postRaw(hub.gatewayUrl, { query }, authorization === undefined ? {} : { authorization });
     expect(response.status).toBe(401);
     expect(codesOf(response)).toEqual(['UNAUTHENTICATED']);

@@ -5,8 +5,11 @@ import { ROLES, type Role, type Viewer } from '@hub/core/viewer';
 import type { GraphQLError } from 'graphql';
 import type { JwtConfig } from './config.js';
 
-/** Roles a bearer token may claim. `system` is the gateway's own identity and never comes from outside. */
-const TOKEN_ROLES: readonly Role[] = ROLES.filter((role) => role !== 'system');
+/**
+ * Roles a bearer token may claim. `system` is the gateway's own identity and `service` a subgraph's;
+ * neither ever comes from outside.
+ */
+const TOKEN_ROLES: readonly Role[] = ROLES.filter((role) => role !== 'system' && role !== 'service');
 
 /** Asymmetric algorithms accepted from an identity provider's JWKS. */
 const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'EdDSA'];

@@ -1,5 +1,7 @@
+import type { KeyObject } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import { DEV_GATEWAY_SECRET, DEV_JWT_SECRET, EnvReader, isProduction } from '@hub/core/config';
+import { DEV_JWT_SECRET, EnvReader, isProduction } from '@hub/core/config';
+import { GATEWAY_PRINCIPAL, devKeyPair, readSigningKey } from '@hub/core/keys';
 import { DOMAINS, SUBGRAPH_PORTS } from '@hub/core/domains';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
@@ -35,8 +37,8 @@ export interface GatewayConfig {
   readonly supergraphPollMs: number;
   /** How long development start-up waits for every subgraph's `/healthz` before composing. */
   readonly subgraphWaitMs: number;
-  /** Signs the viewer header the subgraphs verify. */
-  readonly gatewaySecret: string;
+  /** Ed25519 key that signs the viewer tokens; subgraphs hold only its public half. */
+  readonly gatewayPrivateKey: KeyObject;
   readonly jwt: JwtConfig;
   /** Master switch for introspection; when on, only admins get it (off: nobody, admins included). */
   readonly introspection: boolean;
@@ -121,7 +123,11 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
     supergraphPath,
     supergraphPollMs: env.int('SUPERGRAPH_POLL_MS', 0),
     subgraphWaitMs: env.int('SUBGRAPH_WAIT_MS', production ? 0 : 60_000),
-    gatewaySecret: readSecret(env, 'HUB_GATEWAY_SECRET', DEV_GATEWAY_SECRET, production, true) ?? '',
+    gatewayPrivateKey: readSigningKey(env, 'HUB_GATEWAY_PRIVATE_KEY', 'private', {
+      devDefault: devKeyPair(GATEWAY_PRINCIPAL).privateKey,
+      production,
+      required: true,
+    }) as KeyObject,
     jwt: {
       secret: jwksUrl === undefined ? jwtSecret : undefined,
       jwksUrl,

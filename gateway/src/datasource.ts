@@ -51,7 +51,7 @@ export interface HubDataSourceOptions {
 
 /**
  * The gateway's connection to one subgraph. Every request carries the viewer, signed by the
- * gateway, and the request id; schema loading at start-up is signed as the `system` viewer so that
+ * gateway for this subgraph and this request only, and the request id; schema loading at start-up is signed as the `system` viewer so that
  * subgraphs can refuse everything unsigned, composition included. A subgraph that cannot be reached
  * (or answers with a non-2xx status) turns into one coded error instead of failing the whole
  * operation: the gateway still returns every other subgraph's fields.
@@ -76,8 +76,9 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     const headers = options.request.http?.headers;
     if (!headers) throw new Error('RemoteGraphQLDataSource sends HTTP requests only');
     const viewer = this.viewerFor(options);
-    // Signed per fetch (an HMAC is microseconds), so a long request never sends an expired header.
-    headers.set(VIEWER_HEADER, await this.signer.sign(viewer));
+    // Signed per fetch, just before it is sent (Ed25519 costs microseconds): addressed to this
+    // subgraph, bound to this exact request and usable once, so a captured header buys nothing.
+    headers.set(VIEWER_HEADER, this.signer.sign(viewer, this.name, options.request));
     headers.set(REQUEST_ID_HEADER, viewer.requestId);
   }
 

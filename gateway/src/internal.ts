@@ -6,6 +6,8 @@ const DEFAULT_TIMEOUT_MS = 5000;
 export interface InternalClientOptions {
   /** GraphQL endpoint of the subgraph, e.g. `http://127.0.0.1:4001/graphql`. */
   readonly url: string;
+  /** The subgraph's name, the audience its viewer tokens are addressed to (`customers`). */
+  readonly audience: string;
   readonly signer: ViewerSigner;
   readonly timeoutMs?: number;
 }
@@ -37,16 +39,17 @@ export function createInternalClient(options: InternalClientOptions): InternalQu
     scope: { tenantId: string | null; requestId: string },
   ) => {
     const viewer = systemViewer(scope.requestId, scope.tenantId);
+    const request = { query, variables };
     let response: Response;
     try {
       response = await fetch(options.url, {
         method: 'POST',
         headers: {
           'content-type': 'application/json',
-          [VIEWER_HEADER]: await options.signer.sign(viewer),
+          [VIEWER_HEADER]: options.signer.sign(viewer, options.audience, request),
           [REQUEST_ID_HEADER]: scope.requestId,
         },
-        body: JSON.stringify({ query, variables }),
+        body: JSON.stringify(request),
         signal: AbortSignal.timeout(timeoutMs),
       });
     } catch (error) {

@@ -8,6 +8,7 @@ import { ApolloGateway, IntrospectAndCompose, type ServiceEndpointDefinition } f
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import { createErrorFormatter } from '@hub/core/errors';
+import { GATEWAY_PRINCIPAL } from '@hub/core/keys';
 import { createViewerSigner, hasRole } from '@hub/core/viewer';
 import { createApiKeyAuthenticator } from './apiKeys.js';
 import { createAuthenticator } from './auth.js';
@@ -67,7 +68,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const logger = deps.logger ?? createGatewayLogger(config.logLevel);
   const metrics = deps.metrics ?? createGatewayMetrics();
   const development = config.nodeEnv === 'development';
-  const signer = createViewerSigner(config.gatewaySecret);
+  const signer = createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: config.gatewayPrivateKey });
   const urls = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
 
   // The environment's URL wins over the one recorded in a supergraph file composed elsewhere.
@@ -162,7 +163,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
   }
   const customersUrl = config.subgraphs.find((subgraph) => subgraph.name === 'customers')?.url;
   if (customersUrl === undefined) throw new Error('the gateway needs the customers subgraph (viewer scopes, API keys)');
-  const customers = createInternalClient({ url: customersUrl, signer: createViewerSigner(config.gatewaySecret) });
+  const customers = createInternalClient({
+    url: customersUrl,
+    audience: 'customers',
+    signer: createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: config.gatewayPrivateKey }),
+  });
   // Read before Apollo starts, so a malformed manifest or a missing subgraph stops nothing half-started.
   const safelists = loadSafelists(config.persistedOperationsDir);
   const identifyOptions = {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { ConfigError, DEV_GATEWAY_SECRET, DEV_JWT_SECRET } from '@hub/core/config';
+import { ConfigError, DEV_JWT_SECRET } from '@hub/core/config';
+import { devKeyPair, encodeKey, generateSigningKeyPair } from '@hub/core/keys';
 import { loadGatewayConfig } from '../src/config.js';
 
 const strong = (label: string) => `${label}-0123456789abcdef0123456789abcdef`;
@@ -29,7 +30,7 @@ describe('gateway config', () => {
       { name: 'health', url: 'http://127.0.0.1:4007/graphql' },
     ]);
     expect(config.supergraphPath).toBeUndefined();
-    expect(config.gatewaySecret).toBe(DEV_GATEWAY_SECRET);
+    expect(encodeKey(config.gatewayPrivateKey)).toBe(encodeKey(devKeyPair('gateway').privateKey));
     expect(config.jwt).toEqual({
       secret: DEV_JWT_SECRET,
       jwksUrl: undefined,
@@ -72,35 +73,35 @@ describe('gateway config', () => {
   it('refuses to run production on the development secrets or without a supergraph file', () => {
     const found = problems({
       NODE_ENV: 'production',
-      HUB_GATEWAY_SECRET: DEV_GATEWAY_SECRET,
+      HUB_GATEWAY_PRIVATE_KEY: encodeKey(devKeyPair('gateway').privateKey),
       HUB_JWT_SECRET: DEV_JWT_SECRET,
     });
     expect(found).toEqual(
       expect.arrayContaining([
         expect.stringMatching(/SUPERGRAPH_PATH is required/),
-        expect.stringMatching(/HUB_GATEWAY_SECRET is the development default/),
+        expect.stringMatching(/HUB_GATEWAY_PRIVATE_KEY is a development key/),
         expect.stringMatching(/HUB_JWT_SECRET is the development default/),
       ]),
     );
     expect(problems({ NODE_ENV: 'production', SUPERGRAPH_PATH: 's.graphql' })).toEqual([
       expect.stringMatching(/HUB_JWT_SECRET is required/),
-      expect.stringMatching(/HUB_GATEWAY_SECRET is required/),
+      expect.stringMatching(/HUB_GATEWAY_PRIVATE_KEY is required/),
     ]);
     expect(
       problems({
         NODE_ENV: 'production',
         SUPERGRAPH_PATH: 's.graphql',
-        HUB_GATEWAY_SECRET: 'short',
+        HUB_GATEWAY_PRIVATE_KEY: encodeKey(generateSigningKeyPair().publicKey),
         HUB_JWT_SECRET: strong('jwt'),
       }),
-    ).toEqual([expect.stringMatching(/HUB_GATEWAY_SECRET must be at least 32/)]);
+    ).toEqual([expect.stringMatching(/HUB_GATEWAY_PRIVATE_KEY is not a private key/)]);
   });
 
   it('runs production with a JWKS instead of a shared secret; introspection stays on for admins', () => {
     const config = loadGatewayConfig({
       NODE_ENV: 'production',
       SUPERGRAPH_PATH: 's.graphql',
-      HUB_GATEWAY_SECRET: strong('gateway'),
+      HUB_GATEWAY_PRIVATE_KEY: generateSigningKeyPair().privateKey.export({ format: 'pem', type: 'pkcs8' }).toString(),
       HUB_JWKS_URL: 'https://idp.example.com/.well-known/jwks.json',
     });
     expect(config.jwt.secret).toBeUndefined();

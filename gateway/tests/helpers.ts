@@ -1,7 +1,7 @@
 /**
  * Tiny real subgraphs for the gateway's tests: Apollo Server + `@apollo/subgraph` on port 0 over
- * real HTTP, refusing any request whose `x-hub-viewer` signature does not verify — the same rule
- * the domain subgraphs apply. They let the gateway be tested without Prisma stores.
+ * real HTTP, refusing any request whose `x-hub-viewer` token does not verify (signature, audience
+ * = the subgraph's name, request hash, lifetime, single use) — the same rule the domain subgraphs apply. They let the gateway be tested without Prisma stores.
  */
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -13,7 +13,8 @@ import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/ind
 import { expressMiddleware } from '@as-integrations/express5';
 import express from 'express';
 import { parse } from 'graphql';
-import { DEV_GATEWAY_SECRET } from '@hub/core/config';
+import type { KeyObject } from 'node:crypto';
+import { GATEWAY_PRINCIPAL, devKeyPair } from '@hub/core/keys';
 import { unauthenticated } from '@hub/core/errors';
 import { REQUEST_ID_HEADER, VIEWER_HEADER, createViewerVerifier, type Viewer } from '@hub/core/viewer';
 import { loadGatewayConfig, type GatewayConfig } from '../src/config.js';
@@ -36,11 +37,15 @@ export interface FakeSubgraphOptions {
   name: string;
   sdl: string;
   resolvers: GraphQLResolverMap<{ viewer: Viewer }>;
-  secret?: string;
+  /** The gateway public key it trusts (default: the development key). */
+  gatewayKey?: KeyObject | undefined;
 }
 
 export async function startFakeSubgraph(options: FakeSubgraphOptions): Promise<FakeSubgraph> {
-  const verify = createViewerVerifier(options.secret ?? DEV_GATEWAY_SECRET);
+  const verify = createViewerVerifier({
+    audience: options.name,
+    gatewayKey: options.gatewayKey ?? devKeyPair(GATEWAY_PRINCIPAL).publicKey,
+  });
   const app = express();
   const httpServer = createServer(app);
   const server = new ApolloServer<{ viewer: Viewer }>({
@@ -65,7 +70,7 @@ export async function startFakeSubgraph(options: FakeSubgraphOptions): Promise<F
     expressMiddleware(server, {
       context: async ({ req }) => {
         try {
-          const viewer = await verify(req.header(VIEWER_HEADER));
+          const viewer = verify(req.header(VIEWER_HEADER), req.body);
           fake.viewers.push(viewer);
           fake.requestIds.push(req.header(REQUEST_ID_HEADER) ?? '');
           return { viewer };
@@ -116,11 +121,11 @@ const CUSTOMERS = [
   { id: 'cust_00002', name: 'North Labs 2', ownerId: 'u2' },
 ];
 
-export function startCustomersSubgraph(secret?: string): Promise<FakeSubgraph> {
+export function startCustomersSubgraph(gatewayKey?: KeyObject): Promise<FakeSubgraph> {
   return startFakeSubgraph({
     name: 'customers',
     sdl: CUSTOMERS_SDL,
-    secret,
+    gatewayKey,
     resolvers: {
       Query: {
         customers: () => CUSTOMERS,
@@ -134,11 +139,11 @@ export function startCustomersSubgraph(secret?: string): Promise<FakeSubgraph> {
   });
 }
 
-export function startSalesSubgraph(secret?: string): Promise<FakeSubgraph> {
+export function startSalesSubgraph(gatewayKey?: KeyObject): Promise<FakeSubgraph> {
   return startFakeSubgraph({
     name: 'sales',
     sdl: SALES_SDL,
-    secret,
+    gatewayKey,
     resolvers: {
       Query: {
         pipelineTotal: () => 42,

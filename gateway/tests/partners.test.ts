@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../subgraphs/customers/src/apiKeys.js';
 import { subgraph as customersSubgraph } from '../../subgraphs/customers/src/server.js';
 import { subgraph as healthSubgraph } from '../../subgraphs/health/src/server.js';
-import { DEV_GATEWAY_SECRET } from '@hub/core/config';
+import { GATEWAY_PRINCIPAL, devKeyPair } from '@hub/core/keys';
 import { createViewerSigner } from '@hub/core/viewer';
 import { createApiKeyAuthenticator } from '../src/apiKeys.js';
 import { AuthenticationError } from '../src/auth.js';
@@ -210,7 +210,11 @@ describe('partner API keys at the gateway', () => {
 
 describe('the API-key authenticator', () => {
   it('caches an active key for its ttl by hash, then sees the revocation', async () => {
-    const real = createInternalClient({ url: customers.url, signer: createViewerSigner(DEV_GATEWAY_SECRET) });
+    const real = createInternalClient({
+      url: customers.url,
+      audience: 'customers',
+      signer: createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: devKeyPair(GATEWAY_PRINCIPAL).privateKey }),
+    });
     let lookups = 0;
     const counted: InternalQuery = (query, variables, scope) => {
       lookups++;

@@ -3,13 +3,13 @@
  * lookup fails the request closed. Lookups go over real HTTP to a small real customers subgraph.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEV_GATEWAY_SECRET } from '@hub/core/config';
+import { GATEWAY_PRINCIPAL, devKeyPair, generateSigningKeyPair } from '@hub/core/keys';
 import { createViewerSigner, type Role, type Viewer } from '@hub/core/viewer';
 import { createInternalClient, type InternalQuery } from '../src/internal.js';
 import { createScopeResolver } from '../src/scope.js';
 import { post, startCustomersSubgraph, startTestHub, token, type FakeSubgraph, type TestHub } from './helpers.js';
 
-const signer = createViewerSigner(DEV_GATEWAY_SECRET);
+const signer = createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: devKeyPair(GATEWAY_PRINCIPAL).privateKey });
 
 function viewer(roles: Role[], book: string[], tenantId = 'acme'): Viewer {
   return { userId: 'u1', tenantId, roles, book, customerIds: null, requestId: 'scope-test' };
@@ -17,7 +17,7 @@ function viewer(roles: Role[], book: string[], tenantId = 'acme'): Viewer {
 
 /** The real internal client, counting the lookups that reach the subgraph. */
 function counting(url: string): { query: InternalQuery; calls: { tenantId: string | null; variables: unknown }[] } {
-  const real = createInternalClient({ url, signer });
+  const real = createInternalClient({ url, audience: 'customers', signer });
   const calls: { tenantId: string | null; variables: unknown }[] = [];
   const query: InternalQuery = (text, variables, scope) => {
     calls.push({ tenantId: scope.tenantId, variables });
@@ -102,7 +102,12 @@ describe('the scope resolver', () => {
   it('fails closed when the lookup fails: a coded error, nothing cached, the reason reported', async () => {
     const failures: string[] = [];
     const down = createScopeResolver({
-      customers: createInternalClient({ url: 'http://127.0.0.1:9/graphql', signer, timeoutMs: 1000 }),
+      customers: createInternalClient({
+        url: 'http://127.0.0.1:9/graphql',
+        audience: 'customers',
+        signer,
+        timeoutMs: 1000,
+      }),
       onFailure: (reason) => failures.push(reason),
     });
     await expect(down.resolve(viewer(['sales_rep'], ['u1']))).rejects.toMatchObject({
@@ -115,7 +120,8 @@ describe('the scope resolver', () => {
     const forged = createScopeResolver({
       customers: createInternalClient({
         url: customers.url,
-        signer: createViewerSigner('another-secret-of-sufficient-length!'),
+        audience: 'customers',
+        signer: createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: generateSigningKeyPair().privateKey }),
       }),
     });
     await expect(forged.resolve(viewer(['cs_manager'], ['u1']))).rejects.toMatchObject({

@@ -2,7 +2,10 @@
  * The hostile inputs of tests/authz.e2e.ts: broken bearer tokens, entity fetches sent straight to a
  * subgraph, and writes whose effect SQL can see (every write stamps a unique `sourceSystem` tag).
  */
+import type { KeyObject } from 'node:crypto';
 import { SignJWT } from 'jose';
+import { GATEWAY_PRINCIPAL } from '@hub/core/keys';
+import { createViewerSigner, type SignedRequest, type Viewer } from '@hub/core/viewer';
 import type { Domain, Oracle } from './matrix.js';
 
 const encoder = new TextEncoder();
@@ -71,7 +74,8 @@ export const BAD_TOKEN_NAMES: readonly BadTokenName[] = [
 /** The Authorization header value of each bad credential (undefined: no header at all). */
 export async function badAuthorization(
   name: BadTokenName,
-  secrets: { jwt: string; gateway: string },
+  secrets: { jwt: string },
+  gatewayKey: KeyObject,
 ): Promise<string | undefined> {
   const now = Math.floor(Date.now() / 1000);
   const bearer = (token: string) => `Bearer ${token}`;
@@ -127,29 +131,32 @@ export async function badAuthorization(
       return bearer(await jwt(secrets.jwt, {}, { exp: null }));
     case 'gateway viewer header as bearer':
       return bearer(
-        await jwt(
-          secrets.gateway,
-          { viewer: { userId: 'u1', tenantId: 'acme', roles: ['admin'] } },
-          { iss: 'hub-gateway', aud: 'hub-subgraph' },
-        ),
+        createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: gatewayKey }).sign(ACME_ADMIN, 'customers', {
+          query: '{ customers(first: 5) { totalCount } }',
+        }),
       );
     case 'basic scheme':
       return `Basic ${Buffer.from('admin:admin').toString('base64')}`;
   }
 }
 
-/** A signed viewer header that expired a minute ago (right secret, issuer and audience). */
-export function expiredViewerHeader(secret: string): Promise<string> {
-  const now = Math.floor(Date.now() / 1000);
-  return new SignJWT({
-    viewer: { userId: 'u1', tenantId: 'acme', roles: ['admin'], book: [], customerIds: null, requestId: 'r' },
-  })
-    .setProtectedHeader({ alg: 'HS256' })
-    .setIssuer('hub-gateway')
-    .setAudience('hub-subgraph')
-    .setIssuedAt(now - 180)
-    .setExpirationTime(now - 60)
-    .sign(encoder.encode(secret));
+const ACME_ADMIN: Viewer = {
+  userId: 'u1',
+  tenantId: 'acme',
+  roles: ['admin'],
+  book: [],
+  customerIds: null,
+  requestId: 'r',
+};
+
+/** A viewer token that expired a minute ago (right key, audience and request). */
+export function expiredViewerHeader(gatewayKey: KeyObject, audience: string, request: SignedRequest): string {
+  const signer = createViewerSigner({
+    issuer: GATEWAY_PRINCIPAL,
+    privateKey: gatewayKey,
+    clock: () => Date.now() - 60_000,
+  });
+  return signer.sign(ACME_ADMIN, audience, request);
 }
 
 /** What each subgraph adds to Customer: the fields an `_entities` fetch straight to it would read. */

@@ -1,11 +1,13 @@
 /**
  * Starts the whole hub as real processes for end-to-end tests: seven subgraphs on port 0 over a
  * fresh PostgreSQL database (one schema per domain), then the gateway on port 0 composed from them.
- * Production mode with random secrets, so tests see what a production client sees.
+ * Production mode with a random JWT secret and fresh Ed25519 key pairs (the gateway's, and each
+ * subgraph's own service identity), so tests see what a production client sees.
  */
 import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { DOMAINS, type Domain } from '@hub/core/domains';
+import { encodeKey, generateSigningKeyPair, type SigningKeyPair } from '@hub/core/keys';
 import { REPO_ROOT, spawnService, type ServiceProcess } from '@hub/core/process';
 import { createTestDatabase, type TestDatabase } from '@hub/core/testing';
 import { parseStatementCounts, diffCounts } from '@hub/core/metrics';
@@ -20,7 +22,11 @@ export interface Hub {
   gatewayUrl: string;
   subgraphs: Record<Domain, ServiceProcess>;
   database: TestDatabase;
-  secrets: { jwt: string; gateway: string };
+  /** Where each process writes its log (`<name>.log`): refusal reasons are only there. */
+  logDir: string;
+  secrets: { jwt: string };
+  /** The gateway's key pair and each subgraph's service key pair (tests sign with them to attack). */
+  keys: { gateway: SigningKeyPair; services: Record<Domain, SigningKeyPair> };
   token(claims: TokenClaims): Promise<string>;
   query<T = Record<string, unknown>>(
     query: string,
@@ -34,13 +40,28 @@ export interface Hub {
   stop(): Promise<void>;
 }
 
-export async function startHub(): Promise<Hub> {
+export interface HubOptions {
+  /**
+   * The URL the gateway and the other subgraphs call a subgraph at (e.g. a recording proxy in
+   * front of it), given the one it listens on. Default: that one.
+   */
+  urlOf?(domain: Domain, url: string): string;
+}
+
+export async function startHub(options: HubOptions = {}): Promise<Hub> {
   const database = await createTestDatabase('hub_e2e');
-  const secrets = { jwt: randomBytes(24).toString('hex'), gateway: randomBytes(24).toString('hex') };
+  const secrets = { jwt: randomBytes(24).toString('hex') };
+  const keys = {
+    gateway: generateSigningKeyPair(),
+    services: Object.fromEntries(DOMAINS.map((d) => [d, generateSigningKeyPair()])) as Record<Domain, SigningKeyPair>,
+  };
+  // Each subgraph trusts the gateway's public key and every other subgraph's service public key.
+  const trusted = Object.fromEntries(
+    DOMAINS.map((d) => [`HUB_SERVICE_${d.toUpperCase()}_PUBLIC_KEY`, encodeKey(keys.services[d].publicKey)]),
+  );
   const logDir = path.join(REPO_ROOT, '.data', 'e2e-logs', database.name);
   const common = {
     NODE_ENV: 'production',
-    HUB_GATEWAY_SECRET: secrets.gateway,
     HUB_JWT_SECRET: secrets.jwt,
     LOG_LEVEL: 'info',
   };
@@ -50,7 +71,16 @@ export async function startHub(): Promise<Hub> {
       const service = await spawnService({
         name: domain,
         entry: `subgraphs/${domain}/src/index.ts`,
-        env: { ...common, PORT: '0', DATABASE_URL: database.url, HUB_SEED_DEMO: 'true', ...extra },
+        env: {
+          ...common,
+          ...trusted,
+          HUB_GATEWAY_PUBLIC_KEY: encodeKey(keys.gateway.publicKey),
+          HUB_SERVICE_PRIVATE_KEY: encodeKey(keys.services[domain].privateKey),
+          PORT: '0',
+          DATABASE_URL: database.url,
+          HUB_SEED_DEMO: 'true',
+          ...extra,
+        },
         readyMessage: 'subgraph ready',
         logFile: path.join(logDir, `${domain}.log`),
         timeoutMs: 240_000,
@@ -60,14 +90,15 @@ export async function startHub(): Promise<Hub> {
     };
     // Customers first: the other domains check customer ids against it.
     const customers = await spawnSubgraph('customers');
+    const urlOf = (s: ServiceProcess) => options.urlOf?.(s.name as Domain, s.url) ?? s.url;
     const others = await Promise.all(
-      DOMAINS.filter((d) => d !== 'customers').map((d) => spawnSubgraph(d, { HUB_CUSTOMERS_URL: customers.url })),
+      DOMAINS.filter((d) => d !== 'customers').map((d) => spawnSubgraph(d, { HUB_CUSTOMERS_URL: urlOf(customers) })),
     );
     const list = [customers, ...others];
     const subgraphs = Object.fromEntries(list.map((s) => [s.name, s])) as Record<Domain, ServiceProcess>;
     // Production composes from a supergraph file; the env's URLs override the ones recorded in it.
     const supergraphPath = path.join(logDir, 'supergraph.graphql');
-    const composed = composeRepo({ outFile: supergraphPath, urlOf: (name) => subgraphs[name as Domain].url });
+    const composed = composeRepo({ outFile: supergraphPath, urlOf: (name) => urlOf(subgraphs[name as Domain]) });
     if (!composed.ok) throw new Error(`composition failed:\n${composed.errors.join('\n')}`);
     let gateway: ServiceProcess | undefined;
     const startGateway = async () => {
@@ -76,9 +107,10 @@ export async function startHub(): Promise<Hub> {
         entry: 'gateway/src/index.ts',
         env: {
           ...common,
+          HUB_GATEWAY_PRIVATE_KEY: encodeKey(keys.gateway.privateKey),
           PORT: '0',
           SUPERGRAPH_PATH: supergraphPath,
-          ...Object.fromEntries(list.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, s.url])),
+          ...Object.fromEntries(list.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, urlOf(s)])),
         },
         readyMessage: 'gateway ready',
         logFile: path.join(logDir, 'gateway.log'),
@@ -94,7 +126,9 @@ export async function startHub(): Promise<Hub> {
       },
       subgraphs,
       database,
+      logDir,
       secrets,
+      keys,
       startGateway,
       token: (claims) => signToken(secrets.jwt, claims),
       query: (query, variables = {}, token, extra = {}) => post(hub.gatewayUrl, query, variables, token, extra),

@@ -25,7 +25,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { applyMiddleware, type IMiddleware } from 'graphql-middleware';
-import { allow, rule, shield, type IRules } from 'graphql-shield';
+import { rule, shield, type IRules } from 'graphql-shield';
 import type { RowScope, ViewerScopes } from '@hub/store';
 import type { Domain } from './domains.js';
 import { forbidden } from './errors.js';
@@ -55,8 +55,11 @@ export const WRITE_ACCESS: Readonly<Record<Domain, readonly Role[]>> = {
   health: ['admin', 'cs_manager'],
 };
 
-/** Roles whose rows are the whole tenant; every other role brings only the viewer's `customerIds`. */
-export const TENANT_WIDE_ROLES: readonly Role[] = ['admin', 'marketing', 'finance', 'system'];
+/**
+ * Roles whose row scope is the whole tenant; every other role sees only its `customerIds`.
+ * `service` (a subgraph's own call) reaches only the fields its callee's overrides grant it.
+ */
+export const TENANT_WIDE_ROLES: readonly Role[] = ['admin', 'marketing', 'finance', 'system', 'service'];
 
 /** Roles whose rows are their book of business: the gateway resolves the book into `customerIds`. */
 export const BOOK_ROLES: readonly Role[] = ['cs_manager', 'sales_rep'];
@@ -83,12 +86,13 @@ export const PII_MASKS: Readonly<Record<string, (value: unknown) => unknown>> = 
 export type Action = 'read' | 'write';
 
 /**
- * Roles that may `action` in `domain`, as far as rows go. `system` reads every domain tenant-wide:
- * the shield lets it reach only the @inaccessible internal fields, and those need its rows.
+ * Roles that may `action` in `domain`, as far as rows go. `system` (the gateway) and `service` (another
+ * subgraph) read every domain tenant-wide: the shield lets them reach only the @inaccessible internal
+ * fields granted to them, and those need the tenant's rows.
  */
 function rolesFor(domain: Domain, action: Action): readonly Role[] {
   const roles = (action === 'read' ? READ_ACCESS : WRITE_ACCESS)[domain] ?? [];
-  return action === 'read' && roles.length > 0 ? [...roles, 'system'] : roles;
+  return action === 'read' && roles.length > 0 ? [...roles, 'system', 'service'] : roles;
 }
 
 /** The customers one role of the viewer brings: null for the whole tenant. */
@@ -247,15 +251,20 @@ export function buildPermissions(domain: Domain, schema: GraphQLSchema, override
     return existing;
   };
   const mutationType = schema.getMutationType()?.name;
+  // Federation's own fields serve the gateway's viewers; a service principal gets none of them.
+  const federation = rule('federation', { cache: 'no_cache' })((_parent, _args, ctx: AuthzContext) =>
+    hasRole(ctx.viewer, 'service') ? forbidden('A service may call only the fields granted to it') : true,
+  );
   for (const type of Object.values(schema.getTypeMap())) {
     if (!isObjectType(type) || type.name.startsWith('__')) continue;
     const fields: Record<string, unknown> = {};
     for (const [fieldName, field] of Object.entries(type.getFields())) {
       const coordinate = `${type.name}.${fieldName}`;
       const override = overrides[coordinate] ?? overrides[`${type.name}.*`];
-      if (FEDERATION_FIELDS.has(coordinate)) fields[fieldName] = allow;
+      if (FEDERATION_FIELDS.has(coordinate)) fields[fieldName] = federation;
+      // Internal fields are the gateway's (`system`) unless an override names who else calls them.
       else if (isInaccessible(field))
-        fields[fieldName] = rolesRule(`internal:${coordinate}`, ['system'], `call ${coordinate}`);
+        fields[fieldName] = rolesRule(`internal:${coordinate}`, override ?? ['system'], `call ${coordinate}`);
       else if (override)
         fields[fieldName] =
           type.name === mutationType

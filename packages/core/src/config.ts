@@ -63,8 +63,7 @@ export class EnvReader {
   }
 }
 
-/** The development default secrets. A production process refuses to start with them. */
-export const DEV_GATEWAY_SECRET = 'dev-only-gateway-secret-do-not-use-in-production';
+/** The development default secret. A production process refuses to start with it (and with dev keys). */
 export const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production';
 
 export function isProduction(env: Env = process.env): boolean {

@@ -1,13 +1,21 @@
 /**
  * Which customer ids exist in a tenant. Customers live in the customers store, so the other six
  * domains cannot use a foreign key; before writing a row that refers to a customer they ask the
- * customers subgraph (its internal `_knownCustomers` field), signed as the gateway's system viewer
- * of the same tenant. Answers are cached for the request. If the customers subgraph cannot answer,
+ * customers subgraph (its internal `_knownCustomers` field) as themselves: a service principal of
+ * the request's tenant, signed with the calling subgraph's own key, which the customers subgraph
+ * accepts for that one field only. Answers are cached for the request. If the customers subgraph cannot answer,
  * the write is refused (DOWNSTREAM_SERVICE_ERROR): fail closed.
  */
 import type { CustomerVerifier } from '@hub/store';
 import { ErrorCode, hubError } from './errors.js';
-import { REQUEST_ID_HEADER, VIEWER_HEADER, systemViewer, type Viewer, type ViewerSigner } from './viewer.js';
+import {
+  REQUEST_ID_HEADER,
+  VIEWER_HEADER,
+  servicePrincipal,
+  serviceOf,
+  type Viewer,
+  type ViewerSigner,
+} from './viewer.js';
 
 const KNOWN_CUSTOMERS = 'query KnownCustomers($ids: [ID!]!) { _knownCustomers(ids: $ids) }';
 
@@ -23,18 +31,17 @@ export function createCustomerVerifier(customersUrl: string, signer: ViewerSigne
   return async (ids) => {
     const unchecked = ids.filter((id) => !known.has(id));
     if (unchecked.length > 0) {
-      const headers = {
-        'content-type': 'application/json',
-        [VIEWER_HEADER]: await signer.sign(systemViewer(viewer.requestId, viewer.tenantId)),
-        [REQUEST_ID_HEADER]: viewer.requestId,
-      };
       let found: string[];
       try {
-        const response = await fetch(customersUrl, {
-          method: 'POST',
-          headers,
-          body: JSON.stringify({ query: KNOWN_CUSTOMERS, variables: { ids: unchecked } }),
-        });
+        if (viewer.tenantId === null) throw new Error('no tenant to check customer ids in');
+        const request = { query: KNOWN_CUSTOMERS, variables: { ids: unchecked } };
+        const service = servicePrincipal(serviceOf(signer.issuer) ?? signer.issuer, viewer.tenantId, viewer.requestId);
+        const headers = {
+          'content-type': 'application/json',
+          [VIEWER_HEADER]: signer.sign(service, 'customers', request),
+          [REQUEST_ID_HEADER]: viewer.requestId,
+        };
+        const response = await fetch(customersUrl, { method: 'POST', headers, body: JSON.stringify(request) });
         const body = (await response.json()) as {
           data?: { _knownCustomers?: string[] };
           errors?: { message: string }[];

@@ -25,8 +25,10 @@ import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
 import path from 'node:path';
-import { DEV_GATEWAY_SECRET, EnvReader, isProduction } from './config.js';
-import { SUBGRAPH_PORTS, type Domain } from './domains.js';
+import type { KeyObject } from 'node:crypto';
+import { EnvReader, isProduction } from './config.js';
+import { DOMAINS, SUBGRAPH_PORTS, type Domain } from './domains.js';
+import { GATEWAY_PRINCIPAL, devKeyPair, readSigningKey } from './keys.js';
 import { createErrorFormatter, ErrorCode, unauthenticated } from './errors.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type ProcessMetrics } from './metrics.js';
@@ -37,6 +39,7 @@ import {
   ViewerVerificationError,
   createViewerSigner,
   createViewerVerifier,
+  serviceIssuer,
   type Viewer,
 } from './viewer.js';
 import { createCustomerVerifier } from './customerDirectory.js';
@@ -77,7 +80,12 @@ export interface SubgraphConfig {
   store: StoreConfig;
   seedDemo: boolean;
   migrate: boolean;
-  gatewaySecret: string;
+  /** Verifies the viewer tokens the gateway signs. */
+  gatewayPublicKey: KeyObject;
+  /** This subgraph's own identity, for its calls to another subgraph (none for customers, which calls nobody). */
+  servicePrivateKey: KeyObject | undefined;
+  /** Public keys of the subgraphs whose own calls this one accepts (only for what its permissions grant `service`). */
+  trustedServices: Readonly<Record<string, KeyObject>>;
   /** The customers subgraph, asked whether a customer id exists before other domains write rows for it. */
   customersUrl: string;
   exposeErrors: boolean;
@@ -113,16 +121,25 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
   const read = new EnvReader(env);
   const production = isProduction(env);
   const defaultPort = (SUBGRAPH_PORTS as Record<string, number>)[name] ?? 0;
-  const gatewaySecret = read.string('HUB_GATEWAY_SECRET', production ? undefined : DEV_GATEWAY_SECRET);
-  if (production && gatewaySecret === DEV_GATEWAY_SECRET)
-    read.problems.push('HUB_GATEWAY_SECRET must not be the development secret in production');
+  const key = (variable: string, kind: 'private' | 'public', principal: string, required: boolean) =>
+    readSigningKey(read, variable, kind, { devDefault: devKeyPair(principal)[`${kind}Key`], production, required });
+  const gatewayPublicKey = key('HUB_GATEWAY_PUBLIC_KEY', 'public', GATEWAY_PRINCIPAL, true);
+  // Every domain but customers asks the customers subgraph about ids, as itself.
+  const servicePrivateKey = key('HUB_SERVICE_PRIVATE_KEY', 'private', name, name !== 'customers');
+  const trustedServices: Record<string, KeyObject> = {};
+  for (const other of DOMAINS.filter((domain) => domain !== name)) {
+    const trusted = key(`HUB_SERVICE_${other.toUpperCase()}_PUBLIC_KEY`, 'public', other, false);
+    if (trusted) trustedServices[other] = trusted;
+  }
   return read.done({
     port: read.int('PORT', defaultPort, { max: 65535 }),
     host: read.string('HOST', '127.0.0.1'),
     store: storeConfigFromEnv(name, env),
     seedDemo: read.bool('HUB_SEED_DEMO', false),
     migrate: read.bool('HUB_MIGRATE', true),
-    gatewaySecret,
+    gatewayPublicKey: gatewayPublicKey as KeyObject,
+    servicePrivateKey,
+    trustedServices,
     customersUrl: read.string('HUB_CUSTOMERS_URL', `http://127.0.0.1:${SUBGRAPH_PORTS.customers}/graphql`),
     exposeErrors: read.bool('HUB_EXPOSE_ERRORS', env['NODE_ENV'] === 'development'),
     logLevel: read.string('LOG_LEVEL', 'info'),
@@ -193,10 +210,20 @@ export async function startSubgraph<C, L>(
     ],
   });
   await server.start();
-  const verifyViewer = createViewerVerifier(config.gatewaySecret);
-  const signer = createViewerSigner(config.gatewaySecret);
-  // The customers store checks its own ids with foreign keys; every other domain asks it.
+  const verifyViewer = createViewerVerifier({
+    audience: def.name,
+    gatewayKey: config.gatewayPublicKey,
+    serviceKeys: config.trustedServices,
+  });
+  // The customers store checks its own ids with foreign keys; every other domain asks it, as itself.
   const checksCustomers = def.name !== 'customers';
+  const signer = config.servicePrivateKey
+    ? createViewerSigner({ issuer: serviceIssuer(def.name), privateKey: config.servicePrivateKey })
+    : undefined;
+  if (checksCustomers && !signer) throw new Error(`subgraph ${def.name} needs HUB_SERVICE_PRIVATE_KEY`);
+  const grantsServices = Object.values(def.permissions ?? {}).some((roles) => roles.includes('service'));
+  if (grantsServices && Object.keys(config.trustedServices).length === 0)
+    log.warn('no HUB_SERVICE_<DOMAIN>_PUBLIC_KEY is set: every other subgraph’s own call will be refused');
 
   app.use((req, res, next) => {
     const end = metrics.httpDuration.startTimer({ route: req.path });
@@ -224,15 +251,16 @@ export async function startSubgraph<C, L>(
         const requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
         let viewer: Viewer;
         try {
-          viewer = await verifyViewer(req.header(VIEWER_HEADER));
+          // Bound to the body as received: express.json parsed it; anything else (GET, batch) fails.
+          viewer = verifyViewer(req.header(VIEWER_HEADER), req.body);
         } catch (error) {
           const reason = error instanceof ViewerVerificationError ? error.message : 'invalid viewer';
           log.warn({ requestId, reason }, 'refused unsigned request');
-          throw unauthenticated(`This subgraph only answers requests signed by the gateway (${reason})`);
+          // The reason stays in the log: a prober learns nothing about which check failed.
+          throw unauthenticated('This subgraph only answers requests signed by the gateway');
         }
-        const verifyCustomers = checksCustomers
-          ? createCustomerVerifier(config.customersUrl, signer, viewer)
-          : undefined;
+        const verifyCustomers =
+          checksCustomers && signer ? createCustomerVerifier(config.customersUrl, signer, viewer) : undefined;
         const scopes = requestScopes(viewer, def.name as Domain, isMutationRequest(req.body));
         const db = scopeToViewer(store.client, scopes, def.customerKeys, verifyCustomers);
         return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: log.child({ requestId }) };

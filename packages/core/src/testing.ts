@@ -5,7 +5,7 @@
 import pg from 'pg';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect } from 'vitest';
-import { DEV_GATEWAY_SECRET } from './config.js';
+import { GATEWAY_PRINCIPAL, devKeyPair, parseSigningKey } from './keys.js';
 import { diffCounts } from './metrics.js';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './subgraph.js';
 import { createViewerSigner, REQUEST_ID_HEADER, VIEWER_HEADER, type Viewer } from './viewer.js';
@@ -80,10 +80,24 @@ export interface GqlResult<T = Record<string, unknown>> {
   errors?: { message: string; path?: (string | number)[]; extensions?: Record<string, unknown> }[];
 }
 
-const signer = createViewerSigner(process.env['HUB_GATEWAY_SECRET'] ?? DEV_GATEWAY_SECRET);
+const gatewayKey = process.env['HUB_GATEWAY_PRIVATE_KEY'];
+const signer = createViewerSigner({
+  issuer: GATEWAY_PRINCIPAL,
+  privateKey: gatewayKey ? parseSigningKey(gatewayKey, 'private') : devKeyPair(GATEWAY_PRINCIPAL).privateKey,
+});
+
+/** The subgraph behind each URL the test helpers started, so `gql` addresses its token to it. */
+const subgraphNames = new Map<string, string>();
+
+function audienceOf(url: string): string {
+  const name = subgraphNames.get(url);
+  if (name === undefined) throw new Error(`gql: ${url} is not a subgraph started by startTestSubgraph`);
+  return name;
+}
 
 /**
- * POSTs a GraphQL operation. With a viewer, signs it the way the gateway does;
+ * POSTs a GraphQL operation. With a viewer, signs it the way the gateway does (for that subgraph
+ * and that request, once);
  * with `null`, sends it unsigned (to prove it is refused); with headers, sends them as given.
  */
 export async function gql<T = Record<string, unknown>>(
@@ -94,7 +108,10 @@ export async function gql<T = Record<string, unknown>>(
   headers: Record<string, string> = {},
 ): Promise<GqlResult<T>> {
   const signed: Record<string, string> = viewer
-    ? { [VIEWER_HEADER]: await signer.sign(viewer), [REQUEST_ID_HEADER]: viewer.requestId }
+    ? {
+        [VIEWER_HEADER]: signer.sign(viewer, audienceOf(url), { query, variables }),
+        [REQUEST_ID_HEADER]: viewer.requestId,
+      }
     : {};
   const response = await fetch(url, {
     method: 'POST',
@@ -155,6 +172,8 @@ export async function startTestSubgraph<C, L>(
     await database.drop();
     throw error;
   }
+  subgraphNames.set(running.url, def.name);
+  if (customers) subgraphNames.set(customers.url, 'customers');
   return {
     ...running,
     database,

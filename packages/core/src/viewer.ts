@@ -1,11 +1,22 @@
-import { SignJWT, jwtVerify } from 'jose';
+import { createHash, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { GATEWAY_PRINCIPAL } from './keys.js';
+import { ReplayCache } from './replayCache.js';
 
-/** Header the gateway uses to hand the verified viewer to subgraphs (a short-lived JWS). */
+/** Header carrying the viewer to a subgraph: a single-use Ed25519 token addressed to it (see createViewerSigner). */
 export const VIEWER_HEADER = 'x-hub-viewer';
 /** Header carrying the request id across the gateway into subgraphs and logs. */
 export const REQUEST_ID_HEADER = 'x-request-id';
 
-export const ROLES = ['admin', 'cs_manager', 'sales_rep', 'marketing', 'finance', 'partner', 'system'] as const;
+export const ROLES = [
+  'admin',
+  'cs_manager',
+  'sales_rep',
+  'marketing',
+  'finance',
+  'partner',
+  'system',
+  'service',
+] as const;
 export type Role = (typeof ROLES)[number];
 
 /**
@@ -13,7 +24,7 @@ export type Role = (typeof ROLES)[number];
  * subgraph, and passed to every resolver and loader. No row is read without `tenantId`.
  */
 export interface Viewer {
-  /** Subject: a user id, a partner key id, or `system` for gateway-internal calls. */
+  /** Subject: a user id, a partner key id, `system` for gateway-internal calls, `service:<subgraph>`. */
   readonly userId: string;
   /** Tenant every row read or written belongs to. `null` only for the `system` viewer. */
   readonly tenantId: string | null;
@@ -33,48 +44,215 @@ export interface Viewer {
   readonly requestId: string;
 }
 
-const ISSUER = 'hub-gateway';
-const AUDIENCE = 'hub-subgraph';
-const encoder = new TextEncoder();
+/** How long a viewer token lives: it is signed per fetch, just before it is sent. */
+export const VIEWER_TOKEN_TTL_MS = 5_000;
+/** Clock difference tolerated between signer and verifier (issued-at and expiry). */
+export const CLOCK_SKEW_MS = 1_000;
+/** Headers are small; anything longer than this is not ours. */
+const MAX_TOKEN_LENGTH = 64 * 1024;
 
-export interface ViewerSigner {
-  sign(viewer: Viewer): Promise<string>;
+const SERVICE_PREFIX = 'service:';
+
+/** The issuer of a subgraph's own calls to another subgraph. */
+export function serviceIssuer(service: string): string {
+  return `${SERVICE_PREFIX}${service}`;
 }
 
-export function createViewerSigner(secret: string, ttlSeconds = 60): ViewerSigner {
-  const key = encoder.encode(secret);
+/** The subgraph a service issuer names (`service:sales` -> `sales`), else undefined. */
+export function serviceOf(issuer: string): string | undefined {
+  return issuer.startsWith(SERVICE_PREFIX) ? issuer.slice(SERVICE_PREFIX.length) : undefined;
+}
+
+/** The request a token is bound to, as sent (gateway) and as received (subgraph). */
+export interface SignedRequest {
+  readonly query?: string | null | undefined;
+  readonly variables?: Readonly<Record<string, unknown>> | null | undefined;
+  readonly operationName?: string | null | undefined;
+}
+
+/**
+ * Object keys sorted at every level, so that the sender's variables and the receiver's parsed
+ * body serialize identically (key order is not preserved through every hop). A dozen lines where
+ * no installed library does it; `undefined` is dropped as JSON.stringify does.
+ */
+function canonicalJson(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) =>
+    item !== null && typeof item === 'object' && !Array.isArray(item)
+      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
+      : item,
+  );
+}
+
+/** sha256 (base64url) of the canonical JSON of query, variables and operation name. */
+export function requestHash(request: SignedRequest): string {
+  const canonical = canonicalJson({
+    query: request.query ?? null,
+    variables: request.variables ?? {},
+    operationName: request.operationName ?? null,
+  });
+  return createHash('sha256').update(canonical).digest('base64url');
+}
+
+interface TokenClaims {
+  /** `gateway`, or `service:<subgraph>` for a subgraph's own call. */
+  iss: string;
+  /** The one subgraph the token is addressed to. */
+  aud: string;
+  /** requestHash of the one request it was signed for. */
+  req: string;
+  jti: string;
+  /** Issued at / expires, in milliseconds since the epoch (lifetimes are a few seconds). */
+  iat: number;
+  exp: number;
+  viewer: Viewer;
+}
+
+export interface ViewerSigner {
+  readonly issuer: string;
+  /** A token for `viewer`, addressed to subgraph `audience`, valid once for `request`. */
+  sign(viewer: Viewer, audience: string, request: SignedRequest): string;
+}
+
+export interface ViewerSignerOptions {
+  /** `gateway`, or `serviceIssuer(<subgraph>)`. */
+  readonly issuer: string;
+  readonly privateKey: KeyObject;
+  /** @default VIEWER_TOKEN_TTL_MS */
+  readonly ttlMs?: number;
+  /** @default Date.now */
+  readonly clock?: () => number;
+}
+
+/**
+ * Token: `base64url(JSON claims).base64url(Ed25519 signature of the first part)`. Not a JWS: one
+ * algorithm, no header to negotiate it, and node:crypto does it in microseconds (scripts/bench-signing.ts).
+ */
+export function createViewerSigner(options: ViewerSignerOptions): ViewerSigner {
+  const ttlMs = options.ttlMs ?? VIEWER_TOKEN_TTL_MS;
+  const clock = options.clock ?? Date.now;
   return {
-    async sign(viewer) {
-      return new SignJWT({ viewer })
-        .setProtectedHeader({ alg: 'HS256' })
-        .setIssuer(ISSUER)
-        .setAudience(AUDIENCE)
-        .setIssuedAt()
-        .setExpirationTime(`${ttlSeconds}s`)
-        .sign(key);
+    issuer: options.issuer,
+    sign(viewer, audience, request) {
+      const iat = clock();
+      const claims: TokenClaims = {
+        iss: options.issuer,
+        aud: audience,
+        req: requestHash(request),
+        jti: randomUUID(),
+        iat,
+        exp: iat + ttlMs,
+        viewer,
+      };
+      const encoded = Buffer.from(JSON.stringify(claims)).toString('base64url');
+      return `${encoded}.${sign(null, Buffer.from(encoded), options.privateKey).toString('base64url')}`;
     },
   };
 }
 
 export class ViewerVerificationError extends Error {}
 
-/** Verifies a viewer header; throws `ViewerVerificationError` on anything but a valid, fresh signature. */
-export function createViewerVerifier(secret: string): (token: string | undefined) => Promise<Viewer> {
-  const key = encoder.encode(secret);
-  return async (token) => {
-    if (!token) throw new ViewerVerificationError(`missing ${VIEWER_HEADER} header`);
-    try {
-      const { payload } = await jwtVerify(token, key, { issuer: ISSUER, audience: AUDIENCE, algorithms: ['HS256'] });
-      const viewer = payload['viewer'] as Viewer | undefined;
-      if (!viewer || typeof viewer.userId !== 'string' || !Array.isArray(viewer.roles)) {
-        throw new ViewerVerificationError('malformed viewer claim');
-      }
-      return Object.freeze(viewer);
-    } catch (error) {
-      if (error instanceof ViewerVerificationError) throw error;
-      throw new ViewerVerificationError(`invalid ${VIEWER_HEADER} signature`);
-    }
+export interface ViewerVerifierOptions {
+  /** The verifying subgraph's own name: tokens addressed elsewhere are refused. */
+  readonly audience: string;
+  /** The gateway's public key. */
+  readonly gatewayKey: KeyObject;
+  /** Public keys of the subgraphs whose own calls this one accepts, by subgraph name. */
+  readonly serviceKeys?: Readonly<Record<string, KeyObject>>;
+  /** Ids already accepted. @default a new ReplayCache */
+  readonly replay?: ReplayCache;
+  /** Longest lifetime accepted. @default VIEWER_TOKEN_TTL_MS */
+  readonly maxTtlMs?: number;
+  /** @default Date.now */
+  readonly clock?: () => number;
+}
+
+/**
+ * Verifies a viewer token against the request that carried it; throws `ViewerVerificationError`
+ * (the reason is for the log) unless the signature, audience, request hash, lifetime and
+ * single use all hold. `body` is the parsed JSON body as received.
+ */
+export type ViewerVerifier = (token: string | undefined, body: unknown) => Viewer;
+
+function refuse(reason: string): never {
+  throw new ViewerVerificationError(reason);
+}
+
+function isRecord(value: unknown): value is Record<string, unknown> {
+  return value !== null && typeof value === 'object' && !Array.isArray(value);
+}
+
+const isStrings = (value: unknown): value is string[] =>
+  Array.isArray(value) && value.every((item) => typeof item === 'string');
+
+/** What the gateway may say about a viewer. It never speaks for a service. */
+function gatewayViewer(value: unknown): Viewer {
+  if (!isRecord(value) || typeof value['userId'] !== 'string' || typeof value['requestId'] !== 'string')
+    refuse('malformed viewer');
+  const { roles, book, customerIds, tenantId } = value;
+  if (!isStrings(roles) || roles.some((role) => !ROLES.includes(role as Role) || role === 'service'))
+    refuse('malformed viewer roles');
+  if (!isStrings(book) || (customerIds !== null && !isStrings(customerIds))) refuse('malformed viewer scope');
+  if (tenantId !== null && typeof tenantId !== 'string') refuse('malformed viewer tenant');
+  return value as unknown as Viewer;
+}
+
+export function createViewerVerifier(options: ViewerVerifierOptions): ViewerVerifier {
+  const clock = options.clock ?? Date.now;
+  const replay = options.replay ?? new ReplayCache({ clock });
+  const maxTtlMs = options.maxTtlMs ?? VIEWER_TOKEN_TTL_MS;
+  const keyOf = (issuer: string): KeyObject => {
+    if (issuer === GATEWAY_PRINCIPAL) return options.gatewayKey;
+    const service = serviceOf(issuer);
+    const key = service === undefined ? undefined : options.serviceKeys?.[service];
+    return key ?? refuse(`untrusted issuer ${JSON.stringify(issuer).slice(0, 80)}`);
   };
+  return (token, body) => {
+    if (!token) refuse(`missing ${VIEWER_HEADER} header`);
+    if (token.length > MAX_TOKEN_LENGTH) refuse('oversized token');
+    const [encoded = '', signature = '', ...rest] = token.split('.');
+    if (!encoded || !signature || rest.length > 0) refuse('malformed token');
+    let claims: unknown;
+    try {
+      claims = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8'));
+    } catch {
+      refuse('malformed token payload');
+    }
+    if (!isRecord(claims) || typeof claims['iss'] !== 'string') refuse('malformed token payload');
+    const key = keyOf(claims['iss']);
+    const sig = Buffer.from(signature, 'base64url');
+    if (sig.length !== 64 || !verify(null, Buffer.from(encoded), key, sig)) refuse('bad signature');
+    const { aud, req, jti, iat, exp, viewer, iss } = claims as Partial<TokenClaims> & { iss: string };
+    if (aud !== options.audience) refuse(`addressed to ${JSON.stringify(aud)}, not ${options.audience}`);
+    if (typeof iat !== 'number' || typeof exp !== 'number' || typeof jti !== 'string' || jti.length > 64)
+      refuse('malformed token claims');
+    const now = clock();
+    if (now >= exp + CLOCK_SKEW_MS) refuse(`expired ${now - exp} ms ago`);
+    if (iat > now + CLOCK_SKEW_MS) refuse('issued in the future');
+    if (exp - iat > maxTtlMs) refuse(`lifetime ${exp - iat} ms is over ${maxTtlMs} ms`);
+    if (!isRecord(body)) refuse('no JSON request body to match');
+    const received = { query: body['query'], variables: body['variables'], operationName: body['operationName'] };
+    if (req !== requestHash(received as SignedRequest)) refuse('signed for another request');
+    let checked: Viewer;
+    const service = serviceOf(iss);
+    if (service === undefined) checked = gatewayViewer(viewer);
+    else {
+      // A service speaks only as itself, within one tenant.
+      const tenantId = isRecord(viewer) ? viewer['tenantId'] : undefined;
+      const requestId = isRecord(viewer) ? viewer['requestId'] : undefined;
+      if (typeof tenantId !== 'string' || typeof requestId !== 'string') refuse('service viewer without a tenant');
+      checked = servicePrincipal(service, tenantId, requestId);
+    }
+    if (!replay.use(jti, exp + CLOCK_SKEW_MS)) refuse('token already used (or replay cache full)');
+    return Object.freeze(checked);
+  };
+}
+
+/**
+ * A subgraph calling another as itself: role `service`, which the role matrix grants nothing; the
+ * callee's permission overrides name the few fields a service may call.
+ */
+export function servicePrincipal(service: string, tenantId: string, requestId: string): Viewer {
+  return { userId: serviceIssuer(service), tenantId, roles: ['service'], book: [], customerIds: null, requestId };
 }
 
 /** The gateway's own identity: composition (`_service`) without a tenant, or internal lookups within one. */

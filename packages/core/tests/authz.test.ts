@@ -252,6 +252,37 @@ describe('applyAuthorization on a subgraph schema', () => {
   });
 });
 
+describe('service principals (one subgraph calling another)', () => {
+  const service = () => viewer(['service'], { userId: 'service:sales', customerIds: null });
+  const operations = {
+    'a domain field': '{ customer(id: "cust_00001") { id name } }',
+    'an internal field': '{ _internal }',
+    'a mutation': 'mutation { renameCustomer(id: "cust_00001", name: "X") { id } }',
+    _entities: ENTITIES_QUERY,
+    _service: '{ _service { sdl } }',
+  };
+  const domains: Domain[] = ['customers', 'marketing', 'sales', 'product', 'finance', 'support', 'health'];
+  const cases = domains.flatMap((domain) =>
+    Object.entries(operations).map(([name, query]) => [`${domain}: ${name}`, domain, query] as const),
+  );
+  it.each(cases)('get nothing the matrix grants (%s)', async (_name, domain, query) => {
+    const result = await run(schemaFor(domain), service(), query);
+    expect(codes(result)).toContain('FORBIDDEN');
+    expect(JSON.stringify(result.data ?? null)).not.toMatch(/cust_00001|"internal"|type Customer/);
+  });
+
+  it('get exactly the internal field an override names, which then the system viewer no longer gets', async () => {
+    const schema = applyAuthorization(
+      'customers',
+      buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]),
+      { 'Query._internal': ['service'] },
+    );
+    expect((await run(schema, service(), '{ _internal }')).data).toEqual({ _internal: 'internal' });
+    expect(codes(await run(schema, viewer(['system']), '{ _internal }'))).toEqual(['FORBIDDEN']);
+    expect(codes(await run(schema, service(), operations['a domain field']))).toContain('FORBIDDEN');
+  });
+});
+
 describe('partner grants', () => {
   const customers = schemaFor('customers');
   const partner = (fields: string[]) => viewer(['partner'], { customerIds: ['cust_00001'], grant: { fields } });

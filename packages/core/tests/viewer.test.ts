@@ -1,6 +1,29 @@
+import { sign } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
-import { SignJWT } from 'jose';
-import { createViewerSigner, createViewerVerifier, ViewerVerificationError, type Viewer } from '../src/viewer.js';
+import { ConfigError, EnvReader } from '../src/config.js';
+import { DOMAINS } from '../src/domains.js';
+import {
+  GATEWAY_PRINCIPAL,
+  devKeyPair,
+  encodeKey,
+  generateSigningKeyPair,
+  isDevKey,
+  parseSigningKey,
+  readSigningKey,
+} from '../src/keys.js';
+import { ReplayCache } from '../src/replayCache.js';
+import { subgraphConfigFromEnv } from '../src/subgraph.js';
+import {
+  CLOCK_SKEW_MS,
+  VIEWER_TOKEN_TTL_MS,
+  ViewerVerificationError,
+  createViewerSigner,
+  createViewerVerifier,
+  requestHash,
+  serviceIssuer,
+  type SignedRequest,
+  type Viewer,
+} from '../src/viewer.js';
 
 const viewer: Viewer = {
   userId: 'u1',
@@ -10,35 +33,259 @@ const viewer: Viewer = {
   customerIds: ['cust_00001'],
   requestId: 'r1',
 };
+const request: SignedRequest = {
+  query: 'query Q($id: ID!, $n: Int) { customer(id: $id) { id } }',
+  variables: { id: 'cust_00001', n: 3, nested: { b: 1, a: [{ y: 2, x: 1 }] } },
+  operationName: 'Q',
+};
+const gateway = generateSigningKeyPair();
+const sales = generateSigningKeyPair();
 
-describe('gateway-signed viewer', () => {
-  it('round-trips a viewer signed with the shared secret', async () => {
-    const token = await createViewerSigner('s3cret').sign(viewer);
-    await expect(createViewerVerifier('s3cret')(token)).resolves.toMatchObject(viewer);
+function setup(now = { t: 1_000_000 }) {
+  const clock = () => now.t;
+  const signer = createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: gateway.privateKey, clock });
+  const verify = createViewerVerifier({
+    audience: 'sales',
+    gatewayKey: gateway.publicKey,
+    serviceKeys: { sales: sales.publicKey },
+    clock,
+  });
+  return { now, signer, verify };
+}
+
+/** Re-encodes a token's claims after `change` and keeps the original signature. */
+function tamper(token: string, change: (claims: Record<string, unknown>) => void): string {
+  const [encoded = '', signature = ''] = token.split('.');
+  const claims = JSON.parse(Buffer.from(encoded, 'base64url').toString('utf8')) as Record<string, unknown>;
+  change(claims);
+  return `${Buffer.from(JSON.stringify(claims)).toString('base64url')}.${signature}`;
+}
+
+/** Runs `run` once: it must throw a ViewerVerificationError whose reason matches. */
+const refused = (run: () => unknown, reason: RegExp) => {
+  let thrown: unknown;
+  try {
+    run();
+  } catch (error) {
+    thrown = error;
+  }
+  expect(thrown).toBeInstanceOf(ViewerVerificationError);
+  expect((thrown as Error).message).toMatch(reason);
+};
+
+describe('viewer token: accepted once, for its audience and request', () => {
+  it('round-trips the viewer; the variables’ key order does not matter', () => {
+    const { signer, verify } = setup();
+    const token = signer.sign(viewer, 'sales', request);
+    const reordered = {
+      operationName: 'Q',
+      variables: { nested: { a: [{ x: 1, y: 2 }], b: 1 }, n: 3, id: 'cust_00001' },
+    };
+    expect(verify(token, { ...reordered, query: request.query })).toEqual(viewer);
   });
 
-  it('refuses a missing header, a wrong secret, an expired signature and garbage', async () => {
-    const verify = createViewerVerifier('s3cret');
-    await expect(verify(undefined)).rejects.toBeInstanceOf(ViewerVerificationError);
-    await expect(verify(await createViewerSigner('other').sign(viewer))).rejects.toThrow(/invalid/);
-    const expired = await new SignJWT({ viewer })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer('hub-gateway')
-      .setAudience('hub-subgraph')
-      .setIssuedAt(Math.floor(Date.now() / 1000) - 120)
-      .setExpirationTime(Math.floor(Date.now() / 1000) - 60)
-      .sign(new TextEncoder().encode('s3cret'));
-    await expect(verify(expired)).rejects.toThrow(/invalid/);
-    await expect(verify('not.a.jwt')).rejects.toThrow(/invalid/);
+  it('missing variables and operation name hash like empty ones', () => {
+    expect(requestHash({ query: '{ a }' })).toBe(requestHash({ query: '{ a }', variables: {}, operationName: null }));
+    expect(requestHash({ query: '{ a }' })).not.toBe(requestHash({ query: '{ b }' }));
   });
 
-  it('refuses a token signed for another audience (e.g. a user JWT replayed as a viewer)', async () => {
-    const userToken = await new SignJWT({ viewer })
-      .setProtectedHeader({ alg: 'HS256' })
-      .setIssuer('customer-data-hub')
-      .setAudience('customer-data-hub')
-      .setExpirationTime('1m')
-      .sign(new TextEncoder().encode('s3cret'));
-    await expect(createViewerVerifier('s3cret')(userToken)).rejects.toThrow(/invalid/);
+  const otherRequests: [string, Record<string, unknown>][] = [
+    ['another query', { ...request, query: '{ createApiKey { apiKey } }' }],
+    ['another variable value', { ...request, variables: { ...request.variables, id: 'cust_00002' } }],
+    ['an extra variable', { ...request, variables: { ...request.variables, extra: true } }],
+    ['another operation name', { ...request, operationName: 'Other' }],
+    ['no body', {}],
+  ];
+  it.each(otherRequests)('refuses the token with %s', (_name, body) => {
+    const { signer, verify } = setup();
+    refused(() => verify(signer.sign(viewer, 'sales', request), body), /another request/);
+  });
+
+  it.each(DOMAINS.filter((d) => d !== 'sales'))('refuses a token addressed to %s', (audience) => {
+    const { signer, verify } = setup();
+    refused(() => verify(signer.sign(viewer, audience, request), request), /addressed to/);
+  });
+
+  it('refuses a second use of the same token', () => {
+    const { signer, verify } = setup();
+    const token = signer.sign(viewer, 'sales', request);
+    expect(verify(token, request)).toEqual(viewer);
+    refused(() => verify(token, request), /already used/);
+  });
+
+  it('expires after its lifetime plus the clock skew, not before', () => {
+    const { now, signer, verify } = setup();
+    const early = signer.sign(viewer, 'sales', request);
+    const late = signer.sign(viewer, 'sales', request);
+    now.t += VIEWER_TOKEN_TTL_MS + CLOCK_SKEW_MS - 1;
+    expect(verify(early, request)).toEqual(viewer);
+    now.t += 1;
+    refused(() => verify(late, request), /expired/);
+  });
+
+  it('refuses a token issued in the future or living longer than allowed', () => {
+    const { now, verify } = setup();
+    const future = createViewerSigner({
+      issuer: GATEWAY_PRINCIPAL,
+      privateKey: gateway.privateKey,
+      clock: () => now.t + CLOCK_SKEW_MS + 1,
+    });
+    refused(() => verify(future.sign(viewer, 'sales', request), request), /future/);
+    const long = createViewerSigner({
+      issuer: GATEWAY_PRINCIPAL,
+      privateKey: gateway.privateKey,
+      ttlMs: 60_000,
+      clock: () => now.t,
+    });
+    refused(() => verify(long.sign(viewer, 'sales', request), request), /lifetime/);
+  });
+
+  const tamperings: [string, (claims: Record<string, unknown>) => void][] = [
+    ['roles raised to admin', (c) => ((c['viewer'] as Record<string, unknown>)['roles'] = ['admin'])],
+    ['tenant swapped', (c) => ((c['viewer'] as Record<string, unknown>)['tenantId'] = 'globex')],
+    ['row scope widened', (c) => ((c['viewer'] as Record<string, unknown>)['customerIds'] = null)],
+    ['audience changed', (c) => (c['aud'] = 'customers')],
+    ['expiry extended', (c) => (c['exp'] = Number(c['exp']) + 60_000)],
+    ['jti changed', (c) => (c['jti'] = 'fresh')],
+    ['request hash replaced', (c) => (c['req'] = requestHash({ query: '{ other }' }))],
+  ];
+  it.each(tamperings)('refuses a tampered payload: %s', (_name, change) => {
+    const { signer, verify } = setup();
+    refused(() => verify(tamper(signer.sign(viewer, 'sales', request), change), request), /bad signature/);
+  });
+
+  it('refuses a token signed with another key, and garbage', () => {
+    const { verify } = setup();
+    const impostor = createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: generateSigningKeyPair().privateKey });
+    refused(() => verify(impostor.sign(viewer, 'sales', request), request), /bad signature/);
+    const dev = createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: devKeyPair(GATEWAY_PRINCIPAL).privateKey });
+    refused(() => verify(dev.sign(viewer, 'sales', request), request), /bad signature/);
+    refused(() => verify(undefined, request), /missing/);
+    for (const garbage of ['x', 'a.b.c', 'not-base64.!!', `${Buffer.from('[1]').toString('base64url')}.AA`]) {
+      expect(() => verify(garbage, request)).toThrow(ViewerVerificationError);
+    }
+  });
+
+  it('refuses a gateway token that claims the service role or carries a malformed viewer', () => {
+    const { signer, verify } = setup();
+    refused(() => verify(signer.sign({ ...viewer, roles: ['service'] }, 'sales', request), request), /roles/);
+    refused(() => verify(signer.sign({ ...viewer, roles: ['root' as 'admin'] }, 'sales', request), request), /roles/);
+    refused(() => verify(signer.sign({ ...viewer, customerIds: 'all' as never }, 'sales', request), request), /scope/);
+  });
+});
+
+describe('service tokens: a subgraph speaks only as itself', () => {
+  it('a trusted service becomes its service principal, whatever viewer it signed', () => {
+    const { verify } = setup();
+    const service = createViewerSigner({ issuer: serviceIssuer('sales'), privateKey: sales.privateKey });
+    const verifyAt = createViewerVerifier({
+      audience: 'customers',
+      gatewayKey: gateway.publicKey,
+      serviceKeys: { sales: sales.publicKey },
+    });
+    const claimed = { ...viewer, userId: 'admin-1', roles: ['admin' as const], customerIds: null };
+    expect(verifyAt(service.sign(claimed, 'customers', request), request)).toEqual({
+      userId: 'service:sales',
+      tenantId: 'acme',
+      roles: ['service'],
+      book: [],
+      customerIds: null,
+      requestId: 'r1',
+    });
+    // Untrusted issuer (a key the callee does not hold), a service naming another service, no tenant.
+    const marketing = createViewerSigner({ issuer: serviceIssuer('marketing'), privateKey: sales.privateKey });
+    refused(() => verify(marketing.sign(viewer, 'sales', request), request), /untrusted issuer/);
+    const claimsGateway = createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: sales.privateKey });
+    refused(() => verifyAt(claimsGateway.sign(viewer, 'customers', request), request), /bad signature/);
+    refused(() => verifyAt(service.sign({ ...viewer, tenantId: null }, 'customers', request), request), /tenant/);
+  });
+});
+
+describe('replay cache', () => {
+  it('remembers ids until they expire and refuses new ones when full of live ids', () => {
+    const now = { t: 0 };
+    const cache = new ReplayCache({ maxEntries: 2, clock: () => now.t });
+    expect(cache.use('a', 100)).toBe(true);
+    expect(cache.use('a', 100)).toBe(false);
+    expect(cache.use('b', 150)).toBe(true);
+    expect(cache.use('c', 200)).toBe(false);
+    now.t = 100;
+    expect(cache.use('c', 200)).toBe(true);
+    expect(cache.size).toBe(2);
+    now.t = 99_999;
+    expect(cache.use('a', 100_100)).toBe(true);
+    expect(cache.size).toBe(1);
+  });
+});
+
+describe('keys from the environment', () => {
+  const pem = (key: Parameters<typeof encodeKey>[0], type: 'pkcs8' | 'spki') =>
+    key.export({ format: 'pem', type }).toString();
+
+  it('accepts PEM and base64 DER of the same key, and refuses other kinds of keys', () => {
+    const pair = generateSigningKeyPair();
+    expect(encodeKey(parseSigningKey(pem(pair.privateKey, 'pkcs8'), 'private'))).toBe(encodeKey(pair.privateKey));
+    expect(encodeKey(parseSigningKey(encodeKey(pair.publicKey), 'public'))).toBe(encodeKey(pair.publicKey));
+    expect(() => parseSigningKey(encodeKey(pair.publicKey), 'private')).toThrow(/private key/);
+    expect(() => parseSigningKey('not a key', 'public')).toThrow(/public key/);
+    const signature = sign(null, Buffer.from('x'), parseSigningKey(encodeKey(pair.privateKey), 'private'));
+    expect(signature).toHaveLength(64);
+  });
+
+  it('development keys are deterministic and known; fresh keys are not', () => {
+    expect(encodeKey(devKeyPair('gateway').publicKey)).toBe(encodeKey(devKeyPair('gateway').publicKey));
+    expect(isDevKey(devKeyPair('health').privateKey)).toBe(true);
+    expect(isDevKey(generateSigningKeyPair().publicKey)).toBe(false);
+  });
+
+  it('production refuses a development key and a missing required key, with the variable’s name', () => {
+    const read = new EnvReader({ K: encodeKey(devKeyPair(GATEWAY_PRINCIPAL).privateKey) });
+    const options = { devDefault: devKeyPair('gateway').privateKey, production: true, required: true };
+    expect(readSigningKey(read, 'K', 'private', options)).toBeUndefined();
+    expect(readSigningKey(read, 'MISSING', 'private', options)).toBeUndefined();
+    expect(read.problems).toEqual([
+      'K is a development key; production refuses it',
+      'MISSING is required in production (an Ed25519 private key)',
+    ]);
+  });
+
+  it('a production subgraph needs the gateway’s public key and its own private key, never dev ones', () => {
+    const problems = (env: Record<string, string>) => {
+      try {
+        subgraphConfigFromEnv('sales', { NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', ...env });
+        return [];
+      } catch (error) {
+        return error instanceof ConfigError ? error.problems : [String(error)];
+      }
+    };
+    expect(problems({})).toEqual([
+      expect.stringMatching(/HUB_GATEWAY_PUBLIC_KEY is required/),
+      expect.stringMatching(/HUB_SERVICE_PRIVATE_KEY is required/),
+    ]);
+    expect(
+      problems({
+        HUB_GATEWAY_PUBLIC_KEY: encodeKey(devKeyPair('gateway').publicKey),
+        HUB_SERVICE_PRIVATE_KEY: encodeKey(devKeyPair('sales').privateKey),
+        HUB_SERVICE_CUSTOMERS_PUBLIC_KEY: encodeKey(devKeyPair('customers').publicKey),
+      }),
+    ).toEqual([
+      expect.stringMatching(/HUB_GATEWAY_PUBLIC_KEY is a development key/),
+      expect.stringMatching(/HUB_SERVICE_PRIVATE_KEY is a development key/),
+      expect.stringMatching(/HUB_SERVICE_CUSTOMERS_PUBLIC_KEY is a development key/),
+    ]);
+    expect(
+      problems({
+        HUB_GATEWAY_PUBLIC_KEY: encodeKey(gateway.publicKey),
+        HUB_SERVICE_PRIVATE_KEY: encodeKey(sales.privateKey),
+      }),
+    ).toEqual([]);
+    // Customers calls nobody: no service key of its own is needed.
+    expect(() =>
+      subgraphConfigFromEnv('customers', {
+        NODE_ENV: 'production',
+        DATABASE_URL: 'postgres://x/y',
+        HUB_GATEWAY_PUBLIC_KEY: encodeKey(gateway.publicKey),
+      }),
+    ).not.toThrow();
   });
 });

@@ -7,11 +7,12 @@ import { createApiKey, customerIdsOwnedBy, findActiveApiKeyByHash, revokeApiKey 
 import * as check from '../validation.js';
 
 /**
- * The shield already limits the internal fields to the `system` viewer; checked again here because
+ * The shield already limits the internal fields to the `system` viewer (the gateway) or, for
+ * `_knownCustomers`, to service principals (the other subgraphs); checked again here because
  * `_apiKeyByHash` reads across tenants and must never answer anyone else, whatever the rule tree says.
  */
-function requireSystem(ctx: Context, field: string): void {
-  if (!hasRole(ctx.viewer, 'system')) throw forbidden(`${field} is internal to the gateway`);
+function requireRole(ctx: Context, field: string, role: 'system' | 'service' = 'system'): void {
+  if (!hasRole(ctx.viewer, role)) throw forbidden(`${field} is internal to the hub`);
 }
 
 /** Keys grant access to a tenant's data: only its admins manage them (the shield says so too). */
@@ -31,16 +32,16 @@ export const apiKeyResolvers: Resolvers = {
       );
     },
     _viewerScope: (_parent, { ownerIds }, ctx) => {
-      requireSystem(ctx, '_viewerScope');
+      requireRole(ctx, '_viewerScope');
       return customerIdsOwnedBy(ctx.db, ownerIds);
     },
     _knownCustomers: async (_parent, { ids }, ctx) => {
-      requireSystem(ctx, '_knownCustomers');
+      requireRole(ctx, '_knownCustomers', 'service');
       const rows = await ctx.db.customer.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true } });
       return rows.map((row) => row.id);
     },
     _apiKeyByHash: (_parent, { hash }, ctx) => {
-      requireSystem(ctx, '_apiKeyByHash');
+      requireRole(ctx, '_apiKeyByHash');
       return findActiveApiKeyByHash(ctx.db, hash);
     },
   },
