@@ -30,11 +30,19 @@ export interface Hub {
   ): Promise<GraphQLResponse<T>>;
   /** SQL statements per table each subgraph issued while `fn` ran. */
   countStatements(fn: () => Promise<unknown>): Promise<Record<string, Record<string, number>>>;
-  startGateway(): Promise<void>;
+  /** The gateway process `gatewayUrl` points at (the last one started). */
+  readonly gateway: ServiceProcess;
+  /** Starts another gateway process (`extraEnv` on top of the hub's), which `gatewayUrl` then points at. */
+  startGateway(extraEnv?: Record<string, string>): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
-export async function startHub(): Promise<Hub> {
+export interface HubOptions {
+  /** Extra environment of every gateway process, e.g. demand-control limits. */
+  gatewayEnv?: Record<string, string>;
+}
+
+export async function startHub(options: HubOptions = {}): Promise<Hub> {
   const database = await createTestDatabase('hub_e2e');
   const secrets = { jwt: randomBytes(24).toString('hex'), gateway: randomBytes(24).toString('hex') };
   const logDir = path.join(REPO_ROOT, '.data', 'e2e-logs', database.name);
@@ -70,8 +78,8 @@ export async function startHub(): Promise<Hub> {
     const composed = composeRepo({ outFile: supergraphPath, urlOf: (name) => subgraphs[name as Domain].url });
     if (!composed.ok) throw new Error(`composition failed:\n${composed.errors.join('\n')}`);
     let gateway: ServiceProcess | undefined;
-    const startGateway = async () => {
-      gateway = await spawnService({
+    const startGateway = async (extraEnv: Record<string, string> = {}) => {
+      const started = await spawnService({
         name: 'gateway',
         entry: 'gateway/src/index.ts',
         env: {
@@ -79,11 +87,15 @@ export async function startHub(): Promise<Hub> {
           PORT: '0',
           SUPERGRAPH_PATH: supergraphPath,
           ...Object.fromEntries(list.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, s.url])),
+          ...options.gatewayEnv,
+          ...extraEnv,
         },
         readyMessage: 'gateway ready',
         logFile: path.join(logDir, 'gateway.log'),
       });
-      running.push(gateway);
+      running.push(started);
+      gateway = started;
+      return started;
     };
     await startGateway();
 
@@ -91,6 +103,10 @@ export async function startHub(): Promise<Hub> {
       get gatewayUrl() {
         if (!gateway) throw new Error('gateway not started');
         return gateway.url;
+      },
+      get gateway() {
+        if (!gateway) throw new Error('gateway not started');
+        return gateway;
       },
       subgraphs,
       database,

@@ -28,6 +28,8 @@ import path from 'node:path';
 import { DEV_GATEWAY_SECRET, EnvReader, isProduction } from './config.js';
 import { SUBGRAPH_PORTS, type Domain } from './domains.js';
 import { createErrorFormatter, ErrorCode, unauthenticated } from './errors.js';
+import { useErrorLogging } from './errorLogging.js';
+import { useInputChecks } from './inputs.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type ProcessMetrics } from './metrics.js';
 import { scalarResolvers } from './scalars.js';
@@ -190,6 +192,8 @@ export async function startSubgraph<C, L>(
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       metricsPlugin(metrics),
+      useInputChecks(),
+      useErrorLogging<SubgraphContext<C, L>>({ log }),
     ],
   });
   await server.start();
