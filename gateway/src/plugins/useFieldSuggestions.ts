@@ -22,6 +22,8 @@ export interface FieldSuggestionsOptions {
   mask?: string;
 }
 
+const ENUM_SUGGESTION = /Did you mean the enum value ".+"\?/g;
+
 export function useFieldSuggestions(options: FieldSuggestionsOptions = {}): ApolloServerPlugin<GatewayContext> {
   const allow = options.allow ?? (() => false);
   const [armor] = new ApolloArmor({
@@ -34,10 +36,19 @@ export function useFieldSuggestions(options: FieldSuggestionsOptions = {}): Apol
   }).protect().plugins as ApolloServerPlugin<GatewayContext>[];
   if (armor?.requestDidStart === undefined) throw new Error('graphql-armor no longer provides suggestion blocking');
   const hide = armor.requestDidStart.bind(armor);
+  const mask = options.mask ?? '[Suggestion hidden]';
   return {
     async requestDidStart(requestContext): Promise<GraphQLRequestListener<GatewayContext> | void> {
       if (allow(requestContext.contextValue.viewer)) return;
-      return hide(requestContext);
+      const listener = await hide(requestContext);
+      return {
+        ...listener,
+        async didEncounterErrors(context) {
+          // armor's pattern (`Did you mean "x"`) misses graphql-js's wording for enum values.
+          for (const error of context.errors) error.message = error.message.replace(ENUM_SUGGESTION, mask);
+          await listener?.didEncounterErrors?.(context);
+        },
+      };
     },
   };
 }
