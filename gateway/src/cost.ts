@@ -49,6 +49,11 @@ export interface CostModel {
 }
 
 const MUTATION_WEIGHT = 10;
+/**
+ * Fields the cost walk visits at most. Token and depth limits do not bound it: fragments that
+ * spread other fragments many times fan out exponentially (armor's counters memoize fragments).
+ */
+export const MAX_QUERY_NODES = 100_000;
 const DEFAULT_SLICING_ARGUMENTS = ['first'];
 /** The hub's Relay connections: their lists are sized by the slicing argument of the field returning them. */
 const CONNECTION_SUFFIX = 'Connection';
@@ -131,7 +136,6 @@ export function operationCost(
     variables,
     ...(operationName !== undefined ? { operationName } : {}),
     estimators: [estimator(model, schema)],
-    // The document has passed the token, depth and alias limits already; this bounds the walk anyway.
-    maxQueryNodes: 100_000,
+    maxQueryNodes: MAX_QUERY_NODES,
   });
 }

@@ -118,6 +118,28 @@ describe('demand control', () => {
     expect(body.errors[0]?.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', measure: 'aliases' });
   });
 
+  it('fragments fanning out are refused by the cost walk (nodes), though tokens and depth are low', async () => {
+    // F0 spreads F1 five times, F1 spreads F2 five times, …: 5^8 = 390 625 times `items`, ~150 tokens.
+    const fragments = Array.from({ length: 8 }, (_, i) => `fragment F${i} on Query { ${`...F${i + 1} `.repeat(5)}}`);
+    const query = `{ ...F0 } ${fragments.join(' ')} fragment F8 on Query { items(first: 10) { id } plain { id } }`;
+    const limits = readLimitsConfig(
+      new EnvReader({ HUB_LIMITS_ROLES: JSON.stringify({ admin: { cost: 1_000_000_000, depth: 20 } }) }),
+    );
+    const probe = await startGateway(testConfig([customers, lab], { limits }));
+    try {
+      let result: Awaited<ReturnType<typeof post>> | undefined;
+      expect(
+        await labCalls(async () => {
+          result = await post(probe.url, { query }, await token({ roles: ['admin'] }));
+        }),
+      ).toBe(0);
+      expect(result?.status).toBe(400);
+      expect(result?.body.errors?.[0]?.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', measure: 'nodes' });
+    } finally {
+      await probe.stop();
+    }
+  });
+
   it('an APQ hash-only request is held to the limits of the viewer who sends it', async () => {
     const query = documents['aliases']?.(LIMITS.admin.aliases) ?? '';
     const sha256Hash = createHash('sha256').update(query).digest('hex');

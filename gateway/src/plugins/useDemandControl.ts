@@ -4,7 +4,8 @@
  * validates (OverlappingFieldsCanBeMerged is quadratic in repeated fields) or plans it, and so
  * before any subgraph is called — APQ hash-only requests and partners' persisted operations
  * included (both are resolved to their text by src/operation.ts). A refusal is
- * OPERATION_TOO_COMPLEX (HTTP 400) with `extensions.measure`, `value` and `limit`.
+ * OPERATION_TOO_COMPLEX (HTTP 400) with `extensions.measure`, `value` and `limit` (`nodes` when the
+ * cost walk itself hits MAX_QUERY_NODES: fragments fanning out).
  */
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { ApolloArmor } from '@escape.tech/graphql-armor';
@@ -21,7 +22,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { badUserInput, operationTooComplex } from '@hub/core/errors';
-import { operationCost, type CostModel } from '../cost.js';
+import { MAX_QUERY_NODES, operationCost, type CostModel } from '../cost.js';
 import { identityOf, refuseRequest } from '../identify.js';
 import { limitsFor, type Limits, type LimitsConfig } from '../limits.js';
 import { countTokens, readOperation, setResolvedOperation, type ApqStore } from '../operation.js';
@@ -84,6 +85,11 @@ function measure(schema: GraphQLSchema, document: DocumentNode): Record<Measure,
   return measured;
 }
 
+/** graphql-query-complexity's error for a walk past `maxQueryNodes` (it has no code of its own). */
+function exceedsMaxNodes(error: unknown): boolean {
+  return error instanceof Error && error.message.startsWith('Query exceeds the maximum allowed number of nodes');
+}
+
 const MEASURES: readonly Measure[] = ['depth', 'aliases', 'rootFields', 'directives'];
 
 /** Express middleware, after `identifyRequests` and the safelist, before Apollo Server. */
@@ -120,8 +126,11 @@ export function useDemandControl(options: DemandControlOptions): RequestHandler 
     let cost: number;
     try {
       cost = operationCost(loaded.costModel, loaded.apiSchema, document, operation.name?.value, read.request.variables);
-    } catch {
-      // Invalid variables: GraphQL validation refuses the request before anything runs.
+    } catch (error) {
+      if (exceedsMaxNodes(error)) return refuse('nodes', MAX_QUERY_NODES + 1, MAX_QUERY_NODES);
+      // Invalid arguments or variables: nothing runs. GraphQL validation (literals), @apollo/gateway's
+      // variable check before planning, and useInputValidation (which names the variable) refuse it.
+      setResolvedOperation(res, { request: read.request, document, operation, cost: 0 });
       return;
     }
     if (cost > limits.cost) return refuse('cost', cost, limits.cost);
