@@ -85,11 +85,11 @@ async function main(): Promise<void> {
     const quiet = await ordinaryLatency(hub, admin, () => performance.now() > quietEnd);
     const aliasDocs = ATTACK_DOCUMENTS.filter((doc) => doc.name.startsWith('600'));
     const attackEnd = performance.now() + config.attackSeconds * 1000;
-    let attacks = 0;
+    const answers = new Map<string, number>();
     const attackers = Array.from({ length: config.attackers }, async (_, a) => {
       for (let i = 0; i < 100_000 && performance.now() < attackEnd; i++) {
-        await send(hub, aliasDocs[(a + i) % aliasDocs.length]?.query ?? '', attacker);
-        attacks++;
+        const { status, code } = await send(hub, aliasDocs[(a + i) % aliasDocs.length]?.query ?? '', attacker);
+        answers.set(`${status} ${code}`, (answers.get(`${status} ${code}`) ?? 0) + 1);
       }
     });
     const loaded = await ordinaryLatency(hub, admin, () => performance.now() > attackEnd);
@@ -98,7 +98,7 @@ async function main(): Promise<void> {
     console.log(row(['ordinary request (tour 1)', 'n', 'p50 ms', 'p95 ms', 'max ms']));
     for (const [label, values] of [
       ['alone', quiet],
-      [`under ${config.attackers} attackers (${attacks} attack requests)`, loaded],
+      [`under ${config.attackers} attackers (${[...answers].map(([k, n]) => `${n} × ${k}`).join(', ')})`, loaded],
     ] as const) {
       console.log(
         row([

@@ -45,9 +45,10 @@ export const DEFAULT_LIMITS: Readonly<Record<Exclude<Role, 'system'>, Limits>> =
     rootFields: 5,
     tokens: 1500,
     directives: 10,
-    cost: 2000,
+    // A safelisted operation's shape is ours; 5000 lets a partner page 500 customers (MAX_PAGE_SIZE).
+    cost: 5000,
     requestsPerWindow: 300,
-    costPerWindow: 30_000,
+    costPerWindow: 100_000,
   },
 };
 

@@ -128,6 +128,13 @@ describe('error codes and clues', () => {
     expect(result.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'operationName' });
   });
 
+  it('a syntax error is GRAPHQL_PARSE_FAILED (400)', async () => {
+    for (const query of ['{ items(first: ', '{ items(first: 1) { id } ']) {
+      const result = await post(gateway.url, { query }, await token());
+      expect([result.status, result.body.errors?.[0]?.extensions?.['code']]).toEqual([400, 'GRAPHQL_PARSE_FAILED']);
+    }
+  });
+
   it('an APQ hash that does not match its query is BAD_REQUEST (400)', async () => {
     const extensions = { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } };
     const result = await post(gateway.url, { query: '{ plain { id } }', extensions }, await token());

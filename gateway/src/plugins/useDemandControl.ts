@@ -108,7 +108,12 @@ export function useDemandControl(options: DemandControlOptions): RequestHandler 
     const tokens = countTokens(read.request.source);
     if (tokens === undefined) return; // a syntax error: Apollo reports it
     if (tokens > limits.tokens) return refuse('tokens', tokens, limits.tokens);
-    const document = parse(read.request.source, { noLocation: true });
+    let document: DocumentNode;
+    try {
+      document = parse(read.request.source, { noLocation: true });
+    } catch {
+      return; // a syntax error: Apollo reports it (GRAPHQL_PARSE_FAILED, 400)
+    }
     const operation = getOperationAST(document, read.request.operationName);
     if (!operation) {
       const error = badUserInput(
