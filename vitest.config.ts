@@ -12,6 +12,8 @@ export default defineConfig({
   test: {
     projects: [
       {
+        // `extends`: a project does not inherit the root config (the graphql alias above) otherwise.
+        extends: true,
         test: {
           name: 'unit',
           include: [
@@ -26,6 +28,7 @@ export default defineConfig({
         },
       },
       {
+        extends: true,
         test: {
           name: 'e2e',
           include: ['tests/**/*.e2e.ts'],

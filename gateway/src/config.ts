@@ -3,6 +3,7 @@ import { fileURLToPath } from 'node:url';
 import { DEV_JWT_SECRET, EnvReader, isProduction } from '@hub/core/config';
 import { GATEWAY_PRINCIPAL, devKeyPair, readSigningKey } from '@hub/core/keys';
 import { DOMAINS, SUBGRAPH_PORTS } from '@hub/core/domains';
+import { readLimitsConfig, type LimitsConfig } from './limits.js';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -46,6 +47,14 @@ export interface GatewayConfig {
   readonly persistedOperationsDir: string;
   /** Entries kept in the in-memory APQ cache (least recently used are evicted). */
   readonly apqCacheSize: number;
+  /** Demand-control and rate limits per role and per partner key, and the rate-limit window. */
+  readonly limits: LimitsConfig;
+  /** Assumed size of a list field the cost model knows no size of. */
+  readonly costDefaultListSize: number;
+  /** Shares rate-limit budgets between replicas; unset keeps them in process memory. */
+  readonly redisUrl: string | undefined;
+  /** Prefix of the rate-limit keys in Redis. */
+  readonly rateLimitPrefix: string;
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -138,6 +147,10 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
     introspection: env.bool('HUB_INTROSPECTION', true),
     persistedOperationsDir: env.string('HUB_PERSISTED_DIR', DEFAULT_PERSISTED_DIR),
     apqCacheSize: env.int('APQ_CACHE_SIZE', 10_000, { min: 1 }),
+    limits: readLimitsConfig(env),
+    costDefaultListSize: env.int('HUB_COST_LIST_SIZE', 10, { min: 1 }),
+    redisUrl: env.optional('REDIS_URL'),
+    rateLimitPrefix: env.string('HUB_RATE_LIMIT_PREFIX', 'hub:ratelimit'),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
   });
 }

@@ -7,8 +7,10 @@ import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin
 import { ApolloGateway, IntrospectAndCompose, type ServiceEndpointDefinition } from '@apollo/gateway';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
+import type { GraphQLSchema } from 'graphql';
 import { createErrorFormatter } from '@hub/core/errors';
 import { GATEWAY_PRINCIPAL } from '@hub/core/keys';
+import { useErrorLogging } from '@hub/core/errorLogging';
 import { createViewerSigner, hasRole } from '@hub/core/viewer';
 import { createApiKeyAuthenticator } from './apiKeys.js';
 import { createAuthenticator } from './auth.js';
@@ -26,6 +28,13 @@ import { useIntrospectionPolicy } from './plugins/useIntrospectionPolicy.js';
 import { useObservability } from './plugins/useObservability.js';
 import { loadSafelists, usePersistedOperations } from './plugins/usePersistedOperations.js';
 import { createScopeResolver } from './scope.js';
+import { createCostModel, type CostModel } from './cost.js';
+import { createRateLimiter } from './rateLimiter.js';
+import { useDemandControl } from './plugins/useDemandControl.js';
+import { useFieldSuggestions } from './plugins/useFieldSuggestions.js';
+import { useInputValidation } from './plugins/useInputValidation.js';
+import { useRateLimits } from './plugins/useRateLimits.js';
+import { useRequestErrors } from './plugins/useRequestErrors.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -43,6 +52,9 @@ export interface HubGateway {
   readonly gateway: ApolloGateway;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
+  /** The loaded supergraph's API schema and cost model (demand control, input checks). */
+  readonly loaded: () => { readonly apiSchema: GraphQLSchema; readonly costModel: CostModel } | undefined;
+  readonly apqCache: BoundedLruCache;
   readiness(): Promise<ReadinessReport>;
 }
 
@@ -94,9 +106,12 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     logger: logger.child({ component: 'apollo-gateway' }),
   });
   let supergraphLoaded = false;
-  gateway.onSchemaLoadOrUpdate(() => {
+  let loaded: { apiSchema: GraphQLSchema; costModel: CostModel } | undefined;
+  gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
     supergraphLoaded = true;
+    loaded = { apiSchema, costModel: createCostModel(coreSupergraphSdl, config.costDefaultListSize) };
   });
+  const apqCache = new BoundedLruCache(config.apqCacheSize);
 
   const app = express();
   app.disable('x-powered-by');
@@ -111,7 +126,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     // The introspection policy plugin decides per viewer; Apollo's switch is all-or-nothing.
     introspection: true,
     csrfPrevention: true,
-    persistedQueries: { cache: new BoundedLruCache(config.apqCacheSize) },
+    persistedQueries: { cache: apqCache },
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
@@ -119,6 +134,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
       // Introspection, and with it the Sandbox's schema, is for admins; HUB_INTROSPECTION=false turns it off for all.
       useIntrospectionPolicy({ allow: (viewer) => config.introspection && hasRole(viewer, 'admin') }),
       useObservability({ metrics }),
+      // Schema names in "Did you mean" are for the viewers who may introspect the schema.
+      useFieldSuggestions({ allow: (viewer) => config.introspection && hasRole(viewer, 'admin') }),
+      useErrorLogging<GatewayContext>({ log: logger }),
     ],
   });
 
@@ -141,7 +159,18 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     res.redirect(GRAPHQL_PATH);
   });
 
-  return { config, app, httpServer, apollo, gateway, metrics, logger, readiness };
+  return {
+    config,
+    app,
+    httpServer,
+    apollo,
+    gateway,
+    metrics,
+    logger,
+    loaded: () => loaded,
+    apqCache,
+    readiness,
+  };
 }
 
 function displayHost(host: string): string {
@@ -155,7 +184,7 @@ function displayHost(host: string): string {
  */
 export async function startGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Promise<RunningGateway> {
   const hub = createGateway(config, deps);
-  const { app, apollo, httpServer, logger, metrics } = hub;
+  const { app, apollo, httpServer, logger, metrics, loaded } = hub;
 
   if (config.supergraphPath === undefined && config.subgraphWaitMs > 0) {
     const unhealthy = await waitForSubgraphs(config.subgraphs, config.subgraphWaitMs);
@@ -179,6 +208,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
         logger.error({ requestId: viewer.requestId, userId: viewer.userId, reason }, 'viewer scope lookup failed'),
     }),
   };
+  const limiter = createRateLimiter({
+    redisUrl: config.redisUrl,
+    keyPrefix: config.rateLimitPrefix,
+    windowSeconds: config.limits.windowSeconds,
+    log: logger,
+  });
+  const rateLimits = useRateLimits({ limiter, limits: config.limits });
   await apollo.start();
 
   app.use(
@@ -188,6 +224,11 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     express.json({ limit: '1mb' }),
     identifyRequests(identifyOptions),
     usePersistedOperations({ safelists }),
+    // Limits, then input checks, before Apollo Server parses, validates or plans anything.
+    rateLimits.requests,
+    useDemandControl({ schema: loaded, apq: hub.apqCache, limits: config.limits }),
+    useInputValidation({ schema: () => loaded()?.apiSchema }),
+    rateLimits.cost,
     expressMiddleware(apollo, {
       // Identity and safelist were decided by the middlewares above; a refusal is thrown here so that
       // Apollo Server answers it with its code and HTTP status and the metrics count it.
@@ -203,6 +244,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
         return { viewer, requestId, log };
       },
     }),
+    useRequestErrors({ log: logger }),
   );
 
   try {
@@ -215,6 +257,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     });
   } catch (error) {
     await apollo.stop();
+    await limiter.close();
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
@@ -224,6 +267,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     port,
     hub,
     // ApolloServer.stop drains the HTTP server (drain plugin) and stops the gateway's polling.
-    stop: () => apollo.stop(),
+    stop: async () => {
+      await apollo.stop();
+      await limiter.close();
+    },
   };
 }

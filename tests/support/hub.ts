@@ -36,7 +36,10 @@ export interface Hub {
   ): Promise<GraphQLResponse<T>>;
   /** SQL statements per table each subgraph issued while `fn` ran. */
   countStatements(fn: () => Promise<unknown>): Promise<Record<string, Record<string, number>>>;
-  startGateway(): Promise<void>;
+  /** The gateway process `gatewayUrl` points at (the last one started). */
+  readonly gateway: ServiceProcess;
+  /** Starts another gateway process (`extraEnv` on top of the hub's), which `gatewayUrl` then points at. */
+  startGateway(extraEnv?: Record<string, string>): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
@@ -46,6 +49,8 @@ export interface HubOptions {
    * front of it), given the one it listens on. Default: that one.
    */
   urlOf?(domain: Domain, url: string): string;
+  /** Extra environment of every gateway process, e.g. demand-control limits. */
+  gatewayEnv?: Record<string, string>;
 }
 
 export async function startHub(options: HubOptions = {}): Promise<Hub> {
@@ -101,8 +106,8 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
     const composed = composeRepo({ outFile: supergraphPath, urlOf: (name) => urlOf(subgraphs[name as Domain]) });
     if (!composed.ok) throw new Error(`composition failed:\n${composed.errors.join('\n')}`);
     let gateway: ServiceProcess | undefined;
-    const startGateway = async () => {
-      gateway = await spawnService({
+    const startGateway = async (extraEnv: Record<string, string> = {}) => {
+      const started = await spawnService({
         name: 'gateway',
         entry: 'gateway/src/index.ts',
         env: {
@@ -111,11 +116,15 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
           PORT: '0',
           SUPERGRAPH_PATH: supergraphPath,
           ...Object.fromEntries(list.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, urlOf(s)])),
+          ...options.gatewayEnv,
+          ...extraEnv,
         },
         readyMessage: 'gateway ready',
         logFile: path.join(logDir, 'gateway.log'),
       });
-      running.push(gateway);
+      running.push(started);
+      gateway = started;
+      return started;
     };
     await startGateway();
 
@@ -123,6 +132,10 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
       get gatewayUrl() {
         if (!gateway) throw new Error('gateway not started');
         return gateway.url;
+      },
+      get gateway() {
+        if (!gateway) throw new Error('gateway not started');
+        return gateway;
       },
       subgraphs,
       database,

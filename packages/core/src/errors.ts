@@ -9,6 +9,12 @@ export enum ErrorCode {
   Forbidden = 'FORBIDDEN',
   DownstreamServiceError = 'DOWNSTREAM_SERVICE_ERROR',
   PersistedQueryNotInList = 'PERSISTED_QUERY_NOT_IN_LIST',
+  /** The HTTP request is not a GraphQL request (malformed JSON body, APQ hash not matching its query). */
+  BadRequest = 'BAD_REQUEST',
+  /** Demand control: the operation exceeds a limit of the viewer (`extensions.measure`, `value`, `limit`). */
+  OperationTooComplex = 'OPERATION_TOO_COMPLEX',
+  /** Rate limit: the viewer's budget for the window is spent (`extensions.retryAfterSeconds`). */
+  RateLimited = 'RATE_LIMITED',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
 }
 
@@ -51,6 +57,34 @@ export function forbidden(message = 'Not allowed'): GraphQLError {
 /** Ends the whole request with HTTP 403 before execution (e.g. introspection by a non-admin). */
 export function requestForbidden(message = 'Not allowed'): GraphQLError {
   return hubError(ErrorCode.Forbidden, message, {}, 403);
+}
+
+/** Ends the request with HTTP 400: what was sent is not a well-formed GraphQL request. */
+export function badRequest(message: string): GraphQLError {
+  return hubError(ErrorCode.BadRequest, message, {}, 400);
+}
+
+/**
+ * Ends the request with HTTP 400 before any validation, planning or subgraph call: `measure`
+ * (depth, aliases, rootFields, tokens, directives, cost) is `value`, above the viewer's `limit`.
+ */
+export function operationTooComplex(measure: string, value: number, limit: number): GraphQLError {
+  return hubError(
+    ErrorCode.OperationTooComplex,
+    `Operation too complex: ${measure} is ${value}, the limit is ${limit}`,
+    { measure, value, limit },
+    400,
+  );
+}
+
+/** Ends the request with HTTP 429; the caller adds the `Retry-After` header. */
+export function rateLimited(limit: string, retryAfterSeconds: number): GraphQLError {
+  return hubError(
+    ErrorCode.RateLimited,
+    `Rate limit exceeded (${limit}); retry after ${retryAfterSeconds} s`,
+    { limit, retryAfterSeconds },
+    429,
+  );
 }
 
 interface PrismaKnownError {

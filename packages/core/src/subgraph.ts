@@ -30,6 +30,8 @@ import { EnvReader, isProduction } from './config.js';
 import { DOMAINS, SUBGRAPH_PORTS, type Domain } from './domains.js';
 import { GATEWAY_PRINCIPAL, devKeyPair, readSigningKey } from './keys.js';
 import { createErrorFormatter, ErrorCode, unauthenticated } from './errors.js';
+import { useErrorLogging } from './errorLogging.js';
+import { useInputChecks } from './inputs.js';
 import { createLogger, type Logger } from './logger.js';
 import { createMetrics, type ProcessMetrics } from './metrics.js';
 import { scalarResolvers } from './scalars.js';
@@ -207,6 +209,8 @@ export async function startSubgraph<C, L>(
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       metricsPlugin(metrics),
+      useInputChecks(),
+      useErrorLogging<SubgraphContext<C, L>>({ log }),
     ],
   });
   await server.start();
