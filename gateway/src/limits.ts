@@ -33,7 +33,8 @@ const HUMAN: Limits = {
 };
 
 /** Built-in limits; the figures behind them are in gateway/README.md ("Demand control"). */
-export const DEFAULT_LIMITS: Readonly<Record<Exclude<Role, 'system'>, Limits>> = {
+// `system` and `service` are the hub's own principals: they never send requests to the gateway.
+export const DEFAULT_LIMITS: Readonly<Record<Exclude<Role, 'system' | 'service'>, Limits>> = {
   admin: { ...HUMAN, rootFields: 20, tokens: 5000, cost: 25_000, requestsPerWindow: 1200, costPerWindow: 500_000 },
   cs_manager: HUMAN,
   sales_rep: HUMAN,
