@@ -1,9 +1,11 @@
 /**
  * `npm run token -- --tenant acme --role sales_rep --user u1 [--book u1,u2] [--ttl 1h]`
+ * Tokens carry `iat`; a `--ttl` over the gateway's maximum token age (`HUB_JWT_MAX_AGE`, 24 h) is refused.
  * Prints a development bearer token. Refuses when the hub is not on the development JWT secret.
  */
 import { parseArgs } from 'node:util';
 import type { Role } from '@hub/core/viewer';
+import { parseDurationSeconds } from '../config.js';
 import { TOKEN_ROLES, devTokenRefusal, signDevToken } from '../token.js';
 
 const USAGE = `usage: npm run token -- --tenant <id> --role <role>[,<role>] --user <id> [--book u1,u2] [--ttl 1h]
@@ -42,6 +44,9 @@ if (!values.tenant) fail('--tenant is required');
 if (!values.user) fail('--user is required');
 const roles = list(values.role);
 if (roles.length === 0) fail('--role is required');
+const maxAge = process.env['HUB_JWT_MAX_AGE'];
+const maxAgeSeconds = maxAge ? parseDurationSeconds(maxAge) : undefined;
+if (maxAge && maxAgeSeconds === undefined) fail(`HUB_JWT_MAX_AGE must be a duration like 24h, got ${maxAge}`);
 
 try {
   const token = await signDevToken(
@@ -56,6 +61,7 @@ try {
     {
       ...(process.env['HUB_JWT_ISSUER'] ? { issuer: process.env['HUB_JWT_ISSUER'] } : {}),
       ...(process.env['HUB_JWT_AUDIENCE'] ? { audience: process.env['HUB_JWT_AUDIENCE'] } : {}),
+      ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
     },
   );
   process.stdout.write(`${token}\n`);
