@@ -18,9 +18,11 @@ export type GraphQLResponse<T = Record<string, unknown>> = Awaited<ReturnType<ty
 
 export interface Hub {
   gatewayUrl: string;
+  /** The gateway's `/metrics`, on its own port (production never serves it on the GraphQL port). */
+  gatewayMetricsUrl: string;
   subgraphs: Record<Domain, ServiceProcess>;
   database: TestDatabase;
-  secrets: { jwt: string; gateway: string };
+  secrets: { jwt: string; gateway: string; metrics: string };
   token(claims: TokenClaims): Promise<string>;
   query<T = Record<string, unknown>>(
     query: string,
@@ -28,21 +30,42 @@ export interface Hub {
     token?: string,
     extra?: Record<string, unknown>,
   ): Promise<GraphQLResponse<T>>;
+  /** GETs a process's `/metrics` (its own port) with the scraper token. */
+  scrapeMetrics(metricsUrl: string): Promise<string>;
   /** SQL statements per table each subgraph issued while `fn` ran. */
   countStatements(fn: () => Promise<unknown>): Promise<Record<string, Record<string, number>>>;
   startGateway(): Promise<void>;
+  /** Starts a stopped or killed subgraph again on its port (the supergraph keeps its URL). */
+  respawnSubgraph(domain: Domain): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
-export async function startHub(): Promise<Hub> {
+export interface HubOptions {
+  /** Extra gateway environment, e.g. short subgraph timeouts for resilience tests. */
+  gatewayEnv?: Record<string, string>;
+}
+
+function metricsUrlOf(service: ServiceProcess): string {
+  if (!service.metricsUrl) throw new Error(`${service.name} logged no metricsUrl in its ready line`);
+  return service.metricsUrl;
+}
+
+export async function startHub(options: HubOptions = {}): Promise<Hub> {
   const database = await createTestDatabase('hub_e2e');
-  const secrets = { jwt: randomBytes(24).toString('hex'), gateway: randomBytes(24).toString('hex') };
+  const secrets = {
+    jwt: randomBytes(24).toString('hex'),
+    gateway: randomBytes(24).toString('hex'),
+    metrics: randomBytes(16).toString('hex'),
+  };
   const logDir = path.join(REPO_ROOT, '.data', 'e2e-logs', database.name);
   const common = {
     NODE_ENV: 'production',
     HUB_GATEWAY_SECRET: secrets.gateway,
     HUB_JWT_SECRET: secrets.jwt,
     LOG_LEVEL: 'info',
+    // /metrics on a free port of its own (named in each ready line), behind a scraper token.
+    METRICS_PORT: '0',
+    METRICS_TOKEN: secrets.metrics,
   };
   const running: ServiceProcess[] = [];
   try {
@@ -63,9 +86,12 @@ export async function startHub(): Promise<Hub> {
     const others = await Promise.all(
       DOMAINS.filter((d) => d !== 'customers').map((d) => spawnSubgraph(d, { HUB_CUSTOMERS_URL: customers.url })),
     );
-    const list = [customers, ...others];
-    const subgraphs = Object.fromEntries(list.map((s) => [s.name, s])) as Record<Domain, ServiceProcess>;
-    // Production composes from a supergraph file; the env's URLs override the ones recorded in it.
+    const subgraphs = Object.fromEntries([customers, ...others].map((s) => [s.name, s])) as Record<
+      Domain,
+      ServiceProcess
+    >;
+    // Production composes from a supergraph file and the gateway routes by the URLs recorded in it:
+    // no SUBGRAPH_<NAME>_URL is set, and the subgraphs' random ports differ from the defaults 4001-4007.
     const supergraphPath = path.join(logDir, 'supergraph.graphql');
     const composed = composeRepo({ outFile: supergraphPath, urlOf: (name) => subgraphs[name as Domain].url });
     if (!composed.ok) throw new Error(`composition failed:\n${composed.errors.join('\n')}`);
@@ -74,12 +100,7 @@ export async function startHub(): Promise<Hub> {
       gateway = await spawnService({
         name: 'gateway',
         entry: 'gateway/src/index.ts',
-        env: {
-          ...common,
-          PORT: '0',
-          SUPERGRAPH_PATH: supergraphPath,
-          ...Object.fromEntries(list.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, s.url])),
-        },
+        env: { ...common, PORT: '0', SUPERGRAPH_PATH: supergraphPath, ...options.gatewayEnv },
         readyMessage: 'gateway ready',
         logFile: path.join(logDir, 'gateway.log'),
       });
@@ -92,21 +113,32 @@ export async function startHub(): Promise<Hub> {
         if (!gateway) throw new Error('gateway not started');
         return gateway.url;
       },
+      get gatewayMetricsUrl() {
+        if (!gateway?.metricsUrl) throw new Error('gateway not started or without a metrics URL');
+        return gateway.metricsUrl;
+      },
       subgraphs,
       database,
       secrets,
       startGateway,
       token: (claims) => signToken(secrets.jwt, claims),
       query: (query, variables = {}, token, extra = {}) => post(hub.gatewayUrl, query, variables, token, extra),
+      async respawnSubgraph(domain) {
+        const service = await subgraphs[domain].respawn();
+        subgraphs[domain] = service;
+        running.push(service);
+        return service;
+      },
+      async scrapeMetrics(metricsUrl) {
+        const response = await fetch(metricsUrl, { headers: { authorization: `Bearer ${secrets.metrics}` } });
+        if (!response.ok) throw new Error(`${metricsUrl} answered HTTP ${response.status}`);
+        return response.text();
+      },
       async countStatements(fn) {
         const snapshot = () =>
           Promise.all(
-            list.map(
-              async (s) =>
-                [
-                  s.name,
-                  parseStatementCounts(await (await fetch(s.url.replace('/graphql', '/metrics'))).text()),
-                ] as const,
+            Object.values(subgraphs).map(
+              async (s) => [s.name, parseStatementCounts(await hub.scrapeMetrics(metricsUrlOf(s)))] as const,
             ),
           );
         const before = new Map(await snapshot());

@@ -11,6 +11,9 @@ import { REQUEST_ID_HEADER, VIEWER_HEADER, systemViewer, type Viewer, type Viewe
 
 const KNOWN_CUSTOMERS = 'query KnownCustomers($ids: [ID!]!) { _knownCustomers(ids: $ids) }';
 
+/** A write waits at most this long for the customers subgraph; past it the write fails closed. */
+const LOOKUP_TIMEOUT_MS = 5000;
+
 function unavailable(reason: string) {
   return hubError(ErrorCode.DownstreamServiceError, 'Customer ids cannot be checked right now; try again shortly', {
     serviceName: 'customers',
@@ -34,6 +37,7 @@ export function createCustomerVerifier(customersUrl: string, signer: ViewerSigne
           method: 'POST',
           headers,
           body: JSON.stringify({ query: KNOWN_CUSTOMERS, variables: { ids: unchecked } }),
+          signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
         });
         const body = (await response.json()) as {
           data?: { _knownCustomers?: string[] };
