@@ -85,7 +85,10 @@ export function createSubgraphResilience(
   const { metrics, log } = observe;
   const policies = new Map<string, SubgraphPolicy>();
   const build = (name: string): SubgraphPolicy => {
-    const attemptTimeout = timeout(config.timeoutMs, TimeoutStrategy.Aggressive);
+    // Aggressive: the attempt is given up at the deadline even if something under it ignores the
+    // signal. Not abortOnReturn: aborting the signal of a fetch that already finished makes undici
+    // build an AbortError (a stack trace) per fetch, which cost ~350 µs CPU per fetch when measured.
+    const attemptTimeout = timeout(config.timeoutMs, { strategy: TimeoutStrategy.Aggressive, abortOnReturn: false });
     const breaker = circuitBreaker(handleWhen(isUnavailable), {
       halfOpenAfter: config.halfOpenAfterMs,
       breaker: new ConsecutiveBreaker(config.breakerFailures),
