@@ -207,7 +207,9 @@ describe('federated customer graph', () => {
     const base = hub.gatewayUrl.replace(/\/graphql$/, '');
     expect((await fetch(`${base}/healthz`)).status).toBe(200);
     expect((await fetch(`${base}/readyz`)).status).toBe(200);
-    const metrics = await (await fetch(`${base}/metrics`)).text();
+    // Production serves /metrics on its own port only, never on the public GraphQL port.
+    expect((await fetch(`${base}/metrics`)).status).toBe(404);
+    const metrics = await hub.scrapeMetrics(hub.gatewayMetricsUrl);
     expect(metrics).toMatch(/# TYPE \w+ histogram/);
   });
 

@@ -17,6 +17,9 @@ const JWKS_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', '
 /** Small clock skew between the token issuer and this process. */
 const CLOCK_TOLERANCE_SECONDS = 5;
 
+/** A token older than this, or issued to live longer, is refused (`HUB_JWT_MAX_AGE`). */
+export const DEFAULT_MAX_TOKEN_AGE_SECONDS = 24 * 3600;
+
 /** A request id we accept from the caller; anything else is replaced so logs cannot be forged. */
 const REQUEST_ID_PATTERN = /^[A-Za-z0-9._:-]{1,128}$/;
 
@@ -73,7 +76,9 @@ export function viewerFromClaims(payload: JWTPayload, requestId: string): Viewer
 
 /**
  * Verifies `Authorization: Bearer <JWT>`: signature (HS256 shared secret, or the identity
- * provider's JWKS when configured), issuer, audience and a mandatory expiry.
+ * provider's JWKS when configured), issuer, audience, a mandatory expiry and a mandatory issue
+ * time no older than the maximum token age. A token issued to live longer than that age (an `exp`
+ * in 2286) is refused too: an expiry far away makes a stolen token good forever.
  * Every failure is `UNAUTHENTICATED` with HTTP 401.
  */
 export function createAuthenticator(config: JwtConfig): Authenticator {
@@ -88,11 +93,14 @@ export function createAuthenticator(config: JwtConfig): Authenticator {
   } else {
     throw new Error('JWT verification needs HUB_JWT_SECRET or HUB_JWKS_URL');
   }
+  const maxAgeSeconds = config.maxAgeSeconds ?? DEFAULT_MAX_TOKEN_AGE_SECONDS;
   const options = {
     issuer: config.issuer,
     audience: config.audience,
     algorithms,
-    requiredClaims: ['exp', 'sub'],
+    requiredClaims: ['exp', 'iat', 'sub'],
+    // jose checks now - iat (and refuses an iat in the future); the lifetime is checked below.
+    maxTokenAge: maxAgeSeconds,
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
   };
 
@@ -113,6 +121,11 @@ export function createAuthenticator(config: JwtConfig): Authenticator {
     } catch (error) {
       const code = typeof error === 'object' && error !== null && 'code' in error ? String(error.code) : 'unknown';
       refuse(`token rejected (${code})`);
+    }
+    // Both are numbers: jose validated them as required NumericDate claims.
+    const lifetime = (payload.exp ?? 0) - (payload.iat ?? 0);
+    if (lifetime > maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) {
+      refuse(`token lifetime ${lifetime}s exceeds the maximum token age ${maxAgeSeconds}s`);
     }
     return viewerFromClaims(payload, requestId);
   };

@@ -4,6 +4,7 @@ import { DEV_JWT_SECRET, EnvReader, isProduction } from '@hub/core/config';
 import { GATEWAY_PRINCIPAL, devKeyPair, readSigningKey } from '@hub/core/keys';
 import { DOMAINS, SUBGRAPH_PORTS } from '@hub/core/domains';
 import { readLimitsConfig, type LimitsConfig } from './limits.js';
+import { readMetricsEndpoint, type MetricsEndpointConfig } from '@hub/core/metricsEndpoint';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -21,6 +22,23 @@ export interface JwtConfig {
   readonly jwksUrl: string | undefined;
   readonly issuer: string;
   readonly audience: string;
+  /**
+   * Oldest a token may be (now - `iat`) and longest it may live (`exp` - `iat`), in seconds.
+   * @default 86400 (24 h; `HUB_JWT_MAX_AGE`)
+   */
+  readonly maxAgeSeconds?: number;
+}
+
+/** How the gateway calls each subgraph (query-plan fetches and its internal lookups). */
+export interface SubgraphResilienceConfig {
+  /** Budget of one subgraph fetch, retries included; past it the fetch is aborted. */
+  readonly timeoutMs: number;
+  /** Extra attempts for a query after a transport failure or a 502/503/504 (never for mutations). */
+  readonly retries: number;
+  /** Consecutive failures after which a subgraph's circuit opens (calls fail fast). */
+  readonly breakerFailures: number;
+  /** How long an open circuit waits before one probe request may try the subgraph again. */
+  readonly halfOpenAfterMs: number;
 }
 
 export interface GatewayConfig {
@@ -29,6 +47,11 @@ export interface GatewayConfig {
   readonly host: string;
   readonly nodeEnv: (typeof NODE_ENVS)[number];
   readonly subgraphs: readonly SubgraphEndpoint[];
+  /**
+   * Only the URLs set explicitly by `SUBGRAPH_<NAME>_URL`: these, and nothing else, override the
+   * routing URLs of a supergraph file. `subgraphs` (defaults filled in) serves development composition.
+   */
+  readonly subgraphUrlOverrides: Readonly<Record<string, string>>;
   /**
    * Supergraph SDL file. Set: the gateway serves exactly this composition (production).
    * Unset: it composes from the running subgraphs at start-up (development).
@@ -55,6 +78,9 @@ export interface GatewayConfig {
   readonly redisUrl: string | undefined;
   /** Prefix of the rate-limit keys in Redis. */
   readonly rateLimitPrefix: string;
+  readonly resilience: SubgraphResilienceConfig;
+  /** `/metrics`: on its own port in production, optionally behind a bearer token. */
+  readonly metrics: MetricsEndpointConfig;
   readonly logLevel: (typeof LOG_LEVELS)[number];
 }
 
@@ -80,6 +106,26 @@ function readUrl(env: EnvReader, name: string, fallback: string | undefined): st
     env.problems.push(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
+
+/** `86400`, `86400s`, `90m`, `24h` or `7d` -> seconds; `undefined` when it is none of those. */
+export function parseDurationSeconds(raw: string): number | undefined {
+  const match = /^(\d+)\s*(s|m|h|d)?$/.exec(raw.trim());
+  const seconds = match ? Number(match[1]) * (DURATION_UNITS[match[2] ?? 's'] ?? 0) : 0;
+  return seconds > 0 ? seconds : undefined;
+}
+
+function readDurationSeconds(env: EnvReader, name: string, fallback: number): number {
+  const raw = env.optional(name);
+  if (raw === undefined) return fallback;
+  const seconds = parseDurationSeconds(raw);
+  if (seconds === undefined) {
+    env.problems.push(`${name} must be a positive duration like 86400, 90m, 24h or 7d, got ${JSON.stringify(raw)}`);
+    return fallback;
+  }
+  return seconds;
 }
 
 function readSecret(
@@ -111,10 +157,12 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
   const nodeEnv = env.oneOf('NODE_ENV', NODE_ENVS, 'development');
   const production = isProduction(merged);
 
-  const subgraphs = DOMAINS.map((name) => ({
-    name,
-    url: readUrl(env, `SUBGRAPH_${name.toUpperCase()}_URL`, defaultSubgraphUrl(SUBGRAPH_PORTS[name])) ?? '',
-  }));
+  const subgraphUrlOverrides: Record<string, string> = {};
+  const subgraphs = DOMAINS.map((name) => {
+    const explicit = readUrl(env, `SUBGRAPH_${name.toUpperCase()}_URL`, undefined);
+    if (explicit !== undefined) subgraphUrlOverrides[name] = explicit;
+    return { name, url: explicit ?? defaultSubgraphUrl(SUBGRAPH_PORTS[name]) };
+  });
 
   const supergraphPath = env.optional('SUPERGRAPH_PATH');
   if (production && supergraphPath === undefined) {
@@ -124,11 +172,14 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
   const jwksUrl = readUrl(env, 'HUB_JWKS_URL', undefined);
   const jwtSecret = readSecret(env, 'HUB_JWT_SECRET', DEV_JWT_SECRET, production, jwksUrl === undefined);
 
+  const port = env.int('PORT', 4000, { min: 0, max: 65535 });
+  const host = env.string('HOST', production ? '0.0.0.0' : '127.0.0.1');
   return env.done({
-    port: env.int('PORT', 4000, { min: 0, max: 65535 }),
-    host: env.string('HOST', production ? '0.0.0.0' : '127.0.0.1'),
+    port,
+    host,
     nodeEnv,
     subgraphs,
+    subgraphUrlOverrides,
     supergraphPath,
     supergraphPollMs: env.int('SUPERGRAPH_POLL_MS', 0),
     subgraphWaitMs: env.int('SUBGRAPH_WAIT_MS', production ? 0 : 60_000),
@@ -142,6 +193,7 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
       jwksUrl,
       issuer: env.string('HUB_JWT_ISSUER', 'customer-data-hub'),
       audience: env.string('HUB_JWT_AUDIENCE', 'customer-data-hub'),
+      maxAgeSeconds: readDurationSeconds(env, 'HUB_JWT_MAX_AGE', 24 * 3600),
     },
     // On by default: the introspection policy lets only admins use it; `false` turns it off for everyone.
     introspection: env.bool('HUB_INTROSPECTION', true),
@@ -151,6 +203,13 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
     costDefaultListSize: env.int('HUB_COST_LIST_SIZE', 10, { min: 1 }),
     redisUrl: env.optional('REDIS_URL'),
     rateLimitPrefix: env.string('HUB_RATE_LIMIT_PREFIX', 'hub:ratelimit'),
+    resilience: {
+      timeoutMs: env.int('SUBGRAPH_TIMEOUT_MS', 5000, { min: 1 }),
+      retries: env.int('SUBGRAPH_RETRIES', 2, { max: 10 }),
+      breakerFailures: env.int('SUBGRAPH_BREAKER_FAILURES', 5, { min: 1 }),
+      halfOpenAfterMs: env.int('SUBGRAPH_BREAKER_HALF_OPEN_MS', 5000, { min: 1 }),
+    },
+    metrics: readMetricsEndpoint(env, { production, host, port, defaultPort: 9400 }),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
   });
 }

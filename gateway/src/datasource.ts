@@ -1,11 +1,15 @@
 import { randomUUID } from 'node:crypto';
 import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@apollo/gateway';
-import { Kind, parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import type { FetcherResponse } from '@apollo/utils.fetcher';
+import { BrokenCircuitError } from 'cockatiel';
+import { GraphQLError, Kind, parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { ErrorCode } from '@hub/core/errors';
 import { REQUEST_ID_HEADER, VIEWER_HEADER, systemViewer, type Viewer, type ViewerSigner } from '@hub/core/viewer';
 import type { GatewayContext } from './context.js';
 import type { Logger } from './logger.js';
+import type { SubgraphFetcher } from './fetcher.js';
 import type { GatewayMetrics } from './metrics.js';
+import { isTimeout, type OperationKind, type SubgraphPolicy } from './resilience.js';
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
 type ProcessResult = Awaited<ReturnType<RemoteGraphQLDataSource<GatewayContext>['process']>>;
@@ -17,6 +21,30 @@ function parseQuietly(query: string | undefined): DocumentNode | undefined {
   } catch {
     return undefined;
   }
+}
+
+function operationKind(document: DocumentNode | undefined): OperationKind {
+  const operation = document?.definitions.find((definition) => definition.kind === Kind.OPERATION_DEFINITION);
+  return operation?.operation;
+}
+
+/**
+ * A subgraph refused the request itself (4xx) and said why in GraphQL errors, e.g. its own
+ * variable coercion (`BAD_USER_INPUT`). Those errors reach the client with their codes. Not 401:
+ * that is the subgraph refusing the gateway's signature, which is the gateway's problem, not the caller's.
+ */
+class SubgraphRefusal extends GraphQLError {
+  constructor(readonly body: { data?: Record<string, unknown> | null; errors: GraphQLFormattedError[] }) {
+    super('subgraph refused the request');
+  }
+}
+
+function refusalBody(status: number, body: unknown): SubgraphRefusal['body'] | undefined {
+  if (status < 400 || status >= 500 || status === 401) return undefined;
+  if (typeof body !== 'object' || body === null || !('errors' in body)) return undefined;
+  const { errors } = body as { errors: unknown };
+  if (!Array.isArray(errors) || errors.length === 0) return undefined;
+  return body as SubgraphRefusal['body'];
 }
 
 /** Response names of the root fields a subgraph operation selects (`__typename` aside). */
@@ -45,6 +73,10 @@ export interface HubDataSourceOptions {
   readonly signer: ViewerSigner;
   readonly log: Logger;
   readonly metrics?: GatewayMetrics | undefined;
+  /** Pooled keep-alive HTTP client shared by the gateway's data sources. */
+  readonly fetcher?: SubgraphFetcher | undefined;
+  /** Timeout, retries and circuit breaker of this subgraph (see resilience.ts); none: one plain attempt. */
+  readonly policy?: SubgraphPolicy | undefined;
   /** Put the transport failure's own message into the error (development only: it names internal URLs). */
   readonly exposeDetails?: boolean;
 }
@@ -54,7 +86,9 @@ export interface HubDataSourceOptions {
  * gateway for this subgraph and this request only, and the request id; schema loading at start-up is signed as the `system` viewer so that
  * subgraphs can refuse everything unsigned, composition included. A subgraph that cannot be reached
  * (or answers with a non-2xx status) turns into one coded error instead of failing the whole
- * operation: the gateway still returns every other subgraph's fields.
+ * operation: the gateway still returns every other subgraph's fields. Query-plan fetches run under
+ * the subgraph's policy: a timeout, retries for queries, and a circuit breaker that answers at once
+ * while the subgraph is down.
  */
 export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   readonly name: string;
@@ -62,9 +96,13 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly log: Logger;
   private readonly metrics: GatewayMetrics | undefined;
   private readonly exposeDetails: boolean;
+  private readonly subgraphFetcher: SubgraphFetcher | undefined;
+  private readonly policy: SubgraphPolicy | undefined;
 
   constructor(options: HubDataSourceOptions) {
-    super({ url: options.url });
+    super({ url: options.url, ...(options.fetcher ? { fetcher: options.fetcher.fetch } : {}) });
+    this.subgraphFetcher = options.fetcher;
+    this.policy = options.policy;
     this.name = options.name;
     this.signer = options.signer;
     this.log = options.log;
@@ -87,15 +125,43 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!isIncomingOperation(options)) return super.process(options);
     const stopTimer = this.metrics?.subgraphFetchDuration.startTimer({ subgraph: this.name });
     try {
-      const response = await super.process(options);
+      const response = await this.attempts(options);
       stopTimer?.({ outcome: response.errors?.length ? 'graphql_error' : 'ok' });
       return response;
     } catch (error) {
-      stopTimer?.({ outcome: 'unavailable' });
+      if (error instanceof SubgraphRefusal) {
+        stopTimer?.({ outcome: 'refused' });
+        return { data: null, ...error.body };
+      }
+      const outcome =
+        error instanceof BrokenCircuitError
+          ? 'circuit_open'
+          : error instanceof Error && isTimeout(error)
+            ? 'timeout'
+            : 'unavailable';
+      stopTimer?.({ outcome });
       const reason = error instanceof Error ? error.message : String(error);
-      options.context.log.error({ subgraph: this.name, reason }, 'subgraph fetch failed');
+      // While a circuit is open every request would log the same failure: the breaker logs its opening once.
+      if (outcome !== 'circuit_open')
+        options.context.log.error({ subgraph: this.name, reason }, 'subgraph fetch failed');
       return { data: null, errors: this.downstreamErrors(reason, options) };
     }
+  }
+
+  /** Each attempt goes through `super.process` again, so `willSendRequest` signs it afresh. */
+  private attempts(options: IncomingOperation): Promise<ProcessResult> {
+    const { policy, subgraphFetcher } = this;
+    if (!policy) return super.process(options);
+    const kind = operationKind(options.document ?? parseQuietly(options.request.query));
+    return policy.run(kind, (signal) =>
+      subgraphFetcher ? subgraphFetcher.withSignal(signal, () => super.process(options)) : super.process(options),
+    );
+  }
+
+  override async errorFromResponse(response: FetcherResponse): Promise<GraphQLError> {
+    const error = await super.errorFromResponse(response);
+    const body = refusalBody(response.status, (error.extensions['response'] as { body?: unknown } | undefined)?.body);
+    return body ? new SubgraphRefusal(body) : error;
   }
 
   private viewerFor(options: ProcessOptions): Viewer {

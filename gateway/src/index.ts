@@ -34,7 +34,7 @@ try {
 
 // Written directly, whatever LOG_LEVEL says: the launcher and the e2e tests wait for this line.
 process.stdout.write(
-  `${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'gateway', msg: 'gateway ready', url: running.url, port: running.port, composition: config.supergraphPath ?? 'introspect' })}\n`,
+  `${JSON.stringify({ level: 30, time: new Date().toISOString(), service: 'gateway', msg: 'gateway ready', url: running.url, port: running.port, metricsUrl: running.metricsUrl, composition: config.supergraphPath ?? 'introspect' })}\n`,
 );
 
 let stopping = false;

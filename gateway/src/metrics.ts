@@ -1,4 +1,4 @@
-import { Histogram } from 'prom-client';
+import { Counter, Gauge, Histogram } from 'prom-client';
 import { createMetrics, type ProcessMetrics } from '@hub/core/metrics';
 
 /**
@@ -8,6 +8,10 @@ import { createMetrics, type ProcessMetrics } from '@hub/core/metrics';
  */
 export interface GatewayMetrics extends ProcessMetrics {
   readonly subgraphFetchDuration: Histogram<'subgraph' | 'outcome'>;
+  /** Circuit breaker state per subgraph: 0 closed, 1 open, 2 half-open (cockatiel's `CircuitState`). */
+  readonly subgraphCircuitState: Gauge<'subgraph'>;
+  readonly subgraphCircuitOpened: Counter<'subgraph'>;
+  readonly subgraphRetries: Counter<'subgraph'>;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -19,6 +23,24 @@ export function createGatewayMetrics(): GatewayMetrics {
       help: 'Latency of query-plan fetches from the gateway to each subgraph, by outcome',
       labelNames: ['subgraph', 'outcome'] as const,
       buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10],
+      registers: [metrics.registry],
+    }),
+    subgraphCircuitState: new Gauge({
+      name: 'hub_subgraph_circuit_state',
+      help: 'Circuit breaker state per subgraph: 0 closed, 1 open (failing fast), 2 half-open (probing)',
+      labelNames: ['subgraph'] as const,
+      registers: [metrics.registry],
+    }),
+    subgraphCircuitOpened: new Counter({
+      name: 'hub_subgraph_circuit_opened_total',
+      help: 'Times a subgraph circuit opened after consecutive failures',
+      labelNames: ['subgraph'] as const,
+      registers: [metrics.registry],
+    }),
+    subgraphRetries: new Counter({
+      name: 'hub_subgraph_retries_total',
+      help: 'Retried query fetches per subgraph (transport failures and 502-504 only)',
+      labelNames: ['subgraph'] as const,
       registers: [metrics.registry],
     }),
   };

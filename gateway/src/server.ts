@@ -5,19 +5,22 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloGateway, IntrospectAndCompose, type ServiceEndpointDefinition } from '@apollo/gateway';
+import { Supergraph } from '@apollo/federation-internals';
 import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { createErrorFormatter } from '@hub/core/errors';
 import { GATEWAY_PRINCIPAL } from '@hub/core/keys';
 import { useErrorLogging } from '@hub/core/errorLogging';
+import { serveMetrics, startMetricsServer, type MetricsServer } from '@hub/core/metricsEndpoint';
 import { createViewerSigner, hasRole } from '@hub/core/viewer';
 import { createApiKeyAuthenticator } from './apiKeys.js';
 import { createAuthenticator } from './auth.js';
 import { BoundedLruCache } from './apqCache.js';
-import type { GatewayConfig } from './config.js';
+import type { GatewayConfig, SubgraphEndpoint } from './config.js';
 import type { GatewayContext } from './context.js';
 import { HubDataSource } from './datasource.js';
+import { createSubgraphFetcher, type SubgraphFetcher } from './fetcher.js';
 import { checkSubgraphs, waitForSubgraphs, type ReadinessReport } from './health.js';
 import { cors, requestContext, requestIdOf } from './http.js';
 import { identifyRequests, identityOf } from './identify.js';
@@ -27,6 +30,7 @@ import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { useIntrospectionPolicy } from './plugins/useIntrospectionPolicy.js';
 import { useObservability } from './plugins/useObservability.js';
 import { loadSafelists, usePersistedOperations } from './plugins/usePersistedOperations.js';
+import { createSubgraphResilience } from './resilience.js';
 import { createScopeResolver } from './scope.js';
 import { createCostModel, type CostModel } from './cost.js';
 import { createRateLimiter } from './rateLimiter.js';
@@ -55,6 +59,10 @@ export interface HubGateway {
   /** The loaded supergraph's API schema and cost model (demand control, input checks). */
   readonly loaded: () => { readonly apiSchema: GraphQLSchema; readonly costModel: CostModel } | undefined;
   readonly apqCache: BoundedLruCache;
+  /** Where each subgraph is called: an explicit `SUBGRAPH_<NAME>_URL`, else the supergraph file's URL. */
+  readonly subgraphs: readonly SubgraphEndpoint[];
+  /** The pooled HTTP client of every subgraph call; closed when the gateway stops. */
+  readonly fetcher: SubgraphFetcher;
   readiness(): Promise<ReadinessReport>;
 }
 
@@ -62,6 +70,8 @@ export interface RunningGateway {
   /** GraphQL endpoint, e.g. `http://localhost:4000/graphql`. */
   readonly url: string;
   readonly port: number;
+  /** `/metrics`: its own listener when `METRICS_PORT` is set (always in production), else on `port`. */
+  readonly metricsUrl: string;
   readonly hub: HubGateway;
   stop(): Promise<void>;
 }
@@ -75,29 +85,46 @@ function readSupergraph(path: string): string {
   }
 }
 
+/**
+ * The subgraphs the gateway calls. From a supergraph file: its routing URLs, overridden only by an
+ * explicitly set `SUBGRAPH_<NAME>_URL` (never by the default ports, which would send a supergraph
+ * composed for another host to 127.0.0.1:400x). Without a file: the configured (or default) URLs.
+ */
+function resolveSubgraphs(config: GatewayConfig, supergraphSdl: string | undefined): SubgraphEndpoint[] {
+  if (supergraphSdl === undefined) return config.subgraphs.map(({ name, url }) => ({ name, url }));
+  return Supergraph.build(supergraphSdl)
+    .subgraphsMetadata()
+    .map(({ name, url }) => ({ name, url: config.subgraphUrlOverrides[name] ?? url }));
+}
+
 /** Builds the express app, the federation gateway and Apollo Server for `config`. Starts nothing. */
 export function createGateway(config: GatewayConfig, deps: GatewayDependencies = {}): HubGateway {
   const logger = deps.logger ?? createGatewayLogger(config.logLevel);
   const metrics = deps.metrics ?? createGatewayMetrics();
   const development = config.nodeEnv === 'development';
   const signer = createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: config.gatewayPrivateKey });
-  const urls = new Map(config.subgraphs.map((subgraph) => [subgraph.name, subgraph.url]));
+  const supergraphSdl = config.supergraphPath !== undefined ? readSupergraph(config.supergraphPath) : undefined;
+  const subgraphs = resolveSubgraphs(config, supergraphSdl);
+  const fetcher = createSubgraphFetcher();
+  const resilience = createSubgraphResilience(config.resilience, { metrics, log: logger });
 
-  // The environment's URL wins over the one recorded in a supergraph file composed elsewhere.
+  // `url` is the supergraph file's routing URL (or the introspected one); only an explicit variable wins.
   const buildService = ({ name, url }: ServiceEndpointDefinition) =>
     new HubDataSource({
       name,
-      url: urls.get(name) ?? url ?? '',
+      url: config.subgraphUrlOverrides[name] ?? url ?? '',
       signer,
       log: logger,
       metrics,
+      fetcher,
+      policy: resilience.forSubgraph(name),
       exposeDetails: development,
     });
 
   const gateway = new ApolloGateway({
     supergraphSdl:
-      config.supergraphPath !== undefined
-        ? readSupergraph(config.supergraphPath)
+      supergraphSdl !== undefined
+        ? supergraphSdl
         : new IntrospectAndCompose({
             subgraphs: config.subgraphs.map(({ name, url }) => ({ name, url })),
             ...(config.supergraphPollMs > 0 ? { pollIntervalInMs: config.supergraphPollMs } : {}),
@@ -141,8 +168,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   });
 
   const readiness = async (): Promise<ReadinessReport> => {
-    const subgraphs = await checkSubgraphs(config.subgraphs);
-    return { ready: supergraphLoaded && subgraphs.every((s) => s.ok), supergraphLoaded, subgraphs };
+    const health = await checkSubgraphs(subgraphs);
+    return { ready: supergraphLoaded && health.every((s) => s.ok), supergraphLoaded, subgraphs: health };
   };
 
   app.get('/healthz', (_req, res) => {
@@ -152,9 +179,10 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     const report = await readiness();
     res.status(report.ready ? 200 : 503).json(report);
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  // Development keeps /metrics on the main port unless METRICS_PORT is set; production never does.
+  if (config.metrics.port === undefined) {
+    app.get('/metrics', (req, res) => serveMetrics(req, res, metrics.registry, config.metrics.token));
+  }
   app.get('/', (_req, res) => {
     res.redirect(GRAPHQL_PATH);
   });
@@ -169,6 +197,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     logger,
     loaded: () => loaded,
     apqCache,
+    subgraphs,
+    fetcher,
     readiness,
   };
 }
@@ -190,12 +220,13 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     const unhealthy = await waitForSubgraphs(config.subgraphs, config.subgraphWaitMs);
     if (unhealthy.length > 0) logger.warn({ unhealthy }, 'composing although some subgraphs are not healthy');
   }
-  const customersUrl = config.subgraphs.find((subgraph) => subgraph.name === 'customers')?.url;
+  const customersUrl = hub.subgraphs.find((subgraph) => subgraph.name === 'customers')?.url;
   if (customersUrl === undefined) throw new Error('the gateway needs the customers subgraph (viewer scopes, API keys)');
   const customers = createInternalClient({
     url: customersUrl,
     audience: 'customers',
     signer: createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: config.gatewayPrivateKey }),
+    timeoutMs: config.resilience.timeoutMs,
   });
   // Read before Apollo starts, so a malformed manifest or a missing subgraph stops nothing half-started.
   const safelists = loadSafelists(config.persistedOperationsDir);
@@ -262,14 +293,26 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
   }
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://${displayHost(config.host)}:${port}${GRAPHQL_PATH}`;
+  let metricsServer: MetricsServer | undefined;
+  if (config.metrics.port !== undefined) {
+    try {
+      metricsServer = await startMetricsServer(metrics.registry, { ...config.metrics, port: config.metrics.port });
+    } catch (error) {
+      await apollo.stop();
+      throw error;
+    }
+  }
   return {
     url,
     port,
+    metricsUrl: metricsServer?.url ?? `http://${displayHost(config.host)}:${port}/metrics`,
     hub,
     // ApolloServer.stop drains the HTTP server (drain plugin) and stops the gateway's polling.
     stop: async () => {
+      await metricsServer?.stop();
       await apollo.stop();
       await limiter.close();
+      await hub.fetcher.close();
     },
   };
 }

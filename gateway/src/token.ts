@@ -1,5 +1,5 @@
 import { parseArgs } from 'node:util';
-import { SignJWT } from 'jose';
+import { SignJWT, decodeJwt } from 'jose';
 import { DEV_JWT_SECRET } from '@hub/core/config';
 import { ROLES, type Role } from '@hub/core/viewer';
 
@@ -12,10 +12,15 @@ export interface DevTokenClaims {
   readonly ttl?: string;
 }
 
+/** The gateway refuses tokens issued to live longer than its maximum token age (default 24 h). */
+const DEFAULT_MAX_AGE_SECONDS = 24 * 3600;
+
 export interface TokenSigningOptions {
   readonly secret?: string;
   readonly issuer?: string;
   readonly audience?: string;
+  /** Refuse a `ttl` longer than this, since the gateway would refuse the token (`HUB_JWT_MAX_AGE`). */
+  readonly maxAgeSeconds?: number;
 }
 
 /** `system` is the gateway's own identity: no bearer token may carry it. */
@@ -35,14 +40,14 @@ export function devTokenRefusal(env: Record<string, string | undefined>): string
   return undefined;
 }
 
-/** An HS256 token in the shape the gateway verifies (`sub`, `tenant`, `roles`, `book`). */
+/** An HS256 token in the shape the gateway verifies (`sub`, `tenant`, `roles`, `book`, `iat`, `exp`). */
 export async function signDevToken(claims: DevTokenClaims, options: TokenSigningOptions = {}): Promise<string> {
   const ttl = claims.ttl ?? '1h';
   if (!TTL_PATTERN.test(ttl)) throw new Error(`ttl must look like 90s, 30m, 1h or 7d, got ${JSON.stringify(ttl)}`);
   const unknown = claims.roles.filter((role) => !(TOKEN_ROLES as readonly string[]).includes(role));
   if (unknown.length > 0) throw new Error(`unknown role(s): ${unknown.join(', ')}; known: ${TOKEN_ROLES.join(', ')}`);
   if (claims.roles.length === 0) throw new Error('at least one role is required');
-  return new SignJWT({ tenant: claims.tenant, roles: [...claims.roles], book: [...(claims.book ?? [])] })
+  const token = await new SignJWT({ tenant: claims.tenant, roles: [...claims.roles], book: [...(claims.book ?? [])] })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.user)
     .setIssuer(options.issuer ?? 'customer-data-hub')
@@ -50,6 +55,11 @@ export async function signDevToken(claims: DevTokenClaims, options: TokenSigning
     .setIssuedAt()
     .setExpirationTime(ttl)
     .sign(new TextEncoder().encode(options.secret ?? DEV_JWT_SECRET));
+  // jose resolved the duration; compare what it wrote rather than parsing `ttl` a second way.
+  const { iat = 0, exp = 0 } = decodeJwt(token);
+  const maxAge = options.maxAgeSeconds ?? DEFAULT_MAX_AGE_SECONDS;
+  if (exp - iat > maxAge) throw new Error(`ttl ${ttl} is longer than the gateway's maximum token age (${maxAge} s)`);
+  return token;
 }
 
 function commaList(values: readonly string[] | undefined): string[] {

@@ -16,13 +16,14 @@ const authenticate = createAuthenticator(jwtConfig);
 
 async function rawToken(
   claims: Record<string, unknown>,
-  options: { exp?: string | number; iss?: string; aud?: string; secret?: string } = {},
+  options: { exp?: string | number; iat?: number | null; iss?: string; aud?: string; secret?: string } = {},
 ) {
   const jwt = new SignJWT(claims)
     .setProtectedHeader({ alg: 'HS256' })
     .setIssuer(options.iss ?? 'customer-data-hub')
-    .setAudience(options.aud ?? 'customer-data-hub')
-    .setIssuedAt();
+    .setAudience(options.aud ?? 'customer-data-hub');
+  // `iat: null` leaves the claim out; a number sets it; by default it is now.
+  if (options.iat !== null) jwt.setIssuedAt(options.iat);
   if (options.exp !== undefined) jwt.setExpirationTime(options.exp);
   return jwt.sign(new TextEncoder().encode(options.secret ?? DEV_JWT_SECRET));
 }
@@ -69,6 +70,50 @@ describe('the authenticator', () => {
     await refusal(`Bearer ${await rawToken(claims)}`);
   });
 
+  // Issue time x lifetime, against the default maximum token age of 24 h.
+  const now = () => Math.floor(Date.now() / 1000);
+  const HOUR = 3600;
+  const YEAR_2286 = Date.UTC(2286, 0, 1) / 1000;
+  const ages: { iat: number | null | (() => number); label: string }[] = [
+    { label: 'issued now', iat: () => now() },
+    { label: 'issued 20 h ago', iat: () => now() - 20 * HOUR },
+    { label: 'issued 25 h ago', iat: () => now() - 25 * HOUR },
+    { label: 'issued in an hour', iat: () => now() + HOUR },
+    { label: 'without iat', iat: null },
+  ];
+  const lifetimes: { label: string; exp: (iat: number) => number }[] = [
+    { label: 'living 1 h', exp: (iat) => Math.max(iat, now()) + HOUR },
+    { label: 'living 24 h', exp: (iat) => iat + 24 * HOUR },
+    { label: 'expiring in 2286', exp: () => YEAR_2286 },
+  ];
+  for (const age of ages) {
+    for (const lifetime of lifetimes) {
+      const iat = typeof age.iat === 'function' ? age.iat() : age.iat;
+      const accepted =
+        iat !== null &&
+        iat <= now() &&
+        now() - iat <= 24 * HOUR &&
+        lifetime.exp(iat) - iat <= 24 * HOUR &&
+        lifetime.exp(iat) > now();
+      it(`${accepted ? 'accepts' : 'refuses'} a token ${age.label}, ${lifetime.label}`, async () => {
+        const issued = typeof age.iat === 'function' ? age.iat() : age.iat;
+        const signed = await rawToken(
+          { sub: 'u1', tenant: 'acme', roles: ['admin'] },
+          { iat: issued, exp: lifetime.exp(issued ?? now()) },
+        );
+        if (accepted) expect(await authenticate(`Bearer ${signed}`, 'r1')).toMatchObject({ userId: 'u1' });
+        else await refusal(`Bearer ${signed}`);
+      });
+    }
+  }
+
+  it('takes the maximum age from the config: 1 h refuses a 2 h token that 24 h accepts', async () => {
+    const signed = await rawToken({ sub: 'u1', tenant: 'acme', roles: ['admin'] }, { exp: '2h' });
+    await expect(authenticate(`Bearer ${signed}`, 'r1')).resolves.toMatchObject({ userId: 'u1' });
+    const strict = createAuthenticator({ ...jwtConfig, maxAgeSeconds: HOUR });
+    await expect(strict(`Bearer ${signed}`, 'r1')).rejects.toBeInstanceOf(AuthenticationError);
+  });
+
   it('refuses the wrong issuer or audience', async () => {
     const claims = { sub: 'u1', tenant: 'acme', roles: ['admin'] };
     await refusal(`Bearer ${await rawToken(claims, { exp: '1h', iss: 'someone-else' })}`);
@@ -110,6 +155,7 @@ describe('the authenticator with a JWKS (production identity provider)', () => {
         .setSubject('u1')
         .setIssuer('customer-data-hub')
         .setAudience('customer-data-hub')
+        .setIssuedAt()
         .setExpirationTime('5m')
         .sign(privateKey);
       expect(await verify(`Bearer ${signed}`, 'r1')).toMatchObject({
@@ -142,13 +188,17 @@ describe('the gateway over HTTP', () => {
     expect(result.body.data ?? null).toBeNull();
   });
 
-  it('answers 401 UNAUTHENTICATED to a forged and to an expired token', async () => {
+  it('answers 401 UNAUTHENTICATED to a forged, an expired and an everlasting token (exp in 2286)', async () => {
     const forged = await token({}, 'an-attacker-secret-that-is-long-enough-123');
     const expired = await rawToken(
       { sub: 'u1', tenant: 'acme', roles: ['admin'] },
       { exp: Math.floor(Date.now() / 1000) - 10 },
     );
-    for (const bearer of [forged, expired]) {
+    const everlasting = await rawToken(
+      { sub: 'u1', tenant: 'acme', roles: ['admin'] },
+      { exp: Date.UTC(2286, 0, 1) / 1000 },
+    );
+    for (const bearer of [forged, expired, everlasting]) {
       const result = await post(hub.gateway.url, query, bearer);
       expect(result.status).toBe(401);
       expect(result.body.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');

@@ -36,6 +36,7 @@ describe('gateway config', () => {
       jwksUrl: undefined,
       issuer: 'customer-data-hub',
       audience: 'customer-data-hub',
+      maxAgeSeconds: 24 * 3600,
     });
     expect(config.introspection).toBe(true);
     expect(Object.isFrozen(config)).toBe(true);
@@ -108,5 +109,61 @@ describe('gateway config', () => {
     expect(config.jwt.jwksUrl).toBe('https://idp.example.com/.well-known/jwks.json');
     expect(config.introspection).toBe(true); // on; the policy still lets only admins use it
     expect(config.host).toBe('0.0.0.0');
+  });
+
+  it('reads the maximum token age as seconds or a duration, and refuses anything else', () => {
+    expect(loadGatewayConfig({ HUB_JWT_MAX_AGE: '3600' }).jwt.maxAgeSeconds).toBe(3600);
+    expect(loadGatewayConfig({ HUB_JWT_MAX_AGE: '90m' }).jwt.maxAgeSeconds).toBe(5400);
+    expect(loadGatewayConfig({ HUB_JWT_MAX_AGE: '7d' }).jwt.maxAgeSeconds).toBe(7 * 86_400);
+    for (const bad of ['0', 'forever', '-1h', '1y']) {
+      expect(problems({ HUB_JWT_MAX_AGE: bad })).toEqual([expect.stringMatching(/HUB_JWT_MAX_AGE/)]);
+    }
+  });
+
+  it('records only explicitly set subgraph URLs as overrides of a supergraph file', () => {
+    expect(loadGatewayConfig({}).subgraphUrlOverrides).toEqual({});
+    expect(loadGatewayConfig({ SUBGRAPH_PRODUCT_URL: 'http://product.internal/graphql' }).subgraphUrlOverrides).toEqual(
+      { product: 'http://product.internal/graphql' },
+    );
+  });
+
+  it('has subgraph-call resilience defaults and reads them from the environment', () => {
+    expect(loadGatewayConfig({}).resilience).toEqual({
+      timeoutMs: 5000,
+      retries: 2,
+      breakerFailures: 5,
+      halfOpenAfterMs: 5000,
+    });
+    expect(
+      loadGatewayConfig({
+        SUBGRAPH_TIMEOUT_MS: '800',
+        SUBGRAPH_RETRIES: '0',
+        SUBGRAPH_BREAKER_FAILURES: '3',
+        SUBGRAPH_BREAKER_HALF_OPEN_MS: '250',
+      }).resilience,
+    ).toEqual({ timeoutMs: 800, retries: 0, breakerFailures: 3, halfOpenAfterMs: 250 });
+    expect(problems({ SUBGRAPH_TIMEOUT_MS: '0', SUBGRAPH_RETRIES: '11' })).toHaveLength(2);
+  });
+
+  it('serves /metrics on its own port in production (9400 by default), never on PORT', () => {
+    const production = {
+      NODE_ENV: 'production',
+      SUPERGRAPH_PATH: 's.graphql',
+      HUB_GATEWAY_PRIVATE_KEY: encodeKey(generateSigningKeyPair().privateKey),
+      HUB_JWT_SECRET: strong('jwt'),
+    };
+    expect(loadGatewayConfig(production).metrics).toEqual({ port: 9400, host: '0.0.0.0', token: undefined });
+    expect(loadGatewayConfig({ ...production, METRICS_PORT: '0' }).metrics.port).toBe(0);
+    expect(problems({ ...production, PORT: '9100', METRICS_PORT: '9100' })).toEqual([
+      expect.stringMatching(/METRICS_PORT must differ from PORT/),
+    ]);
+    expect(problems({ ...production, METRICS_TOKEN: 'short' })).toEqual([expect.stringMatching(/METRICS_TOKEN/)]);
+    // Development keeps it on the main port unless asked otherwise.
+    expect(loadGatewayConfig({}).metrics.port).toBeUndefined();
+    expect(loadGatewayConfig({ METRICS_PORT: '9999', METRICS_TOKEN: 'a-scraper-token-123' }).metrics).toEqual({
+      port: 9999,
+      host: '127.0.0.1',
+      token: 'a-scraper-token-123',
+    });
   });
 });

@@ -156,7 +156,7 @@ export function startSalesSubgraph(gatewayKey?: KeyObject): Promise<FakeSubgraph
   });
 }
 
-/** A test gateway config over the given subgraphs, on port 0, with quiet logs. */
+/** A test gateway config over the given subgraphs (explicit URLs), on port 0, with quiet logs. */
 export function testConfig(
   subgraphs: readonly { name: string; url: string }[],
   overrides: Partial<GatewayConfig> = {},
@@ -164,6 +164,8 @@ export function testConfig(
   return {
     ...loadGatewayConfig({ NODE_ENV: 'test', PORT: '0' }),
     subgraphs: subgraphs.map(({ name, url }) => ({ name, url })),
+    // Given explicitly, like SUBGRAPH_<NAME>_URL: they also override a supergraph file's routing URLs.
+    subgraphUrlOverrides: Object.fromEntries(subgraphs.map(({ name, url }) => [name, url])),
     subgraphWaitMs: 5000,
     logLevel: 'silent',
     ...overrides,

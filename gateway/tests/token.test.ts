@@ -1,5 +1,6 @@
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { decodeJwt } from 'jose';
 import { describe, expect, it } from 'vitest';
 import { DEV_JWT_SECRET } from '@hub/core/config';
 import { REPO_ROOT } from '@hub/core/process';
@@ -49,6 +50,19 @@ describe('npm run token', () => {
     expect(result.code).toBe(0);
     const viewer = await authenticate(`Bearer ${result.stdout.trim()}`, 'r1');
     expect(viewer).toMatchObject({ userId: 'u1', tenantId: 'acme', roles: ['sales_rep'], book: ['u1', 'u2'] });
+    const { iat, exp } = decodeJwt(result.stdout.trim());
+    expect(typeof iat).toBe('number');
+    expect((exp ?? 0) - (iat ?? 0)).toBe(600);
+  });
+
+  it("refuses a --ttl longer than the gateway's maximum token age (HUB_JWT_MAX_AGE, default 24 h)", async () => {
+    const args = ['--tenant', 'acme', '--role', 'admin', '--user', 'u1', '--ttl'];
+    const tooLong = await tokenCli([...args, '2d']);
+    expect(tooLong.code).toBe(1);
+    expect(tooLong.stderr).toMatch(/maximum token age/);
+    const strict = await tokenCli([...args, '2h'], { HUB_JWT_MAX_AGE: '1h' });
+    expect(strict.code).toBe(1);
+    expect((await tokenCli([...args, '24h'])).code).toBe(0);
   });
 
   it('refuses when the hub is not on the development secret', async () => {

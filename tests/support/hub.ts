@@ -20,11 +20,13 @@ export type GraphQLResponse<T = Record<string, unknown>> = Awaited<ReturnType<ty
 
 export interface Hub {
   gatewayUrl: string;
+  /** The gateway's `/metrics`, on its own port (production never serves it on the GraphQL port). */
+  gatewayMetricsUrl: string;
   subgraphs: Record<Domain, ServiceProcess>;
   database: TestDatabase;
   /** Where each process writes its log (`<name>.log`): refusal reasons are only there. */
   logDir: string;
-  secrets: { jwt: string };
+  secrets: { jwt: string; metrics: string };
   /** The gateway's key pair and each subgraph's service key pair (tests sign with them to attack). */
   keys: { gateway: SigningKeyPair; services: Record<Domain, SigningKeyPair> };
   token(claims: TokenClaims): Promise<string>;
@@ -34,12 +36,16 @@ export interface Hub {
     token?: string,
     extra?: Record<string, unknown>,
   ): Promise<GraphQLResponse<T>>;
+  /** GETs a process's `/metrics` (its own port) with the scraper token. */
+  scrapeMetrics(metricsUrl: string): Promise<string>;
   /** SQL statements per table each subgraph issued while `fn` ran. */
   countStatements(fn: () => Promise<unknown>): Promise<Record<string, Record<string, number>>>;
   /** The gateway process `gatewayUrl` points at (the last one started). */
   readonly gateway: ServiceProcess;
   /** Starts another gateway process (`extraEnv` on top of the hub's), which `gatewayUrl` then points at. */
   startGateway(extraEnv?: Record<string, string>): Promise<ServiceProcess>;
+  /** Starts a stopped or killed subgraph again on its port (the supergraph keeps its URL). */
+  respawnSubgraph(domain: Domain): Promise<ServiceProcess>;
   stop(): Promise<void>;
 }
 
@@ -53,9 +59,14 @@ export interface HubOptions {
   gatewayEnv?: Record<string, string>;
 }
 
+function metricsUrlOf(service: ServiceProcess): string {
+  if (!service.metricsUrl) throw new Error(`${service.name} logged no metricsUrl in its ready line`);
+  return service.metricsUrl;
+}
+
 export async function startHub(options: HubOptions = {}): Promise<Hub> {
   const database = await createTestDatabase('hub_e2e');
-  const secrets = { jwt: randomBytes(24).toString('hex') };
+  const secrets = { jwt: randomBytes(24).toString('hex'), metrics: randomBytes(16).toString('hex') };
   const keys = {
     gateway: generateSigningKeyPair(),
     services: Object.fromEntries(DOMAINS.map((d) => [d, generateSigningKeyPair()])) as Record<Domain, SigningKeyPair>,
@@ -69,6 +80,9 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
     NODE_ENV: 'production',
     HUB_JWT_SECRET: secrets.jwt,
     LOG_LEVEL: 'info',
+    // /metrics on a free port of its own (named in each ready line), behind a scraper token.
+    METRICS_PORT: '0',
+    METRICS_TOKEN: secrets.metrics,
   };
   const running: ServiceProcess[] = [];
   try {
@@ -99,9 +113,12 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
     const others = await Promise.all(
       DOMAINS.filter((d) => d !== 'customers').map((d) => spawnSubgraph(d, { HUB_CUSTOMERS_URL: urlOf(customers) })),
     );
-    const list = [customers, ...others];
-    const subgraphs = Object.fromEntries(list.map((s) => [s.name, s])) as Record<Domain, ServiceProcess>;
-    // Production composes from a supergraph file; the env's URLs override the ones recorded in it.
+    const subgraphs = Object.fromEntries([customers, ...others].map((s) => [s.name, s])) as Record<
+      Domain,
+      ServiceProcess
+    >;
+    // Production composes from a supergraph file and the gateway routes by the URLs recorded in it:
+    // no SUBGRAPH_<NAME>_URL is set, and the subgraphs' random ports differ from the defaults 4001-4007.
     const supergraphPath = path.join(logDir, 'supergraph.graphql');
     const composed = composeRepo({ outFile: supergraphPath, urlOf: (name) => urlOf(subgraphs[name as Domain]) });
     if (!composed.ok) throw new Error(`composition failed:\n${composed.errors.join('\n')}`);
@@ -115,7 +132,6 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
           HUB_GATEWAY_PRIVATE_KEY: encodeKey(keys.gateway.privateKey),
           PORT: '0',
           SUPERGRAPH_PATH: supergraphPath,
-          ...Object.fromEntries(list.map((s) => [`SUBGRAPH_${s.name.toUpperCase()}_URL`, urlOf(s)])),
           ...options.gatewayEnv,
           ...extraEnv,
         },
@@ -137,6 +153,10 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
         if (!gateway) throw new Error('gateway not started');
         return gateway;
       },
+      get gatewayMetricsUrl() {
+        if (!gateway?.metricsUrl) throw new Error('gateway not started or without a metrics URL');
+        return gateway.metricsUrl;
+      },
       subgraphs,
       database,
       logDir,
@@ -145,15 +165,22 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
       startGateway,
       token: (claims) => signToken(secrets.jwt, claims),
       query: (query, variables = {}, token, extra = {}) => post(hub.gatewayUrl, query, variables, token, extra),
+      async respawnSubgraph(domain) {
+        const service = await subgraphs[domain].respawn();
+        subgraphs[domain] = service;
+        running.push(service);
+        return service;
+      },
+      async scrapeMetrics(metricsUrl) {
+        const response = await fetch(metricsUrl, { headers: { authorization: `Bearer ${secrets.metrics}` } });
+        if (!response.ok) throw new Error(`${metricsUrl} answered HTTP ${response.status}`);
+        return response.text();
+      },
       async countStatements(fn) {
         const snapshot = () =>
           Promise.all(
-            list.map(
-              async (s) =>
-                [
-                  s.name,
-                  parseStatementCounts(await (await fetch(s.url.replace('/graphql', '/metrics'))).text()),
-                ] as const,
+            Object.values(subgraphs).map(
+              async (s) => [s.name, parseStatementCounts(await hub.scrapeMetrics(metricsUrlOf(s)))] as const,
             ),
           );
         const before = new Map(await snapshot());

@@ -1,7 +1,9 @@
 /**
  * `npm run token -- --tenant acme --role sales_rep --user u1 [--book u1,u2] [--ttl 1h]`
+ * Tokens carry `iat`; a `--ttl` over the gateway's maximum token age (`HUB_JWT_MAX_AGE`, 24 h) is refused.
  * Prints a development bearer token. Refuses when the hub is not on the development JWT secret.
  */
+import { parseDurationSeconds } from '../config.js';
 import { TOKEN_ROLES, devTokenClaimsFromArgs, devTokenRefusal, signDevToken } from '../token.js';
 
 const USAGE = `usage: npm run token -- --tenant <id> --role <role>[,<role>] --user <id> [--book u1,u2] [--ttl 1h]
@@ -15,10 +17,15 @@ function fail(message: string): never {
 const refusal = devTokenRefusal(process.env);
 if (refusal) fail(refusal);
 
+const maxAge = process.env['HUB_JWT_MAX_AGE'];
+const maxAgeSeconds = maxAge ? parseDurationSeconds(maxAge) : undefined;
+if (maxAge && maxAgeSeconds === undefined) fail(`HUB_JWT_MAX_AGE must be a duration like 24h, got ${maxAge}`);
+
 try {
   const token = await signDevToken(devTokenClaimsFromArgs(process.argv.slice(2)), {
     ...(process.env['HUB_JWT_ISSUER'] ? { issuer: process.env['HUB_JWT_ISSUER'] } : {}),
     ...(process.env['HUB_JWT_AUDIENCE'] ? { audience: process.env['HUB_JWT_AUDIENCE'] } : {}),
+    ...(maxAgeSeconds !== undefined ? { maxAgeSeconds } : {}),
   });
   process.stdout.write(`${token}\n`);
 } catch (error) {

@@ -19,6 +19,9 @@ import {
 
 const KNOWN_CUSTOMERS = 'query KnownCustomers($ids: [ID!]!) { _knownCustomers(ids: $ids) }';
 
+/** A write waits at most this long for the customers subgraph; past it the write fails closed. */
+const LOOKUP_TIMEOUT_MS = 5000;
+
 function unavailable(reason: string) {
   return hubError(ErrorCode.DownstreamServiceError, 'Customer ids cannot be checked right now; try again shortly', {
     serviceName: 'customers',
@@ -41,7 +44,12 @@ export function createCustomerVerifier(customersUrl: string, signer: ViewerSigne
           [VIEWER_HEADER]: signer.sign(service, 'customers', request),
           [REQUEST_ID_HEADER]: viewer.requestId,
         };
-        const response = await fetch(customersUrl, { method: 'POST', headers, body: JSON.stringify(request) });
+        const response = await fetch(customersUrl, {
+          method: 'POST',
+          headers,
+          body: JSON.stringify(request),
+          signal: AbortSignal.timeout(LOOKUP_TIMEOUT_MS),
+        });
         const body = (await response.json()) as {
           data?: { _knownCustomers?: string[] };
           errors?: { message: string }[];

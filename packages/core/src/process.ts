@@ -13,9 +13,15 @@ export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url
 export interface ServiceProcess {
   name: string;
   url: string;
+  /** `/metrics` of the process, when its ready line names one (`metricsUrl`). */
+  metricsUrl: string | undefined;
   child: ChildProcess;
   /** Sends SIGTERM and waits for exit (SIGKILL after `graceMs`). */
   stop(graceMs?: number): Promise<void>;
+  /** A crash: SIGKILL, no shutdown hooks; resolves once the process is gone. */
+  kill(): Promise<void>;
+  /** Starts the same entry again on the same port (callers keep their URL), once this one has exited. */
+  respawn(): Promise<ServiceProcess>;
 }
 
 export interface SpawnOptions {
@@ -56,7 +62,7 @@ export function spawnService(options: SpawnOptions): Promise<ServiceProcess> {
         clearTimeout(timer);
         resolve();
       });
-      child.kill('SIGTERM');
+      child.kill(graceMs === 0 ? 'SIGKILL' : 'SIGTERM');
     });
 
   return new Promise((resolve, reject) => {
@@ -71,10 +77,22 @@ export function spawnService(options: SpawnOptions): Promise<ServiceProcess> {
       remember(line);
       if (!line.includes(options.readyMessage)) return;
       try {
-        const entry = JSON.parse(line) as { url?: string };
+        const entry = JSON.parse(line) as { url?: string; port?: number; metricsUrl?: string };
         if (!entry.url) return;
         clearTimeout(timeout);
-        resolve({ name: options.name, url: entry.url, child, stop });
+        const { port } = new URL(entry.url);
+        resolve({
+          name: options.name,
+          url: entry.url,
+          metricsUrl: entry.metricsUrl,
+          child,
+          stop,
+          kill: () => stop(0),
+          respawn: async () => {
+            await stop();
+            return spawnService({ ...options, env: { ...options.env, PORT: port } });
+          },
+        });
       } catch {
         // not a JSON log line; keep waiting
       }

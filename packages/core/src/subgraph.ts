@@ -33,7 +33,14 @@ import { createErrorFormatter, ErrorCode, unauthenticated } from './errors.js';
 import { useErrorLogging } from './errorLogging.js';
 import { useInputChecks } from './inputs.js';
 import { createLogger, type Logger } from './logger.js';
-import { createMetrics, type ProcessMetrics } from './metrics.js';
+import { createMetrics, routeLabel, type ProcessMetrics } from './metrics.js';
+import {
+  readMetricsEndpoint,
+  serveMetrics,
+  startMetricsServer,
+  type MetricsEndpointConfig,
+  type MetricsServer,
+} from './metricsEndpoint.js';
 import { scalarResolvers } from './scalars.js';
 import {
   REQUEST_ID_HEADER,
@@ -92,11 +99,15 @@ export interface SubgraphConfig {
   customersUrl: string;
   exposeErrors: boolean;
   logLevel: string;
+  /** `/metrics`: a separate listener in production (default port 9401–9407), optionally token-protected. */
+  metrics: MetricsEndpointConfig;
 }
 
 export interface RunningSubgraph<C = unknown> {
   url: string;
   port: number;
+  /** Where `/metrics` is served: the separate metrics listener, or the main port in development. */
+  metricsUrl: string;
   store: Store<C>;
   metrics: ProcessMetrics;
   stop(): Promise<void>;
@@ -133,9 +144,11 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     const trusted = key(`HUB_SERVICE_${other.toUpperCase()}_PUBLIC_KEY`, 'public', other, false);
     if (trusted) trustedServices[other] = trusted;
   }
+  const port = read.int('PORT', defaultPort, { max: 65535 });
+  const host = read.string('HOST', '127.0.0.1');
   return read.done({
-    port: read.int('PORT', defaultPort, { max: 65535 }),
-    host: read.string('HOST', '127.0.0.1'),
+    port,
+    host,
     store: storeConfigFromEnv(name, env),
     seedDemo: read.bool('HUB_SEED_DEMO', false),
     migrate: read.bool('HUB_MIGRATE', true),
@@ -145,8 +158,12 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     customersUrl: read.string('HUB_CUSTOMERS_URL', `http://127.0.0.1:${SUBGRAPH_PORTS.customers}/graphql`),
     exposeErrors: read.bool('HUB_EXPOSE_ERRORS', env['NODE_ENV'] === 'development'),
     logLevel: read.string('LOG_LEVEL', 'info'),
+    metrics: readMetricsEndpoint(read, { production, host, port, defaultPort: defaultPort + 5400 }),
   });
 }
+
+/** The routes a subgraph serves; any other path is counted as `other` in the HTTP metrics. */
+const SUBGRAPH_ROUTES = ['/graphql', '/healthz', '/readyz', '/metrics'] as const;
 
 function metricsPlugin(metrics: ProcessMetrics): ApolloServerPlugin {
   return {
@@ -230,7 +247,7 @@ export async function startSubgraph<C, L>(
     log.warn('no HUB_SERVICE_<DOMAIN>_PUBLIC_KEY is set: every other subgraph’s own call will be refused');
 
   app.use((req, res, next) => {
-    const end = metrics.httpDuration.startTimer({ route: req.path });
+    const end = metrics.httpDuration.startTimer({ route: routeLabel(req.path, SUBGRAPH_ROUTES) });
     res.on('finish', () => end({ status: String(res.statusCode) }));
     next();
   });
@@ -244,9 +261,10 @@ export async function startSubgraph<C, L>(
       res.status(503).json({ status: 'unavailable', reason: 'store' });
     }
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(metrics.registry.contentType).send(await metrics.registry.metrics());
-  });
+  // Development keeps /metrics on the main port unless METRICS_PORT is set; production never does.
+  if (config.metrics.port === undefined) {
+    app.get('/metrics', (req, res) => serveMetrics(req, res, metrics.registry, config.metrics.token));
+  }
   app.use(
     '/graphql',
     express.json({ limit: '5mb' }),
@@ -275,15 +293,21 @@ export async function startSubgraph<C, L>(
   await new Promise<void>((resolve) => httpServer.listen(config.port, config.host, resolve));
   const { port } = httpServer.address() as AddressInfo;
   const url = `http://${config.host}:${port}/graphql`;
-  log.info({ url, port, store: config.store.kind }, 'subgraph ready');
+  let metricsServer: MetricsServer | undefined;
+  if (config.metrics.port !== undefined) {
+    metricsServer = await startMetricsServer(metrics.registry, { ...config.metrics, port: config.metrics.port });
+  }
+  const metricsUrl = metricsServer?.url ?? `http://${config.host}:${port}/metrics`;
+  log.info({ url, port, metricsUrl, store: config.store.kind }, 'subgraph ready');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await metricsServer?.stop();
       await server.stop();
       await store.close();
     })());
-  return { url, port, store, metrics, stop };
+  return { url, port, metricsUrl, store, metrics, stop };
 }
 
 /** Entry point of a subgraph process: start, and stop cleanly on SIGINT/SIGTERM. */
