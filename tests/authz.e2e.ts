@@ -5,12 +5,10 @@
  * or null/empty data, never another tenant's or another book's rows.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { readFileSync } from 'node:fs';
-import path from 'node:path';
 import { GATEWAY_PRINCIPAL, generateSigningKeyPair } from '@hub/core/keys';
 import { createViewerSigner, type Role, type SignedRequest, type Viewer } from '@hub/core/viewer';
-import { REPO_ROOT } from '@hub/core/process';
 import { startHub, type Hub } from './support/hub.js';
+import { persistedOperation, persistedOperations } from './support/persisted.js';
 import {
   at,
   codesOf,
@@ -521,14 +519,8 @@ describe('mutations', () => {
 });
 
 describe('partners: API keys and the persisted-operation safelist', () => {
-  const manifest = JSON.parse(readFileSync(path.join(REPO_ROOT, 'gateway/persisted/partner-portal.json'), 'utf8')) as {
-    operations: { id: string; name: string; body: string }[];
-  };
-  const opId = (name: string) => {
-    const op = manifest.operations.find((o) => o.name === name);
-    if (!op) throw new Error(`operation ${name} is not in gateway/persisted/partner-portal.json`);
-    return op.id;
-  };
+  const manifest = { operations: persistedOperations() };
+  const opId = (name: string) => persistedOperation(name).id;
   const GRANTED = ['cust_00001', 'cust_00002'];
   const WIDE = [
     'Query.customer',

@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Role } from '@hub/core/viewer';
 import { ATTACK_DOCUMENTS } from './support/dos.js';
 import { startHub, type Hub } from './support/hub.js';
+import { persistedOperation } from './support/persisted.js';
 
 const RATE_LIMITED_ROLE = 'finance';
 const REQUESTS_PER_WINDOW = 6;
@@ -273,7 +274,7 @@ describe('rate limits shared through Redis by two gateway replicas', () => {
   });
 
   const partnerCustomers = (first: number) => ({
-    id: '54e838e2dc20c3d0bc44542f1bec3122a3a4d9f747125d257a07e872aaf55b55',
+    id: persistedOperation('PartnerCustomers').id,
     variables: { first },
   });
 

@@ -19,6 +19,7 @@ import {
   serviceIssuer,
 } from '@hub/core/viewer';
 import { startHub, type Hub } from './support/hub.js';
+import { persistedOperation } from './support/persisted.js';
 import { codesOf, DOMAINS, postRaw, type Domain, type GqlResponse } from './support/matrix.js';
 import { startRecordingProxy, type CapturedRequest, type RecordingProxy } from './support/proxy.js';
 
@@ -32,9 +33,7 @@ let partnerKey: string;
 
 const ADMIN_READ = `query AdminRead { customers(first: 2) { edges { node { id name
   renewal { renewalProbability } health { score } } } } }`;
-const PARTNER_CUSTOMER_ID = JSON.parse(
-  readFileSync(path.join(import.meta.dirname, '../gateway/persisted/partner-portal.json'), 'utf8'),
-).operations.find((op: { name: string }) => op.name === 'PartnerCustomer').id as string;
+const PARTNER_CUSTOMER_ID = persistedOperation('PartnerCustomer').id;
 const partnerRead = {
   variables: { id: 'cust_00001' },
   extensions: { persistedQuery: { version: 1, sha256Hash: PARTNER_CUSTOMER_ID } },
@@ -120,6 +119,9 @@ function captured({ at, role, query }: { at: Watched; role: string; query: RegEx
 beforeAll(async () => {
   for (const domain of WATCHED) proxies[domain] = await startRecordingProxy();
   hub = await startHub({
+    // The proxies answer a dropped request 503, which the gateway would retry (re-signed): no retries,
+    // so each dropped request leaves exactly one unused token behind.
+    gatewayEnv: { SUBGRAPH_RETRIES: '0' },
     urlOf: (domain, url) => {
       const proxy = (proxies as Partial<Record<Domain, RecordingProxy>>)[domain];
       if (!proxy) return url;

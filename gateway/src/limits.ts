@@ -27,15 +27,18 @@ const HUMAN: Limits = {
   rootFields: 10,
   tokens: 3000,
   directives: 20,
-  cost: 10_000,
+  // A 500-customer page (MAX_PAGE_SIZE) with 20 contacts each costs ~10 300: the largest page a UI asks for.
+  cost: 25_000,
   requestsPerWindow: 600,
-  costPerWindow: 200_000,
+  costPerWindow: 500_000,
 };
 
-/** Built-in limits; the figures behind them are in gateway/README.md ("Demand control"). */
-// `system` and `service` are the hub's own principals: they never send requests to the gateway.
+/**
+ * Built-in limits; the figures behind them are in gateway/README.md ("Demand control"). `system` and
+ * `service` are the hub's own principals: they never send requests to the gateway.
+ */
 export const DEFAULT_LIMITS: Readonly<Record<Exclude<Role, 'system' | 'service'>, Limits>> = {
-  admin: { ...HUMAN, rootFields: 20, tokens: 5000, cost: 25_000, requestsPerWindow: 1200, costPerWindow: 500_000 },
+  admin: { ...HUMAN, rootFields: 20, tokens: 5000, cost: 50_000, requestsPerWindow: 1200, costPerWindow: 1_000_000 },
   cs_manager: HUMAN,
   sales_rep: HUMAN,
   marketing: HUMAN,
