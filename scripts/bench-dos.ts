@@ -1,5 +1,5 @@
 /**
- * `npx tsx scripts/bench-dos.ts`: what the denial-of-service documents of tests/support/dos.ts cost
+ * `npm run bench:dos`: what the denial-of-service documents of tests/support/dos.ts cost
  * the gateway. Starts the hub on PostgreSQL (production mode, as tests/support/hub.ts does), then:
  *
  *  1. per document: HTTP status / error code, wall time, and the gateway process's CPU seconds

@@ -93,6 +93,21 @@ function scopeOf(tenant: Tenant, spec: ViewerSpec): Promise<string[] | null> {
   return TENANT_WIDE.includes(spec.role) ? Promise.resolve(null) : oracle.customerIds(tenant, spec.book);
 }
 
+/** The connection a root list answered holds exactly the expected count and row keys, in order. */
+function expectListAnswer(
+  response: GqlResponse,
+  list: (typeof LISTS)[number],
+  expected: Awaited<ReturnType<typeof expectedList>>,
+): void {
+  const connection = at(response.data, list.field) as {
+    totalCount: number;
+    edges: { node: Record<string, unknown> }[];
+  };
+  expect({ totalCount: connection.totalCount, keys: connection.edges.map((edge) => list.keyOf(edge.node)) }).toEqual(
+    expected,
+  );
+}
+
 describe('root lists: exactly the rows of the viewer’s tenant and book', () => {
   const cases = VIEWER_CASES.flatMap((v) => LISTS.map((list) => ({ ...v, list, name: `${v.who} ${list.field}` })));
   it.each(named(cases))('%s', async (_title, { tenant, spec, list }) => {
@@ -108,13 +123,7 @@ describe('root lists: exactly the rows of the viewer’s tenant and book', () =>
     expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
     const expected = await expectedList(oracle, list, tenant, await scopeOf(tenant, spec));
     expect(expected.totalCount).toBeGreaterThan(0);
-    const connection = at(response.data, list.field) as {
-      totalCount: number;
-      edges: { node: Record<string, unknown> }[];
-    };
-    expect({ totalCount: connection.totalCount, keys: connection.edges.map((edge) => list.keyOf(edge.node)) }).toEqual(
-      expected,
-    );
+    expectListAnswer(response, list, expected);
   });
 
   const books = [[], ['u6'], ['u1', 'u2'], ['*'], ["u1' OR '1'='1"], ['U1']];
@@ -800,13 +809,7 @@ describe('role pairs: every pair of the five human roles, per domain, within eac
     expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
     const expected = await expectedList(oracle, list, 'acme', rows === 'tenant' ? null : await bookIds(pair));
     expect(expected.totalCount).toBeGreaterThan(0);
-    const connection = at(response.data, list.field) as {
-      totalCount: number;
-      edges: { node: Record<string, unknown> }[];
-    };
-    expect({ totalCount: connection.totalCount, keys: connection.edges.map((edge) => list.keyOf(edge.node)) }).toEqual(
-      expected,
-    );
+    expectListAnswer(response, list, expected);
   });
 
   const lookups = PAIRS.flatMap((pair) =>

@@ -9,7 +9,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../src/server.js';
 import { post, startCustomersSubgraph, startSalesSubgraph, testConfig, token, type FakeSubgraph } from './helpers.js';
-import { startLab } from './lab.js';
+import { startLab, callsDuring } from './lab.js';
 
 let lab: FakeSubgraph;
 let customers: FakeSubgraph;
@@ -26,12 +26,7 @@ afterAll(async () => {
   await Promise.allSettled([customers?.stop(), lab?.stop()]);
 });
 
-/** Runs `fn` and returns how many requests the lab subgraph answered meanwhile. */
-async function labCalls(fn: () => Promise<unknown>): Promise<number> {
-  const before = lab.viewers.length;
-  await fn();
-  return lab.viewers.length - before;
-}
+const labCalls = (fn: () => Promise<unknown>) => callsDuring(lab, fn);
 
 describe('error codes and clues', () => {
   it('hides field suggestions from everyone but admins', async () => {

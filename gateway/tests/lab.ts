@@ -68,3 +68,10 @@ export function startLab(): Promise<FakeSubgraph> {
     },
   });
 }
+
+/** Runs `fn` and returns how many requests `subgraph` answered meanwhile (0: refused before any fetch). */
+export async function callsDuring(subgraph: FakeSubgraph, fn: () => Promise<unknown>): Promise<number> {
+  const before = subgraph.viewers.length;
+  await fn();
+  return subgraph.viewers.length - before;
+}

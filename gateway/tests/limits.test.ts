@@ -8,7 +8,7 @@ import { EnvReader } from '@hub/core/config';
 import { startGateway, type RunningGateway } from '../src/server.js';
 import { readLimitsConfig } from '../src/limits.js';
 import { post, startCustomersSubgraph, testConfig, token, type FakeSubgraph } from './helpers.js';
-import { startLab } from './lab.js';
+import { startLab, callsDuring } from './lab.js';
 
 const LIMITS = {
   sales_rep: { depth: 4, aliases: 3, rootFields: 3, tokens: 200, directives: 2, cost: 100, requestsPerWindow: 1000 },
@@ -31,12 +31,7 @@ afterAll(async () => {
   await Promise.allSettled([customers?.stop(), lab?.stop()]);
 });
 
-/** Runs `fn` and returns how many requests the lab subgraph answered meanwhile. */
-async function labCalls(fn: () => Promise<unknown>): Promise<number> {
-  const before = lab.viewers.length;
-  await fn();
-  return lab.viewers.length - before;
-}
+const labCalls = (fn: () => Promise<unknown>) => callsDuring(lab, fn);
 
 const roles = ['sales_rep', 'admin'] as const;
 
