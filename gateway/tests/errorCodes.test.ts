@@ -1,49 +1,40 @@
 /**
  * Error codes and clues at the gateway: field suggestions per viewer, invalid scalars and NUL bytes
  * refused before any subgraph, coded 400s for malformed requests, unexpected errors logged with
- * their request id. Over the customers and lab subgraphs (helpers.ts, lab.ts), in production mode.
+ * their request id. Over the customers and lab subgraphs (helpers.ts, hub.lab.ts), in production mode.
  */
 import { randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startGateway, type RunningGateway } from '../src/server.js';
-import { post, startCustomersSubgraph, startSalesSubgraph, testConfig, token, type FakeSubgraph } from './helpers.js';
-import { startLab, callsDuring } from './lab.js';
+import { startGateway } from '../src/server.js';
+import { post, startSalesSubgraph, testConfig, token } from './helpers.js';
+import { startLabHub, type LabHub } from './lab.js';
 
-let lab: FakeSubgraph;
-let customers: FakeSubgraph;
-let gateway: RunningGateway;
+let hub: LabHub;
 
 beforeAll(async () => {
-  customers = await startCustomersSubgraph();
-  lab = await startLab();
-  gateway = await startGateway(testConfig([customers, lab], { nodeEnv: 'production' }));
+  hub = await startLabHub({ nodeEnv: 'production' });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await Promise.allSettled([customers?.stop(), lab?.stop()]);
-});
-
-const labCalls = (fn: () => Promise<unknown>) => callsDuring(lab, fn);
+afterAll(() => hub?.stop());
 
 describe('error codes and clues', () => {
   it('hides field suggestions from everyone but admins', async () => {
     const query = 'mutation { nte(input: { text: "x" }) }';
-    const rep = await post(gateway.url, { query }, await token({ roles: ['sales_rep'] }));
+    const rep = await post(hub.gateway.url, { query }, await token({ roles: ['sales_rep'] }));
     expect(rep.body.errors?.[0]?.message).not.toMatch(/Did you mean|"note"/);
     expect(rep.body.errors?.[0]?.extensions?.['code']).toBe('GRAPHQL_VALIDATION_FAILED');
-    const admin = await post(gateway.url, { query }, await token({ roles: ['admin'] }));
+    const admin = await post(hub.gateway.url, { query }, await token({ roles: ['admin'] }));
     expect(admin.body.errors?.[0]?.message).toMatch(/Did you mean "note"/);
   });
 
   it('hides enum value suggestions too', async () => {
     const query = '{ kinds(kind: SMAL) }';
-    const rep = await post(gateway.url, { query }, await token({ roles: ['sales_rep'] }));
+    const rep = await post(hub.gateway.url, { query }, await token({ roles: ['sales_rep'] }));
     expect(rep.status).toBe(400);
     expect(rep.body.errors?.[0]?.message).not.toMatch(/Did you mean|SMALL/);
-    const admin = await post(gateway.url, { query }, await token({ roles: ['admin'] }));
+    const admin = await post(hub.gateway.url, { query }, await token({ roles: ['admin'] }));
     expect(admin.body.errors?.[0]?.message).toMatch(/Did you mean the enum value "SMALL"/);
   });
 
@@ -78,8 +69,8 @@ describe('error codes and clues', () => {
   for (const [name, query, variables, field] of invalid) {
     it(`${name}: BAD_USER_INPUT naming ${field}, HTTP 400, no subgraph called`, async () => {
       let result: Awaited<ReturnType<typeof post>> | undefined;
-      const calls = await labCalls(async () => {
-        result = await post(gateway.url, { query, variables }, await token({ roles: ['admin'] }));
+      const calls = await hub.labCalls(async () => {
+        result = await post(hub.gateway.url, { query, variables }, await token({ roles: ['admin'] }));
       });
       expect(calls).toBe(0);
       expect(result?.status).toBe(400);
@@ -94,8 +85,8 @@ describe('error codes and clues', () => {
       ['mutation($i: NoteInput!) { note(input: $i) }', { i: { txt: 'x' } }, 'i'],
     ] as const) {
       let result: Awaited<ReturnType<typeof post>> | undefined;
-      const calls = await labCalls(async () => {
-        result = await post(gateway.url, { query, variables }, await token({ roles: ['sales_rep'] }));
+      const calls = await hub.labCalls(async () => {
+        result = await post(hub.gateway.url, { query, variables }, await token({ roles: ['sales_rep'] }));
       });
       expect(calls).toBe(0);
       expect(result?.status).toBe(400);
@@ -106,7 +97,7 @@ describe('error codes and clues', () => {
 
   it('valid Money and DateTime still reach the subgraph', async () => {
     const result = await post(
-      gateway.url,
+      hub.gateway.url,
       {
         query: 'query($a: Money, $t: DateTime) { echo(amount: $a, at: $t) }',
         variables: { a: '12.50', t: '2026-01-01T00:00:00Z' },
@@ -118,27 +109,31 @@ describe('error codes and clues', () => {
   });
 
   it('an unknown operationName is BAD_USER_INPUT (400), not a 500', async () => {
-    const result = await post(gateway.url, { query: 'query A { plain { id } }', operationName: 'B' }, await token());
+    const result = await post(
+      hub.gateway.url,
+      { query: 'query A { plain { id } }', operationName: 'B' },
+      await token(),
+    );
     expect(result.status).toBe(400);
     expect(result.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_USER_INPUT', field: 'operationName' });
   });
 
   it('a syntax error is GRAPHQL_PARSE_FAILED (400)', async () => {
     for (const query of ['{ items(first: ', '{ items(first: 1) { id } ']) {
-      const result = await post(gateway.url, { query }, await token());
+      const result = await post(hub.gateway.url, { query }, await token());
       expect([result.status, result.body.errors?.[0]?.extensions?.['code']]).toEqual([400, 'GRAPHQL_PARSE_FAILED']);
     }
   });
 
   it('an APQ hash that does not match its query is BAD_REQUEST (400)', async () => {
     const extensions = { persistedQuery: { version: 1, sha256Hash: 'a'.repeat(64) } };
-    const result = await post(gateway.url, { query: '{ plain { id } }', extensions }, await token());
+    const result = await post(hub.gateway.url, { query: '{ plain { id } }', extensions }, await token());
     expect(result.status).toBe(400);
     expect(result.body.errors?.[0]?.extensions).toEqual({ code: 'BAD_REQUEST' });
   });
 
   it('a malformed JSON body is a JSON GraphQL error BAD_REQUEST (400), not an HTML page', async () => {
-    const response = await fetch(gateway.url, {
+    const response = await fetch(hub.gateway.url, {
       method: 'POST',
       headers: { 'content-type': 'application/json', authorization: `Bearer ${await token()}` },
       body: '{"query": "{ plain { id } }"',
@@ -164,7 +159,7 @@ describe('unexpected errors at the gateway', () => {
       }),
     );
     const sales = await startSalesSubgraph();
-    const probe = await startGateway(testConfig([customers, sales]), { logger });
+    const probe = await startGateway(testConfig([hub.customers, sales]), { logger });
     try {
       const requestId = randomUUID();
       const result = await post(probe.url, { query: '{ boom }' }, await token(), { 'x-request-id': requestId });

@@ -2,7 +2,9 @@
  * A small real subgraph for the gateway's demand-control and input tests: Federation's
  * @cost/@listSize, a connection, the hub's custom scalars, an enum and a nested input.
  */
-import { startFakeSubgraph, type FakeSubgraph } from './helpers.js';
+import type { GatewayConfig } from '../src/config.js';
+import { startGateway, type RunningGateway } from '../src/server.js';
+import { startCustomersSubgraph, startFakeSubgraph, testConfig, type FakeSubgraph } from './helpers.js';
 
 export const LAB_SDL = /* GraphQL */ `
   extend schema
@@ -74,4 +76,30 @@ export async function callsDuring(subgraph: FakeSubgraph, fn: () => Promise<unkn
   const before = subgraph.viewers.length;
   await fn();
   return subgraph.viewers.length - before;
+}
+
+/** The customers and lab subgraphs behind a gateway: the fixture of the demand-control and error-code tests. */
+export interface LabHub {
+  readonly customers: FakeSubgraph;
+  readonly lab: FakeSubgraph;
+  readonly gateway: RunningGateway;
+  /** How many requests the lab subgraph answered while `fn` ran. */
+  labCalls(fn: () => Promise<unknown>): Promise<number>;
+  stop(): Promise<void>;
+}
+
+export async function startLabHub(overrides: Partial<GatewayConfig> = {}): Promise<LabHub> {
+  const customers = await startCustomersSubgraph();
+  const lab = await startLab();
+  const gateway = await startGateway(testConfig([customers, lab], overrides));
+  return {
+    customers,
+    lab,
+    gateway,
+    labCalls: (fn) => callsDuring(lab, fn),
+    async stop() {
+      await gateway.stop();
+      await Promise.allSettled([customers.stop(), lab.stop()]);
+    },
+  };
 }

@@ -1,37 +1,31 @@
 /**
  * Demand control and rate limits of the gateway, over two small real subgraphs: customers
- * (helpers.ts) and the lab subgraph (lab.ts). Every refusal is checked to reach no subgraph.
+ * (helpers.ts) and the lab subgraph (hub.lab.ts). Every refusal is checked to reach no subgraph.
  */
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { EnvReader } from '@hub/core/config';
-import { startGateway, type RunningGateway } from '../src/server.js';
+import { startGateway } from '../src/server.js';
 import { readLimitsConfig } from '../src/limits.js';
-import { post, startCustomersSubgraph, testConfig, token, type FakeSubgraph } from './helpers.js';
-import { startLab, callsDuring } from './lab.js';
+import { post, testConfig, token } from './helpers.js';
+import { startLabHub, type LabHub } from './lab.js';
 
 const LIMITS = {
   sales_rep: { depth: 4, aliases: 3, rootFields: 3, tokens: 200, directives: 2, cost: 100, requestsPerWindow: 1000 },
   admin: { depth: 6, aliases: 6, rootFields: 6, tokens: 400, directives: 4, cost: 1000, requestsPerWindow: 1000 },
 };
 
-let lab: FakeSubgraph;
-let customers: FakeSubgraph;
-let gateway: RunningGateway;
+let hub: LabHub;
 
 beforeAll(async () => {
-  customers = await startCustomersSubgraph();
-  lab = await startLab();
-  const limits = readLimitsConfig(new EnvReader({ HUB_LIMITS_ROLES: JSON.stringify(LIMITS) }));
-  gateway = await startGateway(testConfig([customers, lab], { limits, nodeEnv: 'production', logLevel: 'error' }));
+  hub = await startLabHub({
+    limits: readLimitsConfig(new EnvReader({ HUB_LIMITS_ROLES: JSON.stringify(LIMITS) })),
+    nodeEnv: 'production',
+    logLevel: 'error',
+  });
 });
 
-afterAll(async () => {
-  await gateway?.stop();
-  await Promise.allSettled([customers?.stop(), lab?.stop()]);
-});
-
-const labCalls = (fn: () => Promise<unknown>) => callsDuring(lab, fn);
+afterAll(() => hub?.stop());
 
 const roles = ['sales_rep', 'admin'] as const;
 
@@ -51,12 +45,12 @@ describe('demand control', () => {
       const limit = LIMITS[role][measure as keyof (typeof LIMITS)['admin']];
       it(`${role}: ${measure} at the limit (${limit}) runs, one above is OPERATION_TOO_COMPLEX before any subgraph`, async () => {
         const bearer = await token({ roles: [role] });
-        const atLimit = await post(gateway.url, { query: build(limit) }, bearer);
+        const atLimit = await post(hub.gateway.url, { query: build(limit) }, bearer);
         expect(atLimit.body.errors?.[0]?.extensions?.['code']).not.toBe('OPERATION_TOO_COMPLEX');
         let refused: Awaited<ReturnType<typeof post>> | undefined;
         expect(
-          await labCalls(async () => {
-            refused = await post(gateway.url, { query: build(limit + 1) }, bearer);
+          await hub.labCalls(async () => {
+            refused = await post(hub.gateway.url, { query: build(limit + 1) }, bearer);
           }),
         ).toBe(0);
         expect(refused?.status).toBe(400);
@@ -92,7 +86,7 @@ describe('demand control', () => {
       const limits = readLimitsConfig(
         new EnvReader({ HUB_LIMITS_ROLES: JSON.stringify({ admin: { cost: cost - 1 } }) }),
       );
-      const probe = await startGateway(testConfig([customers, lab], { limits }));
+      const probe = await startGateway(testConfig([hub.customers, hub.lab], { limits }));
       try {
         const bearer = await token({ roles: ['admin'] });
         const result = await post(probe.url, { query, variables }, bearer);
@@ -105,7 +99,7 @@ describe('demand control', () => {
 
   it('limits GET requests too', async () => {
     const query = documents['aliases']?.(LIMITS.sales_rep.aliases + 1) ?? '';
-    const response = await fetch(`${gateway.url}?query=${encodeURIComponent(query)}`, {
+    const response = await fetch(`${hub.gateway.url}?query=${encodeURIComponent(query)}`, {
       headers: { authorization: `Bearer ${await token({ roles: ['sales_rep'] })}`, 'apollo-require-preflight': 'true' },
     });
     expect(response.status).toBe(400);
@@ -120,11 +114,11 @@ describe('demand control', () => {
     const limits = readLimitsConfig(
       new EnvReader({ HUB_LIMITS_ROLES: JSON.stringify({ admin: { cost: 1_000_000_000, depth: 20 } }) }),
     );
-    const probe = await startGateway(testConfig([customers, lab], { limits }));
+    const probe = await startGateway(testConfig([hub.customers, hub.lab], { limits }));
     try {
       let result: Awaited<ReturnType<typeof post>> | undefined;
       expect(
-        await labCalls(async () => {
+        await hub.labCalls(async () => {
           result = await post(probe.url, { query }, await token({ roles: ['admin'] }));
         }),
       ).toBe(0);
@@ -139,12 +133,12 @@ describe('demand control', () => {
     const query = documents['aliases']?.(LIMITS.admin.aliases) ?? '';
     const sha256Hash = createHash('sha256').update(query).digest('hex');
     const extensions = { persistedQuery: { version: 1, sha256Hash } };
-    const registered = await post(gateway.url, { query, extensions }, await token({ roles: ['admin'] }));
+    const registered = await post(hub.gateway.url, { query, extensions }, await token({ roles: ['admin'] }));
     expect(registered.body.errors).toBeUndefined();
-    const byHash = await post(gateway.url, { extensions }, await token({ roles: ['sales_rep'] }));
+    const byHash = await post(hub.gateway.url, { extensions }, await token({ roles: ['sales_rep'] }));
     expect(byHash.status).toBe(400);
     expect(byHash.body.errors?.[0]?.extensions).toMatchObject({ code: 'OPERATION_TOO_COMPLEX', measure: 'aliases' });
-    const asAdmin = await post(gateway.url, { extensions }, await token({ roles: ['admin'] }));
+    const asAdmin = await post(hub.gateway.url, { extensions }, await token({ roles: ['admin'] }));
     expect(asAdmin.body.errors).toBeUndefined();
   });
 });
@@ -158,7 +152,7 @@ describe('rate limits (in memory, and when Redis is unreachable)', () => {
       const limits = readLimitsConfig(
         new EnvReader({ HUB_LIMITS_ROLES: JSON.stringify({ sales_rep: { requestsPerWindow: 3 } }) }),
       );
-      const probe = await startGateway(testConfig([customers, lab], { limits, redisUrl }));
+      const probe = await startGateway(testConfig([hub.customers, hub.lab], { limits, redisUrl }));
       try {
         const u1 = await token({ roles: ['sales_rep'], user: 'u1' });
         for (let i = 0; i < 3; i++) expect((await post(probe.url, { query: '{ plain { id } }' }, u1)).status).toBe(200);
@@ -184,7 +178,7 @@ describe('rate limits (in memory, and when Redis is unreachable)', () => {
     const limits = readLimitsConfig(
       new EnvReader({ HUB_LIMITS_ROLES: JSON.stringify({ admin: { costPerWindow: 100 } }) }),
     );
-    const probe = await startGateway(testConfig([customers, lab], { limits }));
+    const probe = await startGateway(testConfig([hub.customers, hub.lab], { limits }));
     try {
       const bearer = await token({ roles: ['admin'] });
       const query = '{ items(first: 40) { cheap } }'; // cost 40

@@ -66,15 +66,7 @@ function checkLiteral(value: ValueNode, type: GraphQLInputType | undefined, fiel
     return undefined;
   }
   if (value.kind === Kind.STRING && value.value.includes('\0')) return nulError(field);
-  const scalar = inner ? SCALARS[getNamedType(inner).name] : undefined;
-  if (scalar) {
-    try {
-      scalar.parseLiteral(value);
-    } catch (error) {
-      return refuse(field, error);
-    }
-  }
-  return undefined;
+  return checkScalar(inner, field, (scalar) => scalar.parseLiteral(value));
 }
 
 /** First problem in a variable's JSON value of type `type` at `field`. */
@@ -98,15 +90,23 @@ function checkValue(value: unknown, type: GraphQLInputType | undefined, field: s
     return undefined;
   }
   if (typeof value === 'string' && value.includes('\0')) return nulError(field);
-  const scalar = inner ? SCALARS[getNamedType(inner).name] : undefined;
-  if (scalar) {
-    try {
-      scalar.parseValue(value);
-    } catch (error) {
-      return refuse(field, error);
-    }
+  return checkScalar(inner, field, (scalar) => scalar.parseValue(value));
+}
+
+/** A custom scalar's own parser (the subgraphs' one, from scalars.ts) refusing the value at `field`. */
+function checkScalar(
+  type: GraphQLInputType | undefined,
+  field: string,
+  parse: (scalar: (typeof SCALARS)[string]) => unknown,
+): GraphQLError | undefined {
+  const scalar = type ? SCALARS[getNamedType(type).name] : undefined;
+  if (!scalar) return undefined;
+  try {
+    parse(scalar);
+    return undefined;
+  } catch (error) {
+    return refuse(field, error);
   }
-  return undefined;
 }
 
 export interface InputCheck {
