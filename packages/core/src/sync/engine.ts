@@ -28,12 +28,13 @@ import {
   insertRecords,
   jsonParam,
   lockRows,
-  readOutcomes,
   readRowSources,
   readRows,
   tableInfo,
   upsertRows,
   writeRowSources,
+  type ColumnType,
+  type Executor,
   type SyncStoreClient,
   type TableInfo,
 } from './sql.js';
@@ -172,8 +173,18 @@ function toFieldSource(entry: { s: string | null; t: string | null }): FieldSour
   return { s: entry.s, t: entry.t === null ? null : Date.parse(entry.t) };
 }
 
-function same(a: unknown, b: unknown, numeric: boolean): boolean {
-  return canonicalJson(plainValue(a, numeric) ?? null) === canonicalJson(plainValue(b, numeric) ?? null);
+function same(a: unknown, b: unknown, type: ColumnType | undefined): boolean {
+  return canonicalJson(plainValue(a, type) ?? null) === canonicalJson(plainValue(b, type) ?? null);
+}
+
+/** Milliseconds of a stored or incoming instant (Date or JSON text), null when there is none. */
+function millis(value: unknown): number | null {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'string') {
+    const time = Date.parse(value);
+    return Number.isNaN(time) ? null : time;
+  }
+  return null;
 }
 
 function emptyQuality(): Pick<Prepared, 'completeness' | 'validity' | 'consistency'> {
@@ -367,25 +378,20 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       async (tx) => {
         const db = executor(tx);
         const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
-        const claimed = await claimKeys(
-          db,
-          tenantId,
-          live.map((p) => ({ key: p.key, kind: p.event.kind })),
+        const earlier = new Map(
+          (
+            await claimKeys(
+              db,
+              tenantId,
+              live.map((p) => ({ key: p.key, kind: p.event.kind })),
+            )
+          ).map((o) => [o.key, o]),
         );
-        const earlier = live.filter((p) => !claimed.has(p.key));
-        if (earlier.length > 0) {
-          const stored = new Map(
-            (
-              await readOutcomes(
-                db,
-                tenantId,
-                earlier.map((p) => p.key),
-              )
-            ).map((o) => [o.key, o]),
-          );
-          for (const p of earlier) answerFromStore(p, stored.get(p.key));
+        for (const p of live) {
+          const stored = earlier.get(p.key);
+          if (stored) answerFromStore(p, stored);
         }
-        const fresh = live.filter((p) => claimed.has(p.key));
+        const fresh = live.filter((p) => !earlier.has(p.key));
         for (const p of fresh) p.claimed = true;
         await options.hooks?.afterStep?.('claimed', { size: batch.length });
         await scoreConsistency(db, tenantId, fresh);
@@ -395,7 +401,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           for (const change of p.rows) {
             const model = definition.models[change.model];
             if (!model) continue;
-            const rowKey = rowKeyText(model.key, change.key);
+            const rowKey = rowKeyText(model.key, change.key, tableInfos.get(change.model)?.columns);
             rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
           }
         }
@@ -404,7 +410,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           [...rowKeys.values()].map((r) => rowLockKey(domain, tenantId, r.model, r.rowKey)),
         );
         await options.hooks?.afterStep?.('locked', { size: batch.length });
-        const state = await readState(db, tenantId, [...rowKeys.values()]);
+        const state = await readState(db, tenantId, [...rowKeys.values()], tableInfos);
         for (const p of fresh) decide(p, state, tableInfos, arrival);
         await writeRows(db, tenantId, state);
         await options.hooks?.afterStep?.('rows-written', { size: batch.length });
@@ -462,6 +468,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     db: SqlExecutor,
     tenantId: string,
     rows: { model: string; rowKey: string; key: Record<string, unknown> }[],
+    infos: Map<string, TableInfo>,
   ): Promise<Map<string, RowState | null>> {
     const state = new Map<string, RowState | null>();
     for (const r of rows) state.set(`${r.model}\u0000${r.rowKey}`, null);
@@ -471,7 +478,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       const declared = definition.models[model];
       if (!declared) continue;
       for (const values of await readRows(db, model, declared.key, tenantId, keys)) {
-        const rowKey = rowKeyText(declared.key, values);
+        const rowKey = rowKeyText(declared.key, values, infos.get(model)?.columns);
         const column = customerKeys[model];
         const customer = column ? values[column] : undefined;
         state.set(`${model}\u0000${rowKey}`, {
@@ -525,7 +532,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       const model = definition.models[change.model];
       const info = infos.get(change.model);
       if (!model || !info) continue;
-      const rowKey = rowKeyText(model.key, change.key);
+      const rowKey = rowKeyText(model.key, change.key, info.columns);
       const id = `${change.model}\u0000${rowKey}`;
       const current = staged.get(id) ?? state.get(id) ?? null;
       const mode = kind.mode ?? 'upsert';
@@ -563,7 +570,8 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           const storedSource = next.sources[field] ?? legacy;
           const decision = decideField(model.owners?.[field], incoming, toFieldSource(storedSource));
           const storedValue = next.values[field];
-          const equal = same(storedValue, value, info.numeric.has(field));
+          const type = info.columns.get(field);
+          const equal = same(storedValue, value, type);
           if (equal) {
             // Same value: nothing to decide, but a winning newer source becomes the field's provenance.
             if (decision.winner === 'INCOMING') {
@@ -590,7 +598,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
               row_key: rowKey,
               customer_id: customer,
               field,
-              stored_value: plainValue(storedValue) ?? null,
+              stored_value: plainValue(storedValue, type) ?? null,
               stored_source: storedSource.s,
               stored_at: storedSource.t,
               incoming_value: plainValue(value) ?? null,
@@ -605,8 +613,8 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       }
       if (Object.keys(changed).length > 0) {
         if (info.columns.has('updatedAt')) next.values['updatedAt'] = arrival;
-        const storedTime = next.values['sourceUpdatedAt'];
-        if (info.columns.has('sourceUpdatedAt') && (!(storedTime instanceof Date) || storedTime <= sourceTime)) {
+        const storedTime = millis(next.values['sourceUpdatedAt']);
+        if (info.columns.has('sourceUpdatedAt') && (storedTime === null || storedTime <= sourceTime.getTime())) {
           next.values['sourceUpdatedAt'] = sourceTime;
           if (info.columns.has('sourceSystem')) next.values['sourceSystem'] = incoming.s;
         }
@@ -634,7 +642,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   // Conflicts of the batch being written, by event (kept off Prepared: the answer carries only the summary).
   const conflictRecords = new WeakMap<Prepared, ConflictRecord[]>();
 
-  async function writeRows(db: SqlExecutor, tenantId: string, state: Map<string, RowState | null>): Promise<void> {
+  async function writeRows(db: Executor, tenantId: string, state: Map<string, RowState | null>): Promise<void> {
     const groups = new Map<string, { model: string; columns: string[]; rows: Record<string, unknown>[] }>();
     for (const s of state.values()) {
       if (!s?.dirty) continue;
@@ -658,7 +666,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     );
   }
 
-  async function writeBookkeeping(db: SqlExecutor, tenantId: string, batch: Prepared[], arrival: Date): Promise<void> {
+  async function writeBookkeeping(db: Executor, tenantId: string, batch: Prepared[], arrival: Date): Promise<void> {
     const scored = batch.filter(
       (p) =>
         p.dupOf === null &&

@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { canonicalJson } from '../canonicalJson.js';
+import type { ColumnType, TableInfo } from './sql.js';
 
 /**
  * The idempotency key of an event that carries none: sha256 (hex) over domain, kind and the
@@ -27,23 +28,32 @@ export function uuidv7(now = Date.now()): string {
 }
 
 /**
- * A value as the engine compares and keys it: dates as ISO strings, Prisma Decimals and numeric
- * strings of numeric columns as numbers, everything else as is.
+ * A value as the engine compares and keys it. Stored rows arrive as JSON (dates as `2025-11-01`
+ * or `2025-11-01T00:00:00+00:00`, numerics as numbers), incoming ones as Prisma would take them
+ * (Date, Money strings): instants become ISO strings, numerics numbers, everything else stays.
  */
-export function plainValue(value: unknown, numeric = false): unknown {
+export function plainValue(value: unknown, type: ColumnType = 'other'): unknown {
   if (value instanceof Date) return value.toISOString();
+  if (type === 'time' && typeof value === 'string') {
+    const time = Date.parse(value);
+    return Number.isNaN(time) ? value : new Date(time).toISOString();
+  }
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'toFixed' in value) {
     return Number(String(value));
   }
-  if (numeric && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
+  if (type === 'numeric' && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
     return Number(value);
   }
   return value;
 }
 
 /** The natural key of a row as text (`hub_sync_row_source.row_key`): JSON of the key values in key order. */
-export function rowKeyText(key: readonly string[], values: Readonly<Record<string, unknown>>): string {
-  return JSON.stringify(key.map((column) => plainValue(values[column])));
+export function rowKeyText(
+  key: readonly string[],
+  values: Readonly<Record<string, unknown>>,
+  columns?: TableInfo['columns'],
+): string {
+  return JSON.stringify(key.map((column) => plainValue(values[column], columns?.get(column))));
 }
 
 /**
