@@ -28,6 +28,7 @@ import {
   insertRecords,
   jsonParam,
   lockRows,
+  readOutcomes,
   readRowSources,
   readRows,
   tableInfo,
@@ -392,6 +393,21 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           if (stored) answerFromStore(p, stored);
         }
         const fresh = live.filter((p) => !earlier.has(p.key));
+        // A refused event whose key already holds an outcome is that key's duplicate (a re-sent
+        // line after its letter was fixed and replayed), not a new dead letter.
+        const refused = batch.filter(
+          (p) => p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden,
+        );
+        for (const stored of await readOutcomes(
+          db,
+          tenantId,
+          refused.map((p) => p.key),
+        )) {
+          for (const p of refused.filter((r) => r.key === stored.key)) {
+            p.rejection = null;
+            answerFromStore(p, stored);
+          }
+        }
         for (const p of fresh) p.claimed = true;
         await options.hooks?.afterStep?.('claimed', { size: batch.length });
         await scoreConsistency(db, tenantId, fresh);

@@ -13,15 +13,28 @@ export function deriveIdempotencyKey(domain: string, kind: string, payload: unkn
     .digest('hex');
 }
 
+// Monotonic within the process (RFC 9562 method 1): ids made in one millisecond count up in the
+// 12 bits after the timestamp, so ids of one batch keep their order too.
+let lastMs = 0;
+let sequence = 0;
+
 /**
- * A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then random bits. Ids of conflicts, dead letters
- * and outbox events sort by creation time, so keyset pagination by id lists them in order.
- * Node 20's crypto has only v4; the layout is a few lines.
+ * A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, a 12-bit counter, then random bits. Ids of
+ * conflicts, dead letters and outbox events sort by creation, so keyset pagination by id lists
+ * them in order. Node 20's crypto has only v4; the layout is a few lines.
  */
 export function uuidv7(now = Date.now()): string {
+  if (now > lastMs) {
+    lastMs = now;
+    sequence = 0;
+  } else if (++sequence > 0xfff) {
+    lastMs++;
+    sequence = 0;
+  }
   const bytes = randomBytes(16);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes.writeUIntBE(lastMs, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;

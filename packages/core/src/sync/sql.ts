@@ -170,6 +170,18 @@ export interface StoredOutcome {
   result: unknown;
 }
 
+/** Finished outcomes of `keys` (e.g. of events refused before SQL: a seen key answers DUPLICATE). */
+export function readOutcomes(db: SqlExecutor, tenantId: string, keys: readonly string[]): Promise<StoredOutcome[]> {
+  if (keys.length === 0) return Promise.resolve([]);
+  return queryJson<StoredOutcome>(
+    db,
+    `SELECT "key", "outcome", "result" FROM "hub_sync_idempotency"
+      WHERE "tenant_id" = $1 AND "outcome" <> 'PENDING' AND "key" IN (SELECT json_array_elements_text($2::json))`,
+    tenantId,
+    jsonParam(keys),
+  );
+}
+
 /** Transaction-scoped advisory locks on the touched rows, taken in sorted order. */
 export async function lockRows(db: SqlExecutor, lockKeys: readonly bigint[]): Promise<void> {
   if (lockKeys.length === 0) return;
