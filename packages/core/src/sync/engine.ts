@@ -341,12 +341,19 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     const known = await verifyCustomers(ids);
     for (const p of batch) {
       if (p.rejection) continue;
-      const unknown = p.rows
-        .map(customerOf)
-        .find((id) => id !== undefined && wanted.has(id) && !created.has(id) && !known.has(id));
+      const change = p.rows.find((r) => {
+        const id = customerOf(r);
+        return id !== undefined && wanted.has(id) && !created.has(id) && !known.has(id);
+      });
+      const unknown = change ? customerOf(change) : undefined;
       if (unknown !== undefined) {
         p.rejection = {
-          ...fail(ErrorCode.NotFound, `Customer ${JSON.stringify(unknown)} was not found`, null),
+          ...// The field is the row's customer column, which is the payload's `customerId` in every domain.
+          fail(
+            ErrorCode.NotFound,
+            `Customer ${JSON.stringify(unknown)} was not found`,
+            change ? (customerKeys[change.model] ?? null) : null,
+          ),
           deadLetter: p.kind?.mutationOnly !== true,
         };
         p.validity = 0;
