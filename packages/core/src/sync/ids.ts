@@ -69,11 +69,20 @@ export function rowKeyText(
   return JSON.stringify(key.map((column) => plainValue(values[column], columns?.get(column))));
 }
 
+/** Lock buckets per (domain, tenant, model): the most advisory locks one batch takes per model. */
+export const LOCK_BUCKETS = 64;
+
 /**
- * The advisory-lock key of one row, as a decimal bigint string: the first 8 bytes of
- * sha256(domain, tenant, model, row key). The domain is part of it because with one DATABASE_URL
- * all seven stores share one database and its advisory-lock space.
+ * The advisory-lock key of one row, as a signed 64-bit integer: sha256(domain, tenant, model) with
+ * its low 6 bits replaced by the row's bucket (sha256 of the row key, mod 64). Rows share buckets
+ * so that a batch holds at most 64 locks per model: Postgres keeps every lock of a transaction in a
+ * shared table of max_locks_per_transaction x max_connections slots (6,400 by default), which a
+ * few concurrent batches of 1,000 row locks each would exhaust. Unrelated rows in one bucket only
+ * wait for each other; correctness needs just that the same row always maps to the same lock.
+ * The domain is part of it because with one DATABASE_URL the seven stores share one database.
  */
 export function rowLockKey(domain: string, tenantId: string, model: string, rowKey: string): bigint {
-  return createHash('sha256').update(`${domain}\n${tenantId}\n${model}\n${rowKey}`).digest().readBigInt64BE(0);
+  const space = createHash('sha256').update(`${domain}\n${tenantId}\n${model}`).digest().readBigInt64BE(0);
+  const bucket = createHash('sha256').update(rowKey).digest().readUInt8(0) % LOCK_BUCKETS;
+  return (space & ~BigInt(LOCK_BUCKETS - 1)) | BigInt(bucket);
 }

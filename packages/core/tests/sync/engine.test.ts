@@ -349,4 +349,26 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     expect(rows).toEqual([0, 1, 2, 3, 4, 5].map((f) => ({ feature: `f${f}`, usageCount: 114 + f })));
     expect(await count('hub_sync_idempotency')).toBe(120);
   });
+
+  // Postgres only: PGlite has a single connection, so nothing can look at an open transaction's locks.
+  it.runIf(kind === 'postgres')('holds at most 64 row locks per model for a batch of 1,000 rows', async () => {
+    let locks = -1;
+    const { sync, count } = pipeline({
+      hooks: {
+        async afterStep(step) {
+          if (step !== 'locked') return;
+          // Another connection sees the open transaction's advisory locks.
+          const rows = await store.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`,
+          );
+          locks = rows[0]?.n ?? -1;
+        },
+      },
+    });
+    const events = Array.from({ length: 1000 }, (_, i) => usageEvent({ feature: `f${i}` }));
+    expect((await sync.apply(events)).every((r) => r.outcome === 'APPLIED')).toBe(true);
+    expect(locks).toBeGreaterThan(0);
+    expect(locks).toBeLessThanOrEqual(64);
+    expect(await count('FeatureUsage')).toBe(1000);
+  });
 });
