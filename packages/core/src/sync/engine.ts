@@ -568,7 +568,13 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         );
       const column = customerKeys[change.model];
       const customer = customerOf(change) ?? current?.customerId ?? null;
-      if (scopedCustomers !== null && column && (customer === null || !scopedCustomers.has(customer)))
+      // Both the row as stored and as written must be the viewer's: no moving another customer's row in.
+      const outside = (id: string | null | undefined) => id === null || id === undefined || !scopedCustomers?.has(id);
+      if (
+        scopedCustomers !== null &&
+        column &&
+        (outside(customer) || (current !== null && outside(current.customerId)))
+      )
         return reject(
           fail(ErrorCode.Forbidden, `${change.model}: cannot write a row of a customer outside your scope`),
           false,

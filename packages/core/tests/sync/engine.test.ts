@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncPipeline, type SyncPipelineOptions } from '../../src/sync/engine.js';
-import type { SyncEvent } from '../../src/sync/types.js';
+import { defineSync, type RowChange, type SyncEvent } from '../../src/sync/types.js';
 import { definition } from './fixture.js';
 import { openTestStore, STORE_KINDS, type TestStore } from './stores.js';
 
@@ -370,5 +370,63 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     expect(locks).toBeGreaterThan(0);
     expect(locks).toBeLessThanOrEqual(64);
     expect(await count('FeatureUsage')).toBe(1000);
+  });
+
+  it('refuses a scoped viewer a row stored for another customer, even when it names its own', async () => {
+    // A model whose natural key does not hold the customer (like a ticket's external id).
+    await store.query(
+      `CREATE TABLE IF NOT EXISTS "SyncTestTicket" ("id" text PRIMARY KEY, "tenantId" text NOT NULL, "externalId" text NOT NULL,
+         "customerId" text NOT NULL, "subject" text NOT NULL, UNIQUE ("tenantId", "externalId"))`,
+    );
+    const tickets = defineSync({
+      domain: 'product',
+      models: { SyncTestTicket: { key: ['externalId'] } },
+      kinds: [
+        {
+          name: 'ticket',
+          sourceTime: (p: { at: string }) => new Date(p.at),
+          map: (p: { externalId: string; customerId: string; subject: string }): RowChange[] => [
+            {
+              model: 'SyncTestTicket',
+              key: { externalId: p.externalId },
+              fields: { customerId: p.customerId, subject: p.subject },
+            },
+          ],
+          quality: { required: [], optional: [] },
+        },
+      ],
+    });
+    const tenantId = `t${++tenantCounter}_${kind}`;
+    const make = (customerIds: string[] | null) =>
+      createSyncPipeline({
+        definition: tickets,
+        client: store.client,
+        scope: { tenantId, customerIds },
+        customerKeys: { SyncTestTicket: 'customerId' },
+        defaultSource: 'x',
+      });
+    const ticket = (customerId: string, subject: string, hours: number) => ({
+      kind: 'ticket',
+      payload: { externalId: 'T-1', customerId, subject, at: at(hours) },
+    });
+    expect((await make(null).apply([ticket('cust_b', 'theirs', 0)]))[0]?.outcome).toBe('APPLIED');
+    const scoped = make(['cust_a']);
+    expect((await scoped.apply([ticket('cust_a', 'mine now', 1)]))[0]).toMatchObject({
+      outcome: 'REJECTED',
+      code: 'FORBIDDEN',
+    });
+    const rows = await store.query(
+      `SELECT "customerId", subject FROM "SyncTestTicket" WHERE "tenantId" = $1`,
+      tenantId,
+    );
+    expect(rows).toEqual([{ customerId: 'cust_b', subject: 'theirs' }]);
+    // Its own customer's rows it may write.
+    expect(
+      (
+        await scoped.apply([
+          { ...ticket('cust_a', 'new', 1), payload: { ...ticket('cust_a', 'new', 1).payload, externalId: 'T-2' } },
+        ])
+      )[0]?.outcome,
+    ).toBe('APPLIED');
   });
 });
