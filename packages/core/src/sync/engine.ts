@@ -175,7 +175,11 @@ function toFieldSource(entry: { s: string | null; t: string | null }): FieldSour
 }
 
 function same(a: unknown, b: unknown, type: ColumnType | undefined): boolean {
-  return canonicalJson(plainValue(a, type) ?? null) === canonicalJson(plainValue(b, type) ?? null);
+  const x = plainValue(a, type) ?? null;
+  const y = plainValue(b, type) ?? null;
+  // Scalars compare directly; only lists and JSON objects need the canonical form.
+  if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return x === y;
+  return canonicalJson(x) === canonicalJson(y);
 }
 
 /** Milliseconds of a stored or incoming instant (Date or JSON text), null when there is none. */
