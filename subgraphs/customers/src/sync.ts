@@ -34,46 +34,35 @@ const TIERS = ['ENTERPRISE', 'MID_MARKET', 'SMB'] as const;
 const LIFECYCLE = ['ONBOARDING', 'ACTIVE', 'AT_RISK', 'CHURNED'] as const;
 
 type Instant = Date | string;
-type Provenance = { sourceSystem?: string | null; sourceUpdatedAt?: Instant | null };
+/**
+ * A mutation's provenance: `sourceSystem` becomes the event's source (the engine writes the
+ * `sourceSystem` column from it); `sourceUpdatedAt` is the source time, the arrival time when the
+ * caller gives none (the engine writes the `sourceUpdatedAt` column from it).
+ */
+type Provenance = { sourceSystem?: string | null; sourceUpdatedAt: Instant };
 
-/** What the mutations hand the engine besides their input: the row id they chose and when the call came. */
+/** What the mutations hand the engine: their input, the row id they chose, the source time. */
 export type CreateCustomerPayload = Omit<CreateCustomerInput, 'idempotencyKey' | 'sourceUpdatedAt'> &
-  Provenance & { id: string; receivedAt: Instant };
+  Provenance & { id: string };
 export type UpdateCustomerPayload = Omit<UpdateCustomerInput, 'idempotencyKey' | 'sourceUpdatedAt'> &
-  Provenance & { id: string; receivedAt: Instant };
+  Provenance & { id: string };
 export type CreateContactPayload = Omit<CreateContactInput, 'idempotencyKey' | 'sourceUpdatedAt'> &
-  Provenance & { id: string; receivedAt: Instant };
+  Provenance & { id: string };
 export type UpdateContactPayload = Omit<UpdateContactInput, 'idempotencyKey' | 'sourceUpdatedAt'> &
-  Provenance & { id: string; receivedAt: Instant };
-export type AssignOwnerPayload = Omit<AssignOwnerInput, 'idempotencyKey'> & { receivedAt: Instant };
+  Provenance & { id: string };
+export type AssignOwnerPayload = Omit<AssignOwnerInput, 'idempotencyKey'> & { sourceUpdatedAt: Instant };
 
 /** Drops undefined values: a field the payload leaves out keeps its stored value. */
 function defined(fields: Record<string, unknown>): Record<string, unknown> {
   return Object.fromEntries(Object.entries(fields).filter(([, value]) => value !== undefined));
 }
 
-/** A mutation's source time: the source's own change time when given, else when the call arrived. */
-function mutationTime(payload: Provenance & { receivedAt: Instant }): Date {
-  return payload.sourceUpdatedAt
-    ? instant('input.sourceUpdatedAt', payload.sourceUpdatedAt)
-    : instant('receivedAt', payload.receivedAt);
-}
+const mutationTime = (payload: { sourceUpdatedAt: Instant }) =>
+  instant('input.sourceUpdatedAt', payload.sourceUpdatedAt);
 
-/** The provenance columns of a create (absent ones null), as `provenance()` of validate.ts checks them. */
-function provenanceOf(payload: Provenance) {
-  return {
-    sourceSystem: check.optionalText('input.sourceSystem', payload.sourceSystem, 100) ?? null,
-    sourceUpdatedAt: payload.sourceUpdatedAt ? instant('input.sourceUpdatedAt', payload.sourceUpdatedAt) : null,
-  };
-}
-
-/** The same for an update: omitted stays unchanged, null or blank clears it. */
-function provenanceChangeOf(payload: Provenance) {
-  const at = payload.sourceUpdatedAt;
-  return {
-    sourceSystem: check.optionalText('input.sourceSystem', payload.sourceSystem, 100),
-    sourceUpdatedAt: at === undefined || at === null ? at : instant('input.sourceUpdatedAt', at),
-  };
+/** The source name is checked here so a too-long one is refused naming the input field, as before. */
+function checkSource(payload: { sourceSystem?: string | null }): void {
+  check.optionalText('input.sourceSystem', payload.sourceSystem, 100);
 }
 
 /** The CSM assignment that puts a customer in its owner's book (kept equal to `Customer.ownerId`). */
@@ -156,7 +145,6 @@ export const customerRecordSync: SyncKind<CustomerRecordSyncInput> = {
       country: check.country('country', payload.country),
       employeeCount: check.employeeCount('employeeCount', payload.employeeCount),
       ownerId,
-      sourceUpdatedAt: at,
     });
     return [{ model: 'Customer', key: { id }, fields: customer }, csmAssignment(id, ownerId, at)];
   },
@@ -180,7 +168,6 @@ export const contactRecordSync: SyncKind<ContactRecordSyncInput> = {
       phone: check.phone('phone', payload.phone),
       title: check.optionalText('title', payload.title, 200),
       isPrimary: payload.isPrimary ?? undefined,
-      sourceUpdatedAt: instant('syncTimestamp', payload.syncTimestamp),
     });
     return [{ model: 'Contact', key: { id }, fields }];
   },
@@ -205,7 +192,9 @@ export const createCustomer: SyncKind<CreateCustomerPayload> = {
   mutationOnly: true,
   mode: 'insert',
   sourceTime: mutationTime,
+  sourceTimeField: 'input.sourceUpdatedAt',
   map(payload) {
+    checkSource(payload);
     const ownerId = check.requiredText('input.ownerId', payload.ownerId, 100);
     const customer = {
       name: check.requiredText('input.name', payload.name, 200),
@@ -216,7 +205,6 @@ export const createCustomer: SyncKind<CreateCustomerPayload> = {
       country: check.country('input.country', payload.country) ?? null,
       employeeCount: check.employeeCount('input.employeeCount', payload.employeeCount) ?? null,
       ownerId,
-      ...provenanceOf(payload),
     };
     const id = check.customerId('input.id', payload.id);
     return [{ model: 'Customer', key: { id }, fields: customer }, csmAssignment(id, ownerId, mutationTime(payload))];
@@ -230,7 +218,9 @@ export const updateCustomer: SyncKind<UpdateCustomerPayload> = {
   mutationOnly: true,
   mode: 'update',
   sourceTime: mutationTime,
+  sourceTimeField: 'input.sourceUpdatedAt',
   map(payload) {
+    checkSource(payload);
     const fields = defined({
       name: payload.name === undefined ? undefined : check.requiredText('input.name', payload.name, 200),
       domain: check.domain('input.domain', payload.domain),
@@ -239,7 +229,6 @@ export const updateCustomer: SyncKind<UpdateCustomerPayload> = {
       lifecycleStatus: notNull('input.lifecycleStatus', payload.lifecycleStatus),
       country: check.country('input.country', payload.country),
       employeeCount: check.employeeCount('input.employeeCount', payload.employeeCount),
-      ...provenanceChangeOf(payload),
     });
     return [{ model: 'Customer', key: { id: payload.id }, fields }];
   },
@@ -252,7 +241,9 @@ export const createContact: SyncKind<CreateContactPayload> = {
   mutationOnly: true,
   mode: 'insert',
   sourceTime: mutationTime,
+  sourceTimeField: 'input.sourceUpdatedAt',
   map(payload) {
+    checkSource(payload);
     const fields = {
       customerId: check.customerId('input.customerId', payload.customerId),
       firstName: check.requiredText('input.firstName', payload.firstName, 100),
@@ -261,7 +252,6 @@ export const createContact: SyncKind<CreateContactPayload> = {
       phone: check.phone('input.phone', payload.phone) ?? null,
       title: check.optionalText('input.title', payload.title, 200) ?? null,
       isPrimary: payload.isPrimary ?? false,
-      ...provenanceOf(payload),
     };
     return [{ model: 'Contact', key: { id: payload.id }, fields }];
   },
@@ -286,7 +276,9 @@ export const updateContact: SyncKind<UpdateContactPayload> = {
   mutationOnly: true,
   mode: 'update',
   sourceTime: mutationTime,
+  sourceTimeField: 'input.sourceUpdatedAt',
   map(payload) {
+    checkSource(payload);
     const fields = defined({
       firstName:
         payload.firstName === undefined ? undefined : check.requiredText('input.firstName', payload.firstName, 100),
@@ -299,7 +291,6 @@ export const updateContact: SyncKind<UpdateContactPayload> = {
       phone: check.phone('input.phone', payload.phone),
       title: check.optionalText('input.title', payload.title, 200),
       isPrimary: check.notNull('input.isPrimary', payload.isPrimary),
-      ...provenanceChangeOf(payload),
     });
     return [{ model: 'Contact', key: { id: payload.id }, fields }];
   },
@@ -311,11 +302,12 @@ export const updateContact: SyncKind<UpdateContactPayload> = {
 export const assignOwner: SyncKind<AssignOwnerPayload> = {
   name: 'assign_owner',
   mutationOnly: true,
-  sourceTime: (payload) => instant('receivedAt', payload.receivedAt),
+  sourceTime: mutationTime,
+  sourceTimeField: 'input.sourceUpdatedAt',
   map(payload) {
     const customerId = check.customerId('input.customerId', payload.customerId);
     const ownerId = check.requiredText('input.ownerId', payload.ownerId, 100);
-    const at = instant('receivedAt', payload.receivedAt);
+    const at = mutationTime(payload);
     const assignment: RowChange = {
       model: 'OwnerAssignment',
       key: { customerId, role: payload.role },

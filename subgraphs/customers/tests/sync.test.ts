@@ -80,7 +80,6 @@ describe('customers sync declaration: customer_record_sync', () => {
           country: 'US',
           employeeCount: 1200,
           ownerId: 'u1',
-          sourceUpdatedAt: at,
         },
       },
       {
@@ -101,7 +100,6 @@ describe('customers sync declaration: customer_record_sync', () => {
     expect(customerRecordSync.map(sparse as CustomerRecordSyncInput)[0]?.fields).toEqual({
       name: 'Blue Labs',
       ownerId: 'u1',
-      sourceUpdatedAt: at,
     });
   });
 
@@ -168,7 +166,6 @@ describe('customers sync declaration: contact_record_sync', () => {
           phone: '+1 555 0100',
           title: 'VP Operations',
           isPrimary: true,
-          sourceUpdatedAt: new Date('2025-12-05T08:21:00Z'),
         },
       },
     ]);
@@ -268,10 +265,10 @@ describe('customers sync declaration: contact_record_sync', () => {
 });
 
 describe('customers sync declaration: the mutations’ kinds', () => {
-  const receivedAt = new Date('2025-12-05T09:00:00Z');
+  const sourceUpdatedAt = new Date('2025-12-05T09:00:00Z');
 
   it('createCustomer: defaults as today, the CSM assignment in the same event', () => {
-    const rows = createCustomer.map({ id: 'cust_new_1', name: ' Orbit ', ownerId: 'u3', receivedAt });
+    const rows = createCustomer.map({ id: 'cust_new_1', name: ' Orbit ', ownerId: 'u3', sourceUpdatedAt });
     expect(rows).toEqual([
       {
         model: 'Customer',
@@ -285,24 +282,24 @@ describe('customers sync declaration: the mutations’ kinds', () => {
           country: null,
           employeeCount: null,
           ownerId: 'u3',
-          sourceSystem: null,
-          sourceUpdatedAt: null,
         },
       },
       {
         model: 'OwnerAssignment',
         key: { customerId: 'cust_new_1', role: 'CSM' },
-        fields: { ownerId: 'u3', assignedAt: receivedAt },
+        fields: { ownerId: 'u3', assignedAt: sourceUpdatedAt },
       },
     ]);
-    expect(createCustomer.sourceTime({ id: 'cust_new_1', name: 'x', ownerId: 'u3', receivedAt })).toEqual(receivedAt);
+    expect(createCustomer.sourceTime({ id: 'cust_new_1', name: 'x', ownerId: 'u3', sourceUpdatedAt })).toEqual(
+      sourceUpdatedAt,
+    );
   });
 
   it('updateCustomer: only the given fields; null on a required one names input.<field>', () => {
-    expect(updateCustomer.map({ id: 'cust_00002', tier: 'ENTERPRISE', receivedAt })).toEqual([
+    expect(updateCustomer.map({ id: 'cust_00002', tier: 'ENTERPRISE', sourceUpdatedAt })).toEqual([
       { model: 'Customer', key: { id: 'cust_00002' }, fields: { tier: 'ENTERPRISE' } },
     ]);
-    expect(rejection(() => updateCustomer.map({ id: 'cust_00002', name: null, receivedAt }))).toEqual({
+    expect(rejection(() => updateCustomer.map({ id: 'cust_00002', name: null, sourceUpdatedAt }))).toEqual({
       code: 'BAD_USER_INPUT',
       field: 'input.name',
     });
@@ -313,12 +310,12 @@ describe('customers sync declaration: the mutations’ kinds', () => {
     ['ACCOUNT_EXECUTIVE', ['OwnerAssignment']],
     ['EXECUTIVE_SPONSOR', ['OwnerAssignment']],
   ] as const)('assignOwner %s writes %j', (role, models) => {
-    const rows = assignOwner.map({ customerId: 'cust_00002', ownerId: 'u6', role, receivedAt });
+    const rows = assignOwner.map({ customerId: 'cust_00002', ownerId: 'u6', role, sourceUpdatedAt });
     expect(rows.map((row) => row.model)).toEqual(models);
     expect(rows.at(-1)).toEqual({
       model: 'OwnerAssignment',
       key: { customerId: 'cust_00002', role },
-      fields: { ownerId: 'u6', assignedAt: receivedAt },
+      fields: { ownerId: 'u6', assignedAt: sourceUpdatedAt },
     });
   });
 });

@@ -28,11 +28,17 @@ const PLAUSIBLE_MONTHLY_SWING = 50;
 
 type Instant = Date | string;
 
-/** What recordHealthScore hands the engine: its input and when the call came. */
-export type RecordHealthScorePayload = Omit<RecordHealthScoreInput, 'idempotencyKey' | 'syncTimestamp'> & {
+/**
+ * What recordHealthScore hands the engine: its input, `sourceSystem` as the event's source and
+ * `sourceUpdatedAt` the source time (the sync time, else the arrival time, when the caller gives none).
+ * The engine writes the `sourceSystem` and `sourceUpdatedAt` columns from them.
+ */
+export type RecordHealthScorePayload = Omit<
+  RecordHealthScoreInput,
+  'idempotencyKey' | 'syncTimestamp' | 'sourceUpdatedAt'
+> & {
   syncTimestamp?: Instant | null;
-  sourceUpdatedAt?: Instant | null;
-  receivedAt: Instant;
+  sourceUpdatedAt: Instant;
 };
 
 /**
@@ -165,7 +171,6 @@ export const customerHealthSync: SyncKind<CustomerHealthSyncInput> = {
       productBetaInterests: check.tags('domainImpacts.product.betaInterests', impacts?.product?.betaInterests) ?? [],
       syncTimestamp,
       dataQualityScore: check.fraction('dataQualityScore', payload.dataQualityScore) ?? 1,
-      sourceUpdatedAt: syncTimestamp,
     };
     return healthRows(fields);
   },
@@ -232,17 +237,14 @@ export const customerHealthSync: SyncKind<CustomerHealthSyncInput> = {
 export const recordHealthScore: SyncKind<RecordHealthScorePayload> = {
   name: 'record_health_score',
   mutationOnly: true,
-  sourceTime: (payload) =>
-    payload.sourceUpdatedAt
-      ? instant('input.sourceUpdatedAt', payload.sourceUpdatedAt)
-      : payload.syncTimestamp
-        ? instant('input.syncTimestamp', payload.syncTimestamp)
-        : instant('receivedAt', payload.receivedAt),
+  sourceTime: (payload) => instant('input.sourceUpdatedAt', payload.sourceUpdatedAt),
+  sourceTimeField: 'input.sourceUpdatedAt',
   map(payload) {
     const score = (field: string, value: number) => check.intInRange(`input.${field}`, value, 0, 100);
     const syncTimestamp = payload.syncTimestamp
       ? instant('input.syncTimestamp', payload.syncTimestamp)
-      : instant('receivedAt', payload.receivedAt);
+      : instant('input.sourceUpdatedAt', payload.sourceUpdatedAt);
+    check.optionalText('input.sourceSystem', payload.sourceSystem, 100);
     return healthRows({
       customerId: check.customerId('input.customerId', payload.customerId),
       score: score('score', payload.score),
@@ -261,8 +263,6 @@ export const recordHealthScore: SyncKind<RecordHealthScorePayload> = {
       productBetaInterests: check.tags('input.betaInterests', payload.betaInterests) ?? [],
       dataQualityScore: check.fraction('input.dataQualityScore', payload.dataQualityScore) ?? 1,
       syncTimestamp,
-      sourceSystem: check.optionalText('input.sourceSystem', payload.sourceSystem, 100) ?? null,
-      sourceUpdatedAt: payload.sourceUpdatedAt ? instant('input.sourceUpdatedAt', payload.sourceUpdatedAt) : null,
     });
   },
   quality: {

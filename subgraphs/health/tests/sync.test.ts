@@ -74,7 +74,6 @@ describe('health sync declaration: customer_health_sync', () => {
           productBetaInterests: ['ai_insights'],
           syncTimestamp: at,
           dataQualityScore: 0.98,
-          sourceUpdatedAt: at,
         },
       },
       {
@@ -244,18 +243,19 @@ describe('health sync declaration: record_health_score (the mutation’s kind)',
     engagementScore: 78,
     supportSatisfaction: 92,
     paymentStatus: 'CURRENT' as const,
-    receivedAt: new Date('2025-12-05T09:00:00Z'),
+    sourceUpdatedAt: new Date('2025-12-05T09:00:00Z'),
   };
 
-  it('takes the caller’s score; its time is the source’s, else the sync time, else arrival', () => {
+  it('takes the caller’s score; the snapshot is at the sync time, else at the source time', () => {
     const [current, snapshot] = recordHealthScore.map(input);
     expect(current?.fields['score']).toBe(88);
-    expect(snapshot?.key).toEqual({ id: snapshotId(input.receivedAt, 'cust_00010') });
-    expect(recordHealthScore.sourceTime(input)).toEqual(input.receivedAt);
+    expect(snapshot?.key).toEqual({ id: snapshotId(input.sourceUpdatedAt, 'cust_00010') });
+    expect(recordHealthScore.sourceTime(input)).toEqual(input.sourceUpdatedAt);
     const synced = { ...input, syncTimestamp: new Date('2025-12-05T08:00:00Z') };
-    expect(recordHealthScore.sourceTime(synced)).toEqual(synced.syncTimestamp);
-    const sourced = { ...synced, sourceUpdatedAt: '2025-12-05T07:00:00.000Z' };
-    expect(recordHealthScore.sourceTime(sourced)).toEqual(new Date(sourced.sourceUpdatedAt));
+    expect(recordHealthScore.map(synced)[1]?.key).toEqual({ id: snapshotId(synced.syncTimestamp, 'cust_00010') });
+    // A payload replayed from a dead letter carries its times as ISO text.
+    const replayed = { ...input, sourceUpdatedAt: '2025-12-05T07:00:00.000Z' };
+    expect(recordHealthScore.sourceTime(replayed)).toEqual(new Date(replayed.sourceUpdatedAt));
   });
 
   it.each([
@@ -264,6 +264,7 @@ describe('health sync declaration: record_health_score (the mutation’s kind)',
     ['dataQualityScore', { dataQualityScore: -0.1 }],
     ['customerId', { customerId: 'acme-42' }],
     ['syncTimestamp', { syncTimestamp: '2999-01-01T00:00:00Z' }],
+    ['sourceSystem', { sourceSystem: 'x'.repeat(101) }],
   ])('names input.%s when it rejects', (field, patch) => {
     expect(rejection(() => recordHealthScore.map({ ...input, ...patch }))).toEqual({
       code: 'BAD_USER_INPUT',

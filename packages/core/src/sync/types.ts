@@ -134,6 +134,11 @@ export interface SyncKind<P = Record<string, unknown>> {
   /** Source time of the payload (the brief's `sync_timestamp`); invalid or missing rejects the event. */
   sourceTime(payload: P): Date;
   /**
+   * Payload path of the source time, named by the rejection of a time more than 5 minutes in the
+   * future (default `syncTimestamp`). Added to the contract by the engine (issue 7).
+   */
+  readonly sourceTimeField?: string;
+  /**
    * Validates and maps the payload to rows. Throws `badUserInput(field, message)` (validate.ts) for a
    * payload that cannot be stored: the event is REJECTED with that field and dead-lettered.
    */
