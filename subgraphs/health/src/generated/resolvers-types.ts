@@ -137,8 +137,11 @@ export type DomainImpacts = {
 
 /** Per-domain signals of a `customer_health_sync` (`domain_impacts`). */
 export type DomainImpactsSyncInput = {
+  /** Signals for marketing. */
   marketing?: InputMaybe<MarketingImpactSyncInput>;
+  /** Signals for product. */
   product?: InputMaybe<ProductImpactSyncInput>;
+  /** Signals for sales. */
   sales?: InputMaybe<SalesImpactSyncInput>;
 };
 
