@@ -2,7 +2,7 @@
  * The contract of the one write pipeline (issue 7). Every domain mutation and every sync path hands
  * `SyncEvent`s to the engine (`engine.ts`); what differs per domain is a `SyncDefinition` declared in
  * `subgraphs/<domain>/src/sync.ts` with `defineSync`. The engine owns the SQL, the bookkeeping tables
- * (schema `hub_sync` of each domain store), the conflict rule, the quality score and the outcomes.
+ * (`hub_sync_*` tables in each domain store's own schema), the conflict rule, the quality score and the outcomes.
  *
  * Design notes and the reasons for each choice: docs/design/sync-pipeline.md.
  */
