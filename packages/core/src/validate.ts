@@ -175,17 +175,6 @@ export function today(now: Date = new Date()): Date {
 }
 
 /**
- * A required instant of a sync payload: a `Date` (a DateTime argument) or its ISO text (a payload
- * read back from a dead letter or an NDJSON line); refused when missing, unparsable or in the future.
- */
-export function instant(field: string, value: Date | string | null | undefined): Date {
-  if (value === null || value === undefined) throw badUserInput(field, 'is required');
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) throw badUserInput(field, 'must be an ISO 8601 date-time');
-  return notInFuture(field, date);
-}
-
-/**
  * One of a fixed set of labels, case-insensitive: the brief writes enum values in lowercase
  * (`"payment_status": "current"`), the stores in uppercase (`CURRENT`). Returns the stored form.
  */

@@ -18,7 +18,8 @@ import {
   type SqlExecutor,
   type SyncKind,
 } from '@hub/core/sync/types';
-import { externalId, instant, notNull, oneOf } from '@hub/core/validate';
+import { instant } from '@hub/core/sync/payload';
+import { externalId, notNull, oneOf } from '@hub/core/validate';
 import type {
   AssignOwnerInput,
   ContactRecordSyncInput,

@@ -16,7 +16,8 @@
  */
 import { badUserInput } from '@hub/core/errors';
 import { defineSync, type QualityCheck, type RowChange, type SqlExecutor, type SyncKind } from '@hub/core/sync/types';
-import { instant, oneOf } from '@hub/core/validate';
+import { instant } from '@hub/core/sync/payload';
+import { oneOf } from '@hub/core/validate';
 import type { CustomerHealthSyncInput, RecordHealthScoreInput } from './generated/resolvers-types.js';
 import * as check from './validation.js';
 
@@ -237,7 +238,11 @@ export const customerHealthSync: SyncKind<CustomerHealthSyncInput> = {
 export const recordHealthScore: SyncKind<RecordHealthScorePayload> = {
   name: 'record_health_score',
   mutationOnly: true,
-  sourceTime: (payload) => instant('input.sourceUpdatedAt', payload.sourceUpdatedAt),
+  sourceTime(payload) {
+    // The resolver falls back to syncTimestamp for the source time: a bad one is named as itself.
+    if (payload.syncTimestamp) instant('input.syncTimestamp', payload.syncTimestamp);
+    return instant('input.sourceUpdatedAt', payload.sourceUpdatedAt);
+  },
   sourceTimeField: 'input.sourceUpdatedAt',
   map(payload) {
     const score = (field: string, value: number) => check.intInRange(`input.${field}`, value, 0, 100);
