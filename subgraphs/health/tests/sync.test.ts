@@ -1,4 +1,4 @@
-import { useTestSubgraph } from '@hub/core/testing';
+import { acme, gql, useTestSubgraph } from '@hub/core/testing';
 import type { SqlExecutor } from '@hub/core/sync/types';
 import type { PrismaClient } from '@hub/store/health';
 import { describe, expect, it } from 'vitest';
@@ -270,5 +270,208 @@ describe('health sync declaration: record_health_score (the mutation’s kind)',
       code: 'BAD_USER_INPUT',
       field: `input.${field}`,
     });
+  });
+});
+
+const SYNC = /* GraphQL */ `
+  mutation ($events: [HealthSyncEventInput!]!) {
+    syncHealth(events: $events) {
+      results {
+        outcome
+        firstOutcome
+        code
+        field
+        conflicts {
+          field
+          rule
+          winner
+        }
+        quality {
+          completeness
+          validity
+          consistency
+          score
+        }
+      }
+    }
+  }
+`;
+const HEALTH = /* GraphQL */ `
+  query ($r: [_Any!]!) {
+    _entities(representations: $r) {
+      ... on Customer {
+        health {
+          score
+          dataQualityScore
+          sourceSystem
+          metrics {
+            paymentStatus
+          }
+        }
+        healthHistory(first: 100) {
+          totalCount
+        }
+      }
+    }
+  }
+`;
+
+interface EventResult {
+  outcome: string;
+  firstOutcome: string | null;
+  code: string | null;
+  field: string | null;
+  conflicts: { field: string; rule: string; winner: string }[];
+  quality: { completeness: number; validity: number; consistency: number; score: number } | null;
+}
+
+async function syncHealth(events: Record<string, unknown>[]): Promise<EventResult[]> {
+  const res = await gql<{ syncHealth: { results: EventResult[] } }>(hub.url, SYNC, { events }, acme);
+  expect(res.errors).toBeUndefined();
+  return res.data?.syncHealth.results ?? [];
+}
+
+async function healthOf(customerId: string) {
+  const res = await gql<{
+    _entities: {
+      health: { score: number; dataQualityScore: number; sourceSystem: string; metrics: { paymentStatus: string } };
+      healthHistory: { totalCount: number };
+    }[];
+  }>(hub.url, HEALTH, { r: [{ __typename: 'Customer', id: customerId }] }, acme);
+  return res.data?._entities[0];
+}
+
+/** A brief payload for `customerId` at `at`, its 30-day change consistent with nothing in particular. */
+function briefFor(customerId: string, at: string, patch: Record<string, unknown> = {}) {
+  return { ...(BRIEF as unknown as Record<string, unknown>), customerId, syncTimestamp: at, ...patch };
+}
+
+describe('health sync through the pipeline (syncHealth)', () => {
+  it('applies the brief’s example, answers a re-send as DUPLICATE, and stores the hub’s score beside the sender’s claim', async () => {
+    const customerId = await hub.createCustomer(acme, 'Brief Health Ltd');
+    const payload = { ...(BRIEF as unknown as Record<string, unknown>), customerId };
+    const [first] = await syncHealth([{ source: 'health-engine', customerHealthSync: payload }]);
+    expect(first).toMatchObject({ outcome: 'APPLIED', conflicts: [] });
+    const [again] = await syncHealth([{ source: 'health-engine', customerHealthSync: payload }]);
+    expect(again).toMatchObject({ outcome: 'DUPLICATE', firstOutcome: 'APPLIED' });
+    expect(await healthOf(customerId)).toEqual({
+      health: {
+        score: 85,
+        dataQualityScore: 0.98,
+        sourceSystem: 'health-engine',
+        metrics: { paymentStatus: 'CURRENT' },
+      },
+      healthHistory: { totalCount: 1 },
+    });
+  });
+
+  it('scores a complete payload above a sparse one, and a history-contradicting trend lower in consistency', async () => {
+    const at = '2025-12-05T08:21:00.000Z';
+    const before = await (hub.store.client as PrismaClient).healthSnapshot.findFirstOrThrow({
+      where: { tenantId: 'acme', customerId: 'cust_00004', recordedAt: { lte: new Date('2025-11-05T08:21:00Z') } },
+      orderBy: { recordedAt: 'desc' },
+    });
+    const truth = healthScoreOf(85, 78, 92) - before.score;
+    const signed = (n: number) => (n >= 0 ? `+${n}` : String(n));
+    const sparse = { customerId: 'cust_00005', healthMetrics: BRIEF.healthMetrics, syncTimestamp: at };
+    const [complete, thin, consistent, contradicting] = await syncHealth([
+      { customerHealthSync: briefFor('cust_00006', at) },
+      { customerHealthSync: sparse },
+      {
+        customerHealthSync: briefFor('cust_00004', at, {
+          trendAnalysis: { ...BRIEF.trendAnalysis, _30DayChange: signed(truth) },
+        }),
+      },
+      {
+        customerHealthSync: briefFor('cust_00007', at, {
+          trendAnalysis: { ...BRIEF.trendAnalysis, _30DayChange: '+40' },
+        }),
+      },
+    ]);
+    expect(complete?.quality?.completeness).toBe(1);
+    expect(thin?.quality?.completeness).toBe(0.6); // every required path, none of the optional ones
+    expect(thin?.quality?.score).toBeLessThan(complete?.quality?.score ?? 0);
+    expect(consistent?.quality?.consistency).toBe(1);
+    // cust_00007's history does not move by 40 points in a month in the demo data.
+    expect(contradicting?.quality?.consistency).toBe(0);
+  });
+
+  it('finance owns payment status: finance’s value wins whatever its time, another source’s never replaces it', async () => {
+    const customerId = await hub.createCustomer(acme, 'Payment Owner Ltd');
+    const status = (paymentStatus: string, usageScore = 85) => ({ ...BRIEF.healthMetrics, paymentStatus, usageScore });
+    const [byEngine] = await syncHealth([
+      {
+        source: 'health-engine',
+        customerHealthSync: briefFor(customerId, '2025-12-05T09:00:00Z', { healthMetrics: status('overdue') }),
+      },
+    ]);
+    expect(byEngine?.outcome).toBe('APPLIED');
+    // Finance, an hour older: it wins its field; the engine's newer values of the other fields stay.
+    const [byFinance] = await syncHealth([
+      {
+        source: 'finance',
+        customerHealthSync: briefFor(customerId, '2025-12-05T08:00:00Z', { healthMetrics: status('late', 40) }),
+      },
+    ]);
+    expect(byFinance?.outcome).toBe('MERGED');
+    expect(byFinance?.conflicts).toContainEqual({
+      field: 'paymentStatus',
+      rule: 'SYSTEM_OF_RECORD',
+      winner: 'INCOMING',
+    });
+    expect(byFinance?.conflicts).toContainEqual({ field: 'usageScore', rule: 'LATEST_SOURCE_TIME', winner: 'STORED' });
+    expect((await healthOf(customerId))?.health.metrics.paymentStatus).toBe('LATE');
+    // The engine again, later: its payment status loses to finance's, its other fields win.
+    const [engineAgain] = await syncHealth([
+      {
+        source: 'health-engine',
+        customerHealthSync: briefFor(customerId, '2025-12-05T10:00:00Z', { healthMetrics: status('current', 20) }),
+      },
+    ]);
+    expect(engineAgain?.outcome).toBe('MERGED');
+    expect(engineAgain?.conflicts).toContainEqual({
+      field: 'paymentStatus',
+      rule: 'SYSTEM_OF_RECORD',
+      winner: 'STORED',
+    });
+    const health = await healthOf(customerId);
+    expect(health?.health.metrics.paymentStatus).toBe('LATE');
+    expect(health?.health.score).toBe(healthScoreOf(20, 78, 92));
+  });
+
+  it('rejects per event with the field path, an unknown customer as NOT_FOUND, and goes on with the batch', async () => {
+    const results = await syncHealth([
+      { customerHealthSync: briefFor('cust_00008', BRIEF.syncTimestamp as unknown as string) },
+      {
+        customerHealthSync: briefFor('cust_00008', '2025-12-05T08:22:00Z', {
+          healthMetrics: { ...BRIEF.healthMetrics, usageScore: 101 },
+        }),
+      },
+      { customerHealthSync: briefFor('cust_nobody', BRIEF.syncTimestamp as unknown as string) },
+    ]);
+    expect(results.map((r) => [r.outcome, r.code, r.field])).toEqual([
+      ['APPLIED', null, null],
+      ['REJECTED', 'BAD_USER_INPUT', 'healthMetrics.usageScore'],
+      ['REJECTED', 'NOT_FOUND', null],
+    ]);
+  });
+
+  it('recordHealthScore replays a repeated idempotencyKey: the same score answers, one snapshot is recorded', async () => {
+    const customerId = await hub.createCustomer(acme, 'Replay Health Ltd');
+    const record = `mutation ($input: RecordHealthScoreInput!) { recordHealthScore(input: $input) { customerId score } }`;
+    const input = {
+      customerId,
+      score: 61,
+      usageScore: 60,
+      engagementScore: 60,
+      supportSatisfaction: 60,
+      paymentStatus: 'CURRENT',
+      idempotencyKey: `replay-${customerId}`,
+    };
+    const first = await gql(hub.url, record, { input }, acme);
+    const second = await gql(hub.url, record, { input: { ...input, score: 99 } }, acme);
+    expect(first.data).toEqual({ recordHealthScore: { customerId, score: 61 } });
+    expect(second.data).toEqual(first.data);
+    expect((await healthOf(customerId))?.healthHistory.totalCount).toBe(1);
   });
 });
