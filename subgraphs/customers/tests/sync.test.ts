@@ -1,4 +1,4 @@
-import { useTestSubgraph } from '@hub/core/testing';
+import { acme, gql, useTestSubgraph } from '@hub/core/testing';
 import type { SqlExecutor } from '@hub/core/sync/types';
 import type { PrismaClient } from '@hub/store/customers';
 import { describe, expect, it } from 'vitest';
@@ -317,5 +317,154 @@ describe('customers sync declaration: the mutations’ kinds', () => {
       key: { customerId: 'cust_00002', role },
       fields: { ownerId: 'u6', assignedAt: sourceUpdatedAt },
     });
+  });
+});
+
+const SYNC = /* GraphQL */ `
+  mutation ($events: [CustomersSyncEventInput!]!) {
+    syncCustomers(events: $events) {
+      results {
+        outcome
+        firstOutcome
+        code
+        field
+        quality {
+          completeness
+          validity
+          consistency
+        }
+      }
+    }
+  }
+`;
+
+interface EventResult {
+  outcome: string;
+  firstOutcome: string | null;
+  code: string | null;
+  field: string | null;
+  quality: { completeness: number; validity: number; consistency: number } | null;
+}
+
+async function syncCustomers(events: Record<string, unknown>[]): Promise<EventResult[]> {
+  const res = await gql<{ syncCustomers: { results: EventResult[] } }>(hub.url, SYNC, { events }, acme);
+  expect(res.errors).toBeUndefined();
+  return res.data?.syncCustomers.results ?? [];
+}
+
+describe('customers sync through the pipeline (syncCustomers)', () => {
+  it('a customer and its contacts in one batch: the customer exists for the contacts after it', async () => {
+    const customer = { ...CUSTOMER, customerId: 'cust_sync_1', domain: 'sync-one.example' };
+    const contact = (n: number, patch: Record<string, unknown> = {}) => ({
+      ...CONTACT,
+      customerId: 'cust_sync_1',
+      contactId: `cont_sync_1_${n}`,
+      email: `c${n}@sync-one.example`,
+      isPrimary: false,
+      ...patch,
+    });
+    const results = await syncCustomers([
+      { source: 'salesforce', customerRecordSync: customer },
+      { source: 'salesforce', contactRecordSync: contact(1, { isPrimary: true }) },
+      { source: 'salesforce', contactRecordSync: contact(2, { email: 'c2@gmail.example' }) },
+      { source: 'salesforce', contactRecordSync: contact(3, { customerId: 'cust_nobody' }) },
+      { source: 'salesforce', contactRecordSync: contact(4, { email: 'nope' }) },
+      { source: 'salesforce', customerRecordSync: customer },
+    ]);
+    expect(results.map((r) => [r.outcome, r.code, r.field])).toEqual([
+      ['APPLIED', null, null],
+      ['APPLIED', null, null],
+      ['APPLIED', null, null],
+      ['REJECTED', 'NOT_FOUND', null],
+      ['REJECTED', 'BAD_USER_INPUT', 'email'],
+      ['DUPLICATE', null, null],
+    ]);
+    // Facts are the store's before the batch: the customer is new, so no stored domain contradicts gmail.
+    expect(results[2]?.quality?.consistency).toBe(1);
+    const read = await gql<{ customer: Record<string, unknown> }>(
+      hub.url,
+      '{ customer(id: "cust_sync_1") { name tier lifecycleStatus ownerId sourceSystem owners { role ownerId } contacts { totalCount } } }',
+      {},
+      acme,
+    );
+    expect(read.data?.customer).toEqual({
+      name: 'Blue Labs',
+      tier: 'ENTERPRISE',
+      lifecycleStatus: 'ACTIVE',
+      ownerId: 'u1',
+      sourceSystem: 'salesforce',
+      owners: [{ role: 'CSM', ownerId: 'u1' }],
+      contacts: { totalCount: 2 },
+    });
+  });
+
+  it('a newer primary contact demotes the customer’s previous primary; an older record is STALE', async () => {
+    const base = { ...CONTACT, customerId: 'cust_sync_1', email: 'p@sync-one.example' };
+    const [newer] = await syncCustomers([
+      {
+        contactRecordSync: {
+          ...base,
+          contactId: 'cont_sync_1_2',
+          isPrimary: true,
+          syncTimestamp: '2025-12-05T09:00:00Z',
+        },
+      },
+    ]);
+    expect(newer?.outcome).toBe('APPLIED');
+    const primaries = await client().contact.findMany({ where: { customerId: 'cust_sync_1', isPrimary: true } });
+    expect(primaries.map((c) => c.id)).toEqual(['cont_sync_1_2']);
+    const [older] = await syncCustomers([
+      {
+        contactRecordSync: {
+          ...base,
+          contactId: 'cont_sync_1_2',
+          title: 'Old title',
+          syncTimestamp: '2025-12-01T00:00:00Z',
+        },
+      },
+    ]);
+    expect(older?.outcome).toBe('STALE');
+    // Now the customer's domain is stored: an address elsewhere is inconsistent with it.
+    const [elsewhere, onDomain] = await syncCustomers([
+      { contactRecordSync: { ...base, contactId: 'cont_sync_1_5', email: 'x@gmail.example', isPrimary: false } },
+      { contactRecordSync: { ...base, contactId: 'cont_sync_1_6', email: 'y@sync-one.example', isPrimary: false } },
+    ]);
+    expect([elsewhere?.quality?.consistency, onDomain?.quality?.consistency]).toEqual([0, 1]);
+  });
+
+  it('createCustomer with a client id replays it instead of CONFLICT; another write’s id stays CONFLICT', async () => {
+    const create = 'mutation ($input: CreateCustomerInput!) { createCustomer(input: $input) { id name } }';
+    const input = { id: 'cust_replay_1', name: 'Replay Co', ownerId: 'u1' };
+    const first = await gql(hub.url, create, { input }, acme);
+    const second = await gql(hub.url, create, { input: { ...input, name: 'Changed' } }, acme);
+    expect(first.data).toEqual({ createCustomer: { id: 'cust_replay_1', name: 'Replay Co' } });
+    expect(second.data).toEqual(first.data);
+    // cust_sync_1 came from a sync, not from this mutation: creating it is a CONFLICT.
+    const taken = await gql(hub.url, create, { input: { ...input, id: 'cust_sync_1' } }, acme);
+    expect(taken.errors?.[0]?.extensions?.['code']).toBe('CONFLICT');
+  });
+
+  it('createContact and assignOwner replay a repeated idempotencyKey with the row of the first call', async () => {
+    const create = 'mutation ($input: CreateContactInput!) { createContact(input: $input) { id email } }';
+    const input = {
+      customerId: 'cust_replay_1',
+      firstName: 'Ri',
+      lastName: 'Play',
+      email: 'ri@replay.example',
+      idempotencyKey: 'contact-replay-1',
+    };
+    const first = await gql<{ createContact: { id: string } }>(hub.url, create, { input }, acme);
+    const second = await gql(hub.url, create, { input }, acme);
+    expect(first.errors).toBeUndefined();
+    expect(second.data).toEqual(first.data);
+    expect(await client().contact.count({ where: { customerId: 'cust_replay_1' } })).toBe(1);
+
+    const assign = 'mutation ($input: AssignOwnerInput!) { assignOwner(input: $input) { customerId ownerId role } }';
+    const owner = { customerId: 'cust_replay_1', ownerId: 'u7', role: 'CSM', idempotencyKey: 'assign-replay-1' };
+    const a = await gql(hub.url, assign, { input: owner }, acme);
+    const b = await gql(hub.url, assign, { input: { ...owner, ownerId: 'u8' } }, acme);
+    expect(a.data).toEqual({ assignOwner: { customerId: 'cust_replay_1', ownerId: 'u7', role: 'CSM' } });
+    expect(b.data).toEqual(a.data);
+    expect((await client().customer.findUniqueOrThrow({ where: { id: 'cust_replay_1' } })).ownerId).toBe('u7');
   });
 });
