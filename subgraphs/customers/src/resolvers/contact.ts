@@ -1,6 +1,5 @@
 import { notFound } from '@hub/core/errors';
 import { randomBytes } from 'node:crypto';
-import type { Context } from '../context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
 import { existingCustomer } from './customer.js';
 
