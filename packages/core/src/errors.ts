@@ -138,6 +138,18 @@ export function mapPrismaError(error: unknown, type = 'Record'): unknown {
       const fields = Array.isArray(target) ? target.join(', ') : String(target ?? 'a unique field');
       return hubError(ErrorCode.Conflict, `${type} with the same ${fields} already exists`, { fields: target });
     }
+    case 'P2010': {
+      // A raw statement (the sync engine's set-based writes) hit a unique constraint other than the
+      // natural key it upserts on, e.g. a second customer with the same web domain: CONFLICT, as P2002.
+      const cause = (
+        error.meta?.['driverAdapterError'] as
+          { cause?: { kind?: string; constraint?: { fields?: string[]; index?: string } } } | undefined
+      )?.cause;
+      if (cause?.kind !== 'UniqueConstraintViolation') return error;
+      const target = cause.constraint?.fields ?? cause.constraint?.index;
+      const fields = Array.isArray(target) ? target.join(', ') : String(target ?? 'a unique field');
+      return hubError(ErrorCode.Conflict, `${type} with the same ${fields} already exists`, { fields: target });
+    }
     case 'P2025':
       return hubError(ErrorCode.NotFound, `${type} was not found`, { type });
     case 'P2003':

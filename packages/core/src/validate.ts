@@ -173,3 +173,14 @@ export function dayOf(value: Date): Date {
 export function today(now: Date = new Date()): Date {
   return dayOf(now);
 }
+
+/**
+ * One of a fixed set of labels, case-insensitive: the brief writes enum values in lowercase
+ * (`"payment_status": "current"`), the stores in uppercase (`CURRENT`). Returns the stored form.
+ */
+export function oneOf<T extends string>(field: string, value: string, values: readonly T[]): T {
+  const upper = value.trim().toUpperCase();
+  const found = values.find((candidate) => candidate === upper);
+  if (found === undefined) throw badUserInput(field, `must be one of ${values.map((v) => v.toLowerCase()).join(', ')}`);
+  return found;
+}

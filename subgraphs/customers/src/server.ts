@@ -3,6 +3,7 @@ import { PrismaClient } from '@hub/store/customers';
 import { createLoaders, type Loaders } from './loaders.js';
 import { resolvers } from './resolvers/index.js';
 import { seedDemo } from './seed.js';
+import { sync } from './sync.js';
 
 /** The customers subgraph: tenants, the Customer entity, contacts and account teams. */
 export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
@@ -25,6 +26,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   },
   customerKeys: { Tenant: null, Customer: 'id', Contact: 'customerId', OwnerAssignment: 'customerId', ApiKey: null },
   seedDemo,
+  sync,
 };
 
 export function start(config: Partial<SubgraphConfig> = {}) {

@@ -14,7 +14,7 @@ import {
   SEED_TRANSACTION,
 } from '@hub/core/demo';
 import type { Prisma, PrismaClient } from '@hub/store/health';
-import { snapshotId } from './resolvers/record.js';
+import { snapshotId } from './sync.js';
 
 type PaymentStatus = 'CURRENT' | 'LATE' | 'OVERDUE' | 'DELINQUENT';
 

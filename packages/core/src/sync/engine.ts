@@ -40,6 +40,7 @@ import {
   type TableInfo,
 } from './sql.js';
 import type {
+  AppliedEvent,
   FieldConflict,
   QualityScore,
   RowChange,
@@ -440,6 +441,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         const state = await readState(db, tenantId, [...rowKeys.values()], tableInfos);
         for (const p of fresh) decide(p, state, tableInfos, arrival);
         await writeRows(db, tenantId, state);
+        await runAfterApply(db, tenantId, fresh);
         await options.hooks?.afterStep?.('rows-written', { size: batch.length });
         await writeBookkeeping(db, tenantId, batch, arrival);
         await options.hooks?.afterStep?.('bookkeeping-written', { size: batch.length });
@@ -469,6 +471,18 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     p.conflicts = result.conflicts ?? [];
     p.quality = result.quality ?? null;
     p.refs = result.rows ?? [];
+  }
+
+  /** Each kind's `afterApply` (types.ts), once per batch, with its events that changed rows, in batch order. */
+  async function runAfterApply(db: SqlExecutor, tenantId: string, fresh: Prepared[]): Promise<void> {
+    const byKind = new Map<SyncKind<Record<string, unknown>>, AppliedEvent<Record<string, unknown>>[]>();
+    for (const p of fresh) {
+      if (!p.kind?.afterApply || p.rejection || (p.outcome !== 'APPLIED' && p.outcome !== 'MERGED')) continue;
+      const list = byKind.get(p.kind) ?? [];
+      list.push({ payload: p.event.payload as Record<string, unknown>, rows: p.refs });
+      byKind.set(p.kind, list);
+    }
+    for (const [kind, applied] of byKind) await kind.afterApply?.(db, tenantId, applied);
   }
 
   async function scoreConsistency(db: SqlExecutor, tenantId: string, fresh: Prepared[]): Promise<void> {

@@ -152,6 +152,19 @@ export interface SyncKind<P = Record<string, unknown>> {
    * `insert`: the row must not exist (CONFLICT), for creates whose natural key the caller chose.
    */
   readonly mode?: 'upsert' | 'update' | 'insert';
+  /**
+   * Writes that follow from the batch's rows and keep an invariant the rows alone cannot express
+   * (e.g. one primary contact per customer: a new primary demotes the others). Runs once per batch,
+   * in its transaction, after every row is written, with the events of this kind that were APPLIED
+   * or MERGED, in batch order. Must be one or a few statements for the whole batch, never per event.
+   */
+  afterApply?(db: SqlExecutor, tenantId: string, applied: readonly AppliedEvent<P>[]): Promise<void>;
+}
+
+/** An event of the batch that changed rows, as `SyncKind.afterApply` receives it. */
+export interface AppliedEvent<P> {
+  readonly payload: P;
+  readonly rows: readonly RowRef[];
 }
 
 /** How the engine treats one Prisma model of the domain. */

@@ -108,6 +108,8 @@ export type ApiKeyGrant = {
 export type AssignOwnerInput = {
   /** Customer to assign; must exist in the viewer's tenant. */
   customerId: Scalars['ID']['input'];
+  /** Idempotency key: a retry with the same key answers the first result again and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** User id of the new owner. */
   ownerId: Scalars['ID']['input'];
   /** Role the owner takes; assigning the CSM also moves the customer to that owner's book of business. */
@@ -165,6 +167,34 @@ export type ContactEdge = {
   node: Contact;
 };
 
+/**
+ * One contact as a CRM sends it: the `contact_record_sync` payload, designed like `customer_record_sync`.
+ * As an NDJSON line: `{"contact_record_sync": {"customer_id": "cust_12345", "contact_id": "cont_12345_1",
+ * "first_name": "Ada", "last_name": "Byron", "email": "ada@bluelabs.example", "phone": "+1 555 0100",
+ * "title": "VP Operations", "is_primary": true, "sync_timestamp": "2025-12-05T08:21:00Z"}}`.
+ * Creates the contact or merges into it field by field; the customer must exist (else REJECTED, NOT_FOUND).
+ */
+export type ContactRecordSyncInput = {
+  /** The source's contact id (1–64 letters, digits, `_` or `-`): the contact's id in the hub. */
+  contactId: Scalars['ID']['input'];
+  /** Customer the contact works for; must exist in the tenant. */
+  customerId: Scalars['ID']['input'];
+  /** Work email address (required); unique per customer. */
+  email?: InputMaybe<Scalars['String']['input']>;
+  /** Given name, 1–100 characters (required). */
+  firstName?: InputMaybe<Scalars['String']['input']>;
+  /** True for the customer's main point of contact: the customer's other contacts stop being primary. */
+  isPrimary?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Family name, 1–100 characters (required). */
+  lastName?: InputMaybe<Scalars['String']['input']>;
+  /** Work phone number: digits, spaces and `+-().`, 5–30 characters. */
+  phone?: InputMaybe<Scalars['String']['input']>;
+  /** When the source system last changed the record: the source time the conflict rule compares. */
+  syncTimestamp: Scalars['DateTime']['input'];
+  /** Job title, up to 200 characters. */
+  title?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** Name, app and grant of a new partner API key. */
 export type CreateApiKeyInput = {
   /** Partner app (lowercase letters, digits and `-`) whose manifest gateway/persisted/<app>.json lists its operations. */
@@ -194,6 +224,8 @@ export type CreateContactInput = {
   email: Scalars['String']['input'];
   /** Given name, 1–100 characters. */
   firstName: Scalars['String']['input'];
+  /** Idempotency key: a retry with the same key answers the first result again and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Makes this the customer's primary contact (the previous primary contact stops being primary). */
   isPrimary?: InputMaybe<Scalars['Boolean']['input']>;
   /** Family name, 1–100 characters. */
@@ -216,8 +248,10 @@ export type CreateCustomerInput = {
   domain?: InputMaybe<Scalars['String']['input']>;
   /** Number of employees, 0 or more. */
   employeeCount?: InputMaybe<Scalars['Int']['input']>;
-  /** Id to use (`cust_` followed by letters, digits or underscores); generated when omitted. */
+  /** Id to use (`cust_` followed by letters, digits or underscores); generated when omitted. Creating an id again answers the customer created first (idempotent replay), unless another write created it: CONFLICT. */
   id?: InputMaybe<Scalars['ID']['input']>;
+  /** Idempotency key: a retry with the same key answers the first result again and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Industry, up to 100 characters. */
   industry?: InputMaybe<Scalars['String']['input']>;
   /** Lifecycle status; ONBOARDING when omitted. */
@@ -315,6 +349,39 @@ export type CustomerFilter = {
   tier?: InputMaybe<CustomerTier>;
 };
 
+/**
+ * One customer account as a CRM sends it: the `customer_record_sync` payload, which the brief does not
+ * spell out, designed in its style (a `customer_id`, the record's fields, a `sync_timestamp`). As an
+ * NDJSON line:
+ * `{"customer_record_sync": {"customer_id": "cust_12345", "name": "Blue Labs", "domain": "bluelabs.example",
+ * "industry": "Healthcare", "tier": "enterprise", "lifecycle_status": "active", "country": "US",
+ * "employee_count": 1200, "owner_id": "u1", "sync_timestamp": "2025-12-05T08:21:00Z"}}`.
+ * Creates the customer (with its CSM assignment) or merges into it field by field; fields left out keep
+ * their stored value.
+ */
+export type CustomerRecordSyncInput = {
+  /** ISO 3166-1 alpha-2 country code. */
+  country?: InputMaybe<Scalars['String']['input']>;
+  /** Customer id, `cust_` and 1–60 letters, digits or underscores. */
+  customerId: Scalars['ID']['input'];
+  /** Web domain, e.g. `bluelabs.example`; unique within the tenant. */
+  domain?: InputMaybe<Scalars['String']['input']>;
+  /** Number of employees, 0 or more. */
+  employeeCount?: InputMaybe<Scalars['Int']['input']>;
+  /** Industry, up to 100 characters. */
+  industry?: InputMaybe<Scalars['String']['input']>;
+  /** Lifecycle status: `onboarding`, `active`, `at_risk` or `churned` (any case). */
+  lifecycleStatus?: InputMaybe<Scalars['String']['input']>;
+  /** Name, 1–200 characters (required). */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** User id of the CSM whose book of business holds the customer (required; kept equal to the CSM assignment). */
+  ownerId?: InputMaybe<Scalars['ID']['input']>;
+  /** When the source system last changed the record: the source time the conflict rule compares. */
+  syncTimestamp: Scalars['DateTime']['input'];
+  /** Size band as the brief writes enum values: `enterprise`, `mid_market` or `smb` (any case). */
+  tier?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** Commercial size band of a customer account. */
 export type CustomerTier =
   /** Large accounts with a dedicated account team. */
@@ -323,6 +390,21 @@ export type CustomerTier =
   | 'MID_MARKET'
   /** Small and medium businesses. */
   | 'SMB';
+
+/**
+ * One event of a `syncCustomers` batch: exactly one payload field is set. NDJSON lines
+ * (`POST /sync/customers`) carry the same in snake_case: `{"customer_record_sync": {...}}`.
+ */
+export type CustomersSyncEventInput = {
+  /** A contact record. */
+  contactRecordSync?: InputMaybe<ContactRecordSyncInput>;
+  /** A customer account record. */
+  customerRecordSync?: InputMaybe<CustomerRecordSyncInput>;
+  /** Idempotency key; derived from the payload when omitted, so the same payload sent twice is a DUPLICATE. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Source system, e.g. `salesforce`; defaults to the request's source or the caller. */
+  source?: InputMaybe<Scalars['String']['input']>;
+};
 
 /** Lifecycle status of a customer. */
 export type LifecycleStatus =
@@ -504,6 +586,8 @@ export type UpdateContactInput = {
   email?: InputMaybe<Scalars['String']['input']>;
   /** Given name, 1–100 characters. */
   firstName?: InputMaybe<Scalars['String']['input']>;
+  /** Idempotency key: a retry with the same key answers the first result again and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Makes this the customer's primary contact (the previous primary contact stops being primary). */
   isPrimary?: InputMaybe<Scalars['Boolean']['input']>;
   /** Family name, 1–100 characters. */
@@ -526,6 +610,8 @@ export type UpdateCustomerInput = {
   domain?: InputMaybe<Scalars['String']['input']>;
   /** Number of employees, 0 or more. */
   employeeCount?: InputMaybe<Scalars['Int']['input']>;
+  /** Idempotency key: a retry with the same key answers the first result again and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Industry, up to 100 characters. */
   industry?: InputMaybe<Scalars['String']['input']>;
   /** Lifecycle status. */
@@ -667,6 +753,7 @@ export type ResolversTypes = ResolversObject<{
     Omit<ContactConnection, 'edges'> & { edges: Array<ResolversTypes['ContactEdge']> }
   >;
   ContactEdge: ResolverTypeWrapper<Omit<ContactEdge, 'node'> & { node: ResolversTypes['Contact'] }>;
+  ContactRecordSyncInput: ContactRecordSyncInput;
   CreateApiKeyInput: CreateApiKeyInput;
   CreateApiKeyPayload: ResolverTypeWrapper<Omit<CreateApiKeyPayload, 'apiKey'> & { apiKey: ResolversTypes['ApiKey'] }>;
   CreateContactInput: CreateContactInput;
@@ -677,7 +764,9 @@ export type ResolversTypes = ResolversObject<{
   >;
   CustomerEdge: ResolverTypeWrapper<Omit<CustomerEdge, 'node'> & { node: ResolversTypes['Customer'] }>;
   CustomerFilter: CustomerFilter;
+  CustomerRecordSyncInput: CustomerRecordSyncInput;
   CustomerTier: CustomerTier;
+  CustomersSyncEventInput: CustomersSyncEventInput;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   LifecycleStatus: LifecycleStatus;
@@ -709,6 +798,7 @@ export type ResolversParentTypes = ResolversObject<{
   Contact: ContactModel;
   ContactConnection: Omit<ContactConnection, 'edges'> & { edges: Array<ResolversParentTypes['ContactEdge']> };
   ContactEdge: Omit<ContactEdge, 'node'> & { node: ResolversParentTypes['Contact'] };
+  ContactRecordSyncInput: ContactRecordSyncInput;
   CreateApiKeyInput: CreateApiKeyInput;
   CreateApiKeyPayload: Omit<CreateApiKeyPayload, 'apiKey'> & { apiKey: ResolversParentTypes['ApiKey'] };
   CreateContactInput: CreateContactInput;
@@ -717,6 +807,8 @@ export type ResolversParentTypes = ResolversObject<{
   CustomerConnection: Omit<CustomerConnection, 'edges'> & { edges: Array<ResolversParentTypes['CustomerEdge']> };
   CustomerEdge: Omit<CustomerEdge, 'node'> & { node: ResolversParentTypes['Customer'] };
   CustomerFilter: CustomerFilter;
+  CustomerRecordSyncInput: CustomerRecordSyncInput;
+  CustomersSyncEventInput: CustomersSyncEventInput;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   Money: Scalars['Money']['output'];

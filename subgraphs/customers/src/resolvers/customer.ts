@@ -1,5 +1,5 @@
 import { afterIdWhere, connectionFromRows, paginate, pageWindow } from '@hub/core/pagination';
-import { badUserInput, mapPrismaError, notFound } from '@hub/core/errors';
+import { badUserInput, notFound } from '@hub/core/errors';
 import type { Prisma } from '@hub/store/customers';
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
@@ -29,10 +29,6 @@ export function customerWhere(filter: CustomerFilter | null | undefined): Prisma
 
 function newCustomerId(): string {
   return `cust_${randomBytes(6).toString('hex')}`;
-}
-
-export function newAssignmentId(): string {
-  return `own_${randomBytes(8).toString('hex')}`;
 }
 
 /** Loads a customer of the viewer's tenant or throws NOT_FOUND (also for other tenants' ids). */
@@ -69,70 +65,45 @@ export const customerResolvers: Resolvers = {
     owners: (customer, _args, ctx) => ctx.loaders.ownersByCustomer.load(customer.id),
   },
 
+  // Every write goes through the one sync pipeline (`ctx.sync.applyOne`) as an event of the
+  // declaration's mutation kinds (src/sync.ts). The existence checks read this store's own rows first,
+  // so an unknown id keeps answering NOT_FOUND naming the type and id, as before.
   Mutation: {
     createCustomer: async (_parent, { input }, ctx) => {
-      const tenantId = check.requireTenant(ctx.viewer);
+      const { idempotencyKey, ...fields } = input;
       const id = input.id ? check.customerId('input.id', input.id) : newCustomerId();
-      const ownerId = check.requiredText('input.ownerId', input.ownerId, 100);
-      const data = {
-        id,
-        tenantId,
-        name: check.requiredText('input.name', input.name, 200),
-        domain: check.domain('input.domain', input.domain) ?? null,
-        industry: check.optionalText('input.industry', input.industry, 100) ?? null,
-        tier: input.tier ?? 'SMB',
-        lifecycleStatus: input.lifecycleStatus ?? 'ONBOARDING',
-        country: check.country('input.country', input.country) ?? null,
-        employeeCount: check.employeeCount('input.employeeCount', input.employeeCount) ?? null,
-        ownerId,
-        ...check.provenance(input),
-      } satisfies Prisma.CustomerUncheckedCreateInput;
-      try {
-        // The CSM assignment is created with the customer so the book of business is never half-written.
-        return await ctx.db.customer.create({
-          data: { ...data, owners: { create: { id: newAssignmentId(), ownerId, role: 'CSM' } } },
-        });
-      } catch (error) {
-        throw mapPrismaError(error, 'Customer');
-      }
+      await ctx.sync.applyOne({
+        kind: 'create_customer',
+        payload: { ...fields, id, sourceUpdatedAt: input.sourceUpdatedAt ?? new Date() },
+        // A client-chosen id is its own idempotency key: creating it again answers the first customer.
+        idempotencyKey: idempotencyKey ?? (input.id ? `create_customer:${id}` : null),
+        source: input.sourceSystem ?? null,
+      });
+      return ctx.db.customer.findUniqueOrThrow({ where: { id } });
     },
 
     updateCustomer: async (_parent, { id, input }, ctx) => {
-      const data: Prisma.CustomerUpdateInput = {
-        name: input.name === undefined ? undefined : check.requiredText('input.name', input.name, 200),
-        domain: check.domain('input.domain', input.domain),
-        industry: check.optionalText('input.industry', input.industry, 100),
-        tier: check.notNull('input.tier', input.tier),
-        lifecycleStatus: check.notNull('input.lifecycleStatus', input.lifecycleStatus),
-        country: check.country('input.country', input.country),
-        employeeCount: check.employeeCount('input.employeeCount', input.employeeCount),
-        ...check.provenanceChange(input),
-      };
       await existingCustomer(ctx, id);
-      try {
-        return await ctx.db.customer.update({ where: { id }, data });
-      } catch (error) {
-        throw mapPrismaError(error, 'Customer');
-      }
+      const { idempotencyKey, ...fields } = input;
+      await ctx.sync.applyOne({
+        kind: 'update_customer',
+        payload: { ...fields, id, sourceUpdatedAt: input.sourceUpdatedAt ?? new Date() },
+        idempotencyKey: idempotencyKey ?? null,
+        source: input.sourceSystem ?? null,
+      });
+      return ctx.db.customer.findUniqueOrThrow({ where: { id } });
     },
 
     assignOwner: async (_parent, { input }, ctx) => {
-      const tenantId = check.requireTenant(ctx.viewer);
-      const ownerId = check.requiredText('input.ownerId', input.ownerId, 100);
       await existingCustomer(ctx, input.customerId);
-      const key = { tenantId, customerId: input.customerId, role: input.role };
-      const upsert = ctx.db.ownerAssignment.upsert({
-        where: { tenantId_customerId_role: key },
-        create: { ...key, id: newAssignmentId(), ownerId },
-        update: { ownerId, assignedAt: new Date() },
+      const { idempotencyKey, ...fields } = input;
+      const result = await ctx.sync.applyOne({
+        kind: 'assign_owner',
+        payload: { ...fields, sourceUpdatedAt: new Date() },
+        idempotencyKey: idempotencyKey ?? null,
       });
-      if (input.role !== 'CSM') return upsert;
-      // The CSM's book of business holds the customer: keep Customer.ownerId in step, atomically.
-      const [assignment] = await ctx.db.$transaction([
-        upsert,
-        ctx.db.customer.update({ where: { id: input.customerId }, data: { ownerId } }),
-      ]);
-      return assignment;
+      const assignment = result.rows.find((row) => row.model === 'OwnerAssignment');
+      return ctx.db.ownerAssignment.findUniqueOrThrow({ where: { id: assignment?.id ?? '' } });
     },
   },
 };

@@ -58,7 +58,11 @@ export type CustomerHealth = {
   customer: Customer;
   /** Id of the customer this score belongs to. */
   customerId: Scalars['ID']['output'];
-  /** Quality of the data the score was computed from, 0–1. */
+  /**
+   * Quality of the data the score was computed from, 0–1, as its sender claimed it (the payload's
+   * `data_quality_score`; 1 when it claimed none). The hub's own score of the record is in the sync
+   * answer (`SyncEventResult.quality`) and in `sync { health { dataQuality } }`; the claim never feeds it.
+   */
   dataQualityScore: Scalars['Float']['output'];
   /** What the score means for marketing, sales and product. */
   domainImpacts: DomainImpacts;
@@ -98,6 +102,28 @@ export type CustomerHealthEdge = {
   node: CustomerHealth;
 };
 
+/**
+ * The brief's "Real-Time Health Updates" payload (`customer_health_sync`), camelCased: NDJSON writes it
+ * as `{"customer_health_sync": {"customer_id": ..., "health_metrics": {...}, "trend_analysis":
+ * {"30_day_change": "+5", ...}, "domain_impacts": {...}, "sync_timestamp": ..., "data_quality_score": 0.98}}`.
+ * The overall score is computed by the hub: round(0.4 usage + 0.3 engagement + 0.3 support satisfaction).
+ * Sets the customer's current health (merged field by field) and appends a snapshot to its history.
+ */
+export type CustomerHealthSyncInput = {
+  /** Customer the health belongs to; must exist in the tenant (else REJECTED, NOT_FOUND). */
+  customerId: Scalars['ID']['input'];
+  /** The sender's own claim of its data quality, 0–1: stored as `CustomerHealth.dataQualityScore`, never used as the hub's score. */
+  dataQualityScore?: InputMaybe<Scalars['Float']['input']>;
+  /** What the health means for the other domains. */
+  domainImpacts?: InputMaybe<DomainImpactsSyncInput>;
+  /** The component metrics. */
+  healthMetrics?: InputMaybe<HealthMetricsSyncInput>;
+  /** When the sender computed the health: the source time the conflict rule compares, and the snapshot's time. */
+  syncTimestamp: Scalars['DateTime']['input'];
+  /** How the score moves. */
+  trendAnalysis?: InputMaybe<HealthTrendSyncInput>;
+};
+
 /** What a customer's health means for the other domains. */
 export type DomainImpacts = {
   __typename?: 'DomainImpacts';
@@ -107,6 +133,16 @@ export type DomainImpacts = {
   product: ProductImpact;
   /** Signals for sales. */
   sales: SalesImpact;
+};
+
+/** Per-domain signals of a `customer_health_sync` (`domain_impacts`). */
+export type DomainImpactsSyncInput = {
+  /** Signals for marketing. */
+  marketing?: InputMaybe<MarketingImpactSyncInput>;
+  /** Signals for product. */
+  product?: InputMaybe<ProductImpactSyncInput>;
+  /** Signals for sales. */
+  sales?: InputMaybe<SalesImpactSyncInput>;
 };
 
 /** The component metrics of a health score. */
@@ -120,6 +156,21 @@ export type HealthMetrics = {
   supportSatisfaction: Scalars['Int']['output'];
   /** Product usage, 0–100. */
   usageScore: Scalars['Int']['output'];
+};
+
+/** Component metrics of a `customer_health_sync` (`health_metrics`). */
+export type HealthMetricsSyncInput = {
+  /** Engagement, integer 0–100 (required). */
+  engagementScore?: InputMaybe<Scalars['Int']['input']>;
+  /**
+   * Payment standing as the brief writes it: `current`, `late`, `overdue` or `delinquent` (any case;
+   * required). Finance is its system of record: a value from another source never replaces finance's.
+   */
+  paymentStatus?: InputMaybe<Scalars['String']['input']>;
+  /** Satisfaction with support, integer 0–100 (required). */
+  supportSatisfaction?: InputMaybe<Scalars['Int']['input']>;
+  /** Product usage, integer 0–100 (required). */
+  usageScore?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Narrows a list of health scores. All given criteria must hold. */
@@ -169,6 +220,19 @@ export type HealthSnapshotEdge = {
   node: HealthSnapshot;
 };
 
+/**
+ * One event of a `syncHealth` batch: exactly one payload field is set. NDJSON lines
+ * (`POST /sync/health`) carry the same in snake_case: `{"customer_health_sync": {...}}`.
+ */
+export type HealthSyncEventInput = {
+  /** A health update. */
+  customerHealthSync?: InputMaybe<CustomerHealthSyncInput>;
+  /** Idempotency key; derived from the payload when omitted, so the same payload sent twice is a DUPLICATE. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Source system, e.g. `health-engine`; defaults to the request's source or the caller. */
+  source?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** Trend analysis of a health score. */
 export type HealthTrend = {
   __typename?: 'HealthTrend';
@@ -180,6 +244,16 @@ export type HealthTrend = {
   thirtyDayChange: Scalars['Int']['output'];
 };
 
+/** Trend of a `customer_health_sync` (`trend_analysis`). */
+export type HealthTrendSyncInput = {
+  /** The brief's `30_day_change`: signed points as text (`"+5"`, `"-12"`), -100 to 100. */
+  _30DayChange?: InputMaybe<Scalars['String']['input']>;
+  /** Areas whose improvement would lift the score, e.g. `feature_adoption`. */
+  improvementAreas?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Churn risk signals, e.g. `declining_usage` (at most 20, each 1–100 characters). */
+  riskIndicators?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
 /** Health signals for marketing. */
 export type MarketingImpact = {
   __typename?: 'MarketingImpact';
@@ -187,6 +261,14 @@ export type MarketingImpact = {
   campaignTriggers: Array<Scalars['String']['output']>;
   /** Marketing segment the health suggests, e.g. `high_value_growth`. */
   segment?: Maybe<Scalars['String']['output']>;
+};
+
+/** Signals for marketing. */
+export type MarketingImpactSyncInput = {
+  /** Campaigns to trigger, e.g. `expansion_ready`. */
+  campaignTriggers?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Segment, e.g. `high_value_growth`. */
+  segment?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Writes to customer health. */
@@ -234,6 +316,14 @@ export type ProductImpact = {
   featureAdoptionFocus: Array<Scalars['String']['output']>;
 };
 
+/** Signals for product. */
+export type ProductImpactSyncInput = {
+  /** Beta programmes of interest, e.g. `ai_insights`. */
+  betaInterests?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Features to focus adoption on, e.g. `advanced_analytics`. */
+  featureAdoptionFocus?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
 /** Customer health scores. */
 export type Query = {
   __typename?: 'Query';
@@ -273,6 +363,8 @@ export type RecordHealthScoreInput = {
   expansionOpportunities?: InputMaybe<Array<Scalars['String']['input']>>;
   /** Features to focus adoption on. */
   featureAdoptionFocus?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Idempotency key: a retry with the same key answers the first result again and records nothing twice. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Improvement areas (each 1–100 characters). */
   improvementAreas?: InputMaybe<Array<Scalars['String']['input']>>;
   /** Payment standing. */
@@ -306,6 +398,14 @@ export type SalesImpact = {
   expansionOpportunities: Array<Scalars['String']['output']>;
   /** Confidence that the customer renews, 0–1. */
   renewalConfidence?: Maybe<Scalars['Float']['output']>;
+};
+
+/** Signals for sales. */
+export type SalesImpactSyncInput = {
+  /** Expansion plays, e.g. `premium_upgrade`. */
+  expansionOpportunities?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Confidence that the customer renews, 0–1. */
+  renewalConfidence?: InputMaybe<Scalars['Float']['input']>;
 };
 
 export type Link__Purpose = 'EXECUTION' | 'SECURITY';
@@ -431,10 +531,13 @@ export type ResolversTypes = ResolversObject<{
   CustomerHealthEdge: ResolverTypeWrapper<
     Omit<CustomerHealthEdge, 'node'> & { node: ResolversTypes['CustomerHealth'] }
   >;
+  CustomerHealthSyncInput: CustomerHealthSyncInput;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DomainImpacts: ResolverTypeWrapper<DomainImpacts>;
+  DomainImpactsSyncInput: DomainImpactsSyncInput;
   HealthMetrics: ResolverTypeWrapper<HealthMetrics>;
+  HealthMetricsSyncInput: HealthMetricsSyncInput;
   HealthScoreFilter: HealthScoreFilter;
   HealthSnapshot: ResolverTypeWrapper<HealthSnapshotModel>;
   HealthSnapshotConnection: ResolverTypeWrapper<
@@ -443,17 +546,22 @@ export type ResolversTypes = ResolversObject<{
   HealthSnapshotEdge: ResolverTypeWrapper<
     Omit<HealthSnapshotEdge, 'node'> & { node: ResolversTypes['HealthSnapshot'] }
   >;
+  HealthSyncEventInput: HealthSyncEventInput;
   HealthTrend: ResolverTypeWrapper<HealthTrend>;
+  HealthTrendSyncInput: HealthTrendSyncInput;
   MarketingImpact: ResolverTypeWrapper<MarketingImpact>;
+  MarketingImpactSyncInput: MarketingImpactSyncInput;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   PaymentStatus: PaymentStatus;
   ProductImpact: ResolverTypeWrapper<ProductImpact>;
+  ProductImpactSyncInput: ProductImpactSyncInput;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordHealthScoreInput: RecordHealthScoreInput;
   SalesImpact: ResolverTypeWrapper<SalesImpact>;
+  SalesImpactSyncInput: SalesImpactSyncInput;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
   link__Purpose: Link__Purpose;
@@ -471,26 +579,34 @@ export type ResolversParentTypes = ResolversObject<{
     edges: Array<ResolversParentTypes['CustomerHealthEdge']>;
   };
   CustomerHealthEdge: Omit<CustomerHealthEdge, 'node'> & { node: ResolversParentTypes['CustomerHealth'] };
+  CustomerHealthSyncInput: CustomerHealthSyncInput;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DomainImpacts: DomainImpacts;
+  DomainImpactsSyncInput: DomainImpactsSyncInput;
   HealthMetrics: HealthMetrics;
+  HealthMetricsSyncInput: HealthMetricsSyncInput;
   HealthScoreFilter: HealthScoreFilter;
   HealthSnapshot: HealthSnapshotModel;
   HealthSnapshotConnection: Omit<HealthSnapshotConnection, 'edges'> & {
     edges: Array<ResolversParentTypes['HealthSnapshotEdge']>;
   };
   HealthSnapshotEdge: Omit<HealthSnapshotEdge, 'node'> & { node: ResolversParentTypes['HealthSnapshot'] };
+  HealthSyncEventInput: HealthSyncEventInput;
   HealthTrend: HealthTrend;
+  HealthTrendSyncInput: HealthTrendSyncInput;
   MarketingImpact: MarketingImpact;
+  MarketingImpactSyncInput: MarketingImpactSyncInput;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
   ProductImpact: ProductImpact;
+  ProductImpactSyncInput: ProductImpactSyncInput;
   Query: Record<PropertyKey, never>;
   RecordHealthScoreInput: RecordHealthScoreInput;
   SalesImpact: SalesImpact;
+  SalesImpactSyncInput: SalesImpactSyncInput;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
   link__Import: Scalars['link__Import']['output'];
   String: Scalars['String']['output'];
