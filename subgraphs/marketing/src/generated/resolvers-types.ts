@@ -49,6 +49,16 @@ export type AttributionAnalysis = {
   updatedAt: Scalars['DateTime']['output'];
 };
 
+/** Attribution of the customer's success to marketing. */
+export type AttributionAnalysisSyncInput = {
+  /** Share of the success attributed to campaigns, 0–1. */
+  campaignContribution?: InputMaybe<Scalars['Float']['input']>;
+  /** Additional impact of touches across channels, 0–1. */
+  crossChannelImpact?: InputMaybe<Scalars['Float']['input']>;
+  /** Correlation between marketing engagement and success, -1–1. */
+  successCorrelation?: InputMaybe<Scalars['Float']['input']>;
+};
+
 /** A marketing campaign. */
 export type Campaign = {
   __typename?: 'Campaign';
@@ -94,6 +104,28 @@ export type CampaignEdge = {
   cursor: Scalars['String']['output'];
   /** The campaign. */
   node: Campaign;
+};
+
+/** A campaign and its results for the customer. */
+export type CampaignEffectivenessCampaignInput = {
+  /** Campaign id from the marketing system (`camp_retention_q4`); the campaign is created when new. */
+  campaignId?: InputMaybe<Scalars['ID']['input']>;
+  /** What the campaign is meant to achieve (`retention`; case-insensitive): one of CampaignType. Required. */
+  campaignType?: InputMaybe<Scalars['String']['input']>;
+  /** Display name; when absent a new campaign shows its id until a source names it. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** The campaign's results for this customer; all four rates are required when given. */
+  performance?: InputMaybe<CampaignPerformanceSyncInput>;
+  /** Segment the campaign targets, lower snake case (`at_risk_customers`). Required. */
+  targetSegment?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** How marketing worked for the customer. */
+export type CampaignEffectivenessInput = {
+  /** Attribution of the customer's success to marketing; all three figures are required when given. */
+  attributionAnalysis?: InputMaybe<AttributionAnalysisSyncInput>;
+  /** Campaigns that reached the customer, each with its results for this customer. */
+  recentCampaigns?: InputMaybe<Array<CampaignEffectivenessCampaignInput>>;
 };
 
 /** Filter for the campaigns list; all given conditions must hold. */
@@ -149,6 +181,18 @@ export type CampaignPerformanceEdge = {
   node: CampaignPerformance;
 };
 
+/** A campaign's results for one customer, each 0–1. */
+export type CampaignPerformanceSyncInput = {
+  /** Share of messages with a click. */
+  clickRate?: InputMaybe<Scalars['Float']['input']>;
+  /** Share of calls to action converted on. */
+  conversionRate?: InputMaybe<Scalars['Float']['input']>;
+  /** Share of campaign messages opened. */
+  openRate?: InputMaybe<Scalars['Float']['input']>;
+  /** Estimated lift in retention probability. */
+  retentionImpact?: InputMaybe<Scalars['Float']['input']>;
+};
+
 /** Average performance of a campaign across the customers it reached. */
 export type CampaignResults = {
   __typename?: 'CampaignResults';
@@ -183,8 +227,10 @@ export type CreateCampaignInput = {
   campaignType: CampaignType;
   /** When the campaign ends; must not be before startsAt. */
   endsAt?: InputMaybe<Scalars['DateTime']['input']>;
-  /** Campaign id from the marketing system (letters, digits, `_` and `-`); generated when omitted. */
+  /** Campaign id from the marketing system (letters, digits, `_` and `-`); generated when omitted. The same id with the same fields again answers the stored campaign (idempotent replay); with other fields it is a CONFLICT. */
   id?: InputMaybe<Scalars['ID']['input']>;
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Display name (1–200 characters). */
   name: Scalars['String']['input'];
   /** Source system writing the campaign (sync provenance). */
@@ -263,6 +309,18 @@ export type CustomerJourneyEdge = {
   node: CustomerJourney;
 };
 
+/** A customer's journey as the source knows it. */
+export type CustomerJourneySyncInput = {
+  /** Stage the customer is in now, as the brief writes it (`adoption`; case-insensitive): one of JourneyStage. */
+  currentStage?: InputMaybe<Scalars['String']['input']>;
+  /** The customer (`cust_...`); it must exist in the tenant. */
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Predicted next stage; when absent the stored prediction is kept. */
+  nextStagePrediction?: InputMaybe<StagePredictionSyncInput>;
+  /** Every stay in a stage; the one marked `current` (or the open one of `currentStage`) dates the current stage. */
+  stageHistory?: InputMaybe<Array<JourneyStageSyncInput>>;
+};
+
 /** Filter for the journeys list. */
 export type JourneyFilter = {
   /** Only customers currently in this stage. */
@@ -301,6 +359,50 @@ export type JourneyStageEntry = {
   stage: JourneyStage;
   /** Outcome of the stage, recorded when it is completed; null when none was recorded. */
   successMetrics?: Maybe<StageSuccessMetrics>;
+};
+
+/** One stay of the customer in a stage; (stage, entryDate) identifies it. */
+export type JourneyStageSyncInput = {
+  /** True for the stage the customer is in now (at most one entry). */
+  current?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Date the customer entered the stage. */
+  entryDate?: InputMaybe<Scalars['Date']['input']>;
+  /** Date the customer left the stage; absent while it is open. */
+  exitDate?: InputMaybe<Scalars['Date']['input']>;
+  /** Progress of the open stage. */
+  progressIndicators?: InputMaybe<StageProgressIndicatorsSyncInput>;
+  /** The stage (`onboarding`; case-insensitive): one of JourneyStage. */
+  stage?: InputMaybe<Scalars['String']['input']>;
+  /** Outcome of a completed stage. */
+  successMetrics?: InputMaybe<StageSuccessMetricsSyncInput>;
+};
+
+/**
+ * The brief's `marketing_data_sync` payload. Fields are optional in the schema so that a missing one
+ * rejects only its event (with the field's path), not the whole batch; required are
+ * `customerJourneySync` (with `customerId`, `currentStage`, `stageHistory`) and `syncTimestamp`.
+ */
+export type MarketingDataSyncInput = {
+  /** Campaigns that reached the customer and marketing's attribution; same customer as the journey. */
+  campaignEffectiveness?: InputMaybe<CampaignEffectivenessInput>;
+  /** The customer's journey: current stage, stage history and next-stage prediction. */
+  customerJourneySync?: InputMaybe<CustomerJourneySyncInput>;
+  /** When the source took this snapshot: the source time of every field the event writes. */
+  syncTimestamp?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/**
+ * One event of a `syncMarketing` batch: exactly one payload field is set. NDJSON lines of the bulk import
+ * are the brief's payloads with their keys converted from snake_case to camelCase
+ * (`{"marketing_data_sync": {...}}` -> `marketingDataSync`).
+ */
+export type MarketingSyncEventInput = {
+  /** Client-chosen idempotency key; when absent the hub derives one from the payload (the same payload twice is a DUPLICATE). */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The brief's `marketing_data_sync` payload: a customer's journey and how campaigns worked for them. */
+  marketingDataSync?: InputMaybe<MarketingDataSyncInput>;
+  /** Source system of the event (e.g. `marketing_automation`); defaults to the caller's principal. */
+  source?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Marketing writes. Every write stays inside the viewer's tenant. */
@@ -390,6 +492,8 @@ export type RecordCampaignPerformanceInput = {
   conversionRate: Scalars['Float']['input'];
   /** The customer. */
   customerId: Scalars['ID']['input'];
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Open rate, 0–1. */
   openRate: Scalars['Float']['input'];
   /** Retention impact, 0–1. */
@@ -408,6 +512,8 @@ export type RecordJourneyStageInput = {
   customerId: Scalars['ID']['input'];
   /** Date of the move (`YYYY-MM-DD`); today when omitted. Must not be before the current stage's entry date. */
   entryDate?: InputMaybe<Scalars['Date']['input']>;
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Prediction of the stage after this one; clears the prediction when omitted. */
   nextStagePrediction?: InputMaybe<StagePredictionInput>;
   /** Progress indicators of the new stage. */
@@ -441,6 +547,16 @@ export type StagePredictionInput = {
   targetStage: JourneyStage;
 };
 
+/** Prediction of the next stage. */
+export type StagePredictionSyncInput = {
+  /** Date the move is expected; not before the current stage's entry. */
+  predictedDate?: InputMaybe<Scalars['Date']['input']>;
+  /** Readiness for the move, 0–1. */
+  readinessScore?: InputMaybe<Scalars['Float']['input']>;
+  /** Stage expected next (`advocacy`; case-insensitive): one of JourneyStage. */
+  targetStage?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** Progress of an open journey stage. */
 export type StageProgressIndicators = {
   __typename?: 'StageProgressIndicators';
@@ -454,6 +570,16 @@ export type StageProgressIndicators = {
 
 /** Progress indicators of the stage being opened. */
 export type StageProgressIndicatorsInput = {
+  /** Engagement score, 0–10. */
+  engagementScore?: InputMaybe<Scalars['Float']['input']>;
+  /** Share of relevant features adopted, 0–1. */
+  featureAdoption?: InputMaybe<Scalars['Float']['input']>;
+  /** Success milestones reached (>= 0). */
+  successMilestones?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** Progress of the open stage. */
+export type StageProgressIndicatorsSyncInput = {
   /** Engagement score, 0–10. */
   engagementScore?: InputMaybe<Scalars['Float']['input']>;
   /** Share of relevant features adopted, 0–1. */
@@ -483,12 +609,24 @@ export type StageSuccessMetricsInput = {
   timeToValueDays?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** Outcome of a completed stage, as the brief writes it. */
+export type StageSuccessMetricsSyncInput = {
+  /** Share of the stage's goals completed, 0–1. */
+  completionRate?: InputMaybe<Scalars['Float']['input']>;
+  /** Satisfaction at the end of the stage, 1–5. */
+  satisfactionScore?: InputMaybe<Scalars['Float']['input']>;
+  /** Time until the customer saw value, in days as the brief writes it: `7_days` (or `1_day`). */
+  timeToValue?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** Changes to a campaign; omitted fields keep their value. */
 export type UpdateCampaignInput = {
   /** What the campaign is meant to achieve. */
   campaignType?: InputMaybe<CampaignType>;
   /** When the campaign ends; must not be before startsAt. */
   endsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Display name (1–200 characters). */
   name?: InputMaybe<Scalars['String']['input']>;
   /** Source system writing the change (sync provenance). */
@@ -613,6 +751,7 @@ export type FederationReferenceTypes = ResolversObject<{
 export type ResolversTypes = ResolversObject<{
   AttributionAnalysis: ResolverTypeWrapper<AttributionAnalysisModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  AttributionAnalysisSyncInput: AttributionAnalysisSyncInput;
   Campaign: ResolverTypeWrapper<CampaignModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   CampaignConnection: ResolverTypeWrapper<
@@ -620,6 +759,8 @@ export type ResolversTypes = ResolversObject<{
   >;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   CampaignEdge: ResolverTypeWrapper<Omit<CampaignEdge, 'node'> & { node: ResolversTypes['Campaign'] }>;
+  CampaignEffectivenessCampaignInput: CampaignEffectivenessCampaignInput;
+  CampaignEffectivenessInput: CampaignEffectivenessInput;
   CampaignFilter: CampaignFilter;
   CampaignPerformance: ResolverTypeWrapper<CampaignPerformanceModel>;
   CampaignPerformanceConnection: ResolverTypeWrapper<
@@ -628,6 +769,7 @@ export type ResolversTypes = ResolversObject<{
   CampaignPerformanceEdge: ResolverTypeWrapper<
     Omit<CampaignPerformanceEdge, 'node'> & { node: ResolversTypes['CampaignPerformance'] }
   >;
+  CampaignPerformanceSyncInput: CampaignPerformanceSyncInput;
   CampaignResults: ResolverTypeWrapper<CampaignResults>;
   CampaignType: CampaignType;
   CreateCampaignInput: CreateCampaignInput;
@@ -639,12 +781,16 @@ export type ResolversTypes = ResolversObject<{
   CustomerJourneyEdge: ResolverTypeWrapper<
     Omit<CustomerJourneyEdge, 'node'> & { node: ResolversTypes['CustomerJourney'] }
   >;
+  CustomerJourneySyncInput: CustomerJourneySyncInput;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   JourneyFilter: JourneyFilter;
   JourneyStage: JourneyStage;
   JourneyStageEntry: ResolverTypeWrapper<JourneyStageEntryModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  JourneyStageSyncInput: JourneyStageSyncInput;
+  MarketingDataSyncInput: MarketingDataSyncInput;
+  MarketingSyncEventInput: MarketingSyncEventInput;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
@@ -653,10 +799,13 @@ export type ResolversTypes = ResolversObject<{
   RecordJourneyStageInput: RecordJourneyStageInput;
   StagePrediction: ResolverTypeWrapper<StagePrediction>;
   StagePredictionInput: StagePredictionInput;
+  StagePredictionSyncInput: StagePredictionSyncInput;
   StageProgressIndicators: ResolverTypeWrapper<StageProgressIndicators>;
   StageProgressIndicatorsInput: StageProgressIndicatorsInput;
+  StageProgressIndicatorsSyncInput: StageProgressIndicatorsSyncInput;
   StageSuccessMetrics: ResolverTypeWrapper<StageSuccessMetrics>;
   StageSuccessMetricsInput: StageSuccessMetricsInput;
+  StageSuccessMetricsSyncInput: StageSuccessMetricsSyncInput;
   UpdateCampaignInput: UpdateCampaignInput;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
@@ -668,11 +817,14 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   AttributionAnalysis: AttributionAnalysisModel;
   Float: Scalars['Float']['output'];
+  AttributionAnalysisSyncInput: AttributionAnalysisSyncInput;
   Campaign: CampaignModel;
   ID: Scalars['ID']['output'];
   CampaignConnection: Omit<CampaignConnection, 'edges'> & { edges: Array<ResolversParentTypes['CampaignEdge']> };
   Int: Scalars['Int']['output'];
   CampaignEdge: Omit<CampaignEdge, 'node'> & { node: ResolversParentTypes['Campaign'] };
+  CampaignEffectivenessCampaignInput: CampaignEffectivenessCampaignInput;
+  CampaignEffectivenessInput: CampaignEffectivenessInput;
   CampaignFilter: CampaignFilter;
   CampaignPerformance: CampaignPerformanceModel;
   CampaignPerformanceConnection: Omit<CampaignPerformanceConnection, 'edges'> & {
@@ -681,6 +833,7 @@ export type ResolversParentTypes = ResolversObject<{
   CampaignPerformanceEdge: Omit<CampaignPerformanceEdge, 'node'> & {
     node: ResolversParentTypes['CampaignPerformance'];
   };
+  CampaignPerformanceSyncInput: CampaignPerformanceSyncInput;
   CampaignResults: CampaignResults;
   CreateCampaignInput: CreateCampaignInput;
   Customer: CustomerRefModel;
@@ -689,11 +842,15 @@ export type ResolversParentTypes = ResolversObject<{
     edges: Array<ResolversParentTypes['CustomerJourneyEdge']>;
   };
   CustomerJourneyEdge: Omit<CustomerJourneyEdge, 'node'> & { node: ResolversParentTypes['CustomerJourney'] };
+  CustomerJourneySyncInput: CustomerJourneySyncInput;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   JourneyFilter: JourneyFilter;
   JourneyStageEntry: JourneyStageEntryModel;
   Boolean: Scalars['Boolean']['output'];
+  JourneyStageSyncInput: JourneyStageSyncInput;
+  MarketingDataSyncInput: MarketingDataSyncInput;
+  MarketingSyncEventInput: MarketingSyncEventInput;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
@@ -702,10 +859,13 @@ export type ResolversParentTypes = ResolversObject<{
   RecordJourneyStageInput: RecordJourneyStageInput;
   StagePrediction: StagePrediction;
   StagePredictionInput: StagePredictionInput;
+  StagePredictionSyncInput: StagePredictionSyncInput;
   StageProgressIndicators: StageProgressIndicators;
   StageProgressIndicatorsInput: StageProgressIndicatorsInput;
+  StageProgressIndicatorsSyncInput: StageProgressIndicatorsSyncInput;
   StageSuccessMetrics: StageSuccessMetrics;
   StageSuccessMetricsInput: StageSuccessMetricsInput;
+  StageSuccessMetricsSyncInput: StageSuccessMetricsSyncInput;
   UpdateCampaignInput: UpdateCampaignInput;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
   link__Import: Scalars['link__Import']['output'];

@@ -39,8 +39,10 @@ export type CreateOpportunityInput = {
   csContribution?: InputMaybe<CsContributionInput>;
   /** The customer. */
   customerId: Scalars['ID']['input'];
-  /** Opportunity id from the CRM (letters, digits, `_` and `-`); generated when omitted. */
+  /** Opportunity id from the CRM (letters, digits, `_` and `-`); generated when omitted. The same id with the same fields again answers the stored opportunity (idempotent replay); with other fields it is a CONFLICT. */
   id?: InputMaybe<Scalars['ID']['input']>;
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Owning sales rep. */
   ownerId: Scalars['ID']['input'];
   /** Probability of closing, 0–1. */
@@ -106,6 +108,28 @@ export type CustomerOpportunitiesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** An expansion opportunity as the brief writes it. */
+export type ExpansionOpportunitySyncInput = {
+  /** What customer success contributes to the opportunity. */
+  csContribution?: InputMaybe<CsContributionInput>;
+  /** Opportunity id from the CRM (`exp_67890`). */
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  /** Owning sales rep; not in the brief's payload, so optional. */
+  ownerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Probability of closing, 0–1. */
+  probability?: InputMaybe<Scalars['Float']['input']>;
+  /** Pipeline stage (`qualified`; case-insensitive): one of OpportunityStage; a new opportunity starts IDENTIFIED. */
+  stage?: InputMaybe<Scalars['String']['input']>;
+  /** Why the opportunity is likely to close (lower snake case tags). */
+  successFactors?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Expected close quarter, `qN_YYYY` (e.g. `q1_2026`). */
+  timeline?: InputMaybe<Scalars['String']['input']>;
+  /** Kind of expansion as the brief writes it (`upsell`, `cross_sell`; case-insensitive): one of OpportunityType. */
+  type?: InputMaybe<Scalars['String']['input']>;
+  /** Expected contract value (>= 0). */
+  value?: InputMaybe<Scalars['Money']['input']>;
+};
+
 /** Sales writes. Every write stays inside the viewer's tenant. */
 export type Mutation = {
   __typename?: 'Mutation';
@@ -144,8 +168,8 @@ export type Opportunity = {
   customer: Customer;
   /** Opportunity id from the CRM, e.g. `exp_67890` (unique within the tenant). */
   id: Scalars['ID']['output'];
-  /** Sales rep who owns the opportunity (their book of business). */
-  ownerId: Scalars['ID']['output'];
+  /** Sales rep who owns the opportunity (their book of business); null until the CRM names one (sync payloads may carry none). */
+  ownerId?: Maybe<Scalars['ID']['output']>;
   /** Probability of closing, 0–1. */
   probability: Scalars['Float']['output'];
   /** Source system that last wrote the opportunity (sync provenance). */
@@ -290,8 +314,8 @@ export type RenewalForecast = {
   expansionPotential: Scalars['Money']['output'];
   /** Account owner when the forecast was made. */
   ownerId?: Maybe<Scalars['ID']['output']>;
-  /** Date the contract is up for renewal. */
-  renewalDate: Scalars['Date']['output'];
+  /** Date the contract is up for renewal; null when the source did not say (the brief's renewal forecast carries none). */
+  renewalDate?: Maybe<Scalars['Date']['output']>;
   /** Probability that the contract renews, 0–1. */
   renewalProbability: Scalars['Float']['output'];
   /** Risks to the renewal, e.g. `budget_cycle_timing`. */
@@ -326,10 +350,60 @@ export type RenewalForecastEdge = {
   node: RenewalForecast;
 };
 
+/** A renewal forecast as the brief writes it. */
+export type RenewalForecastSyncInput = {
+  /** Annual contract value (>= 0). Required for a customer without a forecast. */
+  contractValue?: InputMaybe<Scalars['Money']['input']>;
+  /** Expected additional value at renewal (>= 0). Required for a customer without a forecast. */
+  expansionPotential?: InputMaybe<Scalars['Money']['input']>;
+  /** Account owner; not in the brief's payload, so optional. */
+  ownerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Date the contract is up for renewal; not in the brief's payload, so optional. */
+  renewalDate?: InputMaybe<Scalars['Date']['input']>;
+  /** Probability of renewal, 0–1. Required for a customer without a forecast. */
+  renewalProbability?: InputMaybe<Scalars['Float']['input']>;
+  /** Risks to the renewal (lower snake case tags). */
+  riskFactors?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Customer-success actions countering the risks (lower snake case tags). */
+  successMitigation?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+/**
+ * The brief's `sales_pipeline_sync` payload. Fields are optional in the schema so that a missing one
+ * rejects only its event (with the field's path), not the whole batch; required are `customerId` and
+ * `syncTimestamp`, and each opportunity's `opportunityId`, `type`, `value`, `probability` and `timeline`.
+ */
+export type SalesPipelineSyncInput = {
+  /** The customer (`cust_...`); it must exist in the tenant. */
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Expansion opportunities with the customer, each created or updated by its id. */
+  expansionOpportunities?: InputMaybe<Array<ExpansionOpportunitySyncInput>>;
+  /** The customer's renewal forecast; replaces the given fields of the stored one. */
+  renewalForecast?: InputMaybe<RenewalForecastSyncInput>;
+  /** When the source took this snapshot: the source time of every field the event writes. */
+  syncTimestamp?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/**
+ * One event of a `syncSales` batch: exactly one payload field is set. NDJSON lines of the bulk import are
+ * the brief's payloads with their keys converted from snake_case to camelCase
+ * (`{"sales_pipeline_sync": {...}}` -> `salesPipelineSync`).
+ */
+export type SalesSyncEventInput = {
+  /** Client-chosen idempotency key; when absent the hub derives one from the payload (the same payload twice is a DUPLICATE). */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The brief's `sales_pipeline_sync` payload: a customer's expansion opportunities and renewal forecast. */
+  salesPipelineSync?: InputMaybe<SalesPipelineSyncInput>;
+  /** Source system of the event (e.g. `crm`); defaults to the caller's principal. */
+  source?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** Changes to an opportunity; omitted fields keep their value. */
 export type UpdateOpportunityInput = {
   /** Replaces the given parts of the customer-success evidence. */
   csContribution?: InputMaybe<CsContributionInput>;
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Owning sales rep. */
   ownerId?: InputMaybe<Scalars['ID']['input']>;
   /** Probability of closing, 0–1. */
@@ -358,6 +432,8 @@ export type UpsertRenewalForecastInput = {
   customerId: Scalars['ID']['input'];
   /** Expected additional value at renewal (>= 0). */
   expansionPotential: Scalars['Money']['input'];
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Account owner. */
   ownerId?: InputMaybe<Scalars['ID']['input']>;
   /** Date the contract is up for renewal (`YYYY-MM-DD`). */
@@ -495,6 +571,7 @@ export type ResolversTypes = ResolversObject<{
   Customer: ResolverTypeWrapper<CustomerRefModel>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Opportunity: ResolverTypeWrapper<ExpansionOpportunityModel>;
@@ -516,6 +593,9 @@ export type ResolversTypes = ResolversObject<{
   RenewalForecastEdge: ResolverTypeWrapper<
     Omit<RenewalForecastEdge, 'node'> & { node: ResolversTypes['RenewalForecast'] }
   >;
+  RenewalForecastSyncInput: RenewalForecastSyncInput;
+  SalesPipelineSyncInput: SalesPipelineSyncInput;
+  SalesSyncEventInput: SalesSyncEventInput;
   UpdateOpportunityInput: UpdateOpportunityInput;
   UpsertRenewalForecastInput: UpsertRenewalForecastInput;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
@@ -535,6 +615,7 @@ export type ResolversParentTypes = ResolversObject<{
   Customer: CustomerRefModel;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   Opportunity: ExpansionOpportunityModel;
@@ -552,6 +633,9 @@ export type ResolversParentTypes = ResolversObject<{
     edges: Array<ResolversParentTypes['RenewalForecastEdge']>;
   };
   RenewalForecastEdge: Omit<RenewalForecastEdge, 'node'> & { node: ResolversParentTypes['RenewalForecast'] };
+  RenewalForecastSyncInput: RenewalForecastSyncInput;
+  SalesPipelineSyncInput: SalesPipelineSyncInput;
+  SalesSyncEventInput: SalesSyncEventInput;
   UpdateOpportunityInput: UpdateOpportunityInput;
   UpsertRenewalForecastInput: UpsertRenewalForecastInput;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
@@ -695,7 +779,7 @@ export type OpportunityResolvers<
   csContribution?: Resolver<ResolversTypes['CsContribution'], ParentType, ContextType>;
   customer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  ownerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   probability?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   sourceSystem?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   sourceUpdatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -767,7 +851,7 @@ export type RenewalForecastResolvers<
   customer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
   expansionPotential?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   ownerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
-  renewalDate?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  renewalDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   renewalProbability?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   riskFactors?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   sourceSystem?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;

@@ -5,7 +5,6 @@ import type { ExpansionOpportunity, Prisma } from '@hub/store/sales';
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
 import type { CsContributionInput, OpportunityFilter, Resolvers } from '../generated/resolvers-types.js';
-import { opportunityScope } from '../scope.js';
 import * as check from '../validation.js';
 
 /** A validated opportunity filter, usable both as a Prisma `where` and as an in-memory predicate. */
@@ -53,9 +52,7 @@ function csFields(input: CsContributionInput | null | undefined) {
 export const opportunityResolvers: Resolvers = {
   Query: {
     opportunities: (_parent, args, ctx) => {
-      const where: Prisma.ExpansionOpportunityWhereInput = {
-        AND: [opportunityScope(ctx.viewer), parseOpportunityFilter(args.filter).where],
-      };
+      const { where } = parseOpportunityFilter(args.filter);
       return paginate(
         args,
         ({ take, afterId }) =>

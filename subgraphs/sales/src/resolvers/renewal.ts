@@ -3,7 +3,6 @@ import { afterIdWhere, paginate } from '@hub/core/pagination';
 import { mapPrismaError } from '@hub/core/errors';
 import type { Prisma } from '@hub/store/sales';
 import type { RenewalFilter, Resolvers } from '../generated/resolvers-types.js';
-import { renewalScope } from '../scope.js';
 import * as check from '../validation.js';
 
 /** Prisma `where` for a renewal filter; validated here so errors name the filter field. */
@@ -18,7 +17,7 @@ export function renewalWhere(filter: RenewalFilter | null | undefined): Prisma.R
 export const renewalResolvers: Resolvers = {
   Query: {
     renewals: (_parent, args, ctx) => {
-      const where: Prisma.RenewalForecastWhereInput = { AND: [renewalScope(ctx.viewer), renewalWhere(args.filter)] };
+      const where = renewalWhere(args.filter);
       return paginate(
         args,
         ({ take, afterId }) =>
