@@ -47,6 +47,8 @@ export const campaignResolvers: Resolvers = {
   },
 
   Campaign: {
+    // A campaign first seen in a sync payload has no name yet (the brief's payload names none).
+    name: (campaign) => campaign.name ?? campaign.id,
     results: async (campaign, _args, ctx) => (await ctx.loaders.campaignAggregate.load(campaign.id)) ?? NO_RESULTS,
   },
 
