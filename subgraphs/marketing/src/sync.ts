@@ -24,12 +24,6 @@ import { segment } from './validation.js';
 const STAGES = Object.values(JourneyStage);
 const CAMPAIGN_TYPES = Object.values(CampaignType);
 
-/**
- * The marketing automation platform (the seed's and the demo's source name). Campaigns are defined
- * there; a campaign_effectiveness report (often from a BI or attribution tool) names a campaign's
- * type and segment only as context, so it must not retype or re-target the campaign.
- */
-export const MARKETING_AUTOMATION = 'marketing_automation';
 
 const JOURNEY = 'customerJourneySync';
 const CAMPAIGNS = 'campaignEffectiveness.recentCampaigns';
@@ -455,12 +449,12 @@ const recordCampaignPerformance: SyncKind<RecordCampaignPerformancePayload> = {
   },
 };
 
-export interface RecordJourneyStagePayload {
+export type RecordJourneyStagePayload = {
   /** With `entryDate` filled in (today when the caller gave none), so a replay means the same move. */
   readonly input: WithoutKey<RecordJourneyStageInput> & { readonly entryDate: string };
   /** The stay that was current when the move was read (`YYYY-MM-DD`), or null for a first move. */
   readonly open: { readonly stage: string; readonly entryDate: string } | null;
-}
+};
 
 /**
  * A move closes the open stay (its success metrics), opens the new one (its progress) and points the
@@ -546,16 +540,10 @@ export const sync = defineSync({
   ] as readonly SyncKind<never>[],
   // In write order: a performance row's foreign key needs its campaign.
   models: {
-    Campaign: {
-      key: ['id'],
-      owners: {
-        name: [MARKETING_AUTOMATION],
-        campaignType: [MARKETING_AUTOMATION],
-        targetSegment: [MARKETING_AUTOMATION],
-        startsAt: [MARKETING_AUTOMATION],
-        endsAt: [MARKETING_AUTOMATION],
-      },
-    },
+    // No field has an owner: campaign definitions are edited both in the marketing automation
+    // platform and in the hub (updateCampaign), and journeys and figures come from whichever tool
+    // measured last, so the latest source time decides every marketing field.
+    Campaign: { key: ['id'] },
     CampaignPerformance: { key: ['campaignId', 'customerId'] },
     // (stage, entryDate) names a stay: the brief's stage_history entries carry no id.
     JourneyStageEntry: { key: ['customerId', 'stage', 'entryDate'] },

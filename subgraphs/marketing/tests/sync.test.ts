@@ -1,9 +1,9 @@
 import type { SqlExecutor, SyncKind } from '@hub/core/sync/types';
-import { useTestSubgraph } from '@hub/core/testing';
+import { acme, gql, useTestSubgraph } from '@hub/core/testing';
 import { describe, expect, it } from 'vitest';
 import type { MarketingDataSyncInput } from '../src/generated/resolvers-types.js';
 import { subgraph } from '../src/server.js';
-import { mapJourneyMove, MARKETING_AUTOMATION, sync, type MarketingFacts } from '../src/sync.js';
+import { mapJourneyMove, sync, type MarketingFacts } from '../src/sync.js';
 
 /** The brief's marketing_data_sync example, keys camelCased as the import converts them. */
 const BRIEF: MarketingDataSyncInput = {
@@ -268,7 +268,7 @@ describe('marketing sync declaration: mapping', () => {
 });
 
 describe('marketing sync declaration: models, owners and quality rules', () => {
-  it('declares a natural key per model and the marketing automation platform as owner of campaign definitions', () => {
+  it('declares a natural key per model and no field owners', () => {
     expect(Object.fromEntries(Object.entries(sync.models).map(([model, m]) => [model, m.key]))).toEqual({
       Campaign: ['id'],
       CampaignPerformance: ['campaignId', 'customerId'],
@@ -276,12 +276,8 @@ describe('marketing sync declaration: models, owners and quality rules', () => {
       CustomerJourney: ['customerId'],
       AttributionAnalysis: ['customerId'],
     });
-    const owners = sync.models['Campaign']?.owners ?? {};
-    for (const field of ['name', 'campaignType', 'targetSegment', 'startsAt', 'endsAt'])
-      expect(owners[field], field).toEqual([MARKETING_AUTOMATION]);
-    // Performance figures and journeys have no owner: the latest source time wins.
-    expect(sync.models['CampaignPerformance']?.owners).toBeUndefined();
-    expect(sync.models['CustomerJourney']?.owners).toBeUndefined();
+    // No owners: the latest source time decides every marketing field (see src/sync.ts).
+    for (const model of Object.values(sync.models)) expect(model.owners).toBeUndefined();
     // Every row a kind maps to is of a declared model, and every key column is the declared one.
     for (const row of marketingData.map(BRIEF)) expect(Object.keys(row.key)).toEqual(sync.models[row.model]?.key);
   });
@@ -455,5 +451,140 @@ describe('marketing sync declaration: the journey-move mutation kind', () => {
       field: 'input.entryDate',
       code: 'BAD_USER_INPUT',
     });
+  });
+});
+
+const SYNC = /* GraphQL */ `
+  mutation ($events: [MarketingSyncEventInput!]!) {
+    syncMarketing(events: $events) {
+      results {
+        outcome
+        firstOutcome
+        code
+        field
+        quality {
+          completeness
+          validity
+          consistency
+        }
+      }
+    }
+  }
+`;
+const JOURNEY = /* GraphQL */ `
+  query ($r: [_Any!]!) {
+    _entities(representations: $r) {
+      ... on Customer {
+        journey {
+          currentStage
+          stageSince
+          stageHistory {
+            stage
+            entryDate
+            current
+          }
+        }
+        campaigns {
+          edges {
+            node {
+              campaign {
+                id
+                name
+                campaignType
+              }
+              openRate
+            }
+          }
+        }
+        attribution {
+          campaignContribution
+        }
+      }
+    }
+  }
+`;
+type Result = {
+  outcome: string;
+  firstOutcome: string | null;
+  code: string | null;
+  field: string | null;
+  quality: { completeness: number; validity: number; consistency: number } | null;
+};
+
+async function syncMarketing(events: Record<string, unknown>[]): Promise<Result[]> {
+  const res = await gql<{ syncMarketing: { results: Result[] } }>(hub.url, SYNC, { events }, acme);
+  expect(res.errors).toBeUndefined();
+  return res.data?.syncMarketing.results ?? [];
+}
+
+describe('marketing sync API: the brief’s payload through the pipeline', () => {
+  it('applies the brief’s payload for a new customer once, creating the campaign; again it is a DUPLICATE', async () => {
+    const customerId = await hub.createCustomer(acme, 'Journey Sync Ltd');
+    const at = new Date(Date.now() - 60_000);
+    const payload = briefWith((p) => {
+      if (p.customerJourneySync) p.customerJourneySync.customerId = customerId;
+      const first = p.campaignEffectiveness?.recentCampaigns?.[0];
+      if (first) first.campaignId = 'camp_synced_new';
+      if (p.customerJourneySync?.nextStagePrediction)
+        p.customerJourneySync.nextStagePrediction.predictedDate = '2030-01-15';
+      p.syncTimestamp = at;
+    });
+    const [applied, duplicate, rejected] = await syncMarketing([
+      { source: 'marketing_automation', marketingDataSync: payload },
+      { source: 'marketing_automation', marketingDataSync: payload },
+      { marketingDataSync: briefWith((p) => p.customerJourneySync && (p.customerJourneySync.currentStage = 'happy')) },
+    ]);
+    expect(applied).toMatchObject({ outcome: 'APPLIED', quality: { completeness: 1, validity: 1, consistency: 1 } });
+    expect(duplicate).toMatchObject({ outcome: 'DUPLICATE', firstOutcome: 'APPLIED' });
+    expect(rejected).toMatchObject({
+      outcome: 'REJECTED',
+      code: 'BAD_USER_INPUT',
+      field: 'customerJourneySync.currentStage',
+    });
+    const read = await gql(hub.url, JOURNEY, { r: [{ __typename: 'Customer', id: customerId }] }, acme);
+    expect(read.data).toEqual({
+      _entities: [
+        {
+          journey: {
+            currentStage: 'ADOPTION',
+            stageSince: '2025-10-01',
+            stageHistory: [
+              { stage: 'ONBOARDING', entryDate: '2025-09-15', current: false },
+              { stage: 'ADOPTION', entryDate: '2025-10-01', current: true },
+            ],
+          },
+          // The payload names no campaign name: the new campaign shows its id.
+          campaigns: {
+            edges: [
+              {
+                node: {
+                  campaign: { id: 'camp_synced_new', name: 'camp_synced_new', campaignType: 'RETENTION' },
+                  openRate: 0.45,
+                },
+              },
+            ],
+          },
+          attribution: { campaignContribution: 0.12 },
+        },
+      ],
+    });
+  });
+
+  it('scores a sparse payload lower and a history that skips the stored current stay as inconsistent', async () => {
+    const db = sqlOf(hub.store.client);
+    const [stored] = await db.query<{ customerId: string }>(
+      `SELECT "customerId" FROM "JourneyStageEntry" WHERE "tenantId" = 'acme' AND "current" AND "stage" <> 'ONBOARDING' ORDER BY "customerId" DESC LIMIT 1`,
+    );
+    const sparse = {
+      customerJourneySync: {
+        customerId: stored?.customerId,
+        currentStage: 'onboarding',
+        stageHistory: [{ stage: 'onboarding', entryDate: '2026-11-01', current: true }],
+      },
+      syncTimestamp: new Date(Date.now() - 60_000),
+    };
+    const [result] = await syncMarketing([{ marketingDataSync: sparse }]);
+    // Required present (0.6), none of the 5 optional paths.
+    expect(result).toMatchObject({ outcome: 'APPLIED', quality: { completeness: 0.6, validity: 1, consistency: 0 } });
   });
 });

@@ -1,7 +1,7 @@
 import type { SqlExecutor, SyncKind } from '@hub/core/sync/types';
-import { useTestSubgraph } from '@hub/core/testing';
+import { acme, gql, useTestSubgraph } from '@hub/core/testing';
 import { describe, expect, it } from 'vitest';
-import type { SalesPipelineSyncInput } from '../src/generated/resolvers-types.js';
+import type { ExpansionOpportunitySyncInput, SalesPipelineSyncInput } from '../src/generated/resolvers-types.js';
 import { subgraph } from '../src/server.js';
 import { BILLING, CRM, HEALTH_ENGINE, sync, type SalesFacts } from '../src/sync.js';
 
@@ -246,5 +246,146 @@ describe('sales sync declaration: consistency facts from the store', () => {
     expect(consistency(fresh)).toEqual([]);
     const globex = (await pipeline.quality.loadFacts?.(db, 'globex', [same])) as SalesFacts;
     expect(globex.opportunityCustomer.size).toBe(0);
+  });
+});
+
+const SYNC = /* GraphQL */ `
+  mutation ($events: [SalesSyncEventInput!]!) {
+    syncSales(events: $events) {
+      results {
+        outcome
+        firstOutcome
+        code
+        field
+        conflicts {
+          model
+          field
+          rule
+          winner
+        }
+        quality {
+          completeness
+          validity
+          consistency
+        }
+      }
+    }
+  }
+`;
+interface SyncAnswer {
+  syncSales: {
+    results: {
+      outcome: string;
+      firstOutcome: string | null;
+      code: string | null;
+      field: string | null;
+      conflicts: { model: string; field: string; rule: string; winner: string }[];
+      quality: { completeness: number; validity: number; consistency: number } | null;
+    }[];
+  };
+}
+const OPPORTUNITY =
+  '{ opportunity(id: "exp_sync_1") { stage probability csContribution { healthScore } customer { id } } }';
+
+async function syncSales(events: Record<string, unknown>[]) {
+  const res = await gql<SyncAnswer>(hub.url, SYNC, { events }, acme);
+  expect(res.errors).toBeUndefined();
+  return res.data?.syncSales.results ?? [];
+}
+
+describe('sales sync API: the brief’s payload through the pipeline', () => {
+  const payload = (changes: Partial<ExpansionOpportunitySyncInput>, at: Date) =>
+    briefWith((p) => {
+      p.customerId = 'cust_00010';
+      Object.assign(opportunity(p), { opportunityId: 'exp_sync_1', timeline: 'q1_2030', ...changes });
+      p.syncTimestamp = at;
+    });
+
+  it('applies the brief’s payload once; the same payload again is a DUPLICATE; a bad one is REJECTED with its path', async () => {
+    const at = new Date(Date.now() - 60_000);
+    const [applied, duplicate, rejected] = await syncSales([
+      { source: CRM, salesPipelineSync: payload({ stage: 'qualified' }, at) },
+      { source: CRM, salesPipelineSync: payload({ stage: 'qualified' }, at) },
+      { salesPipelineSync: payload({ probability: 2 }, at) },
+    ]);
+    expect(applied).toMatchObject({ outcome: 'APPLIED', conflicts: [] });
+    // Required present, 4 of 5 optional (the brief names no renewal date); every soft check passes.
+    expect(applied?.quality).toMatchObject({ completeness: 0.92, validity: 1, consistency: 1 });
+    expect(duplicate).toMatchObject({ outcome: 'DUPLICATE', firstOutcome: 'APPLIED' });
+    expect(rejected).toMatchObject({
+      outcome: 'REJECTED',
+      code: 'BAD_USER_INPUT',
+      field: 'expansionOpportunities.0.probability',
+    });
+    const read = await gql(hub.url, OPPORTUNITY, {}, acme);
+    expect(read.data).toEqual({
+      opportunity: {
+        stage: 'QUALIFIED',
+        probability: 0.75,
+        csContribution: { healthScore: 88 },
+        customer: { id: 'cust_00010' },
+      },
+    });
+  });
+
+  it('the CRM owns the stage and the health engine the health score, whatever the time; other fields go to the latest', async () => {
+    const later = new Date(Date.now() - 30_000);
+    // A later push from another tool: its probability wins (latest time), its stage does not (the CRM's).
+    const [merged] = await syncSales([
+      { source: 'cs_platform', salesPipelineSync: payload({ stage: 'identified', probability: 0.6 }, later) },
+    ]);
+    expect(merged?.outcome).toBe('MERGED');
+    expect(merged?.conflicts).toEqual(
+      expect.arrayContaining([
+        { model: 'ExpansionOpportunity', field: 'stage', rule: 'SYSTEM_OF_RECORD', winner: 'STORED' },
+        { model: 'ExpansionOpportunity', field: 'probability', rule: 'LATEST_SOURCE_TIME', winner: 'INCOMING' },
+      ]),
+    );
+    // The health engine's score wins over the earlier value even though it is older than it.
+    const older = new Date(Date.now() - 120_000);
+    const [health] = await syncSales([
+      {
+        source: HEALTH_ENGINE,
+        salesPipelineSync: briefWith((p) => {
+          p.customerId = 'cust_00010';
+          delete p.renewalForecast;
+          Object.assign(opportunity(p), {
+            opportunityId: 'exp_sync_1',
+            probability: 0.6,
+            csContribution: { healthScore: 71 },
+          });
+          p.syncTimestamp = older;
+        }),
+      },
+    ]);
+    expect(health?.conflicts).toEqual(
+      expect.arrayContaining([
+        { model: 'ExpansionOpportunity', field: 'csHealthScore', rule: 'SYSTEM_OF_RECORD', winner: 'INCOMING' },
+      ]),
+    );
+    const read = await gql(hub.url, OPPORTUNITY, {}, acme);
+    expect(read.data).toMatchObject({
+      opportunity: { stage: 'QUALIFIED', probability: 0.6, csContribution: { healthScore: 71 } },
+    });
+  });
+
+  it('scores a sparse payload lower, and an opportunity reported for another customer as inconsistent', async () => {
+    const at = new Date(Date.now() - 10_000);
+    const [sparse, moved] = await syncSales([
+      {
+        salesPipelineSync: {
+          customerId: 'cust_00010',
+          expansionOpportunities: [
+            { opportunityId: 'exp_sync_2', type: 'add_on', value: '1000', probability: 0.5, timeline: 'q4_2030' },
+          ],
+          syncTimestamp: at,
+        },
+      },
+      { salesPipelineSync: { ...payload({}, at), customerId: 'cust_00011' } },
+    ]);
+    // Required present (0.6) + 1 of 5 optional paths (0.4 x 0.2); the close quarter is ahead, but no
+    // customer-success evidence: half the soft checks pass.
+    expect(sparse?.quality).toMatchObject({ completeness: 0.68, validity: 0.5, consistency: 1 });
+    expect(moved?.quality?.consistency).toBe(0);
   });
 });
