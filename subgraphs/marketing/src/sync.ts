@@ -24,7 +24,6 @@ import { segment } from './validation.js';
 const STAGES = Object.values(JourneyStage);
 const CAMPAIGN_TYPES = Object.values(CampaignType);
 
-
 const JOURNEY = 'customerJourneySync';
 const CAMPAIGNS = 'campaignEffectiveness.recentCampaigns';
 
