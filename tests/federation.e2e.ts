@@ -252,15 +252,21 @@ describe('federated customer graph', () => {
     },
   );
 
-  it('README tour 3 with the CRM id set: the second create of that id is a CONFLICT', async () => {
+  it('README tour 3 with the CRM id set: the same create again replays, the id with other fields is a CONFLICT', async () => {
     const example = TOUR.find(({ query }) => query.includes('createOpportunity'));
     if (!example) throw new Error('the README tour has no createOpportunity example');
     const withId = example.query.replace('customerId:', `id: "crm_tour_${Date.now()}"\n      customerId:`);
     expect(withId).not.toBe(example.query);
     const token = await hub.token(claimsOf(example.full));
-    expect((await hub.query(withId, {}, token)).errors).toBeUndefined();
+    const first = await hub.query(withId, {}, token);
+    expect(first.errors).toBeUndefined();
     const again = await hub.query(withId, {}, token);
-    expect(again.errors?.map((error) => error.extensions?.['code'])).toEqual(['CONFLICT']);
+    expect(again.errors).toBeUndefined();
+    expect(again.data).toEqual(first.data);
+    const changed = withId.replace(/probability: [0-9.]+/, 'probability: 0.01');
+    expect(changed).not.toBe(withId);
+    const conflict = await hub.query(changed, {}, token);
+    expect(conflict.errors?.map((error) => error.extensions?.['code'])).toEqual(['CONFLICT']);
   });
 
   // Destructive: runs last in this file.

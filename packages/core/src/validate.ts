@@ -184,3 +184,37 @@ export function oneOf<T extends string>(field: string, value: string, values: re
   if (found === undefined) throw badUserInput(field, `must be one of ${values.map((v) => v.toLowerCase()).join(', ')}`);
   return found;
 }
+
+// Sync payloads (issue 7): every field of a sync input is optional in GraphQL, so that a missing one
+// rejects only its event; these checks name the payload path that is missing or malformed.
+
+/** A value a payload must carry: null or undefined is refused. */
+export function required<T>(field: string, value: T | null | undefined): T {
+  if (value === null || value === undefined) throw badUserInput(field, 'is required');
+  return value;
+}
+
+/** A calendar date (`YYYY-MM-DD`, or a Date) as the UTC midnight a `@db.Date` column stores. */
+export function calendarDay(field: string, value: Date | string | null | undefined): Date {
+  if (required(field, value) instanceof Date) return dayOf(value as Date);
+  const text = String(value);
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(text) || Number.isNaN(Date.parse(text))) {
+    throw badUserInput(field, 'must be a YYYY-MM-DD date');
+  }
+  return toDay(text);
+}
+
+/**
+ * A member of an enum as sync payloads write it: the brief's lower snake case (`cross_sell`) or the
+ * GraphQL enum value (`CROSS_SELL`).
+ */
+export function enumMember<T extends string>(
+  field: string,
+  value: string | null | undefined,
+  members: readonly T[],
+): T {
+  const upper = required(field, value).trim().toUpperCase();
+  const member = members.find((candidate) => candidate === upper);
+  if (!member) throw badUserInput(field, `must be one of ${members.map((m) => m.toLowerCase()).join(', ')}`);
+  return member;
+}

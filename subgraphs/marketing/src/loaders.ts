@@ -41,8 +41,8 @@ export interface Loaders {
   attributionByCustomer: ReturnType<typeof keyedLoader<string, AttributionAnalysis>>;
 }
 
-// The viewer is unused until row rules by role arrive (issue 3); the signature is fixed by the
-// subgraph kit so those rules can land here without touching the resolvers.
+// Row rules need no filter here: `db` is the viewer-scoped client (tenant and row scope on every
+// query); the viewer parameter is the subgraph kit's fixed signature.
 export function createLoaders(db: PrismaClient, _viewer: Viewer): Loaders {
   return {
     journeyByCustomer: keyedLoader(

@@ -3,6 +3,7 @@ import { PrismaClient } from '@hub/store/marketing';
 import { createLoaders, type Loaders } from './loaders.js';
 import { resolvers } from './resolvers/index.js';
 import { seedDemo } from './seed.js';
+import { sync } from './sync.js';
 
 /** The marketing subgraph: customer journeys, campaigns and their performance, segments, attribution. */
 export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
@@ -20,6 +21,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
     AttributionAnalysis: 'customerId',
   },
   seedDemo,
+  sync,
 };
 
 export function start(config: Partial<SubgraphConfig> = {}) {

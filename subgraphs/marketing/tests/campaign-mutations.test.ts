@@ -41,7 +41,7 @@ const PERFORMANCE = /* GraphQL */ `
 const hub = useTestSubgraph(subgraph);
 
 describe('marketing mutations: campaigns', () => {
-  it('creates a campaign, finds it by id, and refuses a second one with the same id', async () => {
+  it('creates a campaign, finds it by id; the same campaign again replays, the same id with other fields is a CONFLICT', async () => {
     const input = {
       id: 'camp_spring_upsell',
       name: '  Spring Upsell  ',
@@ -62,7 +62,19 @@ describe('marketing mutations: campaigns', () => {
     });
     const found = await gql(hub.url, '{ campaign(id: "camp_spring_upsell") { name } }', {}, acme);
     expect(found.data).toEqual({ campaign: { name: 'Spring Upsell' } });
-    expectError(await gql(hub.url, CREATE, { input }, acme), 'CONFLICT');
+    const replay = await gql(hub.url, CREATE, { input }, acme);
+    expect(replay.errors).toBeUndefined();
+    expect(replay.data).toEqual(res.data);
+    expectError(await gql(hub.url, CREATE, { input: { ...input, name: 'Another' } }, acme), 'CONFLICT');
+    // A repeated idempotency key answers the first call's campaign, whatever the second call says.
+    const keyed = { ...input, id: 'camp_keyed', idempotencyKey: 'create-camp-keyed' };
+    const first = await gql(hub.url, CREATE, { input: keyed }, acme);
+    expect(first.errors).toBeUndefined();
+    const again = await gql(hub.url, CREATE, { input: { ...keyed, id: undefined, name: 'Renamed' } }, acme);
+    expect(again.errors).toBeUndefined();
+    expect(again.data).toEqual(first.data);
+    const count = await gql(hub.url, '{ campaigns(filter: { search: "Spring Upsell" }) { totalCount } }', {}, acme);
+    expect(count.data).toEqual({ campaigns: { totalCount: 2 } });
   });
 
   it('generates an id when none is given', async () => {

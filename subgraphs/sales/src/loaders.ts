@@ -1,7 +1,6 @@
 import { groupedLoader, keyedLoader } from '@hub/core/loaders';
 import type { Viewer } from '@hub/core/viewer';
 import type { ExpansionOpportunity, PrismaClient, RenewalForecast } from '@hub/store/sales';
-import { opportunityScope, renewalScope } from './scope.js';
 
 /**
  * Per-request DataLoaders over the tenant-scoped client. Every fetch by key goes through one of
@@ -14,24 +13,24 @@ export interface Loaders {
   renewalByCustomer: ReturnType<typeof keyedLoader<string, RenewalForecast>>;
 }
 
-export function createLoaders(db: PrismaClient, viewer: Viewer): Loaders {
-  const opportunities = opportunityScope(viewer);
-  const renewals = renewalScope(viewer);
+// Row rules need no filter here: `db` is the viewer-scoped client (tenant and row scope on every
+// query); the viewer parameter is the subgraph kit's fixed signature.
+export function createLoaders(db: PrismaClient, _viewer: Viewer): Loaders {
   return {
     opportunityById: keyedLoader(
-      (ids) => db.expansionOpportunity.findMany({ where: { AND: [opportunities, { id: { in: [...ids] } }] } }),
+      (ids) => db.expansionOpportunity.findMany({ where: { id: { in: [...ids] } } }),
       (row) => row.id,
     ),
     opportunitiesByCustomer: groupedLoader(
       (ids) =>
         db.expansionOpportunity.findMany({
-          where: { AND: [opportunities, { customerId: { in: [...ids] } }] },
+          where: { customerId: { in: [...ids] } },
           orderBy: { id: 'asc' },
         }),
       (row) => row.customerId,
     ),
     renewalByCustomer: keyedLoader(
-      (ids) => db.renewalForecast.findMany({ where: { AND: [renewals, { customerId: { in: [...ids] } }] } }),
+      (ids) => db.renewalForecast.findMany({ where: { customerId: { in: [...ids] } } }),
       (row) => row.customerId,
     ),
   };

@@ -3,6 +3,7 @@ import { PrismaClient } from '@hub/store/sales';
 import { createLoaders, type Loaders } from './loaders.js';
 import { resolvers } from './resolvers/index.js';
 import { seedDemo } from './seed.js';
+import { sync } from './sync.js';
 
 /** The sales subgraph: expansion opportunities and renewal forecasts. */
 export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
@@ -13,6 +14,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   createLoaders,
   customerKeys: { ExpansionOpportunity: 'customerId', RenewalForecast: 'customerId' },
   seedDemo,
+  sync,
 };
 
 export function start(config: Partial<SubgraphConfig> = {}) {

@@ -49,7 +49,7 @@ const BRIEF_OPPORTUNITY = {
 const hub = useTestSubgraph(subgraph);
 
 describe('sales mutations: opportunities', () => {
-  it('creates the brief’s opportunity and reads it back; the same CRM id again is a CONFLICT', async () => {
+  it('creates the brief’s opportunity and reads it back; the same one again replays, the same CRM id with other fields is a CONFLICT', async () => {
     const res = await gql(hub.url, CREATE, { input: BRIEF_OPPORTUNITY }, acme);
     expect(res.errors).toBeUndefined();
     const { customerId: _customerId, ...rest } = BRIEF_OPPORTUNITY;
@@ -62,7 +62,10 @@ describe('sales mutations: opportunities', () => {
     });
     const read = await gql(hub.url, '{ opportunity(id: "exp_67890") { value } }', {}, acme);
     expect(read.data).toEqual({ opportunity: { value: '75000.00' } });
-    expectError(await gql(hub.url, CREATE, { input: BRIEF_OPPORTUNITY }, acme), 'CONFLICT');
+    const replay = await gql(hub.url, CREATE, { input: BRIEF_OPPORTUNITY }, acme);
+    expect(replay.errors).toBeUndefined();
+    expect(replay.data).toEqual(res.data);
+    expectError(await gql(hub.url, CREATE, { input: { ...BRIEF_OPPORTUNITY, value: '1' } }, acme), 'CONFLICT');
   });
 
   it('CRM ids are per tenant: globex may use the same id without seeing or touching acme’s', async () => {

@@ -49,6 +49,16 @@ export type AttributionAnalysis = {
   updatedAt: Scalars['DateTime']['output'];
 };
 
+/** Attribution of the customer's success to marketing. */
+export type AttributionAnalysisSyncInput = {
+  /** Share of the success attributed to campaigns, 0–1. */
+  campaignContribution?: InputMaybe<Scalars['Float']['input']>;
+  /** Additional impact of touches across channels, 0–1. */
+  crossChannelImpact?: InputMaybe<Scalars['Float']['input']>;
+  /** Correlation between marketing engagement and success, -1–1. */
+  successCorrelation?: InputMaybe<Scalars['Float']['input']>;
+};
+
 /** A marketing campaign. */
 export type Campaign = {
   __typename?: 'Campaign';
@@ -94,6 +104,28 @@ export type CampaignEdge = {
   cursor: Scalars['String']['output'];
   /** The campaign. */
   node: Campaign;
+};
+
+/** A campaign and its results for the customer. */
+export type CampaignEffectivenessCampaignInput = {
+  /** Campaign id from the marketing system (`camp_retention_q4`); the campaign is created when new. */
+  campaignId?: InputMaybe<Scalars['ID']['input']>;
+  /** What the campaign is meant to achieve (`retention`; case-insensitive): one of CampaignType. Required. */
+  campaignType?: InputMaybe<Scalars['String']['input']>;
+  /** Display name; when absent a new campaign shows its id until a source names it. */
+  name?: InputMaybe<Scalars['String']['input']>;
+  /** The campaign's results for this customer; all four rates are required when given. */
+  performance?: InputMaybe<CampaignPerformanceSyncInput>;
+  /** Segment the campaign targets, lower snake case (`at_risk_customers`). Required. */
+  targetSegment?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** How marketing worked for the customer. */
+export type CampaignEffectivenessInput = {
+  /** Attribution of the customer's success to marketing; all three figures are required when given. */
+  attributionAnalysis?: InputMaybe<AttributionAnalysisSyncInput>;
+  /** Campaigns that reached the customer, each with its results for this customer. */
+  recentCampaigns?: InputMaybe<Array<CampaignEffectivenessCampaignInput>>;
 };
 
 /** Filter for the campaigns list; all given conditions must hold. */
@@ -149,6 +181,18 @@ export type CampaignPerformanceEdge = {
   node: CampaignPerformance;
 };
 
+/** A campaign's results for one customer, each 0–1. */
+export type CampaignPerformanceSyncInput = {
+  /** Share of messages with a click. */
+  clickRate?: InputMaybe<Scalars['Float']['input']>;
+  /** Share of calls to action converted on. */
+  conversionRate?: InputMaybe<Scalars['Float']['input']>;
+  /** Share of campaign messages opened. */
+  openRate?: InputMaybe<Scalars['Float']['input']>;
+  /** Estimated lift in retention probability. */
+  retentionImpact?: InputMaybe<Scalars['Float']['input']>;
+};
+
 /** Average performance of a campaign across the customers it reached. */
 export type CampaignResults = {
   __typename?: 'CampaignResults';
@@ -177,14 +221,33 @@ export type CampaignType =
   /** Win back churned or lapsing customers. */
   | 'WINBACK';
 
+/** Which value an override keeps. */
+export type ConflictPick = 'INCOMING' | 'STORED';
+
+/** How a field conflict was decided. */
+export type ConflictRule =
+  /** The later source time wins. */
+  | 'LATEST_SOURCE_TIME'
+  /** An admin picked the value with resolve<Domain>Conflict. */
+  | 'OVERRIDE'
+  /** The field's system of record (declared per domain) wins whatever the time. */
+  | 'SYSTEM_OF_RECORD'
+  /** Equal source times: the stored value is kept. */
+  | 'TIE_KEEPS_STORED';
+
+/** Which side of a conflict won. */
+export type ConflictWinner = 'INCOMING' | 'STORED';
+
 /** A new campaign. */
 export type CreateCampaignInput = {
   /** What the campaign is meant to achieve. */
   campaignType: CampaignType;
   /** When the campaign ends; must not be before startsAt. */
   endsAt?: InputMaybe<Scalars['DateTime']['input']>;
-  /** Campaign id from the marketing system (letters, digits, `_` and `-`); generated when omitted. */
+  /** Campaign id from the marketing system (letters, digits, `_` and `-`); generated when omitted. The same id with the same fields again answers the stored campaign (idempotent replay); with other fields it is a CONFLICT. */
   id?: InputMaybe<Scalars['ID']['input']>;
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Display name (1–200 characters). */
   name: Scalars['String']['input'];
   /** Source system writing the campaign (sync provenance). */
@@ -263,6 +326,65 @@ export type CustomerJourneyEdge = {
   node: CustomerJourney;
 };
 
+/** A customer's journey as the source knows it. */
+export type CustomerJourneySyncInput = {
+  /** Stage the customer is in now, as the brief writes it (`adoption`; case-insensitive): one of JourneyStage. */
+  currentStage?: InputMaybe<Scalars['String']['input']>;
+  /** The customer (`cust_...`); it must exist in the tenant. */
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Predicted next stage; when absent the stored prediction is kept. */
+  nextStagePrediction?: InputMaybe<StagePredictionSyncInput>;
+  /** Every stay in a stage; the one marked `current` (or the open one of `currentStage`) dates the current stage. */
+  stageHistory?: InputMaybe<Array<JourneyStageSyncInput>>;
+};
+
+/** Data quality of one domain for the caller's tenant over a window. */
+export type DataQualityReport = {
+  __typename?: 'DataQualityReport';
+  /** Share of records valid: mean validity, rejected records counting 0. */
+  accuracy: QualityDimension;
+  completeness: QualityDimension;
+  consistency: QualityDimension;
+  domain: Scalars['String']['output'];
+  /** Records received in the window (accepted and rejected). */
+  records: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  /** Mean record score. */
+  score?: Maybe<Scalars['Float']['output']>;
+  since: Scalars['DateTime']['output'];
+  timeliness: QualityDimension;
+  until: Scalars['DateTime']['output'];
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSync = {
+  __typename?: 'DomainSync';
+  /** Quality over the last `windowHours` hours (default 24, at most 2160). */
+  dataQuality: DataQualityReport;
+  deadLetters: SyncDeadLetterConnection;
+  domain: Scalars['String']['output'];
+  syncConflicts: SyncConflictConnection;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDataQualityArgs = {
+  windowHours?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDeadLettersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncDeadLetterFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncSyncConflictsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncConflictFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /** Filter for the journeys list. */
 export type JourneyFilter = {
   /** Only customers currently in this stage. */
@@ -303,6 +425,50 @@ export type JourneyStageEntry = {
   successMetrics?: Maybe<StageSuccessMetrics>;
 };
 
+/** One stay of the customer in a stage; (stage, entryDate) identifies it. */
+export type JourneyStageSyncInput = {
+  /** True for the stage the customer is in now (at most one entry). */
+  current?: InputMaybe<Scalars['Boolean']['input']>;
+  /** Date the customer entered the stage. */
+  entryDate?: InputMaybe<Scalars['Date']['input']>;
+  /** Date the customer left the stage; absent while it is open. */
+  exitDate?: InputMaybe<Scalars['Date']['input']>;
+  /** Progress of the open stage. */
+  progressIndicators?: InputMaybe<StageProgressIndicatorsSyncInput>;
+  /** The stage (`onboarding`; case-insensitive): one of JourneyStage. */
+  stage?: InputMaybe<Scalars['String']['input']>;
+  /** Outcome of a completed stage. */
+  successMetrics?: InputMaybe<StageSuccessMetricsSyncInput>;
+};
+
+/**
+ * The brief's `marketing_data_sync` payload. Fields are optional in the schema so that a missing one
+ * rejects only its event (with the field's path), not the whole batch; required are
+ * `customerJourneySync` (with `customerId`, `currentStage`, `stageHistory`) and `syncTimestamp`.
+ */
+export type MarketingDataSyncInput = {
+  /** Campaigns that reached the customer and marketing's attribution; same customer as the journey. */
+  campaignEffectiveness?: InputMaybe<CampaignEffectivenessInput>;
+  /** The customer's journey: current stage, stage history and next-stage prediction. */
+  customerJourneySync?: InputMaybe<CustomerJourneySyncInput>;
+  /** When the source took this snapshot: the source time of every field the event writes. */
+  syncTimestamp?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/**
+ * One event of a `syncMarketing` batch: exactly one payload field is set. NDJSON lines of the bulk import
+ * are the brief's payloads with their keys converted from snake_case to camelCase
+ * (`{"marketing_data_sync": {...}}` -> `marketingDataSync`).
+ */
+export type MarketingSyncEventInput = {
+  /** Client-chosen idempotency key; when absent the hub derives one from the payload (the same payload twice is a DUPLICATE). */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The brief's `marketing_data_sync` payload: a customer's journey and how campaigns worked for them. */
+  marketingDataSync?: InputMaybe<MarketingDataSyncInput>;
+  /** Source system of the event (e.g. `marketing_automation`); defaults to the caller's principal. */
+  source?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** Marketing writes. Every write stays inside the viewer's tenant. */
 export type Mutation = {
   __typename?: 'Mutation';
@@ -312,6 +478,12 @@ export type Mutation = {
   recordCampaignPerformance: CampaignPerformance;
   /** Moves a customer into a journey stage: closes the current stage, opens the new one and updates the journey, atomically. */
   recordJourneyStage: CustomerJourney;
+  /** Re-runs a marketing dead letter, as stored or as corrected (admins). */
+  replayMarketingDeadLetter: SyncEventResult;
+  /** Overrides a recorded marketing conflict with the picked value, through the same pipeline (admins). */
+  resolveMarketingConflict: SyncEventResult;
+  /** Applies a batch of marketing sync events (at most 1,000 per transaction); one result per event, in order. */
+  syncMarketing: SyncBatchResult;
   /** Changes a campaign of the viewer's tenant. */
   updateCampaign: Campaign;
 };
@@ -329,6 +501,23 @@ export type MutationRecordCampaignPerformanceArgs = {
 /** Marketing writes. Every write stays inside the viewer's tenant. */
 export type MutationRecordJourneyStageArgs = {
   input: RecordJourneyStageInput;
+};
+
+/** Marketing writes. Every write stays inside the viewer's tenant. */
+export type MutationReplayMarketingDeadLetterArgs = {
+  event?: InputMaybe<MarketingSyncEventInput>;
+  id: Scalars['ID']['input'];
+};
+
+/** Marketing writes. Every write stays inside the viewer's tenant. */
+export type MutationResolveMarketingConflictArgs = {
+  id: Scalars['ID']['input'];
+  pick: ConflictPick;
+};
+
+/** Marketing writes. Every write stays inside the viewer's tenant. */
+export type MutationSyncMarketingArgs = {
+  events: Array<MarketingSyncEventInput>;
 };
 
 /** Marketing writes. Every write stays inside the viewer's tenant. */
@@ -350,6 +539,17 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/** One quality dimension over the window, beside the brief's target. */
+export type QualityDimension = {
+  __typename?: 'QualityDimension';
+  /** value >= target (null when either is missing). */
+  meetsTarget?: Maybe<Scalars['Boolean']['output']>;
+  /** The brief's target (accuracy 0.999, completeness 0.98, consistency 0.995); null where it sets none. */
+  target?: Maybe<Scalars['Float']['output']>;
+  /** Mean 0..1 over the window's records (null when there were none). */
+  value?: Maybe<Scalars['Float']['output']>;
+};
+
 /** Marketing queries: campaigns and customer journeys of the viewer's tenant. */
 export type Query = {
   __typename?: 'Query';
@@ -359,6 +559,8 @@ export type Query = {
   campaigns: CampaignConnection;
   /** Customer journeys of the viewer's tenant, ordered by journey id. */
   journeys: CustomerJourneyConnection;
+  /** Sync bookkeeping per domain (admins). */
+  sync: SyncDomains;
 };
 
 /** Marketing queries: campaigns and customer journeys of the viewer's tenant. */
@@ -390,6 +592,8 @@ export type RecordCampaignPerformanceInput = {
   conversionRate: Scalars['Float']['input'];
   /** The customer. */
   customerId: Scalars['ID']['input'];
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Open rate, 0–1. */
   openRate: Scalars['Float']['input'];
   /** Retention impact, 0–1. */
@@ -408,6 +612,8 @@ export type RecordJourneyStageInput = {
   customerId: Scalars['ID']['input'];
   /** Date of the move (`YYYY-MM-DD`); today when omitted. Must not be before the current stage's entry date. */
   entryDate?: InputMaybe<Scalars['Date']['input']>;
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Prediction of the stage after this one; clears the prediction when omitted. */
   nextStagePrediction?: InputMaybe<StagePredictionInput>;
   /** Progress indicators of the new stage. */
@@ -441,6 +647,16 @@ export type StagePredictionInput = {
   targetStage: JourneyStage;
 };
 
+/** Prediction of the next stage. */
+export type StagePredictionSyncInput = {
+  /** Date the move is expected; not before the current stage's entry. */
+  predictedDate?: InputMaybe<Scalars['Date']['input']>;
+  /** Readiness for the move, 0–1. */
+  readinessScore?: InputMaybe<Scalars['Float']['input']>;
+  /** Stage expected next (`advocacy`; case-insensitive): one of JourneyStage. */
+  targetStage?: InputMaybe<Scalars['String']['input']>;
+};
+
 /** Progress of an open journey stage. */
 export type StageProgressIndicators = {
   __typename?: 'StageProgressIndicators';
@@ -454,6 +670,16 @@ export type StageProgressIndicators = {
 
 /** Progress indicators of the stage being opened. */
 export type StageProgressIndicatorsInput = {
+  /** Engagement score, 0–10. */
+  engagementScore?: InputMaybe<Scalars['Float']['input']>;
+  /** Share of relevant features adopted, 0–1. */
+  featureAdoption?: InputMaybe<Scalars['Float']['input']>;
+  /** Success milestones reached (>= 0). */
+  successMilestones?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** Progress of the open stage. */
+export type StageProgressIndicatorsSyncInput = {
   /** Engagement score, 0–10. */
   engagementScore?: InputMaybe<Scalars['Float']['input']>;
   /** Share of relevant features adopted, 0–1. */
@@ -483,12 +709,200 @@ export type StageSuccessMetricsInput = {
   timeToValueDays?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** Outcome of a completed stage, as the brief writes it. */
+export type StageSuccessMetricsSyncInput = {
+  /** Share of the stage's goals completed, 0–1. */
+  completionRate?: InputMaybe<Scalars['Float']['input']>;
+  /** Satisfaction at the end of the stage, 1–5. */
+  satisfactionScore?: InputMaybe<Scalars['Float']['input']>;
+  /** Time until the customer saw value, in days as the brief writes it: `7_days` (or `1_day`). */
+  timeToValue?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The answer to a sync batch: every event's outcome, in order. */
+export type SyncBatchResult = {
+  __typename?: 'SyncBatchResult';
+  counts: SyncOutcomeCounts;
+  results: Array<SyncEventResult>;
+};
+
+/** One recorded field conflict, with both values. */
+export type SyncConflict = {
+  __typename?: 'SyncConflict';
+  customerId?: Maybe<Scalars['String']['output']>;
+  decidedAt: Scalars['DateTime']['output'];
+  domain: Scalars['String']['output'];
+  field: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  incomingAt: Scalars['DateTime']['output'];
+  incomingSource: Scalars['String']['output'];
+  /** Incoming value (JSON text), its source and source time. */
+  incomingValue?: Maybe<Scalars['String']['output']>;
+  model: Scalars['String']['output'];
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Set once an admin overrode the decision. */
+  resolvedBy?: Maybe<Scalars['String']['output']>;
+  /** The row's natural key, as JSON text. */
+  rowKey: Scalars['String']['output'];
+  rule: ConflictRule;
+  storedAt?: Maybe<Scalars['DateTime']['output']>;
+  storedSource?: Maybe<Scalars['String']['output']>;
+  /** Stored value (JSON text), its source and source time. */
+  storedValue?: Maybe<Scalars['String']['output']>;
+  winner: ConflictWinner;
+};
+
+export type SyncConflictConnection = {
+  __typename?: 'SyncConflictConnection';
+  edges: Array<SyncConflictEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncConflictEdge = {
+  __typename?: 'SyncConflictEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncConflict;
+};
+
+/** Filters for syncConflicts; all given filters must hold. */
+export type SyncConflictFilter = {
+  customerId?: InputMaybe<Scalars['String']['input']>;
+  field?: InputMaybe<Scalars['String']['input']>;
+  model?: InputMaybe<Scalars['String']['input']>;
+  /** true: only overridden; false: only not yet overridden. */
+  resolved?: InputMaybe<Scalars['Boolean']['input']>;
+  rule?: InputMaybe<ConflictRule>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** An event the pipeline refused, kept for an admin to fix and replay. */
+export type SyncDeadLetter = {
+  __typename?: 'SyncDeadLetter';
+  code: Scalars['String']['output'];
+  domain: Scalars['String']['output'];
+  field?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  idempotencyKey: Scalars['String']['output'];
+  kind: Scalars['String']['output'];
+  line?: Maybe<Scalars['Int']['output']>;
+  /** The payload as received (camelCase JSON text). */
+  payload: Scalars['String']['output'];
+  reason: Scalars['String']['output'];
+  receivedAt: Scalars['DateTime']['output'];
+  /** Outcome of the replay, once replayed. */
+  replayOutcome?: Maybe<SyncOutcome>;
+  replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  source: Scalars['String']['output'];
+};
+
+export type SyncDeadLetterConnection = {
+  __typename?: 'SyncDeadLetterConnection';
+  edges: Array<SyncDeadLetterEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncDeadLetterEdge = {
+  __typename?: 'SyncDeadLetterEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncDeadLetter;
+};
+
+export type SyncDeadLetterFilter = {
+  kind?: InputMaybe<Scalars['String']['input']>;
+  /** true: only replayed; false: only waiting. */
+  replayed?: InputMaybe<Scalars['Boolean']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** Each domain's sync bookkeeping; every domain answers its own field. */
+export type SyncDomains = {
+  __typename?: 'SyncDomains';
+  /** Marketing data quality, conflicts and dead letters. */
+  marketing: DomainSync;
+};
+
+/** The outcome of one event of a sync batch, in the order sent. */
+export type SyncEventResult = {
+  __typename?: 'SyncEventResult';
+  /** For REJECTED: an error code (BAD_USER_INPUT, NOT_FOUND, FORBIDDEN). */
+  code?: Maybe<Scalars['String']['output']>;
+  conflicts: Array<SyncFieldConflict>;
+  /** For REJECTED and stored for repair: the dead letter's id. */
+  deadLetterId?: Maybe<Scalars['ID']['output']>;
+  /** For REJECTED: the payload path at fault (e.g. financialHealth.invoiceAccuracy). */
+  field?: Maybe<Scalars['String']['output']>;
+  /** For DUPLICATE: the outcome of the first time this key was seen. */
+  firstOutcome?: Maybe<SyncOutcome>;
+  /** The key given, or the one derived from the payload. */
+  idempotencyKey: Scalars['String']['output'];
+  /** Position of the event in the batch (0-based). */
+  index: Scalars['Int']['output'];
+  /** Payload kind, as the brief names it (e.g. usage_analytics_sync). */
+  kind: Scalars['String']['output'];
+  /** NDJSON line number, for bulk imports. */
+  line?: Maybe<Scalars['Int']['output']>;
+  outcome: SyncOutcome;
+  quality?: Maybe<SyncQualityScore>;
+  /** For REJECTED: why. */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** A field whose stored and incoming values disagreed. */
+export type SyncFieldConflict = {
+  __typename?: 'SyncFieldConflict';
+  field: Scalars['String']['output'];
+  /** Conflict id; pass it to resolve<Domain>Conflict to override. */
+  id: Scalars['ID']['output'];
+  model: Scalars['String']['output'];
+  rule: ConflictRule;
+  winner: ConflictWinner;
+};
+
+/** What the sync pipeline did with one event. */
+export type SyncOutcome =
+  /** Every field of the event was written. */
+  | 'APPLIED'
+  /** The idempotency key was seen before: nothing changed; `firstOutcome` is the outcome it got then. */
+  | 'DUPLICATE'
+  /** Some fields were written, others kept the stored value (see `conflicts`). */
+  | 'MERGED'
+  /** Invalid, unknown customer or outside the caller's rows: nothing written (`code`, `reason`, `field`). */
+  | 'REJECTED'
+  /** Older than what is stored, field by field: recorded, nothing changed. */
+  | 'STALE';
+
+/** Counts per outcome of one batch. */
+export type SyncOutcomeCounts = {
+  __typename?: 'SyncOutcomeCounts';
+  applied: Scalars['Int']['output'];
+  duplicate: Scalars['Int']['output'];
+  merged: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  stale: Scalars['Int']['output'];
+};
+
+/** Data-quality score of one accepted record, each dimension 0..1. */
+export type SyncQualityScore = {
+  __typename?: 'SyncQualityScore';
+  completeness: Scalars['Float']['output'];
+  consistency: Scalars['Float']['output'];
+  /** 0.35 validity + 0.25 completeness + 0.25 consistency + 0.15 timeliness. */
+  score: Scalars['Float']['output'];
+  timeliness: Scalars['Float']['output'];
+  validity: Scalars['Float']['output'];
+};
+
 /** Changes to a campaign; omitted fields keep their value. */
 export type UpdateCampaignInput = {
   /** What the campaign is meant to achieve. */
   campaignType?: InputMaybe<CampaignType>;
   /** When the campaign ends; must not be before startsAt. */
   endsAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Display name (1–200 characters). */
   name?: InputMaybe<Scalars['String']['input']>;
   /** Source system writing the change (sync provenance). */
@@ -613,6 +1027,7 @@ export type FederationReferenceTypes = ResolversObject<{
 export type ResolversTypes = ResolversObject<{
   AttributionAnalysis: ResolverTypeWrapper<AttributionAnalysisModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  AttributionAnalysisSyncInput: AttributionAnalysisSyncInput;
   Campaign: ResolverTypeWrapper<CampaignModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   CampaignConnection: ResolverTypeWrapper<
@@ -620,6 +1035,8 @@ export type ResolversTypes = ResolversObject<{
   >;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   CampaignEdge: ResolverTypeWrapper<Omit<CampaignEdge, 'node'> & { node: ResolversTypes['Campaign'] }>;
+  CampaignEffectivenessCampaignInput: CampaignEffectivenessCampaignInput;
+  CampaignEffectivenessInput: CampaignEffectivenessInput;
   CampaignFilter: CampaignFilter;
   CampaignPerformance: ResolverTypeWrapper<CampaignPerformanceModel>;
   CampaignPerformanceConnection: ResolverTypeWrapper<
@@ -628,8 +1045,12 @@ export type ResolversTypes = ResolversObject<{
   CampaignPerformanceEdge: ResolverTypeWrapper<
     Omit<CampaignPerformanceEdge, 'node'> & { node: ResolversTypes['CampaignPerformance'] }
   >;
+  CampaignPerformanceSyncInput: CampaignPerformanceSyncInput;
   CampaignResults: ResolverTypeWrapper<CampaignResults>;
   CampaignType: CampaignType;
+  ConflictPick: ConflictPick;
+  ConflictRule: ConflictRule;
+  ConflictWinner: ConflictWinner;
   CreateCampaignInput: CreateCampaignInput;
   Customer: ResolverTypeWrapper<CustomerRefModel>;
   CustomerJourney: ResolverTypeWrapper<CustomerJourneyModel>;
@@ -639,24 +1060,49 @@ export type ResolversTypes = ResolversObject<{
   CustomerJourneyEdge: ResolverTypeWrapper<
     Omit<CustomerJourneyEdge, 'node'> & { node: ResolversTypes['CustomerJourney'] }
   >;
+  CustomerJourneySyncInput: CustomerJourneySyncInput;
+  DataQualityReport: ResolverTypeWrapper<DataQualityReport>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DomainSync: ResolverTypeWrapper<DomainSync>;
   JourneyFilter: JourneyFilter;
   JourneyStage: JourneyStage;
   JourneyStageEntry: ResolverTypeWrapper<JourneyStageEntryModel>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  JourneyStageSyncInput: JourneyStageSyncInput;
+  MarketingDataSyncInput: MarketingDataSyncInput;
+  MarketingSyncEventInput: MarketingSyncEventInput;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  QualityDimension: ResolverTypeWrapper<QualityDimension>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordCampaignPerformanceInput: RecordCampaignPerformanceInput;
   RecordJourneyStageInput: RecordJourneyStageInput;
   StagePrediction: ResolverTypeWrapper<StagePrediction>;
   StagePredictionInput: StagePredictionInput;
+  StagePredictionSyncInput: StagePredictionSyncInput;
   StageProgressIndicators: ResolverTypeWrapper<StageProgressIndicators>;
   StageProgressIndicatorsInput: StageProgressIndicatorsInput;
+  StageProgressIndicatorsSyncInput: StageProgressIndicatorsSyncInput;
   StageSuccessMetrics: ResolverTypeWrapper<StageSuccessMetrics>;
   StageSuccessMetricsInput: StageSuccessMetricsInput;
+  StageSuccessMetricsSyncInput: StageSuccessMetricsSyncInput;
+  SyncBatchResult: ResolverTypeWrapper<SyncBatchResult>;
+  SyncConflict: ResolverTypeWrapper<SyncConflict>;
+  SyncConflictConnection: ResolverTypeWrapper<SyncConflictConnection>;
+  SyncConflictEdge: ResolverTypeWrapper<SyncConflictEdge>;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: ResolverTypeWrapper<SyncDeadLetter>;
+  SyncDeadLetterConnection: ResolverTypeWrapper<SyncDeadLetterConnection>;
+  SyncDeadLetterEdge: ResolverTypeWrapper<SyncDeadLetterEdge>;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: ResolverTypeWrapper<SyncDomains>;
+  SyncEventResult: ResolverTypeWrapper<SyncEventResult>;
+  SyncFieldConflict: ResolverTypeWrapper<SyncFieldConflict>;
+  SyncOutcome: SyncOutcome;
+  SyncOutcomeCounts: ResolverTypeWrapper<SyncOutcomeCounts>;
+  SyncQualityScore: ResolverTypeWrapper<SyncQualityScore>;
   UpdateCampaignInput: UpdateCampaignInput;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
@@ -668,11 +1114,14 @@ export type ResolversTypes = ResolversObject<{
 export type ResolversParentTypes = ResolversObject<{
   AttributionAnalysis: AttributionAnalysisModel;
   Float: Scalars['Float']['output'];
+  AttributionAnalysisSyncInput: AttributionAnalysisSyncInput;
   Campaign: CampaignModel;
   ID: Scalars['ID']['output'];
   CampaignConnection: Omit<CampaignConnection, 'edges'> & { edges: Array<ResolversParentTypes['CampaignEdge']> };
   Int: Scalars['Int']['output'];
   CampaignEdge: Omit<CampaignEdge, 'node'> & { node: ResolversParentTypes['Campaign'] };
+  CampaignEffectivenessCampaignInput: CampaignEffectivenessCampaignInput;
+  CampaignEffectivenessInput: CampaignEffectivenessInput;
   CampaignFilter: CampaignFilter;
   CampaignPerformance: CampaignPerformanceModel;
   CampaignPerformanceConnection: Omit<CampaignPerformanceConnection, 'edges'> & {
@@ -681,6 +1130,7 @@ export type ResolversParentTypes = ResolversObject<{
   CampaignPerformanceEdge: Omit<CampaignPerformanceEdge, 'node'> & {
     node: ResolversParentTypes['CampaignPerformance'];
   };
+  CampaignPerformanceSyncInput: CampaignPerformanceSyncInput;
   CampaignResults: CampaignResults;
   CreateCampaignInput: CreateCampaignInput;
   Customer: CustomerRefModel;
@@ -689,23 +1139,47 @@ export type ResolversParentTypes = ResolversObject<{
     edges: Array<ResolversParentTypes['CustomerJourneyEdge']>;
   };
   CustomerJourneyEdge: Omit<CustomerJourneyEdge, 'node'> & { node: ResolversParentTypes['CustomerJourney'] };
+  CustomerJourneySyncInput: CustomerJourneySyncInput;
+  DataQualityReport: DataQualityReport;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DomainSync: DomainSync;
   JourneyFilter: JourneyFilter;
   JourneyStageEntry: JourneyStageEntryModel;
   Boolean: Scalars['Boolean']['output'];
+  JourneyStageSyncInput: JourneyStageSyncInput;
+  MarketingDataSyncInput: MarketingDataSyncInput;
+  MarketingSyncEventInput: MarketingSyncEventInput;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
+  QualityDimension: QualityDimension;
   Query: Record<PropertyKey, never>;
   RecordCampaignPerformanceInput: RecordCampaignPerformanceInput;
   RecordJourneyStageInput: RecordJourneyStageInput;
   StagePrediction: StagePrediction;
   StagePredictionInput: StagePredictionInput;
+  StagePredictionSyncInput: StagePredictionSyncInput;
   StageProgressIndicators: StageProgressIndicators;
   StageProgressIndicatorsInput: StageProgressIndicatorsInput;
+  StageProgressIndicatorsSyncInput: StageProgressIndicatorsSyncInput;
   StageSuccessMetrics: StageSuccessMetrics;
   StageSuccessMetricsInput: StageSuccessMetricsInput;
+  StageSuccessMetricsSyncInput: StageSuccessMetricsSyncInput;
+  SyncBatchResult: SyncBatchResult;
+  SyncConflict: SyncConflict;
+  SyncConflictConnection: SyncConflictConnection;
+  SyncConflictEdge: SyncConflictEdge;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: SyncDeadLetter;
+  SyncDeadLetterConnection: SyncDeadLetterConnection;
+  SyncDeadLetterEdge: SyncDeadLetterEdge;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: SyncDomains;
+  SyncEventResult: SyncEventResult;
+  SyncFieldConflict: SyncFieldConflict;
+  SyncOutcomeCounts: SyncOutcomeCounts;
+  SyncQualityScore: SyncQualityScore;
   UpdateCampaignInput: UpdateCampaignInput;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
   link__Import: Scalars['link__Import']['output'];
@@ -917,6 +1391,22 @@ export type CustomerJourneyEdgeResolvers<
   node?: Resolver<ResolversTypes['CustomerJourney'], ParentType, ContextType>;
 }>;
 
+export type DataQualityReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DataQualityReport'] = ResolversParentTypes['DataQualityReport'],
+> = ResolversObject<{
+  accuracy?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  completeness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  records?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  until?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
   name: 'Date';
 }
@@ -924,6 +1414,31 @@ export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type DomainSyncResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DomainSync'] = ResolversParentTypes['DomainSync'],
+> = ResolversObject<{
+  dataQuality?: Resolver<
+    ResolversTypes['DataQualityReport'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDataQualityArgs, 'windowHours'>
+  >;
+  deadLetters?: Resolver<
+    ResolversTypes['SyncDeadLetterConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDeadLettersArgs, 'first'>
+  >;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  syncConflicts?: Resolver<
+    ResolversTypes['SyncConflictConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncSyncConflictsArgs, 'first'>
+  >;
+}>;
 
 export type JourneyStageEntryResolvers<
   ContextType = Context,
@@ -964,6 +1479,24 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationRecordJourneyStageArgs, 'input'>
   >;
+  replayMarketingDeadLetter?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplayMarketingDeadLetterArgs, 'id'>
+  >;
+  resolveMarketingConflict?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationResolveMarketingConflictArgs, 'id' | 'pick'>
+  >;
+  syncMarketing?: Resolver<
+    ResolversTypes['SyncBatchResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSyncMarketingArgs, 'events'>
+  >;
   updateCampaign?: Resolver<
     ResolversTypes['Campaign'],
     ParentType,
@@ -980,6 +1513,15 @@ export type PageInfoResolvers<
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type QualityDimensionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['QualityDimension'] = ResolversParentTypes['QualityDimension'],
+> = ResolversObject<{
+  meetsTarget?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  target?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 }>;
 
 export type QueryResolvers<
@@ -1004,6 +1546,7 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QueryJourneysArgs, 'first'>
   >;
+  sync?: Resolver<ResolversTypes['SyncDomains'], ParentType, ContextType>;
 }>;
 
 export type StagePredictionResolvers<
@@ -1033,6 +1576,149 @@ export type StageSuccessMetricsResolvers<
   timeToValueDays?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
 }>;
 
+export type SyncBatchResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncBatchResult'] = ResolversParentTypes['SyncBatchResult'],
+> = ResolversObject<{
+  counts?: Resolver<ResolversTypes['SyncOutcomeCounts'], ParentType, ContextType>;
+  results?: Resolver<Array<ResolversTypes['SyncEventResult']>, ParentType, ContextType>;
+}>;
+
+export type SyncConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflict'] = ResolversParentTypes['SyncConflict'],
+> = ResolversObject<{
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  decidedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  incomingAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  incomingSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  incomingValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resolvedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  resolvedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rowKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  storedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  storedSource?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  storedValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictConnection'] = ResolversParentTypes['SyncConflictConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncConflictEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictEdge'] = ResolversParentTypes['SyncConflictEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncConflict'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetter'] = ResolversParentTypes['SyncDeadLetter'],
+> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  replayOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterConnection'] =
+    ResolversParentTypes['SyncDeadLetterConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncDeadLetterEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterEdge'] = ResolversParentTypes['SyncDeadLetterEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncDeadLetter'], ParentType, ContextType>;
+}>;
+
+export type SyncDomainsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDomains'] = ResolversParentTypes['SyncDomains'],
+> = ResolversObject<{
+  marketing?: Resolver<ResolversTypes['DomainSync'], ParentType, ContextType>;
+}>;
+
+export type SyncEventResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncEventResult'] = ResolversParentTypes['SyncEventResult'],
+> = ResolversObject<{
+  code?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  conflicts?: Resolver<Array<ResolversTypes['SyncFieldConflict']>, ParentType, ContextType>;
+  deadLetterId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  firstOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['SyncOutcome'], ParentType, ContextType>;
+  quality?: Resolver<Maybe<ResolversTypes['SyncQualityScore']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type SyncFieldConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncFieldConflict'] = ResolversParentTypes['SyncFieldConflict'],
+> = ResolversObject<{
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncOutcomeCountsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncOutcomeCounts'] = ResolversParentTypes['SyncOutcomeCounts'],
+> = ResolversObject<{
+  applied?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  duplicate?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  merged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stale?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncQualityScoreResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncQualityScore'] = ResolversParentTypes['SyncQualityScore'],
+> = ResolversObject<{
+  completeness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  validity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
 export interface Federation__FieldSetScalarConfig extends GraphQLScalarTypeConfig<
   ResolversTypes['federation__FieldSet'],
   any
@@ -1057,16 +1743,31 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   CustomerJourney?: CustomerJourneyResolvers<ContextType>;
   CustomerJourneyConnection?: CustomerJourneyConnectionResolvers<ContextType>;
   CustomerJourneyEdge?: CustomerJourneyEdgeResolvers<ContextType>;
+  DataQualityReport?: DataQualityReportResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DomainSync?: DomainSyncResolvers<ContextType>;
   JourneyStageEntry?: JourneyStageEntryResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  QualityDimension?: QualityDimensionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   StagePrediction?: StagePredictionResolvers<ContextType>;
   StageProgressIndicators?: StageProgressIndicatorsResolvers<ContextType>;
   StageSuccessMetrics?: StageSuccessMetricsResolvers<ContextType>;
+  SyncBatchResult?: SyncBatchResultResolvers<ContextType>;
+  SyncConflict?: SyncConflictResolvers<ContextType>;
+  SyncConflictConnection?: SyncConflictConnectionResolvers<ContextType>;
+  SyncConflictEdge?: SyncConflictEdgeResolvers<ContextType>;
+  SyncDeadLetter?: SyncDeadLetterResolvers<ContextType>;
+  SyncDeadLetterConnection?: SyncDeadLetterConnectionResolvers<ContextType>;
+  SyncDeadLetterEdge?: SyncDeadLetterEdgeResolvers<ContextType>;
+  SyncDomains?: SyncDomainsResolvers<ContextType>;
+  SyncEventResult?: SyncEventResultResolvers<ContextType>;
+  SyncFieldConflict?: SyncFieldConflictResolvers<ContextType>;
+  SyncOutcomeCounts?: SyncOutcomeCountsResolvers<ContextType>;
+  SyncQualityScore?: SyncQualityScoreResolvers<ContextType>;
   federation__FieldSet?: GraphQLScalarType;
   link__Import?: GraphQLScalarType;
 }>;

@@ -1,10 +1,15 @@
-import { provenance } from '@hub/core/validate';
 import { afterIdWhere, paginate } from '@hub/core/pagination';
-import { badUserInput, mapPrismaError, notFound } from '@hub/core/errors';
+import { badUserInput, notFound } from '@hub/core/errors';
 import type { Prisma } from '@hub/store/marketing';
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import type { Context } from '../context.js';
 import type { CampaignFilter, Resolvers } from '../generated/resolvers-types.js';
+import {
+  mapCampaignPerformance,
+  type CreateCampaignPayload,
+  type RecordCampaignPerformancePayload,
+  type UpdateCampaignPayload,
+} from '../sync.js';
 import * as check from '../validation.js';
 
 const MAX_SEARCH = 200;
@@ -47,6 +52,8 @@ export const campaignResolvers: Resolvers = {
   },
 
   Campaign: {
+    // A campaign first seen in a sync payload has no name yet (the brief's payload names none).
+    name: (campaign) => campaign.name ?? campaign.id,
     results: async (campaign, _args, ctx) => (await ctx.loaders.campaignAggregate.load(campaign.id)) ?? NO_RESULTS,
   },
 
@@ -57,70 +64,56 @@ export const campaignResolvers: Resolvers = {
 
   Mutation: {
     createCampaign: async (_parent, { input }, ctx) => {
-      const tenantId = check.requireTenant(ctx.viewer);
-      const startsAt = input.startsAt ?? null;
-      const endsAt = input.endsAt ?? null;
-      check.notBefore('input.endsAt', endsAt, startsAt, 'input.startsAt');
-      const data = {
-        tenantId,
-        id: input.id ? check.externalId('input.id', input.id) : `camp_${randomBytes(6).toString('hex')}`,
-        name: check.requiredText('input.name', input.name, 200),
-        campaignType: input.campaignType,
-        targetSegment: check.segment('input.targetSegment', input.targetSegment),
-        startsAt,
-        endsAt,
-        sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100) ?? null,
-      } satisfies Prisma.CampaignUncheckedCreateInput;
-      try {
-        return await ctx.db.campaign.create({ data });
-      } catch (error) {
-        throw mapPrismaError(error, 'Campaign');
-      }
+      const { idempotencyKey, sourceSystem, ...fields } = input;
+      const id = fields.id ?? `camp_${randomBytes(6).toString('hex')}`;
+      // No key given: the engine derives one from the payload, so the same campaign sent again
+      // (same id, same fields) replays; the same id with other fields is a CONFLICT (insert mode).
+      const result = await ctx.sync.applyOne({
+        kind: 'create_campaign',
+        payload: { input: { ...fields, id } } satisfies CreateCampaignPayload,
+        idempotencyKey,
+        source: sourceSystem,
+      });
+      return ctx.db.campaign.findFirstOrThrow({
+        where: { id: result.rows.find((row) => row.model === 'Campaign')?.id ?? '' },
+      });
     },
 
     updateCampaign: async (_parent, { id, input }, ctx) => {
-      const tenantId = check.requireTenant(ctx.viewer);
-      const data: Prisma.CampaignUpdateInput = {
-        name: input.name === undefined ? undefined : check.requiredText('input.name', input.name, 200),
-        campaignType: check.notNull('input.campaignType', input.campaignType),
-        targetSegment:
-          input.targetSegment === undefined ? undefined : check.segment('input.targetSegment', input.targetSegment),
-        startsAt: input.startsAt,
-        endsAt: input.endsAt,
-        sourceSystem: check.optionalText('input.sourceSystem', input.sourceSystem, 100),
-      };
-      const current = await existingCampaign(ctx, id);
-      const startsAt = input.startsAt === undefined ? current.startsAt : input.startsAt;
-      const endsAt = input.endsAt === undefined ? current.endsAt : input.endsAt;
-      check.notBefore('input.endsAt', endsAt, startsAt, 'startsAt');
-      try {
-        return await ctx.db.campaign.update({ where: { tenantId_id: { tenantId, id } }, data });
-      } catch (error) {
-        throw mapPrismaError(error, 'Campaign');
+      const { idempotencyKey, sourceSystem, ...changes } = input;
+      const current = await ctx.loaders.campaignById.load(id);
+      if (current) {
+        const startsAt = changes.startsAt === undefined ? current.startsAt : changes.startsAt;
+        const endsAt = changes.endsAt === undefined ? current.endsAt : changes.endsAt;
+        check.notBefore('input.endsAt', endsAt, startsAt, 'startsAt');
       }
+      // Every call is a change of its own unless the caller names it: a repeated update applies again.
+      const result = await ctx.sync.applyOne({
+        kind: 'update_campaign',
+        payload: { id, input: changes } satisfies UpdateCampaignPayload,
+        idempotencyKey: idempotencyKey ?? randomUUID(),
+        source: sourceSystem,
+      });
+      return ctx.db.campaign.findFirstOrThrow({
+        where: { id: result.rows.find((row) => row.model === 'Campaign')?.id ?? '' },
+      });
     },
 
     recordCampaignPerformance: async (_parent, { input }, ctx) => {
-      const tenantId = check.requireTenant(ctx.viewer);
-      const figures = {
-        openRate: check.rate('input.openRate', input.openRate),
-        clickRate: check.rate('input.clickRate', input.clickRate),
-        conversionRate: check.rate('input.conversionRate', input.conversionRate),
-        retentionImpact: check.rate('input.retentionImpact', input.retentionImpact),
-        ...provenance(input),
-      };
-      const customerId = check.externalId('input.customerId', input.customerId);
+      const { idempotencyKey, sourceSystem, ...figures } = input;
+      const payload = { input: figures } satisfies RecordCampaignPerformancePayload;
+      // Input errors first, then the unknown campaign (NOT_FOUND), as this mutation always answered.
+      mapCampaignPerformance(payload);
       await existingCampaign(ctx, input.campaignId);
-      const key = { tenantId, campaignId: input.campaignId, customerId };
-      try {
-        return await ctx.db.campaignPerformance.upsert({
-          where: { tenantId_campaignId_customerId: key },
-          create: { ...key, ...figures },
-          update: figures,
-        });
-      } catch (error) {
-        throw mapPrismaError(error, 'CampaignPerformance');
-      }
+      const result = await ctx.sync.applyOne({
+        kind: 'record_campaign_performance',
+        payload,
+        idempotencyKey: idempotencyKey ?? randomUUID(),
+        source: sourceSystem,
+      });
+      return ctx.db.campaignPerformance.findFirstOrThrow({
+        where: { id: result.rows.find((row) => row.model === 'CampaignPerformance')?.id ?? '' },
+      });
     },
   },
 };

@@ -1,61 +1,31 @@
-import { provenance } from '@hub/core/validate';
+import { dayKey } from '@hub/core/validate';
+import { randomUUID } from 'node:crypto';
 import { afterIdWhere, paginate } from '@hub/core/pagination';
-import { badUserInput, mapPrismaError } from '@hub/core/errors';
 import type { Prisma } from '@hub/store/marketing';
-import type { RecordJourneyStageInput, Resolvers } from '../generated/resolvers-types.js';
+import type { Resolvers } from '../generated/resolvers-types.js';
+import type { RecordJourneyStagePayload } from '../sync.js';
 import * as check from '../validation.js';
+
+/**
+ * Runs `task` after every earlier task of the same key has settled. A journey move reads the open
+ * stay before its event is applied; two concurrent moves of one customer would both close the same
+ * stay and leave two current ones. This serializes them within the process (the subgraph runs as
+ * one process per domain); see docs/design/sync-pipeline.md for the cross-process gap.
+ */
+const moveQueues = new Map<string, Promise<unknown>>();
+function oneAtATime<T>(key: string, task: () => Promise<T>): Promise<T> {
+  const previous = moveQueues.get(key) ?? Promise.resolve();
+  const run = previous.then(task, task);
+  const settled = run.catch(() => undefined);
+  moveQueues.set(key, settled);
+  void settled.then(() => {
+    if (moveQueues.get(key) === settled) moveQueues.delete(key);
+  });
+  return run;
+}
 
 function hasAny(...values: unknown[]): boolean {
   return values.some((value) => value !== null && value !== undefined);
-}
-
-/** Validates a stage move up front, so a bad field fails before the transaction starts. */
-function parseMove(input: RecordJourneyStageInput) {
-  const metrics = input.closedStageMetrics;
-  const progress = input.progressIndicators;
-  const prediction = input.nextStagePrediction;
-  const entryDate = input.entryDate ? check.calendarDate(input.entryDate) : check.today();
-  const predictedDate = prediction?.predictedDate ? check.calendarDate(prediction.predictedDate) : null;
-  check.notBefore('input.nextStagePrediction.predictedDate', predictedDate, entryDate, 'input.entryDate');
-  return {
-    customerId: check.externalId('input.customerId', input.customerId),
-    stage: input.stage,
-    entryDate,
-    closed: {
-      completionRate: check.rate('input.closedStageMetrics.completionRate', metrics?.completionRate ?? null),
-      timeToValueDays: check.nonNegativeInt(
-        'input.closedStageMetrics.timeToValueDays',
-        metrics?.timeToValueDays ?? null,
-      ),
-      satisfactionScore: check.inRange(
-        'input.closedStageMetrics.satisfactionScore',
-        metrics?.satisfactionScore ?? null,
-        1,
-        5,
-      ),
-    },
-    progress: {
-      featureAdoption: check.rate('input.progressIndicators.featureAdoption', progress?.featureAdoption ?? null),
-      engagementScore: check.inRange(
-        'input.progressIndicators.engagementScore',
-        progress?.engagementScore ?? null,
-        0,
-        10,
-      ),
-      successMilestones: check.nonNegativeInt(
-        'input.progressIndicators.successMilestones',
-        progress?.successMilestones ?? null,
-      ),
-    },
-    prediction: {
-      targetStage: prediction?.targetStage ?? null,
-      predictedDate,
-      readinessScore: check.rate('input.nextStagePrediction.readinessScore', prediction?.readinessScore ?? null),
-    },
-    source: {
-      ...provenance(input),
-    },
-  };
 }
 
 export const journeyResolvers: Resolvers = {
@@ -110,55 +80,30 @@ export const journeyResolvers: Resolvers = {
   Mutation: {
     recordJourneyStage: async (_parent, { input }, ctx) => {
       const tenantId = check.requireTenant(ctx.viewer);
-      const move = parseMove(input);
-      const { customerId } = move;
-      try {
-        return await ctx.db.$transaction(async (tx) => {
-          // Serialize moves of one customer: two concurrent moves would otherwise both close the
-          // same open entry and leave two current ones (also for a customer's first move, when
-          // there is no journey row to lock yet).
-          await tx.$executeRaw`SELECT pg_advisory_xact_lock(hashtextextended(${`marketing:journey:${tenantId}:${customerId}`}, 0))`;
-          const open = await tx.journeyStageEntry.findFirst({
-            where: { customerId, current: true },
-            orderBy: [{ entryDate: 'desc' }, { createdAt: 'desc' }],
-          });
-          if (open && move.entryDate < open.entryDate) {
-            throw badUserInput(
-              'input.entryDate',
-              `must not be before the current stage's entry date ${open.entryDate.toISOString().slice(0, 10)}`,
-            );
-          }
-          const sameStage = open?.stage === move.stage;
-          if (open && sameStage) {
-            // A repeated report of the current stage refreshes its progress instead of opening a duplicate.
-            await tx.journeyStageEntry.update({ where: { id: open.id }, data: { ...move.progress, ...move.source } });
-          } else {
-            await tx.journeyStageEntry.updateMany({
-              where: { customerId, current: true },
-              data: { current: false, exitDate: move.entryDate, ...move.closed },
-            });
-            await tx.journeyStageEntry.create({
-              data: {
-                tenantId,
-                customerId,
-                stage: move.stage,
-                entryDate: move.entryDate,
-                current: true,
-                ...move.progress,
-                ...move.source,
-              },
-            });
-          }
-          const journey = { currentStage: move.stage, ...move.prediction, ...move.source };
-          return tx.customerJourney.upsert({
-            where: { tenantId_customerId: { tenantId, customerId } },
-            create: { tenantId, customerId, stageSince: move.entryDate, ...journey },
-            update: sameStage ? journey : { ...journey, stageSince: move.entryDate },
-          });
+      const { idempotencyKey, sourceSystem, ...move } = input;
+      const customerId = check.externalId('input.customerId', move.customerId);
+      const entryDate = move.entryDate ?? dayKey(check.today());
+      // The move is decided from the stay open now, so moves of one customer run one after the other.
+      return oneAtATime(`${tenantId}:${customerId}`, async () => {
+        const open = await ctx.db.journeyStageEntry.findFirst({
+          where: { customerId, current: true },
+          orderBy: [{ entryDate: 'desc' }, { createdAt: 'desc' }],
         });
-      } catch (error) {
-        throw mapPrismaError(error, 'CustomerJourney');
-      }
+        const payload: RecordJourneyStagePayload = {
+          input: { ...move, entryDate },
+          open: open ? { stage: open.stage, entryDate: dayKey(open.entryDate) } : null,
+        };
+        const result = await ctx.sync.applyOne({
+          kind: 'record_journey_stage',
+          payload,
+          // Every call is a move of its own unless the caller names it.
+          idempotencyKey: idempotencyKey ?? randomUUID(),
+          source: sourceSystem,
+        });
+        return ctx.db.customerJourney.findFirstOrThrow({
+          where: { id: result.rows.find((row) => row.model === 'CustomerJourney')?.id ?? '' },
+        });
+      });
     },
   },
 };

@@ -33,14 +33,33 @@ export type Scalars = {
   _FieldSet: { input: any; output: any };
 };
 
+/** Which value an override keeps. */
+export type ConflictPick = 'INCOMING' | 'STORED';
+
+/** How a field conflict was decided. */
+export type ConflictRule =
+  /** The later source time wins. */
+  | 'LATEST_SOURCE_TIME'
+  /** An admin picked the value with resolve<Domain>Conflict. */
+  | 'OVERRIDE'
+  /** The field's system of record (declared per domain) wins whatever the time. */
+  | 'SYSTEM_OF_RECORD'
+  /** Equal source times: the stored value is kept. */
+  | 'TIE_KEEPS_STORED';
+
+/** Which side of a conflict won. */
+export type ConflictWinner = 'INCOMING' | 'STORED';
+
 /** A new expansion opportunity. */
 export type CreateOpportunityInput = {
   /** Customer-success evidence. */
   csContribution?: InputMaybe<CsContributionInput>;
   /** The customer. */
   customerId: Scalars['ID']['input'];
-  /** Opportunity id from the CRM (letters, digits, `_` and `-`); generated when omitted. */
+  /** Opportunity id from the CRM (letters, digits, `_` and `-`); generated when omitted. The same id with the same fields again answers the stored opportunity (idempotent replay); with other fields it is a CONFLICT. */
   id?: InputMaybe<Scalars['ID']['input']>;
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Owning sales rep. */
   ownerId: Scalars['ID']['input'];
   /** Probability of closing, 0–1. */
@@ -106,11 +125,86 @@ export type CustomerOpportunitiesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** Data quality of one domain for the caller's tenant over a window. */
+export type DataQualityReport = {
+  __typename?: 'DataQualityReport';
+  /** Share of records valid: mean validity, rejected records counting 0. */
+  accuracy: QualityDimension;
+  completeness: QualityDimension;
+  consistency: QualityDimension;
+  domain: Scalars['String']['output'];
+  /** Records received in the window (accepted and rejected). */
+  records: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  /** Mean record score. */
+  score?: Maybe<Scalars['Float']['output']>;
+  since: Scalars['DateTime']['output'];
+  timeliness: QualityDimension;
+  until: Scalars['DateTime']['output'];
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSync = {
+  __typename?: 'DomainSync';
+  /** Quality over the last `windowHours` hours (default 24, at most 2160). */
+  dataQuality: DataQualityReport;
+  deadLetters: SyncDeadLetterConnection;
+  domain: Scalars['String']['output'];
+  syncConflicts: SyncConflictConnection;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDataQualityArgs = {
+  windowHours?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDeadLettersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncDeadLetterFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncSyncConflictsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncConflictFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** An expansion opportunity as the brief writes it. */
+export type ExpansionOpportunitySyncInput = {
+  /** What customer success contributes to the opportunity. */
+  csContribution?: InputMaybe<CsContributionInput>;
+  /** Opportunity id from the CRM (`exp_67890`). */
+  opportunityId?: InputMaybe<Scalars['ID']['input']>;
+  /** Owning sales rep; not in the brief's payload, so optional. */
+  ownerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Probability of closing, 0–1. */
+  probability?: InputMaybe<Scalars['Float']['input']>;
+  /** Pipeline stage (`qualified`; case-insensitive): one of OpportunityStage; a new opportunity starts IDENTIFIED. */
+  stage?: InputMaybe<Scalars['String']['input']>;
+  /** Why the opportunity is likely to close (lower snake case tags). */
+  successFactors?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Expected close quarter, `qN_YYYY` (e.g. `q1_2026`). */
+  timeline?: InputMaybe<Scalars['String']['input']>;
+  /** Kind of expansion as the brief writes it (`upsell`, `cross_sell`; case-insensitive): one of OpportunityType. */
+  type?: InputMaybe<Scalars['String']['input']>;
+  /** Expected contract value (>= 0). */
+  value?: InputMaybe<Scalars['Money']['input']>;
+};
+
 /** Sales writes. Every write stays inside the viewer's tenant. */
 export type Mutation = {
   __typename?: 'Mutation';
   /** Creates an expansion opportunity in the viewer's tenant. */
   createOpportunity: Opportunity;
+  /** Re-runs a sales dead letter, as stored or as corrected (admins). */
+  replaySalesDeadLetter: SyncEventResult;
+  /** Overrides a recorded sales conflict with the picked value, through the same pipeline (admins). */
+  resolveSalesConflict: SyncEventResult;
+  /** Applies a batch of sales sync events (at most 1,000 per transaction); one result per event, in order. */
+  syncSales: SyncBatchResult;
   /** Changes an opportunity of the viewer's tenant. */
   updateOpportunity: Opportunity;
   /** Creates or replaces a customer's renewal forecast. */
@@ -120,6 +214,23 @@ export type Mutation = {
 /** Sales writes. Every write stays inside the viewer's tenant. */
 export type MutationCreateOpportunityArgs = {
   input: CreateOpportunityInput;
+};
+
+/** Sales writes. Every write stays inside the viewer's tenant. */
+export type MutationReplaySalesDeadLetterArgs = {
+  event?: InputMaybe<SalesSyncEventInput>;
+  id: Scalars['ID']['input'];
+};
+
+/** Sales writes. Every write stays inside the viewer's tenant. */
+export type MutationResolveSalesConflictArgs = {
+  id: Scalars['ID']['input'];
+  pick: ConflictPick;
+};
+
+/** Sales writes. Every write stays inside the viewer's tenant. */
+export type MutationSyncSalesArgs = {
+  events: Array<SalesSyncEventInput>;
 };
 
 /** Sales writes. Every write stays inside the viewer's tenant. */
@@ -144,8 +255,8 @@ export type Opportunity = {
   customer: Customer;
   /** Opportunity id from the CRM, e.g. `exp_67890` (unique within the tenant). */
   id: Scalars['ID']['output'];
-  /** Sales rep who owns the opportunity (their book of business). */
-  ownerId: Scalars['ID']['output'];
+  /** Sales rep who owns the opportunity (their book of business); null until the CRM names one (sync payloads may carry none). */
+  ownerId?: Maybe<Scalars['ID']['output']>;
   /** Probability of closing, 0–1. */
   probability: Scalars['Float']['output'];
   /** Source system that last wrote the opportunity (sync provenance). */
@@ -241,6 +352,17 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/** One quality dimension over the window, beside the brief's target. */
+export type QualityDimension = {
+  __typename?: 'QualityDimension';
+  /** value >= target (null when either is missing). */
+  meetsTarget?: Maybe<Scalars['Boolean']['output']>;
+  /** The brief's target (accuracy 0.999, completeness 0.98, consistency 0.995); null where it sets none. */
+  target?: Maybe<Scalars['Float']['output']>;
+  /** Mean 0..1 over the window's records (null when there were none). */
+  value?: Maybe<Scalars['Float']['output']>;
+};
+
 /** Sales queries: the expansion pipeline and renewal forecasts of the viewer's tenant. */
 export type Query = {
   __typename?: 'Query';
@@ -250,6 +372,8 @@ export type Query = {
   opportunity?: Maybe<Opportunity>;
   /** Renewal forecasts of the viewer's tenant, ordered by forecast id. */
   renewals: RenewalForecastConnection;
+  /** Sync bookkeeping per domain (admins). */
+  sync: SyncDomains;
 };
 
 /** Sales queries: the expansion pipeline and renewal forecasts of the viewer's tenant. */
@@ -290,8 +414,8 @@ export type RenewalForecast = {
   expansionPotential: Scalars['Money']['output'];
   /** Account owner when the forecast was made. */
   ownerId?: Maybe<Scalars['ID']['output']>;
-  /** Date the contract is up for renewal. */
-  renewalDate: Scalars['Date']['output'];
+  /** Date the contract is up for renewal; null when the source did not say (the brief's renewal forecast carries none). */
+  renewalDate?: Maybe<Scalars['Date']['output']>;
   /** Probability that the contract renews, 0–1. */
   renewalProbability: Scalars['Float']['output'];
   /** Risks to the renewal, e.g. `budget_cycle_timing`. */
@@ -326,10 +450,236 @@ export type RenewalForecastEdge = {
   node: RenewalForecast;
 };
 
+/** A renewal forecast as the brief writes it. */
+export type RenewalForecastSyncInput = {
+  /** Annual contract value (>= 0). Required. */
+  contractValue?: InputMaybe<Scalars['Money']['input']>;
+  /** Expected additional value at renewal (>= 0). Required. */
+  expansionPotential?: InputMaybe<Scalars['Money']['input']>;
+  /** Account owner; not in the brief's payload, so optional. */
+  ownerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Date the contract is up for renewal; not in the brief's payload, so optional. */
+  renewalDate?: InputMaybe<Scalars['Date']['input']>;
+  /** Probability of renewal, 0–1. Required. */
+  renewalProbability?: InputMaybe<Scalars['Float']['input']>;
+  /** Risks to the renewal (lower snake case tags). */
+  riskFactors?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Customer-success actions countering the risks (lower snake case tags). */
+  successMitigation?: InputMaybe<Array<Scalars['String']['input']>>;
+};
+
+/**
+ * The brief's `sales_pipeline_sync` payload. Fields are optional in the schema so that a missing one
+ * rejects only its event (with the field's path), not the whole batch; required are `customerId` and
+ * `syncTimestamp`, and each opportunity's `opportunityId`, `type`, `value`, `probability` and `timeline`.
+ */
+export type SalesPipelineSyncInput = {
+  /** The customer (`cust_...`); it must exist in the tenant. */
+  customerId?: InputMaybe<Scalars['ID']['input']>;
+  /** Expansion opportunities with the customer, each created or updated by its id. */
+  expansionOpportunities?: InputMaybe<Array<ExpansionOpportunitySyncInput>>;
+  /** The customer's renewal forecast; replaces the given fields of the stored one. */
+  renewalForecast?: InputMaybe<RenewalForecastSyncInput>;
+  /** When the source took this snapshot: the source time of every field the event writes. */
+  syncTimestamp?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/**
+ * One event of a `syncSales` batch: exactly one payload field is set. NDJSON lines of the bulk import are
+ * the brief's payloads with their keys converted from snake_case to camelCase
+ * (`{"sales_pipeline_sync": {...}}` -> `salesPipelineSync`).
+ */
+export type SalesSyncEventInput = {
+  /** Client-chosen idempotency key; when absent the hub derives one from the payload (the same payload twice is a DUPLICATE). */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** The brief's `sales_pipeline_sync` payload: a customer's expansion opportunities and renewal forecast. */
+  salesPipelineSync?: InputMaybe<SalesPipelineSyncInput>;
+  /** Source system of the event (e.g. `crm`); defaults to the caller's principal. */
+  source?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** The answer to a sync batch: every event's outcome, in order. */
+export type SyncBatchResult = {
+  __typename?: 'SyncBatchResult';
+  counts: SyncOutcomeCounts;
+  results: Array<SyncEventResult>;
+};
+
+/** One recorded field conflict, with both values. */
+export type SyncConflict = {
+  __typename?: 'SyncConflict';
+  customerId?: Maybe<Scalars['String']['output']>;
+  decidedAt: Scalars['DateTime']['output'];
+  domain: Scalars['String']['output'];
+  field: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  incomingAt: Scalars['DateTime']['output'];
+  incomingSource: Scalars['String']['output'];
+  /** Incoming value (JSON text), its source and source time. */
+  incomingValue?: Maybe<Scalars['String']['output']>;
+  model: Scalars['String']['output'];
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Set once an admin overrode the decision. */
+  resolvedBy?: Maybe<Scalars['String']['output']>;
+  /** The row's natural key, as JSON text. */
+  rowKey: Scalars['String']['output'];
+  rule: ConflictRule;
+  storedAt?: Maybe<Scalars['DateTime']['output']>;
+  storedSource?: Maybe<Scalars['String']['output']>;
+  /** Stored value (JSON text), its source and source time. */
+  storedValue?: Maybe<Scalars['String']['output']>;
+  winner: ConflictWinner;
+};
+
+export type SyncConflictConnection = {
+  __typename?: 'SyncConflictConnection';
+  edges: Array<SyncConflictEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncConflictEdge = {
+  __typename?: 'SyncConflictEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncConflict;
+};
+
+/** Filters for syncConflicts; all given filters must hold. */
+export type SyncConflictFilter = {
+  customerId?: InputMaybe<Scalars['String']['input']>;
+  field?: InputMaybe<Scalars['String']['input']>;
+  model?: InputMaybe<Scalars['String']['input']>;
+  /** true: only overridden; false: only not yet overridden. */
+  resolved?: InputMaybe<Scalars['Boolean']['input']>;
+  rule?: InputMaybe<ConflictRule>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** An event the pipeline refused, kept for an admin to fix and replay. */
+export type SyncDeadLetter = {
+  __typename?: 'SyncDeadLetter';
+  code: Scalars['String']['output'];
+  domain: Scalars['String']['output'];
+  field?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  idempotencyKey: Scalars['String']['output'];
+  kind: Scalars['String']['output'];
+  line?: Maybe<Scalars['Int']['output']>;
+  /** The payload as received (camelCase JSON text). */
+  payload: Scalars['String']['output'];
+  reason: Scalars['String']['output'];
+  receivedAt: Scalars['DateTime']['output'];
+  /** Outcome of the replay, once replayed. */
+  replayOutcome?: Maybe<SyncOutcome>;
+  replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  source: Scalars['String']['output'];
+};
+
+export type SyncDeadLetterConnection = {
+  __typename?: 'SyncDeadLetterConnection';
+  edges: Array<SyncDeadLetterEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncDeadLetterEdge = {
+  __typename?: 'SyncDeadLetterEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncDeadLetter;
+};
+
+export type SyncDeadLetterFilter = {
+  kind?: InputMaybe<Scalars['String']['input']>;
+  /** true: only replayed; false: only waiting. */
+  replayed?: InputMaybe<Scalars['Boolean']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** Each domain's sync bookkeeping; every domain answers its own field. */
+export type SyncDomains = {
+  __typename?: 'SyncDomains';
+  /** Sales data quality, conflicts and dead letters. */
+  sales: DomainSync;
+};
+
+/** The outcome of one event of a sync batch, in the order sent. */
+export type SyncEventResult = {
+  __typename?: 'SyncEventResult';
+  /** For REJECTED: an error code (BAD_USER_INPUT, NOT_FOUND, FORBIDDEN). */
+  code?: Maybe<Scalars['String']['output']>;
+  conflicts: Array<SyncFieldConflict>;
+  /** For REJECTED and stored for repair: the dead letter's id. */
+  deadLetterId?: Maybe<Scalars['ID']['output']>;
+  /** For REJECTED: the payload path at fault (e.g. financialHealth.invoiceAccuracy). */
+  field?: Maybe<Scalars['String']['output']>;
+  /** For DUPLICATE: the outcome of the first time this key was seen. */
+  firstOutcome?: Maybe<SyncOutcome>;
+  /** The key given, or the one derived from the payload. */
+  idempotencyKey: Scalars['String']['output'];
+  /** Position of the event in the batch (0-based). */
+  index: Scalars['Int']['output'];
+  /** Payload kind, as the brief names it (e.g. usage_analytics_sync). */
+  kind: Scalars['String']['output'];
+  /** NDJSON line number, for bulk imports. */
+  line?: Maybe<Scalars['Int']['output']>;
+  outcome: SyncOutcome;
+  quality?: Maybe<SyncQualityScore>;
+  /** For REJECTED: why. */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** A field whose stored and incoming values disagreed. */
+export type SyncFieldConflict = {
+  __typename?: 'SyncFieldConflict';
+  field: Scalars['String']['output'];
+  /** Conflict id; pass it to resolve<Domain>Conflict to override. */
+  id: Scalars['ID']['output'];
+  model: Scalars['String']['output'];
+  rule: ConflictRule;
+  winner: ConflictWinner;
+};
+
+/** What the sync pipeline did with one event. */
+export type SyncOutcome =
+  /** Every field of the event was written. */
+  | 'APPLIED'
+  /** The idempotency key was seen before: nothing changed; `firstOutcome` is the outcome it got then. */
+  | 'DUPLICATE'
+  /** Some fields were written, others kept the stored value (see `conflicts`). */
+  | 'MERGED'
+  /** Invalid, unknown customer or outside the caller's rows: nothing written (`code`, `reason`, `field`). */
+  | 'REJECTED'
+  /** Older than what is stored, field by field: recorded, nothing changed. */
+  | 'STALE';
+
+/** Counts per outcome of one batch. */
+export type SyncOutcomeCounts = {
+  __typename?: 'SyncOutcomeCounts';
+  applied: Scalars['Int']['output'];
+  duplicate: Scalars['Int']['output'];
+  merged: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  stale: Scalars['Int']['output'];
+};
+
+/** Data-quality score of one accepted record, each dimension 0..1. */
+export type SyncQualityScore = {
+  __typename?: 'SyncQualityScore';
+  completeness: Scalars['Float']['output'];
+  consistency: Scalars['Float']['output'];
+  /** 0.35 validity + 0.25 completeness + 0.25 consistency + 0.15 timeliness. */
+  score: Scalars['Float']['output'];
+  timeliness: Scalars['Float']['output'];
+  validity: Scalars['Float']['output'];
+};
+
 /** Changes to an opportunity; omitted fields keep their value. */
 export type UpdateOpportunityInput = {
   /** Replaces the given parts of the customer-success evidence. */
   csContribution?: InputMaybe<CsContributionInput>;
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Owning sales rep. */
   ownerId?: InputMaybe<Scalars['ID']['input']>;
   /** Probability of closing, 0–1. */
@@ -358,6 +708,8 @@ export type UpsertRenewalForecastInput = {
   customerId: Scalars['ID']['input'];
   /** Expected additional value at renewal (>= 0). */
   expansionPotential: Scalars['Money']['input'];
+  /** Idempotency key: the same key again answers the first call's row and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Account owner. */
   ownerId?: InputMaybe<Scalars['ID']['input']>;
   /** Date the contract is up for renewal (`YYYY-MM-DD`). */
@@ -486,6 +838,9 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  ConflictPick: ConflictPick;
+  ConflictRule: ConflictRule;
+  ConflictWinner: ConflictWinner;
   CreateOpportunityInput: CreateOpportunityInput;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
@@ -493,8 +848,11 @@ export type ResolversTypes = ResolversObject<{
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   CsContributionInput: CsContributionInput;
   Customer: ResolverTypeWrapper<CustomerRefModel>;
+  DataQualityReport: ResolverTypeWrapper<DataQualityReport>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DomainSync: ResolverTypeWrapper<DomainSync>;
+  ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Opportunity: ResolverTypeWrapper<ExpansionOpportunityModel>;
@@ -507,6 +865,7 @@ export type ResolversTypes = ResolversObject<{
   OpportunityType: OpportunityType;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  QualityDimension: ResolverTypeWrapper<QualityDimension>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RenewalFilter: RenewalFilter;
   RenewalForecast: ResolverTypeWrapper<RenewalForecastModel>;
@@ -516,6 +875,24 @@ export type ResolversTypes = ResolversObject<{
   RenewalForecastEdge: ResolverTypeWrapper<
     Omit<RenewalForecastEdge, 'node'> & { node: ResolversTypes['RenewalForecast'] }
   >;
+  RenewalForecastSyncInput: RenewalForecastSyncInput;
+  SalesPipelineSyncInput: SalesPipelineSyncInput;
+  SalesSyncEventInput: SalesSyncEventInput;
+  SyncBatchResult: ResolverTypeWrapper<SyncBatchResult>;
+  SyncConflict: ResolverTypeWrapper<SyncConflict>;
+  SyncConflictConnection: ResolverTypeWrapper<SyncConflictConnection>;
+  SyncConflictEdge: ResolverTypeWrapper<SyncConflictEdge>;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: ResolverTypeWrapper<SyncDeadLetter>;
+  SyncDeadLetterConnection: ResolverTypeWrapper<SyncDeadLetterConnection>;
+  SyncDeadLetterEdge: ResolverTypeWrapper<SyncDeadLetterEdge>;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: ResolverTypeWrapper<SyncDomains>;
+  SyncEventResult: ResolverTypeWrapper<SyncEventResult>;
+  SyncFieldConflict: ResolverTypeWrapper<SyncFieldConflict>;
+  SyncOutcome: SyncOutcome;
+  SyncOutcomeCounts: ResolverTypeWrapper<SyncOutcomeCounts>;
+  SyncQualityScore: ResolverTypeWrapper<SyncQualityScore>;
   UpdateOpportunityInput: UpdateOpportunityInput;
   UpsertRenewalForecastInput: UpsertRenewalForecastInput;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
@@ -533,8 +910,11 @@ export type ResolversParentTypes = ResolversObject<{
   Int: Scalars['Int']['output'];
   CsContributionInput: CsContributionInput;
   Customer: CustomerRefModel;
+  DataQualityReport: DataQualityReport;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DomainSync: DomainSync;
+  ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   Opportunity: ExpansionOpportunityModel;
@@ -545,6 +925,7 @@ export type ResolversParentTypes = ResolversObject<{
   OpportunityFilter: OpportunityFilter;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
+  QualityDimension: QualityDimension;
   Query: Record<PropertyKey, never>;
   RenewalFilter: RenewalFilter;
   RenewalForecast: RenewalForecastModel;
@@ -552,6 +933,23 @@ export type ResolversParentTypes = ResolversObject<{
     edges: Array<ResolversParentTypes['RenewalForecastEdge']>;
   };
   RenewalForecastEdge: Omit<RenewalForecastEdge, 'node'> & { node: ResolversParentTypes['RenewalForecast'] };
+  RenewalForecastSyncInput: RenewalForecastSyncInput;
+  SalesPipelineSyncInput: SalesPipelineSyncInput;
+  SalesSyncEventInput: SalesSyncEventInput;
+  SyncBatchResult: SyncBatchResult;
+  SyncConflict: SyncConflict;
+  SyncConflictConnection: SyncConflictConnection;
+  SyncConflictEdge: SyncConflictEdge;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: SyncDeadLetter;
+  SyncDeadLetterConnection: SyncDeadLetterConnection;
+  SyncDeadLetterEdge: SyncDeadLetterEdge;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: SyncDomains;
+  SyncEventResult: SyncEventResult;
+  SyncFieldConflict: SyncFieldConflict;
+  SyncOutcomeCounts: SyncOutcomeCounts;
+  SyncQualityScore: SyncQualityScore;
   UpdateOpportunityInput: UpdateOpportunityInput;
   UpsertRenewalForecastInput: UpsertRenewalForecastInput;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
@@ -651,6 +1049,22 @@ export type CustomerResolvers<
   renewal?: Resolver<Maybe<ResolversTypes['RenewalForecast']>, ParentType, ContextType>;
 }>;
 
+export type DataQualityReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DataQualityReport'] = ResolversParentTypes['DataQualityReport'],
+> = ResolversObject<{
+  accuracy?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  completeness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  records?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  until?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
   name: 'Date';
 }
@@ -658,6 +1072,31 @@ export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type DomainSyncResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DomainSync'] = ResolversParentTypes['DomainSync'],
+> = ResolversObject<{
+  dataQuality?: Resolver<
+    ResolversTypes['DataQualityReport'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDataQualityArgs, 'windowHours'>
+  >;
+  deadLetters?: Resolver<
+    ResolversTypes['SyncDeadLetterConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDeadLettersArgs, 'first'>
+  >;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  syncConflicts?: Resolver<
+    ResolversTypes['SyncConflictConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncSyncConflictsArgs, 'first'>
+  >;
+}>;
 
 export interface MoneyScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Money'], any> {
   name: 'Money';
@@ -672,6 +1111,24 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationCreateOpportunityArgs, 'input'>
+  >;
+  replaySalesDeadLetter?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplaySalesDeadLetterArgs, 'id'>
+  >;
+  resolveSalesConflict?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationResolveSalesConflictArgs, 'id' | 'pick'>
+  >;
+  syncSales?: Resolver<
+    ResolversTypes['SyncBatchResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSyncSalesArgs, 'events'>
   >;
   updateOpportunity?: Resolver<
     ResolversTypes['Opportunity'],
@@ -695,7 +1152,7 @@ export type OpportunityResolvers<
   csContribution?: Resolver<ResolversTypes['CsContribution'], ParentType, ContextType>;
   customer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
-  ownerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
   probability?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   sourceSystem?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   sourceUpdatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
@@ -735,6 +1192,15 @@ export type PageInfoResolvers<
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type QualityDimensionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['QualityDimension'] = ResolversParentTypes['QualityDimension'],
+> = ResolversObject<{
+  meetsTarget?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  target?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+}>;
+
 export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
@@ -757,6 +1223,7 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QueryRenewalsArgs, 'first'>
   >;
+  sync?: Resolver<ResolversTypes['SyncDomains'], ParentType, ContextType>;
 }>;
 
 export type RenewalForecastResolvers<
@@ -767,7 +1234,7 @@ export type RenewalForecastResolvers<
   customer?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
   expansionPotential?: Resolver<ResolversTypes['Money'], ParentType, ContextType>;
   ownerId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
-  renewalDate?: Resolver<ResolversTypes['Date'], ParentType, ContextType>;
+  renewalDate?: Resolver<Maybe<ResolversTypes['Date']>, ParentType, ContextType>;
   renewalProbability?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
   riskFactors?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   sourceSystem?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -794,6 +1261,149 @@ export type RenewalForecastEdgeResolvers<
   node?: Resolver<ResolversTypes['RenewalForecast'], ParentType, ContextType>;
 }>;
 
+export type SyncBatchResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncBatchResult'] = ResolversParentTypes['SyncBatchResult'],
+> = ResolversObject<{
+  counts?: Resolver<ResolversTypes['SyncOutcomeCounts'], ParentType, ContextType>;
+  results?: Resolver<Array<ResolversTypes['SyncEventResult']>, ParentType, ContextType>;
+}>;
+
+export type SyncConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflict'] = ResolversParentTypes['SyncConflict'],
+> = ResolversObject<{
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  decidedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  incomingAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  incomingSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  incomingValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resolvedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  resolvedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rowKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  storedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  storedSource?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  storedValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictConnection'] = ResolversParentTypes['SyncConflictConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncConflictEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictEdge'] = ResolversParentTypes['SyncConflictEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncConflict'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetter'] = ResolversParentTypes['SyncDeadLetter'],
+> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  replayOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterConnection'] =
+    ResolversParentTypes['SyncDeadLetterConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncDeadLetterEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterEdge'] = ResolversParentTypes['SyncDeadLetterEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncDeadLetter'], ParentType, ContextType>;
+}>;
+
+export type SyncDomainsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDomains'] = ResolversParentTypes['SyncDomains'],
+> = ResolversObject<{
+  sales?: Resolver<ResolversTypes['DomainSync'], ParentType, ContextType>;
+}>;
+
+export type SyncEventResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncEventResult'] = ResolversParentTypes['SyncEventResult'],
+> = ResolversObject<{
+  code?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  conflicts?: Resolver<Array<ResolversTypes['SyncFieldConflict']>, ParentType, ContextType>;
+  deadLetterId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  firstOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['SyncOutcome'], ParentType, ContextType>;
+  quality?: Resolver<Maybe<ResolversTypes['SyncQualityScore']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type SyncFieldConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncFieldConflict'] = ResolversParentTypes['SyncFieldConflict'],
+> = ResolversObject<{
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncOutcomeCountsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncOutcomeCounts'] = ResolversParentTypes['SyncOutcomeCounts'],
+> = ResolversObject<{
+  applied?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  duplicate?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  merged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stale?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncQualityScoreResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncQualityScore'] = ResolversParentTypes['SyncQualityScore'],
+> = ResolversObject<{
+  completeness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  validity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
 export interface Federation__FieldSetScalarConfig extends GraphQLScalarTypeConfig<
   ResolversTypes['federation__FieldSet'],
   any
@@ -808,18 +1418,33 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 export type Resolvers<ContextType = Context> = ResolversObject<{
   CsContribution?: CsContributionResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
+  DataQualityReport?: DataQualityReportResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DomainSync?: DomainSyncResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Opportunity?: OpportunityResolvers<ContextType>;
   OpportunityConnection?: OpportunityConnectionResolvers<ContextType>;
   OpportunityEdge?: OpportunityEdgeResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  QualityDimension?: QualityDimensionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RenewalForecast?: RenewalForecastResolvers<ContextType>;
   RenewalForecastConnection?: RenewalForecastConnectionResolvers<ContextType>;
   RenewalForecastEdge?: RenewalForecastEdgeResolvers<ContextType>;
+  SyncBatchResult?: SyncBatchResultResolvers<ContextType>;
+  SyncConflict?: SyncConflictResolvers<ContextType>;
+  SyncConflictConnection?: SyncConflictConnectionResolvers<ContextType>;
+  SyncConflictEdge?: SyncConflictEdgeResolvers<ContextType>;
+  SyncDeadLetter?: SyncDeadLetterResolvers<ContextType>;
+  SyncDeadLetterConnection?: SyncDeadLetterConnectionResolvers<ContextType>;
+  SyncDeadLetterEdge?: SyncDeadLetterEdgeResolvers<ContextType>;
+  SyncDomains?: SyncDomainsResolvers<ContextType>;
+  SyncEventResult?: SyncEventResultResolvers<ContextType>;
+  SyncFieldConflict?: SyncFieldConflictResolvers<ContextType>;
+  SyncOutcomeCounts?: SyncOutcomeCountsResolvers<ContextType>;
+  SyncQualityScore?: SyncQualityScoreResolvers<ContextType>;
   federation__FieldSet?: GraphQLScalarType;
   link__Import?: GraphQLScalarType;
 }>;

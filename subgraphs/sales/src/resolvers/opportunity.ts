@@ -1,11 +1,8 @@
-import { provenance, provenanceChange } from '@hub/core/validate';
 import { afterIdWhere, paginate } from '@hub/core/pagination';
-import { mapPrismaError, notFound } from '@hub/core/errors';
 import type { ExpansionOpportunity, Prisma } from '@hub/store/sales';
-import { randomBytes } from 'node:crypto';
-import type { Context } from '../context.js';
-import type { CsContributionInput, OpportunityFilter, Resolvers } from '../generated/resolvers-types.js';
-import { opportunityScope } from '../scope.js';
+import { randomBytes, randomUUID } from 'node:crypto';
+import type { OpportunityFilter, Resolvers } from '../generated/resolvers-types.js';
+import type { CreateOpportunityPayload, UpdateOpportunityPayload } from '../sync.js';
 import * as check from '../validation.js';
 
 /** A validated opportunity filter, usable both as a Prisma `where` and as an in-memory predicate. */
@@ -35,27 +32,10 @@ export function parseOpportunityFilter(filter: OpportunityFilter | null | undefi
   };
 }
 
-/** An opportunity the viewer may see, or NOT_FOUND (also for another tenant's or book's id). */
-async function existingOpportunity(ctx: Context, id: string) {
-  const opportunity = await ctx.loaders.opportunityById.load(id);
-  if (!opportunity) throw notFound('Opportunity', id);
-  return opportunity;
-}
-
-function csFields(input: CsContributionInput | null | undefined) {
-  return {
-    csHealthScore: check.score('input.csContribution.healthScore', input?.healthScore, 0, 100),
-    csSuccessEvidence: check.tags('input.csContribution.successEvidence', input?.successEvidence),
-    csRiskMitigation: check.tags('input.csContribution.riskMitigation', input?.riskMitigation),
-  };
-}
-
 export const opportunityResolvers: Resolvers = {
   Query: {
     opportunities: (_parent, args, ctx) => {
-      const where: Prisma.ExpansionOpportunityWhereInput = {
-        AND: [opportunityScope(ctx.viewer), parseOpportunityFilter(args.filter).where],
-      };
+      const { where } = parseOpportunityFilter(args.filter);
       return paginate(
         args,
         ({ take, afterId }) =>
@@ -82,51 +62,33 @@ export const opportunityResolvers: Resolvers = {
 
   Mutation: {
     createOpportunity: async (_parent, { input }, ctx) => {
-      const tenantId = check.requireTenant(ctx.viewer);
-      const cs = csFields(input.csContribution);
-      const data = {
-        tenantId,
-        id: input.id ? check.externalId('input.id', input.id) : `exp_${randomBytes(6).toString('hex')}`,
-        customerId: check.externalId('input.customerId', input.customerId),
-        ownerId: check.externalId('input.ownerId', input.ownerId),
-        type: input.type,
-        value: check.nonNegativeMoney('input.value', input.value),
-        probability: check.probability('input.probability', input.probability),
-        timeline: check.timeline('input.timeline', input.timeline),
-        stage: input.stage ?? 'IDENTIFIED',
-        successFactors: check.tags('input.successFactors', input.successFactors) ?? [],
-        csHealthScore: cs.csHealthScore ?? null,
-        csSuccessEvidence: cs.csSuccessEvidence ?? [],
-        csRiskMitigation: cs.csRiskMitigation ?? [],
-        ...provenance(input),
-      } satisfies Prisma.ExpansionOpportunityUncheckedCreateInput;
-      try {
-        return await ctx.db.expansionOpportunity.create({ data });
-      } catch (error) {
-        throw mapPrismaError(error, 'Opportunity');
-      }
+      const { idempotencyKey, sourceSystem, ...fields } = input;
+      const id = fields.id ?? `exp_${randomBytes(6).toString('hex')}`;
+      // No key given: the engine derives one from the payload, so the same opportunity sent again
+      // (same id, same fields) replays; the same id with other fields is a CONFLICT (insert mode).
+      const result = await ctx.sync.applyOne({
+        kind: 'create_opportunity',
+        payload: { input: { ...fields, id } } satisfies CreateOpportunityPayload,
+        idempotencyKey,
+        source: sourceSystem,
+      });
+      return ctx.db.expansionOpportunity.findFirstOrThrow({
+        where: { id: result.rows.find((row) => row.model === 'ExpansionOpportunity')?.id ?? '' },
+      });
     },
 
     updateOpportunity: async (_parent, { id, input }, ctx) => {
-      const tenantId = check.requireTenant(ctx.viewer);
-      const cs = input.csContribution ? csFields(input.csContribution) : {};
-      const data: Prisma.ExpansionOpportunityUpdateInput = {
-        ownerId: check.change('input.ownerId', input.ownerId, check.externalId),
-        type: check.notNull('input.type', input.type),
-        value: check.nonNegativeMoney('input.value', check.notNull('input.value', input.value)),
-        probability: check.probability('input.probability', check.notNull('input.probability', input.probability)),
-        timeline: check.change('input.timeline', input.timeline, check.timeline),
-        stage: check.notNull('input.stage', input.stage),
-        successFactors: check.tags('input.successFactors', input.successFactors),
-        ...cs,
-        ...provenanceChange(input),
-      };
-      await existingOpportunity(ctx, id);
-      try {
-        return await ctx.db.expansionOpportunity.update({ where: { tenantId_id: { tenantId, id } }, data });
-      } catch (error) {
-        throw mapPrismaError(error, 'Opportunity');
-      }
+      const { idempotencyKey, sourceSystem, ...changes } = input;
+      // Every call is a change of its own unless the caller names it: a repeated update applies again.
+      const result = await ctx.sync.applyOne({
+        kind: 'update_opportunity',
+        payload: { id, input: changes } satisfies UpdateOpportunityPayload,
+        idempotencyKey: idempotencyKey ?? randomUUID(),
+        source: sourceSystem,
+      });
+      return ctx.db.expansionOpportunity.findFirstOrThrow({
+        where: { id: result.rows.find((row) => row.model === 'ExpansionOpportunity')?.id ?? '' },
+      });
     },
   },
 };

@@ -1,9 +1,8 @@
-import { provenance } from '@hub/core/validate';
+import { randomUUID } from 'node:crypto';
 import { afterIdWhere, paginate } from '@hub/core/pagination';
-import { mapPrismaError } from '@hub/core/errors';
 import type { Prisma } from '@hub/store/sales';
 import type { RenewalFilter, Resolvers } from '../generated/resolvers-types.js';
-import { renewalScope } from '../scope.js';
+import type { UpsertRenewalForecastPayload } from '../sync.js';
 import * as check from '../validation.js';
 
 /** Prisma `where` for a renewal filter; validated here so errors name the filter field. */
@@ -18,7 +17,7 @@ export function renewalWhere(filter: RenewalFilter | null | undefined): Prisma.R
 export const renewalResolvers: Resolvers = {
   Query: {
     renewals: (_parent, args, ctx) => {
-      const where: Prisma.RenewalForecastWhereInput = { AND: [renewalScope(ctx.viewer), renewalWhere(args.filter)] };
+      const where = renewalWhere(args.filter);
       return paginate(
         args,
         ({ take, afterId }) =>
@@ -38,27 +37,17 @@ export const renewalResolvers: Resolvers = {
 
   Mutation: {
     upsertRenewalForecast: async (_parent, { input }, ctx) => {
-      const tenantId = check.requireTenant(ctx.viewer);
-      const customerId = check.externalId('input.customerId', input.customerId);
-      const fields = {
-        renewalProbability: check.probability('input.renewalProbability', input.renewalProbability),
-        contractValue: check.nonNegativeMoney('input.contractValue', input.contractValue),
-        expansionPotential: check.nonNegativeMoney('input.expansionPotential', input.expansionPotential),
-        renewalDate: check.calendarDate(input.renewalDate),
-        riskFactors: check.tags('input.riskFactors', input.riskFactors) ?? [],
-        successMitigation: check.tags('input.successMitigation', input.successMitigation) ?? [],
-        ownerId: input.ownerId ? check.externalId('input.ownerId', input.ownerId) : null,
-        ...provenance(input),
-      };
-      try {
-        return await ctx.db.renewalForecast.upsert({
-          where: { tenantId_customerId: { tenantId, customerId } },
-          create: { tenantId, customerId, ...fields },
-          update: fields,
-        });
-      } catch (error) {
-        throw mapPrismaError(error, 'RenewalForecast');
-      }
+      const { idempotencyKey, sourceSystem, ...forecast } = input;
+      const result = await ctx.sync.applyOne({
+        kind: 'upsert_renewal_forecast',
+        payload: { input: forecast } satisfies UpsertRenewalForecastPayload,
+        // Every call is a forecast of its own unless the caller names it.
+        idempotencyKey: idempotencyKey ?? randomUUID(),
+        source: sourceSystem,
+      });
+      return ctx.db.renewalForecast.findFirstOrThrow({
+        where: { id: result.rows.find((row) => row.model === 'RenewalForecast')?.id ?? '' },
+      });
     },
   },
 };
