@@ -173,3 +173,50 @@ export function dayOf(value: Date): Date {
 export function today(now: Date = new Date()): Date {
   return dayOf(now);
 }
+
+// Sync payloads (issue 7): the brief writes enum values in lower snake case (`"on_track"`), durations as
+// `"45_days"`, and a payload replayed from the dead-letter store has its instants as ISO strings again.
+
+/** A value that must be present (not null or undefined). */
+export function required<T>(field: string, value: T | null | undefined): T {
+  if (value === null || value === undefined) throw badUserInput(field, 'is required');
+  return value;
+}
+
+/**
+ * An enum value as a sync payload writes it, case-insensitive (`"current"`, `"CURRENT"`, `"on_track"`),
+ * as the stored value (`CURRENT`, `ON_TRACK`).
+ */
+export function enumValue<E extends string>(field: string, value: string, allowed: readonly E[]): E {
+  const upper = value.trim().toUpperCase();
+  const match = allowed.find((candidate) => candidate === upper);
+  if (match === undefined)
+    throw badUserInput(field, `must be one of ${allowed.map((a) => a.toLowerCase()).join(', ')}`);
+  return match;
+}
+
+const DURATION_RE = /^(\d{1,6})_(day|days|week|weeks|month|months|year|years)$/;
+const DAYS_PER: Record<string, number> = { day: 1, week: 7, month: 30, year: 365 };
+const MONTHS_PER: Record<string, number> = { month: 1, year: 12 };
+
+/**
+ * A duration as the brief writes it (`"45_days"`, `"3_months"`) in whole `unit`s. Days accept days, weeks,
+ * months (30 days) and years (365); months accept months and years only (a day count is not a month count).
+ */
+export function duration(field: string, value: string, unit: 'days' | 'months'): number {
+  const match = DURATION_RE.exec(value.trim().toLowerCase());
+  const per = unit === 'days' ? DAYS_PER : MONTHS_PER;
+  const factor = match?.[2] === undefined ? undefined : per[match[2].replace(/s$/, '')];
+  if (match?.[1] === undefined || factor === undefined) {
+    const units = unit === 'days' ? 'days, weeks, months or years' : 'months or years';
+    throw badUserInput(field, `must be a duration like "45_days" (whole ${units})`);
+  }
+  return Number(match[1]) * factor;
+}
+
+/** An instant: a Date (GraphQL DateTime) or its ISO-8601 text (a payload stored as JSON and replayed). */
+export function instant(field: string, value: Date | string): Date {
+  const date = value instanceof Date ? value : new Date(value);
+  if (Number.isNaN(date.getTime())) throw badUserInput(field, 'must be an ISO-8601 instant');
+  return date;
+}

@@ -56,6 +56,11 @@ export type CreateInvoiceInput = {
   customerId: Scalars['ID']['input'];
   /** When payment is due; not before `issuedAt`. */
   dueAt: Scalars['DateTime']['input'];
+  /**
+   * Idempotency key. Without one, an identical repeat of this input (same number, same fields) is
+   * still a replay: the key is derived from the input. The same number with different fields is CONFLICT.
+   */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** When the invoice was issued. */
   issuedAt: Scalars['DateTime']['input'];
   /** Invoice number, unique within the tenant. */
@@ -108,6 +113,102 @@ export type CustomerFinanceInvoicesArgs = {
   status?: InputMaybe<InvoiceStatus>;
 };
 
+/** `financial_health` of the financial performance payload; every field required. */
+export type FinanceFinancialHealthInput = {
+  /** `excellent`, `good`, `fair` or `poor` (any case). System of record: source `finance`. */
+  collectionHealth?: InputMaybe<Scalars['String']['input']>;
+  /** Share of invoices disputed, 0..1. */
+  disputeRate?: InputMaybe<Scalars['Float']['input']>;
+  /** Share of invoices issued without corrections, 0..1. */
+  invoiceAccuracy?: InputMaybe<Scalars['Float']['input']>;
+  /** `current`, `late`, `overdue` or `delinquent` (any case). System of record: source `finance`. */
+  paymentStatus?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** `revenue_attribution` of the financial performance payload; every field required. */
+export type FinanceRevenueAttributionInput = {
+  /** Current ARR, at least 0. */
+  currentArr?: InputMaybe<Scalars['Money']['input']>;
+  /** Lifetime value, acquisition cost, ROI and payback. */
+  roiMetrics?: InputMaybe<FinanceRoiMetricsInput>;
+  /** Revenue attributed to customer success. */
+  successContribution?: InputMaybe<FinanceSuccessContributionInput>;
+};
+
+/** `roi_metrics`. */
+export type FinanceRoiMetricsInput = {
+  /** Acquisition cost, at least 0. */
+  acquisitionCost?: InputMaybe<Scalars['Money']['input']>;
+  /** Customer lifetime value, at least 0. */
+  customerLtv?: InputMaybe<Scalars['Money']['input']>;
+  /** Payback period as the brief writes it: `3_months` (months or years). */
+  paybackPeriod?: InputMaybe<Scalars['String']['input']>;
+  /** Success ROI in percent (1800 = 18x), -100..1000000. */
+  successRoi?: InputMaybe<Scalars['Float']['input']>;
+};
+
+/** `success_contribution`: revenue attributed to customer success; amounts at least 0. */
+export type FinanceSuccessContributionInput = {
+  /** Revenue kept by preventing churn. */
+  churnPrevention?: InputMaybe<Scalars['Money']['input']>;
+  /** Revenue from expansion. */
+  expansionRevenue?: InputMaybe<Scalars['Money']['input']>;
+  /** Value of referrals. */
+  referralValue?: InputMaybe<Scalars['Money']['input']>;
+};
+
+/** `success_timeline`. */
+export type FinanceSuccessTimelineInput = {
+  /** Customer satisfaction, 1..5. */
+  customerSatisfaction?: InputMaybe<Scalars['Float']['input']>;
+  /** `on_track`, `ahead`, `behind` or `at_risk` (any case). */
+  milestoneAchievement?: InputMaybe<Scalars['String']['input']>;
+  /** Time to first value as the brief writes it: `45_days` (days, weeks, months or years). */
+  timeToValue?: InputMaybe<Scalars['String']['input']>;
+};
+
+/**
+ * One event of a `syncFinance` batch; exactly one payload field must be set. As NDJSON (`POST /sync/finance`)
+ * a line is the brief's payload as the brief writes it, e.g. `{"financial_performance_sync": {...}}`, keys
+ * converted snake_case -> camelCase; no finance payload holds a map keyed by name, so no other conversion.
+ */
+export type FinanceSyncEventInput = {
+  /** The brief's Financial Performance Synchronization payload (`financial_performance_sync`). */
+  financialPerformanceSync?: InputMaybe<FinancialPerformanceSyncInput>;
+  /**
+   * Idempotency key; when omitted it is derived from the payload (sha256 of domain, kind and the canonical
+   * JSON), so the same payload sent twice is a DUPLICATE.
+   */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * Source system. `finance` (the billing / ERP system of record) owns `financialHealth.paymentStatus` and
+   * `collectionHealth`: its value wins whatever the source time. Default: the request's source, else the caller.
+   */
+  source?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** `value_achievement`: parts of the realized value; amounts at least 0. */
+export type FinanceValueAchievementInput = {
+  /** Value from cost savings. */
+  costSavings?: InputMaybe<Scalars['Money']['input']>;
+  /** Value from efficiency gains. */
+  efficiencyGains?: InputMaybe<Scalars['Money']['input']>;
+  /** Value from revenue impact. */
+  revenueImpact?: InputMaybe<Scalars['Money']['input']>;
+};
+
+/** `value_realization` of the financial performance payload; every field required. */
+export type FinanceValueRealizationInput = {
+  /** Value in the contract, at least 0. */
+  contractedValue?: InputMaybe<Scalars['Money']['input']>;
+  /** Value realized, at least 0. */
+  realizedValue?: InputMaybe<Scalars['Money']['input']>;
+  /** How fast value arrived and how satisfied the customer is. */
+  successTimeline?: InputMaybe<FinanceSuccessTimelineInput>;
+  /** Where the realized value came from. */
+  valueAchievement?: InputMaybe<FinanceValueAchievementInput>;
+};
+
 /** Payment behaviour and collection health of one customer. */
 export type FinancialHealth = {
   __typename?: 'FinancialHealth';
@@ -123,6 +224,25 @@ export type FinancialHealth = {
   paymentStatus: PaymentStatus;
   /** When the hub last wrote this record. */
   updatedAt: Scalars['DateTime']['output'];
+};
+
+/**
+ * The brief's `financial_performance_sync` payload in camelCase. Required: `customerId`, `syncTimestamp` and at
+ * least one section. Each section given replaces that record of the customer and must be complete (every field
+ * of it is required); an omitted section leaves its record as it is. Fields are nullable here so that a missing
+ * one rejects only its event (REJECTED with the field's dotted path), not the whole batch.
+ */
+export type FinancialPerformanceSyncInput = {
+  /** Required. The customer, e.g. `cust_12345`. */
+  customerId?: InputMaybe<Scalars['String']['input']>;
+  /** Payment behaviour and collection health. */
+  financialHealth?: InputMaybe<FinanceFinancialHealthInput>;
+  /** Revenue attributed to customer success. */
+  revenueAttribution?: InputMaybe<FinanceRevenueAttributionInput>;
+  /** Required. When the source took this snapshot: the source time of every field; not in the future. */
+  syncTimestamp?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Value contracted versus value realized. */
+  valueRealization?: InputMaybe<FinanceValueRealizationInput>;
 };
 
 /** An invoice issued to a customer. */
@@ -351,6 +471,8 @@ export type RevenueFilter = {
 export type UpdateInvoiceStatusInput = {
   /** Id of the invoice. */
   id: Scalars['ID']['input'];
+  /** Idempotency key: a retry with the same key answers the invoice again and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** When it was paid; only with status PAID (defaults to now). */
   paidAt?: InputMaybe<Scalars['DateTime']['input']>;
   /** The new status. */
@@ -373,6 +495,8 @@ export type UpsertRevenueAttributionInput = {
   customerLtv: Scalars['Money']['input'];
   /** Revenue from expansion; at least 0. */
   expansionRevenue: Scalars['Money']['input'];
+  /** Idempotency key: a retry with the same key answers the record again and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Payback period in months; at least 0. */
   paybackPeriodMonths: Scalars['Int']['input'];
   /** Value of referrals; at least 0. */
@@ -539,8 +663,17 @@ export type ResolversTypes = ResolversObject<{
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
-  FinancialHealth: ResolverTypeWrapper<FinancialHealthModel>;
+  FinanceFinancialHealthInput: FinanceFinancialHealthInput;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  FinanceRevenueAttributionInput: FinanceRevenueAttributionInput;
+  FinanceRoiMetricsInput: FinanceRoiMetricsInput;
+  FinanceSuccessContributionInput: FinanceSuccessContributionInput;
+  FinanceSuccessTimelineInput: FinanceSuccessTimelineInput;
+  FinanceSyncEventInput: FinanceSyncEventInput;
+  FinanceValueAchievementInput: FinanceValueAchievementInput;
+  FinanceValueRealizationInput: FinanceValueRealizationInput;
+  FinancialHealth: ResolverTypeWrapper<FinancialHealthModel>;
+  FinancialPerformanceSyncInput: FinancialPerformanceSyncInput;
   Invoice: ResolverTypeWrapper<InvoiceModel>;
   InvoiceConnection: ResolverTypeWrapper<
     Omit<InvoiceConnection, 'edges'> & { edges: Array<ResolversTypes['InvoiceEdge']> }
@@ -581,8 +714,17 @@ export type ResolversParentTypes = ResolversObject<{
   Int: Scalars['Int']['output'];
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
-  FinancialHealth: FinancialHealthModel;
+  FinanceFinancialHealthInput: FinanceFinancialHealthInput;
   Float: Scalars['Float']['output'];
+  FinanceRevenueAttributionInput: FinanceRevenueAttributionInput;
+  FinanceRoiMetricsInput: FinanceRoiMetricsInput;
+  FinanceSuccessContributionInput: FinanceSuccessContributionInput;
+  FinanceSuccessTimelineInput: FinanceSuccessTimelineInput;
+  FinanceSyncEventInput: FinanceSyncEventInput;
+  FinanceValueAchievementInput: FinanceValueAchievementInput;
+  FinanceValueRealizationInput: FinanceValueRealizationInput;
+  FinancialHealth: FinancialHealthModel;
+  FinancialPerformanceSyncInput: FinancialPerformanceSyncInput;
   Invoice: InvoiceModel;
   InvoiceConnection: Omit<InvoiceConnection, 'edges'> & { edges: Array<ResolversParentTypes['InvoiceEdge']> };
   InvoiceEdge: Omit<InvoiceEdge, 'node'> & { node: ResolversParentTypes['Invoice'] };

@@ -38,6 +38,8 @@ export type CreateTicketInput = {
   customerId: Scalars['ID']['input'];
   /** Full description. */
   description: Scalars['String']['input'];
+  /** Idempotency key: a retry with the same key answers the ticket the first call opened, and opens none. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** When it was opened (default now). */
   openedAt?: InputMaybe<Scalars['DateTime']['input']>;
   /** Priority (default NORMAL). */
@@ -150,6 +152,74 @@ export type SupportSatisfaction = {
   totalTickets: Scalars['Int']['output'];
 };
 
+/**
+ * One event of a `syncSupport` batch; exactly one payload field must be set. As NDJSON (`POST /sync/support`)
+ * a line is `{"support_ticket_sync": {...}}` with snake_case keys (converted to camelCase); no support payload
+ * holds a map keyed by name, so no other conversion.
+ */
+export type SupportSyncEventInput = {
+  /**
+   * Idempotency key; when omitted it is derived from the payload (sha256 of domain, kind and the canonical
+   * JSON), so the same payload sent twice is a DUPLICATE.
+   */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Source system (e.g. `zendesk`); default: the request's source, else the caller. */
+  source?: InputMaybe<Scalars['String']['input']>;
+  /** A ticket as the helpdesk holds it (`support_ticket_sync`). */
+  supportTicketSync?: InputMaybe<SupportTicketSyncInput>;
+};
+
+/**
+ * `support_ticket_sync`: one ticket as the helpdesk holds it at `sync_timestamp` (the brief names no ticket
+ * payload; this one follows its style). As NDJSON:
+ *
+ * ```json
+ * {"support_ticket_sync": {"ticket_id": "zd_48213", "customer_id": "cust_12345",
+ *   "subject": "Dashboard shows no data for last week", "description": "The analytics dashboard is empty.",
+ *   "status": "solved", "priority": "high", "channel": "email", "satisfaction_score": 4,
+ *   "timestamps": {"opened_at": "2025-12-01T09:12:00Z", "first_response_at": "2025-12-01T09:40:00Z",
+ *                  "resolved_at": "2025-12-02T16:05:00Z"},
+ *   "sync_timestamp": "2025-12-05T08:21:00Z"}}
+ * ```
+ *
+ * An event is a snapshot: every field is written, an omitted optional one as null. The helpdesk owns the
+ * ticket's life cycle, so the hub's status moves (`updateTicket`) do not apply: events may arrive out of order,
+ * and the later source time wins field by field. Fields are nullable here so that a missing required one rejects
+ * only its event (REJECTED with the field's path), not the whole batch.
+ */
+export type SupportTicketSyncInput = {
+  /** Required. `email`, `chat`, `phone` or `portal` (any case). */
+  channel?: InputMaybe<Scalars['String']['input']>;
+  /** Required. The customer, e.g. `cust_12345`. */
+  customerId?: InputMaybe<Scalars['String']['input']>;
+  /** Required. Full description; may be empty. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** Required. `low`, `normal`, `high` or `urgent` (any case). */
+  priority?: InputMaybe<Scalars['String']['input']>;
+  /** The customer's rating 1..5; only on a solved or closed ticket. */
+  satisfactionScore?: InputMaybe<Scalars['Int']['input']>;
+  /** Required. `open`, `pending`, `solved` or `closed` (any case). */
+  status?: InputMaybe<Scalars['String']['input']>;
+  /** Required. One-line summary; not empty. */
+  subject?: InputMaybe<Scalars['String']['input']>;
+  /** Required. When the helpdesk took this snapshot: the source time of every field; not in the future. */
+  syncTimestamp?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Required. The helpdesk's ticket id (1-64 letters, digits, `_` or `-`); the ticket's id in the hub. */
+  ticketId?: InputMaybe<Scalars['String']['input']>;
+  /** Required (`openedAt`). When the ticket was opened, first answered and resolved. */
+  timestamps?: InputMaybe<SupportTicketTimestampsInput>;
+};
+
+/** When a synced ticket was opened, first answered and resolved. */
+export type SupportTicketTimestampsInput = {
+  /** When the support team first answered; not before `openedAt`. */
+  firstResponseAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Required. When the ticket was opened. */
+  openedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** When the ticket was resolved; only on a solved or closed ticket, not before `openedAt`. */
+  resolvedAt?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
 /** A support ticket. */
 export type Ticket = {
   __typename?: 'Ticket';
@@ -256,6 +326,8 @@ export type UpdateTicketInput = {
   firstResponseAt?: InputMaybe<Scalars['DateTime']['input']>;
   /** Id of the ticket. */
   id: Scalars['ID']['input'];
+  /** Idempotency key: a retry with the same key answers the ticket again and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** New priority. */
   priority?: InputMaybe<TicketPriority>;
   /** Customer rating 1..5; only on SOLVED or CLOSED tickets. */
@@ -401,6 +473,9 @@ export type ResolversTypes = ResolversObject<{
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SupportSatisfaction: ResolverTypeWrapper<SupportSatisfaction>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  SupportSyncEventInput: SupportSyncEventInput;
+  SupportTicketSyncInput: SupportTicketSyncInput;
+  SupportTicketTimestampsInput: SupportTicketTimestampsInput;
   Ticket: ResolverTypeWrapper<TicketModel>;
   TicketChannel: TicketChannel;
   TicketConnection: ResolverTypeWrapper<
@@ -433,6 +508,9 @@ export type ResolversParentTypes = ResolversObject<{
   Query: Record<PropertyKey, never>;
   SupportSatisfaction: SupportSatisfaction;
   Float: Scalars['Float']['output'];
+  SupportSyncEventInput: SupportSyncEventInput;
+  SupportTicketSyncInput: SupportTicketSyncInput;
+  SupportTicketTimestampsInput: SupportTicketTimestampsInput;
   Ticket: TicketModel;
   TicketConnection: Omit<TicketConnection, 'edges'> & { edges: Array<ResolversParentTypes['TicketEdge']> };
   TicketEdge: Omit<TicketEdge, 'node'> & { node: ResolversParentTypes['Ticket'] };
