@@ -254,10 +254,11 @@ describe('finance sync declaration', () => {
         'EXISTS (SELECT 1 FROM "Invoice" i WHERE i."customerId" = h."customerId" AND i.status = \'OVERDUE\')',
       ),
       customerWithInvoices(
-        'h."paymentStatus" = \'CURRENT\' AND NOT EXISTS (SELECT 1 FROM "Invoice" i WHERE i."customerId" = h."customerId" AND (i.status = \'OVERDUE\' OR (i.status = \'OPEN\' AND i."dueAt" < now())))',
+        'h."paymentStatus" = \'CURRENT\' AND NOT EXISTS (SELECT 1 FROM "Invoice" i WHERE i."customerId" = h."customerId" AND (i.status = \'OVERDUE\' OR (i.status = \'OPEN\' AND i."dueAt" < \'2025-12-05T08:21:00Z\')))',
       ),
     ]);
-    const now = new Date().toISOString();
+    // The demo invoices are dated around DEMO_NOW, the brief's own sync_timestamp: snapshots taken then.
+    const now = BRIEF.syncTimestamp;
     const payloads = [overdueCustomer, currentCustomer, 'cust_99999'].flatMap((customerId) =>
       ['current', 'overdue'].map((paymentStatus) =>
         parsed({ customerId, financialHealth: { ...BRIEF.financialHealth, paymentStatus }, syncTimestamp: now }),
