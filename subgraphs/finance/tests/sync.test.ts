@@ -304,7 +304,7 @@ function examplePayloadOf(kind: string): unknown {
     case 'update_invoice_status':
       return {
         input: { id: 'i', status: 'PAID' },
-        current: { number: 'INV-1', status: 'OPEN', issuedAt: new Date(0) },
+        current: { number: 'INV-1', customerId: 'cust_1', status: 'OPEN', issuedAt: new Date(0) },
         now: new Date(),
       };
     default:

@@ -48,7 +48,12 @@ export const mutationResolvers: Resolvers = {
       if (!invoice) throw notFound('Invoice', input.id);
       const payload: UpdateInvoiceStatusPayload = {
         input,
-        current: { number: invoice.number, status: invoice.status, issuedAt: invoice.issuedAt },
+        current: {
+          number: invoice.number,
+          customerId: invoice.customerId,
+          status: invoice.status,
+          issuedAt: invoice.issuedAt,
+        },
         now: new Date(),
       };
       // A key derived from the payload could make OPEN -> PAID, later the same input, a false duplicate.

@@ -77,8 +77,11 @@ export const createInvoiceKind: SyncKind<CreateInvoicePayload> = {
 
 export interface UpdateInvoiceStatusPayload {
   input: UpdateInvoiceStatusInput;
-  /** The invoice as the resolver read it: its natural key and what the transition rule needs. */
-  current: { number: string; status: InvoiceStatus; issuedAt: Date | string };
+  /**
+   * The invoice as the resolver read it: its natural key, its customer (so the pipeline checks the
+   * viewer's row scope against it) and what the transition rule needs.
+   */
+  current: { number: string; customerId: string; status: InvoiceStatus; issuedAt: Date | string };
   /** Arrival time: `paidAt` of a PAID move that names none. */
   now: Date | string;
 }
@@ -92,13 +95,15 @@ export const updateInvoiceStatusKind: SyncKind<UpdateInvoiceStatusPayload> = {
     if (input.paidAt != null && input.status !== 'PAID')
       throw badUserInput('input.paidAt', 'may only be given with status PAID');
     const key = { number: current.number };
-    if (current.status === input.status) return [{ model: 'Invoice', key, fields: { status: input.status } }];
+    const customerId = current.customerId;
+    if (current.status === input.status)
+      return [{ model: 'Invoice', key, fields: { customerId, status: input.status } }];
     if (!INVOICE_TRANSITIONS[current.status].includes(input.status)) {
       throw badUserInput('input.status', `an invoice cannot move from ${current.status} to ${input.status}`);
     }
     const paidAt = input.status === 'PAID' ? instant('input.paidAt', input.paidAt ?? now) : null;
     if (paidAt !== null) notBefore('input.paidAt', paidAt, instant('issuedAt', current.issuedAt), 'issuedAt');
-    return [{ model: 'Invoice', key, fields: { status: input.status, paidAt } }];
+    return [{ model: 'Invoice', key, fields: { customerId, status: input.status, paidAt } }];
   },
   quality: { required: ['input.id', 'input.status'], optional: ['input.paidAt'] },
 };

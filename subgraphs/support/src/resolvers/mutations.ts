@@ -46,7 +46,12 @@ export const mutationResolvers: Resolvers = {
       if (!ticket) throw notFound('Ticket', input.id);
       const payload: UpdateTicketPayload = {
         input,
-        current: { status: ticket.status, openedAt: ticket.openedAt, resolvedAt: ticket.resolvedAt },
+        current: {
+          customerId: ticket.customerId,
+          status: ticket.status,
+          openedAt: ticket.openedAt,
+          resolvedAt: ticket.resolvedAt,
+        },
         now: new Date(),
       };
       const id = await writtenTicket(ctx, updateTicketKind.name, payload, input);

@@ -58,8 +58,11 @@ export const createTicketKind: SyncKind<CreateTicketPayload> = {
 
 export interface UpdateTicketPayload {
   input: UpdateTicketInput;
-  /** The ticket as the resolver read it: what the life-cycle rules need. */
-  current: { status: TicketStatus; openedAt: Date | string; resolvedAt: Date | string | null };
+  /**
+   * The ticket as the resolver read it: its customer (so the pipeline checks the viewer's row scope
+   * against it) and what the life-cycle rules need.
+   */
+  current: { customerId: string; status: TicketStatus; openedAt: Date | string; resolvedAt: Date | string | null };
   /** Arrival time: `resolvedAt` of a move to SOLVED or CLOSED. */
   now: Date | string;
 }
@@ -81,7 +84,7 @@ export const updateTicketKind: SyncKind<UpdateTicketPayload> = {
       }
     }
     const openedAt = instant('openedAt', current.openedAt);
-    const fields: Record<string, unknown> = { status };
+    const fields: Record<string, unknown> = { customerId: current.customerId, status };
     if (input.subject != null) fields['subject'] = requiredText('input.subject', input.subject);
     if (input.description != null) fields['description'] = input.description;
     if (input.priority != null) fields['priority'] = input.priority;
