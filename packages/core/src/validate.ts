@@ -175,7 +175,7 @@ export function today(now: Date = new Date()): Date {
 }
 
 // Sync payloads (issue 7): the brief writes enum values in lower snake case (`"on_track"`), durations as
-// `"45_days"`, and a payload replayed from the dead-letter store has its instants as ISO strings again.
+// `"45_days"` (instants of a replayed payload: `instant` in sync/payload.ts).
 
 /** A value that must be present (not null or undefined). */
 export function required<T>(field: string, value: T | null | undefined): T {
@@ -212,11 +212,4 @@ export function duration(field: string, value: string, unit: 'days' | 'months'):
     throw badUserInput(field, `must be a duration like "45_days" (whole ${units})`);
   }
   return Number(match[1]) * factor;
-}
-
-/** An instant: a Date (GraphQL DateTime) or its ISO-8601 text (a payload stored as JSON and replayed). */
-export function instant(field: string, value: Date | string): Date {
-  const date = value instanceof Date ? value : new Date(value);
-  if (Number.isNaN(date.getTime())) throw badUserInput(field, 'must be an ISO-8601 instant');
-  return date;
 }

@@ -2,11 +2,12 @@
  * Kinds of the finance mutations (mutation-only: not offered to `syncFinance` or NDJSON). Each payload is
  * the mutation's arguments (`{ input }`), so the dotted field of a rejection is the one the mutation has
  * always named (`input.amount`); an update also carries what the resolver read of the stored invoice,
- * so `map` stays a pure function of its payload.
+ * so `map` stays a pure function of its payload. Their instants are Dates: a mutation's event comes from
+ * GraphQL only (mutation-only kinds are never dead-lettered, so never replayed from JSON).
  */
 import { badUserInput } from '@hub/core/errors';
 import type { SyncKind } from '@hub/core/sync/types';
-import { amount, inRange, instant, nonNegativeInt, notBefore, requiredText, sourceUpdatedAt } from '@hub/core/validate';
+import { amount, inRange, nonNegativeInt, notBefore, requiredText, sourceUpdatedAt } from '@hub/core/validate';
 import type { InvoiceStatus } from '@hub/store/finance';
 import type {
   CreateInvoiceInput,
@@ -31,9 +32,8 @@ export const INVOICE_TRANSITIONS: Readonly<Record<InvoiceStatus, readonly Invoic
 };
 
 /** A mutation's source time: the input's `sourceUpdatedAt` when given (not in the future), else the arrival. */
-function mutationTime(input: { sourceUpdatedAt?: Date | string | null }): Date {
-  const given = input.sourceUpdatedAt == null ? null : instant('input.sourceUpdatedAt', input.sourceUpdatedAt);
-  return sourceUpdatedAt('input.sourceUpdatedAt', given) ?? new Date();
+function mutationTime(input: { sourceUpdatedAt?: Date | null }): Date {
+  return sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt) ?? new Date();
 }
 
 export interface CreateInvoicePayload {
@@ -46,9 +46,9 @@ export const createInvoiceKind: SyncKind<CreateInvoicePayload> = {
   // The invoice number is the caller's key: a second create of it is CONFLICT unless it is a replay.
   mode: 'insert',
   sourceTime: ({ input }) => mutationTime(input),
+  sourceTimeField: 'input.sourceUpdatedAt',
   map({ input }) {
-    const issuedAt = instant('input.issuedAt', input.issuedAt);
-    const dueAt = instant('input.dueAt', input.dueAt);
+    const { issuedAt, dueAt } = input;
     notBefore('input.dueAt', dueAt, issuedAt, 'issuedAt');
     const status = input.status ?? 'OPEN';
     if (status !== 'DRAFT' && status !== 'OPEN')
@@ -81,16 +81,16 @@ export interface UpdateInvoiceStatusPayload {
    * The invoice as the resolver read it: its natural key, its customer (so the pipeline checks the
    * viewer's row scope against it) and what the transition rule needs.
    */
-  current: { number: string; customerId: string; status: InvoiceStatus; issuedAt: Date | string };
+  current: { number: string; customerId: string; status: InvoiceStatus; issuedAt: Date };
   /** Arrival time: `paidAt` of a PAID move that names none. */
-  now: Date | string;
+  now: Date;
 }
 
 export const updateInvoiceStatusKind: SyncKind<UpdateInvoiceStatusPayload> = {
   name: 'update_invoice_status',
   mutationOnly: true,
   mode: 'update',
-  sourceTime: ({ now }) => instant('now', now),
+  sourceTime: ({ now }) => now,
   map({ input, current, now }) {
     if (input.paidAt != null && input.status !== 'PAID')
       throw badUserInput('input.paidAt', 'may only be given with status PAID');
@@ -101,8 +101,8 @@ export const updateInvoiceStatusKind: SyncKind<UpdateInvoiceStatusPayload> = {
     if (!INVOICE_TRANSITIONS[current.status].includes(input.status)) {
       throw badUserInput('input.status', `an invoice cannot move from ${current.status} to ${input.status}`);
     }
-    const paidAt = input.status === 'PAID' ? instant('input.paidAt', input.paidAt ?? now) : null;
-    if (paidAt !== null) notBefore('input.paidAt', paidAt, instant('issuedAt', current.issuedAt), 'issuedAt');
+    const paidAt = input.status === 'PAID' ? (input.paidAt ?? now) : null;
+    if (paidAt !== null) notBefore('input.paidAt', paidAt, current.issuedAt, 'issuedAt');
     return [{ model: 'Invoice', key, fields: { customerId, status: input.status, paidAt } }];
   },
   quality: { required: ['input.id', 'input.status'], optional: ['input.paidAt'] },
@@ -116,6 +116,7 @@ export const upsertRevenueAttributionKind: SyncKind<UpsertRevenuePayload> = {
   name: 'upsert_revenue_attribution',
   mutationOnly: true,
   sourceTime: ({ input }) => mutationTime(input),
+  sourceTimeField: 'input.sourceUpdatedAt',
   map({ input }) {
     return [
       {

@@ -3,8 +3,9 @@
  * event writes up to three one-per-customer records, each section replacing its record as a whole.
  */
 import { badUserInput } from '@hub/core/errors';
+import { instant } from '@hub/core/sync/payload';
 import type { QualityCheck, RowChange, SqlExecutor, SyncKind } from '@hub/core/sync/types';
-import { amount, customerId, duration, enumValue, inRange, instant, required, unitInterval } from '@hub/core/validate';
+import { amount, customerId, duration, enumValue, inRange, required, unitInterval } from '@hub/core/validate';
 import type { CollectionHealth, MilestoneAchievement, PaymentStatus } from '@hub/store/finance';
 import type { FinancialPerformanceSyncInput } from '../generated/resolvers-types.js';
 

@@ -1,19 +1,19 @@
 /**
  * Kinds of the support mutations (mutation-only). The payload is the mutation's arguments (`{ input }`),
  * so a rejection names the field the mutation always named (`input.subject`); an update also carries what
- * the resolver read of the stored ticket and the arrival time, so `map` stays a pure function.
+ * the resolver read of the stored ticket and the arrival time, so `map` stays a pure function. Their
+ * instants are Dates: mutation-only kinds are never dead-lettered, so never replayed from JSON.
  */
 import { badUserInput } from '@hub/core/errors';
 import type { SyncKind } from '@hub/core/sync/types';
-import { inRange, instant, notBefore, requiredText, sourceUpdatedAt } from '@hub/core/validate';
+import { inRange, notBefore, requiredText, sourceUpdatedAt } from '@hub/core/validate';
 import type { TicketStatus } from '@hub/store/support';
 import type { CreateTicketInput, UpdateTicketInput } from '../generated/resolvers-types.js';
 import { RESOLVED, TICKET_TRANSITIONS, resolutionHours } from '../tickets.js';
 
 /** A mutation's source time: the input's `sourceUpdatedAt` when given (not in the future), else the arrival. */
-function mutationTime(input: { sourceUpdatedAt?: Date | string | null }, now: Date | string): Date {
-  const given = input.sourceUpdatedAt == null ? null : instant('input.sourceUpdatedAt', input.sourceUpdatedAt);
-  return sourceUpdatedAt('input.sourceUpdatedAt', given) ?? instant('now', now);
+function mutationTime(input: { sourceUpdatedAt?: Date | null }, now: Date): Date {
+  return sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt) ?? now;
 }
 
 export interface CreateTicketPayload {
@@ -21,7 +21,7 @@ export interface CreateTicketPayload {
   /** The new ticket's id, chosen by the resolver (a replay answers the first call's ticket, not this one). */
   id: string;
   /** Arrival time: `openedAt` when the input names none. */
-  now: Date | string;
+  now: Date;
 }
 
 export const createTicketKind: SyncKind<CreateTicketPayload> = {
@@ -29,6 +29,7 @@ export const createTicketKind: SyncKind<CreateTicketPayload> = {
   mutationOnly: true,
   mode: 'insert',
   sourceTime: ({ input, now }) => mutationTime(input, now),
+  sourceTimeField: 'input.sourceUpdatedAt',
   map({ input, id, now }) {
     return [
       {
@@ -41,7 +42,7 @@ export const createTicketKind: SyncKind<CreateTicketPayload> = {
           priority: input.priority ?? 'NORMAL',
           status: 'OPEN',
           channel: input.channel,
-          openedAt: instant('input.openedAt', input.openedAt ?? now),
+          openedAt: input.openedAt ?? now,
           firstResponseAt: null,
           resolvedAt: null,
           resolutionHours: null,
@@ -62,9 +63,9 @@ export interface UpdateTicketPayload {
    * The ticket as the resolver read it: its customer (so the pipeline checks the viewer's row scope
    * against it) and what the life-cycle rules need.
    */
-  current: { customerId: string; status: TicketStatus; openedAt: Date | string; resolvedAt: Date | string | null };
+  current: { customerId: string; status: TicketStatus; openedAt: Date; resolvedAt: Date | null };
   /** Arrival time: `resolvedAt` of a move to SOLVED or CLOSED. */
-  now: Date | string;
+  now: Date;
 }
 
 export const updateTicketKind: SyncKind<UpdateTicketPayload> = {
@@ -72,6 +73,7 @@ export const updateTicketKind: SyncKind<UpdateTicketPayload> = {
   mutationOnly: true,
   mode: 'update',
   sourceTime: ({ input, now }) => mutationTime(input, now),
+  sourceTimeField: 'input.sourceUpdatedAt',
   map({ input, current, now }) {
     const status = input.status ?? current.status;
     if (status !== current.status && !TICKET_TRANSITIONS[current.status].includes(status)) {
@@ -83,18 +85,18 @@ export const updateTicketKind: SyncKind<UpdateTicketPayload> = {
         if (input[field] != null) throw badUserInput(`input.${field}`, 'cannot change on a CLOSED ticket');
       }
     }
-    const openedAt = instant('openedAt', current.openedAt);
+    const { openedAt } = current;
     const fields: Record<string, unknown> = { customerId: current.customerId, status };
     if (input.subject != null) fields['subject'] = requiredText('input.subject', input.subject);
     if (input.description != null) fields['description'] = input.description;
     if (input.priority != null) fields['priority'] = input.priority;
     if (input.firstResponseAt != null) {
-      const firstResponseAt = instant('input.firstResponseAt', input.firstResponseAt);
+      const firstResponseAt = input.firstResponseAt;
       notBefore('input.firstResponseAt', firstResponseAt, openedAt, 'openedAt');
       fields['firstResponseAt'] = firstResponseAt;
     }
     if (status !== current.status) {
-      const resolvedAt = RESOLVED.includes(status) ? instant('resolvedAt', current.resolvedAt ?? now) : null;
+      const resolvedAt = RESOLVED.includes(status) ? (current.resolvedAt ?? now) : null;
       fields['resolvedAt'] = resolvedAt;
       fields['resolutionHours'] = resolutionHours(openedAt, resolvedAt);
       // A reopened ticket's old rating no longer describes how it ends.

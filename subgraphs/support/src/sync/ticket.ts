@@ -1,16 +1,8 @@
 /** `support_ticket_sync`: a ticket as the helpdesk holds it (designed for the hub in the brief's style). */
 import { badUserInput } from '@hub/core/errors';
+import { instant } from '@hub/core/sync/payload';
 import type { QualityCheck, SqlExecutor, SyncKind } from '@hub/core/sync/types';
-import {
-  customerId,
-  enumValue,
-  externalId,
-  inRange,
-  instant,
-  notBefore,
-  required,
-  requiredText,
-} from '@hub/core/validate';
+import { customerId, enumValue, externalId, inRange, notBefore, required, requiredText } from '@hub/core/validate';
 import type { TicketChannel, TicketPriority, TicketStatus } from '@hub/store/support';
 import type { SupportTicketSyncInput } from '../generated/resolvers-types.js';
 import { RESOLVED, resolutionHours } from '../tickets.js';
