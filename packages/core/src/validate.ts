@@ -174,17 +174,6 @@ export function today(now: Date = new Date()): Date {
   return dayOf(now);
 }
 
-/**
- * One of a fixed set of labels, case-insensitive: the brief writes enum values in lowercase
- * (`"payment_status": "current"`), the stores in uppercase (`CURRENT`). Returns the stored form.
- */
-export function oneOf<T extends string>(field: string, value: string, values: readonly T[]): T {
-  const upper = value.trim().toUpperCase();
-  const found = values.find((candidate) => candidate === upper);
-  if (found === undefined) throw badUserInput(field, `must be one of ${values.map((v) => v.toLowerCase()).join(', ')}`);
-  return found;
-}
-
 // Sync payloads (issue 7): every field of a sync input is optional in GraphQL, so that a missing one
 // rejects only its event; these checks name the payload path that is missing or malformed.
 
@@ -192,6 +181,25 @@ export function oneOf<T extends string>(field: string, value: string, values: re
 export function required<T>(field: string, value: T | null | undefined): T {
   if (value === null || value === undefined) throw badUserInput(field, 'is required');
   return value;
+}
+
+const DURATION_RE = /^(\d{1,6})_(day|days|week|weeks|month|months|year|years)$/;
+const DAYS_PER: Record<string, number> = { day: 1, week: 7, month: 30, year: 365 };
+const MONTHS_PER: Record<string, number> = { month: 1, year: 12 };
+
+/**
+ * A duration as the brief writes it (`"45_days"`, `"3_months"`) in whole `unit`s. Days accept days, weeks,
+ * months (30 days) and years (365); months accept months and years only (a day count is not a month count).
+ */
+export function duration(field: string, value: string, unit: 'days' | 'months'): number {
+  const match = DURATION_RE.exec(value.trim().toLowerCase());
+  const per = unit === 'days' ? DAYS_PER : MONTHS_PER;
+  const factor = match?.[2] === undefined ? undefined : per[match[2].replace(/s$/, '')];
+  if (match?.[1] === undefined || factor === undefined) {
+    const units = unit === 'days' ? 'days, weeks, months or years' : 'months or years';
+    throw badUserInput(field, `must be a duration like "45_days" (whole ${units})`);
+  }
+  return Number(match[1]) * factor;
 }
 
 /** A calendar date (`YYYY-MM-DD`, or a Date) as the UTC midnight a `@db.Date` column stores. */

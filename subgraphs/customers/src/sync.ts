@@ -19,7 +19,7 @@ import {
   type SyncKind,
 } from '@hub/core/sync/types';
 import { instant } from '@hub/core/sync/payload';
-import { externalId, notNull, oneOf } from '@hub/core/validate';
+import { externalId, notNull, enumMember } from '@hub/core/validate';
 import type {
   AssignOwnerInput,
   ContactRecordSyncInput,
@@ -138,11 +138,11 @@ export const customerRecordSync: SyncKind<CustomerRecordSyncInput> = {
       name: check.requiredText('name', payload.name, 200),
       domain: check.domain('domain', payload.domain),
       industry: check.optionalText('industry', payload.industry, 100),
-      tier: payload.tier === undefined || payload.tier === null ? undefined : oneOf('tier', payload.tier, TIERS),
+      tier: payload.tier === undefined || payload.tier === null ? undefined : enumMember('tier', payload.tier, TIERS),
       lifecycleStatus:
         payload.lifecycleStatus === undefined || payload.lifecycleStatus === null
           ? undefined
-          : oneOf('lifecycleStatus', payload.lifecycleStatus, LIFECYCLE),
+          : enumMember('lifecycleStatus', payload.lifecycleStatus, LIFECYCLE),
       country: check.country('country', payload.country),
       employeeCount: check.employeeCount('employeeCount', payload.employeeCount),
       ownerId,

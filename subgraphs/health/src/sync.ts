@@ -17,7 +17,7 @@
 import { badUserInput } from '@hub/core/errors';
 import { defineSync, type QualityCheck, type RowChange, type SqlExecutor, type SyncKind } from '@hub/core/sync/types';
 import { instant } from '@hub/core/sync/payload';
-import { oneOf } from '@hub/core/validate';
+import { enumMember } from '@hub/core/validate';
 import type { CustomerHealthSyncInput, RecordHealthScoreInput } from './generated/resolvers-types.js';
 import * as check from './validation.js';
 
@@ -156,7 +156,7 @@ export const customerHealthSync: SyncKind<CustomerHealthSyncInput> = {
       usageScore,
       engagementScore,
       supportSatisfaction,
-      paymentStatus: oneOf('healthMetrics.paymentStatus', metrics.paymentStatus, PAYMENT_STATUSES),
+      paymentStatus: enumMember('healthMetrics.paymentStatus', metrics.paymentStatus, PAYMENT_STATUSES),
       trend30DayChange: thirtyDayChange('trendAnalysis._30DayChange', trend?._30DayChange) ?? 0,
       riskIndicators: check.tags('trendAnalysis.riskIndicators', trend?.riskIndicators) ?? [],
       improvementAreas: check.tags('trendAnalysis.improvementAreas', trend?.improvementAreas) ?? [],

@@ -4,6 +4,7 @@ import { createLoaders, type Loaders } from './loaders.js';
 import { mutationResolvers } from './resolvers/mutations.js';
 import { queryResolvers } from './resolvers/queries.js';
 import { seedDemo } from './seed.js';
+import { sync } from './sync.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 
 const resolvers: Resolvers = { ...queryResolvers, ...mutationResolvers };
@@ -17,6 +18,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   createLoaders,
   customerKeys: { Ticket: 'customerId' },
   seedDemo,
+  sync,
 };
 
 export function start(config?: Partial<SubgraphConfig>) {

@@ -84,6 +84,64 @@ describe('support subgraph: writes', () => {
     expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT', field });
   });
 
+  it('replays a create or an update whose idempotency key was seen', async () => {
+    const input = {
+      customerId: 'cust_00011',
+      subject: 'Login loop',
+      description: 'x',
+      channel: 'CHAT',
+      idempotencyKey: 'tkt-key-1',
+    };
+    const first = await gql<{ createTicket: { id: string } }>(hub.url, CREATE, { input }, acme);
+    const again = await gql<{ createTicket: { id: string } }>(hub.url, CREATE, { input }, acme);
+    expect(again.errors).toBeUndefined();
+    expect(again.data?.createTicket.id).toBe(first.data?.createTicket.id);
+    const id = first.data?.createTicket.id;
+    const count = await gql<{ tickets: { totalCount: number } }>(
+      hub.url,
+      'query { tickets(filter: { customerId: "cust_00011" }) { totalCount } }',
+      {},
+      acme,
+    );
+    // Without a key, the same input opens a new ticket each time.
+    const other = await gql<{ createTicket: { id: string } }>(
+      hub.url,
+      CREATE,
+      { input: { ...input, idempotencyKey: null } },
+      acme,
+    );
+    expect(other.data?.createTicket.id).not.toBe(id);
+    const after = await gql<{ tickets: { totalCount: number } }>(
+      hub.url,
+      'query { tickets(filter: { customerId: "cust_00011" }) { totalCount } }',
+      {},
+      acme,
+    );
+    expect(after.data?.tickets.totalCount).toBe((count.data?.tickets.totalCount ?? 0) + 1);
+
+    const solve = { id, status: 'SOLVED', satisfactionScore: 4, idempotencyKey: 'solve-key-1' };
+    const solved = await gql<{ updateTicket: { status: string; resolvedAt: string } }>(
+      hub.url,
+      UPDATE,
+      { input: solve },
+      acme,
+    );
+    expect(solved.data?.updateTicket.status).toBe('SOLVED');
+    const resolved = await gql<{ updateTicket: { status: string; resolvedAt: string } }>(
+      hub.url,
+      UPDATE,
+      { input: solve },
+      acme,
+    );
+    expect(resolved.errors).toBeUndefined();
+    expect(resolved.data?.updateTicket).toEqual(solved.data?.updateTicket);
+    // Without a key, PENDING -> OPEN -> PENDING is three moves, not a duplicate third.
+    for (const status of ['OPEN', 'PENDING', 'OPEN', 'PENDING']) {
+      const moved = await gql<{ updateTicket: { status: string } }>(hub.url, UPDATE, { input: { id, status } }, acme);
+      expect(moved.data?.updateTicket.status).toBe(status);
+    }
+  });
+
   it('rejects a blank subject on create and answers NOT_FOUND for an unknown ticket', async () => {
     const blank = await gql(
       hub.url,

@@ -46,6 +46,23 @@ export type CollectionHealth =
   /** Serious collection issues. */
   | 'POOR';
 
+/** Which value an override keeps. */
+export type ConflictPick = 'INCOMING' | 'STORED';
+
+/** How a field conflict was decided. */
+export type ConflictRule =
+  /** The later source time wins. */
+  | 'LATEST_SOURCE_TIME'
+  /** An admin picked the value with resolve<Domain>Conflict. */
+  | 'OVERRIDE'
+  /** The field's system of record (declared per domain) wins whatever the time. */
+  | 'SYSTEM_OF_RECORD'
+  /** Equal source times: the stored value is kept. */
+  | 'TIE_KEEPS_STORED';
+
+/** Which side of a conflict won. */
+export type ConflictWinner = 'INCOMING' | 'STORED';
+
 /** A new invoice. */
 export type CreateInvoiceInput = {
   /** Amount; greater than 0, at most two decimals. */
@@ -56,6 +73,11 @@ export type CreateInvoiceInput = {
   customerId: Scalars['ID']['input'];
   /** When payment is due; not before `issuedAt`. */
   dueAt: Scalars['DateTime']['input'];
+  /**
+   * Idempotency key. Without one, an identical repeat of this input (same number, same fields) is
+   * still a replay: the key is derived from the input. The same number with different fields is CONFLICT.
+   */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** When the invoice was issued. */
   issuedAt: Scalars['DateTime']['input'];
   /** Invoice number, unique within the tenant. */
@@ -108,6 +130,149 @@ export type CustomerFinanceInvoicesArgs = {
   status?: InputMaybe<InvoiceStatus>;
 };
 
+/** Data quality of one domain for the caller's tenant over a window. */
+export type DataQualityReport = {
+  __typename?: 'DataQualityReport';
+  /** Share of records valid: mean validity, rejected records counting 0. */
+  accuracy: QualityDimension;
+  completeness: QualityDimension;
+  consistency: QualityDimension;
+  domain: Scalars['String']['output'];
+  /** Records received in the window (accepted and rejected). */
+  records: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  /** Mean record score. */
+  score?: Maybe<Scalars['Float']['output']>;
+  since: Scalars['DateTime']['output'];
+  timeliness: QualityDimension;
+  until: Scalars['DateTime']['output'];
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSync = {
+  __typename?: 'DomainSync';
+  /** Quality over the last `windowHours` hours (default 24, at most 2160). */
+  dataQuality: DataQualityReport;
+  deadLetters: SyncDeadLetterConnection;
+  domain: Scalars['String']['output'];
+  syncConflicts: SyncConflictConnection;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDataQualityArgs = {
+  windowHours?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDeadLettersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncDeadLetterFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncSyncConflictsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncConflictFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** `financial_health` of the financial performance payload; every field required. */
+export type FinanceFinancialHealthInput = {
+  /** `excellent`, `good`, `fair` or `poor` (any case). System of record: source `finance`. */
+  collectionHealth?: InputMaybe<Scalars['String']['input']>;
+  /** Share of invoices disputed, 0..1. */
+  disputeRate?: InputMaybe<Scalars['Float']['input']>;
+  /** Share of invoices issued without corrections, 0..1. */
+  invoiceAccuracy?: InputMaybe<Scalars['Float']['input']>;
+  /** `current`, `late`, `overdue` or `delinquent` (any case). System of record: source `finance`. */
+  paymentStatus?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** `revenue_attribution` of the financial performance payload; every field required. */
+export type FinanceRevenueAttributionInput = {
+  /** Current ARR, at least 0. */
+  currentArr?: InputMaybe<Scalars['Money']['input']>;
+  /** Lifetime value, acquisition cost, ROI and payback. */
+  roiMetrics?: InputMaybe<FinanceRoiMetricsInput>;
+  /** Revenue attributed to customer success. */
+  successContribution?: InputMaybe<FinanceSuccessContributionInput>;
+};
+
+/** `roi_metrics`. */
+export type FinanceRoiMetricsInput = {
+  /** Acquisition cost, at least 0. */
+  acquisitionCost?: InputMaybe<Scalars['Money']['input']>;
+  /** Customer lifetime value, at least 0. */
+  customerLtv?: InputMaybe<Scalars['Money']['input']>;
+  /** Payback period as the brief writes it: `3_months` (months or years). */
+  paybackPeriod?: InputMaybe<Scalars['String']['input']>;
+  /** Success ROI in percent (1800 = 18x), -100..1000000. */
+  successRoi?: InputMaybe<Scalars['Float']['input']>;
+};
+
+/** `success_contribution`: revenue attributed to customer success; amounts at least 0. */
+export type FinanceSuccessContributionInput = {
+  /** Revenue kept by preventing churn. */
+  churnPrevention?: InputMaybe<Scalars['Money']['input']>;
+  /** Revenue from expansion. */
+  expansionRevenue?: InputMaybe<Scalars['Money']['input']>;
+  /** Value of referrals. */
+  referralValue?: InputMaybe<Scalars['Money']['input']>;
+};
+
+/** `success_timeline`. */
+export type FinanceSuccessTimelineInput = {
+  /** Customer satisfaction, 1..5. */
+  customerSatisfaction?: InputMaybe<Scalars['Float']['input']>;
+  /** `on_track`, `ahead`, `behind` or `at_risk` (any case). */
+  milestoneAchievement?: InputMaybe<Scalars['String']['input']>;
+  /** Time to first value as the brief writes it: `45_days` (days, weeks, months or years). */
+  timeToValue?: InputMaybe<Scalars['String']['input']>;
+};
+
+/**
+ * One event of a `syncFinance` batch; exactly one payload field must be set. As NDJSON (`POST /sync/finance`)
+ * a line is the brief's payload as the brief writes it, e.g. `{"financial_performance_sync": {...}}`, keys
+ * converted snake_case -> camelCase; no finance payload holds a map keyed by name, so no other conversion.
+ */
+export type FinanceSyncEventInput = {
+  /** The brief's Financial Performance Synchronization payload (`financial_performance_sync`). */
+  financialPerformanceSync?: InputMaybe<FinancialPerformanceSyncInput>;
+  /**
+   * Idempotency key; when omitted it is derived from the payload (sha256 of domain, kind and the canonical
+   * JSON), so the same payload sent twice is a DUPLICATE.
+   */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /**
+   * Source system. `finance` (the billing / ERP system of record) owns `financialHealth.paymentStatus` and
+   * `collectionHealth`: its value wins whatever the source time. Default: the request's source, else the caller.
+   */
+  source?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** `value_achievement`: parts of the realized value; amounts at least 0. */
+export type FinanceValueAchievementInput = {
+  /** Value from cost savings. */
+  costSavings?: InputMaybe<Scalars['Money']['input']>;
+  /** Value from efficiency gains. */
+  efficiencyGains?: InputMaybe<Scalars['Money']['input']>;
+  /** Value from revenue impact. */
+  revenueImpact?: InputMaybe<Scalars['Money']['input']>;
+};
+
+/** `value_realization` of the financial performance payload; every field required. */
+export type FinanceValueRealizationInput = {
+  /** Value in the contract, at least 0. */
+  contractedValue?: InputMaybe<Scalars['Money']['input']>;
+  /** Value realized, at least 0. */
+  realizedValue?: InputMaybe<Scalars['Money']['input']>;
+  /** How fast value arrived and how satisfied the customer is. */
+  successTimeline?: InputMaybe<FinanceSuccessTimelineInput>;
+  /** Where the realized value came from. */
+  valueAchievement?: InputMaybe<FinanceValueAchievementInput>;
+};
+
 /** Payment behaviour and collection health of one customer. */
 export type FinancialHealth = {
   __typename?: 'FinancialHealth';
@@ -123,6 +288,25 @@ export type FinancialHealth = {
   paymentStatus: PaymentStatus;
   /** When the hub last wrote this record. */
   updatedAt: Scalars['DateTime']['output'];
+};
+
+/**
+ * The brief's `financial_performance_sync` payload in camelCase. Required: `customerId`, `syncTimestamp` and at
+ * least one section. Each section given replaces that record of the customer and must be complete (every field
+ * of it is required); an omitted section leaves its record as it is. Fields are nullable here so that a missing
+ * one rejects only its event (REJECTED with the field's dotted path), not the whole batch.
+ */
+export type FinancialPerformanceSyncInput = {
+  /** Required. The customer, e.g. `cust_12345`. */
+  customerId?: InputMaybe<Scalars['String']['input']>;
+  /** Payment behaviour and collection health. */
+  financialHealth?: InputMaybe<FinanceFinancialHealthInput>;
+  /** Revenue attributed to customer success. */
+  revenueAttribution?: InputMaybe<FinanceRevenueAttributionInput>;
+  /** Required. When the source took this snapshot: the source time of every field; not in the future. */
+  syncTimestamp?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Value contracted versus value realized. */
+  valueRealization?: InputMaybe<FinanceValueRealizationInput>;
 };
 
 /** An invoice issued to a customer. */
@@ -213,6 +397,12 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Creates an invoice. */
   createInvoice: Invoice;
+  /** Re-runs a finance dead letter, as stored or as corrected (admins). */
+  replayFinanceDeadLetter: SyncEventResult;
+  /** Overrides a recorded finance conflict with the picked value, through the same pipeline (admins). */
+  resolveFinanceConflict: SyncEventResult;
+  /** Applies a batch of finance sync events (at most 1,000 per transaction); one result per event, in order. */
+  syncFinance: SyncBatchResult;
   /** Moves an invoice to another status (e.g. marks it paid). */
   updateInvoiceStatus: Invoice;
   /** Creates or replaces a customer's revenue attribution. */
@@ -222,6 +412,23 @@ export type Mutation = {
 /** Finance writes. */
 export type MutationCreateInvoiceArgs = {
   input: CreateInvoiceInput;
+};
+
+/** Finance writes. */
+export type MutationReplayFinanceDeadLetterArgs = {
+  event?: InputMaybe<FinanceSyncEventInput>;
+  id: Scalars['ID']['input'];
+};
+
+/** Finance writes. */
+export type MutationResolveFinanceConflictArgs = {
+  id: Scalars['ID']['input'];
+  pick: ConflictPick;
+};
+
+/** Finance writes. */
+export type MutationSyncFinanceArgs = {
+  events: Array<FinanceSyncEventInput>;
 };
 
 /** Finance writes. */
@@ -258,6 +465,17 @@ export type PaymentStatus =
   /** An invoice is more than 30 days overdue. */
   | 'OVERDUE';
 
+/** One quality dimension over the window, beside the brief's target. */
+export type QualityDimension = {
+  __typename?: 'QualityDimension';
+  /** value >= target (null when either is missing). */
+  meetsTarget?: Maybe<Scalars['Boolean']['output']>;
+  /** The brief's target (accuracy 0.999, completeness 0.98, consistency 0.995); null where it sets none. */
+  target?: Maybe<Scalars['Float']['output']>;
+  /** Mean 0..1 over the window's records (null when there were none). */
+  value?: Maybe<Scalars['Float']['output']>;
+};
+
 /** Finance queries. */
 export type Query = {
   __typename?: 'Query';
@@ -267,6 +485,8 @@ export type Query = {
   invoices: InvoiceConnection;
   /** Revenue attribution records of the viewer's tenant, in a stable order (by id) that cursors follow. */
   revenue: RevenueAttributionConnection;
+  /** Sync bookkeeping per domain (admins). */
+  sync: SyncDomains;
 };
 
 /** Finance queries. */
@@ -347,10 +567,188 @@ export type RevenueFilter = {
   minArr?: InputMaybe<Scalars['Money']['input']>;
 };
 
+/** The answer to a sync batch: every event's outcome, in order. */
+export type SyncBatchResult = {
+  __typename?: 'SyncBatchResult';
+  counts: SyncOutcomeCounts;
+  results: Array<SyncEventResult>;
+};
+
+/** One recorded field conflict, with both values. */
+export type SyncConflict = {
+  __typename?: 'SyncConflict';
+  customerId?: Maybe<Scalars['String']['output']>;
+  decidedAt: Scalars['DateTime']['output'];
+  domain: Scalars['String']['output'];
+  field: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  incomingAt: Scalars['DateTime']['output'];
+  incomingSource: Scalars['String']['output'];
+  /** Incoming value (JSON text), its source and source time. */
+  incomingValue?: Maybe<Scalars['String']['output']>;
+  model: Scalars['String']['output'];
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Set once an admin overrode the decision. */
+  resolvedBy?: Maybe<Scalars['String']['output']>;
+  /** The row's natural key, as JSON text. */
+  rowKey: Scalars['String']['output'];
+  rule: ConflictRule;
+  storedAt?: Maybe<Scalars['DateTime']['output']>;
+  storedSource?: Maybe<Scalars['String']['output']>;
+  /** Stored value (JSON text), its source and source time. */
+  storedValue?: Maybe<Scalars['String']['output']>;
+  winner: ConflictWinner;
+};
+
+export type SyncConflictConnection = {
+  __typename?: 'SyncConflictConnection';
+  edges: Array<SyncConflictEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncConflictEdge = {
+  __typename?: 'SyncConflictEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncConflict;
+};
+
+/** Filters for syncConflicts; all given filters must hold. */
+export type SyncConflictFilter = {
+  customerId?: InputMaybe<Scalars['String']['input']>;
+  field?: InputMaybe<Scalars['String']['input']>;
+  model?: InputMaybe<Scalars['String']['input']>;
+  /** true: only overridden; false: only not yet overridden. */
+  resolved?: InputMaybe<Scalars['Boolean']['input']>;
+  rule?: InputMaybe<ConflictRule>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** An event the pipeline refused, kept for an admin to fix and replay. */
+export type SyncDeadLetter = {
+  __typename?: 'SyncDeadLetter';
+  code: Scalars['String']['output'];
+  domain: Scalars['String']['output'];
+  field?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  idempotencyKey: Scalars['String']['output'];
+  kind: Scalars['String']['output'];
+  line?: Maybe<Scalars['Int']['output']>;
+  /** The payload as received (camelCase JSON text). */
+  payload: Scalars['String']['output'];
+  reason: Scalars['String']['output'];
+  receivedAt: Scalars['DateTime']['output'];
+  /** Outcome of the replay, once replayed. */
+  replayOutcome?: Maybe<SyncOutcome>;
+  replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  source: Scalars['String']['output'];
+};
+
+export type SyncDeadLetterConnection = {
+  __typename?: 'SyncDeadLetterConnection';
+  edges: Array<SyncDeadLetterEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncDeadLetterEdge = {
+  __typename?: 'SyncDeadLetterEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncDeadLetter;
+};
+
+export type SyncDeadLetterFilter = {
+  kind?: InputMaybe<Scalars['String']['input']>;
+  /** true: only replayed; false: only waiting. */
+  replayed?: InputMaybe<Scalars['Boolean']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** Each domain's sync bookkeeping; every domain answers its own field. */
+export type SyncDomains = {
+  __typename?: 'SyncDomains';
+  /** Finance data quality, conflicts and dead letters. */
+  finance: DomainSync;
+};
+
+/** The outcome of one event of a sync batch, in the order sent. */
+export type SyncEventResult = {
+  __typename?: 'SyncEventResult';
+  /** For REJECTED: an error code (BAD_USER_INPUT, NOT_FOUND, FORBIDDEN). */
+  code?: Maybe<Scalars['String']['output']>;
+  conflicts: Array<SyncFieldConflict>;
+  /** For REJECTED and stored for repair: the dead letter's id. */
+  deadLetterId?: Maybe<Scalars['ID']['output']>;
+  /** For REJECTED: the payload path at fault (e.g. financialHealth.invoiceAccuracy). */
+  field?: Maybe<Scalars['String']['output']>;
+  /** For DUPLICATE: the outcome of the first time this key was seen. */
+  firstOutcome?: Maybe<SyncOutcome>;
+  /** The key given, or the one derived from the payload. */
+  idempotencyKey: Scalars['String']['output'];
+  /** Position of the event in the batch (0-based). */
+  index: Scalars['Int']['output'];
+  /** Payload kind, as the brief names it (e.g. usage_analytics_sync). */
+  kind: Scalars['String']['output'];
+  /** NDJSON line number, for bulk imports. */
+  line?: Maybe<Scalars['Int']['output']>;
+  outcome: SyncOutcome;
+  quality?: Maybe<SyncQualityScore>;
+  /** For REJECTED: why. */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** A field whose stored and incoming values disagreed. */
+export type SyncFieldConflict = {
+  __typename?: 'SyncFieldConflict';
+  field: Scalars['String']['output'];
+  /** Conflict id; pass it to resolve<Domain>Conflict to override. */
+  id: Scalars['ID']['output'];
+  model: Scalars['String']['output'];
+  rule: ConflictRule;
+  winner: ConflictWinner;
+};
+
+/** What the sync pipeline did with one event. */
+export type SyncOutcome =
+  /** Every field of the event was written. */
+  | 'APPLIED'
+  /** The idempotency key was seen before: nothing changed; `firstOutcome` is the outcome it got then. */
+  | 'DUPLICATE'
+  /** Some fields were written, others kept the stored value (see `conflicts`). */
+  | 'MERGED'
+  /** Invalid, unknown customer or outside the caller's rows: nothing written (`code`, `reason`, `field`). */
+  | 'REJECTED'
+  /** Older than what is stored, field by field: recorded, nothing changed. */
+  | 'STALE';
+
+/** Counts per outcome of one batch. */
+export type SyncOutcomeCounts = {
+  __typename?: 'SyncOutcomeCounts';
+  applied: Scalars['Int']['output'];
+  duplicate: Scalars['Int']['output'];
+  merged: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  stale: Scalars['Int']['output'];
+};
+
+/** Data-quality score of one accepted record, each dimension 0..1. */
+export type SyncQualityScore = {
+  __typename?: 'SyncQualityScore';
+  completeness: Scalars['Float']['output'];
+  consistency: Scalars['Float']['output'];
+  /** 0.35 validity + 0.25 completeness + 0.25 consistency + 0.15 timeliness. */
+  score: Scalars['Float']['output'];
+  timeliness: Scalars['Float']['output'];
+  validity: Scalars['Float']['output'];
+};
+
 /** A status change of an invoice. */
 export type UpdateInvoiceStatusInput = {
   /** Id of the invoice. */
   id: Scalars['ID']['input'];
+  /** Idempotency key: a retry with the same key answers the invoice again and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** When it was paid; only with status PAID (defaults to now). */
   paidAt?: InputMaybe<Scalars['DateTime']['input']>;
   /** The new status. */
@@ -373,6 +771,8 @@ export type UpsertRevenueAttributionInput = {
   customerLtv: Scalars['Money']['input'];
   /** Revenue from expansion; at least 0. */
   expansionRevenue: Scalars['Money']['input'];
+  /** Idempotency key: a retry with the same key answers the record again and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** Payback period in months; at least 0. */
   paybackPeriodMonths: Scalars['Int']['input'];
   /** Value of referrals; at least 0. */
@@ -532,15 +932,29 @@ export type FederationReferenceTypes = ResolversObject<{
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
   CollectionHealth: CollectionHealth;
+  ConflictPick: ConflictPick;
+  ConflictRule: ConflictRule;
+  ConflictWinner: ConflictWinner;
   CreateInvoiceInput: CreateInvoiceInput;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Customer: ResolverTypeWrapper<CustomerRefModel>;
   CustomerFinance: ResolverTypeWrapper<CustomerRefModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
+  DataQualityReport: ResolverTypeWrapper<DataQualityReport>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DomainSync: ResolverTypeWrapper<DomainSync>;
+  FinanceFinancialHealthInput: FinanceFinancialHealthInput;
+  FinanceRevenueAttributionInput: FinanceRevenueAttributionInput;
+  FinanceRoiMetricsInput: FinanceRoiMetricsInput;
+  FinanceSuccessContributionInput: FinanceSuccessContributionInput;
+  FinanceSuccessTimelineInput: FinanceSuccessTimelineInput;
+  FinanceSyncEventInput: FinanceSyncEventInput;
+  FinanceValueAchievementInput: FinanceValueAchievementInput;
+  FinanceValueRealizationInput: FinanceValueRealizationInput;
   FinancialHealth: ResolverTypeWrapper<FinancialHealthModel>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  FinancialPerformanceSyncInput: FinancialPerformanceSyncInput;
   Invoice: ResolverTypeWrapper<InvoiceModel>;
   InvoiceConnection: ResolverTypeWrapper<
     Omit<InvoiceConnection, 'edges'> & { edges: Array<ResolversTypes['InvoiceEdge']> }
@@ -554,6 +968,7 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   PaymentStatus: PaymentStatus;
+  QualityDimension: ResolverTypeWrapper<QualityDimension>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RevenueAttribution: ResolverTypeWrapper<RevenueAttributionModel>;
   RevenueAttributionConnection: ResolverTypeWrapper<
@@ -563,6 +978,21 @@ export type ResolversTypes = ResolversObject<{
     Omit<RevenueAttributionEdge, 'node'> & { node: ResolversTypes['RevenueAttribution'] }
   >;
   RevenueFilter: RevenueFilter;
+  SyncBatchResult: ResolverTypeWrapper<SyncBatchResult>;
+  SyncConflict: ResolverTypeWrapper<SyncConflict>;
+  SyncConflictConnection: ResolverTypeWrapper<SyncConflictConnection>;
+  SyncConflictEdge: ResolverTypeWrapper<SyncConflictEdge>;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: ResolverTypeWrapper<SyncDeadLetter>;
+  SyncDeadLetterConnection: ResolverTypeWrapper<SyncDeadLetterConnection>;
+  SyncDeadLetterEdge: ResolverTypeWrapper<SyncDeadLetterEdge>;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: ResolverTypeWrapper<SyncDomains>;
+  SyncEventResult: ResolverTypeWrapper<SyncEventResult>;
+  SyncFieldConflict: ResolverTypeWrapper<SyncFieldConflict>;
+  SyncOutcome: SyncOutcome;
+  SyncOutcomeCounts: ResolverTypeWrapper<SyncOutcomeCounts>;
+  SyncQualityScore: ResolverTypeWrapper<SyncQualityScore>;
   UpdateInvoiceStatusInput: UpdateInvoiceStatusInput;
   UpsertRevenueAttributionInput: UpsertRevenueAttributionInput;
   ValueRealization: ResolverTypeWrapper<ValueRealizationModel>;
@@ -579,10 +1009,21 @@ export type ResolversParentTypes = ResolversObject<{
   Customer: CustomerRefModel;
   CustomerFinance: CustomerRefModel;
   Int: Scalars['Int']['output'];
+  DataQualityReport: DataQualityReport;
+  Float: Scalars['Float']['output'];
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DomainSync: DomainSync;
+  FinanceFinancialHealthInput: FinanceFinancialHealthInput;
+  FinanceRevenueAttributionInput: FinanceRevenueAttributionInput;
+  FinanceRoiMetricsInput: FinanceRoiMetricsInput;
+  FinanceSuccessContributionInput: FinanceSuccessContributionInput;
+  FinanceSuccessTimelineInput: FinanceSuccessTimelineInput;
+  FinanceSyncEventInput: FinanceSyncEventInput;
+  FinanceValueAchievementInput: FinanceValueAchievementInput;
+  FinanceValueRealizationInput: FinanceValueRealizationInput;
   FinancialHealth: FinancialHealthModel;
-  Float: Scalars['Float']['output'];
+  FinancialPerformanceSyncInput: FinancialPerformanceSyncInput;
   Invoice: InvoiceModel;
   InvoiceConnection: Omit<InvoiceConnection, 'edges'> & { edges: Array<ResolversParentTypes['InvoiceEdge']> };
   InvoiceEdge: Omit<InvoiceEdge, 'node'> & { node: ResolversParentTypes['Invoice'] };
@@ -591,6 +1032,7 @@ export type ResolversParentTypes = ResolversObject<{
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
+  QualityDimension: QualityDimension;
   Query: Record<PropertyKey, never>;
   RevenueAttribution: RevenueAttributionModel;
   RevenueAttributionConnection: Omit<RevenueAttributionConnection, 'edges'> & {
@@ -598,6 +1040,20 @@ export type ResolversParentTypes = ResolversObject<{
   };
   RevenueAttributionEdge: Omit<RevenueAttributionEdge, 'node'> & { node: ResolversParentTypes['RevenueAttribution'] };
   RevenueFilter: RevenueFilter;
+  SyncBatchResult: SyncBatchResult;
+  SyncConflict: SyncConflict;
+  SyncConflictConnection: SyncConflictConnection;
+  SyncConflictEdge: SyncConflictEdge;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: SyncDeadLetter;
+  SyncDeadLetterConnection: SyncDeadLetterConnection;
+  SyncDeadLetterEdge: SyncDeadLetterEdge;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: SyncDomains;
+  SyncEventResult: SyncEventResult;
+  SyncFieldConflict: SyncFieldConflict;
+  SyncOutcomeCounts: SyncOutcomeCounts;
+  SyncQualityScore: SyncQualityScore;
   UpdateInvoiceStatusInput: UpdateInvoiceStatusInput;
   UpsertRevenueAttributionInput: UpsertRevenueAttributionInput;
   ValueRealization: ValueRealizationModel;
@@ -699,6 +1155,22 @@ export type CustomerFinanceResolvers<
   valueRealization?: Resolver<Maybe<ResolversTypes['ValueRealization']>, ParentType, ContextType>;
 }>;
 
+export type DataQualityReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DataQualityReport'] = ResolversParentTypes['DataQualityReport'],
+> = ResolversObject<{
+  accuracy?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  completeness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  records?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  until?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
   name: 'Date';
 }
@@ -706,6 +1178,31 @@ export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type DomainSyncResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DomainSync'] = ResolversParentTypes['DomainSync'],
+> = ResolversObject<{
+  dataQuality?: Resolver<
+    ResolversTypes['DataQualityReport'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDataQualityArgs, 'windowHours'>
+  >;
+  deadLetters?: Resolver<
+    ResolversTypes['SyncDeadLetterConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDeadLettersArgs, 'first'>
+  >;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  syncConflicts?: Resolver<
+    ResolversTypes['SyncConflictConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncSyncConflictsArgs, 'first'>
+  >;
+}>;
 
 export type FinancialHealthResolvers<
   ContextType = Context,
@@ -774,6 +1271,24 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationCreateInvoiceArgs, 'input'>
   >;
+  replayFinanceDeadLetter?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplayFinanceDeadLetterArgs, 'id'>
+  >;
+  resolveFinanceConflict?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationResolveFinanceConflictArgs, 'id' | 'pick'>
+  >;
+  syncFinance?: Resolver<
+    ResolversTypes['SyncBatchResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSyncFinanceArgs, 'events'>
+  >;
   updateInvoiceStatus?: Resolver<
     ResolversTypes['Invoice'],
     ParentType,
@@ -798,6 +1313,15 @@ export type PageInfoResolvers<
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type QualityDimensionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['QualityDimension'] = ResolversParentTypes['QualityDimension'],
+> = ResolversObject<{
+  meetsTarget?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  target?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+}>;
+
 export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
@@ -815,6 +1339,7 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QueryRevenueArgs, 'first'>
   >;
+  sync?: Resolver<ResolversTypes['SyncDomains'], ParentType, ContextType>;
 }>;
 
 export type RevenueAttributionResolvers<
@@ -862,6 +1387,149 @@ export type RevenueAttributionEdgeResolvers<
   node?: Resolver<ResolversTypes['RevenueAttribution'], ParentType, ContextType>;
 }>;
 
+export type SyncBatchResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncBatchResult'] = ResolversParentTypes['SyncBatchResult'],
+> = ResolversObject<{
+  counts?: Resolver<ResolversTypes['SyncOutcomeCounts'], ParentType, ContextType>;
+  results?: Resolver<Array<ResolversTypes['SyncEventResult']>, ParentType, ContextType>;
+}>;
+
+export type SyncConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflict'] = ResolversParentTypes['SyncConflict'],
+> = ResolversObject<{
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  decidedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  incomingAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  incomingSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  incomingValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resolvedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  resolvedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rowKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  storedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  storedSource?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  storedValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictConnection'] = ResolversParentTypes['SyncConflictConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncConflictEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictEdge'] = ResolversParentTypes['SyncConflictEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncConflict'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetter'] = ResolversParentTypes['SyncDeadLetter'],
+> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  replayOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterConnection'] =
+    ResolversParentTypes['SyncDeadLetterConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncDeadLetterEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterEdge'] = ResolversParentTypes['SyncDeadLetterEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncDeadLetter'], ParentType, ContextType>;
+}>;
+
+export type SyncDomainsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDomains'] = ResolversParentTypes['SyncDomains'],
+> = ResolversObject<{
+  finance?: Resolver<ResolversTypes['DomainSync'], ParentType, ContextType>;
+}>;
+
+export type SyncEventResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncEventResult'] = ResolversParentTypes['SyncEventResult'],
+> = ResolversObject<{
+  code?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  conflicts?: Resolver<Array<ResolversTypes['SyncFieldConflict']>, ParentType, ContextType>;
+  deadLetterId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  firstOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['SyncOutcome'], ParentType, ContextType>;
+  quality?: Resolver<Maybe<ResolversTypes['SyncQualityScore']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type SyncFieldConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncFieldConflict'] = ResolversParentTypes['SyncFieldConflict'],
+> = ResolversObject<{
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncOutcomeCountsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncOutcomeCounts'] = ResolversParentTypes['SyncOutcomeCounts'],
+> = ResolversObject<{
+  applied?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  duplicate?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  merged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stale?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncQualityScoreResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncQualityScore'] = ResolversParentTypes['SyncQualityScore'],
+> = ResolversObject<{
+  completeness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  validity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
 export type ValueRealizationResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['ValueRealization'] = ResolversParentTypes['ValueRealization'],
@@ -893,8 +1561,10 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 export type Resolvers<ContextType = Context> = ResolversObject<{
   Customer?: CustomerResolvers<ContextType>;
   CustomerFinance?: CustomerFinanceResolvers<ContextType>;
+  DataQualityReport?: DataQualityReportResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DomainSync?: DomainSyncResolvers<ContextType>;
   FinancialHealth?: FinancialHealthResolvers<ContextType>;
   Invoice?: InvoiceResolvers<ContextType>;
   InvoiceConnection?: InvoiceConnectionResolvers<ContextType>;
@@ -902,10 +1572,23 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  QualityDimension?: QualityDimensionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   RevenueAttribution?: RevenueAttributionResolvers<ContextType>;
   RevenueAttributionConnection?: RevenueAttributionConnectionResolvers<ContextType>;
   RevenueAttributionEdge?: RevenueAttributionEdgeResolvers<ContextType>;
+  SyncBatchResult?: SyncBatchResultResolvers<ContextType>;
+  SyncConflict?: SyncConflictResolvers<ContextType>;
+  SyncConflictConnection?: SyncConflictConnectionResolvers<ContextType>;
+  SyncConflictEdge?: SyncConflictEdgeResolvers<ContextType>;
+  SyncDeadLetter?: SyncDeadLetterResolvers<ContextType>;
+  SyncDeadLetterConnection?: SyncDeadLetterConnectionResolvers<ContextType>;
+  SyncDeadLetterEdge?: SyncDeadLetterEdgeResolvers<ContextType>;
+  SyncDomains?: SyncDomainsResolvers<ContextType>;
+  SyncEventResult?: SyncEventResultResolvers<ContextType>;
+  SyncFieldConflict?: SyncFieldConflictResolvers<ContextType>;
+  SyncOutcomeCounts?: SyncOutcomeCountsResolvers<ContextType>;
+  SyncQualityScore?: SyncQualityScoreResolvers<ContextType>;
   ValueRealization?: ValueRealizationResolvers<ContextType>;
   federation__FieldSet?: GraphQLScalarType;
   link__Import?: GraphQLScalarType;

@@ -30,6 +30,23 @@ export type Scalars = {
   _FieldSet: { input: any; output: any };
 };
 
+/** Which value an override keeps. */
+export type ConflictPick = 'INCOMING' | 'STORED';
+
+/** How a field conflict was decided. */
+export type ConflictRule =
+  /** The later source time wins. */
+  | 'LATEST_SOURCE_TIME'
+  /** An admin picked the value with resolve<Domain>Conflict. */
+  | 'OVERRIDE'
+  /** The field's system of record (declared per domain) wins whatever the time. */
+  | 'SYSTEM_OF_RECORD'
+  /** Equal source times: the stored value is kept. */
+  | 'TIE_KEEPS_STORED';
+
+/** Which side of a conflict won. */
+export type ConflictWinner = 'INCOMING' | 'STORED';
+
 /** A new ticket. */
 export type CreateTicketInput = {
   /** Channel it came in through. */
@@ -38,6 +55,8 @@ export type CreateTicketInput = {
   customerId: Scalars['ID']['input'];
   /** Full description. */
   description: Scalars['String']['input'];
+  /** Idempotency key: a retry with the same key answers the ticket the first call opened, and opens none. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** When it was opened (default now). */
   openedAt?: InputMaybe<Scalars['DateTime']['input']>;
   /** Priority (default NORMAL). */
@@ -82,11 +101,64 @@ export type CustomerTicketFilter = {
   status?: InputMaybe<TicketStatus>;
 };
 
+/** Data quality of one domain for the caller's tenant over a window. */
+export type DataQualityReport = {
+  __typename?: 'DataQualityReport';
+  /** Share of records valid: mean validity, rejected records counting 0. */
+  accuracy: QualityDimension;
+  completeness: QualityDimension;
+  consistency: QualityDimension;
+  domain: Scalars['String']['output'];
+  /** Records received in the window (accepted and rejected). */
+  records: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  /** Mean record score. */
+  score?: Maybe<Scalars['Float']['output']>;
+  since: Scalars['DateTime']['output'];
+  timeliness: QualityDimension;
+  until: Scalars['DateTime']['output'];
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSync = {
+  __typename?: 'DomainSync';
+  /** Quality over the last `windowHours` hours (default 24, at most 2160). */
+  dataQuality: DataQualityReport;
+  deadLetters: SyncDeadLetterConnection;
+  domain: Scalars['String']['output'];
+  syncConflicts: SyncConflictConnection;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDataQualityArgs = {
+  windowHours?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDeadLettersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncDeadLetterFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncSyncConflictsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncConflictFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /** Support writes. */
 export type Mutation = {
   __typename?: 'Mutation';
   /** Opens a ticket. */
   createTicket: Ticket;
+  /** Re-runs a support dead letter, as stored or as corrected (admins). */
+  replaySupportDeadLetter: SyncEventResult;
+  /** Overrides a recorded support conflict with the picked value, through the same pipeline (admins). */
+  resolveSupportConflict: SyncEventResult;
+  /** Applies a batch of support sync events (at most 1,000 per transaction); one result per event, in order. */
+  syncSupport: SyncBatchResult;
   /** Changes a ticket: fields, status (valid moves only) and satisfaction rating. */
   updateTicket: Ticket;
 };
@@ -94,6 +166,23 @@ export type Mutation = {
 /** Support writes. */
 export type MutationCreateTicketArgs = {
   input: CreateTicketInput;
+};
+
+/** Support writes. */
+export type MutationReplaySupportDeadLetterArgs = {
+  event?: InputMaybe<SupportSyncEventInput>;
+  id: Scalars['ID']['input'];
+};
+
+/** Support writes. */
+export type MutationResolveSupportConflictArgs = {
+  id: Scalars['ID']['input'];
+  pick: ConflictPick;
+};
+
+/** Support writes. */
+export type MutationSyncSupportArgs = {
+  events: Array<SupportSyncEventInput>;
 };
 
 /** Support writes. */
@@ -114,9 +203,22 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/** One quality dimension over the window, beside the brief's target. */
+export type QualityDimension = {
+  __typename?: 'QualityDimension';
+  /** value >= target (null when either is missing). */
+  meetsTarget?: Maybe<Scalars['Boolean']['output']>;
+  /** The brief's target (accuracy 0.999, completeness 0.98, consistency 0.995); null where it sets none. */
+  target?: Maybe<Scalars['Float']['output']>;
+  /** Mean 0..1 over the window's records (null when there were none). */
+  value?: Maybe<Scalars['Float']['output']>;
+};
+
 /** Support queries. */
 export type Query = {
   __typename?: 'Query';
+  /** Sync bookkeeping per domain (admins). */
+  sync: SyncDomains;
   /** One ticket by id; null when it does not exist in the viewer's tenant. */
   ticket?: Maybe<Ticket>;
   /** Tickets of the viewer's tenant, in a stable order (by id) that cursors follow. */
@@ -148,6 +250,250 @@ export type SupportSatisfaction = {
   responses: Scalars['Int']['output'];
   /** Total number of tickets. */
   totalTickets: Scalars['Int']['output'];
+};
+
+/**
+ * One event of a `syncSupport` batch; exactly one payload field must be set. As NDJSON (`POST /sync/support`)
+ * a line is `{"support_ticket_sync": {...}}` with snake_case keys (converted to camelCase); no support payload
+ * holds a map keyed by name, so no other conversion.
+ */
+export type SupportSyncEventInput = {
+  /**
+   * Idempotency key; when omitted it is derived from the payload (sha256 of domain, kind and the canonical
+   * JSON), so the same payload sent twice is a DUPLICATE.
+   */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Source system (e.g. `zendesk`); default: the request's source, else the caller. */
+  source?: InputMaybe<Scalars['String']['input']>;
+  /** A ticket as the helpdesk holds it (`support_ticket_sync`). */
+  supportTicketSync?: InputMaybe<SupportTicketSyncInput>;
+};
+
+/**
+ * `support_ticket_sync`: one ticket as the helpdesk holds it at `sync_timestamp` (the brief names no ticket
+ * payload; this one follows its style). As NDJSON:
+ *
+ * ```json
+ * {"support_ticket_sync": {"ticket_id": "zd_48213", "customer_id": "cust_12345",
+ *   "subject": "Dashboard shows no data for last week", "description": "The analytics dashboard is empty.",
+ *   "status": "solved", "priority": "high", "channel": "email", "satisfaction_score": 4,
+ *   "timestamps": {"opened_at": "2025-12-01T09:12:00Z", "first_response_at": "2025-12-01T09:40:00Z",
+ *                  "resolved_at": "2025-12-02T16:05:00Z"},
+ *   "sync_timestamp": "2025-12-05T08:21:00Z"}}
+ * ```
+ *
+ * An event is a snapshot: every field is written, an omitted optional one as null. The helpdesk owns the
+ * ticket's life cycle, so the hub's status moves (`updateTicket`) do not apply: events may arrive out of order,
+ * and the later source time wins field by field. Fields are nullable here so that a missing required one rejects
+ * only its event (REJECTED with the field's path), not the whole batch.
+ */
+export type SupportTicketSyncInput = {
+  /** Required. `email`, `chat`, `phone` or `portal` (any case). */
+  channel?: InputMaybe<Scalars['String']['input']>;
+  /** Required. The customer, e.g. `cust_12345`. */
+  customerId?: InputMaybe<Scalars['String']['input']>;
+  /** Required. Full description; may be empty. */
+  description?: InputMaybe<Scalars['String']['input']>;
+  /** Required. `low`, `normal`, `high` or `urgent` (any case). */
+  priority?: InputMaybe<Scalars['String']['input']>;
+  /** The customer's rating 1..5; only on a solved or closed ticket. */
+  satisfactionScore?: InputMaybe<Scalars['Int']['input']>;
+  /** Required. `open`, `pending`, `solved` or `closed` (any case). */
+  status?: InputMaybe<Scalars['String']['input']>;
+  /** Required. One-line summary; not empty. */
+  subject?: InputMaybe<Scalars['String']['input']>;
+  /** Required. When the helpdesk took this snapshot: the source time of every field; not in the future. */
+  syncTimestamp?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Required. The helpdesk's ticket id (1-64 letters, digits, `_` or `-`); the ticket's id in the hub. */
+  ticketId?: InputMaybe<Scalars['String']['input']>;
+  /** Required (`openedAt`). When the ticket was opened, first answered and resolved. */
+  timestamps?: InputMaybe<SupportTicketTimestampsInput>;
+};
+
+/** When a synced ticket was opened, first answered and resolved. */
+export type SupportTicketTimestampsInput = {
+  /** When the support team first answered; not before `openedAt`. */
+  firstResponseAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** Required. When the ticket was opened. */
+  openedAt?: InputMaybe<Scalars['DateTime']['input']>;
+  /** When the ticket was resolved; only on a solved or closed ticket, not before `openedAt`. */
+  resolvedAt?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** The answer to a sync batch: every event's outcome, in order. */
+export type SyncBatchResult = {
+  __typename?: 'SyncBatchResult';
+  counts: SyncOutcomeCounts;
+  results: Array<SyncEventResult>;
+};
+
+/** One recorded field conflict, with both values. */
+export type SyncConflict = {
+  __typename?: 'SyncConflict';
+  customerId?: Maybe<Scalars['String']['output']>;
+  decidedAt: Scalars['DateTime']['output'];
+  domain: Scalars['String']['output'];
+  field: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  incomingAt: Scalars['DateTime']['output'];
+  incomingSource: Scalars['String']['output'];
+  /** Incoming value (JSON text), its source and source time. */
+  incomingValue?: Maybe<Scalars['String']['output']>;
+  model: Scalars['String']['output'];
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Set once an admin overrode the decision. */
+  resolvedBy?: Maybe<Scalars['String']['output']>;
+  /** The row's natural key, as JSON text. */
+  rowKey: Scalars['String']['output'];
+  rule: ConflictRule;
+  storedAt?: Maybe<Scalars['DateTime']['output']>;
+  storedSource?: Maybe<Scalars['String']['output']>;
+  /** Stored value (JSON text), its source and source time. */
+  storedValue?: Maybe<Scalars['String']['output']>;
+  winner: ConflictWinner;
+};
+
+export type SyncConflictConnection = {
+  __typename?: 'SyncConflictConnection';
+  edges: Array<SyncConflictEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncConflictEdge = {
+  __typename?: 'SyncConflictEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncConflict;
+};
+
+/** Filters for syncConflicts; all given filters must hold. */
+export type SyncConflictFilter = {
+  customerId?: InputMaybe<Scalars['String']['input']>;
+  field?: InputMaybe<Scalars['String']['input']>;
+  model?: InputMaybe<Scalars['String']['input']>;
+  /** true: only overridden; false: only not yet overridden. */
+  resolved?: InputMaybe<Scalars['Boolean']['input']>;
+  rule?: InputMaybe<ConflictRule>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** An event the pipeline refused, kept for an admin to fix and replay. */
+export type SyncDeadLetter = {
+  __typename?: 'SyncDeadLetter';
+  code: Scalars['String']['output'];
+  domain: Scalars['String']['output'];
+  field?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  idempotencyKey: Scalars['String']['output'];
+  kind: Scalars['String']['output'];
+  line?: Maybe<Scalars['Int']['output']>;
+  /** The payload as received (camelCase JSON text). */
+  payload: Scalars['String']['output'];
+  reason: Scalars['String']['output'];
+  receivedAt: Scalars['DateTime']['output'];
+  /** Outcome of the replay, once replayed. */
+  replayOutcome?: Maybe<SyncOutcome>;
+  replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  source: Scalars['String']['output'];
+};
+
+export type SyncDeadLetterConnection = {
+  __typename?: 'SyncDeadLetterConnection';
+  edges: Array<SyncDeadLetterEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncDeadLetterEdge = {
+  __typename?: 'SyncDeadLetterEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncDeadLetter;
+};
+
+export type SyncDeadLetterFilter = {
+  kind?: InputMaybe<Scalars['String']['input']>;
+  /** true: only replayed; false: only waiting. */
+  replayed?: InputMaybe<Scalars['Boolean']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** Each domain's sync bookkeeping; every domain answers its own field. */
+export type SyncDomains = {
+  __typename?: 'SyncDomains';
+  /** Support data quality, conflicts and dead letters. */
+  support: DomainSync;
+};
+
+/** The outcome of one event of a sync batch, in the order sent. */
+export type SyncEventResult = {
+  __typename?: 'SyncEventResult';
+  /** For REJECTED: an error code (BAD_USER_INPUT, NOT_FOUND, FORBIDDEN). */
+  code?: Maybe<Scalars['String']['output']>;
+  conflicts: Array<SyncFieldConflict>;
+  /** For REJECTED and stored for repair: the dead letter's id. */
+  deadLetterId?: Maybe<Scalars['ID']['output']>;
+  /** For REJECTED: the payload path at fault (e.g. financialHealth.invoiceAccuracy). */
+  field?: Maybe<Scalars['String']['output']>;
+  /** For DUPLICATE: the outcome of the first time this key was seen. */
+  firstOutcome?: Maybe<SyncOutcome>;
+  /** The key given, or the one derived from the payload. */
+  idempotencyKey: Scalars['String']['output'];
+  /** Position of the event in the batch (0-based). */
+  index: Scalars['Int']['output'];
+  /** Payload kind, as the brief names it (e.g. usage_analytics_sync). */
+  kind: Scalars['String']['output'];
+  /** NDJSON line number, for bulk imports. */
+  line?: Maybe<Scalars['Int']['output']>;
+  outcome: SyncOutcome;
+  quality?: Maybe<SyncQualityScore>;
+  /** For REJECTED: why. */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** A field whose stored and incoming values disagreed. */
+export type SyncFieldConflict = {
+  __typename?: 'SyncFieldConflict';
+  field: Scalars['String']['output'];
+  /** Conflict id; pass it to resolve<Domain>Conflict to override. */
+  id: Scalars['ID']['output'];
+  model: Scalars['String']['output'];
+  rule: ConflictRule;
+  winner: ConflictWinner;
+};
+
+/** What the sync pipeline did with one event. */
+export type SyncOutcome =
+  /** Every field of the event was written. */
+  | 'APPLIED'
+  /** The idempotency key was seen before: nothing changed; `firstOutcome` is the outcome it got then. */
+  | 'DUPLICATE'
+  /** Some fields were written, others kept the stored value (see `conflicts`). */
+  | 'MERGED'
+  /** Invalid, unknown customer or outside the caller's rows: nothing written (`code`, `reason`, `field`). */
+  | 'REJECTED'
+  /** Older than what is stored, field by field: recorded, nothing changed. */
+  | 'STALE';
+
+/** Counts per outcome of one batch. */
+export type SyncOutcomeCounts = {
+  __typename?: 'SyncOutcomeCounts';
+  applied: Scalars['Int']['output'];
+  duplicate: Scalars['Int']['output'];
+  merged: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  stale: Scalars['Int']['output'];
+};
+
+/** Data-quality score of one accepted record, each dimension 0..1. */
+export type SyncQualityScore = {
+  __typename?: 'SyncQualityScore';
+  completeness: Scalars['Float']['output'];
+  consistency: Scalars['Float']['output'];
+  /** 0.35 validity + 0.25 completeness + 0.25 consistency + 0.15 timeliness. */
+  score: Scalars['Float']['output'];
+  timeliness: Scalars['Float']['output'];
+  validity: Scalars['Float']['output'];
 };
 
 /** A support ticket. */
@@ -256,6 +602,8 @@ export type UpdateTicketInput = {
   firstResponseAt?: InputMaybe<Scalars['DateTime']['input']>;
   /** Id of the ticket. */
   id: Scalars['ID']['input'];
+  /** Idempotency key: a retry with the same key answers the ticket again and changes nothing. */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
   /** New priority. */
   priority?: InputMaybe<TicketPriority>;
   /** Customer rating 1..5; only on SOLVED or CLOSED tickets. */
@@ -387,20 +735,44 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  ConflictPick: ConflictPick;
+  ConflictRule: ConflictRule;
+  ConflictWinner: ConflictWinner;
   CreateTicketInput: CreateTicketInput;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Customer: ResolverTypeWrapper<CustomerRefModel>;
   Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   CustomerTicketFilter: CustomerTicketFilter;
+  DataQualityReport: ResolverTypeWrapper<DataQualityReport>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DomainSync: ResolverTypeWrapper<DomainSync>;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  QualityDimension: ResolverTypeWrapper<QualityDimension>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   SupportSatisfaction: ResolverTypeWrapper<SupportSatisfaction>;
-  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
+  SupportSyncEventInput: SupportSyncEventInput;
+  SupportTicketSyncInput: SupportTicketSyncInput;
+  SupportTicketTimestampsInput: SupportTicketTimestampsInput;
+  SyncBatchResult: ResolverTypeWrapper<SyncBatchResult>;
+  SyncConflict: ResolverTypeWrapper<SyncConflict>;
+  SyncConflictConnection: ResolverTypeWrapper<SyncConflictConnection>;
+  SyncConflictEdge: ResolverTypeWrapper<SyncConflictEdge>;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: ResolverTypeWrapper<SyncDeadLetter>;
+  SyncDeadLetterConnection: ResolverTypeWrapper<SyncDeadLetterConnection>;
+  SyncDeadLetterEdge: ResolverTypeWrapper<SyncDeadLetterEdge>;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: ResolverTypeWrapper<SyncDomains>;
+  SyncEventResult: ResolverTypeWrapper<SyncEventResult>;
+  SyncFieldConflict: ResolverTypeWrapper<SyncFieldConflict>;
+  SyncOutcome: SyncOutcome;
+  SyncOutcomeCounts: ResolverTypeWrapper<SyncOutcomeCounts>;
+  SyncQualityScore: ResolverTypeWrapper<SyncQualityScore>;
   Ticket: ResolverTypeWrapper<TicketModel>;
   TicketChannel: TicketChannel;
   TicketConnection: ResolverTypeWrapper<
@@ -424,15 +796,35 @@ export type ResolversParentTypes = ResolversObject<{
   Customer: CustomerRefModel;
   Int: Scalars['Int']['output'];
   CustomerTicketFilter: CustomerTicketFilter;
+  DataQualityReport: DataQualityReport;
+  Float: Scalars['Float']['output'];
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DomainSync: DomainSync;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
+  QualityDimension: QualityDimension;
   Query: Record<PropertyKey, never>;
   SupportSatisfaction: SupportSatisfaction;
-  Float: Scalars['Float']['output'];
+  SupportSyncEventInput: SupportSyncEventInput;
+  SupportTicketSyncInput: SupportTicketSyncInput;
+  SupportTicketTimestampsInput: SupportTicketTimestampsInput;
+  SyncBatchResult: SyncBatchResult;
+  SyncConflict: SyncConflict;
+  SyncConflictConnection: SyncConflictConnection;
+  SyncConflictEdge: SyncConflictEdge;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: SyncDeadLetter;
+  SyncDeadLetterConnection: SyncDeadLetterConnection;
+  SyncDeadLetterEdge: SyncDeadLetterEdge;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: SyncDomains;
+  SyncEventResult: SyncEventResult;
+  SyncFieldConflict: SyncFieldConflict;
+  SyncOutcomeCounts: SyncOutcomeCounts;
+  SyncQualityScore: SyncQualityScore;
   Ticket: TicketModel;
   TicketConnection: Omit<TicketConnection, 'edges'> & { edges: Array<ResolversParentTypes['TicketEdge']> };
   TicketEdge: Omit<TicketEdge, 'node'> & { node: ResolversParentTypes['Ticket'] };
@@ -526,6 +918,22 @@ export type CustomerResolvers<
   >;
 }>;
 
+export type DataQualityReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DataQualityReport'] = ResolversParentTypes['DataQualityReport'],
+> = ResolversObject<{
+  accuracy?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  completeness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  records?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  until?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
   name: 'Date';
 }
@@ -533,6 +941,31 @@ export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type DomainSyncResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DomainSync'] = ResolversParentTypes['DomainSync'],
+> = ResolversObject<{
+  dataQuality?: Resolver<
+    ResolversTypes['DataQualityReport'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDataQualityArgs, 'windowHours'>
+  >;
+  deadLetters?: Resolver<
+    ResolversTypes['SyncDeadLetterConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDeadLettersArgs, 'first'>
+  >;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  syncConflicts?: Resolver<
+    ResolversTypes['SyncConflictConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncSyncConflictsArgs, 'first'>
+  >;
+}>;
 
 export interface MoneyScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Money'], any> {
   name: 'Money';
@@ -547,6 +980,24 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationCreateTicketArgs, 'input'>
+  >;
+  replaySupportDeadLetter?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplaySupportDeadLetterArgs, 'id'>
+  >;
+  resolveSupportConflict?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationResolveSupportConflictArgs, 'id' | 'pick'>
+  >;
+  syncSupport?: Resolver<
+    ResolversTypes['SyncBatchResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSyncSupportArgs, 'events'>
   >;
   updateTicket?: Resolver<
     ResolversTypes['Ticket'],
@@ -566,10 +1017,20 @@ export type PageInfoResolvers<
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type QualityDimensionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['QualityDimension'] = ResolversParentTypes['QualityDimension'],
+> = ResolversObject<{
+  meetsTarget?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  target?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+}>;
+
 export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
 > = ResolversObject<{
+  sync?: Resolver<ResolversTypes['SyncDomains'], ParentType, ContextType>;
   ticket?: Resolver<Maybe<ResolversTypes['Ticket']>, ParentType, ContextType, RequireFields<QueryTicketArgs, 'id'>>;
   tickets?: Resolver<
     ResolversTypes['TicketConnection'],
@@ -588,6 +1049,149 @@ export type SupportSatisfactionResolvers<
   openTickets?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   responses?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   totalTickets?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncBatchResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncBatchResult'] = ResolversParentTypes['SyncBatchResult'],
+> = ResolversObject<{
+  counts?: Resolver<ResolversTypes['SyncOutcomeCounts'], ParentType, ContextType>;
+  results?: Resolver<Array<ResolversTypes['SyncEventResult']>, ParentType, ContextType>;
+}>;
+
+export type SyncConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflict'] = ResolversParentTypes['SyncConflict'],
+> = ResolversObject<{
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  decidedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  incomingAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  incomingSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  incomingValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resolvedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  resolvedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rowKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  storedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  storedSource?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  storedValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictConnection'] = ResolversParentTypes['SyncConflictConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncConflictEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictEdge'] = ResolversParentTypes['SyncConflictEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncConflict'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetter'] = ResolversParentTypes['SyncDeadLetter'],
+> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  replayOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterConnection'] =
+    ResolversParentTypes['SyncDeadLetterConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncDeadLetterEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterEdge'] = ResolversParentTypes['SyncDeadLetterEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncDeadLetter'], ParentType, ContextType>;
+}>;
+
+export type SyncDomainsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDomains'] = ResolversParentTypes['SyncDomains'],
+> = ResolversObject<{
+  support?: Resolver<ResolversTypes['DomainSync'], ParentType, ContextType>;
+}>;
+
+export type SyncEventResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncEventResult'] = ResolversParentTypes['SyncEventResult'],
+> = ResolversObject<{
+  code?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  conflicts?: Resolver<Array<ResolversTypes['SyncFieldConflict']>, ParentType, ContextType>;
+  deadLetterId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  firstOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['SyncOutcome'], ParentType, ContextType>;
+  quality?: Resolver<Maybe<ResolversTypes['SyncQualityScore']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type SyncFieldConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncFieldConflict'] = ResolversParentTypes['SyncFieldConflict'],
+> = ResolversObject<{
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncOutcomeCountsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncOutcomeCounts'] = ResolversParentTypes['SyncOutcomeCounts'],
+> = ResolversObject<{
+  applied?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  duplicate?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  merged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stale?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncQualityScoreResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncQualityScore'] = ResolversParentTypes['SyncQualityScore'],
+> = ResolversObject<{
+  completeness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  validity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
 export type TicketResolvers<
@@ -646,13 +1250,28 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
   Customer?: CustomerResolvers<ContextType>;
+  DataQualityReport?: DataQualityReportResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DomainSync?: DomainSyncResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  QualityDimension?: QualityDimensionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   SupportSatisfaction?: SupportSatisfactionResolvers<ContextType>;
+  SyncBatchResult?: SyncBatchResultResolvers<ContextType>;
+  SyncConflict?: SyncConflictResolvers<ContextType>;
+  SyncConflictConnection?: SyncConflictConnectionResolvers<ContextType>;
+  SyncConflictEdge?: SyncConflictEdgeResolvers<ContextType>;
+  SyncDeadLetter?: SyncDeadLetterResolvers<ContextType>;
+  SyncDeadLetterConnection?: SyncDeadLetterConnectionResolvers<ContextType>;
+  SyncDeadLetterEdge?: SyncDeadLetterEdgeResolvers<ContextType>;
+  SyncDomains?: SyncDomainsResolvers<ContextType>;
+  SyncEventResult?: SyncEventResultResolvers<ContextType>;
+  SyncFieldConflict?: SyncFieldConflictResolvers<ContextType>;
+  SyncOutcomeCounts?: SyncOutcomeCountsResolvers<ContextType>;
+  SyncQualityScore?: SyncQualityScoreResolvers<ContextType>;
   Ticket?: TicketResolvers<ContextType>;
   TicketConnection?: TicketConnectionResolvers<ContextType>;
   TicketEdge?: TicketEdgeResolvers<ContextType>;
