@@ -49,6 +49,11 @@ export interface SyncImportConfig {
   readonly lingerMs: number;
   /** Longer lines are rejected unread (`HUB_SYNC_MAX_LINE_BYTES`). @default 1048576 */
   readonly maxLineBytes: number;
+  /**
+   * A batch is sent before its lines pass this many bytes (`HUB_SYNC_MAX_BATCH_BYTES`): subgraphs
+   * accept request bodies of up to 5 MB. @default 4194304
+   */
+  readonly maxBatchBytes: number;
 }
 
 export interface GatewayConfig {
@@ -215,6 +220,7 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
       batchSize: env.int('HUB_SYNC_BATCH_SIZE', 1000, { min: 1, max: 1000 }),
       lingerMs: env.int('HUB_SYNC_LINGER_MS', 200, { min: 0 }),
       maxLineBytes: env.int('HUB_SYNC_MAX_LINE_BYTES', 1024 * 1024, { min: 1024 }),
+      maxBatchBytes: env.int('HUB_SYNC_MAX_BATCH_BYTES', 4 * 1024 * 1024, { min: 1024 }),
     },
     costDefaultListSize: env.int('HUB_COST_LIST_SIZE', 10, { min: 1 }),
     redisUrl: env.optional('REDIS_URL'),

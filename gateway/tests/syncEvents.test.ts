@@ -22,11 +22,14 @@ describe('NDJSON line splitting', () => {
     ];
     const bytes = Buffer.from(text);
     await fc.assert(
-      fc.asyncProperty(fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 8 }), async (cuts) => {
-        const points = [0, ...cuts.sort((a, b) => a - b), bytes.length];
-        const chunks = points.slice(1).map((end, i) => bytes.subarray(points[i], end));
-        expect(await collect(chunks)).toEqual(expected);
-      }),
+      fc.asyncProperty(
+        fc.uniqueArray(fc.integer({ min: 1, max: bytes.length - 1 }), { maxLength: 8 }),
+        async (cuts) => {
+          const points = [0, ...cuts.sort((a, b) => a - b), bytes.length];
+          const chunks = points.slice(1).map((end, i) => bytes.subarray(points[i], end));
+          expect(await collect(chunks)).toEqual(expected);
+        },
+      ),
     );
   });
 
@@ -102,7 +105,12 @@ describe('one NDJSON line -> one sync event, checked against the schema', () => 
   it.each([
     ['not JSON', '{"usage_analytics_sync": ', null, /not valid JSON/],
     ['not an object', '[1,2]', null, /JSON object/],
-    ['unknown kind', '{"billing_sync": {}}', 'billing_sync', /unknown payload kind "billing_sync".*usage_analytics_sync/],
+    [
+      'unknown kind',
+      '{"billing_sync": {}}',
+      'billing_sync',
+      /unknown payload kind "billing_sync".*usage_analytics_sync/,
+    ],
     ['no payload', '{"idempotency_key": "k"}', null, /no payload/],
     ['two payloads', JSON.stringify({ ...BRIEF_USAGE_ANALYTICS, billing_sync: {} }), 'billing_sync', /unknown/],
     ['a wrong type', withUsage({ usage_period: 5 }), 'usagePeriod', /String/],
@@ -112,7 +120,9 @@ describe('one NDJSON line -> one sync event, checked against the schema', () => 
     [
       'a wrong type inside a feature map',
       withUsage({
-        feature_usage: { core_features: { email_campaigns: { usage_count: 'many', adoption_score: 1, success_correlation: 1 } } },
+        feature_usage: {
+          core_features: { email_campaigns: { usage_count: 'many', adoption_score: 1, success_correlation: 1 } },
+        },
       }),
       'featureUsage.coreFeatures.email_campaigns.usageCount',
       /Int/,

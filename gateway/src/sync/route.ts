@@ -49,10 +49,11 @@ export interface SyncRouteOptions {
   readonly lingerMs?: number;
   /** @default 1 MiB */
   readonly maxLineBytes?: number;
+  /** A batch is sent before its lines pass this size (the subgraphs' body limit is 5 MB). @default 4 MiB */
+  readonly maxBatchBytes?: number;
 }
 
-const OUTCOMES = ['APPLIED', 'MERGED', 'STALE', 'DUPLICATE', 'REJECTED'] as const;
-type Outcome = (typeof OUTCOMES)[number];
+type Outcome = 'APPLIED' | 'MERGED' | 'STALE' | 'DUPLICATE' | 'REJECTED';
 
 interface EngineResult {
   readonly index: number;
@@ -165,6 +166,7 @@ async function runImport(options: SyncRouteOptions, request: ImportRequest): Pro
   const batchSize = options.batchSize ?? 1000;
   const lingerMs = options.lingerMs ?? 200;
   const maxLineBytes = options.maxLineBytes ?? DEFAULT_MAX_LINE_BYTES;
+  const maxBatchBytes = options.maxBatchBytes ?? 4 * 1024 * 1024;
   const defaults = { source: request.source, maxLineBytes };
   const context: GatewayContext = { viewer, requestId: request.requestId, log };
   const counts: Record<Lowercase<Outcome>, number> & { lines: number } = {
@@ -226,7 +228,8 @@ async function runImport(options: SyncRouteOptions, request: ImportRequest): Pro
         error = { message: 'Internal server error', extensions: { code: ErrorCode.InternalServerError } };
       }
       if (error) {
-        const code = typeof error.extensions?.['code'] === 'string' ? error.extensions['code'] : 'INTERNAL_SERVER_ERROR';
+        const code =
+          typeof error.extensions?.['code'] === 'string' ? error.extensions['code'] : 'INTERNAL_SERVER_ERROR';
         const firstLine = batch[0]?.line ?? request.firstLine;
         if (!started) {
           const refusal = hubError(code as ErrorCode, error.message);
@@ -256,6 +259,9 @@ async function runImport(options: SyncRouteOptions, request: ImportRequest): Pro
   let pending: Promise<IteratorResult<RawLine>> | undefined;
   let inflight: Promise<boolean> = Promise.resolve(true);
   let batch: ParsedLine[] = [];
+  let batchEvents = 0;
+  let batchBytes = 0;
+  let lineStart = 0;
   let batchSince = 0;
   let go = true;
   const TIMEOUT = Symbol('timeout');
@@ -265,6 +271,8 @@ async function runImport(options: SyncRouteOptions, request: ImportRequest): Pro
     if (batch.length === 0) return;
     const full = batch;
     batch = [];
+    batchEvents = 0;
+    batchBytes = 0;
     go = await inflight;
     inflight = go ? execute(full) : Promise.resolve(false);
   };
@@ -290,9 +298,16 @@ async function runImport(options: SyncRouteOptions, request: ImportRequest): Pro
       }
       pending = undefined;
       if (next.done) break;
+      const bytes = next.value.end - lineStart;
+      lineStart = next.value.end;
+      if (batchBytes + bytes > maxBatchBytes) await dispatch();
       if (batch.length === 0) batchSince = Date.now();
-      batch.push(parseLine(api, next.value, defaults));
-      if (batch.length >= batchSize) await dispatch();
+      batchBytes += bytes;
+      const parsed = parseLine(api, next.value, defaults);
+      batch.push(parsed);
+      if (parsed.ok) batchEvents++;
+      // Rejected lines wait in the batch for their turn in the answer; they are bounded too.
+      if (batchEvents >= batchSize || batch.length >= 4 * batchSize) await dispatch();
     }
     if (go) await dispatch();
   } catch (error) {
