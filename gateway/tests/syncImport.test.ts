@@ -1,122 +1,25 @@
 /**
- * `POST /sync/<domain>` over real HTTP against a real gateway and a fake `product` subgraph that
- * answers `syncProduct` as the contract says (first time APPLIED, same key again DUPLICATE, an
- * unknown customer REJECTED). These pin the route's own protocol — streaming, batching, order, line
- * numbers, refusals; the engine's outcomes against real stores are the e2e tests' (tests/syncImport.e2e.ts).
+ * `POST /sync/<domain>` over real HTTP against a real gateway and the fake `product` subgraph of
+ * syncHarness.ts: streaming, batching, order, line numbers, refusals, the request budget.
  */
-import { createHash } from 'node:crypto';
+import { Readable } from 'node:stream';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { request } from 'undici';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { forbidden } from '@hub/core/errors';
-import { hasRole, type Viewer } from '@hub/core/viewer';
 import { startGateway, type RunningGateway } from '../src/server.js';
 import { splitLines } from '../src/sync/lines.js';
+import { startCustomersSubgraph, startSalesSubgraph, testConfig, token, type FakeSubgraph } from './helpers.js';
+import { BRIEF_USAGE_ANALYTICS, BRIEF_USAGE_ANALYTICS_EVENT } from './syncFixtures.js';
 import {
-  startCustomersSubgraph,
-  startFakeSubgraph,
-  startSalesSubgraph,
-  testConfig,
-  token,
-  type FakeSubgraph,
-} from './helpers.js';
-import { BRIEF_USAGE_ANALYTICS, BRIEF_USAGE_ANALYTICS_EVENT, FAKE_PRODUCT_SUBGRAPH_SDL } from './syncFixtures.js';
-
-type Event = { idempotencyKey?: string; source?: string; line?: number; usageAnalyticsSync: { customerId: string } };
-
-interface FakeProduct {
-  readonly subgraph: FakeSubgraph;
-  /** Every batch received, in order. */
-  readonly batches: Event[][];
-  /** While set, each batch waits for it before answering. */
-  hold: Promise<void> | undefined;
-  reset(): void;
-}
-
-async function startFakeProduct(): Promise<FakeProduct> {
-  const seen = new Map<string, string>();
-  const fake: FakeProduct = {
-    subgraph: undefined as unknown as FakeSubgraph,
-    batches: [],
-    hold: undefined,
-    reset() {
-      seen.clear();
-      fake.batches.length = 0;
-      fake.hold = undefined;
-    },
-  };
-  const subgraph = await startFakeSubgraph({
-    name: 'product',
-    sdl: FAKE_PRODUCT_SUBGRAPH_SDL,
-    resolvers: {
-      Query: { syncedEvents: () => seen.size },
-      Mutation: {
-        syncProduct: async (_parent: unknown, { events }: { events: Event[] }, { viewer }: { viewer: Viewer }) => {
-          if (!hasRole(viewer, 'admin')) throw forbidden('only admins sync');
-          fake.batches.push(events);
-          await fake.hold;
-          return {
-            results: events.map((event, index) => {
-              const key =
-                event.idempotencyKey ??
-                createHash('sha256').update(JSON.stringify(event.usageAnalyticsSync)).digest('hex');
-              const common = { index, line: event.line, idempotencyKey: key, kind: 'usage_analytics_sync' };
-              if (event.usageAnalyticsSync.customerId === 'cust_missing') {
-                const reason = 'customer cust_missing was not found';
-                return {
-                  ...common,
-                  outcome: 'REJECTED',
-                  code: 'NOT_FOUND',
-                  reason,
-                  field: 'customerId',
-                  deadLetterId: 'dl_1',
-                };
-              }
-              const first = seen.get(key);
-              if (first !== undefined) return { ...common, outcome: 'DUPLICATE', firstOutcome: first };
-              seen.set(key, 'APPLIED');
-              return { ...common, outcome: 'APPLIED' };
-            }),
-          };
-        },
-      },
-    },
-  });
-  return Object.assign(fake, { subgraph });
-}
+  postImport,
+  startFakeProduct,
+  usageLine,
+  type Answer,
+  type FakeProduct,
+  type ImportResponse,
+} from './syncHarness.js';
 
 const usage = BRIEF_USAGE_ANALYTICS.usage_analytics_sync;
-const usageLine = (customerId: string, extra: Record<string, unknown> = {}) =>
-  JSON.stringify({ ...extra, usage_analytics_sync: { ...usage, customer_id: customerId } });
-
-type Answer = Record<string, unknown>;
-
-interface ImportResponse {
-  status: number;
-  headers: Record<string, string | string[] | undefined>;
-  lines: Answer[];
-}
-
-/** POSTs `body` (text or an async iterable of chunks) and reads the NDJSON (or JSON error) answer. */
-async function postImport(
-  url: string,
-  body: string | AsyncIterable<string>,
-  bearer: string | undefined,
-  headers: Record<string, string> = {},
-): Promise<ImportResponse> {
-  const response = await request(url, {
-    method: 'POST',
-    headers: {
-      'content-type': 'application/x-ndjson',
-      ...(bearer !== undefined ? { authorization: `Bearer ${bearer}` } : {}),
-      ...headers,
-    },
-    body,
-  });
-  const lines: Answer[] = [];
-  for await (const line of splitLines(response.body)) if ('text' in line) lines.push(JSON.parse(line.text) as Answer);
-  return { status: response.statusCode, headers: response.headers, lines };
-}
 
 describe('POST /sync/<domain>', () => {
   let customers: FakeSubgraph;
@@ -228,7 +131,7 @@ describe('POST /sync/<domain>', () => {
     const response = await request(`${base}/product`, {
       method: 'POST',
       headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${admin}` },
-      body: body(),
+      body: Readable.from(body()),
     });
     expect(response.statusCode).toBe(200);
     const answers = splitLines(response.body)[Symbol.asyncIterator]();

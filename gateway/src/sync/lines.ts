@@ -9,6 +9,9 @@
  * executes) stops the reads, and the socket's back-pressure reaches the sender.
  */
 
+/** The media type of the import's body and answer. */
+export const NDJSON = 'application/x-ndjson';
+
 /** 1 MiB: a brief payload is a few KiB; anything near this is not one record. */
 export const DEFAULT_MAX_LINE_BYTES = 1024 * 1024;
 

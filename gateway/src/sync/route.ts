@@ -31,10 +31,9 @@ import type { Logger } from '../logger.js';
 import { isSafelisted } from '../plugins/usePersistedOperations.js';
 import type { RateLimiter } from '../rateLimiter.js';
 import { parseLine, syncApiOf, type ParsedLine, type SyncApi } from './events.js';
-import { DEFAULT_MAX_LINE_BYTES, splitLines, type RawLine } from './lines.js';
+import { DEFAULT_MAX_LINE_BYTES, NDJSON, splitLines, type RawLine } from './lines.js';
 
 export const SYNC_PATH = '/sync';
-export const NDJSON = 'application/x-ndjson';
 
 export interface SyncRouteOptions {
   readonly apollo: ApolloServer<GatewayContext>;
