@@ -87,6 +87,22 @@ describe('one NDJSON line -> one sync event, checked against the schema', () => 
     expect(parsed).toEqual({ ok: true, line: 7, event: { ...BRIEF_USAGE_ANALYTICS_EVENT, line: 7 } });
   });
 
+  it("takes a list item's only required String field as its key when it has no name/key/id (product's `feature`)", () => {
+    const sdl = PRODUCT_SYNC_SDL.replace('name: String!', 'feature: String!\n    label: String');
+    const byFeature = syncApiOf(buildSchema(sdl), 'product') as SyncApi;
+    const parsed = parseLine(byFeature, { number: 1, text: JSON.stringify(BRIEF_USAGE_ANALYTICS), end: 0 }, defaults);
+    expect(parsed.ok && parsed.event).toMatchObject({
+      usageAnalyticsSync: {
+        featureUsage: {
+          coreFeatures: [
+            { feature: 'email_campaigns', usageCount: 45 },
+            { feature: 'analytics_dashboard', usageCount: 23 },
+          ],
+        },
+      },
+    });
+  });
+
   it('keeps the idempotency key and source of the line; ?source= only fills a missing source', () => {
     const line = { idempotency_key: 'k-1', source: 'amplitude', ...BRIEF_USAGE_ANALYTICS };
     expect(parse(JSON.stringify(line), 'mixpanel')).toMatchObject({

@@ -3,44 +3,17 @@
  * subgraph of syncHarness.ts: summary and exit codes, rejected lines, resume after SIGKILL, errors.
  * The same against the real engine and stores: tests/syncImport.e2e.ts.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { REPO_ROOT } from '@hub/core/process';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../src/server.js';
 import { startCustomersSubgraph, testConfig, token, type FakeSubgraph } from './helpers.js';
+import { finished, spawnCli, waitForProgress, type CliResult } from './syncCli.js';
 import { startFakeProduct, usageLine, type FakeProduct } from './syncHarness.js';
-
-interface CliResult {
-  code: number | null;
-  signal: NodeJS.Signals | null;
-  stdout: string;
-  stderr: string;
-}
-
-function spawnCli(args: string[], env: Record<string, string | undefined>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'gateway/src/cli/sync-import.ts'), ...args], {
-    cwd: REPO_ROOT,
-    env: { ...process.env, HUB_TOKEN: undefined, ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-}
-
-function finished(child: ChildProcess): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-    child.stderr?.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-    child.on('error', reject);
-    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
-  });
-}
 
 async function closedPort(): Promise<number> {
   const server = createServer();
@@ -120,15 +93,7 @@ describe('npm run sync:import', () => {
 
     const child = spawnCli(args, { HUB_TOKEN: admin });
     const done = finished(child);
-    let recorded: { line: number; offset: number } | undefined;
-    for (let i = 0; i < 600 && (recorded === undefined || recorded.line < 1200); i++) {
-      await sleep(25);
-      try {
-        recorded = JSON.parse(await readFile(`${file}.progress`, 'utf8')) as typeof recorded;
-      } catch {
-        // not written yet, or being renamed
-      }
-    }
+    await waitForProgress(file, 1200);
     child.kill('SIGKILL');
     const killed = await done;
     expect(killed.signal).toBe('SIGKILL');
