@@ -79,7 +79,9 @@ describe('bulk import into the running hub', () => {
     const first = await postNdjson(syncUrl, `${line}\n`, admin);
     expect(first.status).toBe(200);
     expect(first.lines[0]).toMatchObject({ line: 1, outcome: 'APPLIED' });
-    expect(first.lines[1]).toEqual({ summary: { applied: 1, merged: 0, stale: 0, duplicate: 0, rejected: 0, lines: 1 } });
+    expect(first.lines[1]).toEqual({
+      summary: { applied: 1, merged: 0, stale: 0, duplicate: 0, rejected: 0, lines: 1 },
+    });
 
     const stored = await hub.query<{ customer: { usage: { feature: string; usageCount: number }[] } }>(
       '{ customer(id: "cust_00001") { usage(periodStart: "2025-11-01") { feature usageCount } } }',
@@ -179,6 +181,12 @@ describe('bulk import into the running hub', () => {
 
     // The whole file again: every line was applied exactly once before, so every one is a duplicate.
     const replay = await finished(spawnCli([...args.slice(0, -1), '--restart', file], { HUB_TOKEN: admin }));
-    expect(JSON.parse(replay.stdout)).toMatchObject({ applied: 0, merged: 0, stale: 0, duplicate: total, lines: total });
+    expect(JSON.parse(replay.stdout)).toMatchObject({
+      applied: 0,
+      merged: 0,
+      stale: 0,
+      duplicate: total,
+      lines: total,
+    });
   });
 });
