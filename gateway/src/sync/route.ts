@@ -314,6 +314,8 @@ async function runImport(options: SyncRouteOptions, request: ImportRequest): Pro
     log.info({ err: error instanceof Error ? error.message : String(error) }, 'sync import: request body ended early');
     go = false;
   }
+  // A read still pending when the import stopped may fail later (the body is discarded): not an error.
+  pending?.catch(() => undefined);
   const completed = (await inflight) && go;
   log.info({ domain: api.domain, ...counts, ms: Date.now() - startedAt, completed }, 'sync import');
   // Gone, or already answered with an error status.
