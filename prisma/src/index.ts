@@ -8,9 +8,10 @@ import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { applyMigrations } from './migrate.js';
+import { SYNC_MIGRATIONS } from './paths.js';
 import { connectToSchema, ensureDatabase, pgliteRunner, pgRunner, quoteIdent } from './runners.js';
 
-export { migrationsDirFor, schemaPathFor, DOMAINS, type Domain } from './paths.js';
+export { migrationsDirFor, schemaPathFor, DOMAINS, SYNC_MIGRATIONS, type Domain } from './paths.js';
 export {
   scopeToTenant,
   scopeToViewer,
@@ -21,7 +22,7 @@ export {
   type CustomerKeys,
   type CustomerVerifier,
 } from './tenant.js';
-export { applyMigrations, readMigrations, type SqlRunner, type MigrationRow } from './migrate.js';
+export { applyMigrations, readMigrations, type MigrationSource, type SqlRunner, type MigrationRow } from './migrate.js';
 
 export type StoreConfig =
   /** One Postgres schema per domain, in the database the URL names (created if missing). */
@@ -136,7 +137,7 @@ async function openEmbedded<C>(
   return {
     client,
     config,
-    migrate: () => applyMigrations(pgliteRunner(pglite), opts.migrationsDir),
+    migrate: () => applyMigrations(pgliteRunner(pglite), opts.migrationsDir, [SYNC_MIGRATIONS]),
     async close() {
       await (client as unknown as ClientLike).$disconnect();
       if (!pglite.closed) await pglite.close();
@@ -145,8 +146,9 @@ async function openEmbedded<C>(
 }
 
 /**
- * Applies pending migrations to a store without opening a Prisma client (used by the
- * migrate:apply CLI). Embedded stores must not be open in another process at the same time.
+ * Applies pending migrations to a store — the domain's own, then the sync bookkeeping
+ * (SYNC_MIGRATIONS) — without opening a Prisma client (used by the migrate:apply CLI). Embedded
+ * stores must not be open in another process at the same time.
  */
 export async function migrateStore(config: StoreConfig, migrationsDir: string): Promise<{ applied: string[] }> {
   if (config.kind === 'postgres') {
@@ -154,7 +156,7 @@ export async function migrateStore(config: StoreConfig, migrationsDir: string): 
     await ensureDatabase(connectionString);
     const db = await connectToSchema(connectionString, config.schema);
     try {
-      return await applyMigrations(pgRunner(db), migrationsDir);
+      return await applyMigrations(pgRunner(db), migrationsDir, [SYNC_MIGRATIONS]);
     } finally {
       await db.end();
     }
@@ -162,7 +164,7 @@ export async function migrateStore(config: StoreConfig, migrationsDir: string): 
   await mkdir(config.dataDir, { recursive: true });
   const pglite = await PGlite.create(config.dataDir);
   try {
-    return await applyMigrations(pgliteRunner(pglite), migrationsDir);
+    return await applyMigrations(pgliteRunner(pglite), migrationsDir, [SYNC_MIGRATIONS]);
   } finally {
     await pglite.close();
   }

@@ -50,8 +50,19 @@ export function checksumOf(sql: string): string {
   return createHash('sha256').update(sql, 'utf8').digest('hex');
 }
 
+/**
+ * Migrations applied to a store beside its own: the sync bookkeeping of prisma/hub_sync/migrations.
+ * Each is recorded in `_prisma_migrations` as `<prefix><directory name>` (e.g. `hub_sync/2026…_x`),
+ * so the history tells them from the domain's own and `migrate:check` (which replays only
+ * prisma/<domain>/migrations) is unaffected.
+ */
+export interface MigrationSource {
+  readonly prefix: string;
+  readonly dir: string;
+}
+
 /** Lists prisma/<domain>/migrations/*\/migration.sql in name order (missing dir = no migrations). */
-export async function readMigrations(migrationsDir: string): Promise<MigrationFile[]> {
+export async function readMigrations(migrationsDir: string, prefix = ''): Promise<MigrationFile[]> {
   const entries = await readdir(migrationsDir, { withFileTypes: true }).catch((err: NodeJS.ErrnoException) => {
     if (err.code === 'ENOENT') return [];
     throw err;
@@ -67,7 +78,7 @@ export async function readMigrations(migrationsDir: string): Promise<MigrationFi
         throw new Error(`migration ${name} has no readable migration.sql: ${err.message}`);
       },
     );
-    files.push({ name, sql, checksum: checksumOf(sql) });
+    files.push({ name: `${prefix}${name}`, sql, checksum: checksumOf(sql) });
   }
   return files;
 }
@@ -115,10 +126,18 @@ export async function readHistory(db: SqlRunner): Promise<MigrationRow[]> {
 
 /**
  * Applies every pending migration, each in its own transaction, recording it in
- * `_prisma_migrations` the way `prisma migrate deploy` does. Returns the names applied.
+ * `_prisma_migrations` the way `prisma migrate deploy` does: the domain's own in name order, then
+ * those of `extra` (each source in name order). Returns the names applied.
  */
-export async function applyMigrations(db: SqlRunner, migrationsDir: string): Promise<{ applied: string[] }> {
-  const files = await readMigrations(migrationsDir);
+export async function applyMigrations(
+  db: SqlRunner,
+  migrationsDir: string,
+  extra: readonly MigrationSource[] = [],
+): Promise<{ applied: string[] }> {
+  const files = [
+    ...(await readMigrations(migrationsDir)),
+    ...(await Promise.all(extra.map((source) => readMigrations(source.dir, source.prefix)))).flat(),
+  ];
   return db.withLock(async () => {
     await db.exec(MIGRATIONS_TABLE_DDL);
     const rows = await readHistory(db);

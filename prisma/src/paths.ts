@@ -26,6 +26,13 @@ export function migrationsDirFor(domain: string): string {
 }
 
 /**
+ * The sync pipeline's bookkeeping migrations (packages/core/src/sync), applied to every domain
+ * store. They live here, not in core, because the store package owns migrations and core depends
+ * on the store (not the other way round).
+ */
+export const SYNC_MIGRATIONS = { prefix: 'hub_sync/', dir: join(STORE_ROOT, 'hub_sync', 'migrations') } as const;
+
+/**
  * Expands a CLI domain argument: `all` (or nothing) means every domain whose schema.prisma exists,
  * so the CLIs keep working while only some domains have been written.
  */

@@ -92,7 +92,26 @@ describe('openStore on PostgreSQL', () => {
         `SELECT table_name FROM information_schema.tables WHERE table_schema = 'widgets' ORDER BY 1`,
       ),
     );
-    expect(tables.rows.map((r) => r.table_name)).toEqual(['Gadget', 'Tenant', 'Widget', '_prisma_migrations']);
+    // The domain's tables and, beside them in the same schema, the sync bookkeeping (SYNC_MIGRATIONS).
+    expect(tables.rows.map((r) => r.table_name)).toEqual([
+      'Gadget',
+      'Tenant',
+      'Widget',
+      '_prisma_migrations',
+      'hub_sync_conflict',
+      'hub_sync_dead_letter',
+      'hub_sync_idempotency',
+      'hub_sync_outbox',
+      'hub_sync_quality',
+      'hub_sync_row_source',
+    ]);
+    const history = await withPg(database.url, (c) =>
+      c.query<{ migration_name: string }>(`SELECT migration_name FROM widgets."_prisma_migrations" ORDER BY 1`),
+    );
+    expect(history.rows.map((r) => r.migration_name.replace(/\/\d+_/, '/'))).toEqual([
+      expect.stringMatching(/^\d+_init$/),
+      'hub_sync/sync_bookkeeping',
+    ]);
     expect((await store.migrate()).applied).toEqual([]);
   });
 
@@ -254,7 +273,8 @@ describe('openStore embedded (PGlite data dir)', () => {
     const config = { kind: 'embedded' as const, dataDir: join(dir.path, 'widgets') };
     try {
       const first = await openStore({ domain: 'widgets', config, PrismaClient, migrationsDir: WIDGETS_MIGRATIONS });
-      expect((await first.migrate()).applied).toHaveLength(1);
+      // The fixture's one migration, then the sync bookkeeping.
+      expect((await first.migrate()).applied).toEqual([expect.any(String), expect.stringMatching(/^hub_sync\//)]);
       await first.client.tenant.create({ data: { id: 't1', name: 'One' } });
       await scopeToTenant(first.client, 't1').widget.create({ data: { id: 'w1', name: 'n', price: '3.50' } });
       await first.close();

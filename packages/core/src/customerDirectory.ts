@@ -67,3 +67,20 @@ export function createCustomerVerifier(customersUrl: string, signer: ViewerSigne
     return new Set(ids.filter((id) => known.get(id) === true));
   };
 }
+
+/**
+ * The customers domain's own check for the sync pipeline: its Customer table, one query per batch
+ * (the engine writes with raw SQL, so a missing customer must be refused before, not by a foreign key).
+ */
+export function createLocalCustomerVerifier(client: unknown, tenantId: string | null): CustomerVerifier {
+  const raw = client as { $queryRawUnsafe<T>(sql: string, ...values: unknown[]): Promise<T> };
+  return async (ids) => {
+    if (tenantId === null || ids.length === 0) return new Set();
+    const rows = await raw.$queryRawUnsafe<{ id: string }[]>(
+      `SELECT "id" FROM "Customer" WHERE "tenantId" = $1 AND "id" IN (SELECT json_array_elements_text($2::json))`,
+      tenantId,
+      JSON.stringify(ids),
+    );
+    return new Set(rows.map((r) => r.id));
+  };
+}

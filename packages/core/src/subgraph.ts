@@ -16,7 +16,13 @@ import {
   type Store,
   type StoreConfig,
 } from '@hub/store';
-import { applyAuthorization, isMutationRequest, requestScopes, type PermissionOverrides } from './authz.js';
+import {
+  WRITE_ACCESS,
+  applyAuthorization,
+  isMutationRequest,
+  requestScopes,
+  type PermissionOverrides,
+} from './authz.js';
 import express from 'express';
 import { parse, type DocumentNode } from 'graphql';
 import { readFileSync } from 'node:fs';
@@ -51,7 +57,11 @@ import {
   serviceIssuer,
   type Viewer,
 } from './viewer.js';
-import { createCustomerVerifier } from './customerDirectory.js';
+import { createCustomerVerifier, createLocalCustomerVerifier } from './customerDirectory.js';
+import { createSyncAdmin } from './sync/admin.js';
+import { createSyncPipeline } from './sync/engine.js';
+import { declaresSync, syncPermissions, syncResolvers, syncSdl, type SyncRequestContext } from './sync/sdl.js';
+import type { SyncDefinition } from './sync/types.js';
 
 export { SUBGRAPH_PORTS, DOMAINS, type Domain } from './domains.js';
 
@@ -63,6 +73,11 @@ export interface SubgraphContext<C, L> {
   loaders: L;
   requestId: string;
   log: Logger;
+  /**
+   * The one write pipeline (packages/core/src/sync), built per request for this viewer: mutations
+   * call `applyOne`, the sync API `apply`; `admin` serves the sync bookkeeping fields.
+   */
+  sync: SyncRequestContext['sync'];
 }
 
 export interface SubgraphDefinition<C, L> {
@@ -81,6 +96,11 @@ export interface SubgraphDefinition<C, L> {
   permissions?: PermissionOverrides;
   /** Loads the demo data set; must be idempotent. */
   seedDemo?(client: C): Promise<void>;
+  /**
+   * The domain's sync declaration (`subgraphs/<domain>/src/sync.ts`). Required exactly when its
+   * schema.graphql declares `input <Domain>SyncEventInput`, which adds the sync API to the subgraph.
+   */
+  sync?: SyncDefinition;
 }
 
 export interface SubgraphConfig {
@@ -115,10 +135,36 @@ export interface RunningSubgraph<C = unknown> {
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const COMMON_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/common.graphql');
+const SYNC_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/sync.graphql');
 
-/** The full SDL of a subgraph: its own schema.graphql plus the shared common.graphql. */
+/**
+ * The full SDL of a subgraph: its own schema.graphql plus the shared common.graphql, and, when
+ * the schema declares `input <Domain>SyncEventInput`, the shared sync.graphql and the domain's
+ * sync fields (`syncSdl`). The domain is the name of the schema's folder (subgraphs/<domain>/).
+ */
 export function subgraphSdl(schemaPath: string): string {
-  return `${readFileSync(schemaPath, 'utf8')}\n${readFileSync(COMMON_SDL_PATH, 'utf8')}`;
+  const own = readFileSync(schemaPath, 'utf8');
+  const common = readFileSync(COMMON_SDL_PATH, 'utf8');
+  const domain = path.basename(path.dirname(schemaPath));
+  if (!declaresSync(domain, own)) return `${own}\n${common}`;
+  return `${own}\n${common}\n${readFileSync(SYNC_SDL_PATH, 'utf8')}\n${syncSdl(domain)}`;
+}
+
+/** Resolver maps merged type by type (a domain's Query/Mutation beside the sync fields). */
+function mergeResolvers(...maps: object[]): Record<string, Record<string, unknown>> {
+  const merged: Record<string, Record<string, unknown>> = {};
+  for (const map of maps) {
+    for (const [type, fields] of Object.entries(map as Record<string, Record<string, unknown>>)) {
+      merged[type] = { ...merged[type], ...fields };
+    }
+  }
+  return merged;
+}
+
+/** Whether a built schema document carries the sync API (see subgraphSdl). */
+function hasSyncInput(def: { name: string; typeDefs: DocumentNode }): boolean {
+  const name = `${def.name.charAt(0).toUpperCase()}${def.name.slice(1)}SyncEventInput`;
+  return def.typeDefs.definitions.some((d) => d.kind === 'InputObjectTypeDefinition' && d.name.value === name);
 }
 
 export function subgraphSchemaPath(domain: string): string {
@@ -207,13 +253,19 @@ export async function startSubgraph<C, L>(
     log.info({ ms: Date.now() - started }, 'demo data ready');
   }
 
+  const domain = def.name as Domain;
+  if (hasSyncInput(def) !== (def.sync !== undefined))
+    throw new Error(
+      `subgraph ${def.name}: a ${def.name}SyncEventInput in schema.graphql and SubgraphDefinition.sync go together`,
+    );
+  const resolvers = mergeResolvers(scalarResolvers, def.resolvers, def.sync ? syncResolvers(def.sync) : {});
   const schema = applyAuthorization(
-    def.name as Domain,
-    buildSubgraphSchema([
-      { typeDefs: def.typeDefs, resolvers: { ...scalarResolvers, ...def.resolvers } as GraphQLResolverMap<unknown> },
-    ]),
-    def.permissions,
+    domain,
+    buildSubgraphSchema([{ typeDefs: def.typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]),
+    { ...(def.sync ? syncPermissions(def.name, WRITE_ACCESS[domain] ?? []) : {}), ...def.permissions },
   );
+  // A domain without a declaration still gets a pipeline (it knows no kinds), so ctx.sync is always there.
+  const syncDefinition: SyncDefinition = def.sync ?? { domain, kinds: [], models: {} };
   const app = express();
   const httpServer: Server = createServer(app);
   const server = new ApolloServer<SubgraphContext<C, L>>({
@@ -283,9 +335,26 @@ export async function startSubgraph<C, L>(
         }
         const verifyCustomers =
           checksCustomers && signer ? createCustomerVerifier(config.customersUrl, signer, viewer) : undefined;
-        const scopes = requestScopes(viewer, def.name as Domain, isMutationRequest(req.body));
+        const scopes = requestScopes(viewer, domain, isMutationRequest(req.body));
         const db = scopeToViewer(store.client, scopes, def.customerKeys, verifyCustomers);
-        return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: log.child({ requestId }) };
+        const requestLog = log.child({ requestId });
+        const actor = `${viewer.roles[0] ?? 'viewer'}:${viewer.userId}`;
+        const pipeline = createSyncPipeline({
+          definition: syncDefinition,
+          client: store.client,
+          // Raw SQL bypasses scopeToViewer: the engine applies the write scope itself.
+          scope: requestScopes(viewer, domain, true).write,
+          customerKeys: def.customerKeys,
+          // Once per batch: other domains ask the customers subgraph, customers its own table.
+          verifyCustomers: checksCustomers
+            ? verifyCustomers
+            : createLocalCustomerVerifier(store.client, viewer.tenantId),
+          defaultSource: actor,
+          log: requestLog,
+        });
+        const admin = createSyncAdmin({ client: store.client, domain, tenantId: viewer.tenantId, actor, pipeline });
+        const sync = { ...pipeline, admin };
+        return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: requestLog, sync };
       },
     }),
   );

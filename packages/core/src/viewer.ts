@@ -1,6 +1,7 @@
 import { createHash, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
 import { GATEWAY_PRINCIPAL } from './keys.js';
 import { ReplayCache } from './replayCache.js';
+import { canonicalJson } from './canonicalJson.js';
 
 /** Header carrying the viewer to a subgraph: a single-use Ed25519 token addressed to it (see createViewerSigner). */
 export const VIEWER_HEADER = 'x-hub-viewer';
@@ -68,19 +69,6 @@ export interface SignedRequest {
   readonly query?: string | null | undefined;
   readonly variables?: Readonly<Record<string, unknown>> | null | undefined;
   readonly operationName?: string | null | undefined;
-}
-
-/**
- * Object keys sorted at every level, so that the sender's variables and the receiver's parsed
- * body serialize identically (key order is not preserved through every hop). A dozen lines where
- * no installed library does it; `undefined` is dropped as JSON.stringify does.
- */
-function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) =>
-    item !== null && typeof item === 'object' && !Array.isArray(item)
-      ? Object.fromEntries(Object.entries(item).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)))
-      : item,
-  );
 }
 
 /** sha256 (base64url) of the canonical JSON of query, variables and operation name. */

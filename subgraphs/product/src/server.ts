@@ -4,11 +4,12 @@ import { createLoaders, type Loaders } from './loaders.js';
 import { mutationResolvers } from './resolvers/mutations.js';
 import { queryResolvers } from './resolvers/queries.js';
 import { seedDemo } from './seed.js';
+import { sync } from './sync.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 
 const resolvers: Resolvers = { ...queryResolvers, ...mutationResolvers };
 
-/** The product subgraph: feature usage per period and adoption metrics. */
+/** The product subgraph: feature usage per period and adoption metrics; writes through the sync pipeline. */
 export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   name: 'product',
   typeDefs: loadSchema(import.meta.url, '../schema.graphql'),
@@ -17,6 +18,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   createLoaders,
   customerKeys: { FeatureUsage: 'customerId', AdoptionMetrics: 'customerId' },
   seedDemo,
+  sync,
 };
 
 export function start(config?: Partial<SubgraphConfig>) {

@@ -2,7 +2,7 @@
  * The contract of the one write pipeline (issue 7). Every domain mutation and every sync path hands
  * `SyncEvent`s to the engine (`engine.ts`); what differs per domain is a `SyncDefinition` declared in
  * `subgraphs/<domain>/src/sync.ts` with `defineSync`. The engine owns the SQL, the bookkeeping tables
- * (schema `hub_sync` of each domain store), the conflict rule, the quality score and the outcomes.
+ * (`hub_sync_*` tables in each domain store's own schema), the conflict rule, the quality score and the outcomes.
  *
  * Design notes and the reasons for each choice: docs/design/sync-pipeline.md.
  */
@@ -133,6 +133,11 @@ export interface SyncKind<P = Record<string, unknown>> {
   readonly name: string;
   /** Source time of the payload (the brief's `sync_timestamp`); invalid or missing rejects the event. */
   sourceTime(payload: P): Date;
+  /**
+   * Payload path of the source time, named by the rejection of a time more than 5 minutes in the
+   * future (default `syncTimestamp`). Added to the contract by the engine (issue 7).
+   */
+  readonly sourceTimeField?: string;
   /**
    * Validates and maps the payload to rows. Throws `badUserInput(field, message)` (validate.ts) for a
    * payload that cannot be stored: the event is REJECTED with that field and dead-lettered.

@@ -95,6 +95,35 @@ export type AdoptionMetricsFilter = {
   periodStart?: InputMaybe<Scalars['Date']['input']>;
 };
 
+/** Adoption figures of a usage sync. */
+export type AdoptionMetricsSyncInput = {
+  /** Time to activation, e.g. `14_days`. */
+  activationTime: Scalars['String']['input'];
+  /** Feature discovery rate, 0..1. */
+  featureDiscoveryRate: Scalars['Float']['input'];
+  /** Maturity level as the brief writes it: beginner, intermediate, advanced or expert. */
+  maturityLevel: Scalars['String']['input'];
+  /** Overall adoption rate, 0..1. */
+  overallAdoptionRate: Scalars['Float']['input'];
+};
+
+/** Which value an override keeps. */
+export type ConflictPick = 'INCOMING' | 'STORED';
+
+/** How a field conflict was decided. */
+export type ConflictRule =
+  /** The later source time wins. */
+  | 'LATEST_SOURCE_TIME'
+  /** An admin picked the value with resolve<Domain>Conflict. */
+  | 'OVERRIDE'
+  /** The field's system of record (declared per domain) wins whatever the time. */
+  | 'SYSTEM_OF_RECORD'
+  /** Equal source times: the stored value is kept. */
+  | 'TIE_KEEPS_STORED';
+
+/** Which side of a conflict won. */
+export type ConflictWinner = 'INCOMING' | 'STORED';
+
 /**
  * A customer of the tenant, defined by the customers subgraph; the product subgraph adds feature
  * usage and adoption metrics.
@@ -131,12 +160,71 @@ export type CustomerUsageArgs = {
   periodStart?: InputMaybe<Scalars['Date']['input']>;
 };
 
+/** Data quality of one domain for the caller's tenant over a window. */
+export type DataQualityReport = {
+  __typename?: 'DataQualityReport';
+  /** Share of records valid: mean validity, rejected records counting 0. */
+  accuracy: QualityDimension;
+  completeness: QualityDimension;
+  consistency: QualityDimension;
+  domain: Scalars['String']['output'];
+  /** Records received in the window (accepted and rejected). */
+  records: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  /** Mean record score. */
+  score?: Maybe<Scalars['Float']['output']>;
+  since: Scalars['DateTime']['output'];
+  timeliness: QualityDimension;
+  until: Scalars['DateTime']['output'];
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSync = {
+  __typename?: 'DomainSync';
+  /** Quality over the last `windowHours` hours (default 24, at most 2160). */
+  dataQuality: DataQualityReport;
+  deadLetters: SyncDeadLetterConnection;
+  domain: Scalars['String']['output'];
+  syncConflicts: SyncConflictConnection;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDataQualityArgs = {
+  windowHours?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDeadLettersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncDeadLetterFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncSyncConflictsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncConflictFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
 /** Feature tier, as grouped in the usage sync payload. */
 export type FeatureCategory =
   /** Advanced features (e.g. automation_workflows, api_integrations). */
   | 'ADVANCED'
   /** Core features every plan includes (e.g. email_campaigns, analytics_dashboard). */
   | 'CORE';
+
+/** One feature's figures in a usage sync. */
+export type FeatureFiguresInput = {
+  /** Adoption score, 0..1. */
+  adoptionScore: Scalars['Float']['input'];
+  /** Feature key, e.g. `email_campaigns` (the brief's map key). */
+  feature: Scalars['String']['input'];
+  /** Success correlation, 0..1. */
+  successCorrelation: Scalars['Float']['input'];
+  /** Times used in the period; at least 0. */
+  usageCount: Scalars['Int']['input'];
+};
 
 /** Usage of one feature by one customer over one period. */
 export type FeatureUsage = {
@@ -199,6 +287,14 @@ export type FeatureUsageFilter = {
   periodStart?: InputMaybe<Scalars['Date']['input']>;
 };
 
+/** Feature usage of a period, by tier. */
+export type FeatureUsageTiersInput = {
+  /** Advanced features (the brief's `advanced_features`). */
+  advancedFeatures?: InputMaybe<Array<FeatureFiguresInput>>;
+  /** Core features (the brief's `core_features`). */
+  coreFeatures?: InputMaybe<Array<FeatureFiguresInput>>;
+};
+
 /** How mature a customer's use of the product is. */
 export type MaturityLevel =
   /** Uses core and some advanced features. */
@@ -217,6 +313,12 @@ export type Mutation = {
   recordAdoptionMetrics: AdoptionMetrics;
   /** Records usage of a feature; replaces the row of the same customer, period and feature. */
   recordFeatureUsage: FeatureUsage;
+  /** Re-runs a product dead letter, as stored or as corrected (admins). */
+  replayProductDeadLetter: SyncEventResult;
+  /** Overrides a recorded product conflict with the picked value, through the same pipeline (admins). */
+  resolveProductConflict: SyncEventResult;
+  /** Applies a batch of product sync events (at most 1,000 per transaction); one result per event, in order. */
+  syncProduct: SyncBatchResult;
 };
 
 /** Product usage writes. */
@@ -227,6 +329,23 @@ export type MutationRecordAdoptionMetricsArgs = {
 /** Product usage writes. */
 export type MutationRecordFeatureUsageArgs = {
   input: RecordFeatureUsageInput;
+};
+
+/** Product usage writes. */
+export type MutationReplayProductDeadLetterArgs = {
+  event?: InputMaybe<ProductSyncEventInput>;
+  id: Scalars['ID']['input'];
+};
+
+/** Product usage writes. */
+export type MutationResolveProductConflictArgs = {
+  id: Scalars['ID']['input'];
+  pick: ConflictPick;
+};
+
+/** Product usage writes. */
+export type MutationSyncProductArgs = {
+  events: Array<ProductSyncEventInput>;
 };
 
 /** Relay-style pagination information shared by every connection in the graph. */
@@ -242,6 +361,30 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/**
+ * One product sync event (`syncProduct`, `POST /sync/product`): exactly one payload field is set,
+ * named after the brief's payload key in camelCase.
+ */
+export type ProductSyncEventInput = {
+  /** Client-chosen idempotency key; default: derived from the payload (sha256 of domain, kind and canonical JSON). */
+  idempotencyKey?: InputMaybe<Scalars['String']['input']>;
+  /** Source system; default: the request's `?source=`, else the caller. */
+  source?: InputMaybe<Scalars['String']['input']>;
+  /** The brief's `usage_analytics_sync` payload. */
+  usageAnalyticsSync?: InputMaybe<UsageAnalyticsSyncInput>;
+};
+
+/** One quality dimension over the window, beside the brief's target. */
+export type QualityDimension = {
+  __typename?: 'QualityDimension';
+  /** value >= target (null when either is missing). */
+  meetsTarget?: Maybe<Scalars['Boolean']['output']>;
+  /** The brief's target (accuracy 0.999, completeness 0.98, consistency 0.995); null where it sets none. */
+  target?: Maybe<Scalars['Float']['output']>;
+  /** Mean 0..1 over the window's records (null when there were none). */
+  value?: Maybe<Scalars['Float']['output']>;
+};
+
 /** Product usage queries. */
 export type Query = {
   __typename?: 'Query';
@@ -249,6 +392,8 @@ export type Query = {
   adoptionMetrics: AdoptionMetricsConnection;
   /** Feature usage rows of the viewer's tenant, in a stable order (by id) that cursors follow. */
   featureUsage: FeatureUsageConnection;
+  /** Sync bookkeeping per domain (admins). */
+  sync: SyncDomains;
 };
 
 /** Product usage queries. */
@@ -315,6 +460,212 @@ export type RecordFeatureUsageInput = {
   successCorrelation: Scalars['Float']['input'];
   /** Times used in the period; at least 0. */
   usageCount: Scalars['Int']['input'];
+};
+
+/** Success correlation figures of a usage sync. */
+export type SuccessCorrelationSyncInput = {
+  /** Feature completeness, 0..1. */
+  featureCompleteness: Scalars['Float']['input'];
+  /** Correlation between high usage and health, 0..1. */
+  highUsageHealth: Scalars['Float']['input'];
+  /** ROI achievement, 0..1. */
+  roiAchievement: Scalars['Float']['input'];
+};
+
+/** The answer to a sync batch: every event's outcome, in order. */
+export type SyncBatchResult = {
+  __typename?: 'SyncBatchResult';
+  counts: SyncOutcomeCounts;
+  results: Array<SyncEventResult>;
+};
+
+/** One recorded field conflict, with both values. */
+export type SyncConflict = {
+  __typename?: 'SyncConflict';
+  customerId?: Maybe<Scalars['String']['output']>;
+  decidedAt: Scalars['DateTime']['output'];
+  domain: Scalars['String']['output'];
+  field: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  incomingAt: Scalars['DateTime']['output'];
+  incomingSource: Scalars['String']['output'];
+  /** Incoming value (JSON text), its source and source time. */
+  incomingValue?: Maybe<Scalars['String']['output']>;
+  model: Scalars['String']['output'];
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Set once an admin overrode the decision. */
+  resolvedBy?: Maybe<Scalars['String']['output']>;
+  /** The row's natural key, as JSON text. */
+  rowKey: Scalars['String']['output'];
+  rule: ConflictRule;
+  storedAt?: Maybe<Scalars['DateTime']['output']>;
+  storedSource?: Maybe<Scalars['String']['output']>;
+  /** Stored value (JSON text), its source and source time. */
+  storedValue?: Maybe<Scalars['String']['output']>;
+  winner: ConflictWinner;
+};
+
+export type SyncConflictConnection = {
+  __typename?: 'SyncConflictConnection';
+  edges: Array<SyncConflictEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncConflictEdge = {
+  __typename?: 'SyncConflictEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncConflict;
+};
+
+/** Filters for syncConflicts; all given filters must hold. */
+export type SyncConflictFilter = {
+  customerId?: InputMaybe<Scalars['String']['input']>;
+  field?: InputMaybe<Scalars['String']['input']>;
+  model?: InputMaybe<Scalars['String']['input']>;
+  /** true: only overridden; false: only not yet overridden. */
+  resolved?: InputMaybe<Scalars['Boolean']['input']>;
+  rule?: InputMaybe<ConflictRule>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** An event the pipeline refused, kept for an admin to fix and replay. */
+export type SyncDeadLetter = {
+  __typename?: 'SyncDeadLetter';
+  code: Scalars['String']['output'];
+  domain: Scalars['String']['output'];
+  field?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  idempotencyKey: Scalars['String']['output'];
+  kind: Scalars['String']['output'];
+  line?: Maybe<Scalars['Int']['output']>;
+  /** The payload as received (camelCase JSON text). */
+  payload: Scalars['String']['output'];
+  reason: Scalars['String']['output'];
+  receivedAt: Scalars['DateTime']['output'];
+  /** Outcome of the replay, once replayed. */
+  replayOutcome?: Maybe<SyncOutcome>;
+  replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  source: Scalars['String']['output'];
+};
+
+export type SyncDeadLetterConnection = {
+  __typename?: 'SyncDeadLetterConnection';
+  edges: Array<SyncDeadLetterEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncDeadLetterEdge = {
+  __typename?: 'SyncDeadLetterEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncDeadLetter;
+};
+
+export type SyncDeadLetterFilter = {
+  kind?: InputMaybe<Scalars['String']['input']>;
+  /** true: only replayed; false: only waiting. */
+  replayed?: InputMaybe<Scalars['Boolean']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** Each domain's sync bookkeeping; every domain answers its own field. */
+export type SyncDomains = {
+  __typename?: 'SyncDomains';
+  /** Product data quality, conflicts and dead letters. */
+  product: DomainSync;
+};
+
+/** The outcome of one event of a sync batch, in the order sent. */
+export type SyncEventResult = {
+  __typename?: 'SyncEventResult';
+  /** For REJECTED: an error code (BAD_USER_INPUT, NOT_FOUND, FORBIDDEN). */
+  code?: Maybe<Scalars['String']['output']>;
+  conflicts: Array<SyncFieldConflict>;
+  /** For REJECTED and stored for repair: the dead letter's id. */
+  deadLetterId?: Maybe<Scalars['ID']['output']>;
+  /** For REJECTED: the payload path at fault (e.g. financialHealth.invoiceAccuracy). */
+  field?: Maybe<Scalars['String']['output']>;
+  /** For DUPLICATE: the outcome of the first time this key was seen. */
+  firstOutcome?: Maybe<SyncOutcome>;
+  /** The key given, or the one derived from the payload. */
+  idempotencyKey: Scalars['String']['output'];
+  /** Position of the event in the batch (0-based). */
+  index: Scalars['Int']['output'];
+  /** Payload kind, as the brief names it (e.g. usage_analytics_sync). */
+  kind: Scalars['String']['output'];
+  /** NDJSON line number, for bulk imports. */
+  line?: Maybe<Scalars['Int']['output']>;
+  outcome: SyncOutcome;
+  quality?: Maybe<SyncQualityScore>;
+  /** For REJECTED: why. */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** A field whose stored and incoming values disagreed. */
+export type SyncFieldConflict = {
+  __typename?: 'SyncFieldConflict';
+  field: Scalars['String']['output'];
+  /** Conflict id; pass it to resolve<Domain>Conflict to override. */
+  id: Scalars['ID']['output'];
+  model: Scalars['String']['output'];
+  rule: ConflictRule;
+  winner: ConflictWinner;
+};
+
+/** What the sync pipeline did with one event. */
+export type SyncOutcome =
+  /** Every field of the event was written. */
+  | 'APPLIED'
+  /** The idempotency key was seen before: nothing changed; `firstOutcome` is the outcome it got then. */
+  | 'DUPLICATE'
+  /** Some fields were written, others kept the stored value (see `conflicts`). */
+  | 'MERGED'
+  /** Invalid, unknown customer or outside the caller's rows: nothing written (`code`, `reason`, `field`). */
+  | 'REJECTED'
+  /** Older than what is stored, field by field: recorded, nothing changed. */
+  | 'STALE';
+
+/** Counts per outcome of one batch. */
+export type SyncOutcomeCounts = {
+  __typename?: 'SyncOutcomeCounts';
+  applied: Scalars['Int']['output'];
+  duplicate: Scalars['Int']['output'];
+  merged: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  stale: Scalars['Int']['output'];
+};
+
+/** Data-quality score of one accepted record, each dimension 0..1. */
+export type SyncQualityScore = {
+  __typename?: 'SyncQualityScore';
+  completeness: Scalars['Float']['output'];
+  consistency: Scalars['Float']['output'];
+  /** 0.35 validity + 0.25 completeness + 0.25 consistency + 0.15 timeliness. */
+  score: Scalars['Float']['output'];
+  timeliness: Scalars['Float']['output'];
+  validity: Scalars['Float']['output'];
+};
+
+/**
+ * The brief's "Product Usage Analytics Sync" payload in camelCase. Its feature maps (feature name ->
+ * figures) are lists here, GraphQL having no map type; an NDJSON line's object form is converted by
+ * the gateway (each key becomes the entry's `feature`).
+ */
+export type UsageAnalyticsSyncInput = {
+  /** Adoption figures of the period. */
+  adoptionMetrics: AdoptionMetricsSyncInput;
+  /** The customer measured, e.g. `cust_00001`. */
+  customerId: Scalars['ID']['input'];
+  /** Usage per feature, by tier. */
+  featureUsage: FeatureUsageTiersInput;
+  /** Success correlation figures of the period. */
+  successCorrelation: SuccessCorrelationSyncInput;
+  /** When the source system produced the figures (source time of every field). */
+  syncTimestamp: Scalars['DateTime']['input'];
+  /** The period, `YYYY-MM-DD_to_YYYY-MM-DD` (e.g. `2025-11-01_to_2025-11-30`). */
+  usagePeriod: Scalars['String']['input'];
 };
 
 export type Link__Purpose = 'EXECUTION' | 'SECURITY';
@@ -447,24 +798,51 @@ export type ResolversTypes = ResolversObject<{
     Omit<AdoptionMetricsEdge, 'node'> & { node: ResolversTypes['AdoptionMetrics'] }
   >;
   AdoptionMetricsFilter: AdoptionMetricsFilter;
+  AdoptionMetricsSyncInput: AdoptionMetricsSyncInput;
+  ConflictPick: ConflictPick;
+  ConflictRule: ConflictRule;
+  ConflictWinner: ConflictWinner;
   Customer: ResolverTypeWrapper<CustomerRefModel>;
+  DataQualityReport: ResolverTypeWrapper<DataQualityReport>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DomainSync: ResolverTypeWrapper<DomainSync>;
   FeatureCategory: FeatureCategory;
+  FeatureFiguresInput: FeatureFiguresInput;
   FeatureUsage: ResolverTypeWrapper<FeatureUsageModel>;
   FeatureUsageConnection: ResolverTypeWrapper<
     Omit<FeatureUsageConnection, 'edges'> & { edges: Array<ResolversTypes['FeatureUsageEdge']> }
   >;
   FeatureUsageEdge: ResolverTypeWrapper<Omit<FeatureUsageEdge, 'node'> & { node: ResolversTypes['FeatureUsage'] }>;
   FeatureUsageFilter: FeatureUsageFilter;
+  FeatureUsageTiersInput: FeatureUsageTiersInput;
   MaturityLevel: MaturityLevel;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
+  ProductSyncEventInput: ProductSyncEventInput;
+  QualityDimension: ResolverTypeWrapper<QualityDimension>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RecordAdoptionMetricsInput: RecordAdoptionMetricsInput;
   RecordFeatureUsageInput: RecordFeatureUsageInput;
+  SuccessCorrelationSyncInput: SuccessCorrelationSyncInput;
+  SyncBatchResult: ResolverTypeWrapper<SyncBatchResult>;
+  SyncConflict: ResolverTypeWrapper<SyncConflict>;
+  SyncConflictConnection: ResolverTypeWrapper<SyncConflictConnection>;
+  SyncConflictEdge: ResolverTypeWrapper<SyncConflictEdge>;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: ResolverTypeWrapper<SyncDeadLetter>;
+  SyncDeadLetterConnection: ResolverTypeWrapper<SyncDeadLetterConnection>;
+  SyncDeadLetterEdge: ResolverTypeWrapper<SyncDeadLetterEdge>;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: ResolverTypeWrapper<SyncDomains>;
+  SyncEventResult: ResolverTypeWrapper<SyncEventResult>;
+  SyncFieldConflict: ResolverTypeWrapper<SyncFieldConflict>;
+  SyncOutcome: SyncOutcome;
+  SyncOutcomeCounts: ResolverTypeWrapper<SyncOutcomeCounts>;
+  SyncQualityScore: ResolverTypeWrapper<SyncQualityScore>;
+  UsageAnalyticsSyncInput: UsageAnalyticsSyncInput;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
   link__Purpose: Link__Purpose;
@@ -482,22 +860,45 @@ export type ResolversParentTypes = ResolversObject<{
   };
   AdoptionMetricsEdge: Omit<AdoptionMetricsEdge, 'node'> & { node: ResolversParentTypes['AdoptionMetrics'] };
   AdoptionMetricsFilter: AdoptionMetricsFilter;
+  AdoptionMetricsSyncInput: AdoptionMetricsSyncInput;
   Customer: CustomerRefModel;
+  DataQualityReport: DataQualityReport;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DomainSync: DomainSync;
+  FeatureFiguresInput: FeatureFiguresInput;
   FeatureUsage: FeatureUsageModel;
   FeatureUsageConnection: Omit<FeatureUsageConnection, 'edges'> & {
     edges: Array<ResolversParentTypes['FeatureUsageEdge']>;
   };
   FeatureUsageEdge: Omit<FeatureUsageEdge, 'node'> & { node: ResolversParentTypes['FeatureUsage'] };
   FeatureUsageFilter: FeatureUsageFilter;
+  FeatureUsageTiersInput: FeatureUsageTiersInput;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
   Boolean: Scalars['Boolean']['output'];
+  ProductSyncEventInput: ProductSyncEventInput;
+  QualityDimension: QualityDimension;
   Query: Record<PropertyKey, never>;
   RecordAdoptionMetricsInput: RecordAdoptionMetricsInput;
   RecordFeatureUsageInput: RecordFeatureUsageInput;
+  SuccessCorrelationSyncInput: SuccessCorrelationSyncInput;
+  SyncBatchResult: SyncBatchResult;
+  SyncConflict: SyncConflict;
+  SyncConflictConnection: SyncConflictConnection;
+  SyncConflictEdge: SyncConflictEdge;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: SyncDeadLetter;
+  SyncDeadLetterConnection: SyncDeadLetterConnection;
+  SyncDeadLetterEdge: SyncDeadLetterEdge;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: SyncDomains;
+  SyncEventResult: SyncEventResult;
+  SyncFieldConflict: SyncFieldConflict;
+  SyncOutcomeCounts: SyncOutcomeCounts;
+  SyncQualityScore: SyncQualityScore;
+  UsageAnalyticsSyncInput: UsageAnalyticsSyncInput;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
   link__Import: Scalars['link__Import']['output'];
   String: Scalars['String']['output'];
@@ -626,6 +1027,22 @@ export type CustomerResolvers<
   usage?: Resolver<Maybe<Array<ResolversTypes['FeatureUsage']>>, ParentType, ContextType, Partial<CustomerUsageArgs>>;
 }>;
 
+export type DataQualityReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DataQualityReport'] = ResolversParentTypes['DataQualityReport'],
+> = ResolversObject<{
+  accuracy?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  completeness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  records?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  until?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
   name: 'Date';
 }
@@ -633,6 +1050,31 @@ export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes
 export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['DateTime'], any> {
   name: 'DateTime';
 }
+
+export type DomainSyncResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DomainSync'] = ResolversParentTypes['DomainSync'],
+> = ResolversObject<{
+  dataQuality?: Resolver<
+    ResolversTypes['DataQualityReport'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDataQualityArgs, 'windowHours'>
+  >;
+  deadLetters?: Resolver<
+    ResolversTypes['SyncDeadLetterConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDeadLettersArgs, 'first'>
+  >;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  syncConflicts?: Resolver<
+    ResolversTypes['SyncConflictConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncSyncConflictsArgs, 'first'>
+  >;
+}>;
 
 export type FeatureUsageResolvers<
   ContextType = Context,
@@ -695,6 +1137,24 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationRecordFeatureUsageArgs, 'input'>
   >;
+  replayProductDeadLetter?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplayProductDeadLetterArgs, 'id'>
+  >;
+  resolveProductConflict?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationResolveProductConflictArgs, 'id' | 'pick'>
+  >;
+  syncProduct?: Resolver<
+    ResolversTypes['SyncBatchResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSyncProductArgs, 'events'>
+  >;
 }>;
 
 export type PageInfoResolvers<
@@ -705,6 +1165,15 @@ export type PageInfoResolvers<
   hasNextPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   hasPreviousPage?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type QualityDimensionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['QualityDimension'] = ResolversParentTypes['QualityDimension'],
+> = ResolversObject<{
+  meetsTarget?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  target?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
 }>;
 
 export type QueryResolvers<
@@ -723,6 +1192,150 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QueryFeatureUsageArgs, 'first'>
   >;
+  sync?: Resolver<ResolversTypes['SyncDomains'], ParentType, ContextType>;
+}>;
+
+export type SyncBatchResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncBatchResult'] = ResolversParentTypes['SyncBatchResult'],
+> = ResolversObject<{
+  counts?: Resolver<ResolversTypes['SyncOutcomeCounts'], ParentType, ContextType>;
+  results?: Resolver<Array<ResolversTypes['SyncEventResult']>, ParentType, ContextType>;
+}>;
+
+export type SyncConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflict'] = ResolversParentTypes['SyncConflict'],
+> = ResolversObject<{
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  decidedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  incomingAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  incomingSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  incomingValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resolvedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  resolvedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rowKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  storedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  storedSource?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  storedValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictConnection'] = ResolversParentTypes['SyncConflictConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncConflictEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictEdge'] = ResolversParentTypes['SyncConflictEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncConflict'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetter'] = ResolversParentTypes['SyncDeadLetter'],
+> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  replayOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterConnection'] =
+    ResolversParentTypes['SyncDeadLetterConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncDeadLetterEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterEdge'] = ResolversParentTypes['SyncDeadLetterEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncDeadLetter'], ParentType, ContextType>;
+}>;
+
+export type SyncDomainsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDomains'] = ResolversParentTypes['SyncDomains'],
+> = ResolversObject<{
+  product?: Resolver<ResolversTypes['DomainSync'], ParentType, ContextType>;
+}>;
+
+export type SyncEventResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncEventResult'] = ResolversParentTypes['SyncEventResult'],
+> = ResolversObject<{
+  code?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  conflicts?: Resolver<Array<ResolversTypes['SyncFieldConflict']>, ParentType, ContextType>;
+  deadLetterId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  firstOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['SyncOutcome'], ParentType, ContextType>;
+  quality?: Resolver<Maybe<ResolversTypes['SyncQualityScore']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type SyncFieldConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncFieldConflict'] = ResolversParentTypes['SyncFieldConflict'],
+> = ResolversObject<{
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncOutcomeCountsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncOutcomeCounts'] = ResolversParentTypes['SyncOutcomeCounts'],
+> = ResolversObject<{
+  applied?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  duplicate?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  merged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stale?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncQualityScoreResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncQualityScore'] = ResolversParentTypes['SyncQualityScore'],
+> = ResolversObject<{
+  completeness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  validity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
 export interface Federation__FieldSetScalarConfig extends GraphQLScalarTypeConfig<
@@ -741,15 +1354,30 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   AdoptionMetricsConnection?: AdoptionMetricsConnectionResolvers<ContextType>;
   AdoptionMetricsEdge?: AdoptionMetricsEdgeResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
+  DataQualityReport?: DataQualityReportResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DomainSync?: DomainSyncResolvers<ContextType>;
   FeatureUsage?: FeatureUsageResolvers<ContextType>;
   FeatureUsageConnection?: FeatureUsageConnectionResolvers<ContextType>;
   FeatureUsageEdge?: FeatureUsageEdgeResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  QualityDimension?: QualityDimensionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SyncBatchResult?: SyncBatchResultResolvers<ContextType>;
+  SyncConflict?: SyncConflictResolvers<ContextType>;
+  SyncConflictConnection?: SyncConflictConnectionResolvers<ContextType>;
+  SyncConflictEdge?: SyncConflictEdgeResolvers<ContextType>;
+  SyncDeadLetter?: SyncDeadLetterResolvers<ContextType>;
+  SyncDeadLetterConnection?: SyncDeadLetterConnectionResolvers<ContextType>;
+  SyncDeadLetterEdge?: SyncDeadLetterEdgeResolvers<ContextType>;
+  SyncDomains?: SyncDomainsResolvers<ContextType>;
+  SyncEventResult?: SyncEventResultResolvers<ContextType>;
+  SyncFieldConflict?: SyncFieldConflictResolvers<ContextType>;
+  SyncOutcomeCounts?: SyncOutcomeCountsResolvers<ContextType>;
+  SyncQualityScore?: SyncQualityScoreResolvers<ContextType>;
   federation__FieldSet?: GraphQLScalarType;
   link__Import?: GraphQLScalarType;
 }>;

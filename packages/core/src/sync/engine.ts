@@ -1,0 +1,863 @@
+/**
+ * The one write pipeline (issue 7). Every sync batch and every domain mutation hands its events to
+ * `createSyncPipeline(...).apply`. Per batch of at most 1,000 events:
+ *
+ * 1. before any SQL: kind, idempotency key, source time, `map` (validation), the viewer's write
+ *    row scope (raw SQL bypasses `scopeToViewer`, so the engine enforces it), and one
+ *    `verifyCustomers` call for every customer id of the batch;
+ * 2. in ONE transaction: claim the idempotency keys, lock the touched rows (sorted advisory
+ *    locks), read the stored rows and their field sources, decide every field in memory in event
+ *    order, then write the domain rows (one upsert per model), row sources, conflicts, quality,
+ *    outbox, dead letters and the idempotency outcomes.
+ *
+ * A failure inside the transaction rolls the whole batch back and the call throws: nothing
+ * partial. The caller retries; the idempotency keys make the retry safe.
+ */
+import { randomUUID } from 'node:crypto';
+import type { CustomerKeys, CustomerVerifier, RowScope } from '@hub/store';
+import { ErrorCode, hubError, isGraphQLError } from '../errors.js';
+import type { Logger } from '../logger.js';
+import { canonicalJson } from '../canonicalJson.js';
+import { decideField, OVERRIDE_KIND, type FieldSource } from './conflicts.js';
+import { deriveIdempotencyKey, plainValue, rowKeyText, rowLockKey, uuidv7 } from './ids.js';
+import { completeness, passed, qualityScore, timeliness } from './quality.js';
+import {
+  claimKeys,
+  executor,
+  finishKeys,
+  insertRecords,
+  jsonParam,
+  lockRows,
+  readRowSources,
+  readRows,
+  tableInfo,
+  upsertRows,
+  writeRowSources,
+  type ColumnType,
+  type Executor,
+  type SyncStoreClient,
+  type TableInfo,
+} from './sql.js';
+import type {
+  FieldConflict,
+  QualityScore,
+  RowChange,
+  RowRef,
+  SqlExecutor,
+  SyncDefinition,
+  SyncEvent,
+  SyncKind,
+  SyncOutcome,
+  SyncResult,
+} from './types.js';
+
+export const MAX_BATCH = 1000;
+/** Source times later than arrival + this are refused: they would win every later conflict. */
+const FUTURE_SKEW_MS = 5 * 60_000;
+const MAX_KEY_LENGTH = 200;
+const MAX_SOURCE_LENGTH = 100;
+
+/** Points between the engine's steps where a test can inject a failure (see `SyncPipelineOptions.hooks`). */
+export type SyncStep = 'claimed' | 'locked' | 'rows-written' | 'bookkeeping-written' | 'committed';
+
+export interface SyncPipelineOptions {
+  readonly definition: SyncDefinition;
+  /** The unscoped store client: the engine confines every statement to `scope` itself. */
+  readonly client: unknown;
+  /** The viewer's write row scope: `requestScopes(viewer, domain, true).write`. */
+  readonly scope: RowScope;
+  readonly customerKeys: CustomerKeys;
+  /** Which customer ids exist in the tenant; called once per batch. Absent: not checked (customers checks its own). */
+  readonly verifyCustomers?: CustomerVerifier | undefined;
+  /** Source of events that name none (the caller's principal, e.g. `admin:u1`). */
+  readonly defaultSource: string;
+  readonly log?: Logger | undefined;
+  readonly now?: () => Date;
+  /** Failure injection for tests: runs after each step; throwing there fails the batch (before `committed`: rolled back). */
+  readonly hooks?: { afterStep?(step: SyncStep, batch: { readonly size: number }): void | Promise<void> };
+}
+
+export interface SyncPipeline {
+  readonly domain: string;
+  /** Every event's result, in order; batches of at most 1,000 events, one transaction each. */
+  apply(events: readonly SyncEvent[]): Promise<SyncResult[]>;
+  /** One event; a REJECTED one throws its coded GraphQL error (BAD_USER_INPUT with `field`, NOT_FOUND, ...). */
+  applyOne(event: SyncEvent): Promise<SyncResult>;
+}
+
+interface Rejection {
+  code: string;
+  reason: string;
+  field: string | null;
+  /** Stored for repair (not for refusals of the viewer's rights, nor for a mutation's own kinds). */
+  deadLetter: boolean;
+}
+
+interface Prepared {
+  index: number;
+  event: SyncEvent;
+  kind: SyncKind<Record<string, unknown>> | undefined;
+  key: string;
+  source: string;
+  rejection: Rejection | null;
+  /** Index (in the batch) of an earlier event with the same key. */
+  dupOf: number | null;
+  /** Its key was claimed in this batch's transaction (so it is finished or released there). */
+  claimed: boolean;
+  sourceTime: Date | null;
+  rows: readonly RowChange[];
+  customerId: string | null;
+  completeness: number;
+  validity: number;
+  consistency: number;
+  outcome: SyncOutcome | null;
+  firstOutcome: SyncResult['firstOutcome'];
+  conflicts: FieldConflict[];
+  refs: RowRef[];
+  quality: QualityScore | null;
+  deadLetterId: string | null;
+  changes: { model: string; id: string; key: Record<string, unknown>; changed: Record<string, unknown> }[];
+}
+
+interface RowState {
+  model: string;
+  rowKey: string;
+  values: Record<string, unknown>;
+  sources: Record<string, { s: string | null; t: string | null }>;
+  /** Values written by this batch (for the upsert); false for rows only read. */
+  dirty: boolean;
+  sourcesDirty: boolean;
+  customerId: string | null;
+}
+
+type ConflictRecord = {
+  id: string;
+  model: string;
+  row_key: string;
+  customer_id: string | null;
+  field: string;
+  stored_value: unknown;
+  stored_source: string | null;
+  stored_at: string | null;
+  incoming_value: unknown;
+  incoming_source: string;
+  incoming_at: string;
+  rule: string;
+  winner: string;
+  idempotency_key: string;
+};
+
+function rejectionOf(error: unknown): Omit<Rejection, 'deadLetter'> {
+  if (isGraphQLError(error)) {
+    const code = String(error.extensions['code'] ?? '');
+    if (code === ErrorCode.BadUserInput || code === ErrorCode.NotFound || code === ErrorCode.Conflict) {
+      const field = error.extensions['field'];
+      return { code, reason: error.message, field: typeof field === 'string' ? field : null };
+    }
+  }
+  throw error;
+}
+
+function fail(code: ErrorCode, reason: string, field: string | null = null): Omit<Rejection, 'deadLetter'> {
+  return { code, reason, field };
+}
+
+/** Stored field source for a row that predates the pipeline: its row-level provenance columns. */
+function legacySource(values: Record<string, unknown>): { s: string | null; t: string | null } {
+  const s = typeof values['sourceSystem'] === 'string' ? values['sourceSystem'] : null;
+  const time = values['sourceUpdatedAt'] ?? values['updatedAt'];
+  return { s, t: time instanceof Date ? time.toISOString() : typeof time === 'string' ? time : null };
+}
+
+function toFieldSource(entry: { s: string | null; t: string | null }): FieldSource {
+  return { s: entry.s, t: entry.t === null ? null : Date.parse(entry.t) };
+}
+
+function same(a: unknown, b: unknown, type: ColumnType | undefined): boolean {
+  return canonicalJson(plainValue(a, type) ?? null) === canonicalJson(plainValue(b, type) ?? null);
+}
+
+/** Milliseconds of a stored or incoming instant (Date or JSON text), null when there is none. */
+function millis(value: unknown): number | null {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'string') {
+    const time = Date.parse(value);
+    return Number.isNaN(time) ? null : time;
+  }
+  return null;
+}
+
+function emptyQuality(): Pick<Prepared, 'completeness' | 'validity' | 'consistency'> {
+  return { completeness: 0, validity: 0, consistency: 1 };
+}
+
+interface OverridePayload {
+  model: string;
+  rowKey: string;
+  field: string;
+  value: unknown;
+}
+
+/**
+ * The kind `resolve<Domain>Conflict` applies: one field of one existing row, keyed by the
+ * conflict's row key (the JSON array of the natural key's values), at the time of the override.
+ */
+function overrideKind(definition: SyncDefinition, now: () => Date): SyncKind<Record<string, unknown>> {
+  const kind: SyncKind<OverridePayload> = {
+    name: OVERRIDE_KIND,
+    mutationOnly: true,
+    mode: 'update',
+    sourceTime: () => now(),
+    map(p) {
+      const model = definition.models[p.model];
+      const values = JSON.parse(p.rowKey) as unknown[];
+      if (!model || !Array.isArray(values) || values.length !== model.key.length)
+        throw new Error(`sync: an override names an unknown row (${p.model} ${p.rowKey})`);
+      const key = Object.fromEntries(model.key.map((column, i) => [column, values[i]]));
+      return [{ model: p.model, key, fields: { [p.field]: p.value } }];
+    },
+    quality: { required: [], optional: [] },
+  };
+  return kind as unknown as SyncKind<Record<string, unknown>>;
+}
+
+export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
+  const { definition, scope, customerKeys, verifyCustomers, log } = options;
+  const client = options.client as SyncStoreClient;
+  const now = options.now ?? (() => new Date());
+  const kinds = new Map(definition.kinds.map((k) => [k.name, k as unknown as SyncKind<Record<string, unknown>>]));
+  kinds.set(OVERRIDE_KIND, overrideKind(definition, now));
+  const domain = definition.domain;
+  const scopedCustomers = scope.customerIds === null ? null : new Set(scope.customerIds);
+
+  /** The customer column value of a row change, or undefined when the change does not set it. */
+  function customerOf(change: RowChange): string | undefined {
+    const column = customerKeys[change.model];
+    if (!column) return undefined;
+    const value = change.key[column] ?? change.fields[column];
+    return typeof value === 'string' ? value : undefined;
+  }
+
+  /** Step 1 for one event: everything decided without SQL. */
+  function prepare(event: SyncEvent, index: number, arrival: Date): Prepared {
+    const kind = kinds.get(event.kind);
+    const p: Prepared = {
+      index,
+      event,
+      kind,
+      key: '',
+      source: '',
+      rejection: null,
+      dupOf: null,
+      claimed: false,
+      sourceTime: null,
+      rows: [],
+      customerId: null,
+      ...emptyQuality(),
+      outcome: null,
+      firstOutcome: null,
+      conflicts: [],
+      refs: [],
+      quality: null,
+      deadLetterId: null,
+      changes: [],
+    };
+    const reject = (r: Omit<Rejection, 'deadLetter'>, deadLetter = true) => {
+      p.rejection = { ...r, deadLetter: deadLetter && kind?.mutationOnly !== true };
+      p.validity = 0;
+      return p;
+    };
+    const givenKey = event.idempotencyKey?.trim();
+    p.key = givenKey ? givenKey : deriveIdempotencyKey(domain, event.kind, event.payload);
+    p.source = event.source?.trim() || options.defaultSource;
+    if (!kind)
+      return reject(fail(ErrorCode.BadUserInput, `kind: unknown sync kind ${JSON.stringify(event.kind)}`, 'kind'));
+    p.completeness = completeness(event.payload, kind.quality.required, kind.quality.optional);
+    if (p.key.length > MAX_KEY_LENGTH)
+      return reject(
+        fail(ErrorCode.BadUserInput, `idempotencyKey: must be at most ${MAX_KEY_LENGTH} characters`, 'idempotencyKey'),
+      );
+    if (p.source.length > MAX_SOURCE_LENGTH)
+      return reject(fail(ErrorCode.BadUserInput, `source: must be at most ${MAX_SOURCE_LENGTH} characters`, 'source'));
+    try {
+      const time = kind.sourceTime(event.payload);
+      const field = kind.sourceTimeField ?? 'syncTimestamp';
+      if (!(time instanceof Date) || Number.isNaN(time.getTime()))
+        return reject(fail(ErrorCode.BadUserInput, `${field}: must be a valid timestamp`, field));
+      if (time.getTime() > arrival.getTime() + FUTURE_SKEW_MS)
+        return reject(fail(ErrorCode.BadUserInput, `${field}: must not be in the future`, field));
+      p.sourceTime = time;
+      p.rows = kind.map(event.payload);
+    } catch (error) {
+      return reject(rejectionOf(error));
+    }
+    for (const change of p.rows) {
+      const model = definition.models[change.model];
+      if (!model) throw new Error(`${domain}: sync kind ${kind.name} maps to undeclared model ${change.model}`);
+      const keys = Object.keys(change.key);
+      if (keys.length !== model.key.length || !model.key.every((k) => change.key[k] !== undefined))
+        throw new Error(
+          `${domain}: ${kind.name} gave ${change.model} the key {${keys.join(', ')}}, not {${model.key.join(', ')}}`,
+        );
+      if (scopedCustomers !== null) {
+        if (!(change.model in customerKeys) || customerKeys[change.model] === null)
+          return reject(
+            fail(ErrorCode.Forbidden, `${change.model}: your role may not write rows outside a customer scope`),
+            false,
+          );
+        const customer = customerOf(change);
+        if (customer !== undefined && !scopedCustomers.has(customer))
+          return reject(
+            fail(ErrorCode.Forbidden, `${change.model}: cannot write a row of a customer outside your scope`),
+            false,
+          );
+      }
+      p.customerId ??= customerOf(change) ?? null;
+    }
+    const checks = kind.quality.validity?.(event.payload) ?? [];
+    p.validity = passed(checks);
+    return p;
+  }
+
+  /** Step 1b: one verifyCustomers call for the whole batch. */
+  async function checkCustomers(batch: Prepared[]): Promise<void> {
+    if (!verifyCustomers) return;
+    const created = new Set<string>();
+    const wanted = new Set<string>();
+    for (const p of batch) {
+      if (p.rejection) continue;
+      for (const change of p.rows) {
+        const column = customerKeys[change.model];
+        const id = customerOf(change);
+        if (id === undefined) continue;
+        // A customer created in the same batch (customers domain) is known by then.
+        if (column === 'id') created.add(id);
+        else wanted.add(id);
+      }
+    }
+    const ids = [...wanted].filter((id) => !created.has(id));
+    if (ids.length === 0) return;
+    const known = await verifyCustomers(ids);
+    for (const p of batch) {
+      if (p.rejection) continue;
+      const unknown = p.rows
+        .map(customerOf)
+        .find((id) => id !== undefined && wanted.has(id) && !created.has(id) && !known.has(id));
+      if (unknown !== undefined) {
+        p.rejection = {
+          ...fail(ErrorCode.NotFound, `Customer ${JSON.stringify(unknown)} was not found`, null),
+          deadLetter: p.kind?.mutationOnly !== true,
+        };
+        p.validity = 0;
+      }
+    }
+  }
+
+  async function runBatch(events: readonly SyncEvent[], offset: number): Promise<SyncResult[]> {
+    const arrival = now();
+    const tenantId = scope.tenantId;
+    const batch = events.map((event, i) => prepare(event, offset + i, arrival));
+    if (tenantId === null || tenantId === '') {
+      for (const p of batch)
+        p.rejection = { ...fail(ErrorCode.Forbidden, 'This operation needs a tenant'), deadLetter: false };
+      return batch.map(toResult);
+    }
+    // Within the batch, a repeated key answers the first event's outcome.
+    const firstByKey = new Map<string, number>();
+    for (const p of batch) {
+      const first = firstByKey.get(p.key);
+      if (first === undefined) firstByKey.set(p.key, p.index - offset);
+      else p.dupOf = first;
+    }
+    await checkCustomers(batch.filter((p) => p.dupOf === null));
+    const tableInfos = new Map<string, TableInfo>();
+    for (const model of new Set(batch.flatMap((p) => p.rows.map((r) => r.model))))
+      tableInfos.set(model, await tableInfo(client, model));
+
+    await client.$transaction(
+      async (tx) => {
+        const db = executor(tx);
+        const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
+        const earlier = new Map(
+          (
+            await claimKeys(
+              db,
+              tenantId,
+              live.map((p) => ({ key: p.key, kind: p.event.kind })),
+            )
+          ).map((o) => [o.key, o]),
+        );
+        for (const p of live) {
+          const stored = earlier.get(p.key);
+          if (stored) answerFromStore(p, stored);
+        }
+        const fresh = live.filter((p) => !earlier.has(p.key));
+        for (const p of fresh) p.claimed = true;
+        await options.hooks?.afterStep?.('claimed', { size: batch.length });
+        await scoreConsistency(db, tenantId, fresh);
+
+        const rowKeys = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
+        for (const p of fresh) {
+          for (const change of p.rows) {
+            const model = definition.models[change.model];
+            if (!model) continue;
+            const rowKey = rowKeyText(model.key, change.key, tableInfos.get(change.model)?.columns);
+            rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
+          }
+        }
+        await lockRows(
+          db,
+          [...rowKeys.values()].map((r) => rowLockKey(domain, tenantId, r.model, r.rowKey)),
+        );
+        await options.hooks?.afterStep?.('locked', { size: batch.length });
+        const state = await readState(db, tenantId, [...rowKeys.values()], tableInfos);
+        for (const p of fresh) decide(p, state, tableInfos, arrival);
+        await writeRows(db, tenantId, state);
+        await options.hooks?.afterStep?.('rows-written', { size: batch.length });
+        await writeBookkeeping(db, tenantId, batch, arrival);
+        await options.hooks?.afterStep?.('bookkeeping-written', { size: batch.length });
+      },
+      { maxWait: 10_000, timeout: 120_000 },
+    );
+    await options.hooks?.afterStep?.('committed', { size: batch.length });
+    for (const p of batch) {
+      if (p.dupOf === null) continue;
+      const first = batch[p.dupOf];
+      if (!first) continue;
+      p.outcome = 'DUPLICATE';
+      p.firstOutcome =
+        first.outcome === 'DUPLICATE' ? first.firstOutcome : first.rejection ? 'REJECTED' : first.outcome;
+      p.conflicts = first.conflicts;
+      p.quality = first.quality;
+      p.refs = first.refs;
+    }
+    log?.debug({ domain, events: batch.length }, 'sync batch applied');
+    return batch.map(toResult);
+  }
+
+  function answerFromStore(p: Prepared, stored: { outcome: string; result: unknown } | undefined): void {
+    const result = (stored?.result ?? {}) as { conflicts?: FieldConflict[]; quality?: QualityScore; rows?: RowRef[] };
+    p.outcome = 'DUPLICATE';
+    p.firstOutcome = (stored?.outcome ?? 'APPLIED') as SyncResult['firstOutcome'];
+    p.conflicts = result.conflicts ?? [];
+    p.quality = result.quality ?? null;
+    p.refs = result.rows ?? [];
+  }
+
+  async function scoreConsistency(db: SqlExecutor, tenantId: string, fresh: Prepared[]): Promise<void> {
+    const byKind = new Map<SyncKind<Record<string, unknown>>, Prepared[]>();
+    for (const p of fresh) {
+      if (!p.kind?.quality.consistency) continue;
+      const list = byKind.get(p.kind) ?? [];
+      list.push(p);
+      byKind.set(p.kind, list);
+    }
+    for (const [kind, list] of byKind) {
+      const facts = kind.quality.loadFacts
+        ? await kind.quality.loadFacts(
+            db,
+            tenantId,
+            list.map((p) => p.event.payload),
+          )
+        : undefined;
+      for (const p of list) p.consistency = passed(kind.quality.consistency?.(p.event.payload, facts) ?? []);
+    }
+  }
+
+  async function readState(
+    db: SqlExecutor,
+    tenantId: string,
+    rows: { model: string; rowKey: string; key: Record<string, unknown> }[],
+    infos: Map<string, TableInfo>,
+  ): Promise<Map<string, RowState | null>> {
+    const state = new Map<string, RowState | null>();
+    for (const r of rows) state.set(`${r.model}\u0000${r.rowKey}`, null);
+    const byModel = new Map<string, Record<string, unknown>[]>();
+    for (const r of rows) byModel.set(r.model, [...(byModel.get(r.model) ?? []), r.key]);
+    for (const [model, keys] of byModel) {
+      const declared = definition.models[model];
+      if (!declared) continue;
+      for (const values of await readRows(db, model, declared.key, tenantId, keys)) {
+        const rowKey = rowKeyText(declared.key, values, infos.get(model)?.columns);
+        const column = customerKeys[model];
+        const customer = column ? values[column] : undefined;
+        state.set(`${model}\u0000${rowKey}`, {
+          model,
+          rowKey,
+          values,
+          sources: {},
+          dirty: false,
+          sourcesDirty: false,
+          customerId: typeof customer === 'string' ? customer : null,
+        });
+      }
+    }
+    const existing = [...state.values()].filter((s): s is RowState => s !== null);
+    if (existing.length > 0) {
+      const sources = await readRowSources(
+        db,
+        tenantId,
+        existing.map((s) => ({ model: s.model, row_key: s.rowKey })),
+      );
+      for (const row of sources) {
+        const s = state.get(`${row.model}\u0000${row.row_key}`);
+        if (s) s.sources = row.sources;
+      }
+    }
+    return state;
+  }
+
+  /** Step 2 in memory: the conflict rule for every field of one event, against the working state. */
+  function decide(
+    p: Prepared,
+    state: Map<string, RowState | null>,
+    infos: Map<string, TableInfo>,
+    arrival: Date,
+  ): void {
+    const kind = p.kind;
+    const sourceTime = p.sourceTime;
+    if (!kind || !sourceTime) return;
+    const incoming = { s: p.source, t: sourceTime.getTime() };
+    const iso = sourceTime.toISOString();
+    const staged = new Map<string, RowState>();
+    let written = 0;
+    let kept = 0;
+    const conflicts: ConflictRecord[] = [];
+    const changes: Prepared['changes'] = [];
+    const reject = (r: Omit<Rejection, 'deadLetter'>, deadLetter: boolean) => {
+      p.rejection = { ...r, deadLetter: deadLetter && kind.mutationOnly !== true };
+      p.validity = 0;
+    };
+    for (const change of p.rows) {
+      const model = definition.models[change.model];
+      const info = infos.get(change.model);
+      if (!model || !info) continue;
+      const rowKey = rowKeyText(model.key, change.key, info.columns);
+      const id = `${change.model}\u0000${rowKey}`;
+      const current = staged.get(id) ?? state.get(id) ?? null;
+      const mode = kind.mode ?? 'upsert';
+      if (mode === 'update' && current === null)
+        return reject(fail(ErrorCode.NotFound, `${change.model} was not found`), true);
+      if (mode === 'insert' && current !== null)
+        return reject(
+          fail(ErrorCode.Conflict, `${change.model} with the same ${model.key.join(', ')} already exists`),
+          true,
+        );
+      const column = customerKeys[change.model];
+      const customer = customerOf(change) ?? current?.customerId ?? null;
+      if (scopedCustomers !== null && column && (customer === null || !scopedCustomers.has(customer)))
+        return reject(
+          fail(ErrorCode.Forbidden, `${change.model}: cannot write a row of a customer outside your scope`),
+          false,
+        );
+      const changed: Record<string, unknown> = {};
+      let next: RowState;
+      if (current === null) {
+        const values: Record<string, unknown> = { ...change.key, ...change.fields, tenantId: scope.tenantId };
+        if (info.columns.has('id') && values['id'] === undefined) values['id'] = randomUUID();
+        if (info.columns.has('createdAt')) values['createdAt'] = arrival;
+        const sources: RowState['sources'] = {};
+        for (const field of Object.keys(change.fields)) {
+          sources[field] = { s: incoming.s, t: iso };
+          changed[field] = change.fields[field];
+        }
+        next = { model: change.model, rowKey, values, sources, dirty: true, sourcesDirty: true, customerId: customer };
+        written += Object.keys(change.fields).length;
+      } else {
+        next = { ...current, values: { ...current.values }, sources: { ...current.sources }, customerId: customer };
+        const legacy = legacySource(current.values);
+        for (const [field, value] of Object.entries(change.fields)) {
+          const storedSource = next.sources[field] ?? legacy;
+          const decision = decideField(model.owners?.[field], incoming, toFieldSource(storedSource));
+          const storedValue = next.values[field];
+          const type = info.columns.get(field);
+          const equal = same(storedValue, value, type);
+          if (equal) {
+            // Same value: nothing to decide, but a winning newer source becomes the field's provenance.
+            if (decision.winner === 'INCOMING') {
+              next.sources[field] = { s: incoming.s, t: iso };
+              next.sourcesDirty = true;
+            }
+            continue;
+          }
+          const older = storedSource.t !== null && incoming.t < Date.parse(storedSource.t);
+          if (decision.winner === 'INCOMING') {
+            next.values[field] = value;
+            next.sources[field] = { s: incoming.s, t: iso };
+            next.dirty = true;
+            next.sourcesDirty = true;
+            changed[field] = value;
+            written++;
+          } else {
+            kept++;
+          }
+          if (storedSource.s !== incoming.s || older || decision.rule === 'OVERRIDE') {
+            conflicts.push({
+              id: uuidv7(arrival.getTime()),
+              model: change.model,
+              row_key: rowKey,
+              customer_id: customer,
+              field,
+              stored_value: plainValue(storedValue, type) ?? null,
+              stored_source: storedSource.s,
+              stored_at: storedSource.t,
+              incoming_value: plainValue(value) ?? null,
+              incoming_source: incoming.s,
+              incoming_at: iso,
+              rule: decision.rule,
+              winner: decision.winner,
+              idempotency_key: p.key,
+            });
+          }
+        }
+      }
+      if (Object.keys(changed).length > 0) {
+        if (info.columns.has('updatedAt')) next.values['updatedAt'] = arrival;
+        const storedTime = millis(next.values['sourceUpdatedAt']);
+        if (info.columns.has('sourceUpdatedAt') && (storedTime === null || storedTime <= sourceTime.getTime())) {
+          next.values['sourceUpdatedAt'] = sourceTime;
+          if (info.columns.has('sourceSystem')) next.values['sourceSystem'] = incoming.s;
+        }
+      } else if (current === null && info.columns.has('updatedAt')) {
+        next.values['updatedAt'] = arrival;
+      }
+      staged.set(id, next);
+      const rowId = typeof next.values['id'] === 'string' ? next.values['id'] : rowKey;
+      changes.push({ model: change.model, id: rowId, key: { ...change.key }, changed });
+    }
+    for (const [id, next] of staged) state.set(id, next);
+    p.outcome = kept === 0 ? 'APPLIED' : written === 0 ? 'STALE' : 'MERGED';
+    p.refs = changes.map((c) => ({ model: c.model, id: c.id }));
+    p.changes = changes.filter((c) => Object.keys(c.changed).length > 0);
+    p.conflicts = conflicts.map((c) => ({
+      id: c.id,
+      model: c.model,
+      field: c.field,
+      rule: c.rule as FieldConflict['rule'],
+      winner: c.winner as FieldConflict['winner'],
+    }));
+    conflictRecords.set(p, conflicts);
+  }
+
+  // Conflicts of the batch being written, by event (kept off Prepared: the answer carries only the summary).
+  const conflictRecords = new WeakMap<Prepared, ConflictRecord[]>();
+
+  async function writeRows(db: Executor, tenantId: string, state: Map<string, RowState | null>): Promise<void> {
+    const groups = new Map<string, { model: string; columns: string[]; rows: Record<string, unknown>[] }>();
+    for (const s of state.values()) {
+      if (!s?.dirty) continue;
+      s.values['tenantId'] = tenantId;
+      const columns = Object.keys(s.values).sort();
+      const signature = `${s.model}\u0000${columns.join(',')}`;
+      const group = groups.get(signature) ?? { model: s.model, columns, rows: [] };
+      group.rows.push(s.values);
+      groups.set(signature, group);
+    }
+    for (const group of groups.values()) {
+      const declared = definition.models[group.model];
+      if (declared) await upsertRows(db, group.model, declared.key, group.columns, group.rows);
+    }
+    await writeRowSources(
+      db,
+      tenantId,
+      [...state.values()]
+        .filter((s): s is RowState => s !== null && s.sourcesDirty)
+        .map((s) => ({ model: s.model, row_key: s.rowKey, customer_id: s.customerId, sources: s.sources })),
+    );
+  }
+
+  async function writeBookkeeping(db: Executor, tenantId: string, batch: Prepared[], arrival: Date): Promise<void> {
+    const scored = batch.filter(
+      (p) =>
+        p.dupOf === null &&
+        p.outcome !== 'DUPLICATE' &&
+        (p.rejection === null || p.rejection.code !== ErrorCode.Forbidden),
+    );
+    const quality = scored.map((p) => {
+      if (p.rejection === null && p.sourceTime) {
+        p.quality = qualityScore({
+          completeness: p.completeness,
+          validity: p.validity,
+          consistency: p.consistency,
+          timeliness: timeliness(p.sourceTime, arrival),
+        });
+      }
+      return {
+        key: p.key,
+        kind: p.event.kind,
+        customer_id: p.customerId,
+        completeness: p.completeness,
+        validity: p.rejection ? 0 : p.validity,
+        consistency: p.quality?.consistency ?? null,
+        timeliness: p.quality?.timeliness ?? null,
+        score: p.quality?.score ?? null,
+        rejected: p.rejection !== null,
+        received_at: arrival,
+      };
+    });
+    await insertRecords(
+      db,
+      'hub_sync_quality',
+      {
+        key: 'text',
+        kind: 'text',
+        customer_id: 'text',
+        completeness: 'float8',
+        validity: 'float8',
+        consistency: 'float8',
+        timeliness: 'float8',
+        score: 'float8',
+        rejected: 'boolean',
+        received_at: 'timestamptz',
+      },
+      tenantId,
+      quality,
+    );
+    const conflicts = batch.flatMap((p) => (p.rejection ? [] : (conflictRecords.get(p) ?? [])));
+    await insertRecords(
+      db,
+      'hub_sync_conflict',
+      {
+        id: 'uuid',
+        model: 'text',
+        row_key: 'text',
+        customer_id: 'text',
+        field: 'text',
+        stored_value: 'jsonb',
+        stored_source: 'text',
+        stored_at: 'timestamptz',
+        incoming_value: 'jsonb',
+        incoming_source: 'text',
+        incoming_at: 'timestamptz',
+        rule: 'text',
+        winner: 'text',
+        idempotency_key: 'text',
+      },
+      tenantId,
+      conflicts,
+    );
+    const outbox = batch
+      .filter((p) => p.rejection === null && p.dupOf === null && p.changes.length > 0)
+      .map((p) => ({
+        id: uuidv7(arrival.getTime()),
+        customer_id: p.customerId,
+        type: `${domain}.${p.event.kind}`,
+        source: p.source,
+        occurred_at: p.sourceTime,
+        payload: {
+          domain,
+          kind: p.event.kind,
+          idempotencyKey: p.key,
+          outcome: p.outcome,
+          source: p.source,
+          sourceTime: p.sourceTime,
+          rows: p.changes.map((c) => ({
+            model: c.model,
+            id: c.id,
+            key: Object.fromEntries(Object.entries(c.key).map(([k, v]) => [k, plainValue(v)])),
+            changed: Object.fromEntries(Object.entries(c.changed).map(([k, v]) => [k, plainValue(v)])),
+          })),
+        },
+      }));
+    await insertRecords(
+      db,
+      'hub_sync_outbox',
+      { id: 'uuid', customer_id: 'text', type: 'text', source: 'text', occurred_at: 'timestamptz', payload: 'jsonb' },
+      tenantId,
+      outbox,
+    );
+    const letters = batch
+      .filter((p) => p.dupOf === null && p.rejection?.deadLetter === true)
+      .map((p) => {
+        p.deadLetterId = uuidv7(arrival.getTime());
+        return {
+          id: p.deadLetterId,
+          kind: p.event.kind,
+          key: p.key,
+          source: p.source,
+          payload: p.event.payload,
+          code: p.rejection?.code,
+          reason: p.rejection?.reason,
+          field: p.rejection?.field ?? null,
+          line: p.event.line ?? null,
+          received_at: arrival,
+        };
+      });
+    if (letters.length > 0) {
+      // One waiting letter per key: a re-sent bad event refreshes it instead of piling up copies.
+      const stored = await db.query<{ id: string; key: string }>(
+        `INSERT INTO "hub_sync_dead_letter" ("tenant_id", "id", "kind", "key", "source", "payload", "code", "reason",
+                                             "field", "line", "received_at")
+         SELECT $1, x.id, x.kind, x.key, x.source, x.payload, x.code, x.reason, x.field, x.line, x.received_at
+           FROM jsonb_to_recordset($2::jsonb) AS x(id uuid, kind text, key text, source text, payload jsonb, code text,
+                                                   reason text, field text, line int, received_at timestamptz)
+         ON CONFLICT ("tenant_id", "key") WHERE "replayed_at" IS NULL
+         DO UPDATE SET "payload" = EXCLUDED."payload", "code" = EXCLUDED."code", "reason" = EXCLUDED."reason",
+                       "field" = EXCLUDED."field", "line" = EXCLUDED."line", "source" = EXCLUDED."source",
+                       "received_at" = EXCLUDED."received_at"
+         RETURNING "id", "key"`,
+        tenantId,
+        jsonParam(letters),
+      );
+      const ids = new Map(stored.map((r) => [r.key, r.id]));
+      for (const p of batch) if (p.deadLetterId !== null) p.deadLetterId = ids.get(p.key) ?? p.deadLetterId;
+    }
+    const claimed = batch.filter((p) => p.claimed);
+    await finishKeys(
+      db,
+      tenantId,
+      claimed
+        .filter((p) => p.rejection === null && p.outcome !== null)
+        .map((p) => ({
+          key: p.key,
+          outcome: p.outcome as string,
+          result: { conflicts: p.conflicts, quality: p.quality, rows: p.refs },
+        })),
+      claimed.filter((p) => p.rejection !== null).map((p) => p.key),
+    );
+  }
+
+  function toResult(p: Prepared): SyncResult {
+    const rejected = p.rejection !== null && p.outcome !== 'DUPLICATE';
+    return {
+      index: p.index,
+      line: p.event.line ?? null,
+      idempotencyKey: p.key,
+      kind: p.event.kind,
+      outcome: rejected ? 'REJECTED' : (p.outcome ?? 'REJECTED'),
+      firstOutcome: p.outcome === 'DUPLICATE' ? p.firstOutcome : null,
+      code: rejected ? (p.rejection?.code ?? null) : null,
+      reason: rejected ? (p.rejection?.reason ?? null) : null,
+      field: rejected ? (p.rejection?.field ?? null) : null,
+      deadLetterId: rejected ? p.deadLetterId : null,
+      conflicts: p.conflicts,
+      quality: rejected ? null : p.quality,
+      rows: p.refs,
+    };
+  }
+
+  async function apply(events: readonly SyncEvent[]): Promise<SyncResult[]> {
+    const results: SyncResult[] = [];
+    for (let start = 0; start < events.length; start += MAX_BATCH) {
+      results.push(...(await runBatch(events.slice(start, start + MAX_BATCH), start)));
+    }
+    return results;
+  }
+
+  return {
+    domain,
+    apply,
+    async applyOne(event) {
+      const [result] = await apply([event]);
+      if (!result) throw new Error('sync: no result for the event');
+      if (result.outcome === 'REJECTED') {
+        throw hubError(
+          (result.code as ErrorCode | null) ?? ErrorCode.BadUserInput,
+          result.reason ?? 'rejected',
+          result.field ? { field: result.field } : {},
+        );
+      }
+      return result;
+    },
+  };
+}

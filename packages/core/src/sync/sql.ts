@@ -1,0 +1,266 @@
+/**
+ * The engine's SQL: a handful of set-based statements per batch, each taking its rows as one JSON
+ * parameter (`json_populate_recordset(NULL::"Model", $n::json)` types them by the table's own row
+ * type), so a batch of 1,000 events costs about a dozen statements, never one per event.
+ * Table and column names come from the domain's declaration and the catalog, never from payloads;
+ * they are still checked to be plain identifiers before being quoted into SQL.
+ */
+import type { SqlExecutor } from './types.js';
+
+/** The part of a generated PrismaClient the engine uses (raw SQL and interactive transactions). */
+export interface RawSqlClient {
+  $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
+  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
+}
+
+export interface SyncStoreClient extends RawSqlClient {
+  $transaction<T>(fn: (tx: RawSqlClient) => Promise<T>, options?: { maxWait?: number; timeout?: number }): Promise<T>;
+}
+
+const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
+
+export function ident(name: string): string {
+  if (!IDENTIFIER.test(name)) throw new Error(`sync: ${JSON.stringify(name)} is not a plain SQL identifier`);
+  return `"${name}"`;
+}
+
+/** SqlExecutor plus `execute` (affected row count) for statements whose rows nobody reads. */
+export interface Executor extends SqlExecutor {
+  execute(sql: string, ...params: unknown[]): Promise<number>;
+}
+
+export function executor(client: RawSqlClient): Executor {
+  return {
+    query: <T>(sql: string, ...params: unknown[]) => client.$queryRawUnsafe<T[]>(sql, ...params),
+    // Prisma decodes every returned row column by column, which costs more than the statement
+    // itself for a 1,000-row answer: writes return nothing, reads return one JSON value.
+    execute: (sql: string, ...params: unknown[]) => client.$executeRawUnsafe(sql, ...params),
+  };
+}
+
+/** The rows of `sql` aggregated into one JSON value (see `executor`), as plain JSON values. */
+async function queryJson<T>(db: SqlExecutor, sql: string, ...params: unknown[]): Promise<T[]> {
+  const [row] = await db.query<{ rows: unknown }>(
+    `SELECT coalesce(json_agg(r), '[]'::json) AS rows FROM (${sql}) r`,
+    ...params,
+  );
+  const rows = row?.rows ?? [];
+  return (typeof rows === 'string' ? JSON.parse(rows) : rows) as T[];
+}
+
+/** JSON for a statement parameter: Prisma Decimals serialize themselves, bigints as strings. */
+export function jsonParam(value: unknown): string {
+  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item));
+}
+
+/** What the engine needs to know of a domain table, read from the catalog once per client. */
+export interface TableInfo {
+  /** Column name -> how its values compare: as numbers, as instants, or as they are. */
+  readonly columns: ReadonlyMap<string, ColumnType>;
+}
+
+/** numeric: a Money string vs a stored JSON number; time: a Date vs `2025-11-01` or `…+00:00` text. */
+export type ColumnType = 'numeric' | 'time' | 'other';
+
+function columnType(dataType: string): ColumnType {
+  if (dataType === 'numeric') return 'numeric';
+  if (dataType === 'date' || dataType.startsWith('timestamp')) return 'time';
+  return 'other';
+}
+
+const tableCache = new WeakMap<object, Map<string, Promise<TableInfo>>>();
+
+/** Columns of `model`'s table in the store's current schema (cached per client). */
+export function tableInfo(client: RawSqlClient, model: string): Promise<TableInfo> {
+  let perClient = tableCache.get(client);
+  if (!perClient) tableCache.set(client, (perClient = new Map()));
+  let info = perClient.get(model);
+  if (!info) {
+    info = client
+      .$queryRawUnsafe<{ column_name: string; data_type: string }[]>(
+        `SELECT column_name, data_type FROM information_schema.columns
+          WHERE table_schema = current_schema() AND table_name = $1`,
+        model,
+      )
+      .then((rows) => {
+        if (rows.length === 0) throw new Error(`sync: table "${model}" does not exist in the store`);
+        return { columns: new Map(rows.map((r) => [r.column_name, columnType(r.data_type)])) };
+      });
+    info.catch(() => perClient?.delete(model));
+    perClient.set(model, info);
+  }
+  return info;
+}
+
+/** Stored rows of `model` whose natural keys are among `keys` (tenant-confined), as JSON values. */
+export async function readRows(
+  db: SqlExecutor,
+  model: string,
+  key: readonly string[],
+  tenantId: string,
+  keys: readonly Record<string, unknown>[],
+): Promise<Record<string, unknown>[]> {
+  const cols = key.map(ident);
+  return queryJson(
+    db,
+    `SELECT t.* FROM ${ident(model)} t
+      WHERE t."tenantId" = $1
+        AND (${cols.map((c) => `t.${c}`).join(', ')}) IN
+            (SELECT ${cols.map((c) => `k.${c}`).join(', ')} FROM json_populate_recordset(NULL::${ident(model)}, $2::json) k)`,
+    tenantId,
+    jsonParam(keys),
+  );
+}
+
+/** One multi-row upsert; `columns` is every column the rows carry (the same set for all of them). */
+export async function upsertRows(
+  db: Executor,
+  model: string,
+  key: readonly string[],
+  columns: readonly string[],
+  rows: readonly Record<string, unknown>[],
+): Promise<void> {
+  const list = columns.map(ident).join(', ');
+  const conflictKey = ['tenantId', ...key];
+  // Never rewritten on an existing row: its identity, natural key and creation time.
+  const updatable = columns.filter((c) => !conflictKey.includes(c) && c !== 'id' && c !== 'createdAt');
+  const action =
+    updatable.length === 0
+      ? 'DO NOTHING'
+      : `DO UPDATE SET ${updatable.map((c) => `${ident(c)} = EXCLUDED.${ident(c)}`).join(', ')}`;
+  await db.execute(
+    `INSERT INTO ${ident(model)} (${list})
+     SELECT ${list} FROM json_populate_recordset(NULL::${ident(model)}, $1::json)
+     ON CONFLICT (${conflictKey.map(ident).join(', ')}) ${action}`,
+    jsonParam(rows),
+  );
+}
+
+/**
+ * Claims keys in sorted order (concurrent batches claiming overlapping keys cannot deadlock: the
+ * later one waits for the earlier to commit). Returns the outcomes of the keys claimed before —
+ * committed ones, never PENDING: a claim is finished in the transaction that made it.
+ */
+export async function claimKeys(
+  db: Executor,
+  tenantId: string,
+  claims: readonly { key: string; kind: string }[],
+): Promise<StoredOutcome[]> {
+  if (claims.length === 0) return [];
+  const inserted = await db.execute(
+    `INSERT INTO "hub_sync_idempotency" ("tenant_id", "key", "kind", "outcome")
+     SELECT $1, x.key, x.kind, 'PENDING' FROM json_to_recordset($2::json) AS x(key text, kind text) ORDER BY x.key
+     ON CONFLICT DO NOTHING`,
+    tenantId,
+    jsonParam(claims),
+  );
+  if (inserted === claims.length) return [];
+  return queryJson<StoredOutcome>(
+    db,
+    `SELECT "key", "outcome", "result" FROM "hub_sync_idempotency"
+      WHERE "tenant_id" = $1 AND "outcome" <> 'PENDING' AND "key" IN (SELECT json_array_elements_text($2::json))`,
+    tenantId,
+    jsonParam(claims.map((c) => c.key)),
+  );
+}
+
+export interface StoredOutcome {
+  key: string;
+  outcome: string;
+  result: unknown;
+}
+
+/** Transaction-scoped advisory locks on the touched rows, taken in sorted order. */
+export async function lockRows(db: SqlExecutor, lockKeys: readonly bigint[]): Promise<void> {
+  if (lockKeys.length === 0) return;
+  const sorted = [...new Set(lockKeys)].sort((a, b) => (a < b ? -1 : a > b ? 1 : 0)).map(String);
+  await db.query(
+    `SELECT count(pg_advisory_xact_lock(k)) AS locked
+       FROM (SELECT value::bigint AS k FROM json_array_elements_text($1::json) ORDER BY 1) AS keys`,
+    jsonParam(sorted),
+  );
+}
+
+export interface RowSourceRow {
+  model: string;
+  row_key: string;
+  sources: Record<string, { s: string | null; t: string | null }>;
+}
+
+export function readRowSources(
+  db: SqlExecutor,
+  tenantId: string,
+  rows: readonly { model: string; row_key: string }[],
+): Promise<RowSourceRow[]> {
+  return queryJson<RowSourceRow>(
+    db,
+    `SELECT r."model", r."row_key", r."sources" FROM "hub_sync_row_source" r
+      WHERE r."tenant_id" = $1
+        AND (r."model", r."row_key") IN (SELECT x.model, x.row_key FROM json_to_recordset($2::json) AS x(model text, row_key text))`,
+    tenantId,
+    jsonParam(rows),
+  );
+}
+
+export async function writeRowSources(
+  db: Executor,
+  tenantId: string,
+  rows: readonly { model: string; row_key: string; customer_id: string | null; sources: unknown }[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  await db.execute(
+    `INSERT INTO "hub_sync_row_source" ("tenant_id", "model", "row_key", "customer_id", "sources", "updated_at")
+     SELECT $1, x.model, x.row_key, x.customer_id, x.sources, now()
+       FROM json_to_recordset($2::json) AS x(model text, row_key text, customer_id text, sources jsonb)
+     ON CONFLICT ("tenant_id", "model", "row_key")
+     DO UPDATE SET "sources" = EXCLUDED."sources", "customer_id" = EXCLUDED."customer_id", "updated_at" = now()`,
+    tenantId,
+    jsonParam(rows),
+  );
+}
+
+/** Inserts `rows` (objects keyed by column) into a bookkeeping table through jsonb_to_recordset. */
+export async function insertRecords(
+  db: Executor,
+  table: string,
+  columns: Readonly<Record<string, string>>,
+  tenantId: string,
+  rows: readonly Record<string, unknown>[],
+  onConflict = '',
+): Promise<void> {
+  if (rows.length === 0) return;
+  const names = Object.keys(columns);
+  const definition = names.map((name) => `${ident(name)} ${columns[name]}`).join(', ');
+  await db.execute(
+    `INSERT INTO ${ident(table)} ("tenant_id", ${names.map(ident).join(', ')})
+     SELECT $1, ${names.map((n) => `x.${ident(n)}`).join(', ')} FROM jsonb_to_recordset($2::jsonb) AS x(${definition})
+     ${onConflict}`,
+    tenantId,
+    jsonParam(rows),
+  );
+}
+
+export async function finishKeys(
+  db: Executor,
+  tenantId: string,
+  done: readonly { key: string; outcome: string; result: unknown }[],
+  dropped: readonly string[],
+): Promise<void> {
+  if (done.length > 0) {
+    await db.execute(
+      `UPDATE "hub_sync_idempotency" i SET "outcome" = x.outcome, "result" = x.result
+         FROM jsonb_to_recordset($2::jsonb) AS x(key text, outcome text, result jsonb)
+        WHERE i."tenant_id" = $1 AND i."key" = x.key`,
+      tenantId,
+      jsonParam(done),
+    );
+  }
+  // Events refused inside the transaction (mode checks) changed nothing: their key stays free.
+  if (dropped.length > 0) {
+    await db.execute(
+      `DELETE FROM "hub_sync_idempotency" WHERE "tenant_id" = $1 AND "key" IN (SELECT json_array_elements_text($2::json))`,
+      tenantId,
+      jsonParam(dropped),
+    );
+  }
+}

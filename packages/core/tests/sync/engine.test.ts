@@ -1,0 +1,322 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createSyncPipeline, type SyncPipelineOptions } from '../../src/sync/engine.js';
+import type { SyncEvent } from '../../src/sync/types.js';
+import { definition } from './fixture.js';
+import { openTestStore, STORE_KINDS, type TestStore } from './stores.js';
+
+const CUSTOMER_KEYS = { FeatureUsage: 'customerId', AdoptionMetrics: 'customerId' };
+const KNOWN = new Set(['cust_a', 'cust_b', 'cust_c']);
+const T0 = Date.parse('2026-11-20T10:00:00.000Z');
+const at = (hours: number) => new Date(T0 + hours * 3_600_000).toISOString();
+
+let tenantCounter = 0;
+
+describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await openTestStore(kind);
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  /** A pipeline for a fresh tenant (tests do not see each other's rows), with a counting verifier. */
+  function pipeline(overrides: Partial<SyncPipelineOptions> = {}) {
+    const tenantId = `t${++tenantCounter}_${kind}`;
+    const calls: string[][] = [];
+    const sync = createSyncPipeline({
+      definition,
+      client: store.client,
+      scope: { tenantId, customerIds: null },
+      customerKeys: CUSTOMER_KEYS,
+      verifyCustomers: async (ids) => {
+        calls.push([...ids]);
+        return new Set(ids.filter((id) => KNOWN.has(id)));
+      },
+      defaultSource: 'admin:u1',
+      now: () => new Date(T0 + 3_600_000 * 24),
+      ...overrides,
+    });
+    const count = async (table: string) =>
+      (
+        await store.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM "${table}" WHERE "${table.startsWith('hub_') ? 'tenant_id' : 'tenantId'}" = $1`,
+          tenantId,
+        )
+      )[0]?.n;
+    const usage = (customerId: string, feature = 'email') =>
+      store.query<{ usageCount: number; adoptionScore: number; sourceSystem: string | null }>(
+        `SELECT "usageCount", "adoptionScore", "sourceSystem" FROM "FeatureUsage" WHERE "tenantId" = $1 AND "customerId" = $2 AND feature = $3`,
+        tenantId,
+        customerId,
+        feature,
+      );
+    return { sync, tenantId, calls, count, usage };
+  }
+
+  const usageEvent = (payload: Record<string, unknown>, extra: Partial<SyncEvent> = {}): SyncEvent => ({
+    kind: 'usage',
+    payload: {
+      customerId: 'cust_a',
+      period: '2026-11-01',
+      feature: 'email',
+      usageCount: 5,
+      adoptionScore: 0.5,
+      at: at(0),
+      ...payload,
+    },
+    ...extra,
+  });
+
+  it('applies a new event once: a repeat (in the batch and later) is DUPLICATE with the first outcome', async () => {
+    const { sync, count, usage } = pipeline();
+    const event = usageEvent({}, { idempotencyKey: 'k1', source: 'crm' });
+    const [first, again] = await sync.apply([event, event]);
+    expect(first).toMatchObject({ outcome: 'APPLIED', idempotencyKey: 'k1', index: 0 });
+    expect(again).toMatchObject({ outcome: 'DUPLICATE', firstOutcome: 'APPLIED', index: 1 });
+    const [later] = await sync.apply([{ ...event, payload: { ...event.payload, usageCount: 99 } }]);
+    expect(later).toMatchObject({ outcome: 'DUPLICATE', firstOutcome: 'APPLIED' });
+    expect(later?.rows).toEqual(first?.rows);
+    expect(await usage('cust_a')).toEqual([{ usageCount: 5, adoptionScore: 0.5, sourceSystem: 'crm' }]);
+    expect(await count('hub_sync_outbox')).toBe(1);
+    expect(await count('hub_sync_idempotency')).toBe(1);
+    expect(await count('hub_sync_quality')).toBe(1);
+  });
+
+  it('derives the same key for the same payload whatever its key order', async () => {
+    const { sync } = pipeline();
+    const payload = { customerId: 'cust_a', period: '2026-11-01', feature: 'email', usageCount: 5, at: at(0) };
+    const reordered = Object.fromEntries(Object.entries(payload).reverse());
+    const [a, b] = await sync.apply([
+      { kind: 'usage', payload },
+      { kind: 'usage', payload: reordered },
+    ]);
+    expect(a?.idempotencyKey).toMatch(/^[0-9a-f]{64}$/);
+    expect(b).toMatchObject({ outcome: 'DUPLICATE', idempotencyKey: a?.idempotencyKey });
+  });
+
+  it('decides field by field: later source wins, older is STALE, a tie keeps the stored value', async () => {
+    const { sync, usage, count } = pipeline();
+    await sync.apply([usageEvent({ usageCount: 5, at: at(0) }, { source: 'crm' })]);
+    const [newer] = await sync.apply([usageEvent({ usageCount: 7, at: at(2) }, { source: 'erp' })]);
+    expect(newer).toMatchObject({ outcome: 'APPLIED' });
+    expect(newer?.conflicts).toEqual([
+      expect.objectContaining({ field: 'usageCount', rule: 'LATEST_SOURCE_TIME', winner: 'INCOMING' }),
+    ]);
+    const [older] = await sync.apply([usageEvent({ usageCount: 6, at: at(1) }, { source: 'crm' })]);
+    expect(older).toMatchObject({ outcome: 'STALE' });
+    expect(older?.conflicts).toEqual([
+      expect.objectContaining({ field: 'usageCount', rule: 'LATEST_SOURCE_TIME', winner: 'STORED' }),
+    ]);
+    const [tie] = await sync.apply([usageEvent({ usageCount: 8, at: at(2) }, { source: 'crm' })]);
+    expect(tie).toMatchObject({ outcome: 'STALE' });
+    expect(tie?.conflicts).toEqual([expect.objectContaining({ rule: 'TIE_KEEPS_STORED', winner: 'STORED' })]);
+    // Same source, newer time: an ordinary update, no conflict.
+    const [update] = await sync.apply([usageEvent({ usageCount: 9, at: at(3) }, { source: 'erp' })]);
+    expect(update).toMatchObject({ outcome: 'APPLIED', conflicts: [] });
+    expect(await usage('cust_a')).toEqual([{ usageCount: 9, adoptionScore: 0.5, sourceSystem: 'erp' }]);
+    expect(await count('hub_sync_conflict')).toBe(3);
+    // STALE changed nothing: only APPLIED events left an outbox event.
+    expect(await count('hub_sync_outbox')).toBe(3);
+  });
+
+  it('lets the system of record win its field whatever the time, merging the others', async () => {
+    const { sync, usage } = pipeline();
+    await sync.apply([usageEvent({ usageCount: 50, adoptionScore: 0.1, at: at(5) }, { source: 'crm' })]);
+    // The owner of usageCount wins with an older time; adoptionScore follows the time rule.
+    const [owner] = await sync.apply([
+      usageEvent({ usageCount: 6, adoptionScore: 0.2, at: at(1) }, { source: 'analytics' }),
+    ]);
+    expect(owner).toMatchObject({ outcome: 'MERGED' });
+    expect(owner?.conflicts).toEqual(
+      expect.arrayContaining([
+        expect.objectContaining({ field: 'usageCount', rule: 'SYSTEM_OF_RECORD', winner: 'INCOMING' }),
+        expect.objectContaining({ field: 'adoptionScore', rule: 'LATEST_SOURCE_TIME', winner: 'STORED' }),
+      ]),
+    );
+    expect((await usage('cust_a'))[0]).toMatchObject({ usageCount: 6, adoptionScore: 0.1 });
+    // A later non-owner keeps losing that field, and wins the others.
+    const [later] = await sync.apply([
+      usageEvent({ usageCount: 70, adoptionScore: 0.9, at: at(9) }, { source: 'crm' }),
+    ]);
+    expect(later).toMatchObject({ outcome: 'MERGED' });
+    // adoptionScore: same source, newer time, an ordinary update (no conflict).
+    expect(later?.conflicts).toEqual([
+      expect.objectContaining({ field: 'usageCount', rule: 'SYSTEM_OF_RECORD', winner: 'STORED' }),
+    ]);
+    expect((await usage('cust_a'))[0]).toMatchObject({ usageCount: 6, adoptionScore: 0.9 });
+  });
+
+  it('decides events on the same row in batch order', async () => {
+    const { sync, usage } = pipeline();
+    const results = await sync.apply([
+      usageEvent({ usageCount: 1, at: at(1) }, { source: 'a' }),
+      usageEvent({ usageCount: 3, at: at(3) }, { source: 'b' }),
+      usageEvent({ usageCount: 2, at: at(2) }, { source: 'a' }),
+    ]);
+    expect(results.map((r) => r.outcome)).toEqual(['APPLIED', 'APPLIED', 'STALE']);
+    expect((await usage('cust_a'))[0]).toMatchObject({ usageCount: 3, sourceSystem: 'b' });
+  });
+
+  it('rejects invalid events with the field, dead-letters them and goes on with the rest', async () => {
+    const { sync, count, usage } = pipeline();
+    const results = await sync.apply([
+      usageEvent({ adoptionScore: 1.5 }, { line: 1 }),
+      usageEvent({ feature: 'ok' }, { line: 2 }),
+      usageEvent({ at: new Date(T0 + 3_600_000 * 25).toISOString() }, { line: 3 }),
+      { kind: 'nope', payload: {}, line: 4 },
+    ]);
+    expect(results.map((r) => [r.outcome, r.code, r.field, r.line])).toEqual([
+      ['REJECTED', 'BAD_USER_INPUT', 'adoptionScore', 1],
+      ['APPLIED', null, null, 2],
+      ['REJECTED', 'BAD_USER_INPUT', 'at', 3],
+      ['REJECTED', 'BAD_USER_INPUT', 'kind', 4],
+    ]);
+    expect(results[0]?.deadLetterId).toMatch(/^[0-9a-f-]{36}$/);
+    expect(await usage('cust_a', 'ok')).toHaveLength(1);
+    expect(await count('hub_sync_dead_letter')).toBe(3);
+    // Re-sending a bad event refreshes its waiting letter instead of adding one.
+    const [again] = await sync.apply([usageEvent({ adoptionScore: 1.5 }, { line: 9 })]);
+    expect(again?.deadLetterId).toBe(results[0]?.deadLetterId);
+    expect(await count('hub_sync_dead_letter')).toBe(3);
+    // Rejected events hold no idempotency key: the fixed event can use it.
+    expect(await count('hub_sync_idempotency')).toBe(1);
+  });
+
+  it('checks customer ids once per batch; unknown ones are NOT_FOUND and dead-lettered', async () => {
+    const { sync, calls, count } = pipeline();
+    const events = ['cust_a', 'cust_b', 'cust_x', 'cust_a', 'cust_c'].map((customerId, i) =>
+      usageEvent({ customerId, feature: `f${i}` }),
+    );
+    const results = await sync.apply(events);
+    expect(calls).toHaveLength(1);
+    expect(calls[0]?.sort()).toEqual(['cust_a', 'cust_b', 'cust_c', 'cust_x']);
+    expect(results.map((r) => r.outcome)).toEqual(['APPLIED', 'APPLIED', 'REJECTED', 'APPLIED', 'APPLIED']);
+    expect(results[2]).toMatchObject({ code: 'NOT_FOUND' });
+    expect(await count('hub_sync_dead_letter')).toBe(1);
+  });
+
+  it('confines a customer-scoped viewer to its customers: FORBIDDEN, not dead-lettered', async () => {
+    const tenantId = `t${++tenantCounter}_${kind}`;
+    const sync = createSyncPipeline({
+      definition,
+      client: store.client,
+      scope: { tenantId, customerIds: ['cust_a'] },
+      customerKeys: { FeatureUsage: 'customerId', AdoptionMetrics: null },
+      defaultSource: 'cs_manager:u2',
+    });
+    const results = await sync.apply([
+      usageEvent({ customerId: 'cust_a' }),
+      usageEvent({ customerId: 'cust_b' }),
+      { kind: 'adoption', payload: { customerId: 'cust_a', period: '2026-11-01', rate: 0.5, at: at(0) } },
+    ]);
+    expect(results.map((r) => [r.outcome, r.code, r.deadLetterId])).toEqual([
+      ['APPLIED', null, null],
+      ['REJECTED', 'FORBIDDEN', null],
+      ['REJECTED', 'FORBIDDEN', null],
+    ]);
+    const letters = await store.query(`SELECT 1 FROM hub_sync_dead_letter WHERE tenant_id = $1`, tenantId);
+    expect(letters).toHaveLength(0);
+    // No tenant at all: nothing runs.
+    const none = createSyncPipeline({
+      definition,
+      client: store.client,
+      scope: { tenantId: null, customerIds: null },
+      customerKeys: CUSTOMER_KEYS,
+      defaultSource: 'x',
+    });
+    expect((await none.apply([usageEvent({})]))[0]).toMatchObject({ outcome: 'REJECTED', code: 'FORBIDDEN' });
+  });
+
+  it('update mode needs the row (NOT_FOUND), insert mode refuses an existing one (CONFLICT); both free their key', async () => {
+    const { sync, usage } = pipeline();
+    const update = {
+      kind: 'usage_update',
+      payload: { customerId: 'cust_a', period: '2026-11-01', feature: 'email', usageCount: 3, at: at(0) },
+      idempotencyKey: 'u1',
+    };
+    expect((await sync.apply([update]))[0]).toMatchObject({ outcome: 'REJECTED', code: 'NOT_FOUND' });
+    const insert = { ...update, kind: 'usage_insert', idempotencyKey: 'i1' };
+    expect((await sync.apply([insert]))[0]).toMatchObject({ outcome: 'APPLIED' });
+    expect((await sync.apply([{ ...insert, idempotencyKey: 'i2' }]))[0]).toMatchObject({
+      outcome: 'REJECTED',
+      code: 'CONFLICT',
+    });
+    await expect(sync.applyOne({ ...insert, idempotencyKey: 'i3' })).rejects.toMatchObject({
+      extensions: { code: 'CONFLICT' },
+    });
+    // The refused update's key was released: the same key applies now that the row exists.
+    expect((await sync.apply([{ ...update, payload: { ...update.payload, at: at(1) } }]))[0]).toMatchObject({
+      outcome: 'APPLIED',
+    });
+    expect((await usage('cust_a'))[0]).toMatchObject({ usageCount: 3 });
+  });
+
+  it('applyOne throws the coded error of a rejected event', async () => {
+    const { sync } = pipeline();
+    await expect(sync.applyOne(usageEvent({ usageCount: -1 }))).rejects.toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT', field: 'usageCount' },
+    });
+    await expect(sync.applyOne(usageEvent({ customerId: 'cust_zz' }))).rejects.toMatchObject({
+      extensions: { code: 'NOT_FOUND' },
+    });
+  });
+
+  it.each(['claimed', 'locked', 'rows-written', 'bookkeeping-written'] as const)(
+    'a failure after %s rolls the whole batch back; the retry applies it',
+    async (step) => {
+      const { sync, tenantId, count } = pipeline({
+        hooks: {
+          afterStep(at) {
+            if (at === step) throw new Error(`injected after ${step}`);
+          },
+        },
+      });
+      const events = [
+        usageEvent({ feature: 'a' }),
+        usageEvent({ feature: 'b', adoptionScore: 7 }),
+        usageEvent({ feature: 'c' }),
+      ];
+      await expect(sync.apply(events)).rejects.toThrow(`injected after ${step}`);
+      for (const table of [
+        'FeatureUsage',
+        'hub_sync_idempotency',
+        'hub_sync_row_source',
+        'hub_sync_quality',
+        'hub_sync_outbox',
+        'hub_sync_dead_letter',
+      ])
+        expect(await count(table), table).toBe(0);
+      const retry = createSyncPipeline({
+        definition,
+        client: store.client,
+        scope: { tenantId, customerIds: null },
+        customerKeys: CUSTOMER_KEYS,
+        defaultSource: 'admin:u1',
+      });
+      expect((await retry.apply(events)).map((r) => r.outcome)).toEqual(['APPLIED', 'REJECTED', 'APPLIED']);
+      expect(await count('FeatureUsage')).toBe(2);
+    },
+  );
+
+  it('a failure after commit (answer lost) is answered DUPLICATE on retry, nothing applied twice', async () => {
+    const { sync, tenantId, count } = pipeline({
+      hooks: {
+        afterStep(step) {
+          if (step === 'committed') throw new Error('lost answer');
+        },
+      },
+    });
+    const events = [usageEvent({ feature: 'a' }, { idempotencyKey: 'x1' })];
+    await expect(sync.apply(events)).rejects.toThrow('lost answer');
+    const retry = createSyncPipeline({
+      definition,
+      client: store.client,
+      scope: { tenantId, customerIds: null },
+      customerKeys: CUSTOMER_KEYS,
+      defaultSource: 'admin:u1',
+    });
+    expect((await retry.apply(events))[0]).toMatchObject({ outcome: 'DUPLICATE', firstOutcome: 'APPLIED' });
+    expect(await count('hub_sync_outbox')).toBe(1);
+  });
+});

@@ -1,0 +1,128 @@
+/**
+ * A small sync declaration over the product store's tables, so the engine is tested on its own
+ * (the product subgraph's real declaration is tested through GraphQL in subgraphs/product/tests).
+ */
+import { badUserInput } from '../../src/errors.js';
+import { instant } from '../../src/sync/payload.js';
+import { defineSync, type RowChange } from '../../src/sync/types.js';
+import { toDay, unitInterval } from '../../src/validate.js';
+
+export interface UsagePayload {
+  customerId: string;
+  period: string;
+  feature: string;
+  usageCount?: number;
+  adoptionScore?: number;
+  at: Date | string;
+}
+
+export interface AdoptionPayload {
+  customerId: string;
+  period: string;
+  rate: number;
+  at: Date | string;
+}
+
+export const definition = defineSync({
+  domain: 'product',
+  models: {
+    FeatureUsage: { key: ['customerId', 'periodStart', 'feature'], owners: { usageCount: ['analytics'] } },
+    AdoptionMetrics: { key: ['customerId', 'periodStart'] },
+  },
+  kinds: [
+    {
+      name: 'usage',
+      sourceTimeField: 'at',
+      sourceTime: (p: UsagePayload) => instant('at', p.at),
+      map(p: UsagePayload): RowChange[] {
+        if (p.usageCount !== undefined && p.usageCount < 0) throw badUserInput('usageCount', 'must be at least 0');
+        const fields: Record<string, unknown> = {
+          periodEnd: toDay(p.period),
+          category: 'CORE',
+          usageCount: p.usageCount ?? 0,
+          adoptionScore: unitInterval('adoptionScore', p.adoptionScore ?? 0),
+          successCorrelation: 0.5,
+        };
+        return [
+          {
+            model: 'FeatureUsage',
+            key: { customerId: p.customerId, periodStart: toDay(p.period), feature: p.feature },
+            fields,
+          },
+        ];
+      },
+      quality: {
+        required: ['customerId', 'period', 'feature', 'usageCount'],
+        optional: ['adoptionScore'],
+        validity: (p: UsagePayload) => [{ field: 'usageCount', ok: (p.usageCount ?? 0) < 1000 }],
+      },
+    },
+    {
+      name: 'usage_update',
+      mode: 'update',
+      sourceTimeField: 'at',
+      sourceTime: (p: UsagePayload) => instant('at', p.at),
+      map: (p: UsagePayload): RowChange[] => [
+        {
+          model: 'FeatureUsage',
+          key: { customerId: p.customerId, periodStart: toDay(p.period), feature: p.feature },
+          fields: { usageCount: p.usageCount ?? 0 },
+        },
+      ],
+      quality: { required: [], optional: [] },
+    },
+    {
+      name: 'usage_insert',
+      mode: 'insert',
+      sourceTimeField: 'at',
+      sourceTime: (p: UsagePayload) => instant('at', p.at),
+      map: (p: UsagePayload): RowChange[] => [
+        {
+          model: 'FeatureUsage',
+          key: { customerId: p.customerId, periodStart: toDay(p.period), feature: p.feature },
+          fields: {
+            periodEnd: toDay(p.period),
+            category: 'ADVANCED',
+            usageCount: p.usageCount ?? 0,
+            adoptionScore: 0,
+            successCorrelation: 0,
+          },
+        },
+      ],
+      quality: { required: [], optional: [] },
+    },
+    {
+      name: 'adoption',
+      sourceTimeField: 'at',
+      sourceTime: (p: AdoptionPayload) => instant('at', p.at),
+      map: (p: AdoptionPayload): RowChange[] => [
+        {
+          model: 'AdoptionMetrics',
+          key: { customerId: p.customerId, periodStart: toDay(p.period) },
+          fields: {
+            periodEnd: toDay(p.period),
+            overallAdoptionRate: p.rate,
+            featureDiscoveryRate: 0.5,
+            activationTimeDays: 14,
+            maturityLevel: 'INTERMEDIATE',
+            highUsageHealth: 0.5,
+            featureCompleteness: 0.5,
+            roiAchievement: 0.5,
+          },
+        },
+      ],
+      quality: {
+        required: ['customerId', 'rate'],
+        optional: [],
+        async loadFacts(db, tenantId) {
+          const rows = await db.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM "FeatureUsage" WHERE "tenantId" = $1`,
+            tenantId,
+          );
+          return rows[0]?.n ?? 0;
+        },
+        consistency: (_p: AdoptionPayload, facts) => [{ field: 'rate', ok: (facts as number) > 0 }],
+      },
+    },
+  ],
+});
