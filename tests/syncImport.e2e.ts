@@ -123,7 +123,7 @@ describe('bulk import into the running hub', () => {
       [6, 'APPLIED', null],
       [undefined, undefined, null],
     ]);
-    expect(answers[3]).toMatchObject({ field: 'customerId' });
+    expect(answers[3]?.['reason']).toEqual(expect.stringMatching(/\S/));
     expect(await featureRows('bad_line_feature')).toBe(3);
   });
 
