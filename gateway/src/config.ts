@@ -41,6 +41,21 @@ export interface SubgraphResilienceConfig {
   readonly halfOpenAfterMs: number;
 }
 
+/** `POST /sync/<domain>` (src/sync/route.ts). */
+export interface SyncImportConfig {
+  /** Events per `sync<Domain>` call (`HUB_SYNC_BATCH_SIZE`, 1..1000). @default 1000 */
+  readonly batchSize: number;
+  /** A partial batch is sent once its first line waited this long (`HUB_SYNC_LINGER_MS`). @default 200 */
+  readonly lingerMs: number;
+  /** Longer lines are rejected unread (`HUB_SYNC_MAX_LINE_BYTES`). @default 1048576 */
+  readonly maxLineBytes: number;
+  /**
+   * A batch is sent before its lines pass this many bytes (`HUB_SYNC_MAX_BATCH_BYTES`): subgraphs
+   * accept request bodies of up to 5 MB. @default 4194304
+   */
+  readonly maxBatchBytes: number;
+}
+
 export interface GatewayConfig {
   readonly port: number;
   /** Interface to listen on. */
@@ -72,6 +87,7 @@ export interface GatewayConfig {
   readonly apqCacheSize: number;
   /** Demand-control and rate limits per role and per partner key, and the rate-limit window. */
   readonly limits: LimitsConfig;
+  readonly syncImport: SyncImportConfig;
   /** Assumed size of a list field the cost model knows no size of. */
   readonly costDefaultListSize: number;
   /** Shares rate-limit budgets between replicas; unset keeps them in process memory. */
@@ -200,6 +216,12 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
     persistedOperationsDir: env.string('HUB_PERSISTED_DIR', DEFAULT_PERSISTED_DIR),
     apqCacheSize: env.int('APQ_CACHE_SIZE', 10_000, { min: 1 }),
     limits: readLimitsConfig(env),
+    syncImport: {
+      batchSize: env.int('HUB_SYNC_BATCH_SIZE', 1000, { min: 1, max: 1000 }),
+      lingerMs: env.int('HUB_SYNC_LINGER_MS', 200, { min: 0 }),
+      maxLineBytes: env.int('HUB_SYNC_MAX_LINE_BYTES', 1024 * 1024, { min: 1024 }),
+      maxBatchBytes: env.int('HUB_SYNC_MAX_BATCH_BYTES', 4 * 1024 * 1024, { min: 1024 }),
+    },
     costDefaultListSize: env.int('HUB_COST_LIST_SIZE', 10, { min: 1 }),
     redisUrl: env.optional('REDIS_URL'),
     rateLimitPrefix: env.string('HUB_RATE_LIMIT_PREFIX', 'hub:ratelimit'),

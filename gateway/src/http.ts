@@ -14,12 +14,12 @@ export function requestIdOf(res: Response): string {
  * Gives every request an id (the caller's `x-request-id` when well-formed), echoes it in the
  * response and records the request's latency by HTTP status — 401s included.
  */
-export function requestContext(metrics: GatewayMetrics): RequestHandler {
+export function requestContext(metrics: GatewayMetrics, route = 'graphql'): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const requestId = requestIdFrom(req.headers[REQUEST_ID_HEADER]);
     res.locals['requestId'] = requestId;
     res.setHeader(REQUEST_ID_HEADER, requestId);
-    const stopTimer = metrics.httpDuration.startTimer({ route: 'graphql' });
+    const stopTimer = metrics.httpDuration.startTimer({ route });
     res.on('finish', () => stopTimer({ status: String(res.statusCode) }));
     next();
   };

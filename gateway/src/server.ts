@@ -39,6 +39,7 @@ import { useFieldSuggestions } from './plugins/useFieldSuggestions.js';
 import { useInputValidation } from './plugins/useInputValidation.js';
 import { useRateLimits } from './plugins/useRateLimits.js';
 import { useRequestErrors } from './plugins/useRequestErrors.js';
+import { SYNC_PATH, syncImportRoute } from './sync/route.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -274,6 +275,24 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
         const log = logger.child({ requestId, userId: viewer.userId, tenantId: viewer.tenantId });
         return { viewer, requestId, log };
       },
+    }),
+    useRequestErrors({ log: logger }),
+  );
+  // Bulk import (NDJSON): the same identity and request budget as GraphQL; it executes sync<Domain>
+  // through Apollo Server itself (src/sync/route.ts).
+  app.use(
+    SYNC_PATH,
+    requestContext(metrics, 'sync'),
+    cors(),
+    identifyRequests(identifyOptions),
+    rateLimits.requests,
+    syncImportRoute({
+      apollo,
+      schema: () => loaded()?.apiSchema,
+      logger,
+      limiter,
+      limits: config.limits,
+      ...config.syncImport,
     }),
     useRequestErrors({ log: logger }),
   );

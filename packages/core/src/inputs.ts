@@ -69,8 +69,15 @@ function checkLiteral(value: ValueNode, type: GraphQLInputType | undefined, fiel
   return checkScalar(inner, field, (scalar) => scalar.parseLiteral(value));
 }
 
-/** First problem in a variable's JSON value of type `type` at `field`. */
-function checkValue(value: unknown, type: GraphQLInputType | undefined, field: string): GraphQLError | undefined {
+/**
+ * First problem in a variable's JSON value of type `type` at `field`. Exported for the gateway's
+ * NDJSON import, which checks each line's event on its own before batching it into a variable.
+ */
+export function checkValue(
+  value: unknown,
+  type: GraphQLInputType | undefined,
+  field: string,
+): GraphQLError | undefined {
   if (value === null || value === undefined) return undefined;
   const inner = type && isNonNullType(type) ? type.ofType : type;
   if (Array.isArray(value)) {
