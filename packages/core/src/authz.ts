@@ -110,7 +110,13 @@ export const SYNC_WRITERS: readonly Role[] = ['admin', 'integration'];
  * Sync types a `sync<Domain>` answer is made of: bookkeeping about the caller's own events
  * (outcome, key, reason, field, conflict rule, score), no stored customer value.
  */
-const SYNC_ANSWER_TYPES = ['SyncBatchResult', 'SyncEventResult', 'SyncOutcomeCounts', 'SyncFieldConflict', 'SyncQualityScore'];
+const SYNC_ANSWER_TYPES = [
+  'SyncBatchResult',
+  'SyncEventResult',
+  'SyncOutcomeCounts',
+  'SyncFieldConflict',
+  'SyncQualityScore',
+];
 /** Sync bookkeeping of the tenant (stored values of conflicts, payloads of dead letters, quality): admins. */
 const SYNC_ADMIN_TYPES = [
   'DomainSync',
@@ -316,8 +322,7 @@ function readCheck(domain: Domain, typeName: string, fieldName: string, roles: r
     // A mutation's rows are confined to its write scope, not its read scope: where a role that may
     // write but not read here (integration) widened it, an unknown row needs a tenant-wide reader.
     const widenedByWriter =
-      info.operation.operation === 'mutation' &&
-      own.some((role) => writers.includes(role) && !readers.includes(role));
+      info.operation.operation === 'mutation' && own.some((role) => writers.includes(role) && !readers.includes(role));
     const covered =
       customerId === undefined
         ? allowing.some((role) => TENANT_WIDE_ROLES.includes(role)) ||

@@ -62,7 +62,9 @@ export function checkDomainsClaim(
 ): { ok: true; domains: Domain[] | undefined } | { ok: false; reason: string } {
   const integration = roles.includes('integration');
   if (domains === undefined || domains === null)
-    return integration ? { ok: false, reason: 'the integration role needs a non-empty domains claim' } : { ok: true, domains: undefined };
+    return integration
+      ? { ok: false, reason: 'the integration role needs a non-empty domains claim' }
+      : { ok: true, domains: undefined };
   if (!Array.isArray(domains) || !domains.every((item) => typeof item === 'string'))
     return { ok: false, reason: 'domains must be a list of domain names' };
   if (!integration) return { ok: false, reason: 'only the integration role carries domains' };

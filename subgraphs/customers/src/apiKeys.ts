@@ -58,7 +58,10 @@ export function checkApiKeyInput(input: ApiKeyInput): CheckedApiKeyInput {
       if (value !== undefined && value !== null && value.length > 0)
         throw badUserInput(`input.${field}`, 'an integration key (domains) carries no partner grant');
     }
-    const domains = checkDomainsClaim(['integration'], input.domains.map((domain) => domain.trim()));
+    const domains = checkDomainsClaim(
+      ['integration'],
+      input.domains.map((domain) => domain.trim()),
+    );
     if (!domains.ok) throw badUserInput('input.domains', domains.reason);
     return { name, app: null, customerIds: [], fields: [], domains: domains.domains ?? [] };
   }
