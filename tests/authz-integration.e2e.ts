@@ -269,7 +269,7 @@ describe('integration reads nothing of any domain', () => {
         'x-hub-viewer': signer.sign(viewer, domain, body),
       });
       expect(response.status).toBe(200);
-      expect(codesOf(response).length).toBeGreaterThan(0);
+      // Refused fields, or (customers: no readable rows at all) null entities: never a value.
       for (const code of codesOf(response)) expect(code).toBe('FORBIDDEN');
       expect(informativeLeaves(response.data ?? null)).toEqual([]);
     },
