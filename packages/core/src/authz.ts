@@ -119,6 +119,7 @@ const SYNC_ANSWER_TYPES = [
 ];
 /** Sync bookkeeping of the tenant (stored values of conflicts, payloads of dead letters, quality): admins. */
 const SYNC_ADMIN_TYPES = [
+  'SyncDomains',
   'DomainSync',
   'SyncConflict',
   'SyncConflictEdge',
