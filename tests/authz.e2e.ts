@@ -42,7 +42,7 @@ import {
   type Tenant,
   type ViewerSpec,
 } from './support/matrix.js';
-import { expectedList, LISTS, LOOKUPS, lookupId, PAGE, PARTS } from './support/paths.js';
+import { expectedList, expectListAnswer, LISTS, LOOKUPS, lookupId, PAGE, PARTS } from './support/paths.js';
 import {
   BAD_TOKEN_NAMES,
   badAuthorization,
@@ -91,21 +91,6 @@ function ask(tenant: Tenant, role: Role, query: string, variables: Record<string
 /** The customers a viewer's rows are confined to (null: the whole tenant). */
 function scopeOf(tenant: Tenant, spec: ViewerSpec): Promise<string[] | null> {
   return TENANT_WIDE.includes(spec.role) ? Promise.resolve(null) : oracle.customerIds(tenant, spec.book);
-}
-
-/** The connection a root list answered holds exactly the expected count and row keys, in order. */
-function expectListAnswer(
-  response: GqlResponse,
-  list: (typeof LISTS)[number],
-  expected: Awaited<ReturnType<typeof expectedList>>,
-): void {
-  const connection = at(response.data, list.field) as {
-    totalCount: number;
-    edges: { node: Record<string, unknown> }[];
-  };
-  expect({ totalCount: connection.totalCount, keys: connection.edges.map((edge) => list.keyOf(edge.node)) }).toEqual(
-    expected,
-  );
 }
 
 describe('root lists: exactly the rows of the viewer’s tenant and book', () => {

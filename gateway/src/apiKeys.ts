@@ -1,9 +1,10 @@
 /**
- * Partner authentication: `x-api-key: hub_…` -> sha256 -> the customers subgraph's internal
- * `_apiKeyByHash` -> a partner viewer scoped to the key's tenant, customers, fields and app.
+ * API-key authentication: `x-api-key: hub_…` -> sha256 -> the customers subgraph's internal
+ * `_apiKeyByHash` -> a partner viewer scoped to the key's tenant, customers, fields and app, or, for a
+ * key with domains, an integration viewer writing those domains of the key's tenant.
  */
 import { ErrorCode, hubError, unauthenticated } from '@hub/core/errors';
-import type { Viewer } from '@hub/core/viewer';
+import { checkDomainsClaim, type Viewer } from '@hub/core/viewer';
 import { API_KEY_SECRET_PREFIX, hashApiKeySecret, type ApiKeyGrant } from '@hub/core/apiKeys';
 import { BoundedLruCache } from './apqCache.js';
 import { AuthenticationError } from './auth.js';
@@ -25,6 +26,7 @@ const API_KEY_BY_HASH_QUERY = /* GraphQL */ `
       app
       customerIds
       fields
+      domains
     }
   }
 `;
@@ -44,6 +46,7 @@ function refuse(reason: string): never {
 
 /** The partner viewer of a key: its tenant, its customers as the row scope, its fields as the grant. */
 export function partnerViewer(grant: ApiKeyGrant, requestId: string): Viewer {
+  if (grant.app === null) refuse(`API key ${grant.id} has neither an app nor domains`);
   return Object.freeze({
     userId: `apikey:${grant.id}`,
     tenantId: grant.tenantId,
@@ -54,6 +57,29 @@ export function partnerViewer(grant: ApiKeyGrant, requestId: string): Viewer {
     app: grant.app,
     requestId,
   });
+}
+
+/**
+ * The integration viewer of a key with domains: tenant-wide (`customerIds` null) in its tenant, no
+ * app (so no safelist: it sends its own sync mutations), the role counting only in those domains.
+ */
+export function integrationViewer(grant: ApiKeyGrant, requestId: string): Viewer {
+  const domains = checkDomainsClaim(['integration'], grant.domains);
+  if (!domains.ok || !domains.domains) refuse(`API key ${grant.id}: ${domains.ok ? 'no domains' : domains.reason}`);
+  return Object.freeze({
+    userId: `apikey:${grant.id}`,
+    tenantId: grant.tenantId,
+    roles: ['integration'] as const,
+    domains: Object.freeze(domains.domains),
+    book: [],
+    customerIds: null,
+    requestId,
+  });
+}
+
+/** The viewer a key stands for: an integration account when it names domains, else a partner. */
+export function apiKeyViewer(grant: ApiKeyGrant, requestId: string): Viewer {
+  return grant.domains.length > 0 ? integrationViewer(grant, requestId) : partnerViewer(grant, requestId);
 }
 
 /**
@@ -87,6 +113,6 @@ export function createApiKeyAuthenticator(options: ApiKeyAuthenticatorOptions): 
       grant = data._apiKeyByHash;
       await cache.set(hash, grant, { ttl });
     }
-    return partnerViewer(grant, requestId);
+    return apiKeyViewer(grant, requestId);
   };
 }

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } from 'jose';
 import { unauthenticated } from '@hub/core/errors';
-import { ROLES, type Role, type Viewer } from '@hub/core/viewer';
+import { checkDomainsClaim, ROLES, type Role, type Viewer } from '@hub/core/viewer';
 import type { GraphQLError } from 'graphql';
 import type { JwtConfig } from './config.js';
 
@@ -63,10 +63,14 @@ export function viewerFromClaims(payload: JWTPayload, requestId: string): Viewer
   if (roles.length === 0) refuse('claim "roles" is empty');
   const unknown = roles.filter((role) => !(TOKEN_ROLES as readonly string[]).includes(role));
   if (unknown.length > 0) refuse(`claim "roles" has unknown roles: ${unknown.join(', ')}`);
+  // An integration account writes only the domains its token names; a token naming none is refused.
+  const domains = checkDomainsClaim(roles, payload['domains']);
+  if (!domains.ok) refuse(`claim "domains": ${domains.reason}`);
   return Object.freeze({
     userId,
     tenantId,
     roles: roles as Role[],
+    ...(domains.domains ? { domains: Object.freeze(domains.domains) } : {}),
     book: stringArray(payload['book'], 'book'),
     // Book-scoped roles get their customer ids from the scope resolver; until then no rows (fail closed).
     customerIds: null,

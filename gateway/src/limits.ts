@@ -43,6 +43,9 @@ export const DEFAULT_LIMITS: Readonly<Record<Exclude<Role, 'system' | 'service'>
   sales_rep: HUMAN,
   marketing: HUMAN,
   finance: HUMAN,
+  // A service account pushing sync batches (≤ 1,000 events each, in variables): the same shape limits
+  // as a person, a budget for ~100 batches a second.
+  integration: { ...HUMAN, requestsPerWindow: 6000, costPerWindow: 3_000_000 },
   partner: {
     depth: 8,
     aliases: 10,

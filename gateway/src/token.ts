@@ -1,13 +1,16 @@
 import { parseArgs } from 'node:util';
 import { SignJWT, decodeJwt } from 'jose';
 import { DEV_JWT_SECRET } from '@hub/core/config';
-import { ROLES, type Role } from '@hub/core/viewer';
+import { DOMAINS, type Domain } from '@hub/core/domains';
+import { checkDomainsClaim, ROLES, type Role } from '@hub/core/viewer';
 
 export interface DevTokenClaims {
   readonly tenant: string;
   readonly roles: readonly Role[];
   readonly user: string;
   readonly book?: readonly string[];
+  /** The domains an `integration` token may write (required with that role, refused without it). */
+  readonly domains?: readonly Domain[];
   /** `jose` duration: `90s`, `30m`, `1h`, `7d`. */
   readonly ttl?: string;
 }
@@ -47,7 +50,14 @@ export async function signDevToken(claims: DevTokenClaims, options: TokenSigning
   const unknown = claims.roles.filter((role) => !(TOKEN_ROLES as readonly string[]).includes(role));
   if (unknown.length > 0) throw new Error(`unknown role(s): ${unknown.join(', ')}; known: ${TOKEN_ROLES.join(', ')}`);
   if (claims.roles.length === 0) throw new Error('at least one role is required');
-  const token = await new SignJWT({ tenant: claims.tenant, roles: [...claims.roles], book: [...(claims.book ?? [])] })
+  const domains = checkDomainsClaim(claims.roles, claims.domains);
+  if (!domains.ok) throw new Error(`--domains: ${domains.reason}`);
+  const token = await new SignJWT({
+    tenant: claims.tenant,
+    roles: [...claims.roles],
+    book: [...(claims.book ?? [])],
+    ...(domains.domains ? { domains: domains.domains } : {}),
+  })
     .setProtectedHeader({ alg: 'HS256', typ: 'JWT' })
     .setSubject(claims.user)
     .setIssuer(options.issuer ?? 'customer-data-hub')
@@ -71,6 +81,7 @@ function commaList(values: readonly string[] | undefined): string[] {
 
 /**
  * The claims `npm run token -- --tenant acme --role sales_rep --user u1 [--book u1,u2] [--ttl 1h]`
+ * (an integration account: `--role integration --domains product,finance`)
  * stands for (throws naming what is wrong). Shared by the CLI and the test that runs the README's
  * token commands, so the docs are checked against what the command really mints.
  */
@@ -82,6 +93,7 @@ export function devTokenClaimsFromArgs(args: readonly string[]): DevTokenClaims 
       role: { type: 'string', multiple: true },
       user: { type: 'string' },
       book: { type: 'string', multiple: true },
+      domains: { type: 'string', multiple: true },
       ttl: { type: 'string' },
     },
   });
@@ -89,12 +101,16 @@ export function devTokenClaimsFromArgs(args: readonly string[]): DevTokenClaims 
   if (!values.user) throw new Error('--user is required');
   const roles = commaList(values.role);
   if (roles.length === 0) throw new Error('--role is required');
+  const domains = values.domains === undefined ? undefined : commaList(values.domains);
+  if (roles.includes('integration') && (domains === undefined || domains.length === 0))
+    throw new Error(`--role integration needs --domains <domain>[,<domain>] (known: ${DOMAINS.join(', ')})`);
   return {
     tenant: values.tenant,
     user: values.user,
     roles: roles as Role[],
     // A sales rep's or CS manager's book defaults to their own customers.
     book: values.book ? commaList(values.book) : [values.user],
+    ...(domains !== undefined ? { domains: domains as Domain[] } : {}),
     ...(values.ttl !== undefined ? { ttl: values.ttl } : {}),
   };
 }

@@ -131,6 +131,47 @@ describe('npm run apikey against a running hub', () => {
     expect(relisted.stdout).toMatch(new RegExp(`^${String(key['id'])} .* revoked \\d{4}-`, 'm'));
   });
 
+  it('creates an integration key with --domains: it writes those domains of its tenant and reads nothing', async () => {
+    const created = await apikey(['create', '--name', 'CRM sync', '--domains', 'customers', '--url', gateway.url], {
+      HUB_TOKEN: admin,
+    });
+    expect(created.code).toBe(0);
+    const lines = created.stdout.trim().split('\n');
+    const secret = lines.pop() ?? '';
+    const key = JSON.parse(lines.join('\n')) as Record<string, unknown>;
+    expect(key).toMatchObject({ app: null, domains: ['customers'], customerIds: [], fields: [] });
+    const asIntegration = (query: string) => post(gateway.url, { query }, undefined, { 'x-api-key': secret });
+
+    const write = await asIntegration(
+      'mutation { updateCustomer(id: "cust_00001", input: { sourceSystem: "crm-cli" }) { id } }',
+    );
+    expect(write.body.errors).toBeUndefined();
+    expect(write.body.data).toEqual({ updateCustomer: { id: 'cust_00001' } });
+    const other = await asIntegration(
+      'mutation { recordHealthScore(input: { customerId: "cust_00001", score: 1, usageScore: 1, engagementScore: 1, supportSatisfaction: 1, paymentStatus: CURRENT }) { __typename } }',
+    );
+    expect(other.body.errors?.map((e) => e.extensions?.['code'])).toEqual(['FORBIDDEN']);
+    const read = await asIntegration('{ customers(first: 5) { totalCount } }');
+    expect(read.body.errors?.map((e) => e.extensions?.['code'])).toEqual(['FORBIDDEN']);
+    expect(read.body.data ?? null).toBeNull();
+    const readBack = await post(gateway.url, { query: '{ customer(id: "cust_00001") { sourceSystem } }' }, admin);
+    expect(readBack.body.data).toEqual({ customer: { sourceSystem: 'crm-cli' } });
+
+    const listed = await apikey(['list', '--url', gateway.url], { HUB_TOKEN: admin });
+    expect(listed.stdout).toMatch(new RegExp(`^${String(key['id'])} .* active  integration  domains=customers$`, 'm'));
+  });
+
+  it.each([
+    [['--domains', 'customers,billing'], /--domains: unknown domain\(s\) billing; known: customers, marketing/],
+    [['--domains', ''], /--domains: the integration role needs at least one domain/],
+    [['--domains', 'product', '--app', 'partner-portal'], /--domains makes an integration key: drop --app/],
+  ])('create %j exits 1 before asking the hub', async (args, message) => {
+    const result = await apikey(['create', '--name', 'x', ...args, '--url', gateway.url], { HUB_TOKEN: admin });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(message);
+    expect(result.stdout).toBe('');
+  });
+
   // Every way a user can get it wrong, for each command: exit 1 and a message with the hub's code.
   const failures: [string, () => Promise<{ env: Record<string, string>; url: string; extra?: string[] }>, RegExp][] = [
     ['no token', async () => ({ env: {}, url: gateway.url }), /no token: set HUB_TOKEN/],

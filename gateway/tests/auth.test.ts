@@ -127,6 +127,33 @@ describe('the authenticator', () => {
     await refusal(`Bearer ${await rawToken({ sub: 'u1', tenant: 'acme', roles: 'admin' }, { exp: '1h' })}`);
   });
 
+  it('carries an integration token’s domains into the viewer, deduplicated and sorted', async () => {
+    const jwt = await rawToken(
+      { sub: 'crm', tenant: 'acme', roles: ['integration'], domains: ['product', 'finance', 'product'] },
+      { exp: '1h' },
+    );
+    expect(await authenticate(`Bearer ${jwt}`, 'r1')).toEqual({
+      userId: 'crm',
+      tenantId: 'acme',
+      roles: ['integration'],
+      domains: ['finance', 'product'],
+      book: [],
+      customerIds: null,
+      requestId: 'r1',
+    });
+  });
+
+  it.each([
+    ['integration without domains', { roles: ['integration'] }],
+    ['integration with an empty list', { roles: ['integration'], domains: [] }],
+    ['an unknown domain', { roles: ['integration'], domains: ['product', 'billing'] }],
+    ['domains that are not a list', { roles: ['integration'], domains: 'product' }],
+    ['domains on another role', { roles: ['finance'], domains: ['finance'] }],
+  ])('refuses a token with %s', async (_name, claims) => {
+    const error = await refusal(`Bearer ${await rawToken({ sub: 'crm', tenant: 'acme', ...claims }, { exp: '1h' })}`);
+    expect(error.reason).toMatch(/domains/);
+  });
+
   it('keeps a well-formed caller request id and replaces a malformed one', () => {
     expect(requestIdFrom('abc-123')).toBe('abc-123');
     expect(requestIdFrom('bad id\nforged log line')).toMatch(/^[0-9a-f-]{36}$/);

@@ -85,4 +85,39 @@ describe('npm run token', () => {
     expect(missing.code).toBe(1);
     expect(missing.stderr).toMatch(/--tenant is required/);
   });
+
+  it('mints an integration token with --domains, which the gateway accepts as that viewer', async () => {
+    const minted = await tokenCli([
+      '--tenant',
+      't1',
+      '--role',
+      'integration',
+      '--user',
+      'crm-sync',
+      '--domains',
+      'product,finance',
+    ]);
+    expect(minted.stderr).toBe('');
+    expect(minted.code).toBe(0);
+    const jwt = minted.stdout.trim();
+    expect(decodeJwt(jwt)).toMatchObject({ tenant: 't1', roles: ['integration'], domains: ['finance', 'product'] });
+    expect(await authenticate(`Bearer ${jwt}`, 'r1')).toMatchObject({
+      tenantId: 't1',
+      roles: ['integration'],
+      domains: ['finance', 'product'],
+      customerIds: null,
+    });
+  });
+
+  it.each([
+    [['--role', 'integration'], /--role integration needs --domains/],
+    [['--role', 'integration', '--domains', ''], /--role integration needs --domains/],
+    [['--role', 'integration', '--domains', 'product,billing'], /unknown domain\(s\) billing; known: customers/],
+    [['--role', 'admin', '--domains', 'product'], /only the integration role carries domains/],
+  ])('refuses %j with a clear message', async (args, message) => {
+    const result = await tokenCli(['--tenant', 't1', '--user', 'crm-sync', ...args]);
+    expect(result.code).toBe(1);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toMatch(message);
+  });
 });

@@ -45,6 +45,21 @@ export const WRITERS: Readonly<Record<Domain, readonly Role[]>> = {
   health: ['admin', 'cs_manager'],
 };
 
+/**
+ * The integration role (issue 7), restated: a tenant's service account writing exactly the domains
+ * its token names, tenant-wide within its own tenant, reading nothing of any domain (but the `id` of
+ * the row a mutation it may call returns, and its sync answers). Beside other roles it adds writes
+ * in its domains and never a read.
+ */
+export function integrationWrites(
+  domains: readonly Domain[],
+  domain: Domain,
+  viewerTenant: Tenant,
+  target: { tenant: Tenant },
+): boolean {
+  return domains.includes(domain) && target.tenant === viewerTenant;
+}
+
 /** A first-party viewer: a role with its book of business (the `book` claim). */
 export interface ViewerSpec {
   readonly role: Role;

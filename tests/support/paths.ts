@@ -2,7 +2,8 @@
  * The read paths of the attack matrix — each domain's root list, `customer { … }` parts served by
  * other subgraphs, single lookups by id — and the SQL that says what each must return.
  */
-import { at, maskedEmail, type Domain, type Oracle } from './matrix.js';
+import { expect } from 'vitest';
+import { at, maskedEmail, type Domain, type GqlResponse, type Oracle } from './matrix.js';
 
 /** A domain's own root list, and how to read the same rows with SQL. */
 export interface ListSpec {
@@ -136,6 +137,21 @@ export const LISTS: readonly ListSpec[] = [
 ];
 
 export const PAGE = 100;
+
+/** The connection a root list answered holds exactly the expected count and row keys, in order. */
+export function expectListAnswer(
+  response: GqlResponse,
+  list: ListSpec,
+  expected: Awaited<ReturnType<typeof expectedList>>,
+): void {
+  const connection = at(response.data, list.field) as {
+    totalCount: number;
+    edges: { node: Record<string, unknown> }[];
+  };
+  expect({ totalCount: connection.totalCount, keys: connection.edges.map((edge) => list.keyOf(edge.node)) }).toEqual(
+    expected,
+  );
+}
 
 /** The rows `ListSpec` would show a viewer whose customers are `scope` (null: the whole tenant). */
 export async function expectedList(oracle: Oracle, list: ListSpec, tenant: string, scope: readonly string[] | null) {

@@ -1,4 +1,5 @@
 import { signDevToken } from '@hub/gateway/token';
+import type { Domain } from '@hub/core/domains';
 import type { Role } from '@hub/core/viewer';
 
 export interface TokenClaims {
@@ -6,15 +7,17 @@ export interface TokenClaims {
   roles: Role[];
   sub?: string;
   book?: string[];
+  /** Domains an `integration` token writes. */
+  domains?: Domain[];
   expiresIn?: string;
 }
 
 /** A bearer token as an identity provider would issue it for the hub (HS256 with `secret`). */
 export function signToken(
   secret: string,
-  { tenant, roles, sub = 'u1', book = [], expiresIn = '10m' }: TokenClaims,
+  { tenant, roles, sub = 'u1', book = [], domains, expiresIn = '10m' }: TokenClaims,
 ): Promise<string> {
-  return signDevToken({ tenant, roles, user: sub, book, ttl: expiresIn }, { secret });
+  return signDevToken({ tenant, roles, user: sub, book, ttl: expiresIn, ...(domains ? { domains } : {}) }, { secret });
 }
 
 export async function post<T = Record<string, unknown>>(

@@ -1,9 +1,10 @@
 /**
- * Partner API keys from the command line, through the running hub's GraphQL API (`createApiKey`,
+ * API keys (partners' and integration accounts') from the command line, through the running hub's GraphQL API (`createApiKey`,
  * `revokeApiKey`, `apiKeys`) with an admin's bearer token from `HUB_TOKEN`:
  *   HUB_TOKEN=$(npm run -s token -- --tenant acme --role admin --user u1) \
  *   npm run apikey -- create --name "Partner Portal" --app partner-portal \
  *                           --customers cust_00001,cust_00002 --fields "Query.customer,Customer.id,Customer.name"
+ *   npm run apikey -- create --name "CRM sync" --domains product,finance      (an integration account)
  *   npm run apikey -- revoke --id key_…
  *   npm run apikey -- list
  * `--url` (default http://localhost:4000/graphql) names the gateway; the tenant is the token's
@@ -14,15 +15,19 @@
  * the embedded store, which only one process may open, never has to be shared with a running hub.
  */
 import { parseArgs } from 'node:util';
+import { DOMAINS } from '@hub/core/domains';
+import { checkDomainsClaim } from '@hub/core/viewer';
 
 const DEFAULT_URL = 'http://localhost:4000/graphql';
 const TIMEOUT_MS = 15_000;
 const PAGE_SIZE = 500;
 
 const USAGE = `usage: HUB_TOKEN=<admin bearer token> npm run apikey -- <command> [--url ${DEFAULT_URL}] [--tenant <id>]
-       create --name <name> --app <app> --customers <id,id> --fields <Type.field,...>
+       create --name <name> --app <app> --customers <id,id> --fields <Type.field,...>   (a partner key)
+       create --name <name> --domains <domain,domain>                          (an integration key)
        revoke --id <key id>
        list
+domains: ${DOMAINS.join(', ')}
 A development admin token: npm run -s token -- --tenant acme --role admin --user u1`;
 
 /** What the user sees on stderr, with exit code 1. */
@@ -81,7 +86,8 @@ async function request<T>(url: string, token: string, query: string, variables: 
 interface ApiKey {
   id: string;
   name: string;
-  app: string;
+  app: string | null;
+  domains: string[];
   prefix: string;
   customerIds: string[];
   fields: string[];
@@ -90,7 +96,7 @@ interface ApiKey {
   revokedAt: string | null;
 }
 
-const KEY_FIELDS = 'id name app prefix customerIds fields createdBy createdAt revokedAt';
+const KEY_FIELDS = 'id name app domains prefix customerIds fields createdBy createdAt revokedAt';
 
 async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   let parsed;
@@ -105,6 +111,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
         app: { type: 'string' },
         customers: { type: 'string' },
         fields: { type: 'string' },
+        domains: { type: 'string' },
         id: { type: 'string' },
       },
     });
@@ -116,6 +123,14 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   if (command !== 'create' && command !== 'revoke' && command !== 'list')
     throw new CliError(`command must be create, revoke or list\n${USAGE}`);
   if (command === 'revoke' && !values.id) throw new CliError(`--id is required\n${USAGE}`);
+  // Checked here too, so a typo in a domain is named before the hub is asked (the hub checks again).
+  if (command === 'create' && values.domains !== undefined) {
+    const domains = checkDomainsClaim(['integration'], list(values.domains));
+    if (!domains.ok) throw new CliError(`--domains: ${domains.reason}\n${USAGE}`);
+    const partnerOptions = (['app', 'customers', 'fields'] as const).filter((name) => values[name] !== undefined);
+    if (partnerOptions.length > 0)
+      throw new CliError(`--domains makes an integration key: drop --${partnerOptions.join(', --')}\n${USAGE}`);
+  }
   const token = env['HUB_TOKEN']?.trim();
   if (!token) throw new CliError(`no token: set HUB_TOKEN to an admin's bearer token\n${USAGE}`);
   const url = values.url;
@@ -127,12 +142,15 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
   }
 
   if (command === 'create') {
-    const input = {
-      name: values.name ?? '',
-      app: values.app ?? '',
-      customerIds: list(values.customers),
-      fields: list(values.fields),
-    };
+    const input =
+      values.domains !== undefined
+        ? { name: values.name ?? '', domains: list(values.domains) }
+        : {
+            name: values.name ?? '',
+            app: values.app ?? '',
+            customerIds: list(values.customers),
+            fields: list(values.fields),
+          };
     const { createApiKey } = await request<{ createApiKey: { apiKey: ApiKey; secret: string } }>(
       url,
       token,
@@ -164,9 +182,11 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<void> {
       for (const { node: key } of page.apiKeys.edges) {
         count++;
         const status = key.revokedAt ? `revoked ${key.revokedAt}` : 'active';
-        process.stdout.write(
-          `${key.id}  ${key.prefix}…  ${key.app}  ${JSON.stringify(key.name)}  ${status}  customers=${key.customerIds.join(',')}  fields=${key.fields.join(',')}\n`,
-        );
+        const grant =
+          key.domains.length > 0
+            ? `integration  domains=${key.domains.join(',')}`
+            : `${key.app ?? '?'}  customers=${key.customerIds.join(',')}  fields=${key.fields.join(',')}`;
+        process.stdout.write(`${key.id}  ${key.prefix}…  ${JSON.stringify(key.name)}  ${status}  ${grant}\n`);
       }
       after = page.apiKeys.pageInfo.hasNextPage ? page.apiKeys.pageInfo.endCursor : null;
     } while (after !== null);

@@ -21,12 +21,17 @@ export function hashApiKeySecret(secret: string): string {
   return createHash('sha256').update(secret, 'utf8').digest('hex');
 }
 
-/** What an active key grants: the shape the customers store returns and the gateway turns into a partner viewer. */
+/**
+ * What an active key grants: the shape the customers store returns and the gateway turns into a
+ * viewer — a partner (`app`, `customerIds`, `fields`) or, when `domains` is not empty, an
+ * integration account writing those domains.
+ */
 export interface ApiKeyGrant {
   id: string;
   tenantId: string;
   name: string;
-  app: string;
+  app: string | null;
   customerIds: string[];
   fields: string[];
+  domains: string[];
 }

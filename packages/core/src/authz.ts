@@ -6,7 +6,9 @@
  * - which rows each role brings: the viewer's tenant always; tenant-wide roles every customer of it,
  *   book roles their book, partners their grant's customers (`customerIds`, signed by the gateway);
  * - partners read only the fields their grant names;
- * - contact PII is masked for roles that may see customers but not their people.
+ * - contact PII is masked for roles that may see customers but not their people;
+ * - `integration` (a tenant's service account) counts only in the domains its token names
+ *   (`viewer.domains`, see `rolesIn`): there it writes tenant-wide and reads nothing but its answers.
  *
  * Role unions never widen rows: for every domain, field and row, a viewer may do what at least one
  * of its roles allows, within that role's own rows and masks. So the data layer's scope is per
@@ -26,6 +28,7 @@ import {
 } from 'graphql';
 import { applyMiddleware, type IMiddleware } from 'graphql-middleware';
 import { rule, shield, type IRules } from 'graphql-shield';
+import type { GraphQLResolveInfo } from 'graphql';
 import type { RowScope, ViewerScopes } from '@hub/store';
 import type { Domain } from './domains.js';
 import { forbidden } from './errors.js';
@@ -44,22 +47,25 @@ export const READ_ACCESS: Readonly<Record<Domain, readonly Role[]>> = {
   health: ['admin', 'cs_manager', 'sales_rep', 'partner'],
 };
 
-/** Roles that may call each subgraph's mutations (row scope still applies). Partners never write. */
+/**
+ * Roles that may call each subgraph's mutations (row scope still applies). Partners never write.
+ * `integration` is listed everywhere but counts only in the domains its token names (`rolesIn`).
+ */
 export const WRITE_ACCESS: Readonly<Record<Domain, readonly Role[]>> = {
-  customers: ['admin', 'cs_manager'],
-  marketing: ['admin', 'cs_manager', 'marketing'],
-  sales: ['admin', 'cs_manager', 'sales_rep'],
-  product: ['admin', 'cs_manager'],
-  finance: ['admin', 'finance'],
-  support: ['admin', 'cs_manager'],
-  health: ['admin', 'cs_manager'],
+  customers: ['admin', 'cs_manager', 'integration'],
+  marketing: ['admin', 'cs_manager', 'marketing', 'integration'],
+  sales: ['admin', 'cs_manager', 'sales_rep', 'integration'],
+  product: ['admin', 'cs_manager', 'integration'],
+  finance: ['admin', 'finance', 'integration'],
+  support: ['admin', 'cs_manager', 'integration'],
+  health: ['admin', 'cs_manager', 'integration'],
 };
 
 /**
  * Roles whose row scope is the whole tenant; every other role sees only its `customerIds`.
  * `service` (a subgraph's own call) reaches only the fields its callee's overrides grant it.
  */
-export const TENANT_WIDE_ROLES: readonly Role[] = ['admin', 'marketing', 'finance', 'system', 'service'];
+export const TENANT_WIDE_ROLES: readonly Role[] = ['admin', 'marketing', 'finance', 'integration', 'system', 'service'];
 
 /** Roles whose rows are their book of business: the gateway resolves the book into `customerIds`. */
 export const BOOK_ROLES: readonly Role[] = ['cs_manager', 'sales_rep'];
@@ -86,6 +92,64 @@ export const PII_MASKS: Readonly<Record<string, (value: unknown) => unknown>> = 
 export type Action = 'read' | 'write';
 
 /**
+ * The viewer's roles that count in `domain`: all of them, except `integration` outside the domains
+ * its token names (a viewer without `domains` has it nowhere: fail closed). Every role check of this
+ * module goes through here, so no rule can forget the domain list.
+ */
+export function rolesIn(viewer: Viewer, domain: Domain): readonly Role[] {
+  if (!viewer.roles.includes('integration') || viewer.domains?.includes(domain)) return viewer.roles;
+  return viewer.roles.filter((role) => role !== 'integration');
+}
+
+const pascal = (domain: Domain) => `${domain.slice(0, 1).toUpperCase()}${domain.slice(1)}`;
+
+/** Who may run the sync mutations (`sync<Domain>`): admins and the domain's integration accounts. */
+export const SYNC_WRITERS: readonly Role[] = ['admin', 'integration'];
+
+/**
+ * Sync types a `sync<Domain>` answer is made of: bookkeeping about the caller's own events
+ * (outcome, key, reason, field, conflict rule, score), no stored customer value.
+ */
+const SYNC_ANSWER_TYPES = [
+  'SyncBatchResult',
+  'SyncEventResult',
+  'SyncOutcomeCounts',
+  'SyncFieldConflict',
+  'SyncQualityScore',
+];
+/** Sync bookkeeping of the tenant (stored values of conflicts, payloads of dead letters, quality): admins. */
+const SYNC_ADMIN_TYPES = [
+  'SyncDomains',
+  'DomainSync',
+  'SyncConflict',
+  'SyncConflictEdge',
+  'SyncConflictConnection',
+  'SyncDeadLetter',
+  'SyncDeadLetterEdge',
+  'SyncDeadLetterConnection',
+  'DataQualityReport',
+  'QualityDimension',
+];
+
+/**
+ * The sync API's rules (docs/design/sync-pipeline.md, contract of issue 7), as overrides every subgraph
+ * gets under its own: `sync<Domain>` for SYNC_WRITERS, overriding a conflict and replaying a dead letter
+ * for admins only, `Query.sync` and what hangs below it for admins only. Coordinates a subgraph's schema
+ * does not have are ignored.
+ */
+export function syncPermissions(domain: Domain): PermissionOverrides {
+  const name = pascal(domain);
+  return {
+    [`Mutation.sync${name}`]: SYNC_WRITERS,
+    [`Mutation.resolve${name}Conflict`]: ['admin'],
+    [`Mutation.replay${name}DeadLetter`]: ['admin'],
+    'Query.sync': ['admin'],
+    ...Object.fromEntries(SYNC_ANSWER_TYPES.map((type) => [`${type}.*`, SYNC_WRITERS])),
+    ...Object.fromEntries(SYNC_ADMIN_TYPES.map((type) => [`${type}.*`, ['admin'] as const])),
+  };
+}
+
+/**
  * Roles that may `action` in `domain`, as far as rows go. `system` (the gateway) and `service` (another
  * subgraph) read every domain tenant-wide: the shield lets them reach only the @inaccessible internal
  * fields granted to them, and those need the tenant's rows.
@@ -100,10 +164,10 @@ function customersOf(viewer: Viewer, role: Role): readonly string[] | null {
   return TENANT_WIDE_ROLES.includes(role) ? null : (viewer.customerIds ?? []);
 }
 
-/** The union of the rows the viewer's roles among `roles` bring (none of them: no customer at all). */
-function unionScope(viewer: Viewer, roles: readonly Role[]): RowScope {
+/** The union of the rows the viewer's roles among `roles` bring in `domain` (none of them: no customer at all). */
+function unionScope(viewer: Viewer, domain: Domain, roles: readonly Role[]): RowScope {
   const ids = new Set<string>();
-  for (const role of viewer.roles.filter((r) => roles.includes(r))) {
+  for (const role of rolesIn(viewer, domain).filter((r) => roles.includes(r))) {
     const customers = customersOf(viewer, role);
     if (customers === null) return { tenantId: viewer.tenantId, customerIds: null };
     for (const id of customers) ids.add(id);
@@ -113,7 +177,7 @@ function unionScope(viewer: Viewer, roles: readonly Role[]): RowScope {
 
 /** The rows a viewer may `action` in `domain`: the union of the rows of its roles that may. */
 export function rowScope(viewer: Viewer, domain: Domain, action: Action): RowScope {
-  return unionScope(viewer, rolesFor(domain, action));
+  return unionScope(viewer, domain, rolesFor(domain, action));
 }
 
 /**
@@ -204,9 +268,33 @@ function isKeyField(type: GraphQLObjectType, fieldName: string): boolean {
   );
 }
 
-function rolesRule(name: string, roles: readonly Role[], action: string) {
-  return rule(name, { cache: 'no_cache' })((_parent, _args, ctx: AuthzContext) =>
-    hasRole(ctx.viewer, ...roles) ? true : forbidden(`Your role may not ${action}`),
+type Check = (parent: unknown, args: unknown, ctx: AuthzContext, info: GraphQLResolveInfo) => true | Error;
+
+/** `roles` (those of the viewer that count in `domain`) may, whatever the row. */
+function rolesCheck(domain: Domain, roles: readonly Role[], action: string): Check {
+  return (_parent, _args, ctx) =>
+    rolesIn(ctx.viewer, domain).some((role) => roles.includes(role)) ? true : forbidden(`Your role may not ${action}`);
+}
+
+function rolesRule(name: string, domain: Domain, roles: readonly Role[], action: string) {
+  return rule(name, { cache: 'no_cache' })(rolesCheck(domain, roles, action));
+}
+
+/** The object a root mutation field returned (`recordFeatureUsage { id }`), not a row below it. */
+function isMutationAnswer(info: GraphQLResolveInfo): boolean {
+  return info.operation.operation === 'mutation' && info.path.prev !== undefined && info.path.prev.prev === undefined;
+}
+
+/**
+ * `id` of the row a mutation returns: also readable by an integration account that may write the
+ * domain — the one thing it reads of a domain row, so that a write it made can be referred to
+ * (`recordFeatureUsage(...) { id }`). Anything else, and any row below the answer, stays refused.
+ */
+function answerIdRule(name: string, domain: Domain, otherwise: Check) {
+  return rule(name, { cache: 'no_cache' })((parent, args, ctx: AuthzContext, info: GraphQLResolveInfo) =>
+    isMutationAnswer(info) && rolesIn(ctx.viewer, domain).includes('integration')
+      ? true
+      : otherwise(parent, args, ctx, info),
   );
 }
 
@@ -216,38 +304,50 @@ function rolesRule(name: string, roles: readonly Role[], action: string) {
  * customer cannot be told (value types, connections, roots) was confined by the data layer to the
  * rows of the domain's readers: it passes when the allowing roles include all of those readers.
  */
-function readRule(domain: Domain, typeName: string, fieldName: string, roles: readonly Role[]) {
+function readCheck(domain: Domain, typeName: string, fieldName: string, roles: readonly Role[]): Check {
   const coordinate = `${typeName}.${fieldName}`;
   const readers = READ_ACCESS[domain] ?? [];
-  return rule(`read:${coordinate}`, { cache: 'no_cache' })((parent, _args, ctx: AuthzContext) => {
+  const writers = WRITE_ACCESS[domain] ?? [];
+  return (parent, _args, ctx, info) => {
     const { viewer } = ctx;
-    if (!hasRole(viewer, ...roles)) return forbidden(`Your role may not read ${domain} data (${coordinate})`);
-    const allowing = viewer.roles.filter(
+    const own = rolesIn(viewer, domain);
+    if (!own.some((role) => roles.includes(role)))
+      return forbidden(`Your role may not read ${domain} data (${coordinate})`);
+    const allowing = own.filter(
       (role) =>
         roles.includes(role) &&
         (role !== 'partner' || STRUCTURAL_TYPE.test(typeName) || grantAllows(viewer, typeName, fieldName)),
     );
     if (allowing.length === 0) return forbidden(`Your partner grant does not include ${coordinate}`);
     const customerId = customerOfRow(typeName, parent);
+    // A mutation's rows are confined to its write scope, not its read scope: where a role that may
+    // write but not read here (integration) widened it, an unknown row needs a tenant-wide reader.
+    const widenedByWriter =
+      info.operation.operation === 'mutation' && own.some((role) => writers.includes(role) && !readers.includes(role));
     const covered =
       customerId === undefined
         ? allowing.some((role) => TENANT_WIDE_ROLES.includes(role)) ||
-          viewer.roles.every((role) => !readers.includes(role) || allowing.includes(role))
+          (!widenedByWriter && own.every((role) => !readers.includes(role) || allowing.includes(role)))
         : coversRow(viewer, allowing, customerId);
     return covered || forbidden(`Your roles may not read ${coordinate} of this customer`);
-  });
+  };
+}
+
+function readRule(domain: Domain, typeName: string, fieldName: string, roles: readonly Role[]) {
+  return rule(`read:${typeName}.${fieldName}`, { cache: 'no_cache' })(readCheck(domain, typeName, fieldName, roles));
 }
 
 /** The shield rule tree of one subgraph, generated from its schema and the matrix. */
 export function buildPermissions(domain: Domain, schema: GraphQLSchema, overrides: PermissionOverrides = {}): IRules {
   const readers = READ_ACCESS[domain] ?? [];
   const writers = WRITE_ACCESS[domain] ?? [];
+  const builtIn = syncPermissions(domain);
   const tree: Record<string, Record<string, unknown>> = {};
   // Shield refuses two rule objects with one name: build each named rule once.
   const named = new Map<string, ReturnType<typeof rolesRule>>();
   const shared = (name: string, roles: readonly Role[], action: string) => {
     let existing = named.get(name);
-    if (!existing) named.set(name, (existing = rolesRule(name, roles, action)));
+    if (!existing) named.set(name, (existing = rolesRule(name, domain, roles, action)));
     return existing;
   };
   const mutationType = schema.getMutationType()?.name;
@@ -260,18 +360,27 @@ export function buildPermissions(domain: Domain, schema: GraphQLSchema, override
     const fields: Record<string, unknown> = {};
     for (const [fieldName, field] of Object.entries(type.getFields())) {
       const coordinate = `${type.name}.${fieldName}`;
-      const override = overrides[coordinate] ?? overrides[`${type.name}.*`];
+      const override =
+        overrides[coordinate] ?? overrides[`${type.name}.*`] ?? builtIn[coordinate] ?? builtIn[`${type.name}.*`];
       if (FEDERATION_FIELDS.has(coordinate)) fields[fieldName] = federation;
       // Internal fields are the gateway's (`system`) unless an override names who else calls them.
       else if (isInaccessible(field))
-        fields[fieldName] = rolesRule(`internal:${coordinate}`, override ?? ['system'], `call ${coordinate}`);
+        fields[fieldName] = rolesRule(`internal:${coordinate}`, domain, override ?? ['system'], `call ${coordinate}`);
       else if (override)
         fields[fieldName] =
           type.name === mutationType
-            ? rolesRule(`override:${coordinate}`, override, `call ${coordinate}`)
+            ? rolesRule(`override:${coordinate}`, domain, override, `call ${coordinate}`)
             : readRule(domain, type.name, fieldName, override);
       else if (type.name === mutationType)
         fields[fieldName] = shared(`write:${domain}`, writers, `change ${domain} data`);
+      else if (fieldName === 'id')
+        fields[fieldName] = answerIdRule(
+          `answer-id:${coordinate}`,
+          domain,
+          isKeyField(type, fieldName)
+            ? rolesCheck(domain, readers, `read ${domain} data`)
+            : readCheck(domain, type.name, fieldName, readers),
+        );
       else if (isKeyField(type, fieldName)) fields[fieldName] = shared(`key:${domain}`, readers, `read ${domain} data`);
       else fields[fieldName] = readRule(domain, type.name, fieldName, readers);
     }

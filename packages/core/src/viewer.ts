@@ -1,4 +1,5 @@
 import { createHash, randomUUID, sign, verify, type KeyObject } from 'node:crypto';
+import { DOMAINS, type Domain } from './domains.js';
 import { GATEWAY_PRINCIPAL } from './keys.js';
 import { ReplayCache } from './replayCache.js';
 import { canonicalJson } from './canonicalJson.js';
@@ -15,6 +16,7 @@ export const ROLES = [
   'marketing',
   'finance',
   'partner',
+  'integration',
   'system',
   'service',
 ] as const;
@@ -42,7 +44,36 @@ export interface Viewer {
   readonly grant?: { readonly fields: readonly string[] } | undefined;
   /** Partner app whose persisted-operation safelist applies. */
   readonly app?: string | undefined;
+  /**
+   * The domains an `integration` viewer may write (its token's or API key's `domains` claim); the
+   * role counts in no other domain (packages/core/src/authz.ts). Set only, and always, with that role.
+   */
+  readonly domains?: readonly Domain[] | undefined;
   readonly requestId: string;
+}
+
+/**
+ * Checks a `domains` claim for `roles` and returns it deduplicated and sorted, or a reason to refuse:
+ * the `integration` role needs a non-empty list of known domains, and no other role carries one.
+ * Shared by the gateway (bearer tokens, API keys), the dev token CLI and the viewer verifier here.
+ */
+export function checkDomainsClaim(
+  roles: readonly string[],
+  domains: unknown,
+): { ok: true; domains: Domain[] | undefined } | { ok: false; reason: string } {
+  const integration = roles.includes('integration');
+  if (domains === undefined || domains === null)
+    return integration
+      ? { ok: false, reason: 'the integration role needs a non-empty domains claim' }
+      : { ok: true, domains: undefined };
+  if (!Array.isArray(domains) || !domains.every((item) => typeof item === 'string'))
+    return { ok: false, reason: 'domains must be a list of domain names' };
+  if (!integration) return { ok: false, reason: 'only the integration role carries domains' };
+  if (domains.length === 0) return { ok: false, reason: 'the integration role needs at least one domain' };
+  const unknown = domains.filter((domain) => !(DOMAINS as readonly string[]).includes(domain));
+  if (unknown.length > 0)
+    return { ok: false, reason: `unknown domain(s) ${unknown.join(', ')}; known: ${DOMAINS.join(', ')}` };
+  return { ok: true, domains: [...new Set(domains as Domain[])].sort() };
 }
 
 /** How long a viewer token lives: it is signed per fetch, just before it is sent. */
@@ -181,6 +212,8 @@ function gatewayViewer(value: unknown): Viewer {
     refuse('malformed viewer roles');
   if (!isStrings(book) || (customerIds !== null && !isStrings(customerIds))) refuse('malformed viewer scope');
   if (tenantId !== null && typeof tenantId !== 'string') refuse('malformed viewer tenant');
+  const domains = checkDomainsClaim(roles, value['domains']);
+  if (!domains.ok) refuse(`malformed viewer domains: ${domains.reason}`);
   return value as unknown as Viewer;
 }
 

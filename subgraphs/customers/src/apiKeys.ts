@@ -1,10 +1,11 @@
 /**
- * Partner API keys in the customers store: the secret format, its hash, and the store operations
+ * API keys (partners' and integration accounts') in the customers store: the secret format, its hash, and the store operations
  * shared by the admin mutations and the `npm run apikey` CLI (one home, so both agree).
  */
 import { randomBytes } from 'node:crypto';
 import { API_KEY_SECRET_PREFIX, hashApiKeySecret, newApiKeySecret, type ApiKeyGrant } from '@hub/core/apiKeys';
 import { badUserInput, mapPrismaError, notFound } from '@hub/core/errors';
+import { checkDomainsClaim } from '@hub/core/viewer';
 import { customerId, requiredText } from '@hub/core/validate';
 import type { ApiKey, PrismaClient } from '@hub/store/customers';
 
@@ -31,28 +32,53 @@ function newApiKeyId(): string {
 
 export interface ApiKeyInput {
   readonly name: string;
-  readonly app: string;
+  readonly app?: string | null | undefined;
+  readonly customerIds?: readonly string[] | null | undefined;
+  readonly fields?: readonly string[] | null | undefined;
+  readonly domains?: readonly string[] | null | undefined;
+}
+
+/** A key's checked grant: a partner's, or (`domains` not empty) an integration account's. */
+export interface CheckedApiKeyInput {
+  readonly name: string;
+  readonly app: string | null;
   readonly customerIds: readonly string[];
   readonly fields: readonly string[];
+  readonly domains: readonly string[];
 }
 
 /** Checks and normalises a new key's grant; errors name the input field. */
-export function checkApiKeyInput(input: ApiKeyInput): ApiKeyInput {
+export function checkApiKeyInput(input: ApiKeyInput): CheckedApiKeyInput {
   const name = requiredText('input.name', input.name, 100);
+  if (input.domains !== undefined && input.domains !== null) {
+    // An integration account writes its domains tenant-wide and reads nothing: a partner grant beside
+    // it would be a second role on one key, which keys do not carry.
+    for (const field of ['app', 'customerIds', 'fields'] as const) {
+      const value = input[field];
+      if (value !== undefined && value !== null && value.length > 0)
+        throw badUserInput(`input.${field}`, 'an integration key (domains) carries no partner grant');
+    }
+    const domains = checkDomainsClaim(
+      ['integration'],
+      input.domains.map((domain) => domain.trim()),
+    );
+    if (!domains.ok) throw badUserInput('input.domains', domains.reason);
+    return { name, app: null, customerIds: [], fields: [], domains: domains.domains ?? [] };
+  }
   const app = requiredText('input.app', input.app, 64);
   // The app names a manifest file at the gateway (gateway/persisted/<app>.json): no path characters.
   if (!APP_RE.test(app))
     throw badUserInput('input.app', 'must be lowercase letters, digits and `-`, e.g. partner-portal');
-  const customerIds = [...new Set(input.customerIds.map((id) => customerId('input.customerIds', id.trim())))];
+  const customerIds = [...new Set((input.customerIds ?? []).map((id) => customerId('input.customerIds', id.trim())))];
   if (customerIds.length === 0) throw badUserInput('input.customerIds', 'must name at least one customer');
   if (customerIds.length > MAX_CUSTOMERS)
     throw badUserInput('input.customerIds', `must name at most ${MAX_CUSTOMERS} customers`);
-  const fields = [...new Set(input.fields.map((field) => field.trim()))];
+  const fields = [...new Set((input.fields ?? []).map((field) => field.trim()))];
   if (fields.length === 0) throw badUserInput('input.fields', 'must name at least one field');
   if (fields.length > MAX_FIELDS) throw badUserInput('input.fields', `must name at most ${MAX_FIELDS} fields`);
   const bad = fields.find((field) => !FIELD_RE.test(field));
   if (bad !== undefined) throw badUserInput('input.fields', `${JSON.stringify(bad)} is not "Type.field" or "Type.*"`);
-  return { name, app, customerIds, fields };
+  return { name, app, customerIds, fields, domains: [] };
 }
 
 /**
@@ -84,6 +110,7 @@ export async function createApiKey(
         prefix: secret.slice(0, API_KEY_DISPLAY_PREFIX_LENGTH),
         customerIds: [...checked.customerIds],
         fields: [...checked.fields],
+        domains: [...checked.domains],
         createdBy,
       },
     });
@@ -113,7 +140,7 @@ export type ApiKeyGrantRow = ApiKeyGrant;
 export async function findActiveApiKeyByHash(db: PrismaClient, hash: string): Promise<ApiKeyGrantRow | null> {
   if (!isApiKeyHash(hash)) return null;
   const rows = await db.$queryRaw<ApiKeyGrantRow[]>`
-    SELECT "id", "tenantId", "name", "app", "customerIds", "fields"
+    SELECT "id", "tenantId", "name", "app", "customerIds", "fields", coalesce("domains", '{}') AS "domains"
     FROM "ApiKey" WHERE "keyHash" = ${hash} AND "revokedAt" IS NULL LIMIT 1`;
   return rows[0] ?? null;
 }

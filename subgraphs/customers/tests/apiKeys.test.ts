@@ -244,3 +244,81 @@ describe('customers subgraph: internal fields for the gateway', () => {
     expect((await gql(hub.url, SCOPE, { ownerIds: ['u1'] }, system(null))).errors?.length).toBeGreaterThan(0);
   });
 });
+
+describe('customers subgraph: integration API keys', () => {
+  const INTEGRATION_BY_HASH = /* GraphQL */ `
+    query ($hash: String!) {
+      _apiKeyByHash(hash: $hash) {
+        id
+        tenantId
+        app
+        customerIds
+        fields
+        domains
+      }
+    }
+  `;
+
+  it('creates a key with domains (deduplicated, sorted) and no partner grant; the gateway lookup returns them', async () => {
+    const res = await gql<{
+      createApiKey: { secret: string; apiKey: { id: string; app: string | null; domains: string[] } };
+    }>(
+      hub.url,
+      /* GraphQL */ `
+        mutation ($input: CreateApiKeyInput!) {
+          createApiKey(input: $input) {
+            secret
+            apiKey {
+              id
+              app
+              domains
+              customerIds
+              fields
+            }
+          }
+        }
+      `,
+      { input: { name: 'CRM sync', domains: ['product', 'finance', 'product'] } },
+      acmeAdmin,
+    );
+    expect(res.errors).toBeUndefined();
+    const created = res.data?.createApiKey;
+    if (!created) throw new Error('no key created');
+    expect(created.apiKey).toMatchObject({ app: null, domains: ['finance', 'product'], customerIds: [], fields: [] });
+    const found = await gql(hub.url, INTEGRATION_BY_HASH, { hash: sha256(created.secret) }, system(null));
+    expect(found.data).toEqual({
+      _apiKeyByHash: {
+        id: created.apiKey.id,
+        tenantId: 'acme',
+        app: null,
+        customerIds: [],
+        fields: [],
+        domains: ['finance', 'product'],
+      },
+    });
+  });
+
+  it('partner keys keep an empty domains list', async () => {
+    const { secret } = await create();
+    const found = await gql(hub.url, INTEGRATION_BY_HASH, { hash: sha256(secret) }, system(null));
+    expect(found.data).toMatchObject({ _apiKeyByHash: { app: 'partner-portal', domains: [] } });
+  });
+
+  it.each([
+    [{ domains: [] }, 'input.domains', /at least one domain/],
+    [{ domains: ['product', 'billing'] }, 'input.domains', /unknown domain\(s\) billing/],
+    [{ domains: ['product'], app: 'partner-portal' }, 'input.app', /no partner grant/],
+    [{ domains: ['product'], customerIds: ['cust_00001'] }, 'input.customerIds', /no partner grant/],
+    [{ domains: ['product'], fields: ['Customer.*'] }, 'input.fields', /no partner grant/],
+    [{ customerIds: ['cust_00001'], fields: ['Customer.*'] }, 'input.app', /required/],
+  ])('refuses %j (BAD_USER_INPUT on %s) and stores nothing', async (grant, field, message) => {
+    const count = async () =>
+      (await gql<{ apiKeys: { totalCount: number } }>(hub.url, LIST, {}, acmeAdmin)).data?.apiKeys.totalCount;
+    const before = await count();
+    const res = await gql(hub.url, CREATE, { input: { name: 'bad', ...grant } }, acmeAdmin);
+    expectError(res, 'BAD_USER_INPUT');
+    expect(res.errors?.[0]?.extensions?.['field']).toBe(field);
+    expect(res.errors?.[0]?.message).toMatch(message);
+    expect(await count()).toBe(before);
+  });
+});

@@ -37,21 +37,23 @@ export type Scalars = {
 };
 
 /**
- * A partner's API key as admins see it. Only a hash of the secret is stored; the secret itself was
- * shown once, when the key was created.
+ * An API key as admins see it: a partner's (app, customers, fields) or an integration account's
+ * (domains). Only a hash of the secret is stored; the secret itself was shown once, when the key was created.
  */
 export type ApiKey = {
   __typename?: 'ApiKey';
   /** True until the key is revoked. */
   active: Scalars['Boolean']['output'];
-  /** Partner app whose persisted-operation safelist the key may run, e.g. `partner-portal`. */
-  app: Scalars['String']['output'];
+  /** Partner app whose persisted-operation safelist the key may run, e.g. `partner-portal`; null for an integration key. */
+  app?: Maybe<Scalars['String']['output']>;
   /** When the key was created. */
   createdAt: Scalars['DateTime']['output'];
   /** User id of whoever created the key (`cli:<user>` for the CLI). */
   createdBy: Scalars['ID']['output'];
   /** Customers the partner may read. */
   customerIds: Array<Scalars['ID']['output']>;
+  /** Integration keys: the domains the account may write (role `integration`, tenant-wide); empty for a partner key. */
+  domains: Array<Scalars['String']['output']>;
   /** Fields the partner may read, as `Type.field` or `Type.*`. */
   fields: Array<Scalars['String']['output']>;
   /** Key id, e.g. `key_0mhx3k1c2a1b2c3d4`. */
@@ -90,10 +92,12 @@ export type ApiKeyEdge = {
  */
 export type ApiKeyGrant = {
   __typename?: 'ApiKeyGrant';
-  /** Partner app whose safelist applies. */
-  app: Scalars['String']['output'];
+  /** Partner app whose safelist applies; null for an integration key. */
+  app?: Maybe<Scalars['String']['output']>;
   /** Customers the partner may read. */
   customerIds: Array<Scalars['ID']['output']>;
+  /** Integration keys: the domains the account may write; empty for a partner key. */
+  domains: Array<Scalars['String']['output']>;
   /** Fields the partner may read, as `Type.field` or `Type.*`. */
   fields: Array<Scalars['String']['output']>;
   /** Key id. */
@@ -195,14 +199,19 @@ export type ContactRecordSyncInput = {
   title?: InputMaybe<Scalars['String']['input']>;
 };
 
-/** Name, app and grant of a new partner API key. */
+/**
+ * Name and grant of a new API key: either a partner key (`app`, `customerIds`, `fields`) or an
+ * integration key (`domains`), never both.
+ */
 export type CreateApiKeyInput = {
-  /** Partner app (lowercase letters, digits and `-`) whose manifest gateway/persisted/<app>.json lists its operations. */
-  app: Scalars['String']['input'];
-  /** Customers of the tenant the partner may read (1–1000). */
-  customerIds: Array<Scalars['ID']['input']>;
-  /** Readable fields as `Type.field` or `Type.*`, e.g. `Customer.name`, `CustomerHealth.score` (1–500). */
-  fields: Array<Scalars['String']['input']>;
+  /** Partner key: the app (lowercase letters, digits and `-`) whose manifest gateway/persisted/<app>.json lists its operations. */
+  app?: InputMaybe<Scalars['String']['input']>;
+  /** Partner key: customers of the tenant the partner may read (1–1000). */
+  customerIds?: InputMaybe<Array<Scalars['ID']['input']>>;
+  /** Integration key: the domains the account may write, e.g. `product`, `finance` (at least one; the role `integration`, tenant-wide). */
+  domains?: InputMaybe<Array<Scalars['String']['input']>>;
+  /** Partner key: readable fields as `Type.field` or `Type.*`, e.g. `Customer.name`, `CustomerHealth.score` (1–500). */
+  fields?: InputMaybe<Array<Scalars['String']['input']>>;
   /** Display name, 1–100 characters. */
   name: Scalars['String']['input'];
 };
@@ -422,7 +431,7 @@ export type Mutation = {
   __typename?: 'Mutation';
   /** Puts an owner into a customer's account team for a role and returns the new assignment. */
   assignOwner: OwnerAssignment;
-  /** Creates a partner API key (admins only). The secret is in the payload and is never shown again. */
+  /** Creates an API key (admins only): a partner's (app, customers, fields) or an integration account's (domains). The secret is in the payload and is never shown again. */
   createApiKey: CreateApiKeyPayload;
   /** Adds a contact to a customer. */
   createContact: Contact;
@@ -892,10 +901,11 @@ export type ApiKeyResolvers<
   ParentType extends ResolversParentTypes['ApiKey'] = ResolversParentTypes['ApiKey'],
 > = ResolversObject<{
   active?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
-  app?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  app?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
   createdBy?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   customerIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  domains?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   fields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -924,8 +934,9 @@ export type ApiKeyGrantResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['ApiKeyGrant'] = ResolversParentTypes['ApiKeyGrant'],
 > = ResolversObject<{
-  app?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  app?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   customerIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  domains?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   fields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;

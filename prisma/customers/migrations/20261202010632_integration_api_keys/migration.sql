@@ -1,0 +1,3 @@
+-- AlterTable
+ALTER TABLE "ApiKey" ADD COLUMN     "domains" TEXT[] DEFAULT ARRAY[]::TEXT[],
+ALTER COLUMN "app" DROP NOT NULL;
