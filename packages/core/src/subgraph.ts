@@ -17,7 +17,6 @@ import {
   type StoreConfig,
 } from '@hub/store';
 import {
-  WRITE_ACCESS,
   applyAuthorization,
   isMutationRequest,
   requestScopes,
@@ -60,7 +59,7 @@ import {
 import { createCustomerVerifier, createLocalCustomerVerifier } from './customerDirectory.js';
 import { createSyncAdmin } from './sync/admin.js';
 import { createSyncPipeline } from './sync/engine.js';
-import { declaresSync, syncPermissions, syncResolvers, syncSdl, type SyncRequestContext } from './sync/sdl.js';
+import { declaresSync, syncResolvers, syncSdl, type SyncRequestContext } from './sync/sdl.js';
 import type { SyncDefinition } from './sync/types.js';
 
 export { SUBGRAPH_PORTS, DOMAINS, type Domain } from './domains.js';
@@ -262,7 +261,7 @@ export async function startSubgraph<C, L>(
   const schema = applyAuthorization(
     domain,
     buildSubgraphSchema([{ typeDefs: def.typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]),
-    { ...(def.sync ? syncPermissions(def.name, WRITE_ACCESS[domain] ?? []) : {}), ...def.permissions },
+    def.permissions,
   );
   // A domain without a declaration still gets a pipeline (it knows no kinds), so ctx.sync is always there.
   const syncDefinition: SyncDefinition = def.sync ?? { domain, kinds: [], models: {} };

@@ -1,7 +1,7 @@
 /**
  * The GraphQL face of the sync pipeline, derived from a domain's name: the SDL fragment
- * (`syncSdl`), its resolvers (`syncResolvers`) and its permission overrides (`syncPermissions`).
- * The subgraph kit adds all three to a domain whose schema.graphql declares `input
+ * (`syncSdl`) and its resolvers (`syncResolvers`); its permission rules live with the role matrix
+ * (`syncPermissions` in authz.ts). The subgraph kit adds them to a domain whose schema.graphql declares `input
  * <Domain>SyncEventInput` (`declaresSync`); a domain without one has no sync fields yet, so the
  * seven subgraphs compose while the declarations are written one by one.
  *
@@ -9,7 +9,6 @@
  * (scripts/*.mjs) can use it too.
  */
 import { badUserInput } from '../errors.js';
-import type { Role } from '../viewer.js';
 import type { SyncAdmin } from './admin.js';
 import type { SyncPipeline } from './engine.js';
 import type { SyncDefinition, SyncEvent, SyncResult } from './types.js';
@@ -53,37 +52,6 @@ extend type Mutation {
   replay${D}DeadLetter("The dead letter id." id: ID!, "The corrected event; default: the stored one." event: ${D}SyncEventInput): SyncEventResult!
 }
 `;
-}
-
-/**
- * Permission overrides of the sync fields: the bookkeeping and the repairs are the admins'; the
- * batch mutation follows the domain's writers (the matrix's default for mutations), and its answer
- * types are readable by whoever may call it.
- */
-export function syncPermissions(domain: string, writers: readonly Role[]): Record<string, readonly Role[]> {
-  const D = pascal(domain);
-  const admins: readonly Role[] = ['admin'];
-  const answer: Record<string, readonly Role[]> = {};
-  for (const type of [
-    'SyncBatchResult',
-    'SyncEventResult',
-    'SyncOutcomeCounts',
-    'SyncFieldConflict',
-    'SyncQualityScore',
-  ])
-    answer[`${type}.*`] = writers;
-  return {
-    ...answer,
-    'Query.sync': admins,
-    'SyncDomains.*': admins,
-    'DomainSync.*': admins,
-    'DataQualityReport.*': admins,
-    'QualityDimension.*': admins,
-    'SyncConflict.*': admins,
-    'SyncDeadLetter.*': admins,
-    [`Mutation.resolve${D}Conflict`]: admins,
-    [`Mutation.replay${D}DeadLetter`]: admins,
-  };
 }
 
 type EventInput = Record<string, unknown> & { idempotencyKey?: string | null; source?: string | null };
