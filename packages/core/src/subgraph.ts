@@ -16,12 +16,7 @@ import {
   type Store,
   type StoreConfig,
 } from '@hub/store';
-import {
-  applyAuthorization,
-  isMutationRequest,
-  requestScopes,
-  type PermissionOverrides,
-} from './authz.js';
+import { applyAuthorization, isMutationRequest, requestScopes, type PermissionOverrides } from './authz.js';
 import express from 'express';
 import { parse, type DocumentNode } from 'graphql';
 import { readFileSync } from 'node:fs';
