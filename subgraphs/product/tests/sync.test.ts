@@ -208,23 +208,20 @@ describe('product subgraph: sync API', () => {
     expect((await customerCalls()) - before).toBe(1);
   });
 
-  it('lets a book role sync its own customers only, and keeps the bookkeeping and repairs to admins', async () => {
+  it('keeps the sync API to admins and integration accounts; a book role writes its own customers only, through the same pipeline', async () => {
     const manager = viewerFor('acme', { roles: ['cs_manager'], customerIds: ['cust_00002'] });
-    const res = await gql<SyncAnswer>(
+    const sync = await gql<SyncAnswer>(
       hub.url,
       SYNC,
-      {
-        events: [
-          { usageAnalyticsSync: briefPayload('cust_00002', { usagePeriod: '2026-08-01_to_2026-08-31' }) },
-          { usageAnalyticsSync: briefPayload('cust_00003', { usagePeriod: '2026-08-01_to_2026-08-31' }) },
-        ],
-      },
+      { events: [{ usageAnalyticsSync: briefPayload('cust_00002', { usagePeriod: '2026-08-01_to_2026-08-31' }) }] },
       manager,
     );
-    expect(res.data?.syncProduct.results.map((r) => [r.outcome, r.code, r.deadLetterId])).toEqual([
-      ['APPLIED', null, null],
-      ['REJECTED', 'FORBIDDEN', null],
-    ]);
+    expect(sync.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
+    // The one-event mutation goes through the engine, which applies the viewer's write scope itself.
+    const own = await gql(hub.url, RECORD, { input: { ...usageInput, customerId: 'cust_00002' } }, manager);
+    expect(own.errors).toBeUndefined();
+    const other = await gql(hub.url, RECORD, { input: { ...usageInput, customerId: 'cust_00003' } }, manager);
+    expect(other.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
     const read = await gql(hub.url, BOOKKEEPING, {}, manager);
     expect(read.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
     const repair = await gql(
