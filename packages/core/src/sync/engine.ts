@@ -667,6 +667,16 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         }
       } else if (current === null && info.columns.has('updatedAt')) {
         next.values['updatedAt'] = arrival;
+      } else if (current !== null && info.columns.has('sourceSystem') && next.values['sourceSystem'] !== incoming.s) {
+        // No value differs, but a newer source vouches for the row (e.g. updateTicket naming only its
+        // sourceSystem): the row-level provenance moves to it, as it would with a changed value.
+        const storedTime = millis(next.values['sourceUpdatedAt']);
+        if (storedTime === null || storedTime < sourceTime.getTime()) {
+          next.values['sourceSystem'] = incoming.s;
+          if (info.columns.has('sourceUpdatedAt')) next.values['sourceUpdatedAt'] = sourceTime;
+          if (info.columns.has('updatedAt')) next.values['updatedAt'] = arrival;
+          next.dirty = true;
+        }
       }
       staged.set(id, next);
       const rowId = typeof next.values['id'] === 'string' ? next.values['id'] : rowKey;
