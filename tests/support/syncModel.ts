@@ -187,7 +187,8 @@ export interface Scenario {
   faults: (FaultPoint | null)[];
 }
 
-export function scenarioArb(distinct: number, repeats: number): fc.Arbitrary<Scenario> {
+/** `distinct` events plus `repeats` repeats of them, in batches of 1 to `maxBatch` events. */
+export function scenarioArb(distinct: number, repeats: number, maxBatch = 1000): fc.Arbitrary<Scenario> {
   return fc
     .record({
       draws: fc.array(drawArb, { minLength: distinct, maxLength: distinct }),
@@ -201,7 +202,7 @@ export function scenarioArb(distinct: number, repeats: number): fc.Arbitrary<Sce
         }),
         { minLength: repeats, maxLength: repeats },
       ),
-      sizes: fc.array(fc.integer({ min: 1, max: 1000 }), { minLength: 200, maxLength: 200 }),
+      sizes: fc.array(fc.integer({ min: 1, max: maxBatch }), { minLength: 200, maxLength: 200 }),
       faultDraws: fc.array(fc.nat({ max: 99 }), { minLength: 200, maxLength: 200 }),
       coverage: fc.shuffledSubarray([...FAULT_POINTS], { minLength: FAULT_POINTS.length }),
       baseTime: fc.constant(Date.now() - 26 * 3_600_000),
