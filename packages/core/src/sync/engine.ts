@@ -351,14 +351,25 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         p.rejection = { ...fail(ErrorCode.Forbidden, 'This operation needs a tenant'), deadLetter: false };
       return batch.map(toResult);
     }
-    // Within the batch, a repeated key answers the first event's outcome.
+    await checkCustomers(batch);
+    // Within the batch, a repeated key answers the first valid event's outcome: a refused event
+    // claims no key, so a later valid event with its key is applied, wherever the batch boundaries fall.
     const firstByKey = new Map<string, number>();
     for (const p of batch) {
+      if (p.rejection) continue;
       const first = firstByKey.get(p.key);
       if (first === undefined) firstByKey.set(p.key, p.index - offset);
       else p.dupOf = first;
     }
-    await checkCustomers(batch.filter((p) => p.dupOf === null));
+    // An invalid event repeating the key of an earlier valid one is that key's duplicate, not a new refusal.
+    for (const p of batch) {
+      if (!p.rejection || p.rejection.code === ErrorCode.Forbidden) continue;
+      const first = firstByKey.get(p.key);
+      if (first !== undefined && first < p.index - offset) {
+        p.dupOf = first;
+        p.rejection = null;
+      }
+    }
     const tableInfos = new Map<string, TableInfo>();
     for (const model of new Set(batch.flatMap((p) => p.rows.map((r) => r.model))))
       tableInfos.set(model, await tableInfo(client, model));
@@ -372,7 +383,12 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           tenantId,
           live.map((p) => ({ key: p.key, kind: p.event.kind })),
         );
-        const earlier = live.filter((p) => !claimed.has(p.key));
+        // Keys seen before: valid events not claimed now, and refused events whose key was accepted earlier.
+        const refused = batch.filter(
+          (p) =>
+            p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden && !claimed.has(p.key),
+        );
+        const earlier = [...live.filter((p) => !claimed.has(p.key)), ...refused];
         if (earlier.length > 0) {
           const stored = new Map(
             (
@@ -383,7 +399,12 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
               )
             ).map((o) => [o.key, o]),
           );
-          for (const p of earlier) answerFromStore(p, stored.get(p.key));
+          for (const p of earlier) {
+            const found = stored.get(p.key);
+            if (p.rejection !== null && found === undefined) continue;
+            p.rejection = null;
+            answerFromStore(p, found);
+          }
         }
         const fresh = live.filter((p) => claimed.has(p.key));
         for (const p of fresh) p.claimed = true;
@@ -758,23 +779,23 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       tenantId,
       outbox,
     );
-    const letters = batch
-      .filter((p) => p.dupOf === null && p.rejection?.deadLetter === true)
-      .map((p) => {
-        p.deadLetterId = uuidv7(arrival.getTime());
-        return {
-          id: p.deadLetterId,
-          kind: p.event.kind,
-          key: p.key,
-          source: p.source,
-          payload: p.event.payload,
-          code: p.rejection?.code,
-          reason: p.rejection?.reason,
-          field: p.rejection?.field ?? null,
-          line: p.event.line ?? null,
-          received_at: arrival,
-        };
-      });
+    const lettered = batch.filter((p) => p.dupOf === null && p.rejection?.deadLetter === true);
+    // One letter per key and statement (ON CONFLICT cannot touch a row twice): the last one sent wins.
+    const letters = [...new Map(lettered.map((p) => [p.key, p])).values()].map((p) => {
+      p.deadLetterId = uuidv7(arrival.getTime());
+      return {
+        id: p.deadLetterId,
+        kind: p.event.kind,
+        key: p.key,
+        source: p.source,
+        payload: p.event.payload,
+        code: p.rejection?.code,
+        reason: p.rejection?.reason,
+        field: p.rejection?.field ?? null,
+        line: p.event.line ?? null,
+        received_at: arrival,
+      };
+    });
     if (letters.length > 0) {
       // One waiting letter per key: a re-sent bad event refreshes it instead of piling up copies.
       const stored = await db.query<{ id: string; key: string }>(
@@ -792,7 +813,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         jsonParam(letters),
       );
       const ids = new Map(stored.map((r) => [r.key, r.id]));
-      for (const p of batch) if (p.deadLetterId !== null) p.deadLetterId = ids.get(p.key) ?? p.deadLetterId;
+      for (const p of lettered) p.deadLetterId = ids.get(p.key) ?? p.deadLetterId;
     }
     const claimed = batch.filter((p) => p.claimed);
     await finishKeys(
