@@ -34,6 +34,8 @@ import {
   tableInfo,
   upsertRows,
   writeRowSources,
+  type ColumnType,
+  type Executor,
   type SyncStoreClient,
   type TableInfo,
 } from './sql.js';
@@ -172,8 +174,18 @@ function toFieldSource(entry: { s: string | null; t: string | null }): FieldSour
   return { s: entry.s, t: entry.t === null ? null : Date.parse(entry.t) };
 }
 
-function same(a: unknown, b: unknown, numeric: boolean): boolean {
-  return canonicalJson(plainValue(a, numeric) ?? null) === canonicalJson(plainValue(b, numeric) ?? null);
+function same(a: unknown, b: unknown, type: ColumnType | undefined): boolean {
+  return canonicalJson(plainValue(a, type) ?? null) === canonicalJson(plainValue(b, type) ?? null);
+}
+
+/** Milliseconds of a stored or incoming instant (Date or JSON text), null when there is none. */
+function millis(value: unknown): number | null {
+  if (value instanceof Date) return value.getTime();
+  if (typeof value === 'string') {
+    const time = Date.parse(value);
+    return Number.isNaN(time) ? null : time;
+  }
+  return null;
 }
 
 function emptyQuality(): Pick<Prepared, 'completeness' | 'validity' | 'consistency'> {
@@ -329,12 +341,19 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     const known = await verifyCustomers(ids);
     for (const p of batch) {
       if (p.rejection) continue;
-      const unknown = p.rows
-        .map(customerOf)
-        .find((id) => id !== undefined && wanted.has(id) && !created.has(id) && !known.has(id));
+      const change = p.rows.find((r) => {
+        const id = customerOf(r);
+        return id !== undefined && wanted.has(id) && !created.has(id) && !known.has(id);
+      });
+      const unknown = change ? customerOf(change) : undefined;
       if (unknown !== undefined) {
         p.rejection = {
-          ...fail(ErrorCode.NotFound, `Customer ${JSON.stringify(unknown)} was not found`, null),
+          ...// The field is the row's customer column, which is the payload's `customerId` in every domain.
+          fail(
+            ErrorCode.NotFound,
+            `Customer ${JSON.stringify(unknown)} was not found`,
+            change ? (customerKeys[change.model] ?? null) : null,
+          ),
           deadLetter: p.kind?.mutationOnly !== true,
         };
         p.validity = 0;
@@ -351,25 +370,14 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         p.rejection = { ...fail(ErrorCode.Forbidden, 'This operation needs a tenant'), deadLetter: false };
       return batch.map(toResult);
     }
-    await checkCustomers(batch);
-    // Within the batch, a repeated key answers the first valid event's outcome: a refused event
-    // claims no key, so a later valid event with its key is applied, wherever the batch boundaries fall.
+    // Within the batch, a repeated key answers the first event's outcome.
     const firstByKey = new Map<string, number>();
     for (const p of batch) {
-      if (p.rejection) continue;
       const first = firstByKey.get(p.key);
       if (first === undefined) firstByKey.set(p.key, p.index - offset);
       else p.dupOf = first;
     }
-    // An invalid event repeating the key of an earlier valid one is that key's duplicate, not a new refusal.
-    for (const p of batch) {
-      if (!p.rejection || p.rejection.code === ErrorCode.Forbidden) continue;
-      const first = firstByKey.get(p.key);
-      if (first !== undefined && first < p.index - offset) {
-        p.dupOf = first;
-        p.rejection = null;
-      }
-    }
+    await checkCustomers(batch.filter((p) => p.dupOf === null));
     const tableInfos = new Map<string, TableInfo>();
     for (const model of new Set(batch.flatMap((p) => p.rows.map((r) => r.model))))
       tableInfos.set(model, await tableInfo(client, model));
@@ -378,35 +386,35 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       async (tx) => {
         const db = executor(tx);
         const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
-        const claimed = await claimKeys(
+        const earlier = new Map(
+          (
+            await claimKeys(
+              db,
+              tenantId,
+              live.map((p) => ({ key: p.key, kind: p.event.kind })),
+            )
+          ).map((o) => [o.key, o]),
+        );
+        for (const p of live) {
+          const stored = earlier.get(p.key);
+          if (stored) answerFromStore(p, stored);
+        }
+        const fresh = live.filter((p) => !earlier.has(p.key));
+        // A refused event whose key already holds an outcome is that key's duplicate (a re-sent
+        // line after its letter was fixed and replayed), not a new dead letter.
+        const refused = batch.filter(
+          (p) => p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden,
+        );
+        for (const stored of await readOutcomes(
           db,
           tenantId,
-          live.map((p) => ({ key: p.key, kind: p.event.kind })),
-        );
-        // Keys seen before: valid events not claimed now, and refused events whose key was accepted earlier.
-        const refused = batch.filter(
-          (p) =>
-            p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden && !claimed.has(p.key),
-        );
-        const earlier = [...live.filter((p) => !claimed.has(p.key)), ...refused];
-        if (earlier.length > 0) {
-          const stored = new Map(
-            (
-              await readOutcomes(
-                db,
-                tenantId,
-                earlier.map((p) => p.key),
-              )
-            ).map((o) => [o.key, o]),
-          );
-          for (const p of earlier) {
-            const found = stored.get(p.key);
-            if (p.rejection !== null && found === undefined) continue;
+          refused.map((p) => p.key),
+        )) {
+          for (const p of refused.filter((r) => r.key === stored.key)) {
             p.rejection = null;
-            answerFromStore(p, found);
+            answerFromStore(p, stored);
           }
         }
-        const fresh = live.filter((p) => claimed.has(p.key));
         for (const p of fresh) p.claimed = true;
         await options.hooks?.afterStep?.('claimed', { size: batch.length });
         await scoreConsistency(db, tenantId, fresh);
@@ -416,7 +424,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           for (const change of p.rows) {
             const model = definition.models[change.model];
             if (!model) continue;
-            const rowKey = rowKeyText(model.key, change.key);
+            const rowKey = rowKeyText(model.key, change.key, tableInfos.get(change.model)?.columns);
             rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
           }
         }
@@ -425,7 +433,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           [...rowKeys.values()].map((r) => rowLockKey(domain, tenantId, r.model, r.rowKey)),
         );
         await options.hooks?.afterStep?.('locked', { size: batch.length });
-        const state = await readState(db, tenantId, [...rowKeys.values()]);
+        const state = await readState(db, tenantId, [...rowKeys.values()], tableInfos);
         for (const p of fresh) decide(p, state, tableInfos, arrival);
         await writeRows(db, tenantId, state);
         await options.hooks?.afterStep?.('rows-written', { size: batch.length });
@@ -483,6 +491,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     db: SqlExecutor,
     tenantId: string,
     rows: { model: string; rowKey: string; key: Record<string, unknown> }[],
+    infos: Map<string, TableInfo>,
   ): Promise<Map<string, RowState | null>> {
     const state = new Map<string, RowState | null>();
     for (const r of rows) state.set(`${r.model}\u0000${r.rowKey}`, null);
@@ -492,7 +501,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       const declared = definition.models[model];
       if (!declared) continue;
       for (const values of await readRows(db, model, declared.key, tenantId, keys)) {
-        const rowKey = rowKeyText(declared.key, values);
+        const rowKey = rowKeyText(declared.key, values, infos.get(model)?.columns);
         const column = customerKeys[model];
         const customer = column ? values[column] : undefined;
         state.set(`${model}\u0000${rowKey}`, {
@@ -546,7 +555,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       const model = definition.models[change.model];
       const info = infos.get(change.model);
       if (!model || !info) continue;
-      const rowKey = rowKeyText(model.key, change.key);
+      const rowKey = rowKeyText(model.key, change.key, info.columns);
       const id = `${change.model}\u0000${rowKey}`;
       const current = staged.get(id) ?? state.get(id) ?? null;
       const mode = kind.mode ?? 'upsert';
@@ -584,7 +593,8 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           const storedSource = next.sources[field] ?? legacy;
           const decision = decideField(model.owners?.[field], incoming, toFieldSource(storedSource));
           const storedValue = next.values[field];
-          const equal = same(storedValue, value, info.numeric.has(field));
+          const type = info.columns.get(field);
+          const equal = same(storedValue, value, type);
           if (equal) {
             // Same value: nothing to decide, but a winning newer source becomes the field's provenance.
             if (decision.winner === 'INCOMING') {
@@ -611,7 +621,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
               row_key: rowKey,
               customer_id: customer,
               field,
-              stored_value: plainValue(storedValue) ?? null,
+              stored_value: plainValue(storedValue, type) ?? null,
               stored_source: storedSource.s,
               stored_at: storedSource.t,
               incoming_value: plainValue(value) ?? null,
@@ -626,8 +636,8 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       }
       if (Object.keys(changed).length > 0) {
         if (info.columns.has('updatedAt')) next.values['updatedAt'] = arrival;
-        const storedTime = next.values['sourceUpdatedAt'];
-        if (info.columns.has('sourceUpdatedAt') && (!(storedTime instanceof Date) || storedTime <= sourceTime)) {
+        const storedTime = millis(next.values['sourceUpdatedAt']);
+        if (info.columns.has('sourceUpdatedAt') && (storedTime === null || storedTime <= sourceTime.getTime())) {
           next.values['sourceUpdatedAt'] = sourceTime;
           if (info.columns.has('sourceSystem')) next.values['sourceSystem'] = incoming.s;
         }
@@ -655,7 +665,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   // Conflicts of the batch being written, by event (kept off Prepared: the answer carries only the summary).
   const conflictRecords = new WeakMap<Prepared, ConflictRecord[]>();
 
-  async function writeRows(db: SqlExecutor, tenantId: string, state: Map<string, RowState | null>): Promise<void> {
+  async function writeRows(db: Executor, tenantId: string, state: Map<string, RowState | null>): Promise<void> {
     const groups = new Map<string, { model: string; columns: string[]; rows: Record<string, unknown>[] }>();
     for (const s of state.values()) {
       if (!s?.dirty) continue;
@@ -679,7 +689,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     );
   }
 
-  async function writeBookkeeping(db: SqlExecutor, tenantId: string, batch: Prepared[], arrival: Date): Promise<void> {
+  async function writeBookkeeping(db: Executor, tenantId: string, batch: Prepared[], arrival: Date): Promise<void> {
     const scored = batch.filter(
       (p) =>
         p.dupOf === null &&
@@ -779,23 +789,23 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       tenantId,
       outbox,
     );
-    const lettered = batch.filter((p) => p.dupOf === null && p.rejection?.deadLetter === true);
-    // One letter per key and statement (ON CONFLICT cannot touch a row twice): the last one sent wins.
-    const letters = [...new Map(lettered.map((p) => [p.key, p])).values()].map((p) => {
-      p.deadLetterId = uuidv7(arrival.getTime());
-      return {
-        id: p.deadLetterId,
-        kind: p.event.kind,
-        key: p.key,
-        source: p.source,
-        payload: p.event.payload,
-        code: p.rejection?.code,
-        reason: p.rejection?.reason,
-        field: p.rejection?.field ?? null,
-        line: p.event.line ?? null,
-        received_at: arrival,
-      };
-    });
+    const letters = batch
+      .filter((p) => p.dupOf === null && p.rejection?.deadLetter === true)
+      .map((p) => {
+        p.deadLetterId = uuidv7(arrival.getTime());
+        return {
+          id: p.deadLetterId,
+          kind: p.event.kind,
+          key: p.key,
+          source: p.source,
+          payload: p.event.payload,
+          code: p.rejection?.code,
+          reason: p.rejection?.reason,
+          field: p.rejection?.field ?? null,
+          line: p.event.line ?? null,
+          received_at: arrival,
+        };
+      });
     if (letters.length > 0) {
       // One waiting letter per key: a re-sent bad event refreshes it instead of piling up copies.
       const stored = await db.query<{ id: string; key: string }>(
@@ -813,7 +823,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         jsonParam(letters),
       );
       const ids = new Map(stored.map((r) => [r.key, r.id]));
-      for (const p of lettered) p.deadLetterId = ids.get(p.key) ?? p.deadLetterId;
+      for (const p of batch) if (p.deadLetterId !== null) p.deadLetterId = ids.get(p.key) ?? p.deadLetterId;
     }
     const claimed = batch.filter((p) => p.claimed);
     await finishKeys(

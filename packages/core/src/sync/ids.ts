@@ -1,5 +1,6 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { canonicalJson } from '../canonicalJson.js';
+import type { ColumnType, TableInfo } from './sql.js';
 
 /**
  * The idempotency key of an event that carries none: sha256 (hex) over domain, kind and the
@@ -12,38 +13,60 @@ export function deriveIdempotencyKey(domain: string, kind: string, payload: unkn
     .digest('hex');
 }
 
+// Monotonic within the process (RFC 9562 method 1): ids made in one millisecond count up in the
+// 12 bits after the timestamp, so ids of one batch keep their order too.
+let lastMs = 0;
+let sequence = 0;
+
 /**
- * A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, then random bits. Ids of conflicts, dead letters
- * and outbox events sort by creation time, so keyset pagination by id lists them in order.
- * Node 20's crypto has only v4; the layout is a few lines.
+ * A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, a 12-bit counter, then random bits. Ids of
+ * conflicts, dead letters and outbox events sort by creation, so keyset pagination by id lists
+ * them in order. Node 20's crypto has only v4; the layout is a few lines.
  */
 export function uuidv7(now = Date.now()): string {
+  if (now > lastMs) {
+    lastMs = now;
+    sequence = 0;
+  } else if (++sequence > 0xfff) {
+    lastMs++;
+    sequence = 0;
+  }
   const bytes = randomBytes(16);
-  bytes.writeUIntBE(now, 0, 6);
-  bytes[6] = ((bytes[6] ?? 0) & 0x0f) | 0x70;
+  bytes.writeUIntBE(lastMs, 0, 6);
+  bytes[6] = 0x70 | (sequence >> 8);
+  bytes[7] = sequence & 0xff;
   bytes[8] = ((bytes[8] ?? 0) & 0x3f) | 0x80;
   const hex = bytes.toString('hex');
   return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
 }
 
 /**
- * A value as the engine compares and keys it: dates as ISO strings, Prisma Decimals and numeric
- * strings of numeric columns as numbers, everything else as is.
+ * A value as the engine compares and keys it. Stored rows arrive as JSON (dates as `2025-11-01`
+ * or `2025-11-01T00:00:00+00:00`, numerics as numbers), incoming ones as Prisma would take them
+ * (Date, Money strings): instants become ISO strings, numerics numbers, everything else stays.
  */
-export function plainValue(value: unknown, numeric = false): unknown {
+export function plainValue(value: unknown, type: ColumnType = 'other'): unknown {
   if (value instanceof Date) return value.toISOString();
+  if (type === 'time' && typeof value === 'string') {
+    const time = Date.parse(value);
+    return Number.isNaN(time) ? value : new Date(time).toISOString();
+  }
   if (value !== null && typeof value === 'object' && !Array.isArray(value) && 'toFixed' in value) {
     return Number(String(value));
   }
-  if (numeric && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
+  if (type === 'numeric' && typeof value === 'string' && value.trim() !== '' && Number.isFinite(Number(value))) {
     return Number(value);
   }
   return value;
 }
 
 /** The natural key of a row as text (`hub_sync_row_source.row_key`): JSON of the key values in key order. */
-export function rowKeyText(key: readonly string[], values: Readonly<Record<string, unknown>>): string {
-  return JSON.stringify(key.map((column) => plainValue(values[column])));
+export function rowKeyText(
+  key: readonly string[],
+  values: Readonly<Record<string, unknown>>,
+  columns?: TableInfo['columns'],
+): string {
+  return JSON.stringify(key.map((column) => plainValue(values[column], columns?.get(column))));
 }
 
 /**

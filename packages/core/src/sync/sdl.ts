@@ -95,13 +95,13 @@ type EventInput = Record<string, unknown> & { idempotencyKey?: string | null; so
 export function eventFromInput(
   definition: SyncDefinition,
   input: EventInput,
+  field = 'events',
 ): SyncEvent | { error: ReturnType<typeof badUserInput> } {
   const set = definition.kinds.filter((k) => !k.mutationOnly && input[kindField(k.name)] != null);
-  if (set.length !== 1) {
-    return { error: badUserInput('events', `exactly one event kind must be set, got ${set.length}`) };
-  }
   const kind = set[0];
-  if (!kind) return { error: badUserInput('events', 'no event kind') };
+  if (set.length !== 1 || !kind) {
+    return { error: badUserInput(field, `exactly one event kind must be set, got ${set.length}`) };
+  }
   return {
     kind: kind.name,
     payload: input[kindField(kind.name)] as Record<string, unknown>,
@@ -131,7 +131,7 @@ export function syncResolvers(definition: SyncDefinition): Record<string, Record
   const domain = definition.domain;
   const D = pascal(domain);
   const toEvent = (input: EventInput): SyncEvent => {
-    const event = eventFromInput(definition, input);
+    const event = eventFromInput(definition, input, 'event');
     if ('error' in event) throw event.error;
     return event;
   };

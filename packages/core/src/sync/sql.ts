@@ -10,6 +10,7 @@ import type { SqlExecutor } from './types.js';
 /** The part of a generated PrismaClient the engine uses (raw SQL and interactive transactions). */
 export interface RawSqlClient {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
+  $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
 }
 
 export interface SyncStoreClient extends RawSqlClient {
@@ -23,20 +24,51 @@ export function ident(name: string): string {
   return `"${name}"`;
 }
 
-export function executor(client: RawSqlClient): SqlExecutor {
-  return { query: <T>(sql: string, ...params: unknown[]) => client.$queryRawUnsafe<T[]>(sql, ...params) };
+/** SqlExecutor plus `execute` (affected row count) for statements whose rows nobody reads. */
+export interface Executor extends SqlExecutor {
+  execute(sql: string, ...params: unknown[]): Promise<number>;
 }
 
-/** JSON for a statement parameter: Prisma Decimals serialize themselves, bigints as strings. */
+export function executor(client: RawSqlClient): Executor {
+  return {
+    query: <T>(sql: string, ...params: unknown[]) => client.$queryRawUnsafe<T[]>(sql, ...params),
+    // Prisma decodes every returned row column by column, which costs more than the statement
+    // itself for a 1,000-row answer: writes return nothing, reads return one JSON value.
+    execute: (sql: string, ...params: unknown[]) => client.$executeRawUnsafe(sql, ...params),
+  };
+}
+
+/** The rows of `sql` aggregated into one JSON value (see `executor`), as plain JSON values. */
+async function queryJson<T>(db: SqlExecutor, sql: string, ...params: unknown[]): Promise<T[]> {
+  const [row] = await db.query<{ rows: unknown }>(
+    `SELECT coalesce(json_agg(r), '[]'::json) AS rows FROM (${sql}) r`,
+    ...params,
+  );
+  const rows = row?.rows ?? [];
+  return (typeof rows === 'string' ? JSON.parse(rows) : rows) as T[];
+}
+
+/**
+ * JSON for a statement parameter. Plain JSON.stringify: a replacer function runs for every value
+ * and was the engine's top CPU cost; Prisma Decimals and Dates serialize themselves.
+ */
 export function jsonParam(value: unknown): string {
-  return JSON.stringify(value, (_key, item: unknown) => (typeof item === 'bigint' ? item.toString() : item));
+  return JSON.stringify(value);
 }
 
 /** What the engine needs to know of a domain table, read from the catalog once per client. */
 export interface TableInfo {
-  readonly columns: ReadonlySet<string>;
-  /** numeric/decimal columns: compared as numbers (a Money string vs the stored Decimal). */
-  readonly numeric: ReadonlySet<string>;
+  /** Column name -> how its values compare: as numbers, as instants, or as they are. */
+  readonly columns: ReadonlyMap<string, ColumnType>;
+}
+
+/** numeric: a Money string vs a stored JSON number; time: a Date vs `2025-11-01` or `…+00:00` text. */
+export type ColumnType = 'numeric' | 'time' | 'other';
+
+function columnType(dataType: string): ColumnType {
+  if (dataType === 'numeric') return 'numeric';
+  if (dataType === 'date' || dataType.startsWith('timestamp')) return 'time';
+  return 'other';
 }
 
 const tableCache = new WeakMap<object, Map<string, Promise<TableInfo>>>();
@@ -55,10 +87,7 @@ export function tableInfo(client: RawSqlClient, model: string): Promise<TableInf
       )
       .then((rows) => {
         if (rows.length === 0) throw new Error(`sync: table "${model}" does not exist in the store`);
-        return {
-          columns: new Set(rows.map((r) => r.column_name)),
-          numeric: new Set(rows.filter((r) => r.data_type === 'numeric').map((r) => r.column_name)),
-        };
+        return { columns: new Map(rows.map((r) => [r.column_name, columnType(r.data_type)])) };
       });
     info.catch(() => perClient?.delete(model));
     perClient.set(model, info);
@@ -66,7 +95,7 @@ export function tableInfo(client: RawSqlClient, model: string): Promise<TableInf
   return info;
 }
 
-/** Stored rows of `model` whose natural keys are among `keys` (tenant-confined). */
+/** Stored rows of `model` whose natural keys are among `keys` (tenant-confined), as JSON values. */
 export async function readRows(
   db: SqlExecutor,
   model: string,
@@ -75,7 +104,8 @@ export async function readRows(
   keys: readonly Record<string, unknown>[],
 ): Promise<Record<string, unknown>[]> {
   const cols = key.map(ident);
-  return db.query(
+  return queryJson(
+    db,
     `SELECT t.* FROM ${ident(model)} t
       WHERE t."tenantId" = $1
         AND (${cols.map((c) => `t.${c}`).join(', ')}) IN
@@ -87,7 +117,7 @@ export async function readRows(
 
 /** One multi-row upsert; `columns` is every column the rows carry (the same set for all of them). */
 export async function upsertRows(
-  db: SqlExecutor,
+  db: Executor,
   model: string,
   key: readonly string[],
   columns: readonly string[],
@@ -101,7 +131,7 @@ export async function upsertRows(
     updatable.length === 0
       ? 'DO NOTHING'
       : `DO UPDATE SET ${updatable.map((c) => `${ident(c)} = EXCLUDED.${ident(c)}`).join(', ')}`;
-  await db.query(
+  await db.execute(
     `INSERT INTO ${ident(model)} (${list})
      SELECT ${list} FROM json_populate_recordset(NULL::${ident(model)}, $1::json)
      ON CONFLICT (${conflictKey.map(ident).join(', ')}) ${action}`,
@@ -109,20 +139,32 @@ export async function upsertRows(
   );
 }
 
-/** Claims keys in sorted order (concurrent batches claiming overlapping keys cannot deadlock); returns the new ones. */
+/**
+ * Claims keys in sorted order (concurrent batches claiming overlapping keys cannot deadlock: the
+ * later one waits for the earlier to commit). Returns the outcomes of the keys claimed before —
+ * committed ones, never PENDING: a claim is finished in the transaction that made it.
+ */
 export async function claimKeys(
-  db: SqlExecutor,
+  db: Executor,
   tenantId: string,
   claims: readonly { key: string; kind: string }[],
-): Promise<Set<string>> {
-  const rows = await db.query<{ key: string }>(
+): Promise<StoredOutcome[]> {
+  if (claims.length === 0) return [];
+  const inserted = await db.execute(
     `INSERT INTO "hub_sync_idempotency" ("tenant_id", "key", "kind", "outcome")
      SELECT $1, x.key, x.kind, 'PENDING' FROM json_to_recordset($2::json) AS x(key text, kind text) ORDER BY x.key
-     ON CONFLICT DO NOTHING RETURNING "key"`,
+     ON CONFLICT DO NOTHING`,
     tenantId,
     jsonParam(claims),
   );
-  return new Set(rows.map((r) => r.key));
+  if (inserted === claims.length) return [];
+  return queryJson<StoredOutcome>(
+    db,
+    `SELECT "key", "outcome", "result" FROM "hub_sync_idempotency"
+      WHERE "tenant_id" = $1 AND "outcome" <> 'PENDING' AND "key" IN (SELECT json_array_elements_text($2::json))`,
+    tenantId,
+    jsonParam(claims.map((c) => c.key)),
+  );
 }
 
 export interface StoredOutcome {
@@ -131,10 +173,13 @@ export interface StoredOutcome {
   result: unknown;
 }
 
+/** Finished outcomes of `keys` (e.g. of events refused before SQL: a seen key answers DUPLICATE). */
 export function readOutcomes(db: SqlExecutor, tenantId: string, keys: readonly string[]): Promise<StoredOutcome[]> {
-  return db.query<StoredOutcome>(
+  if (keys.length === 0) return Promise.resolve([]);
+  return queryJson<StoredOutcome>(
+    db,
     `SELECT "key", "outcome", "result" FROM "hub_sync_idempotency"
-      WHERE "tenant_id" = $1 AND "key" IN (SELECT json_array_elements_text($2::json))`,
+      WHERE "tenant_id" = $1 AND "outcome" <> 'PENDING' AND "key" IN (SELECT json_array_elements_text($2::json))`,
     tenantId,
     jsonParam(keys),
   );
@@ -162,7 +207,8 @@ export function readRowSources(
   tenantId: string,
   rows: readonly { model: string; row_key: string }[],
 ): Promise<RowSourceRow[]> {
-  return db.query<RowSourceRow>(
+  return queryJson<RowSourceRow>(
+    db,
     `SELECT r."model", r."row_key", r."sources" FROM "hub_sync_row_source" r
       WHERE r."tenant_id" = $1
         AND (r."model", r."row_key") IN (SELECT x.model, x.row_key FROM json_to_recordset($2::json) AS x(model text, row_key text))`,
@@ -172,12 +218,12 @@ export function readRowSources(
 }
 
 export async function writeRowSources(
-  db: SqlExecutor,
+  db: Executor,
   tenantId: string,
   rows: readonly { model: string; row_key: string; customer_id: string | null; sources: unknown }[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  await db.query(
+  await db.execute(
     `INSERT INTO "hub_sync_row_source" ("tenant_id", "model", "row_key", "customer_id", "sources", "updated_at")
      SELECT $1, x.model, x.row_key, x.customer_id, x.sources, now()
        FROM json_to_recordset($2::json) AS x(model text, row_key text, customer_id text, sources jsonb)
@@ -190,7 +236,7 @@ export async function writeRowSources(
 
 /** Inserts `rows` (objects keyed by column) into a bookkeeping table through jsonb_to_recordset. */
 export async function insertRecords(
-  db: SqlExecutor,
+  db: Executor,
   table: string,
   columns: Readonly<Record<string, string>>,
   tenantId: string,
@@ -200,7 +246,7 @@ export async function insertRecords(
   if (rows.length === 0) return;
   const names = Object.keys(columns);
   const definition = names.map((name) => `${ident(name)} ${columns[name]}`).join(', ');
-  await db.query(
+  await db.execute(
     `INSERT INTO ${ident(table)} ("tenant_id", ${names.map(ident).join(', ')})
      SELECT $1, ${names.map((n) => `x.${ident(n)}`).join(', ')} FROM jsonb_to_recordset($2::jsonb) AS x(${definition})
      ${onConflict}`,
@@ -210,13 +256,13 @@ export async function insertRecords(
 }
 
 export async function finishKeys(
-  db: SqlExecutor,
+  db: Executor,
   tenantId: string,
   done: readonly { key: string; outcome: string; result: unknown }[],
   dropped: readonly string[],
 ): Promise<void> {
   if (done.length > 0) {
-    await db.query(
+    await db.execute(
       `UPDATE "hub_sync_idempotency" i SET "outcome" = x.outcome, "result" = x.result
          FROM jsonb_to_recordset($2::jsonb) AS x(key text, outcome text, result jsonb)
         WHERE i."tenant_id" = $1 AND i."key" = x.key`,
@@ -226,7 +272,7 @@ export async function finishKeys(
   }
   // Events refused inside the transaction (mode checks) changed nothing: their key stays free.
   if (dropped.length > 0) {
-    await db.query(
+    await db.execute(
       `DELETE FROM "hub_sync_idempotency" WHERE "tenant_id" = $1 AND "key" IN (SELECT json_array_elements_text($2::json))`,
       tenantId,
       jsonParam(dropped),

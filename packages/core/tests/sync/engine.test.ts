@@ -319,4 +319,34 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     expect((await retry.apply(events))[0]).toMatchObject({ outcome: 'DUPLICATE', firstOutcome: 'APPLIED' });
     expect(await count('hub_sync_outbox')).toBe(1);
   });
+
+  it('serialises concurrent batches on the same rows: the latest source time wins, each key applies once', async () => {
+    const { sync, tenantId, count } = pipeline();
+    const other = createSyncPipeline({
+      definition,
+      client: store.client,
+      scope: { tenantId, customerIds: null },
+      customerKeys: CUSTOMER_KEYS,
+      defaultSource: 'admin:u1',
+    });
+    // 120 events over 6 rows with distinct times, split across two callers in opposite orders;
+    // 40 keys are sent by both.
+    const events = Array.from({ length: 120 }, (_, i) =>
+      usageEvent(
+        { feature: `f${i % 6}`, usageCount: i, at: at(i / 10) },
+        { idempotencyKey: `c${i}`, source: `s${i % 3}` },
+      ),
+    );
+    const a = events.filter((_, i) => i % 2 === 0 || i < 40);
+    const b = events.filter((_, i) => i % 2 === 1 || i < 40).reverse();
+    const [ra, rb] = await Promise.all([sync.apply(a), other.apply(b)]);
+    const all = [...ra, ...rb];
+    expect(all.filter((r) => r.outcome === 'DUPLICATE')).toHaveLength(40);
+    const rows = await store.query<{ feature: string; usageCount: number }>(
+      `SELECT feature, "usageCount" FROM "FeatureUsage" WHERE "tenantId" = $1 ORDER BY feature`,
+      tenantId,
+    );
+    expect(rows).toEqual([0, 1, 2, 3, 4, 5].map((f) => ({ feature: `f${f}`, usageCount: 114 + f })));
+    expect(await count('hub_sync_idempotency')).toBe(120);
+  });
 });

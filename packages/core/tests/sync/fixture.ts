@@ -23,6 +23,9 @@ export interface AdoptionPayload {
   at: Date | string;
 }
 
+/** How often the adoption kind's loadFacts ran (the engine must call it once per batch). */
+export const factLoads = { count: 0 };
+
 export const definition = defineSync({
   domain: 'product',
   models: {
@@ -115,6 +118,7 @@ export const definition = defineSync({
         required: ['customerId', 'rate'],
         optional: [],
         async loadFacts(db, tenantId) {
+          factLoads.count++;
           const rows = await db.query<{ n: number }>(
             `SELECT count(*)::int AS n FROM "FeatureUsage" WHERE "tenantId" = $1`,
             tenantId,
