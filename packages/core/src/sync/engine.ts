@@ -175,7 +175,11 @@ function toFieldSource(entry: { s: string | null; t: string | null }): FieldSour
 }
 
 function same(a: unknown, b: unknown, type: ColumnType | undefined): boolean {
-  return canonicalJson(plainValue(a, type) ?? null) === canonicalJson(plainValue(b, type) ?? null);
+  const x = plainValue(a, type) ?? null;
+  const y = plainValue(b, type) ?? null;
+  // Scalars compare directly; only lists and JSON objects need the canonical form.
+  if (x === null || y === null || typeof x !== 'object' || typeof y !== 'object') return x === y;
+  return canonicalJson(x) === canonicalJson(y);
 }
 
 /** Milliseconds of a stored or incoming instant (Date or JSON text), null when there is none. */
@@ -579,7 +583,13 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         );
       const column = customerKeys[change.model];
       const customer = customerOf(change) ?? current?.customerId ?? null;
-      if (scopedCustomers !== null && column && (customer === null || !scopedCustomers.has(customer)))
+      // Both the row as stored and as written must be the viewer's: no moving another customer's row in.
+      const outside = (id: string | null | undefined) => id === null || id === undefined || !scopedCustomers?.has(id);
+      if (
+        scopedCustomers !== null &&
+        column &&
+        (outside(customer) || (current !== null && outside(current.customerId)))
+      )
         return reject(
           fail(ErrorCode.Forbidden, `${change.model}: cannot write a row of a customer outside your scope`),
           false,

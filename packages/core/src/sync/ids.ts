@@ -17,6 +17,10 @@ export function deriveIdempotencyKey(domain: string, kind: string, payload: unkn
 // 12 bits after the timestamp, so ids of one batch keep their order too.
 let lastMs = 0;
 let sequence = 0;
+// Random bytes drawn 4 KiB at a time: one call per id was a visible share of a batch's CPU.
+const POOL_SIZE = 4096;
+let pool = randomBytes(POOL_SIZE);
+let poolOffset = 0;
 
 /**
  * A UUIDv7 (RFC 9562): 48-bit Unix milliseconds, a 12-bit counter, then random bits. Ids of
@@ -31,7 +35,11 @@ export function uuidv7(now = Date.now()): string {
     lastMs++;
     sequence = 0;
   }
-  const bytes = randomBytes(16);
+  if (poolOffset + 16 > pool.length) {
+    pool = randomBytes(POOL_SIZE);
+    poolOffset = 0;
+  }
+  const bytes = Buffer.from(pool.subarray(poolOffset, (poolOffset += 16)));
   bytes.writeUIntBE(lastMs, 0, 6);
   bytes[6] = 0x70 | (sequence >> 8);
   bytes[7] = sequence & 0xff;
@@ -69,11 +77,20 @@ export function rowKeyText(
   return JSON.stringify(key.map((column) => plainValue(values[column], columns?.get(column))));
 }
 
+/** Lock buckets per (domain, tenant, model): the most advisory locks one batch takes per model. */
+export const LOCK_BUCKETS = 64;
+
 /**
- * The advisory-lock key of one row, as a decimal bigint string: the first 8 bytes of
- * sha256(domain, tenant, model, row key). The domain is part of it because with one DATABASE_URL
- * all seven stores share one database and its advisory-lock space.
+ * The advisory-lock key of one row, as a signed 64-bit integer: sha256(domain, tenant, model) with
+ * its low 6 bits replaced by the row's bucket (sha256 of the row key, mod 64). Rows share buckets
+ * so that a batch holds at most 64 locks per model: Postgres keeps every lock of a transaction in a
+ * shared table of max_locks_per_transaction x max_connections slots (6,400 by default), which a
+ * few concurrent batches of 1,000 row locks each would exhaust. Unrelated rows in one bucket only
+ * wait for each other; correctness needs just that the same row always maps to the same lock.
+ * The domain is part of it because with one DATABASE_URL the seven stores share one database.
  */
 export function rowLockKey(domain: string, tenantId: string, model: string, rowKey: string): bigint {
-  return createHash('sha256').update(`${domain}\n${tenantId}\n${model}\n${rowKey}`).digest().readBigInt64BE(0);
+  const space = createHash('sha256').update(`${domain}\n${tenantId}\n${model}`).digest().readBigInt64BE(0);
+  const bucket = createHash('sha256').update(rowKey).digest().readUInt8(0) % LOCK_BUCKETS;
+  return (space & ~BigInt(LOCK_BUCKETS - 1)) | BigInt(bucket);
 }

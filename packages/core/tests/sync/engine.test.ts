@@ -1,6 +1,6 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncPipeline, type SyncPipelineOptions } from '../../src/sync/engine.js';
-import type { SyncEvent } from '../../src/sync/types.js';
+import { defineSync, type RowChange, type SyncEvent } from '../../src/sync/types.js';
 import { definition } from './fixture.js';
 import { openTestStore, STORE_KINDS, type TestStore } from './stores.js';
 
@@ -348,5 +348,85 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     );
     expect(rows).toEqual([0, 1, 2, 3, 4, 5].map((f) => ({ feature: `f${f}`, usageCount: 114 + f })));
     expect(await count('hub_sync_idempotency')).toBe(120);
+  });
+
+  // Postgres only: PGlite has a single connection, so nothing can look at an open transaction's locks.
+  it.runIf(kind === 'postgres')('holds at most 64 row locks per model for a batch of 1,000 rows', async () => {
+    let locks = -1;
+    const { sync, count } = pipeline({
+      hooks: {
+        async afterStep(step) {
+          if (step !== 'locked') return;
+          // Another connection sees the open transaction's advisory locks.
+          const rows = await store.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`,
+          );
+          locks = rows[0]?.n ?? -1;
+        },
+      },
+    });
+    const events = Array.from({ length: 1000 }, (_, i) => usageEvent({ feature: `f${i}` }));
+    expect((await sync.apply(events)).every((r) => r.outcome === 'APPLIED')).toBe(true);
+    expect(locks).toBeGreaterThan(0);
+    expect(locks).toBeLessThanOrEqual(64);
+    expect(await count('FeatureUsage')).toBe(1000);
+  });
+
+  it('refuses a scoped viewer a row stored for another customer, even when it names its own', async () => {
+    // A model whose natural key does not hold the customer (like a ticket's external id).
+    await store.query(
+      `CREATE TABLE IF NOT EXISTS "SyncTestTicket" ("id" text PRIMARY KEY, "tenantId" text NOT NULL, "externalId" text NOT NULL,
+         "customerId" text NOT NULL, "subject" text NOT NULL, UNIQUE ("tenantId", "externalId"))`,
+    );
+    const tickets = defineSync({
+      domain: 'product',
+      models: { SyncTestTicket: { key: ['externalId'] } },
+      kinds: [
+        {
+          name: 'ticket',
+          sourceTime: (p: { at: string }) => new Date(p.at),
+          map: (p: { externalId: string; customerId: string; subject: string }): RowChange[] => [
+            {
+              model: 'SyncTestTicket',
+              key: { externalId: p.externalId },
+              fields: { customerId: p.customerId, subject: p.subject },
+            },
+          ],
+          quality: { required: [], optional: [] },
+        },
+      ],
+    });
+    const tenantId = `t${++tenantCounter}_${kind}`;
+    const make = (customerIds: string[] | null) =>
+      createSyncPipeline({
+        definition: tickets,
+        client: store.client,
+        scope: { tenantId, customerIds },
+        customerKeys: { SyncTestTicket: 'customerId' },
+        defaultSource: 'x',
+      });
+    const ticket = (customerId: string, subject: string, hours: number) => ({
+      kind: 'ticket',
+      payload: { externalId: 'T-1', customerId, subject, at: at(hours) },
+    });
+    expect((await make(null).apply([ticket('cust_b', 'theirs', 0)]))[0]?.outcome).toBe('APPLIED');
+    const scoped = make(['cust_a']);
+    expect((await scoped.apply([ticket('cust_a', 'mine now', 1)]))[0]).toMatchObject({
+      outcome: 'REJECTED',
+      code: 'FORBIDDEN',
+    });
+    const rows = await store.query(
+      `SELECT "customerId", subject FROM "SyncTestTicket" WHERE "tenantId" = $1`,
+      tenantId,
+    );
+    expect(rows).toEqual([{ customerId: 'cust_b', subject: 'theirs' }]);
+    // Its own customer's rows it may write.
+    expect(
+      (
+        await scoped.apply([
+          { ...ticket('cust_a', 'new', 1), payload: { ...ticket('cust_a', 'new', 1).payload, externalId: 'T-2' } },
+        ])
+      )[0]?.outcome,
+    ).toBe('APPLIED');
   });
 });
