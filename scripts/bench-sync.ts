@@ -256,6 +256,7 @@ async function runEngine(
   const tenantId = tenant;
   let last = 0;
   const pipeline = createSyncPipeline({
+    claimableSources: 'all',
     definition: product,
     client: store.client,
     scope: { tenantId, customerIds: null },

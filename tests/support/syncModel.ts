@@ -119,6 +119,7 @@ export function pipelineFor(store: ProductStore, tenantId: string, faults: Fault
   };
   const known = new Set(CUSTOMERS);
   return createSyncPipeline({
+    claimableSources: 'all',
     definition,
     client: store.client,
     scope: { tenantId, customerIds: null },

@@ -333,7 +333,10 @@ export async function startSubgraph<C, L>(
         const db = scopeToViewer(store.client, scopes, def.customerKeys, verifyCustomers);
         const requestLog = log.child({ requestId });
         const actor = `${viewer.roles[0] ?? 'viewer'}:${viewer.userId}`;
-        const pipeline = createSyncPipeline({
+        // An integration account writes as the source system it was issued for (its principal name), and
+        // only it may write as that source where the source is a field's system of record.
+        const integration = viewer.roles.includes('integration');
+        const pipelineOptions = {
           definition: syncDefinition,
           client: store.client,
           // Raw SQL bypasses scopeToViewer: the engine applies the write scope itself.
@@ -343,10 +346,20 @@ export async function startSubgraph<C, L>(
           verifyCustomers: checksCustomers
             ? verifyCustomers
             : createLocalCustomerVerifier(store.client, viewer.tenantId),
-          defaultSource: actor,
+          defaultSource: integration ? viewer.userId : actor,
+          claimableSources: new Set(integration ? [viewer.userId] : []),
           log: requestLog,
+        };
+        const pipeline = createSyncPipeline(pipelineOptions);
+        // Repairs (admins only) re-apply stored events under the source they arrived with, or an override.
+        const repairs = createSyncPipeline({ ...pipelineOptions, claimableSources: 'all' });
+        const admin = createSyncAdmin({
+          client: store.client,
+          domain,
+          tenantId: viewer.tenantId,
+          actor,
+          pipeline: repairs,
         });
-        const admin = createSyncAdmin({ client: store.client, domain, tenantId: viewer.tenantId, actor, pipeline });
         const sync = { ...pipeline, admin };
         return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: requestLog, sync };
       },

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, expect } from 'vitest';
 import { GATEWAY_PRINCIPAL, devKeyPair, parseSigningKey } from './keys.js';
 import { diffCounts } from './metrics.js';
+import type { Domain } from './domains.js';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from './subgraph.js';
 import { createViewerSigner, REQUEST_ID_HEADER, VIEWER_HEADER, type Viewer } from './viewer.js';
 
@@ -288,4 +289,19 @@ export async function walkPages<N>(
     after = page.pageInfo.endCursor;
   }
   throw new Error(`${field} still has pages after ${walk.pages}`);
+}
+
+/**
+ * Who sends sync events in a test: an integration account issued for the events' common source (the
+ * only viewer that may write as a system-of-record source, e.g. `finance`), else `fallback`.
+ */
+export function senderOf(
+  tenantId: string,
+  domain: Domain,
+  events: readonly { source?: unknown }[],
+  fallback: Viewer = viewerFor(tenantId),
+): Viewer {
+  const source = events[0]?.source;
+  if (typeof source !== 'string' || events.some((event) => event.source !== source)) return fallback;
+  return viewerFor(tenantId, { userId: source, roles: ['integration'], domains: [domain] });
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { acme, globex, gql, useTestSubgraph } from '@hub/core/testing';
+import { acme, globex, gql, senderOf, useTestSubgraph, viewerFor } from '@hub/core/testing';
 import type { SqlExecutor } from '@hub/core/sync/types';
 import { subgraph } from '../src/server.js';
 import { sync } from '../src/sync.js';
@@ -107,7 +107,7 @@ interface SyncAnswer {
   };
 }
 
-async function syncEvents(events: Record<string, unknown>[], viewer = acme) {
+async function syncEvents(events: Record<string, unknown>[], viewer = senderOf('acme', 'finance', events)) {
   const res = await gql<SyncAnswer>(hub.url, SYNC, { events }, viewer);
   expect(res.errors).toBeUndefined();
   return res.data?.syncFinance.results ?? [];
@@ -422,6 +422,34 @@ describe('finance sync through the pipeline (syncFinance)', () => {
       paymentStatus: 'LATE',
       invoiceAccuracy: 0.85,
     });
+  });
+
+  it('lets only a credential issued for the system of record write as it: anyone else naming `finance` is refused', async () => {
+    const claim = (customerId: string) => ({
+      source: 'finance',
+      financialPerformanceSync: {
+        customerId,
+        financialHealth: { paymentStatus: 'current', invoiceAccuracy: 0.99, disputeRate: 0, collectionHealth: 'good' },
+        syncTimestamp: minutesAgo(1),
+      },
+    });
+    const crm = viewerFor('acme', { userId: 'crm', roles: ['integration'], domains: ['finance'] });
+    const financeUser = viewerFor('acme', { roles: ['finance'] });
+    for (const viewer of [acme, crm, financeUser]) {
+      const res = await gql<SyncAnswer>(hub.url, SYNC, { events: [claim('cust_00004')] }, viewer);
+      if (viewer === financeUser) {
+        // Not a sync writer at all: the field itself is refused.
+        expect(res.errors?.[0]?.extensions).toMatchObject({ code: 'FORBIDDEN' });
+        continue;
+      }
+      expect(res.data?.syncFinance.results[0]).toMatchObject({
+        outcome: 'REJECTED',
+        code: 'FORBIDDEN',
+        field: 'source',
+      });
+    }
+    const [own] = await syncEvents([claim('cust_00004')]);
+    expect(own).toMatchObject({ outcome: 'APPLIED' });
   });
 
   it('writes only the caller’s tenant: the same customer id synced by globex is refused', async () => {

@@ -1,4 +1,4 @@
-import { acme, gql, useTestSubgraph } from '@hub/core/testing';
+import { acme, gql, senderOf, useTestSubgraph } from '@hub/core/testing';
 import type { SqlExecutor } from '@hub/core/sync/types';
 import type { PrismaClient } from '@hub/store/health';
 import { describe, expect, it } from 'vitest';
@@ -326,7 +326,12 @@ interface EventResult {
 }
 
 async function syncHealth(events: Record<string, unknown>[]): Promise<EventResult[]> {
-  const res = await gql<{ syncHealth: { results: EventResult[] } }>(hub.url, SYNC, { events }, acme);
+  const res = await gql<{ syncHealth: { results: EventResult[] } }>(
+    hub.url,
+    SYNC,
+    { events },
+    senderOf('acme', 'health', events),
+  );
   expect(res.errors).toBeUndefined();
   return res.data?.syncHealth.results ?? [];
 }

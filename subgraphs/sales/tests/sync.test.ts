@@ -1,5 +1,5 @@
 import type { SqlExecutor, SyncKind } from '@hub/core/sync/types';
-import { acme, gql, useTestSubgraph } from '@hub/core/testing';
+import { acme, gql, senderOf, useTestSubgraph } from '@hub/core/testing';
 import { describe, expect, it } from 'vitest';
 import type { ExpansionOpportunitySyncInput, SalesPipelineSyncInput } from '../src/generated/resolvers-types.js';
 import { subgraph } from '../src/server.js';
@@ -288,7 +288,7 @@ const OPPORTUNITY =
   '{ opportunity(id: "exp_sync_1") { stage probability csContribution { healthScore } customer { id } } }';
 
 async function syncSales(events: Record<string, unknown>[]) {
-  const res = await gql<SyncAnswer>(hub.url, SYNC, { events }, acme);
+  const res = await gql<SyncAnswer>(hub.url, SYNC, { events }, senderOf('acme', 'sales', events));
   expect(res.errors).toBeUndefined();
   return res.data?.syncSales.results ?? [];
 }
@@ -306,7 +306,7 @@ describe('sales sync API: the brief’s payload through the pipeline', () => {
     const [applied, duplicate, rejected] = await syncSales([
       { source: CRM, salesPipelineSync: payload({ stage: 'qualified' }, at) },
       { source: CRM, salesPipelineSync: payload({ stage: 'qualified' }, at) },
-      { salesPipelineSync: payload({ probability: 2 }, at) },
+      { source: CRM, salesPipelineSync: payload({ probability: 2 }, at) },
     ]);
     expect(applied).toMatchObject({ outcome: 'APPLIED', conflicts: [] });
     // Required present, 4 of 5 optional (the brief names no renewal date); every soft check passes.

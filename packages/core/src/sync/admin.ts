@@ -264,7 +264,9 @@ export function createSyncAdmin(options: {
         source: String(letter['source']),
         line: typeof letter['line'] === 'number' ? letter['line'] : null,
       };
-      const event = { ...stored, ...(corrected ?? {}), idempotencyKey: String(letter['key']) };
+      // A correction fixes the payload, never who sent it: the letter's source was vouched for when it
+      // arrived (a refused source is never dead-lettered), so the replay keeps it.
+      const event = { ...stored, ...(corrected ?? {}), source: stored.source, idempotencyKey: String(letter['key']) };
       const [result] = await options.pipeline.apply([event]);
       if (!result) throw new Error('sync: no result for the replayed event');
       // Rejected again: the pipeline refreshed this same waiting letter; it stays waiting.

@@ -73,6 +73,14 @@ export interface SyncPipelineOptions {
   readonly verifyCustomers?: CustomerVerifier | undefined;
   /** Source of events that name none (the caller's principal, e.g. `admin:u1`). */
   readonly defaultSource: string;
+  /**
+   * The system-of-record sources (`SyncModel.owners`) this caller may write as: an owner's value wins
+   * whatever the time, so claiming to be `finance` must be earned by the credential, not typed into an
+   * event. The kit passes what the viewer's credential vouches for (an integration account's own name);
+   * `'all'` is for trusted in-process callers (tests, benchmarks). Required, so a new caller cannot
+   * forget it and silently let any writer win as an owner.
+   */
+  readonly claimableSources: ReadonlySet<string> | 'all';
   readonly log?: Logger | undefined;
   readonly now?: () => Date;
   /** Failure injection for tests: runs after each step; throwing there fails the batch (before `committed`: rolled back). */
@@ -232,6 +240,10 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   const client = options.client as SyncStoreClient;
   const now = options.now ?? (() => new Date());
   const kinds = new Map(definition.kinds.map((k) => [k.name, k as unknown as SyncKind<Record<string, unknown>>]));
+  const ownerSources = new Set(
+    Object.values(definition.models).flatMap((model) => Object.values(model.owners ?? {}).flat()),
+  );
+  const claimable = options.claimableSources;
   kinds.set(OVERRIDE_KIND, overrideKind(definition, now));
   const domain = definition.domain;
   const scopedCustomers = scope.customerIds === null ? null : new Set(scope.customerIds);
@@ -285,6 +297,15 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       );
     if (p.source.length > MAX_SOURCE_LENGTH)
       return reject(fail(ErrorCode.BadUserInput, `source: must be at most ${MAX_SOURCE_LENGTH} characters`, 'source'));
+    if (ownerSources.has(p.source) && claimable !== 'all' && !claimable.has(p.source))
+      return reject(
+        fail(
+          ErrorCode.Forbidden,
+          `source: ${JSON.stringify(p.source)} is a system of record in ${domain}; only a credential issued for it may write as it`,
+          'source',
+        ),
+        false,
+      );
     try {
       const time = kind.sourceTime(event.payload);
       const field = kind.sourceTimeField ?? 'syncTimestamp';

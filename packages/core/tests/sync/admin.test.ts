@@ -22,6 +22,7 @@ describe.each(STORE_KINDS)('sync quality and admin repairs on %s', (kind) => {
   function setup() {
     const tenantId = `a${++tenantCounter}_${kind}`;
     const sync = createSyncPipeline({
+      claimableSources: 'all',
       definition,
       client: store.client,
       scope: { tenantId, customerIds: null },

@@ -25,6 +25,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     const tenantId = `t${++tenantCounter}_${kind}`;
     const calls: string[][] = [];
     const sync = createSyncPipeline({
+      claimableSources: 'all',
       definition,
       client: store.client,
       scope: { tenantId, customerIds: null },
@@ -199,6 +200,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
   it('confines a customer-scoped viewer to its customers: FORBIDDEN, not dead-lettered', async () => {
     const tenantId = `t${++tenantCounter}_${kind}`;
     const sync = createSyncPipeline({
+      claimableSources: 'all',
       definition,
       client: store.client,
       scope: { tenantId, customerIds: ['cust_a'] },
@@ -219,6 +221,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     expect(letters).toHaveLength(0);
     // No tenant at all: nothing runs.
     const none = createSyncPipeline({
+      claimableSources: 'all',
       definition,
       client: store.client,
       scope: { tenantId: null, customerIds: null },
@@ -288,6 +291,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
       ])
         expect(await count(table), table).toBe(0);
       const retry = createSyncPipeline({
+        claimableSources: 'all',
         definition,
         client: store.client,
         scope: { tenantId, customerIds: null },
@@ -310,6 +314,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     const events = [usageEvent({ feature: 'a' }, { idempotencyKey: 'x1' })];
     await expect(sync.apply(events)).rejects.toThrow('lost answer');
     const retry = createSyncPipeline({
+      claimableSources: 'all',
       definition,
       client: store.client,
       scope: { tenantId, customerIds: null },
@@ -323,6 +328,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
   it('serialises concurrent batches on the same rows: the latest source time wins, each key applies once', async () => {
     const { sync, tenantId, count } = pipeline();
     const other = createSyncPipeline({
+      claimableSources: 'all',
       definition,
       client: store.client,
       scope: { tenantId, customerIds: null },
@@ -399,6 +405,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     const tenantId = `t${++tenantCounter}_${kind}`;
     const make = (customerIds: string[] | null) =>
       createSyncPipeline({
+        claimableSources: 'all',
         definition: tickets,
         client: store.client,
         scope: { tenantId, customerIds },
