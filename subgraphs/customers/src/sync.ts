@@ -14,6 +14,7 @@ import {
   defineSync,
   type AppliedEvent,
   type QualityCheck,
+  type QualityRules,
   type RowChange,
   type SqlExecutor,
   type SyncKind,
@@ -98,10 +99,16 @@ function tierMatchesSize(tier: string | null | undefined, employees: number | nu
 
 /**
  * Contacts made primary in this batch: each customer keeps the last of them as its one primary
- * contact, and its other contacts stop being primary (one statement for the whole batch). A contact
- * whose `isPrimary` lost its conflict is not primary in the store, so it demotes nobody.
+ * contact, and its other contacts stop being primary (one statement for the whole batch). The
+ * `afterApply` of every kind that may write a primary contact. A contact whose `isPrimary` lost its
+ * conflict is not primary in the store, so it demotes nobody.
  */
-async function demoteOtherPrimaries(db: SqlExecutor, tenantId: string, contactIds: readonly string[]): Promise<void> {
+async function demoteOtherPrimaries(
+  db: SqlExecutor,
+  tenantId: string,
+  applied: readonly AppliedEvent<{ isPrimary?: boolean | null }>[],
+): Promise<void> {
+  const contactIds = primaryContactIds(applied);
   if (contactIds.length === 0) return;
   await db.query(
     `WITH keep AS (
@@ -156,6 +163,21 @@ export const customerRecordSync: SyncKind<CustomerRecordSyncInput> = {
   },
 };
 
+/** A contact's email must match its customer's domain, for the sync record and createContact alike. */
+const contactConsistency: Pick<
+  QualityRules<{ customerId: string; email?: string | null }>,
+  'loadFacts' | 'consistency'
+> = {
+  loadFacts: (db, tenantId, payloads) =>
+    customerDomains(
+      db,
+      tenantId,
+      payloads.map((p) => p.customerId),
+    ),
+  consistency: (payload, facts) =>
+    emailMatchesDomain(payload.email, (facts as Map<string, string | null>).get(payload.customerId)),
+};
+
 export const contactRecordSync: SyncKind<ContactRecordSyncInput> = {
   name: 'contact_record_sync',
   sourceTime: (payload) => instant('syncTimestamp', payload.syncTimestamp),
@@ -175,16 +197,9 @@ export const contactRecordSync: SyncKind<ContactRecordSyncInput> = {
   quality: {
     required: ['customerId', 'contactId', 'firstName', 'lastName', 'email', 'syncTimestamp'],
     optional: CONTACT_OPTIONAL,
-    loadFacts: (db, tenantId, payloads) =>
-      customerDomains(
-        db,
-        tenantId,
-        payloads.map((p) => p.customerId),
-      ),
-    consistency: (payload, facts) =>
-      emailMatchesDomain(payload.email, (facts as Map<string, string | null>).get(payload.customerId)),
+    ...contactConsistency,
   },
-  afterApply: (db, tenantId, applied) => demoteOtherPrimaries(db, tenantId, primaryContactIds(applied)),
+  afterApply: demoteOtherPrimaries,
 };
 
 /** createCustomer: a new customer with its CSM assignment; an id given again is CONFLICT unless its key replays. */
@@ -259,16 +274,9 @@ export const createContact: SyncKind<CreateContactPayload> = {
   quality: {
     required: ['customerId', 'firstName', 'lastName', 'email'],
     optional: CONTACT_OPTIONAL,
-    loadFacts: (db, tenantId, payloads) =>
-      customerDomains(
-        db,
-        tenantId,
-        payloads.map((p) => p.customerId),
-      ),
-    consistency: (payload, facts) =>
-      emailMatchesDomain(payload.email, (facts as Map<string, string | null>).get(payload.customerId)),
+    ...contactConsistency,
   },
-  afterApply: (db, tenantId, applied) => demoteOtherPrimaries(db, tenantId, primaryContactIds(applied)),
+  afterApply: demoteOtherPrimaries,
 };
 
 /** updateContact: changes the given fields of an existing contact (NOT_FOUND otherwise). */
@@ -296,7 +304,7 @@ export const updateContact: SyncKind<UpdateContactPayload> = {
     return [{ model: 'Contact', key: { id: payload.id }, fields }];
   },
   quality: { required: [], optional: ['firstName', 'lastName', 'email', ...CONTACT_OPTIONAL] },
-  afterApply: (db, tenantId, applied) => demoteOtherPrimaries(db, tenantId, primaryContactIds(applied)),
+  afterApply: demoteOtherPrimaries,
 };
 
 /** assignOwner: one owner per role; assigning the CSM also moves the customer into that owner's book. */
