@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { acme, globex, gql, useTestSubgraph } from '@hub/core/testing';
-import type { SqlExecutor } from '@hub/core/sync/types';
+import { sqlOf, syncBatch, withPath } from '@hub/core/sync/testing';
 import { subgraph } from '../src/server.js';
 import { sync } from '../src/sync.js';
 import { supportTicketSync, type TicketFacts } from '../src/sync/ticket.js';
@@ -26,55 +26,11 @@ const EXAMPLE = {
   syncTimestamp: '2025-12-05T08:21:00Z',
 };
 
-function withPath(obj: unknown, path: string, value: unknown): Record<string, unknown> {
-  const copy = JSON.parse(JSON.stringify(obj)) as Record<string, unknown>;
-  const parts = path.split('.');
-  let at = copy;
-  for (const part of parts.slice(0, -1)) at = at[part] as Record<string, unknown>;
-  const last = parts[parts.length - 1] as string;
-  if (value === undefined) delete at[last];
-  else at[last] = value;
-  return copy;
-}
 const payload = (p: unknown) => p as SupportTicketSyncInput;
 
-const SYNC = /* GraphQL */ `
-  mutation ($events: [SupportSyncEventInput!]!) {
-    syncSupport(events: $events) {
-      results {
-        outcome
-        firstOutcome
-        code
-        field
-        conflicts {
-          field
-          rule
-          winner
-        }
-        quality {
-          completeness
-          validity
-          consistency
-          timeliness
-          score
-        }
-      }
-    }
-  }
-`;
-interface Result {
-  outcome: string;
-  firstOutcome: string | null;
-  code: string | null;
-  field: string | null;
-  conflicts: { field: string; rule: string; winner: string }[];
-  quality: { completeness: number; validity: number; consistency: number; timeliness: number; score: number } | null;
-}
-async function syncEvents(events: Record<string, unknown>[], viewer = acme): Promise<Result[]> {
-  const res = await gql<{ syncSupport: { results: Result[] } }>(hub.url, SYNC, { events }, viewer);
-  expect(res.errors).toBeUndefined();
-  return res.data?.syncSupport.results ?? [];
-}
+const syncEvents = async (events: Record<string, unknown>[], viewer = acme) =>
+  (await syncBatch(hub.url, 'support', events, viewer)).results;
+
 const TICKET = `query ($id: ID!) { ticket(id: $id) { id status priority subject satisfactionScore resolvedAt customer { id } } }`;
 async function ticket(id: string, viewer = acme) {
   const res = await gql<{ ticket: Record<string, unknown> | null }>(hub.url, TICKET, { id }, viewer);
@@ -158,12 +114,7 @@ describe('support sync declaration', () => {
 
   it('loads the stored customers of a batch’s tickets in one query, within the tenant', async () => {
     const calls: string[] = [];
-    const db: SqlExecutor = {
-      query: async <T>(sql: string, ...params: unknown[]) => {
-        calls.push(sql);
-        return (await hub.store.client.$queryRawUnsafe(sql, ...params)) as T[];
-      },
-    };
+    const db = sqlOf(hub.store.client, calls);
     const [seeded] = await hub.store.client.$queryRawUnsafe<{ id: string; customerId: string }[]>(
       `SELECT id, "customerId" FROM "Ticket" WHERE "tenantId" = 'acme' ORDER BY id LIMIT 1`,
     );
