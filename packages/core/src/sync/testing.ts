@@ -99,8 +99,8 @@ export interface SyncBatchAnswer {
   counts: { applied: number; merged: number; stale: number; duplicate: number; rejected: number };
 }
 
-/** The data of a `syncMutation(domain)` response, keyed by the mutation's name. */
-export type SyncAnswer = Record<string, SyncBatchAnswer>;
+/** The data of a `syncMutation(domain)` response, keyed by the mutation's name (`SyncAnswer<'product'>['syncProduct']`). */
+export type SyncAnswer<D extends Domain = Domain> = { [K in `sync${Capitalize<D>}`]: SyncBatchAnswer };
 
 /**
  * Sends `events` to `domain`'s sync mutation at `url` (by default as `senderOf` the acme tenant:
@@ -113,7 +113,7 @@ export async function syncBatch(
   events: readonly Record<string, unknown>[],
   viewer: Viewer = senderOf('acme', domain, events),
 ): Promise<SyncBatchAnswer> {
-  const res = await gql<SyncAnswer>(url, syncMutation(domain), { events }, viewer);
+  const res = await gql<Record<string, SyncBatchAnswer>>(url, syncMutation(domain), { events }, viewer);
   expect(res.errors).toBeUndefined();
   const batch = res.data?.[syncField(domain)];
   if (!batch) throw new Error(`${syncField(domain)} answered no batch`);
