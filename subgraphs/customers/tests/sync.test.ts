@@ -1,5 +1,5 @@
 import { acme, gql, useTestSubgraph } from '@hub/core/testing';
-import type { SqlExecutor } from '@hub/core/sync/types';
+import { rejection, sqlOf, syncBatch } from '@hub/core/sync/testing';
 import type { PrismaClient } from '@hub/store/customers';
 import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
@@ -40,27 +40,10 @@ const CONTACT = {
   syncTimestamp: '2025-12-05T08:21:00Z',
 } as unknown as ContactRecordSyncInput;
 
-function rejection(fn: () => unknown): { code: unknown; field: unknown } {
-  try {
-    fn();
-  } catch (error) {
-    const extensions = (error as { extensions?: Record<string, unknown> }).extensions ?? {};
-    return { code: extensions['code'], field: extensions['field'] };
-  }
-  throw new Error('expected a rejection');
-}
-
 const hub = useTestSubgraph(subgraph);
 const client = () => hub.store.client as PrismaClient;
 
-function sql(statements: string[] = []): SqlExecutor {
-  return {
-    query: (text, ...params) => {
-      statements.push(text);
-      return client().$queryRawUnsafe(text, ...params);
-    },
-  };
-}
+const sql = (statements?: string[]) => sqlOf(hub.store.client, statements);
 
 describe('customers sync declaration: customer_record_sync', () => {
   const at = new Date('2025-12-05T08:21:00Z');
@@ -320,37 +303,8 @@ describe('customers sync declaration: the mutations’ kinds', () => {
   });
 });
 
-const SYNC = /* GraphQL */ `
-  mutation ($events: [CustomersSyncEventInput!]!) {
-    syncCustomers(events: $events) {
-      results {
-        outcome
-        firstOutcome
-        code
-        field
-        quality {
-          completeness
-          validity
-          consistency
-        }
-      }
-    }
-  }
-`;
-
-interface EventResult {
-  outcome: string;
-  firstOutcome: string | null;
-  code: string | null;
-  field: string | null;
-  quality: { completeness: number; validity: number; consistency: number } | null;
-}
-
-async function syncCustomers(events: Record<string, unknown>[]): Promise<EventResult[]> {
-  const res = await gql<{ syncCustomers: { results: EventResult[] } }>(hub.url, SYNC, { events }, acme);
-  expect(res.errors).toBeUndefined();
-  return res.data?.syncCustomers.results ?? [];
-}
+const syncCustomers = async (events: Record<string, unknown>[]) =>
+  (await syncBatch(hub.url, 'customers', events, acme)).results;
 
 describe('customers sync through the pipeline (syncCustomers)', () => {
   it('a customer and its contacts in one batch: the customer exists for the contacts after it', async () => {
