@@ -1,4 +1,5 @@
-import type { SqlExecutor, SyncKind } from '@hub/core/sync/types';
+import type { SyncKind } from '@hub/core/sync/types';
+import { rejection, sqlOf, syncBatch } from '@hub/core/sync/testing';
 import { acme, gql, useTestSubgraph } from '@hub/core/testing';
 import { describe, expect, it } from 'vitest';
 import type { MarketingDataSyncInput } from '../src/generated/resolvers-types.js';
@@ -53,16 +54,6 @@ function briefWith(change: (payload: MarketingDataSyncInput) => void): Marketing
   const copy = structuredClone(BRIEF);
   change(copy);
   return copy;
-}
-
-function rejection(run: () => unknown, label = ''): { field: unknown; code: unknown } {
-  try {
-    run();
-  } catch (error) {
-    const extensions = (error as { extensions?: Record<string, unknown> }).extensions ?? {};
-    return { field: extensions['field'], code: extensions['code'] };
-  }
-  throw new Error(`expected a rejection ${label}`);
 }
 
 describe('marketing sync declaration: mapping', () => {
@@ -339,11 +330,6 @@ describe('marketing sync declaration: models, owners and quality rules', () => {
 
 const hub = useTestSubgraph(subgraph);
 
-function sqlOf(client: unknown): SqlExecutor {
-  const prisma = client as { $queryRawUnsafe<T>(sql: string, ...params: unknown[]): Promise<T[]> };
-  return { query: (sql, ...params) => prisma.$queryRawUnsafe(sql, ...params) };
-}
-
 describe('marketing sync declaration: consistency facts from the store', () => {
   it('loads the stored current stays and campaign types of a whole batch in one query', async () => {
     const db = sqlOf(hub.store.client);
@@ -371,14 +357,14 @@ describe('marketing sync declaration: consistency facts from the store', () => {
     });
     const unknown = briefWith((p) => p.customerJourneySync && (p.customerJourneySync.customerId = 'cust_99999'));
 
-    let statements = 0;
-    const counting: SqlExecutor = { query: (sql, ...params) => (statements++, db.query(sql, ...params)) };
+    const statements: string[] = [];
+    const counting = sqlOf(hub.store.client, statements);
     const facts = (await marketingData.quality.loadFacts?.(counting, 'acme', [
       agreeing,
       skipping,
       unknown,
     ])) as MarketingFacts;
-    expect(statements).toBe(1);
+    expect(statements).toHaveLength(1);
     expect(facts.currentStay.get(stored.customerId)).toBe(`${stored.stage}@${stored.entryDate}`);
     expect(facts.campaignType.get(campaign.id)).toBe(campaign.campaignType);
 
@@ -454,23 +440,6 @@ describe('marketing sync declaration: the journey-move mutation kind', () => {
   });
 });
 
-const SYNC = /* GraphQL */ `
-  mutation ($events: [MarketingSyncEventInput!]!) {
-    syncMarketing(events: $events) {
-      results {
-        outcome
-        firstOutcome
-        code
-        field
-        quality {
-          completeness
-          validity
-          consistency
-        }
-      }
-    }
-  }
-`;
 const JOURNEY = /* GraphQL */ `
   query ($r: [_Any!]!) {
     _entities(representations: $r) {
@@ -503,19 +472,8 @@ const JOURNEY = /* GraphQL */ `
     }
   }
 `;
-type Result = {
-  outcome: string;
-  firstOutcome: string | null;
-  code: string | null;
-  field: string | null;
-  quality: { completeness: number; validity: number; consistency: number } | null;
-};
-
-async function syncMarketing(events: Record<string, unknown>[]): Promise<Result[]> {
-  const res = await gql<{ syncMarketing: { results: Result[] } }>(hub.url, SYNC, { events }, acme);
-  expect(res.errors).toBeUndefined();
-  return res.data?.syncMarketing.results ?? [];
-}
+const syncMarketing = async (events: Record<string, unknown>[]) =>
+  (await syncBatch(hub.url, 'marketing', events, acme)).results;
 
 describe('marketing sync API: the brief’s payload through the pipeline', () => {
   it('applies the brief’s payload for a new customer once, creating the campaign; again it is a DUPLICATE', async () => {

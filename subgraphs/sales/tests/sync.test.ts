@@ -1,5 +1,6 @@
-import type { SqlExecutor, SyncKind } from '@hub/core/sync/types';
-import { acme, gql, senderOf, useTestSubgraph } from '@hub/core/testing';
+import type { SyncKind } from '@hub/core/sync/types';
+import { rejection, sqlOf, syncBatch } from '@hub/core/sync/testing';
+import { acme, gql, useTestSubgraph } from '@hub/core/testing';
 import { describe, expect, it } from 'vitest';
 import type { ExpansionOpportunitySyncInput, SalesPipelineSyncInput } from '../src/generated/resolvers-types.js';
 import { subgraph } from '../src/server.js';
@@ -44,16 +45,6 @@ function briefWith(change: (payload: SalesPipelineSyncInput) => void): SalesPipe
   const copy = structuredClone(BRIEF);
   change(copy);
   return copy;
-}
-
-function rejection(run: () => unknown, label: string): { field: unknown; code: unknown } {
-  try {
-    run();
-  } catch (error) {
-    const extensions = (error as { extensions?: Record<string, unknown> }).extensions ?? {};
-    return { field: extensions['field'], code: extensions['code'] };
-  }
-  throw new Error(`expected a rejection: ${label}`);
 }
 
 const opportunity = (p: SalesPipelineSyncInput) => {
@@ -212,11 +203,6 @@ describe('sales sync declaration: models, owners and quality rules', () => {
 
 const hub = useTestSubgraph(subgraph);
 
-function sqlOf(client: unknown): SqlExecutor {
-  const prisma = client as { $queryRawUnsafe<T>(sql: string, ...params: unknown[]): Promise<T[]> };
-  return { query: (sql, ...params) => prisma.$queryRawUnsafe(sql, ...params) };
-}
-
 describe('sales sync declaration: consistency facts from the store', () => {
   it('loads the stored owners of every opportunity of a batch in one query, per tenant', async () => {
     const db = sqlOf(hub.store.client);
@@ -234,10 +220,10 @@ describe('sales sync declaration: consistency facts from the store', () => {
       opportunity(p).opportunityId = a.id;
     });
     const fresh = briefWith((p) => (opportunity(p).opportunityId = 'exp_not_stored'));
-    let statements = 0;
-    const counting: SqlExecutor = { query: (sql, ...params) => (statements++, db.query(sql, ...params)) };
+    const statements: string[] = [];
+    const counting = sqlOf(hub.store.client, statements);
     const facts = (await pipeline.quality.loadFacts?.(counting, 'acme', [same, moved, fresh])) as SalesFacts;
-    expect(statements).toBe(1);
+    expect(statements).toHaveLength(1);
     expect(facts.opportunityCustomer).toEqual(new Map([[a.id, a.customerId]]));
     const consistency = (p: SalesPipelineSyncInput) => pipeline.quality.consistency?.(p, facts) ?? [];
     expect(consistency(same)).toEqual([{ field: 'expansionOpportunities.0.opportunityId', ok: true }]);
@@ -249,49 +235,10 @@ describe('sales sync declaration: consistency facts from the store', () => {
   });
 });
 
-const SYNC = /* GraphQL */ `
-  mutation ($events: [SalesSyncEventInput!]!) {
-    syncSales(events: $events) {
-      results {
-        outcome
-        firstOutcome
-        code
-        field
-        conflicts {
-          model
-          field
-          rule
-          winner
-        }
-        quality {
-          completeness
-          validity
-          consistency
-        }
-      }
-    }
-  }
-`;
-interface SyncAnswer {
-  syncSales: {
-    results: {
-      outcome: string;
-      firstOutcome: string | null;
-      code: string | null;
-      field: string | null;
-      conflicts: { model: string; field: string; rule: string; winner: string }[];
-      quality: { completeness: number; validity: number; consistency: number } | null;
-    }[];
-  };
-}
 const OPPORTUNITY =
   '{ opportunity(id: "exp_sync_1") { stage probability csContribution { healthScore } customer { id } } }';
 
-async function syncSales(events: Record<string, unknown>[]) {
-  const res = await gql<SyncAnswer>(hub.url, SYNC, { events }, senderOf('acme', 'sales', events));
-  expect(res.errors).toBeUndefined();
-  return res.data?.syncSales.results ?? [];
-}
+const syncSales = async (events: Record<string, unknown>[]) => (await syncBatch(hub.url, 'sales', events)).results;
 
 describe('sales sync API: the brief’s payload through the pipeline', () => {
   const payload = (changes: Partial<ExpansionOpportunitySyncInput>, at: Date) =>
@@ -337,8 +284,18 @@ describe('sales sync API: the brief’s payload through the pipeline', () => {
     expect(merged?.outcome).toBe('MERGED');
     expect(merged?.conflicts).toEqual(
       expect.arrayContaining([
-        { model: 'ExpansionOpportunity', field: 'stage', rule: 'SYSTEM_OF_RECORD', winner: 'STORED' },
-        { model: 'ExpansionOpportunity', field: 'probability', rule: 'LATEST_SOURCE_TIME', winner: 'INCOMING' },
+        expect.objectContaining({
+          model: 'ExpansionOpportunity',
+          field: 'stage',
+          rule: 'SYSTEM_OF_RECORD',
+          winner: 'STORED',
+        }),
+        expect.objectContaining({
+          model: 'ExpansionOpportunity',
+          field: 'probability',
+          rule: 'LATEST_SOURCE_TIME',
+          winner: 'INCOMING',
+        }),
       ]),
     );
     // The health engine's score wins over the earlier value even though it is older than it.
@@ -360,7 +317,12 @@ describe('sales sync API: the brief’s payload through the pipeline', () => {
     ]);
     expect(health?.conflicts).toEqual(
       expect.arrayContaining([
-        { model: 'ExpansionOpportunity', field: 'csHealthScore', rule: 'SYSTEM_OF_RECORD', winner: 'INCOMING' },
+        expect.objectContaining({
+          model: 'ExpansionOpportunity',
+          field: 'csHealthScore',
+          rule: 'SYSTEM_OF_RECORD',
+          winner: 'INCOMING',
+        }),
       ]),
     );
     const read = await gql(hub.url, OPPORTUNITY, {}, acme);
