@@ -1,92 +1,18 @@
 import { describe, expect, it } from 'vitest';
 import { acme, gql, globex, useTestSubgraph, viewerFor } from '@hub/core/testing';
+import {
+  syncBookkeepingQuery,
+  syncMutation,
+  type SyncAnswer,
+  type SyncBookkeepingAnswer,
+} from '@hub/core/sync/testing';
 import { subgraph } from '../src/server.js';
 import { ENTITIES, RECORD, usageInput } from './fixtures.js';
 
 const hub = useTestSubgraph(subgraph);
 
-const SYNC = /* GraphQL */ `
-  mutation ($events: [ProductSyncEventInput!]!) {
-    syncProduct(events: $events) {
-      counts {
-        applied
-        merged
-        stale
-        duplicate
-        rejected
-      }
-      results {
-        index
-        outcome
-        firstOutcome
-        code
-        field
-        deadLetterId
-        idempotencyKey
-        conflicts {
-          id
-          field
-          rule
-          winner
-        }
-        quality {
-          completeness
-          validity
-          consistency
-          timeliness
-          score
-        }
-      }
-    }
-  }
-`;
-
-const BOOKKEEPING = /* GraphQL */ `
-  query {
-    sync {
-      product {
-        domain
-        dataQuality(windowHours: 1) {
-          records
-          rejected
-          accuracy {
-            value
-            target
-            meetsTarget
-          }
-          completeness {
-            value
-          }
-        }
-        syncConflicts(first: 50) {
-          totalCount
-          edges {
-            node {
-              id
-              field
-              model
-              storedValue
-              incomingValue
-              winner
-              resolvedBy
-            }
-          }
-        }
-        deadLetters(first: 50, filter: { replayed: false }) {
-          totalCount
-          edges {
-            node {
-              id
-              code
-              field
-              payload
-            }
-          }
-        }
-      }
-    }
-  }
-`;
+const SYNC = syncMutation('product');
+const BOOKKEEPING = syncBookkeepingQuery('product');
 
 /** The brief's "Product Usage Analytics Sync" payload in camelCase, its feature maps as lists. */
 function briefPayload(customerId: string, overrides: Record<string, unknown> = {}) {
@@ -115,21 +41,6 @@ function briefPayload(customerId: string, overrides: Record<string, unknown> = {
   };
 }
 
-interface SyncAnswer {
-  syncProduct: {
-    counts: Record<string, number>;
-    results: {
-      outcome: string;
-      firstOutcome: string | null;
-      code: string | null;
-      field: string | null;
-      deadLetterId: string | null;
-      conflicts: { id: string; field: string; rule: string; winner: string }[];
-      quality: Record<string, number> | null;
-    }[];
-  };
-}
-
 async function customerCalls(): Promise<number> {
   const metric = await hub.customers?.metrics.httpDuration.get();
   return (metric?.values ?? [])
@@ -140,11 +51,11 @@ async function customerCalls(): Promise<number> {
 describe('product subgraph: sync API', () => {
   it("applies the brief's usage payload, answers a repeat as DUPLICATE, and serves the rows", async () => {
     const events = [{ source: 'product_analytics', usageAnalyticsSync: briefPayload('cust_00002') }];
-    const first = await gql<SyncAnswer>(hub.url, SYNC, { events }, acme);
+    const first = await gql<SyncAnswer<'product'>>(hub.url, SYNC, { events }, acme);
     expect(first.errors).toBeUndefined();
     expect(first.data?.syncProduct.counts).toEqual({ applied: 1, merged: 0, stale: 0, duplicate: 0, rejected: 0 });
     expect(first.data?.syncProduct.results[0]?.quality).toMatchObject({ completeness: 1, validity: 1, timeliness: 1 });
-    const again = await gql<SyncAnswer>(hub.url, SYNC, { events }, acme);
+    const again = await gql<SyncAnswer<'product'>>(hub.url, SYNC, { events }, acme);
     expect(again.data?.syncProduct.results[0]).toMatchObject({ outcome: 'DUPLICATE', firstOutcome: 'APPLIED' });
     const read = await gql<{ _entities: { usage: { feature: string }[]; adoption: { maturityLevel: string } }[] }>(
       hub.url,
@@ -172,7 +83,7 @@ describe('product subgraph: sync API', () => {
   it('rejects bad events one by one with their field, checking customers once per batch', async () => {
     const before = await customerCalls();
     const bad = briefPayload('cust_00008');
-    const res = await gql<SyncAnswer>(
+    const res = await gql<SyncAnswer<'product'>>(
       hub.url,
       SYNC,
       {
@@ -210,7 +121,7 @@ describe('product subgraph: sync API', () => {
 
   it('keeps the sync API to admins and integration accounts; a book role writes its own customers only, through the same pipeline', async () => {
     const manager = viewerFor('acme', { roles: ['cs_manager'], customerIds: ['cust_00002'] });
-    const sync = await gql<SyncAnswer>(
+    const sync = await gql<SyncAnswer<'product'>>(
       hub.url,
       SYNC,
       { events: [{ usageAnalyticsSync: briefPayload('cust_00002', { usagePeriod: '2026-08-01_to_2026-08-31' }) }] },
@@ -239,13 +150,13 @@ describe('product subgraph: sync API', () => {
   it('lets an admin read quality, conflicts and dead letters, override a conflict and replay a letter', async () => {
     const period = '2026-07-01_to_2026-07-31';
     const older = new Date(Date.now() - 3_600_000).toISOString();
-    await gql<SyncAnswer>(
+    await gql<SyncAnswer<'product'>>(
       hub.url,
       SYNC,
       { events: [{ source: 'crm', usageAnalyticsSync: briefPayload('cust_00026', { usagePeriod: period }) }] },
       acme,
     );
-    const stale = await gql<SyncAnswer>(
+    const stale = await gql<SyncAnswer<'product'>>(
       hub.url,
       SYNC,
       {
@@ -269,7 +180,7 @@ describe('product subgraph: sync API', () => {
       acme,
     );
     expect(stale.errors?.[0]?.extensions).toMatchObject({ code: 'BAD_USER_INPUT' });
-    const valid = await gql<SyncAnswer>(
+    const valid = await gql<SyncAnswer<'product'>>(
       hub.url,
       SYNC,
       {
@@ -308,16 +219,7 @@ describe('product subgraph: sync API', () => {
     expect(staleResult?.conflicts.map((c) => c.field).sort()).toEqual(['maturityLevel', 'overallAdoptionRate']);
     expect(badResult).toMatchObject({ outcome: 'REJECTED', field: 'adoptionMetrics.overallAdoptionRate' });
 
-    type Book = {
-      sync: {
-        product: {
-          dataQuality: { records: number };
-          syncConflicts: { totalCount: number };
-          deadLetters: { edges: { node: { id: string } }[] };
-        };
-      };
-    };
-    const book = await gql<Book>(hub.url, BOOKKEEPING, {}, acme);
+    const book = await gql<SyncBookkeepingAnswer<'product'>>(hub.url, BOOKKEEPING, {}, acme);
     expect(book.errors).toBeUndefined();
     expect(book.data?.sync.product.dataQuality.records).toBeGreaterThanOrEqual(8);
     expect(book.data?.sync.product.syncConflicts.totalCount).toBeGreaterThanOrEqual(2);

@@ -170,38 +170,38 @@ export function syncBookkeepingQuery(domain: Domain): string {
   `;
 }
 
-/** The data of a `syncBookkeepingQuery(domain)` response. */
-export interface SyncBookkeepingAnswer {
-  sync: Record<
-    string,
-    {
-      domain: string;
-      dataQuality: {
-        records: number;
-        rejected: number;
-        accuracy: { value: number; target: number; meetsTarget: boolean };
-        completeness: { value: number };
+/** `DomainSync` as `syncBookkeepingQuery` selects it. */
+export interface DomainSyncAnswer {
+  domain: string;
+  dataQuality: {
+    records: number;
+    rejected: number;
+    accuracy: { value: number; target: number; meetsTarget: boolean };
+    completeness: { value: number };
+  };
+  syncConflicts: {
+    totalCount: number;
+    edges: {
+      node: {
+        id: string;
+        field: string;
+        model: string;
+        storedValue: string | null;
+        incomingValue: string | null;
+        winner: string;
+        resolvedBy: string | null;
       };
-      syncConflicts: {
-        totalCount: number;
-        edges: {
-          node: {
-            id: string;
-            field: string;
-            model: string;
-            storedValue: string | null;
-            incomingValue: string | null;
-            winner: string;
-            resolvedBy: string | null;
-          };
-        }[];
-      };
-      deadLetters: {
-        totalCount: number;
-        edges: { node: { id: string; code: string; field: string | null; payload: string } }[];
-      };
-    }
-  >;
+    }[];
+  };
+  deadLetters: {
+    totalCount: number;
+    edges: { node: { id: string; code: string; field: string | null; payload: string } }[];
+  };
+}
+
+/** The data of a `syncBookkeepingQuery(domain)` response (`SyncBookkeepingAnswer<'product'>['sync']['product']`). */
+export interface SyncBookkeepingAnswer<D extends Domain = Domain> {
+  sync: { [K in D]: DomainSyncAnswer };
 }
 
 /** The `extensions.code` and `extensions.field` of what `run` throws; fails when it throws nothing. */
