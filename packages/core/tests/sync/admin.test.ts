@@ -1,35 +1,18 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSyncAdmin } from '../../src/sync/admin.js';
-import { createSyncPipeline } from '../../src/sync/engine.js';
-import type { SyncEvent } from '../../src/sync/types.js';
-import { definition, factLoads } from './fixture.js';
-import { openTestStore, STORE_KINDS, type TestStore } from './stores.js';
+import { factLoads, fixturePipeline, usageEventAt } from './fixture.js';
+import { STORE_KINDS, useTestStore } from './stores.js';
 
-const CUSTOMER_KEYS = { FeatureUsage: 'customerId', AdoptionMetrics: 'customerId' };
 const NOW = Date.parse('2026-11-20T12:00:00.000Z');
 const hoursAgo = (h: number) => new Date(NOW - h * 3_600_000).toISOString();
 let tenantCounter = 0;
 
 describe.each(STORE_KINDS)('sync quality and admin repairs on %s', (kind) => {
-  let store: TestStore;
-  beforeAll(async () => {
-    store = await openTestStore(kind);
-  });
-  afterAll(async () => {
-    await store?.close();
-  });
+  const store = useTestStore(kind);
 
   function setup() {
     const tenantId = `a${++tenantCounter}_${kind}`;
-    const sync = createSyncPipeline({
-      claimableSources: 'all',
-      definition,
-      client: store.client,
-      scope: { tenantId, customerIds: null },
-      customerKeys: CUSTOMER_KEYS,
-      defaultSource: 'admin:u1',
-      now: () => new Date(NOW),
-    });
+    const sync = fixturePipeline(store.client, tenantId, { now: () => new Date(NOW) });
     const admin = createSyncAdmin({
       client: store.client,
       domain: 'product',
@@ -41,19 +24,7 @@ describe.each(STORE_KINDS)('sync quality and admin repairs on %s', (kind) => {
     return { sync, admin, tenantId };
   }
 
-  const usage = (payload: Record<string, unknown>, extra: Partial<SyncEvent> = {}): SyncEvent => ({
-    kind: 'usage',
-    payload: {
-      customerId: 'cust_a',
-      period: '2026-11-01',
-      feature: 'email',
-      usageCount: 5,
-      adoptionScore: 0.5,
-      at: hoursAgo(0),
-      ...payload,
-    },
-    ...extra,
-  });
+  const usage = usageEventAt(hoursAgo(0));
 
   it('scores each accepted event and reports the window beside the targets', async () => {
     const { sync, admin } = setup();

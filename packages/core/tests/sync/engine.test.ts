@@ -1,10 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { createSyncPipeline, type SyncPipelineOptions } from '../../src/sync/engine.js';
-import { defineSync, type RowChange, type SyncEvent } from '../../src/sync/types.js';
-import { definition } from './fixture.js';
-import { openTestStore, STORE_KINDS, type TestStore } from './stores.js';
+import { defineSync, type RowChange } from '../../src/sync/types.js';
+import { fixturePipeline, usageEventAt } from './fixture.js';
+import { STORE_KINDS, useTestStore } from './stores.js';
 
-const CUSTOMER_KEYS = { FeatureUsage: 'customerId', AdoptionMetrics: 'customerId' };
 const KNOWN = new Set(['cust_a', 'cust_b', 'cust_c']);
 const T0 = Date.parse('2026-11-20T10:00:00.000Z');
 const at = (hours: number) => new Date(T0 + hours * 3_600_000).toISOString();
@@ -12,29 +11,17 @@ const at = (hours: number) => new Date(T0 + hours * 3_600_000).toISOString();
 let tenantCounter = 0;
 
 describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
-  let store: TestStore;
-  beforeAll(async () => {
-    store = await openTestStore(kind);
-  });
-  afterAll(async () => {
-    await store?.close();
-  });
+  const store = useTestStore(kind);
 
   /** A pipeline for a fresh tenant (tests do not see each other's rows), with a counting verifier. */
   function pipeline(overrides: Partial<SyncPipelineOptions> = {}) {
     const tenantId = `t${++tenantCounter}_${kind}`;
     const calls: string[][] = [];
-    const sync = createSyncPipeline({
-      claimableSources: 'all',
-      definition,
-      client: store.client,
-      scope: { tenantId, customerIds: null },
-      customerKeys: CUSTOMER_KEYS,
+    const sync = fixturePipeline(store.client, tenantId, {
       verifyCustomers: async (ids) => {
         calls.push([...ids]);
         return new Set(ids.filter((id) => KNOWN.has(id)));
       },
-      defaultSource: 'admin:u1',
       now: () => new Date(T0 + 3_600_000 * 24),
       ...overrides,
     });
@@ -55,19 +42,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     return { sync, tenantId, calls, count, usage };
   }
 
-  const usageEvent = (payload: Record<string, unknown>, extra: Partial<SyncEvent> = {}): SyncEvent => ({
-    kind: 'usage',
-    payload: {
-      customerId: 'cust_a',
-      period: '2026-11-01',
-      feature: 'email',
-      usageCount: 5,
-      adoptionScore: 0.5,
-      at: at(0),
-      ...payload,
-    },
-    ...extra,
-  });
+  const usageEvent = usageEventAt(at(0));
 
   it('applies a new event once: a repeat (in the batch and later) is DUPLICATE with the first outcome', async () => {
     const { sync, count, usage } = pipeline();
@@ -199,10 +174,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
 
   it('confines a customer-scoped viewer to its customers: FORBIDDEN, not dead-lettered', async () => {
     const tenantId = `t${++tenantCounter}_${kind}`;
-    const sync = createSyncPipeline({
-      claimableSources: 'all',
-      definition,
-      client: store.client,
+    const sync = fixturePipeline(store.client, tenantId, {
       scope: { tenantId, customerIds: ['cust_a'] },
       customerKeys: { FeatureUsage: 'customerId', AdoptionMetrics: null },
       defaultSource: 'cs_manager:u2',
@@ -220,14 +192,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     const letters = await store.query(`SELECT 1 FROM hub_sync_dead_letter WHERE tenant_id = $1`, tenantId);
     expect(letters).toHaveLength(0);
     // No tenant at all: nothing runs.
-    const none = createSyncPipeline({
-      claimableSources: 'all',
-      definition,
-      client: store.client,
-      scope: { tenantId: null, customerIds: null },
-      customerKeys: CUSTOMER_KEYS,
-      defaultSource: 'x',
-    });
+    const none = fixturePipeline(store.client, null, { defaultSource: 'x' });
     expect((await none.apply([usageEvent({})]))[0]).toMatchObject({ outcome: 'REJECTED', code: 'FORBIDDEN' });
   });
 
@@ -290,14 +255,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
         'hub_sync_dead_letter',
       ])
         expect(await count(table), table).toBe(0);
-      const retry = createSyncPipeline({
-        claimableSources: 'all',
-        definition,
-        client: store.client,
-        scope: { tenantId, customerIds: null },
-        customerKeys: CUSTOMER_KEYS,
-        defaultSource: 'admin:u1',
-      });
+      const retry = fixturePipeline(store.client, tenantId);
       expect((await retry.apply(events)).map((r) => r.outcome)).toEqual(['APPLIED', 'REJECTED', 'APPLIED']);
       expect(await count('FeatureUsage')).toBe(2);
     },
@@ -313,28 +271,14 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     });
     const events = [usageEvent({ feature: 'a' }, { idempotencyKey: 'x1' })];
     await expect(sync.apply(events)).rejects.toThrow('lost answer');
-    const retry = createSyncPipeline({
-      claimableSources: 'all',
-      definition,
-      client: store.client,
-      scope: { tenantId, customerIds: null },
-      customerKeys: CUSTOMER_KEYS,
-      defaultSource: 'admin:u1',
-    });
+    const retry = fixturePipeline(store.client, tenantId);
     expect((await retry.apply(events))[0]).toMatchObject({ outcome: 'DUPLICATE', firstOutcome: 'APPLIED' });
     expect(await count('hub_sync_outbox')).toBe(1);
   });
 
   it('serialises concurrent batches on the same rows: the latest source time wins, each key applies once', async () => {
     const { sync, tenantId, count } = pipeline();
-    const other = createSyncPipeline({
-      claimableSources: 'all',
-      definition,
-      client: store.client,
-      scope: { tenantId, customerIds: null },
-      customerKeys: CUSTOMER_KEYS,
-      defaultSource: 'admin:u1',
-    });
+    const other = fixturePipeline(store.client, tenantId);
     // 120 events over 6 rows with distinct times, split across two callers in opposite orders;
     // 40 keys are sent by both.
     const events = Array.from({ length: 120 }, (_, i) =>

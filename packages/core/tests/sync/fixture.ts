@@ -4,7 +4,8 @@
  */
 import { badUserInput } from '../../src/errors.js';
 import { instant } from '../../src/sync/payload.js';
-import { defineSync, type RowChange } from '../../src/sync/types.js';
+import { createSyncPipeline, type SyncPipeline, type SyncPipelineOptions } from '../../src/sync/engine.js';
+import { defineSync, type RowChange, type SyncEvent } from '../../src/sync/types.js';
 import { toDay, unitInterval } from '../../src/validate.js';
 
 export interface UsagePayload {
@@ -23,6 +24,10 @@ export interface AdoptionPayload {
   at: Date | string;
 }
 
+/** The FeatureUsage row and source time every usage kind writes with. */
+const usageKey = (p: UsagePayload) => ({ customerId: p.customerId, periodStart: toDay(p.period), feature: p.feature });
+const usageTime = (p: UsagePayload) => instant('at', p.at);
+
 /** How often the adoption kind's loadFacts ran (the engine must call it once per batch). */
 export const factLoads = { count: 0 };
 
@@ -36,7 +41,7 @@ export const definition = defineSync({
     {
       name: 'usage',
       sourceTimeField: 'at',
-      sourceTime: (p: UsagePayload) => instant('at', p.at),
+      sourceTime: usageTime,
       map(p: UsagePayload): RowChange[] {
         if (p.usageCount !== undefined && p.usageCount < 0) throw badUserInput('usageCount', 'must be at least 0');
         const fields: Record<string, unknown> = {
@@ -49,7 +54,7 @@ export const definition = defineSync({
         return [
           {
             model: 'FeatureUsage',
-            key: { customerId: p.customerId, periodStart: toDay(p.period), feature: p.feature },
+            key: usageKey(p),
             fields,
           },
         ];
@@ -64,11 +69,11 @@ export const definition = defineSync({
       name: 'usage_update',
       mode: 'update',
       sourceTimeField: 'at',
-      sourceTime: (p: UsagePayload) => instant('at', p.at),
+      sourceTime: usageTime,
       map: (p: UsagePayload): RowChange[] => [
         {
           model: 'FeatureUsage',
-          key: { customerId: p.customerId, periodStart: toDay(p.period), feature: p.feature },
+          key: usageKey(p),
           fields: { usageCount: p.usageCount ?? 0 },
         },
       ],
@@ -78,11 +83,11 @@ export const definition = defineSync({
       name: 'usage_insert',
       mode: 'insert',
       sourceTimeField: 'at',
-      sourceTime: (p: UsagePayload) => instant('at', p.at),
+      sourceTime: usageTime,
       map: (p: UsagePayload): RowChange[] => [
         {
           model: 'FeatureUsage',
-          key: { customerId: p.customerId, periodStart: toDay(p.period), feature: p.feature },
+          key: usageKey(p),
           fields: {
             periodEnd: toDay(p.period),
             category: 'ADVANCED',
@@ -130,3 +135,43 @@ export const definition = defineSync({
     },
   ],
 });
+
+/** Which column of each fixture model names its customer (the engine's customer checks and scope). */
+export const CUSTOMER_KEYS = { FeatureUsage: 'customerId', AdoptionMetrics: 'customerId' };
+
+/**
+ * The fixture's pipeline for one tenant over `client`: every source claimable, all customers in
+ * scope, an admin's default source; `overrides` change any of it.
+ */
+export function fixturePipeline(
+  client: SyncPipelineOptions['client'],
+  tenantId: string | null,
+  overrides: Partial<SyncPipelineOptions> = {},
+): SyncPipeline {
+  return createSyncPipeline({
+    claimableSources: 'all',
+    definition,
+    client,
+    scope: { tenantId, customerIds: null },
+    customerKeys: CUSTOMER_KEYS,
+    defaultSource: 'admin:u1',
+    ...overrides,
+  });
+}
+
+/** A `usage` event maker: cust_a's `email` usage of November 2026 at `at`, with `payload` and `extra` over it. */
+export function usageEventAt(at: string) {
+  return (payload: Partial<UsagePayload> = {}, extra: Partial<SyncEvent> = {}): SyncEvent => ({
+    kind: 'usage',
+    payload: {
+      customerId: 'cust_a',
+      period: '2026-11-01',
+      feature: 'email',
+      usageCount: 5,
+      adoptionScore: 0.5,
+      at,
+      ...payload,
+    },
+    ...extra,
+  });
+}

@@ -4,6 +4,7 @@
  * plus the sync bookkeeping, exactly as `openStore().migrate()` applies them.
  */
 import { PGlite } from '@electric-sql/pglite';
+import { afterAll, beforeAll } from 'vitest';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
 import { applyMigrations, migrationsDirFor, openStore, SYNC_MIGRATIONS } from '@hub/store';
 import { pgliteRunner } from '@hub/store/runners';
@@ -54,4 +55,24 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
       await pglite.close();
     },
   };
+}
+
+/**
+ * Opens a `kind` store before the calling `describe`'s tests and closes it after them. The handle
+ * forwards to the open store; touching it outside a test (before beforeAll ran) throws.
+ */
+export function useTestStore(kind: StoreKind): TestStore {
+  let store: TestStore | undefined;
+  beforeAll(async () => {
+    store = await openTestStore(kind);
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+  return new Proxy({} as TestStore, {
+    get(_target, key) {
+      if (!store) throw new Error(`the ${kind} test store is not open (use it inside a test)`);
+      return Reflect.get(store, key);
+    },
+  });
 }
