@@ -7,7 +7,7 @@
 import { badUserInput } from '@hub/core/errors';
 import { defineSync, type QualityCheck, type RowChange, type SqlExecutor, type SyncKind } from '@hub/core/sync/types';
 import * as check from '@hub/core/validate';
-import { instant } from '@hub/core/sync/payload';
+import { instant, mutationSourceTime } from '@hub/core/sync/payload';
 import { CampaignType, JourneyStage } from '@hub/store/marketing';
 import type {
   CampaignEffectivenessInput,
@@ -339,11 +339,6 @@ const marketingDataSync: SyncKind<MarketingDataSyncInput> = {
 // Mutation-only kinds: today's mutations, one event per call. Their payload is the mutation's
 // arguments (`{ input }`, `{ id, input }`), so a rejection names the same path as before (`input.name`).
 
-/** A mutation's own change time: the source's, when it says one, else the arrival. */
-function changedAt(input: { sourceUpdatedAt?: Date | string | null }): Date {
-  return input.sourceUpdatedAt ? instant('input.sourceUpdatedAt', input.sourceUpdatedAt) : new Date();
-}
-
 type WithoutKey<T> = Omit<T, 'idempotencyKey'>;
 
 export interface CreateCampaignPayload {
@@ -431,7 +426,7 @@ export function mapCampaignPerformance({ input }: RecordCampaignPerformancePaylo
 const recordCampaignPerformance: SyncKind<RecordCampaignPerformancePayload> = {
   name: 'record_campaign_performance',
   mutationOnly: true,
-  sourceTime: ({ input }) => changedAt(input),
+  sourceTime: ({ input }) => mutationSourceTime(input),
   sourceTimeField: 'input.sourceUpdatedAt',
   map: mapCampaignPerformance,
   quality: {
@@ -519,7 +514,7 @@ export function mapJourneyMove({ input, open }: RecordJourneyStagePayload): RowC
 const recordJourneyStage: SyncKind<RecordJourneyStagePayload> = {
   name: 'record_journey_stage',
   mutationOnly: true,
-  sourceTime: ({ input }) => changedAt(input),
+  sourceTime: ({ input }) => mutationSourceTime(input),
   sourceTimeField: 'input.sourceUpdatedAt',
   map: mapJourneyMove,
   quality: {

@@ -12,3 +12,14 @@ export function instant(field: string, value: Date | string | null | undefined):
   if (date === undefined || Number.isNaN(date.getTime())) throw badUserInput(field, 'must be an ISO-8601 timestamp');
   return notInFuture(field, date);
 }
+
+/**
+ * A mutation kind's source time: its input's `sourceUpdatedAt` when given (checked as an
+ * `instant`: valid, not in the future), else `arrival`.
+ */
+export function mutationSourceTime(
+  input: { sourceUpdatedAt?: Date | string | null },
+  arrival: Date = new Date(),
+): Date {
+  return input.sourceUpdatedAt ? instant('input.sourceUpdatedAt', input.sourceUpdatedAt) : arrival;
+}

@@ -6,8 +6,9 @@
  * GraphQL only (mutation-only kinds are never dead-lettered, so never replayed from JSON).
  */
 import { badUserInput } from '@hub/core/errors';
+import { mutationSourceTime } from '@hub/core/sync/payload';
 import type { SyncKind } from '@hub/core/sync/types';
-import { amount, inRange, nonNegativeInt, notBefore, requiredText, sourceUpdatedAt } from '@hub/core/validate';
+import { amount, inRange, nonNegativeInt, notBefore, requiredText } from '@hub/core/validate';
 import type { InvoiceStatus } from '@hub/store/finance';
 import type {
   CreateInvoiceInput,
@@ -31,11 +32,6 @@ export const INVOICE_TRANSITIONS: Readonly<Record<InvoiceStatus, readonly Invoic
   VOID: [],
 };
 
-/** A mutation's source time: the input's `sourceUpdatedAt` when given (not in the future), else the arrival. */
-function mutationTime(input: { sourceUpdatedAt?: Date | null }): Date {
-  return sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt) ?? new Date();
-}
-
 export interface CreateInvoicePayload {
   input: CreateInvoiceInput;
 }
@@ -45,7 +41,7 @@ export const createInvoiceKind: SyncKind<CreateInvoicePayload> = {
   mutationOnly: true,
   // The invoice number is the caller's key: a second create of it is CONFLICT unless it is a replay.
   mode: 'insert',
-  sourceTime: ({ input }) => mutationTime(input),
+  sourceTime: ({ input }) => mutationSourceTime(input),
   sourceTimeField: 'input.sourceUpdatedAt',
   map({ input }) {
     const { issuedAt, dueAt } = input;
@@ -115,7 +111,7 @@ export interface UpsertRevenuePayload {
 export const upsertRevenueAttributionKind: SyncKind<UpsertRevenuePayload> = {
   name: 'upsert_revenue_attribution',
   mutationOnly: true,
-  sourceTime: ({ input }) => mutationTime(input),
+  sourceTime: ({ input }) => mutationSourceTime(input),
   sourceTimeField: 'input.sourceUpdatedAt',
   map({ input }) {
     return [

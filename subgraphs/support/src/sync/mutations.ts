@@ -5,16 +5,12 @@
  * instants are Dates: mutation-only kinds are never dead-lettered, so never replayed from JSON.
  */
 import { badUserInput } from '@hub/core/errors';
+import { mutationSourceTime } from '@hub/core/sync/payload';
 import type { SyncKind } from '@hub/core/sync/types';
-import { inRange, notBefore, requiredText, sourceUpdatedAt } from '@hub/core/validate';
+import { inRange, notBefore, requiredText } from '@hub/core/validate';
 import type { TicketStatus } from '@hub/store/support';
 import type { CreateTicketInput, UpdateTicketInput } from '../generated/resolvers-types.js';
 import { RESOLVED, TICKET_TRANSITIONS, resolutionHours } from '../tickets.js';
-
-/** A mutation's source time: the input's `sourceUpdatedAt` when given (not in the future), else the arrival. */
-function mutationTime(input: { sourceUpdatedAt?: Date | null }, now: Date): Date {
-  return sourceUpdatedAt('input.sourceUpdatedAt', input.sourceUpdatedAt) ?? now;
-}
 
 export interface CreateTicketPayload {
   input: CreateTicketInput;
@@ -28,7 +24,7 @@ export const createTicketKind: SyncKind<CreateTicketPayload> = {
   name: 'create_ticket',
   mutationOnly: true,
   mode: 'insert',
-  sourceTime: ({ input, now }) => mutationTime(input, now),
+  sourceTime: ({ input, now }) => mutationSourceTime(input, now),
   sourceTimeField: 'input.sourceUpdatedAt',
   map({ input, id, now }) {
     return [
@@ -72,7 +68,7 @@ export const updateTicketKind: SyncKind<UpdateTicketPayload> = {
   name: 'update_ticket',
   mutationOnly: true,
   mode: 'update',
-  sourceTime: ({ input, now }) => mutationTime(input, now),
+  sourceTime: ({ input, now }) => mutationSourceTime(input, now),
   sourceTimeField: 'input.sourceUpdatedAt',
   map({ input, current, now }) {
     const status = input.status ?? current.status;
