@@ -34,6 +34,7 @@ import {
 import { ErrorCode } from '@hub/core/errors';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import { checkValue } from '@hub/core/inputs';
+import { pascal } from '@hub/core/sync/sdl';
 import type { RawLine } from './lines.js';
 
 /** What the import needs to know about one domain's sync API, read from the API schema. */
@@ -61,10 +62,6 @@ export type ParsedLine =
 
 /** Event fields that are not payload kinds (the contract's envelope fields). */
 const ENVELOPE_FIELDS = new Set(['idempotencyKey', 'source', 'line']);
-
-export function pascalCase(domain: string): string {
-  return domain.charAt(0).toUpperCase() + domain.slice(1);
-}
 
 /** `usage_analytics_sync` -> `usageAnalyticsSync`, `30_day_change` -> `_30DayChange`; camelCase passes unchanged. */
 export function camelKey(key: string): string {
@@ -95,7 +92,7 @@ export function syncApiOf(schema: GraphQLSchema, domain: string): SyncApi | unde
 
 function readSyncApi(schema: GraphQLSchema, domain: string): SyncApi | undefined {
   if (!(DOMAINS as readonly string[]).includes(domain)) return undefined;
-  const mutation = `sync${pascalCase(domain)}`;
+  const mutation = `sync${pascal(domain)}`;
   const field = schema.getMutationType()?.getFields()[mutation];
   const events = field?.args.find((arg) => arg.name === 'events');
   const eventType = events ? getNamedType(events.type) : undefined;
