@@ -62,6 +62,13 @@ function defined(fields: Record<string, unknown>): Record<string, unknown> {
 const mutationTime = (payload: { sourceUpdatedAt: Instant }) =>
   instant('input.sourceUpdatedAt', payload.sourceUpdatedAt);
 
+/** What every mutation kind here shares: not offered to the sync API, timed by `input.sourceUpdatedAt`. */
+const MUTATION_KIND = {
+  mutationOnly: true,
+  sourceTime: mutationTime,
+  sourceTimeField: 'input.sourceUpdatedAt',
+} as const;
+
 /** The source name is checked here so a too-long one is refused naming the input field, as before. */
 function checkSource(payload: { sourceSystem?: string | null }): void {
   check.optionalText('input.sourceSystem', payload.sourceSystem, 100);
@@ -205,10 +212,8 @@ export const contactRecordSync: SyncKind<ContactRecordSyncInput> = {
 /** createCustomer: a new customer with its CSM assignment; an id given again is CONFLICT unless its key replays. */
 export const createCustomer: SyncKind<CreateCustomerPayload> = {
   name: 'create_customer',
-  mutationOnly: true,
+  ...MUTATION_KIND,
   mode: 'insert',
-  sourceTime: mutationTime,
-  sourceTimeField: 'input.sourceUpdatedAt',
   map(payload) {
     checkSource(payload);
     const ownerId = check.requiredText('input.ownerId', payload.ownerId, 100);
@@ -231,10 +236,8 @@ export const createCustomer: SyncKind<CreateCustomerPayload> = {
 /** updateCustomer: changes the given fields of an existing customer (NOT_FOUND otherwise). */
 export const updateCustomer: SyncKind<UpdateCustomerPayload> = {
   name: 'update_customer',
-  mutationOnly: true,
+  ...MUTATION_KIND,
   mode: 'update',
-  sourceTime: mutationTime,
-  sourceTimeField: 'input.sourceUpdatedAt',
   map(payload) {
     checkSource(payload);
     const fields = defined({
@@ -254,10 +257,8 @@ export const updateCustomer: SyncKind<UpdateCustomerPayload> = {
 /** createContact: a new contact of an existing customer; a primary one demotes the customer's other contacts. */
 export const createContact: SyncKind<CreateContactPayload> = {
   name: 'create_contact',
-  mutationOnly: true,
+  ...MUTATION_KIND,
   mode: 'insert',
-  sourceTime: mutationTime,
-  sourceTimeField: 'input.sourceUpdatedAt',
   map(payload) {
     checkSource(payload);
     const fields = {
@@ -282,10 +283,8 @@ export const createContact: SyncKind<CreateContactPayload> = {
 /** updateContact: changes the given fields of an existing contact (NOT_FOUND otherwise). */
 export const updateContact: SyncKind<UpdateContactPayload> = {
   name: 'update_contact',
-  mutationOnly: true,
+  ...MUTATION_KIND,
   mode: 'update',
-  sourceTime: mutationTime,
-  sourceTimeField: 'input.sourceUpdatedAt',
   map(payload) {
     checkSource(payload);
     const fields = defined({
@@ -310,9 +309,7 @@ export const updateContact: SyncKind<UpdateContactPayload> = {
 /** assignOwner: one owner per role; assigning the CSM also moves the customer into that owner's book. */
 export const assignOwner: SyncKind<AssignOwnerPayload> = {
   name: 'assign_owner',
-  mutationOnly: true,
-  sourceTime: mutationTime,
-  sourceTimeField: 'input.sourceUpdatedAt',
+  ...MUTATION_KIND,
   map(payload) {
     const customerId = check.customerId('input.customerId', payload.customerId);
     const ownerId = check.requiredText('input.ownerId', payload.ownerId, 100);
