@@ -150,6 +150,20 @@ describe('product subgraph: sync API', () => {
   it('lets an admin read quality, conflicts and dead letters, override a conflict and replay a letter', async () => {
     const period = '2026-07-01_to_2026-07-31';
     const older = new Date(Date.now() - 3_600_000).toISOString();
+    // An older copy from another source: stale, its disagreeing fields recorded as conflicts.
+    const legacy = {
+      source: 'legacy',
+      usageAnalyticsSync: briefPayload('cust_00026', {
+        usagePeriod: period,
+        syncTimestamp: older,
+        adoptionMetrics: {
+          overallAdoptionRate: 0.1,
+          featureDiscoveryRate: 0.45,
+          activationTime: '14_days',
+          maturityLevel: 'beginner',
+        },
+      }),
+    };
     await gql<SyncAnswer<'product'>>(
       hub.url,
       SYNC,
@@ -161,19 +175,7 @@ describe('product subgraph: sync API', () => {
       SYNC,
       {
         events: [
-          {
-            source: 'legacy',
-            usageAnalyticsSync: briefPayload('cust_00026', {
-              usagePeriod: period,
-              syncTimestamp: older,
-              adoptionMetrics: {
-                overallAdoptionRate: 0.1,
-                featureDiscoveryRate: 0.45,
-                activationTime: '14_days',
-                maturityLevel: 'beginner',
-              },
-            }),
-          },
+          legacy,
           { usageAnalyticsSync: briefPayload('cust_00026', { usagePeriod: period, syncTimestamp: 'not a time' }) },
         ],
       },
@@ -185,19 +187,7 @@ describe('product subgraph: sync API', () => {
       SYNC,
       {
         events: [
-          {
-            source: 'legacy',
-            usageAnalyticsSync: briefPayload('cust_00026', {
-              usagePeriod: period,
-              syncTimestamp: older,
-              adoptionMetrics: {
-                overallAdoptionRate: 0.1,
-                featureDiscoveryRate: 0.45,
-                activationTime: '14_days',
-                maturityLevel: 'beginner',
-              },
-            }),
-          },
+          legacy,
           {
             usageAnalyticsSync: briefPayload('cust_00026', {
               usagePeriod: period,
