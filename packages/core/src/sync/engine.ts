@@ -375,14 +375,25 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         p.rejection = { ...fail(ErrorCode.Forbidden, 'This operation needs a tenant'), deadLetter: false };
       return batch.map(toResult);
     }
-    // Within the batch, a repeated key answers the first event's outcome.
+    await checkCustomers(batch);
+    // Within the batch, a repeated key answers the first valid event's outcome: a refused event
+    // claims no key, so a later valid event with its key is applied, wherever the batch boundaries
+    // fall; a refused event after a valid one with its key is that one's duplicate.
     const firstByKey = new Map<string, number>();
     for (const p of batch) {
+      if (p.rejection) continue;
       const first = firstByKey.get(p.key);
       if (first === undefined) firstByKey.set(p.key, p.index - offset);
       else p.dupOf = first;
     }
-    await checkCustomers(batch.filter((p) => p.dupOf === null));
+    for (const p of batch) {
+      if (!p.rejection || p.rejection.code === ErrorCode.Forbidden) continue;
+      const first = firstByKey.get(p.key);
+      if (first !== undefined && first < p.index - offset) {
+        p.dupOf = first;
+        p.rejection = null;
+      }
+    }
     const tableInfos = new Map<string, TableInfo>();
     for (const model of new Set(batch.flatMap((p) => p.rows.map((r) => r.model))))
       tableInfos.set(model, await tableInfo(client, model));
@@ -813,23 +824,23 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       tenantId,
       outbox,
     );
-    const letters = batch
-      .filter((p) => p.dupOf === null && p.rejection?.deadLetter === true)
-      .map((p) => {
-        p.deadLetterId = uuidv7(arrival.getTime());
-        return {
-          id: p.deadLetterId,
-          kind: p.event.kind,
-          key: p.key,
-          source: p.source,
-          payload: p.event.payload,
-          code: p.rejection?.code,
-          reason: p.rejection?.reason,
-          field: p.rejection?.field ?? null,
-          line: p.event.line ?? null,
-          received_at: arrival,
-        };
-      });
+    const lettered = batch.filter((p) => p.dupOf === null && p.rejection?.deadLetter === true);
+    // One letter per key and statement (ON CONFLICT cannot touch a row twice): the last one sent wins.
+    const letters = [...new Map(lettered.map((p) => [p.key, p])).values()].map((p) => {
+      p.deadLetterId = uuidv7(arrival.getTime());
+      return {
+        id: p.deadLetterId,
+        kind: p.event.kind,
+        key: p.key,
+        source: p.source,
+        payload: p.event.payload,
+        code: p.rejection?.code,
+        reason: p.rejection?.reason,
+        field: p.rejection?.field ?? null,
+        line: p.event.line ?? null,
+        received_at: arrival,
+      };
+    });
     if (letters.length > 0) {
       // One waiting letter per key: a re-sent bad event refreshes it instead of piling up copies.
       const stored = await db.query<{ id: string; key: string }>(
@@ -847,7 +858,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         jsonParam(letters),
       );
       const ids = new Map(stored.map((r) => [r.key, r.id]));
-      for (const p of batch) if (p.deadLetterId !== null) p.deadLetterId = ids.get(p.key) ?? p.deadLetterId;
+      for (const p of lettered) p.deadLetterId = ids.get(p.key) ?? p.deadLetterId;
     }
     const claimed = batch.filter((p) => p.claimed);
     await finishKeys(
