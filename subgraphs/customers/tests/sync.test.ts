@@ -375,7 +375,7 @@ describe('customers sync through the pipeline (syncCustomers)', () => {
       ['APPLIED', null, null],
       ['APPLIED', null, null],
       ['APPLIED', null, null],
-      ['REJECTED', 'NOT_FOUND', null],
+      ['REJECTED', 'NOT_FOUND', 'customerId'],
       ['REJECTED', 'BAD_USER_INPUT', 'email'],
       ['DUPLICATE', null, null],
     ]);

@@ -452,7 +452,7 @@ describe('health sync through the pipeline (syncHealth)', () => {
     expect(results.map((r) => [r.outcome, r.code, r.field])).toEqual([
       ['APPLIED', null, null],
       ['REJECTED', 'BAD_USER_INPUT', 'healthMetrics.usageScore'],
-      ['REJECTED', 'NOT_FOUND', null],
+      ['REJECTED', 'NOT_FOUND', 'customerId'],
     ]);
   });
 

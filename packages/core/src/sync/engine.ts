@@ -14,7 +14,7 @@
  * partial. The caller retries; the idempotency keys make the retry safe.
  */
 import { randomUUID } from 'node:crypto';
-import type { CustomerKeys, CustomerVerifier, RowScope } from '@hub/store';
+import { driverErrorOf, storeSqlOf, type CustomerKeys, type CustomerVerifier, type RowScope } from '@hub/store';
 import { ErrorCode, hubError, isGraphQLError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { canonicalJson } from '../canonicalJson.js';
@@ -23,7 +23,7 @@ import { deriveIdempotencyKey, plainValue, rowKeyText, rowLockKey, uuidv7 } from
 import { completeness, passed, qualityScore, timeliness } from './quality.js';
 import {
   claimKeys,
-  executor,
+  driverExecutor,
   finishKeys,
   insertRecords,
   jsonParam,
@@ -36,7 +36,6 @@ import {
   writeRowSources,
   type ColumnType,
   type Executor,
-  type SyncStoreClient,
   type TableInfo,
 } from './sql.js';
 import type {
@@ -64,7 +63,11 @@ export type SyncStep = 'claimed' | 'locked' | 'rows-written' | 'bookkeeping-writ
 
 export interface SyncPipelineOptions {
   readonly definition: SyncDefinition;
-  /** The unscoped store client: the engine confines every statement to `scope` itself. */
+  /**
+   * The unscoped store client (opened by `openStore`): the engine runs its transaction on the
+   * same store's own driver (`storeSqlOf(client)`, no Prisma in the hot path) and confines every
+   * statement to `scope` itself.
+   */
   readonly client: unknown;
   /** The viewer's write row scope: `requestScopes(viewer, domain, true).write`. */
   readonly scope: RowScope;
@@ -160,6 +163,16 @@ function rejectionOf(error: unknown): Omit<Rejection, 'deadLetter'> {
   throw error;
 }
 
+/** The columns of a constraint failure's detail (`Key ("tenantId", domain)=(…) already exists.`), without tenantId. */
+function constraintColumns(detail: string | undefined): string[] {
+  const list = detail === undefined ? undefined : /^Key \((.+?)\)=/.exec(detail)?.[1];
+  if (list === undefined) return [];
+  return list
+    .split(',')
+    .map((c) => c.trim().replace(/^"(.*)"$/, '$1'))
+    .filter((c) => c !== 'tenantId');
+}
+
 function fail(code: ErrorCode, reason: string, field: string | null = null): Omit<Rejection, 'deadLetter'> {
   return { code, reason, field };
 }
@@ -229,12 +242,16 @@ function overrideKind(definition: SyncDefinition, now: () => Date): SyncKind<Rec
 
 export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   const { definition, scope, customerKeys, verifyCustomers, log } = options;
-  const client = options.client as SyncStoreClient;
+  const driver = storeSqlOf(options.client as object);
+  if (!driver) throw new Error('sync: the store client has no driver (open it with openStore or attachStoreSql)');
+  const client = driver;
   const now = options.now ?? (() => new Date());
   const kinds = new Map(definition.kinds.map((k) => [k.name, k as unknown as SyncKind<Record<string, unknown>>]));
   kinds.set(OVERRIDE_KIND, overrideKind(definition, now));
   const domain = definition.domain;
   const scopedCustomers = scope.customerIds === null ? null : new Set(scope.customerIds);
+  const modelIndex = new Map(Object.keys(definition.models).map((model, i) => [model, i]));
+  const modelOrder = (model: string) => modelIndex.get(model) ?? modelIndex.size;
 
   /** The customer column value of a row change, or undefined when the change does not set it. */
   function customerOf(change: RowChange): string | undefined {
@@ -366,10 +383,82 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     }
   }
 
-  async function runBatch(events: readonly SyncEvent[], offset: number): Promise<SyncResult[]> {
+  /**
+   * One batch, isolating events whose values the database refuses. The set-based statements fail
+   * as a whole when one row breaks a constraint the engine cannot see in advance (a unique key
+   * other than the natural key, a foreign key, a check): the transaction is rolled back and the
+   * batch retried in halves, each its own transaction, until the event at fault is alone; it is
+   * then REJECTED (dead-lettered) and the rest applied. k such events cost O(k log n) retried
+   * transactions; a batch without one costs nothing extra. Every other error (serialization,
+   * deadlock, connection, the engine's own tables) still fails the call, for the caller to retry.
+   */
+  async function runBatch(
+    events: readonly SyncEvent[],
+    offset: number,
+    forced?: Omit<Rejection, 'deadLetter'>,
+  ): Promise<SyncResult[]> {
+    try {
+      return await runOnce(events, offset, forced);
+    } catch (error) {
+      const fault = forced ? null : eventFault(error);
+      if (!fault) throw error;
+      if (events.length === 1) {
+        log?.warn({ domain, index: offset, code: fault.code, reason: fault.reason }, 'sync event refused by the store');
+        return runBatch(events, offset, fault);
+      }
+      const half = Math.ceil(events.length / 2);
+      const first = await runBatch(events.slice(0, half), offset);
+      return [...first, ...(await runBatch(events.slice(half), offset + half))];
+    }
+  }
+
+  /** The store's refusal of one event's values as its rejection; null when it is no such error. */
+  function eventFault(error: unknown): Omit<Rejection, 'deadLetter'> | null {
+    const e = driverErrorOf(error);
+    if (!e) return null;
+    // Only the domain's own tables: a constraint failing on a bookkeeping table is the engine's bug.
+    const table = e.table !== undefined && e.table in definition.models ? e.table : null;
+    const columns = constraintColumns(e.detail);
+    const field = columns.length > 0 ? columns.join(',') : (e.column ?? null);
+    if (table !== null) {
+      if (e.code === '23505' || e.code === '23P01')
+        return fail(
+          ErrorCode.Conflict,
+          `${table}: another row has the same ${columns.join(', ') || 'unique key'}`,
+          field,
+        );
+      if (e.code === '23503')
+        return fail(
+          ErrorCode.BadUserInput,
+          `${table}: ${columns.join(', ') || 'a reference'} refers to a row that does not exist`,
+          field,
+        );
+      if (e.code === '23514' || e.code === '23502')
+        return fail(
+          ErrorCode.BadUserInput,
+          `${table}: ${e.column ?? e.constraint ?? 'a value'} breaks the table's rules`,
+          field,
+        );
+    }
+    // Class 22 (data exception: out of range, bad date, too long) is a value of some event's.
+    if (e.code.startsWith('22')) return fail(ErrorCode.BadUserInput, `a value cannot be stored: ${e.message}`, null);
+    return null;
+  }
+
+  async function runOnce(
+    events: readonly SyncEvent[],
+    offset: number,
+    forced: Omit<Rejection, 'deadLetter'> | undefined,
+  ): Promise<SyncResult[]> {
     const arrival = now();
     const tenantId = scope.tenantId;
     const batch = events.map((event, i) => prepare(event, offset + i, arrival));
+    if (forced) {
+      for (const p of batch) {
+        p.rejection = { ...forced, deadLetter: p.kind?.mutationOnly !== true };
+        p.validity = 0;
+      }
+    }
     if (tenantId === null || tenantId === '') {
       for (const p of batch)
         p.rejection = { ...fail(ErrorCode.Forbidden, 'This operation needs a tenant'), deadLetter: false };
@@ -398,67 +487,64 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     for (const model of new Set(batch.flatMap((p) => p.rows.map((r) => r.model))))
       tableInfos.set(model, await tableInfo(client, model));
 
-    await client.$transaction(
-      async (tx) => {
-        const db = executor(tx);
-        const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
-        const earlier = new Map(
-          (
-            await claimKeys(
-              db,
-              tenantId,
-              live.map((p) => ({ key: p.key, kind: p.event.kind })),
-            )
-          ).map((o) => [o.key, o]),
-        );
-        for (const p of live) {
-          const stored = earlier.get(p.key);
-          if (stored) answerFromStore(p, stored);
+    await client.transaction(async (tx) => {
+      const db = driverExecutor(tx);
+      const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
+      const earlier = new Map(
+        (
+          await claimKeys(
+            db,
+            tenantId,
+            live.map((p) => ({ key: p.key, kind: p.event.kind })),
+          )
+        ).map((o) => [o.key, o]),
+      );
+      for (const p of live) {
+        const stored = earlier.get(p.key);
+        if (stored) answerFromStore(p, stored);
+      }
+      const fresh = live.filter((p) => !earlier.has(p.key));
+      // A refused event whose key already holds an outcome is that key's duplicate (a re-sent
+      // line after its letter was fixed and replayed), not a new dead letter.
+      const refused = batch.filter(
+        (p) => p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden,
+      );
+      for (const stored of await readOutcomes(
+        db,
+        tenantId,
+        refused.map((p) => p.key),
+      )) {
+        for (const p of refused.filter((r) => r.key === stored.key)) {
+          p.rejection = null;
+          answerFromStore(p, stored);
         }
-        const fresh = live.filter((p) => !earlier.has(p.key));
-        // A refused event whose key already holds an outcome is that key's duplicate (a re-sent
-        // line after its letter was fixed and replayed), not a new dead letter.
-        const refused = batch.filter(
-          (p) => p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden,
-        );
-        for (const stored of await readOutcomes(
-          db,
-          tenantId,
-          refused.map((p) => p.key),
-        )) {
-          for (const p of refused.filter((r) => r.key === stored.key)) {
-            p.rejection = null;
-            answerFromStore(p, stored);
-          }
-        }
-        for (const p of fresh) p.claimed = true;
-        await options.hooks?.afterStep?.('claimed', { size: batch.length });
-        await scoreConsistency(db, tenantId, fresh);
+      }
+      for (const p of fresh) p.claimed = true;
+      await options.hooks?.afterStep?.('claimed', { size: batch.length });
+      await scoreConsistency(db, tenantId, fresh);
 
-        const rowKeys = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
-        for (const p of fresh) {
-          for (const change of p.rows) {
-            const model = definition.models[change.model];
-            if (!model) continue;
-            const rowKey = rowKeyText(model.key, change.key, tableInfos.get(change.model)?.columns);
-            rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
-          }
+      const rowKeys = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
+      for (const p of fresh) {
+        for (const change of p.rows) {
+          const model = definition.models[change.model];
+          if (!model) continue;
+          const rowKey = rowKeyText(model.key, change.key, tableInfos.get(change.model)?.columns);
+          rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
         }
-        await lockRows(
-          db,
-          [...rowKeys.values()].map((r) => rowLockKey(domain, tenantId, r.model, r.rowKey)),
-        );
-        await options.hooks?.afterStep?.('locked', { size: batch.length });
-        const state = await readState(db, tenantId, [...rowKeys.values()], tableInfos);
-        for (const p of fresh) decide(p, state, tableInfos, arrival);
-        await writeRows(db, tenantId, state);
-        await runAfterApply(db, tenantId, fresh);
-        await options.hooks?.afterStep?.('rows-written', { size: batch.length });
-        await writeBookkeeping(db, tenantId, batch, arrival);
-        await options.hooks?.afterStep?.('bookkeeping-written', { size: batch.length });
-      },
-      { maxWait: 10_000, timeout: 120_000 },
-    );
+      }
+      await lockRows(
+        db,
+        [...rowKeys.values()].map((r) => rowLockKey(domain, tenantId, r.model, r.rowKey)),
+      );
+      await options.hooks?.afterStep?.('locked', { size: batch.length });
+      const state = await readState(db, tenantId, [...rowKeys.values()], tableInfos);
+      for (const p of fresh) decide(p, state, tableInfos, arrival);
+      await writeRows(db, tenantId, state);
+      await runAfterApply(db, tenantId, fresh);
+      await options.hooks?.afterStep?.('rows-written', { size: batch.length });
+      await writeBookkeeping(db, tenantId, batch, arrival);
+      await options.hooks?.afterStep?.('bookkeeping-written', { size: batch.length });
+    });
     await options.hooks?.afterStep?.('committed', { size: batch.length });
     for (const p of batch) {
       if (p.dupOf === null) continue;
@@ -608,6 +694,13 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           fail(ErrorCode.Forbidden, `${change.model}: cannot write a row of a customer outside your scope`),
           false,
         );
+      // Between two customers of its own book either: a scoped role edits a customer's rows, it
+      // does not re-file them (that is an admin's or an unscoped integration's change).
+      if (scopedCustomers !== null && column && current !== null && customer !== current.customerId)
+        return reject(
+          fail(ErrorCode.Forbidden, `${change.model}: your role may not move a row to another customer`),
+          false,
+        );
       const changed: Record<string, unknown> = {};
       let next: RowState;
       if (current === null) {
@@ -711,7 +804,10 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       group.rows.push(s.values);
       groups.set(signature, group);
     }
-    for (const group of groups.values()) {
+    // In the order the declaration lists its models (parents before children), not first seen:
+    // a child row's foreign key needs its parent written first.
+    const ordered = [...groups.values()].sort((a, b) => modelOrder(a.model) - modelOrder(b.model));
+    for (const group of ordered) {
       const declared = definition.models[group.model];
       if (declared) await upsertRows(db, group.model, declared.key, group.columns, group.rows);
     }

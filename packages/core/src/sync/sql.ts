@@ -5,16 +5,13 @@
  * Table and column names come from the domain's declaration and the catalog, never from payloads;
  * they are still checked to be plain identifiers before being quoted into SQL.
  */
+import type { SqlTx, StoreSql } from '@hub/store';
 import type { SqlExecutor } from './types.js';
 
 /** The part of a generated PrismaClient the engine uses (raw SQL and interactive transactions). */
 export interface RawSqlClient {
   $queryRawUnsafe<T = unknown>(query: string, ...values: unknown[]): Promise<T>;
   $executeRawUnsafe(query: string, ...values: unknown[]): Promise<number>;
-}
-
-export interface SyncStoreClient extends RawSqlClient {
-  $transaction<T>(fn: (tx: RawSqlClient) => Promise<T>, options?: { maxWait?: number; timeout?: number }): Promise<T>;
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_]*$/;
@@ -35,6 +32,14 @@ export function executor(client: RawSqlClient): Executor {
     // Prisma decodes every returned row column by column, which costs more than the statement
     // itself for a 1,000-row answer: writes return nothing, reads return one JSON value.
     execute: (sql: string, ...params: unknown[]) => client.$executeRawUnsafe(sql, ...params),
+  };
+}
+
+/** The engine's statements on the store's own driver (`@hub/store` sql.ts), inside its transaction. */
+export function driverExecutor(tx: SqlTx): Executor {
+  return {
+    query: <T>(sql: string, ...params: unknown[]) => tx.query<T>(sql, params),
+    execute: (sql: string, ...params: unknown[]) => tx.execute(sql, params),
   };
 }
 
@@ -74,16 +79,16 @@ function columnType(dataType: string): ColumnType {
 const tableCache = new WeakMap<object, Map<string, Promise<TableInfo>>>();
 
 /** Columns of `model`'s table in the store's current schema (cached per client). */
-export function tableInfo(client: RawSqlClient, model: string): Promise<TableInfo> {
-  let perClient = tableCache.get(client);
-  if (!perClient) tableCache.set(client, (perClient = new Map()));
+export function tableInfo(store: StoreSql, model: string): Promise<TableInfo> {
+  let perClient = tableCache.get(store);
+  if (!perClient) tableCache.set(store, (perClient = new Map()));
   let info = perClient.get(model);
   if (!info) {
-    info = client
-      .$queryRawUnsafe<{ column_name: string; data_type: string }[]>(
+    info = store
+      .query<{ column_name: string; data_type: string }>(
         `SELECT column_name, data_type FROM information_schema.columns
           WHERE table_schema = current_schema() AND table_name = $1`,
-        model,
+        [model],
       )
       .then((rows) => {
         if (rows.length === 0) throw new Error(`sync: table "${model}" does not exist in the store`);
