@@ -898,13 +898,10 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         type: `${domain}.${p.event.kind}`,
         source: p.source,
         occurred_at: p.sourceTime,
+        // Domain and kind (type), source and source time (occurred_at) are the record's columns.
         payload: {
-          domain,
-          kind: p.event.kind,
           idempotencyKey: p.key,
           outcome: p.outcome,
-          source: p.source,
-          sourceTime: p.sourceTime,
           rows: p.changes.map((c) => ({
             model: c.model,
             id: c.id,
