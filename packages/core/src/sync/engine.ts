@@ -962,7 +962,11 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         .map((p) => ({
           key: p.key,
           outcome: p.outcome as string,
-          result: { conflicts: p.conflicts, quality: p.quality, rows: p.refs },
+          // What a DUPLICATE answers again; no conflicts (the usual case) is stored as none.
+          result:
+            p.conflicts.length > 0
+              ? { conflicts: p.conflicts, quality: p.quality, rows: p.refs }
+              : { quality: p.quality, rows: p.refs },
         })),
       claimed.filter((p) => p.rejection !== null).map((p) => p.key),
     );

@@ -214,18 +214,48 @@ export async function lockRows(db: SqlExecutor, lockKeys: readonly bigint[]): Pr
   );
 }
 
+export type FieldSources = Record<string, { s: string | null; t: string | null }>;
+
+/**
+ * `hub_sync_row_source.sources` as stored: the row's fields grouped by their source and source
+ * time, `[[source, time, [field, ...]], ...]`. A row's fields mostly share one source and time
+ * (always so for a new row): the per-field object `{field: {s, t}}` was the largest parameter and
+ * the most expensive statement of a batch (430 KB of JSON per 1,000 single-row events).
+ */
+export type StoredSources = [string | null, string | null, string[]][];
+
+export function groupSources(sources: Readonly<FieldSources>): StoredSources {
+  const groups = new Map<string, [string | null, string | null, string[]]>();
+  for (const field in sources) {
+    const { s, t } = sources[field] as { s: string | null; t: string | null };
+    const id = `${s}\u0000${t}`;
+    const group = groups.get(id);
+    if (group) group[2].push(field);
+    else groups.set(id, [s, t, [field]]);
+  }
+  return [...groups.values()];
+}
+
+/** The per-field form of stored sources (rows written before the grouped form are per-field objects). */
+export function fieldSources(stored: unknown): FieldSources {
+  if (!Array.isArray(stored)) return (stored ?? {}) as FieldSources;
+  const out: FieldSources = {};
+  for (const [s, t, fields] of stored as StoredSources) for (const field of fields) out[field] = { s, t };
+  return out;
+}
+
 export interface RowSourceRow {
   model: string;
   row_key: string;
-  sources: Record<string, { s: string | null; t: string | null }>;
+  sources: FieldSources;
 }
 
-export function readRowSources(
+export async function readRowSources(
   db: SqlExecutor,
   tenantId: string,
   rows: readonly { model: string; row_key: string }[],
 ): Promise<RowSourceRow[]> {
-  return queryJson<RowSourceRow>(
+  const stored = await queryJson<{ model: string; row_key: string; sources: unknown }>(
     db,
     `SELECT r."model", r."row_key", r."sources" FROM json_to_recordset($2::json) AS x(model text, row_key text)
       CROSS JOIN LATERAL (SELECT * FROM "hub_sync_row_source" r
@@ -233,44 +263,20 @@ export function readRowSources(
     tenantId,
     jsonParam(rows),
   );
+  return stored.map((r) => ({ model: r.model, row_key: r.row_key, sources: fieldSources(r.sources) }));
 }
 
-/**
- * Row sources, sent grouped: per row `[model, row_key, customer_id, [[source, time, [field, ...]], ...]]`
- * and expanded to the stored `{field: {s, t}}` in SQL. A row's fields mostly share one source and
- * time (always so for a new row): sending the object form was 430 KB of JSON per batch of 1,000
- * single-row events, the largest parameter of all.
- */
+/** One upsert of the batch's row sources, each row `[model, row_key, customer_id, grouped sources]`. */
 export async function writeRowSources(
   db: Executor,
   tenantId: string,
-  rows: readonly {
-    model: string;
-    row_key: string;
-    customer_id: string | null;
-    sources: Readonly<Record<string, { s: string | null; t: string | null }>>;
-  }[],
+  rows: readonly { model: string; row_key: string; customer_id: string | null; sources: Readonly<FieldSources> }[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const sent = rows.map((row) => {
-    const groups = new Map<string, [string | null, string | null, string[]]>();
-    for (const field in row.sources) {
-      const { s, t } = row.sources[field] as { s: string | null; t: string | null };
-      const id = `${s}\u0000${t}`;
-      const group = groups.get(id);
-      if (group) group[2].push(field);
-      else groups.set(id, [s, t, [field]]);
-    }
-    return [row.model, row.row_key, row.customer_id, [...groups.values()]];
-  });
+  const sent = rows.map((row) => [row.model, row.row_key, row.customer_id, groupSources(row.sources)]);
   await db.execute(
     `INSERT INTO "hub_sync_row_source" ("tenant_id", "model", "row_key", "customer_id", "sources", "updated_at")
-     SELECT $1, x->>0, x->>1, x->>2,
-            coalesce((SELECT jsonb_object_agg(f, jsonb_build_object('s', g->>0, 't', g->>1))
-                        FROM jsonb_array_elements(x->3) g CROSS JOIN LATERAL jsonb_array_elements_text(g->2) f),
-                     '{}'::jsonb),
-            now()
-       FROM jsonb_array_elements($2::jsonb) x
+     SELECT $1, x->>0, x->>1, x->>2, x->3, now() FROM jsonb_array_elements($2::jsonb) x
      ON CONFLICT ("tenant_id", "model", "row_key")
      DO UPDATE SET "sources" = EXCLUDED."sources", "customer_id" = EXCLUDED."customer_id", "updated_at" = now()`,
     tenantId,
@@ -342,14 +348,14 @@ export async function finishKeys(
   dropped: readonly string[],
 ): Promise<void> {
   if (done.length > 0) {
-    // The `= ANY` makes the primary key bound the updated side whatever the join order (see KEY_DRIVEN).
+    // Rows as `[key, outcome, result]`, parsed once (a CTE used twice is materialized); the `= ANY`
+    // makes the primary key bound the updated side whatever the join order (see KEY_DRIVEN).
     await db.execute(
-      `UPDATE "hub_sync_idempotency" i SET "outcome" = x.outcome, "result" = x.result
-         FROM jsonb_to_recordset($2::jsonb) AS x(key text, outcome text, result jsonb)
-        WHERE i."tenant_id" = $1 AND i."key" = x.key
-          AND i."key" = ANY (ARRAY(SELECT e->>'key' FROM jsonb_array_elements($2::jsonb) e))`,
+      `WITH x AS (SELECT e->>0 AS key, e->>1 AS outcome, e->2 AS result FROM jsonb_array_elements($2::jsonb) e)
+       UPDATE "hub_sync_idempotency" i SET "outcome" = x.outcome, "result" = x.result FROM x
+        WHERE i."tenant_id" = $1 AND i."key" = x.key AND i."key" = ANY (ARRAY(SELECT key FROM x))`,
       tenantId,
-      jsonParam(done),
+      jsonParam(done.map((d) => [d.key, d.outcome, d.result])),
     );
   }
   // Events refused inside the transaction (mode checks) changed nothing: their key stays free.
