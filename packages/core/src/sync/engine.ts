@@ -10,8 +10,10 @@
  *    order, then write the domain rows (one upsert per model), row sources, conflicts, quality,
  *    outbox, dead letters and the idempotency outcomes.
  *
- * A failure inside the transaction rolls the whole batch back and the call throws: nothing
- * partial. The caller retries; the idempotency keys make the retry safe.
+ * A failure inside the transaction rolls the whole batch back: nothing partial. When the store
+ * refused one event's values (a constraint of a domain table), the batch is retried in halves
+ * until that event is alone and REJECTED (`runBatch`); any other failure makes the call throw and
+ * the caller retries, which the idempotency keys make safe.
  */
 import { randomUUID } from 'node:crypto';
 import { driverErrorOf, storeSqlOf, type CustomerKeys, type CustomerVerifier, type RowScope } from '@hub/store';
