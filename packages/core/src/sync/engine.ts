@@ -123,7 +123,12 @@ interface Prepared {
   refs: RowRef[];
   quality: QualityScore | null;
   deadLetterId: string | null;
-  changes: { model: string; id: string; key: Record<string, unknown>; changed: Record<string, unknown> }[];
+  changes: {
+    model: string;
+    id: string;
+    key: Readonly<Record<string, unknown>>;
+    changed: Readonly<Record<string, unknown>>;
+  }[];
 }
 
 interface RowState {
@@ -173,6 +178,13 @@ function constraintColumns(detail: string | undefined): string[] {
     .split(',')
     .map((c) => c.trim().replace(/^"(.*)"$/, '$1'))
     .filter((c) => c !== 'tenantId');
+}
+
+/** `record` with its values as `plainValue` gives them (Dates as ISO strings, Decimals as numbers). */
+function plainRecord(record: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in record) out[key] = plainValue(record[key]);
+  return out;
 }
 
 function fail(code: ErrorCode, reason: string, field: string | null = null): Omit<Rejection, 'deadLetter'> {
@@ -703,20 +715,22 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           fail(ErrorCode.Forbidden, `${change.model}: your role may not move a row to another customer`),
           false,
         );
-      const changed: Record<string, unknown> = {};
+      let changed: Readonly<Record<string, unknown>>;
       let next: RowState;
       if (current === null) {
         const values: Record<string, unknown> = { ...change.key, ...change.fields, tenantId: scope.tenantId };
         if (info.columns.has('id') && values['id'] === undefined) values['id'] = randomUUID();
         if (info.columns.has('createdAt')) values['createdAt'] = arrival;
+        // One source object for the row's fields: entries are replaced, never changed in place.
+        const source = { s: incoming.s, t: iso };
         const sources: RowState['sources'] = {};
-        for (const field of Object.keys(change.fields)) {
-          sources[field] = { s: incoming.s, t: iso };
-          changed[field] = change.fields[field];
-        }
+        for (const field in change.fields) sources[field] = source;
+        changed = change.fields;
         next = { model: change.model, rowKey, values, sources, dirty: true, sourcesDirty: true, customerId: customer };
         written += Object.keys(change.fields).length;
       } else {
+        const edited: Record<string, unknown> = {};
+        changed = edited;
         next = { ...current, values: { ...current.values }, sources: { ...current.sources }, customerId: customer };
         const legacy = legacySource(current.values);
         for (const [field, value] of Object.entries(change.fields)) {
@@ -739,7 +753,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
             next.sources[field] = { s: incoming.s, t: iso };
             next.dirty = true;
             next.sourcesDirty = true;
-            changed[field] = value;
+            edited[field] = value;
             written++;
           } else {
             kept++;
@@ -776,7 +790,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       }
       staged.set(id, next);
       const rowId = typeof next.values['id'] === 'string' ? next.values['id'] : rowKey;
-      changes.push({ model: change.model, id: rowId, key: { ...change.key }, changed });
+      changes.push({ model: change.model, id: rowId, key: change.key, changed });
     }
     for (const [id, next] of staged) state.set(id, next);
     p.outcome = kept === 0 ? 'APPLIED' : written === 0 ? 'STALE' : 'MERGED';
@@ -907,8 +921,8 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           rows: p.changes.map((c) => ({
             model: c.model,
             id: c.id,
-            key: Object.fromEntries(Object.entries(c.key).map(([k, v]) => [k, plainValue(v)])),
-            changed: Object.fromEntries(Object.entries(c.changed).map(([k, v]) => [k, plainValue(v)])),
+            key: plainRecord(c.key),
+            changed: plainRecord(c.changed),
           })),
         },
       }));
