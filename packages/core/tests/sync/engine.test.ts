@@ -489,6 +489,7 @@ describe.each(STORE_KINDS)('sync engine and the store’s constraints on %s', (k
   function pipeline(overrides: Partial<SyncPipelineOptions> = {}) {
     const tenantId = `c${++tenantCounter}_${kind}`;
     const sync = createSyncPipeline({
+      claimableSources: 'all',
       definition: accounts,
       client: store.client,
       scope: { tenantId, customerIds: null },
@@ -671,6 +672,7 @@ describe.each(STORE_KINDS)('sync engine: a scoped viewer cannot re-file a row to
     const tenantId = `s${++tenantCounter}_${kind}`;
     const make = (customerIds: string[] | null) =>
       createSyncPipeline({
+        claimableSources: 'all',
         definition: cases,
         client: store.client,
         scope: { tenantId, customerIds },
