@@ -7,9 +7,11 @@ import { resolve } from 'node:path';
 import { PGlite } from '@electric-sql/pglite';
 import { PrismaPg } from '@prisma/adapter-pg';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
+import pg from 'pg';
 import { applyMigrations } from './migrate.js';
 import { SYNC_MIGRATIONS } from './paths.js';
 import { connectToSchema, ensureDatabase, pgliteRunner, pgRunner, quoteIdent } from './runners.js';
+import { attachStoreSql, pgliteSql, pgSql, type StoreSql } from './sql.js';
 
 export { migrationsDirFor, schemaPathFor, DOMAINS, SYNC_MIGRATIONS, type Domain } from './paths.js';
 export {
@@ -22,6 +24,16 @@ export {
   type CustomerKeys,
   type CustomerVerifier,
 } from './tenant.js';
+export {
+  storeSqlOf,
+  attachStoreSql,
+  pgSql,
+  pgliteSql,
+  driverErrorOf,
+  type StoreSql,
+  type SqlTx,
+  type DriverError,
+} from './sql.js';
 export { applyMigrations, readMigrations, type MigrationSource, type SqlRunner, type MigrationRow } from './migrate.js';
 
 export type StoreConfig =
@@ -33,6 +45,8 @@ export type StoreConfig =
 export interface Store<C> {
   /** The unscoped client: for migrations, seeding and health checks. Requests use scopeToTenant. */
   client: C;
+  /** The same store's driver (pg pool / PGlite) for set-based raw SQL without Prisma (sql.ts). */
+  sql: StoreSql;
   config: StoreConfig;
   /** Applies pending migrations from the domain's migrations directory. */
   migrate(): Promise<{ applied: string[] }>;
@@ -112,16 +126,25 @@ async function openPostgres<C>(
   // Creating the schema up front lets the client start before migrate() has run.
   const setup = await connectToSchema(conn.connectionString, config.schema);
   await setup.end();
-  const adapter = new PrismaPg(conn, { schema: config.schema });
+  // One pool for Prisma's adapter and the store's own driver (`sql`): one connection limit.
+  const pool = new pg.Pool(conn);
+  // An idle connection the server ended (restart, terminated backend) is dropped by the pool and
+  // replaced on next use; without a listener its 'error' event would crash the process.
+  pool.on('error', () => undefined);
+  const adapter = new PrismaPg(pool, { schema: config.schema });
   const client = new opts.PrismaClient(clientOptions(adapter, opts.onQuery));
   wireQueryLog(client, opts.onQuery);
+  const sql = pgSql(pool, opts.onQuery);
+  attachStoreSql(client as object, sql);
   return {
     client,
+    sql,
     config,
     migrate: () => migrateStore(config, opts.migrationsDir),
     async close() {
-      // The adapter owns the pool it built from the config and ends it on disconnect.
+      // An external pool is not ended by the adapter's disconnect.
       await (client as unknown as ClientLike).$disconnect();
+      await pool.end();
     },
   };
 }
@@ -134,8 +157,11 @@ async function openEmbedded<C>(
   const pglite = await PGlite.create(config.dataDir);
   const client = new opts.PrismaClient(clientOptions(new PrismaPGlite(pglite), opts.onQuery));
   wireQueryLog(client, opts.onQuery);
+  const sql = pgliteSql(pglite, opts.onQuery);
+  attachStoreSql(client as object, sql);
   return {
     client,
+    sql,
     config,
     migrate: () => applyMigrations(pgliteRunner(pglite), opts.migrationsDir, [SYNC_MIGRATIONS]),
     async close() {

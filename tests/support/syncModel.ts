@@ -14,6 +14,7 @@ import fc from 'fast-check';
 import { canonicalJson } from '@hub/core/canonicalJson';
 import { createSyncPipeline, type SyncPipeline, type SyncStep } from '@hub/core/sync/engine';
 import { deriveIdempotencyKey } from '@hub/core/sync/ids';
+import { fieldSources } from '@hub/core/sync/sql';
 import type { SyncDefinition, SyncEvent, SyncKind, SyncOutcome } from '@hub/core/sync/types';
 import { defineSync } from '@hub/core/sync/types';
 import { openStore, migrationsDirFor, type Store, type StoreConfig } from '@hub/store';
@@ -481,10 +482,11 @@ export async function readStore(store: ProductStore, tenantId: string): Promise<
   const db = store.client;
   const rows = new Map<string, ReferenceRow>();
   const sources = new Map<string, Record<string, { s: string; t: string }>>();
-  for (const r of await db.$queryRawUnsafe<
-    { model: string; row_key: string; sources: Record<string, { s: string; t: string }> }[]
-  >(`SELECT model, row_key, sources FROM hub_sync_row_source WHERE tenant_id = $1`, tenantId))
-    sources.set(`${r.model}|${r.row_key}`, r.sources);
+  for (const r of await db.$queryRawUnsafe<{ model: string; row_key: string; sources: unknown }[]>(
+    `SELECT model, row_key, sources FROM hub_sync_row_source WHERE tenant_id = $1`,
+    tenantId,
+  ))
+    sources.set(`${r.model}|${r.row_key}`, fieldSources(r.sources) as Record<string, { s: string; t: string }>);
   for (const [model, keyCols] of Object.entries(definition.models).map(([m, d]) => [m, d.key] as const)) {
     const table = model === 'FeatureUsage' ? db.featureUsage : db.adoptionMetrics;
     const list = (await (table as unknown as { findMany(a: object): Promise<Record<string, unknown>[]> }).findMany({

@@ -139,8 +139,8 @@ export function mapPrismaError(error: unknown, type = 'Record'): unknown {
       return hubError(ErrorCode.Conflict, `${type} with the same ${fields} already exists`, { fields: target });
     }
     case 'P2010': {
-      // A raw statement (the sync engine's set-based writes) hit a unique constraint other than the
-      // natural key it upserts on, e.g. a second customer with the same web domain: CONFLICT, as P2002.
+      // A raw statement through Prisma hit a unique constraint: CONFLICT, as P2002. (The sync engine
+      // runs on the store's own driver and answers such failures per event itself.)
       const cause = (
         error.meta?.['driverAdapterError'] as
           { cause?: { kind?: string; constraint?: { fields?: string[]; index?: string } } } | undefined

@@ -10,11 +10,13 @@
  *    order, then write the domain rows (one upsert per model), row sources, conflicts, quality,
  *    outbox, dead letters and the idempotency outcomes.
  *
- * A failure inside the transaction rolls the whole batch back and the call throws: nothing
- * partial. The caller retries; the idempotency keys make the retry safe.
+ * A failure inside the transaction rolls the whole batch back: nothing partial. When the store
+ * refused one event's values (a constraint of a domain table), the batch is retried in halves
+ * until that event is alone and REJECTED (`runBatch`); any other failure makes the call throw and
+ * the caller retries, which the idempotency keys make safe.
  */
 import { randomUUID } from 'node:crypto';
-import type { CustomerKeys, CustomerVerifier, RowScope } from '@hub/store';
+import { driverErrorOf, storeSqlOf, type CustomerKeys, type CustomerVerifier, type RowScope } from '@hub/store';
 import { ErrorCode, hubError, isGraphQLError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { canonicalJson } from '../canonicalJson.js';
@@ -23,7 +25,7 @@ import { deriveIdempotencyKey, plainValue, rowKeyText, rowLockKey, uuidv7 } from
 import { completeness, passed, qualityScore, timeliness } from './quality.js';
 import {
   claimKeys,
-  executor,
+  driverExecutor,
   finishKeys,
   insertRecords,
   jsonParam,
@@ -36,7 +38,6 @@ import {
   writeRowSources,
   type ColumnType,
   type Executor,
-  type SyncStoreClient,
   type TableInfo,
 } from './sql.js';
 import type {
@@ -64,7 +65,11 @@ export type SyncStep = 'claimed' | 'locked' | 'rows-written' | 'bookkeeping-writ
 
 export interface SyncPipelineOptions {
   readonly definition: SyncDefinition;
-  /** The unscoped store client: the engine confines every statement to `scope` itself. */
+  /**
+   * The unscoped store client (opened by `openStore`): the engine runs its transaction on the
+   * same store's own driver (`storeSqlOf(client)`, no Prisma in the hot path) and confines every
+   * statement to `scope` itself.
+   */
   readonly client: unknown;
   /** The viewer's write row scope: `requestScopes(viewer, domain, true).write`. */
   readonly scope: RowScope;
@@ -126,7 +131,12 @@ interface Prepared {
   refs: RowRef[];
   quality: QualityScore | null;
   deadLetterId: string | null;
-  changes: { model: string; id: string; key: Record<string, unknown>; changed: Record<string, unknown> }[];
+  changes: {
+    model: string;
+    id: string;
+    key: Readonly<Record<string, unknown>>;
+    changed: Readonly<Record<string, unknown>>;
+  }[];
 }
 
 interface RowState {
@@ -166,6 +176,23 @@ function rejectionOf(error: unknown): Omit<Rejection, 'deadLetter'> {
     }
   }
   throw error;
+}
+
+/** The columns of a constraint failure's detail (`Key ("tenantId", domain)=(…) already exists.`), without tenantId. */
+function constraintColumns(detail: string | undefined): string[] {
+  const list = detail === undefined ? undefined : /^Key \((.+?)\)=/.exec(detail)?.[1];
+  if (list === undefined) return [];
+  return list
+    .split(',')
+    .map((c) => c.trim().replace(/^"(.*)"$/, '$1'))
+    .filter((c) => c !== 'tenantId');
+}
+
+/** `record` with its values as `plainValue` gives them (Dates as ISO strings, Decimals as numbers). */
+function plainRecord(record: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in record) out[key] = plainValue(record[key]);
+  return out;
 }
 
 function fail(code: ErrorCode, reason: string, field: string | null = null): Omit<Rejection, 'deadLetter'> {
@@ -237,7 +264,9 @@ function overrideKind(definition: SyncDefinition, now: () => Date): SyncKind<Rec
 
 export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   const { definition, scope, customerKeys, verifyCustomers, log } = options;
-  const client = options.client as SyncStoreClient;
+  const driver = storeSqlOf(options.client as object);
+  if (!driver) throw new Error('sync: the store client has no driver (open it with openStore or attachStoreSql)');
+  const client = driver;
   const now = options.now ?? (() => new Date());
   const kinds = new Map(definition.kinds.map((k) => [k.name, k as unknown as SyncKind<Record<string, unknown>>]));
   const ownerSources = new Set(
@@ -247,6 +276,8 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   kinds.set(OVERRIDE_KIND, overrideKind(definition, now));
   const domain = definition.domain;
   const scopedCustomers = scope.customerIds === null ? null : new Set(scope.customerIds);
+  const modelIndex = new Map(Object.keys(definition.models).map((model, i) => [model, i]));
+  const modelOrder = (model: string) => modelIndex.get(model) ?? modelIndex.size;
 
   /** The customer column value of a row change, or undefined when the change does not set it. */
   function customerOf(change: RowChange): string | undefined {
@@ -387,10 +418,82 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     }
   }
 
-  async function runBatch(events: readonly SyncEvent[], offset: number): Promise<SyncResult[]> {
+  /**
+   * One batch, isolating events whose values the database refuses. The set-based statements fail
+   * as a whole when one row breaks a constraint the engine cannot see in advance (a unique key
+   * other than the natural key, a foreign key, a check): the transaction is rolled back and the
+   * batch retried in halves, each its own transaction, until the event at fault is alone; it is
+   * then REJECTED (dead-lettered) and the rest applied. k such events cost O(k log n) retried
+   * transactions; a batch without one costs nothing extra. Every other error (serialization,
+   * deadlock, connection, the engine's own tables) still fails the call, for the caller to retry.
+   */
+  async function runBatch(
+    events: readonly SyncEvent[],
+    offset: number,
+    forced?: Omit<Rejection, 'deadLetter'>,
+  ): Promise<SyncResult[]> {
+    try {
+      return await runOnce(events, offset, forced);
+    } catch (error) {
+      const fault = forced ? null : eventFault(error);
+      if (!fault) throw error;
+      if (events.length === 1) {
+        log?.warn({ domain, index: offset, code: fault.code, reason: fault.reason }, 'sync event refused by the store');
+        return runBatch(events, offset, fault);
+      }
+      const half = Math.ceil(events.length / 2);
+      const first = await runBatch(events.slice(0, half), offset);
+      return [...first, ...(await runBatch(events.slice(half), offset + half))];
+    }
+  }
+
+  /** The store's refusal of one event's values as its rejection; null when it is no such error. */
+  function eventFault(error: unknown): Omit<Rejection, 'deadLetter'> | null {
+    const e = driverErrorOf(error);
+    if (!e) return null;
+    // Only the domain's own tables: a constraint failing on a bookkeeping table is the engine's bug.
+    const table = e.table !== undefined && e.table in definition.models ? e.table : null;
+    const columns = constraintColumns(e.detail);
+    const field = columns.length > 0 ? columns.join(',') : (e.column ?? null);
+    if (table !== null) {
+      if (e.code === '23505' || e.code === '23P01')
+        return fail(
+          ErrorCode.Conflict,
+          `${table}: another row has the same ${columns.join(', ') || 'unique key'}`,
+          field,
+        );
+      if (e.code === '23503')
+        return fail(
+          ErrorCode.BadUserInput,
+          `${table}: ${columns.join(', ') || 'a reference'} refers to a row that does not exist`,
+          field,
+        );
+      if (e.code === '23514' || e.code === '23502')
+        return fail(
+          ErrorCode.BadUserInput,
+          `${table}: ${e.column ?? e.constraint ?? 'a value'} breaks the table's rules`,
+          field,
+        );
+    }
+    // Class 22 (data exception: out of range, bad date, too long) is a value of some event's.
+    if (e.code.startsWith('22')) return fail(ErrorCode.BadUserInput, `a value cannot be stored: ${e.message}`, null);
+    return null;
+  }
+
+  async function runOnce(
+    events: readonly SyncEvent[],
+    offset: number,
+    forced: Omit<Rejection, 'deadLetter'> | undefined,
+  ): Promise<SyncResult[]> {
     const arrival = now();
     const tenantId = scope.tenantId;
     const batch = events.map((event, i) => prepare(event, offset + i, arrival));
+    if (forced) {
+      for (const p of batch) {
+        p.rejection = { ...forced, deadLetter: p.kind?.mutationOnly !== true };
+        p.validity = 0;
+      }
+    }
     if (tenantId === null || tenantId === '') {
       for (const p of batch)
         p.rejection = { ...fail(ErrorCode.Forbidden, 'This operation needs a tenant'), deadLetter: false };
@@ -419,67 +522,64 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     for (const model of new Set(batch.flatMap((p) => p.rows.map((r) => r.model))))
       tableInfos.set(model, await tableInfo(client, model));
 
-    await client.$transaction(
-      async (tx) => {
-        const db = executor(tx);
-        const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
-        const earlier = new Map(
-          (
-            await claimKeys(
-              db,
-              tenantId,
-              live.map((p) => ({ key: p.key, kind: p.event.kind })),
-            )
-          ).map((o) => [o.key, o]),
-        );
-        for (const p of live) {
-          const stored = earlier.get(p.key);
-          if (stored) answerFromStore(p, stored);
+    await client.transaction(async (tx) => {
+      const db = driverExecutor(tx);
+      const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
+      const earlier = new Map(
+        (
+          await claimKeys(
+            db,
+            tenantId,
+            live.map((p) => ({ key: p.key, kind: p.event.kind })),
+          )
+        ).map((o) => [o.key, o]),
+      );
+      for (const p of live) {
+        const stored = earlier.get(p.key);
+        if (stored) answerFromStore(p, stored);
+      }
+      const fresh = live.filter((p) => !earlier.has(p.key));
+      // A refused event whose key already holds an outcome is that key's duplicate (a re-sent
+      // line after its letter was fixed and replayed), not a new dead letter.
+      const refused = batch.filter(
+        (p) => p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden,
+      );
+      for (const stored of await readOutcomes(
+        db,
+        tenantId,
+        refused.map((p) => p.key),
+      )) {
+        for (const p of refused.filter((r) => r.key === stored.key)) {
+          p.rejection = null;
+          answerFromStore(p, stored);
         }
-        const fresh = live.filter((p) => !earlier.has(p.key));
-        // A refused event whose key already holds an outcome is that key's duplicate (a re-sent
-        // line after its letter was fixed and replayed), not a new dead letter.
-        const refused = batch.filter(
-          (p) => p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden,
-        );
-        for (const stored of await readOutcomes(
-          db,
-          tenantId,
-          refused.map((p) => p.key),
-        )) {
-          for (const p of refused.filter((r) => r.key === stored.key)) {
-            p.rejection = null;
-            answerFromStore(p, stored);
-          }
-        }
-        for (const p of fresh) p.claimed = true;
-        await options.hooks?.afterStep?.('claimed', { size: batch.length });
-        await scoreConsistency(db, tenantId, fresh);
+      }
+      for (const p of fresh) p.claimed = true;
+      await options.hooks?.afterStep?.('claimed', { size: batch.length });
+      await scoreConsistency(db, tenantId, fresh);
 
-        const rowKeys = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
-        for (const p of fresh) {
-          for (const change of p.rows) {
-            const model = definition.models[change.model];
-            if (!model) continue;
-            const rowKey = rowKeyText(model.key, change.key, tableInfos.get(change.model)?.columns);
-            rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
-          }
+      const rowKeys = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
+      for (const p of fresh) {
+        for (const change of p.rows) {
+          const model = definition.models[change.model];
+          if (!model) continue;
+          const rowKey = rowKeyText(model.key, change.key, tableInfos.get(change.model)?.columns);
+          rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
         }
-        await lockRows(
-          db,
-          [...rowKeys.values()].map((r) => rowLockKey(domain, tenantId, r.model, r.rowKey)),
-        );
-        await options.hooks?.afterStep?.('locked', { size: batch.length });
-        const state = await readState(db, tenantId, [...rowKeys.values()], tableInfos);
-        for (const p of fresh) decide(p, state, tableInfos, arrival);
-        await writeRows(db, tenantId, state);
-        await runAfterApply(db, tenantId, fresh);
-        await options.hooks?.afterStep?.('rows-written', { size: batch.length });
-        await writeBookkeeping(db, tenantId, batch, arrival);
-        await options.hooks?.afterStep?.('bookkeeping-written', { size: batch.length });
-      },
-      { maxWait: 10_000, timeout: 120_000 },
-    );
+      }
+      await lockRows(
+        db,
+        [...rowKeys.values()].map((r) => rowLockKey(domain, tenantId, r.model, r.rowKey)),
+      );
+      await options.hooks?.afterStep?.('locked', { size: batch.length });
+      const state = await readState(db, tenantId, [...rowKeys.values()], tableInfos);
+      for (const p of fresh) decide(p, state, tableInfos, arrival);
+      await writeRows(db, tenantId, state);
+      await runAfterApply(db, tenantId, fresh);
+      await options.hooks?.afterStep?.('rows-written', { size: batch.length });
+      await writeBookkeeping(db, tenantId, batch, arrival);
+      await options.hooks?.afterStep?.('bookkeeping-written', { size: batch.length });
+    });
     await options.hooks?.afterStep?.('committed', { size: batch.length });
     for (const p of batch) {
       if (p.dupOf === null) continue;
@@ -629,20 +729,29 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           fail(ErrorCode.Forbidden, `${change.model}: cannot write a row of a customer outside your scope`),
           false,
         );
-      const changed: Record<string, unknown> = {};
+      // Between two customers of its own book either: a scoped role edits a customer's rows, it
+      // does not re-file them (that is an admin's or an unscoped integration's change).
+      if (scopedCustomers !== null && column && current !== null && customer !== current.customerId)
+        return reject(
+          fail(ErrorCode.Forbidden, `${change.model}: your role may not move a row to another customer`),
+          false,
+        );
+      let changed: Readonly<Record<string, unknown>>;
       let next: RowState;
       if (current === null) {
         const values: Record<string, unknown> = { ...change.key, ...change.fields, tenantId: scope.tenantId };
         if (info.columns.has('id') && values['id'] === undefined) values['id'] = randomUUID();
         if (info.columns.has('createdAt')) values['createdAt'] = arrival;
+        // One source object for the row's fields: entries are replaced, never changed in place.
+        const source = { s: incoming.s, t: iso };
         const sources: RowState['sources'] = {};
-        for (const field of Object.keys(change.fields)) {
-          sources[field] = { s: incoming.s, t: iso };
-          changed[field] = change.fields[field];
-        }
+        for (const field in change.fields) sources[field] = source;
+        changed = change.fields;
         next = { model: change.model, rowKey, values, sources, dirty: true, sourcesDirty: true, customerId: customer };
         written += Object.keys(change.fields).length;
       } else {
+        const edited: Record<string, unknown> = {};
+        changed = edited;
         next = { ...current, values: { ...current.values }, sources: { ...current.sources }, customerId: customer };
         const legacy = legacySource(current.values);
         for (const [field, value] of Object.entries(change.fields)) {
@@ -665,7 +774,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
             next.sources[field] = { s: incoming.s, t: iso };
             next.dirty = true;
             next.sourcesDirty = true;
-            changed[field] = value;
+            edited[field] = value;
             written++;
           } else {
             kept++;
@@ -712,7 +821,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       }
       staged.set(id, next);
       const rowId = typeof next.values['id'] === 'string' ? next.values['id'] : rowKey;
-      changes.push({ model: change.model, id: rowId, key: { ...change.key }, changed });
+      changes.push({ model: change.model, id: rowId, key: change.key, changed });
     }
     for (const [id, next] of staged) state.set(id, next);
     p.outcome = kept === 0 ? 'APPLIED' : written === 0 ? 'STALE' : 'MERGED';
@@ -742,7 +851,10 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       group.rows.push(s.values);
       groups.set(signature, group);
     }
-    for (const group of groups.values()) {
+    // In the order the declaration lists its models (parents before children), not first seen:
+    // a child row's foreign key needs its parent written first.
+    const ordered = [...groups.values()].sort((a, b) => modelOrder(a.model) - modelOrder(b.model));
+    for (const group of ordered) {
       const declared = definition.models[group.model];
       if (declared) await upsertRows(db, group.model, declared.key, group.columns, group.rows);
     }
@@ -787,18 +899,18 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     await insertRecords(
       db,
       'hub_sync_quality',
-      {
-        key: 'text',
-        kind: 'text',
-        customer_id: 'text',
-        completeness: 'float8',
-        validity: 'float8',
-        consistency: 'float8',
-        timeliness: 'float8',
-        score: 'float8',
-        rejected: 'boolean',
-        received_at: 'timestamptz',
-      },
+      [
+        'key',
+        'kind',
+        'customer_id',
+        'completeness',
+        'validity',
+        'consistency',
+        'timeliness',
+        'score',
+        'rejected',
+        'received_at',
+      ],
       tenantId,
       quality,
     );
@@ -806,22 +918,22 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     await insertRecords(
       db,
       'hub_sync_conflict',
-      {
-        id: 'uuid',
-        model: 'text',
-        row_key: 'text',
-        customer_id: 'text',
-        field: 'text',
-        stored_value: 'jsonb',
-        stored_source: 'text',
-        stored_at: 'timestamptz',
-        incoming_value: 'jsonb',
-        incoming_source: 'text',
-        incoming_at: 'timestamptz',
-        rule: 'text',
-        winner: 'text',
-        idempotency_key: 'text',
-      },
+      [
+        'id',
+        'model',
+        'row_key',
+        'customer_id',
+        'field',
+        'stored_value',
+        'stored_source',
+        'stored_at',
+        'incoming_value',
+        'incoming_source',
+        'incoming_at',
+        'rule',
+        'winner',
+        'idempotency_key',
+      ],
       tenantId,
       conflicts,
     );
@@ -833,25 +945,22 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         type: `${domain}.${p.event.kind}`,
         source: p.source,
         occurred_at: p.sourceTime,
+        // Domain and kind (type), source and source time (occurred_at) are the record's columns.
         payload: {
-          domain,
-          kind: p.event.kind,
           idempotencyKey: p.key,
           outcome: p.outcome,
-          source: p.source,
-          sourceTime: p.sourceTime,
           rows: p.changes.map((c) => ({
             model: c.model,
             id: c.id,
-            key: Object.fromEntries(Object.entries(c.key).map(([k, v]) => [k, plainValue(v)])),
-            changed: Object.fromEntries(Object.entries(c.changed).map(([k, v]) => [k, plainValue(v)])),
+            key: plainRecord(c.key),
+            changed: plainRecord(c.changed),
           })),
         },
       }));
     await insertRecords(
       db,
       'hub_sync_outbox',
-      { id: 'uuid', customer_id: 'text', type: 'text', source: 'text', occurred_at: 'timestamptz', payload: 'jsonb' },
+      ['id', 'customer_id', 'type', 'source', 'occurred_at', 'payload'],
       tenantId,
       outbox,
     );
@@ -900,7 +1009,11 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         .map((p) => ({
           key: p.key,
           outcome: p.outcome as string,
-          result: { conflicts: p.conflicts, quality: p.quality, rows: p.refs },
+          // What a DUPLICATE answers again; no conflicts (the usual case) is stored as none.
+          result:
+            p.conflicts.length > 0
+              ? { conflicts: p.conflicts, quality: p.quality, rows: p.refs }
+              : { quality: p.quality, rows: p.refs },
         })),
       claimed.filter((p) => p.rejection !== null).map((p) => p.key),
     );

@@ -381,3 +381,266 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     ).toBe('APPLIED');
   });
 });
+
+/**
+ * Rows the database refuses, on tables made for the test: an account (natural key `code`, a
+ * second unique key `email`, a check on `seats`) and its seats (a foreign key to the account).
+ * The kind maps the child row before its parent, so only the declaration's model order writes it.
+ */
+describe.each(STORE_KINDS)('sync engine and the store’s constraints on %s', (kind) => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await openTestStore(kind);
+    await store.query(
+      `CREATE TABLE "SyncTestAccount" ("id" text PRIMARY KEY, "tenantId" text NOT NULL, "code" text NOT NULL,
+         "email" text, "seats" int NOT NULL CHECK ("seats" >= 0), "createdAt" timestamptz, "updatedAt" timestamptz,
+         UNIQUE ("tenantId", "code"), UNIQUE ("tenantId", "email"))`,
+    );
+    await store.query(
+      `CREATE TABLE "SyncTestSeat" ("id" text PRIMARY KEY, "tenantId" text NOT NULL, "accountCode" text NOT NULL,
+         "name" text NOT NULL, UNIQUE ("tenantId", "accountCode", "name"),
+         FOREIGN KEY ("tenantId", "accountCode") REFERENCES "SyncTestAccount" ("tenantId", "code"))`,
+    );
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+
+  interface Account {
+    code: string;
+    email: string;
+    seats: number;
+    /** The account the owner seat belongs to (default: its own). */
+    seatFor?: string;
+    at: string;
+  }
+  const accounts = defineSync({
+    domain: 'product',
+    models: { SyncTestAccount: { key: ['code'] }, SyncTestSeat: { key: ['accountCode', 'name'] } },
+    kinds: [
+      {
+        name: 'account',
+        sourceTime: (p: Account) => new Date(p.at),
+        map: (p: Account): RowChange[] => [
+          { model: 'SyncTestSeat', key: { accountCode: p.seatFor ?? p.code, name: `owner of ${p.code}` }, fields: {} },
+          { model: 'SyncTestAccount', key: { code: p.code }, fields: { email: p.email, seats: p.seats } },
+        ],
+        quality: { required: [], optional: [] },
+      },
+    ],
+  });
+  let tenantCounter = 0;
+  function pipeline(overrides: Partial<SyncPipelineOptions> = {}) {
+    const tenantId = `c${++tenantCounter}_${kind}`;
+    const sync = createSyncPipeline({
+      claimableSources: 'all',
+      definition: accounts,
+      client: store.client,
+      scope: { tenantId, customerIds: null },
+      customerKeys: { SyncTestAccount: null, SyncTestSeat: null },
+      defaultSource: 'admin:u1',
+      ...overrides,
+    });
+    const count = async (table: string) =>
+      (
+        await store.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM "${table}" WHERE "${table.startsWith('hub_') ? 'tenant_id' : 'tenantId'}" = $1`,
+          tenantId,
+        )
+      )[0]?.n;
+    return { sync, tenantId, count };
+  }
+  const account = (i: number, extra: Partial<Account> = {}): SyncEvent => ({
+    kind: 'account',
+    idempotencyKey: `acc-${i}`,
+    payload: { code: `A${i}`, email: `a${i}@example.com`, seats: i, at: at(0), ...extra },
+  });
+  type Fault = 'unique' | 'unique-stored' | 'foreign' | 'check';
+  const faulty = (i: number, fault: Fault): SyncEvent =>
+    fault === 'unique'
+      ? account(i, { email: 'a0@example.com' })
+      : fault === 'unique-stored'
+        ? account(i, { email: 'stored@example.com' })
+        : fault === 'foreign'
+          ? account(i, { seatFor: 'NO-SUCH-ACCOUNT' })
+          : account(i, { seats: -1 });
+  const expected: Record<Fault, { code: string; field: string | null }> = {
+    unique: { code: 'CONFLICT', field: 'email' },
+    'unique-stored': { code: 'CONFLICT', field: 'email' },
+    foreign: { code: 'BAD_USER_INPUT', field: 'accountCode' },
+    check: { code: 'BAD_USER_INPUT', field: null },
+  };
+
+  it('writes the models in declaration order: parents before children, whatever order map gives', async () => {
+    const { sync, count } = pipeline();
+    const results = await sync.apply(Array.from({ length: 5 }, (_, i) => account(i)));
+    expect(results.map((r) => r.outcome)).toEqual(Array(5).fill('APPLIED'));
+    expect(await count('SyncTestAccount')).toBe(5);
+    expect(await count('SyncTestSeat')).toBe(5);
+  });
+
+  // Batch sizes x positions of the events at fault x the kind of fault; event 0 is always valid
+  // (its email is the one the 'unique' fault repeats).
+  const cases: [number, number[], Fault[]][] = [
+    [2, [1], ['unique']],
+    [3, [2], ['foreign']],
+    [8, [1, 7], ['check', 'unique-stored']],
+    [9, [3, 4, 5], ['unique', 'foreign', 'check']],
+    [64, [1, 31, 32, 63], ['unique-stored', 'check', 'foreign', 'unique']],
+    [200, [17, 100, 101, 150, 199], ['foreign', 'unique', 'unique', 'check', 'unique-stored']],
+  ];
+  it.each(cases)(
+    'a batch of %i with constraint failures at %j: only those are REJECTED, the rest applied once',
+    async (size, positions, faults) => {
+      const { sync, tenantId, count } = pipeline();
+      // A stored account owns the email the 'unique-stored' fault repeats.
+      await sync.apply([account(9999, { email: 'stored@example.com' })]);
+      const events = Array.from({ length: size }, (_, i) => {
+        const at = positions.indexOf(i);
+        return at === -1 ? account(i) : faulty(i, faults[at] as Fault);
+      });
+      const results = await sync.apply(events);
+      const want = events.map((_, i) => {
+        const at = positions.indexOf(i);
+        return at === -1
+          ? { outcome: 'APPLIED', code: null, field: null }
+          : { outcome: 'REJECTED', ...expected[faults[at] as Fault] };
+      });
+      expect(results.map((r) => ({ outcome: r.outcome, code: r.code, field: r.field }))).toEqual(want);
+      expect(results.map((r) => r.index)).toEqual(events.map((_, i) => i));
+      const good = size - positions.length;
+      expect(await count('SyncTestAccount')).toBe(good + 1);
+      expect(await count('SyncTestSeat')).toBe(good + 1);
+      expect(await count('hub_sync_idempotency')).toBe(good + 1);
+      expect(await count('hub_sync_outbox')).toBe(good + 1);
+      expect(await count('hub_sync_dead_letter')).toBe(positions.length);
+      const letters = await store.query<{ key: string; code: string }>(
+        `SELECT key, code FROM hub_sync_dead_letter WHERE tenant_id = $1 ORDER BY key`,
+        tenantId,
+      );
+      expect(letters.map((l) => l.key)).toEqual(positions.map((i) => `acc-${i}`).sort());
+      // The same batch again: the applied ones are duplicates, the refused ones refused again
+      // (their letters refreshed, not doubled), nothing written twice.
+      const again = await sync.apply(events);
+      expect(again.map((r) => r.outcome)).toEqual(
+        want.map((w) => (w.outcome === 'APPLIED' ? 'DUPLICATE' : 'REJECTED')),
+      );
+      expect(await count('SyncTestAccount')).toBe(good + 1);
+      expect(await count('hub_sync_dead_letter')).toBe(positions.length);
+    },
+  );
+
+  it('the earlier of two events claiming one unique value wins it, wherever the halves fall', async () => {
+    for (const size of [2, 5, 16]) {
+      const { sync } = pipeline();
+      const events = Array.from({ length: size }, (_, i) => account(i, { email: 'shared@example.com' }));
+      const results = await sync.apply(events);
+      expect(results.map((r) => r.outcome)).toEqual(['APPLIED', ...Array(size - 1).fill('REJECTED')]);
+    }
+  });
+
+  it('applyOne throws the coded error of a constraint failure', async () => {
+    const { sync } = pipeline();
+    await sync.apply([account(0)]);
+    await expect(sync.applyOne(account(1, { email: 'a0@example.com' }))).rejects.toMatchObject({
+      extensions: { code: 'CONFLICT', field: 'email' },
+    });
+    await expect(sync.applyOne(account(2, { seatFor: 'X' }))).rejects.toMatchObject({
+      extensions: { code: 'BAD_USER_INPUT', field: 'accountCode' },
+    });
+  });
+
+  it('a transient error (serialization, deadlock, connection) fails the call, without retrying halves', async () => {
+    for (const code of ['40001', '40P01', '08006']) {
+      let calls = 0;
+      const { sync, count } = pipeline({
+        hooks: {
+          afterStep(step) {
+            if (step !== 'rows-written') return;
+            calls++;
+            throw Object.assign(new Error(`injected ${code}`), { code });
+          },
+        },
+      });
+      await expect(sync.apply([account(0), account(1)])).rejects.toMatchObject({ code });
+      expect(calls).toBe(1);
+      expect(await count('SyncTestAccount')).toBe(0);
+      expect(await count('hub_sync_dead_letter')).toBe(0);
+    }
+  });
+});
+
+describe.each(STORE_KINDS)('sync engine: a scoped viewer cannot re-file a row to another customer on %s', (kind) => {
+  let store: TestStore;
+  beforeAll(async () => {
+    store = await openTestStore(kind);
+    await store.query(
+      `CREATE TABLE "SyncTestCase" ("id" text PRIMARY KEY, "tenantId" text NOT NULL, "externalId" text NOT NULL,
+         "customerId" text NOT NULL, "subject" text NOT NULL, UNIQUE ("tenantId", "externalId"))`,
+    );
+  });
+  afterAll(async () => {
+    await store?.close();
+  });
+  const cases = defineSync({
+    domain: 'product',
+    models: { SyncTestCase: { key: ['externalId'] } },
+    kinds: [
+      {
+        name: 'case',
+        sourceTime: (p: { at: string }) => new Date(p.at),
+        map: (p: { customerId: string; subject: string }): RowChange[] => [
+          {
+            model: 'SyncTestCase',
+            key: { externalId: 'C-1' },
+            fields: { customerId: p.customerId, subject: p.subject },
+          },
+        ],
+        quality: { required: [], optional: [] },
+      },
+    ],
+  });
+  let tenantCounter = 0;
+  const scopes: [string, string[] | null][] = [
+    ['unscoped', null],
+    ['scoped to a', ['cust_a']],
+    ['scoped to a and b', ['cust_a', 'cust_b']],
+  ];
+  // stored customer (none: a new row) x written customer x viewer scope.
+  const matrix = (['none', 'cust_a', 'cust_b'] as const).flatMap((stored) =>
+    (['cust_a', 'cust_b', 'cust_c'] as const).flatMap((written) =>
+      scopes.map(([name, ids]) => [stored, written, name, ids] as const),
+    ),
+  );
+  it.each(matrix)('stored %s, written %s, viewer %s', async (stored, written, _name, ids) => {
+    const tenantId = `s${++tenantCounter}_${kind}`;
+    const make = (customerIds: string[] | null) =>
+      createSyncPipeline({
+        claimableSources: 'all',
+        definition: cases,
+        client: store.client,
+        scope: { tenantId, customerIds },
+        customerKeys: { SyncTestCase: 'customerId' },
+        defaultSource: 'x',
+      });
+    if (stored !== 'none')
+      expect(
+        (await make(null).apply([{ kind: 'case', payload: { customerId: stored, subject: 'old', at: at(0) } }]))[0]
+          ?.outcome,
+      ).toBe('APPLIED');
+    const [result] = await make(ids).apply([
+      { kind: 'case', payload: { customerId: written, subject: 'new', at: at(1) } },
+    ]);
+    const inScope = (c: string) => ids === null || ids.includes(c);
+    const allowed = ids === null || (inScope(written) && (stored === 'none' || stored === written));
+    expect(result).toMatchObject(allowed ? { outcome: 'APPLIED' } : { outcome: 'REJECTED', code: 'FORBIDDEN' });
+    const rows = await store.query(`SELECT "customerId", subject FROM "SyncTestCase" WHERE "tenantId" = $1`, tenantId);
+    expect(rows).toEqual(
+      allowed
+        ? [{ customerId: written, subject: 'new' }]
+        : stored === 'none'
+          ? []
+          : [{ customerId: stored, subject: 'old' }],
+    );
+  });
+});

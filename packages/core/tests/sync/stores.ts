@@ -6,7 +6,7 @@
 import { PGlite } from '@electric-sql/pglite';
 import { afterAll, beforeAll } from 'vitest';
 import { PrismaPGlite } from 'pglite-prisma-adapter';
-import { applyMigrations, migrationsDirFor, openStore, SYNC_MIGRATIONS } from '@hub/store';
+import { applyMigrations, attachStoreSql, migrationsDirFor, openStore, pgliteSql, SYNC_MIGRATIONS } from '@hub/store';
 import { pgliteRunner } from '@hub/store/runners';
 import { PrismaClient } from '@hub/store/product';
 import { createTestDatabase } from '../../src/testing.js';
@@ -46,6 +46,7 @@ export async function openTestStore(kind: StoreKind): Promise<TestStore> {
   const pglite = await PGlite.create();
   await applyMigrations(pgliteRunner(pglite), migrationsDirFor('product'), [SYNC_MIGRATIONS]);
   const client = new PrismaClient({ adapter: new PrismaPGlite(pglite) });
+  attachStoreSql(client, pgliteSql(pglite));
   return {
     name: kind,
     client,
