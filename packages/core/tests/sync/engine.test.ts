@@ -1,8 +1,8 @@
-import { describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createSyncPipeline, type SyncPipelineOptions } from '../../src/sync/engine.js';
-import { defineSync, type RowChange } from '../../src/sync/types.js';
+import { defineSync, type RowChange, type SyncEvent } from '../../src/sync/types.js';
 import { fixturePipeline, usageEventAt } from './fixture.js';
-import { STORE_KINDS, useTestStore } from './stores.js';
+import { openTestStore, STORE_KINDS, useTestStore, type TestStore } from './stores.js';
 
 const KNOWN = new Set(['cust_a', 'cust_b', 'cust_c']);
 const T0 = Date.parse('2026-11-20T10:00:00.000Z');
