@@ -52,8 +52,8 @@ import {
   type Viewer,
 } from './viewer.js';
 import { createCustomerVerifier, createLocalCustomerVerifier } from './customerDirectory.js';
-import { createSyncAdmin } from './sync/admin.js';
-import { createSyncPipeline } from './sync/engine.js';
+import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
+import { createSyncPipeline, type SyncPipeline, type SyncPipelineOptions } from './sync/engine.js';
 import { declaresSync, syncResolvers, syncSdl, type SyncRequestContext } from './sync/sdl.js';
 import type { SyncDefinition } from './sync/types.js';
 
@@ -220,6 +220,55 @@ function metricsPlugin(metrics: ProcessMetrics): ApolloServerPlugin {
 }
 
 /**
+ * The request's `ctx.sync`, built on first use: most requests are reads and never write, so the
+ * pipelines (one for writes, one for admin repairs) cost nothing until a resolver calls them.
+ */
+function requestSync(options: {
+  definition: SyncDefinition;
+  client: unknown;
+  viewer: Viewer;
+  scope: SyncPipelineOptions['scope'];
+  customerKeys: SyncPipelineOptions['customerKeys'];
+  verifyCustomers: () => SyncPipelineOptions['verifyCustomers'];
+  log: Logger;
+}): SyncRequestContext['sync'] {
+  const { viewer } = options;
+  const actor = `${viewer.roles[0] ?? 'viewer'}:${viewer.userId}`;
+  // An integration account writes as the source system it was issued for (its principal name), and
+  // only it may write as that source where the source is a field's system of record.
+  const integration = viewer.roles.includes('integration');
+  const pipelineWith = (claimableSources: SyncPipelineOptions['claimableSources']) =>
+    createSyncPipeline({
+      definition: options.definition,
+      client: options.client,
+      scope: options.scope,
+      customerKeys: options.customerKeys,
+      verifyCustomers: options.verifyCustomers(),
+      defaultSource: integration ? viewer.userId : actor,
+      claimableSources,
+      log: options.log,
+    });
+  let pipeline: SyncPipeline | undefined;
+  let admin: SyncAdmin | undefined;
+  const writes = () => (pipeline ??= pipelineWith(new Set(integration ? [viewer.userId] : [])));
+  return {
+    domain: options.definition.domain,
+    apply: (events) => writes().apply(events),
+    applyOne: (event) => writes().applyOne(event),
+    get admin() {
+      // Repairs (admins only) re-apply stored events under the source they arrived with, or an override.
+      return (admin ??= createSyncAdmin({
+        client: options.client,
+        domain: options.definition.domain,
+        tenantId: viewer.tenantId,
+        actor,
+        pipeline: pipelineWith('all'),
+      }));
+    },
+  };
+}
+
+/**
  * Starts one domain subgraph: opens and migrates its store, optionally seeds the demo data,
  * serves `/graphql` (only to gateway-signed requests), `/healthz`, `/readyz` and `/metrics`.
  */
@@ -332,35 +381,18 @@ export async function startSubgraph<C, L>(
         const scopes = requestScopes(viewer, domain, isMutationRequest(req.body));
         const db = scopeToViewer(store.client, scopes, def.customerKeys, verifyCustomers);
         const requestLog = log.child({ requestId });
-        const actor = `${viewer.roles[0] ?? 'viewer'}:${viewer.userId}`;
-        // An integration account writes as the source system it was issued for (its principal name), and
-        // only it may write as that source where the source is a field's system of record.
-        const integration = viewer.roles.includes('integration');
-        const pipelineOptions = {
+        const sync = requestSync({
           definition: syncDefinition,
           client: store.client,
+          viewer,
           // Raw SQL bypasses scopeToViewer: the engine applies the write scope itself.
           scope: requestScopes(viewer, domain, true).write,
           customerKeys: def.customerKeys,
           // Once per batch: other domains ask the customers subgraph, customers its own table.
-          verifyCustomers: checksCustomers
-            ? verifyCustomers
-            : createLocalCustomerVerifier(store.client, viewer.tenantId),
-          defaultSource: integration ? viewer.userId : actor,
-          claimableSources: new Set(integration ? [viewer.userId] : []),
+          verifyCustomers: () =>
+            checksCustomers ? verifyCustomers : createLocalCustomerVerifier(store.client, viewer.tenantId),
           log: requestLog,
-        };
-        const pipeline = createSyncPipeline(pipelineOptions);
-        // Repairs (admins only) re-apply stored events under the source they arrived with, or an override.
-        const repairs = createSyncPipeline({ ...pipelineOptions, claimableSources: 'all' });
-        const admin = createSyncAdmin({
-          client: store.client,
-          domain,
-          tenantId: viewer.tenantId,
-          actor,
-          pipeline: repairs,
         });
-        const sync = { ...pipeline, admin };
         return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: requestLog, sync };
       },
     }),
