@@ -377,7 +377,11 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     return p;
   }
 
-  /** Step 1b: one verifyCustomers call for the whole batch. */
+  // Customers already confirmed during this pipeline's life (one request): a later batch of the same
+  // call, or the halves a constraint failure is retried in, do not ask again.
+  const confirmedCustomers = new Set<string>();
+
+  /** Step 1b: one verifyCustomers call for the whole batch (none when every id is already confirmed). */
   async function checkCustomers(batch: Prepared[]): Promise<void> {
     if (!verifyCustomers) return;
     const created = new Set<string>();
@@ -393,9 +397,11 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         else wanted.add(id);
       }
     }
-    const ids = [...wanted].filter((id) => !created.has(id));
+    const ids = [...wanted].filter((id) => !created.has(id) && !confirmedCustomers.has(id));
     if (ids.length === 0) return;
-    const known = await verifyCustomers(ids);
+    const answered = await verifyCustomers(ids);
+    for (const id of answered) confirmedCustomers.add(id);
+    const known = confirmedCustomers;
     for (const p of batch) {
       if (p.rejection) continue;
       const change = p.rows.find((r) => {
