@@ -16,7 +16,14 @@
  * the caller retries, which the idempotency keys make safe.
  */
 import { randomUUID } from 'node:crypto';
-import { driverErrorOf, storeSqlOf, type CustomerKeys, type CustomerVerifier, type RowScope } from '@hub/store';
+import {
+  driverErrorOf,
+  storeSqlOf,
+  type CustomerKeys,
+  type CustomerVerifier,
+  type RowScope,
+  type SqlTx,
+} from '@hub/store';
 import { ErrorCode, hubError, isGraphQLError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { canonicalJson } from '../canonicalJson.js';
@@ -59,6 +66,8 @@ export const MAX_BATCH = 1000;
 const FUTURE_SKEW_MS = 5 * 60_000;
 const MAX_KEY_LENGTH = 200;
 const MAX_SOURCE_LENGTH = 100;
+/** pg_advisory_xact_lock key of the outbox writers of a store ('hub_outbox' as digits); see writeBookkeeping. */
+export const OUTBOX_LOCK_KEY = 0x6875625f6f7574n.toString();
 
 /** Points between the engine's steps where a test can inject a failure (see `SyncPipelineOptions.hooks`). */
 export type SyncStep = 'claimed' | 'locked' | 'rows-written' | 'bookkeeping-written' | 'committed';
@@ -90,6 +99,12 @@ export interface SyncPipelineOptions {
   readonly now?: () => Date;
   /** Failure injection for tests: runs after each step; throwing there fails the batch (before `committed`: rolled back). */
   readonly hooks?: { afterStep?(step: SyncStep, batch: { readonly size: number }): void | Promise<void> };
+  /**
+   * Run inside this open transaction instead of one per batch (event consumers: their inbox row and
+   * the pipeline's writes commit together). Events the store refuses are then not isolated by
+   * bisection: the error propagates and the caller's whole transaction rolls back.
+   */
+  readonly transaction?: SqlTx | undefined;
 }
 
 export interface SyncPipeline {
@@ -267,6 +282,8 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   const driver = storeSqlOf(options.client as object);
   if (!driver) throw new Error('sync: the store client has no driver (open it with openStore or attachStoreSql)');
   const client = driver;
+  const outer = options.transaction;
+  const transact = <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> => (outer ? fn(outer) : client.transaction(fn));
   const now = options.now ?? (() => new Date());
   const kinds = new Map(definition.kinds.map((k) => [k.name, k as unknown as SyncKind<Record<string, unknown>>]));
   const ownerSources = new Set(
@@ -441,7 +458,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     try {
       return await runOnce(events, offset, forced);
     } catch (error) {
-      const fault = forced ? null : eventFault(error);
+      const fault = forced || outer ? null : eventFault(error);
       if (!fault) throw error;
       if (events.length === 1) {
         log?.warn({ domain, index: offset, code: fault.code, reason: fault.reason }, 'sync event refused by the store');
@@ -526,9 +543,9 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     }
     const tableInfos = new Map<string, TableInfo>();
     for (const model of new Set(batch.flatMap((p) => p.rows.map((r) => r.model))))
-      tableInfos.set(model, await tableInfo(client, model));
+      tableInfos.set(model, await tableInfo(client, model, outer));
 
-    await client.transaction(async (tx) => {
+    await transact(async (tx) => {
       const db = driverExecutor(tx);
       const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
       const earlier = new Map(
@@ -943,33 +960,6 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       tenantId,
       conflicts,
     );
-    const outbox = batch
-      .filter((p) => p.rejection === null && p.dupOf === null && p.changes.length > 0)
-      .map((p) => ({
-        id: uuidv7(arrival.getTime()),
-        customer_id: p.customerId,
-        type: `${domain}.${p.event.kind}`,
-        source: p.source,
-        occurred_at: p.sourceTime,
-        // Domain and kind (type), source and source time (occurred_at) are the record's columns.
-        payload: {
-          idempotencyKey: p.key,
-          outcome: p.outcome,
-          rows: p.changes.map((c) => ({
-            model: c.model,
-            id: c.id,
-            key: plainRecord(c.key),
-            changed: plainRecord(c.changed),
-          })),
-        },
-      }));
-    await insertRecords(
-      db,
-      'hub_sync_outbox',
-      ['id', 'customer_id', 'type', 'source', 'occurred_at', 'payload'],
-      tenantId,
-      outbox,
-    );
     const lettered = batch.filter((p) => p.dupOf === null && p.rejection?.deadLetter === true);
     // One letter per key and statement (ON CONFLICT cannot touch a row twice): the last one sent wins.
     const letters = [...new Map(lettered.map((p) => [p.key, p])).values()].map((p) => {
@@ -1022,6 +1012,42 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
               : { quality: p.quality, rows: p.refs },
         })),
       claimed.filter((p) => p.rejection !== null).map((p) => p.key),
+    );
+    const outbox = batch
+      .filter((p) => p.rejection === null && p.dupOf === null && p.changes.length > 0)
+      .map((p) => ({
+        id: uuidv7(arrival.getTime()),
+        customer_id: p.customerId,
+        type: `${domain}.${p.event.kind}`,
+        source: p.source,
+        occurred_at: p.sourceTime,
+        // Domain and kind (type), source and source time (occurred_at) are the record's columns.
+        payload: {
+          idempotencyKey: p.key,
+          outcome: p.outcome,
+          // The event as received, so consumers of other domains keep what they derive from it
+          // without asking this domain back (event-carried state; docs/design/change-events.md).
+          data: p.event.payload,
+          rows: p.changes.map((c) => ({
+            model: c.model,
+            id: c.id,
+            key: plainRecord(c.key),
+            changed: plainRecord(c.changed),
+          })),
+        },
+      }));
+    if (outbox.length === 0) return;
+    // Outbox rows must become visible in `seq` order, or a relay reading `seq > cursor` could pass a
+    // lower seq still uncommitted and never publish it. This lock, held to COMMIT and taken as the
+    // transaction's last statement, serializes the stores' outbox writers from seq assignment to
+    // commit: seq order is commit order (per store, so per customer). Cost: the commit tail only.
+    await db.query(`SELECT pg_advisory_xact_lock($1::bigint)`, OUTBOX_LOCK_KEY);
+    await insertRecords(
+      db,
+      'hub_sync_outbox',
+      ['id', 'customer_id', 'type', 'source', 'occurred_at', 'payload'],
+      tenantId,
+      outbox,
     );
   }
 

@@ -79,12 +79,13 @@ function columnType(dataType: string): ColumnType {
 const tableCache = new WeakMap<object, Map<string, Promise<TableInfo>>>();
 
 /** Columns of `model`'s table in the store's current schema (cached per client). */
-export function tableInfo(store: StoreSql, model: string): Promise<TableInfo> {
+/** `via`: run the lookup there (the caller's open transaction, which a single-connection store needs); cached per `store`. */
+export function tableInfo(store: StoreSql, model: string, via: Pick<StoreSql, 'query'> = store): Promise<TableInfo> {
   let perClient = tableCache.get(store);
   if (!perClient) tableCache.set(store, (perClient = new Map()));
   let info = perClient.get(model);
   if (!info) {
-    info = store
+    info = via
       .query<{ column_name: string; data_type: string }>(
         `SELECT column_name, data_type FROM information_schema.columns
           WHERE table_schema = current_schema() AND table_name = $1`,
