@@ -10,8 +10,9 @@
  *     -> consumers of other domains (inbox dedupe in their tx)  events/consumer.ts
  *     -> (issue 9) the gateway's subscription fan-out
  */
-import type { SqlTx } from '@hub/store';
+import type { SqlTx, StoreSql } from '@hub/store';
 import type { Domain } from '../domains.js';
+import type { SyncEvent, SyncResult } from '../sync/types.js';
 
 /** Version of the envelope's own shape; a consumer refuses (dead-letters) a major it does not know. */
 export const ENVELOPE_VERSION = 1;
@@ -117,7 +118,7 @@ export interface ConsumerContext {
   readonly tx: SqlTx;
   /** The consuming domain's sync pipeline bound to `tx` (writes as `source`, claimableSources 'all'). */
   readonly sync: {
-    apply(events: readonly import('../sync/types.js').SyncEvent[]): Promise<import('../sync/types.js').SyncResult[]>;
+    apply(events: readonly SyncEvent[]): Promise<SyncResult[]>;
   };
 }
 
@@ -177,7 +178,7 @@ export interface JobContext {
   /** The last checkpoint the run stored (null on a fresh run). */
   readonly resumeFrom: unknown;
   checkpoint(state: unknown, progress: { processed: number; failed: number; total?: number }): Promise<void>;
-  readonly store: import('@hub/store').StoreSql;
+  readonly store: StoreSql;
   readonly signal: AbortSignal;
 }
 
