@@ -28,12 +28,11 @@ import { ErrorCode, hubError, isGraphQLError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { canonicalJson } from '../canonicalJson.js';
 import { decideField, OVERRIDE_KIND, type FieldSource } from './conflicts.js';
-import { deriveIdempotencyKey, plainValue, rowKeyText, rowLockKey, uuidv7 } from './ids.js';
+import { deriveIdempotencyKey, keyLockKey, plainValue, rowKeyText, rowLockKey, uuidv7 } from './ids.js';
 import { completeness, passed, qualityScore, timeliness } from './quality.js';
 import {
-  claimKeys,
   driverExecutor,
-  finishKeys,
+  insertOutcomes,
   insertRecords,
   jsonParam,
   lockRows,
@@ -44,6 +43,7 @@ import {
   upsertRows,
   writeRowSources,
   type ColumnType,
+  type StoredOutcome,
   type Executor,
   type TableInfo,
 } from './sql.js';
@@ -132,7 +132,7 @@ interface Prepared {
   rejection: Rejection | null;
   /** Index (in the batch) of an earlier event with the same key. */
   dupOf: number | null;
-  /** Its key was claimed in this batch's transaction (so it is finished or released there). */
+  /** Its key held no outcome when this batch's transaction locked it (so this batch records one, unless refused inside). */
   claimed: boolean;
   sourceTime: Date | null;
   rows: readonly RowChange[];
@@ -302,6 +302,14 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     if (!column) return undefined;
     const value = change.key[column] ?? change.fields[column];
     return typeof value === 'string' ? value : undefined;
+  }
+
+  // The row key of each change, computed once per batch (it was computed three times per row).
+  const changeKeys = new WeakMap<RowChange, string>();
+  function changeKey(change: RowChange, key: readonly string[], columns: TableInfo['columns'] | undefined): string {
+    let text = changeKeys.get(change);
+    if (text === undefined) changeKeys.set(change, (text = rowKeyText(key, change.key, columns)));
+    return text;
   }
 
   /** Step 1 for one event: everything decided without SQL. */
@@ -548,54 +556,56 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     await transact(async (tx) => {
       const db = driverExecutor(tx);
       const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
-      const earlier = new Map(
-        (
-          await claimKeys(
-            db,
-            tenantId,
-            live.map((p) => ({ key: p.key, kind: p.event.kind })),
-          )
-        ).map((o) => [o.key, o]),
-      );
+      const rowKeys = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
       for (const p of live) {
-        const stored = earlier.get(p.key);
-        if (stored) answerFromStore(p, stored);
+        for (const change of p.rows) {
+          const model = definition.models[change.model];
+          if (!model) continue;
+          const rowKey = changeKey(change, model.key, tableInfos.get(change.model)?.columns);
+          rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
+        }
       }
-      const fresh = live.filter((p) => !earlier.has(p.key));
+      // One sorted statement for the idempotency keys' and the rows' advisory locks (no deadlock
+      // between batches): a concurrent batch with one of these keys or rows waits for our commit.
+      await lockRows(db, [
+        ...live.map((p) => keyLockKey(domain, tenantId, p.key)),
+        ...[...rowKeys.values()].map((r) => rowLockKey(domain, tenantId, r.model, r.rowKey)),
+      ]);
       // A refused event whose key already holds an outcome is that key's duplicate (a re-sent
       // line after its letter was fixed and replayed), not a new dead letter.
       const refused = batch.filter(
         (p) => p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden,
       );
-      for (const stored of await readOutcomes(
-        db,
-        tenantId,
-        refused.map((p) => p.key),
-      )) {
-        for (const p of refused.filter((r) => r.key === stored.key)) {
-          p.rejection = null;
-          answerFromStore(p, stored);
-        }
+      // After the locks, in a statement of its own (a fresh snapshot: see readOutcomes).
+      const earlier = new Map<string, StoredOutcome>();
+      for (const stored of await readOutcomes(db, tenantId, [...live, ...refused].map((p) => p.key)))
+        earlier.set(stored.key, stored);
+      for (const p of live) {
+        const stored = earlier.get(p.key);
+        if (stored) answerFromStore(p, stored);
       }
+      for (const p of refused) {
+        const stored = earlier.get(p.key);
+        if (!stored) continue;
+        p.rejection = null;
+        answerFromStore(p, stored);
+      }
+      const fresh = live.filter((p) => !earlier.has(p.key));
       for (const p of fresh) p.claimed = true;
       await options.hooks?.afterStep?.('claimed', { size: batch.length });
       await scoreConsistency(db, tenantId, fresh);
-
-      const rowKeys = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
-      for (const p of fresh) {
+      await options.hooks?.afterStep?.('locked', { size: batch.length });
+      // Stored rows of the fresh events only (a duplicate's rows were locked, not read).
+      const wanted = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
+      for (const p of fresh)
         for (const change of p.rows) {
           const model = definition.models[change.model];
           if (!model) continue;
-          const rowKey = rowKeyText(model.key, change.key, tableInfos.get(change.model)?.columns);
-          rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
+          const id = `${change.model}\u0000${changeKey(change, model.key, tableInfos.get(change.model)?.columns)}`;
+          const row = rowKeys.get(id);
+          if (row) wanted.set(id, row);
         }
-      }
-      await lockRows(
-        db,
-        [...rowKeys.values()].map((r) => rowLockKey(domain, tenantId, r.model, r.rowKey)),
-      );
-      await options.hooks?.afterStep?.('locked', { size: batch.length });
-      const state = await readState(db, tenantId, [...rowKeys.values()], tableInfos);
+      const state = await readState(db, tenantId, [...wanted.values()], tableInfos);
       for (const p of fresh) decide(p, state, tableInfos, arrival);
       await writeRows(db, tenantId, state);
       await runAfterApply(db, tenantId, fresh);
@@ -728,7 +738,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       const model = definition.models[change.model];
       const info = infos.get(change.model);
       if (!model || !info) continue;
-      const rowKey = rowKeyText(model.key, change.key, info.columns);
+      const rowKey = changeKey(change, model.key, info.columns);
       const id = `${change.model}\u0000${rowKey}`;
       const current = staged.get(id) ?? state.get(id) ?? null;
       const mode = kind.mode ?? 'upsert';
@@ -996,14 +1006,15 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       const ids = new Map(stored.map((r) => [r.key, r.id]));
       for (const p of lettered) p.deadLetterId = ids.get(p.key) ?? p.deadLetterId;
     }
-    const claimed = batch.filter((p) => p.claimed);
-    await finishKeys(
+    // Keys of events refused inside the transaction (mode checks) get no record: their key stays free.
+    await insertOutcomes(
       db,
       tenantId,
-      claimed
-        .filter((p) => p.rejection === null && p.outcome !== null)
+      batch
+        .filter((p) => p.claimed && p.rejection === null && p.outcome !== null)
         .map((p) => ({
           key: p.key,
+          kind: p.event.kind,
           outcome: p.outcome as string,
           // What a DUPLICATE answers again; no conflicts (the usual case) is stored as none.
           result:
@@ -1011,7 +1022,6 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
               ? { conflicts: p.conflicts, quality: p.quality, rows: p.refs }
               : { quality: p.quality, rows: p.refs },
         })),
-      claimed.filter((p) => p.rejection !== null).map((p) => p.key),
     );
     const outbox = batch
       .filter((p) => p.rejection === null && p.dupOf === null && p.changes.length > 0)

@@ -156,49 +156,24 @@ export async function upsertRows(
   );
 }
 
-/**
- * Claims keys in sorted order (concurrent batches claiming overlapping keys cannot deadlock: the
- * later one waits for the earlier to commit). Returns the outcomes of the keys claimed before —
- * committed ones, never PENDING: a claim is finished in the transaction that made it.
- */
-export async function claimKeys(
-  db: Executor,
-  tenantId: string,
-  claims: readonly { key: string; kind: string }[],
-): Promise<StoredOutcome[]> {
-  if (claims.length === 0) return [];
-  const inserted = await db.execute(
-    `INSERT INTO "hub_sync_idempotency" ("tenant_id", "key", "kind", "outcome")
-     SELECT $1, x.key, x.kind, 'PENDING' FROM json_to_recordset($2::json) AS x(key text, kind text) ORDER BY x.key
-     ON CONFLICT DO NOTHING`,
-    tenantId,
-    jsonParam(claims),
-  );
-  if (inserted === claims.length) return [];
-  return queryJson<StoredOutcome>(
-    db,
-    `SELECT i."key", i."outcome", i."result" FROM json_array_elements_text($2::json) AS k(key)
-      CROSS JOIN LATERAL (SELECT * FROM "hub_sync_idempotency" i
-                           WHERE i."tenant_id" = $1 AND i."key" = k.key AND i."outcome" <> 'PENDING' ${KEY_DRIVEN}) i`,
-    tenantId,
-    jsonParam(claims.map((c) => c.key)),
-  );
-}
-
 export interface StoredOutcome {
   key: string;
   outcome: string;
   result: unknown;
 }
 
-/** Finished outcomes of `keys` (e.g. of events refused before SQL: a seen key answers DUPLICATE). */
+/**
+ * Stored outcomes of `keys`. Read after `lockRows` took the keys' advisory locks, in a statement
+ * of its own: under READ COMMITTED each statement takes a new snapshot, so a batch that waited
+ * for another holding one of its keys sees that batch's committed outcome and answers DUPLICATE.
+ */
 export function readOutcomes(db: SqlExecutor, tenantId: string, keys: readonly string[]): Promise<StoredOutcome[]> {
   if (keys.length === 0) return Promise.resolve([]);
   return queryJson<StoredOutcome>(
     db,
     `SELECT i."key", i."outcome", i."result" FROM json_array_elements_text($2::json) AS k(key)
       CROSS JOIN LATERAL (SELECT * FROM "hub_sync_idempotency" i
-                           WHERE i."tenant_id" = $1 AND i."key" = k.key AND i."outcome" <> 'PENDING' ${KEY_DRIVEN}) i`,
+                           WHERE i."tenant_id" = $1 AND i."key" = k.key ${KEY_DRIVEN}) i`,
     tenantId,
     jsonParam(keys),
   );
@@ -342,30 +317,21 @@ function populated(table: string, n: number): string {
   return `json_populate_recordset(json_populate_record(NULL::${ident(table)}, $${n}::json), $${n + 1}::json)`;
 }
 
-export async function finishKeys(
+/**
+ * The batch's idempotency records, written once with their outcome. There is no PENDING claim
+ * row to update: the keys' advisory locks (taken with the row locks) keep a concurrent batch
+ * with the same key waiting until this one commits, and it then reads the outcome.
+ */
+export async function insertOutcomes(
   db: Executor,
   tenantId: string,
-  done: readonly { key: string; outcome: string; result: unknown }[],
-  dropped: readonly string[],
+  done: readonly { key: string; kind: string; outcome: string; result: unknown }[],
 ): Promise<void> {
-  if (done.length > 0) {
-    // Rows as `[key, outcome, result]`, parsed once (a CTE used twice is materialized); the `= ANY`
-    // makes the primary key bound the updated side whatever the join order (see KEY_DRIVEN).
-    await db.execute(
-      `WITH x AS (SELECT e->>0 AS key, e->>1 AS outcome, e->2 AS result FROM jsonb_array_elements($2::jsonb) e)
-       UPDATE "hub_sync_idempotency" i SET "outcome" = x.outcome, "result" = x.result FROM x
-        WHERE i."tenant_id" = $1 AND i."key" = x.key AND i."key" = ANY (ARRAY(SELECT key FROM x))`,
-      tenantId,
-      jsonParam(done.map((d) => [d.key, d.outcome, d.result])),
-    );
-  }
-  // Events refused inside the transaction (mode checks) changed nothing: their key stays free.
-  if (dropped.length > 0) {
-    await db.execute(
-      `DELETE FROM "hub_sync_idempotency"
-        WHERE "tenant_id" = $1 AND "key" = ANY (ARRAY(SELECT json_array_elements_text($2::json)))`,
-      tenantId,
-      jsonParam(dropped),
-    );
-  }
+  if (done.length === 0) return;
+  await db.execute(
+    `INSERT INTO "hub_sync_idempotency" ("tenant_id", "key", "kind", "outcome", "result")
+     SELECT $1, e->>0, e->>1, e->>2, e->3 FROM jsonb_array_elements($2::jsonb) e`,
+    tenantId,
+    jsonParam(done.map((d) => [d.key, d.kind, d.outcome, d.result])),
+  );
 }
