@@ -31,11 +31,11 @@ import { decideField, OVERRIDE_KIND, type FieldSource } from './conflicts.js';
 import { deriveIdempotencyKey, keyLockKey, plainValue, rowKeyText, rowLockKey, uuidv7 } from './ids.js';
 import { completeness, passed, qualityScore, timeliness } from './quality.js';
 import {
-  driverExecutor,
   insertOutcomes,
   insertRecords,
   jsonParam,
   lockRows,
+  orderedExecutor,
   readOutcomes,
   readRowSources,
   readRows,
@@ -44,7 +44,7 @@ import {
   writeRowSources,
   type ColumnType,
   type StoredOutcome,
-  type Executor,
+  type OrderedExecutor,
   type TableInfo,
 } from './sql.js';
 import type {
@@ -554,64 +554,12 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       tableInfos.set(model, await tableInfo(client, model, outer));
 
     await transact(async (tx) => {
-      const db = driverExecutor(tx);
-      const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
-      const rowKeys = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
-      for (const p of live) {
-        for (const change of p.rows) {
-          const model = definition.models[change.model];
-          if (!model) continue;
-          const rowKey = changeKey(change, model.key, tableInfos.get(change.model)?.columns);
-          rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
-        }
+      const db = orderedExecutor(tx);
+      try {
+        await runInTransaction(db, tenantId, batch, tableInfos, arrival);
+      } catch (error) {
+        throw await db.abort(error);
       }
-      // One sorted statement for the idempotency keys' and the rows' advisory locks (no deadlock
-      // between batches): a concurrent batch with one of these keys or rows waits for our commit.
-      await lockRows(db, [
-        ...live.map((p) => keyLockKey(domain, tenantId, p.key)),
-        ...[...rowKeys.values()].map((r) => rowLockKey(domain, tenantId, r.model, r.rowKey)),
-      ]);
-      // A refused event whose key already holds an outcome is that key's duplicate (a re-sent
-      // line after its letter was fixed and replayed), not a new dead letter.
-      const refused = batch.filter(
-        (p) => p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden,
-      );
-      // After the locks, in a statement of its own (a fresh snapshot: see readOutcomes).
-      const earlier = new Map<string, StoredOutcome>();
-      for (const stored of await readOutcomes(db, tenantId, [...live, ...refused].map((p) => p.key)))
-        earlier.set(stored.key, stored);
-      for (const p of live) {
-        const stored = earlier.get(p.key);
-        if (stored) answerFromStore(p, stored);
-      }
-      for (const p of refused) {
-        const stored = earlier.get(p.key);
-        if (!stored) continue;
-        p.rejection = null;
-        answerFromStore(p, stored);
-      }
-      const fresh = live.filter((p) => !earlier.has(p.key));
-      for (const p of fresh) p.claimed = true;
-      await options.hooks?.afterStep?.('claimed', { size: batch.length });
-      await scoreConsistency(db, tenantId, fresh);
-      await options.hooks?.afterStep?.('locked', { size: batch.length });
-      // Stored rows of the fresh events only (a duplicate's rows were locked, not read).
-      const wanted = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
-      for (const p of fresh)
-        for (const change of p.rows) {
-          const model = definition.models[change.model];
-          if (!model) continue;
-          const id = `${change.model}\u0000${changeKey(change, model.key, tableInfos.get(change.model)?.columns)}`;
-          const row = rowKeys.get(id);
-          if (row) wanted.set(id, row);
-        }
-      const state = await readState(db, tenantId, [...wanted.values()], tableInfos);
-      for (const p of fresh) decide(p, state, tableInfos, arrival);
-      await writeRows(db, tenantId, state);
-      await runAfterApply(db, tenantId, fresh);
-      await options.hooks?.afterStep?.('rows-written', { size: batch.length });
-      await writeBookkeeping(db, tenantId, batch, arrival);
-      await options.hooks?.afterStep?.('bookkeeping-written', { size: batch.length });
     });
     await options.hooks?.afterStep?.('committed', { size: batch.length });
     for (const p of batch) {
@@ -627,6 +575,87 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     }
     log?.debug({ domain, events: batch.length }, 'sync batch applied');
     return batch.map(toResult);
+  }
+
+  /** Step 2, inside the batch's transaction: locks, stored outcomes and rows, decisions, writes. */
+  async function runInTransaction(
+    db: OrderedExecutor,
+    tenantId: string,
+    batch: Prepared[],
+    tableInfos: Map<string, TableInfo>,
+    arrival: Date,
+  ): Promise<void> {
+    const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
+    const rowKeys = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
+    for (const p of live) {
+      for (const change of p.rows) {
+        const model = definition.models[change.model];
+        if (!model) continue;
+        const rowKey = changeKey(change, model.key, tableInfos.get(change.model)?.columns);
+        rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
+      }
+    }
+    // One sorted statement for the idempotency keys' and the rows' advisory locks (no deadlock
+    // between batches): a concurrent batch with one of these keys or rows waits for our commit.
+    db.track(
+      lockRows(db, [
+        ...live.map((p) => keyLockKey(domain, tenantId, p.key)),
+        ...[...rowKeys.values()].map((r) => rowLockKey(domain, tenantId, r.model, r.rowKey)),
+      ]),
+    );
+    // A refused event whose key already holds an outcome is that key's duplicate (a re-sent
+    // line after its letter was fixed and replayed), not a new dead letter.
+    const refused = batch.filter(
+      (p) => p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden,
+    );
+    // After the locks, in a statement of its own (a fresh snapshot: see readOutcomes).
+    const earlier = new Map<string, StoredOutcome>();
+    for (const stored of await readOutcomes(
+      db,
+      tenantId,
+      [...live, ...refused].map((p) => p.key),
+    ))
+      earlier.set(stored.key, stored);
+    for (const p of live) {
+      const stored = earlier.get(p.key);
+      if (stored) answerFromStore(p, stored);
+    }
+    for (const p of refused) {
+      const stored = earlier.get(p.key);
+      if (!stored) continue;
+      p.rejection = null;
+      answerFromStore(p, stored);
+    }
+    const fresh = live.filter((p) => !earlier.has(p.key));
+    for (const p of fresh) p.claimed = true;
+    await afterStep(db, 'claimed', batch.length);
+    await scoreConsistency(db, tenantId, fresh);
+    await afterStep(db, 'locked', batch.length);
+    // Stored rows of the fresh events only (a duplicate's rows were locked, not read).
+    const wanted = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
+    for (const p of fresh)
+      for (const change of p.rows) {
+        const model = definition.models[change.model];
+        if (!model) continue;
+        const id = `${change.model}\u0000${changeKey(change, model.key, tableInfos.get(change.model)?.columns)}`;
+        const row = rowKeys.get(id);
+        if (row) wanted.set(id, row);
+      }
+    const state = await readState(db, tenantId, [...wanted.values()], tableInfos);
+    for (const p of fresh) decide(p, state, tableInfos, arrival);
+    writeRows(db, tenantId, state);
+    await runAfterApply(db, tenantId, fresh);
+    await afterStep(db, 'rows-written', batch.length);
+    await writeBookkeeping(db, tenantId, batch, arrival);
+    await afterStep(db, 'bookkeeping-written', batch.length);
+    await db.settle();
+  }
+
+  /** A test's hook after a step: the step's statements have run by then (they are sent without waiting). */
+  async function afterStep(db: OrderedExecutor, step: SyncStep, size: number): Promise<void> {
+    if (!options.hooks?.afterStep) return;
+    await db.settle();
+    await options.hooks.afterStep(step, { size });
   }
 
   function answerFromStore(p: Prepared, stored: { outcome: string; result: unknown } | undefined): void {
@@ -873,7 +902,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   // Conflicts of the batch being written, by event (kept off Prepared: the answer carries only the summary).
   const conflictRecords = new WeakMap<Prepared, ConflictRecord[]>();
 
-  async function writeRows(db: Executor, tenantId: string, state: Map<string, RowState | null>): Promise<void> {
+  function writeRows(db: OrderedExecutor, tenantId: string, state: Map<string, RowState | null>): void {
     const groups = new Map<string, { model: string; columns: string[]; rows: Record<string, unknown>[] }>();
     for (const s of state.values()) {
       if (!s?.dirty) continue;
@@ -889,18 +918,25 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     const ordered = [...groups.values()].sort((a, b) => modelOrder(a.model) - modelOrder(b.model));
     for (const group of ordered) {
       const declared = definition.models[group.model];
-      if (declared) await upsertRows(db, group.model, declared.key, group.columns, group.rows);
+      if (declared) db.track(upsertRows(db, group.model, declared.key, group.columns, group.rows));
     }
-    await writeRowSources(
-      db,
-      tenantId,
-      [...state.values()]
-        .filter((s): s is RowState => s !== null && s.sourcesDirty)
-        .map((s) => ({ model: s.model, row_key: s.rowKey, customer_id: s.customerId, sources: s.sources })),
+    db.track(
+      writeRowSources(
+        db,
+        tenantId,
+        [...state.values()]
+          .filter((s): s is RowState => s !== null && s.sourcesDirty)
+          .map((s) => ({ model: s.model, row_key: s.rowKey, customer_id: s.customerId, sources: s.sources })),
+      ),
     );
   }
 
-  async function writeBookkeeping(db: Executor, tenantId: string, batch: Prepared[], arrival: Date): Promise<void> {
+  async function writeBookkeeping(
+    db: OrderedExecutor,
+    tenantId: string,
+    batch: Prepared[],
+    arrival: Date,
+  ): Promise<void> {
     const scored = batch.filter(
       (p) =>
         p.dupOf === null &&
@@ -929,46 +965,50 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         received_at: arrival,
       };
     });
-    await insertRecords(
-      db,
-      'hub_sync_quality',
-      [
-        'key',
-        'kind',
-        'customer_id',
-        'completeness',
-        'validity',
-        'consistency',
-        'timeliness',
-        'score',
-        'rejected',
-        'received_at',
-      ],
-      tenantId,
-      quality,
+    db.track(
+      insertRecords(
+        db,
+        'hub_sync_quality',
+        [
+          'key',
+          'kind',
+          'customer_id',
+          'completeness',
+          'validity',
+          'consistency',
+          'timeliness',
+          'score',
+          'rejected',
+          'received_at',
+        ],
+        tenantId,
+        quality,
+      ),
     );
     const conflicts = batch.flatMap((p) => (p.rejection ? [] : (conflictRecords.get(p) ?? [])));
-    await insertRecords(
-      db,
-      'hub_sync_conflict',
-      [
-        'id',
-        'model',
-        'row_key',
-        'customer_id',
-        'field',
-        'stored_value',
-        'stored_source',
-        'stored_at',
-        'incoming_value',
-        'incoming_source',
-        'incoming_at',
-        'rule',
-        'winner',
-        'idempotency_key',
-      ],
-      tenantId,
-      conflicts,
+    db.track(
+      insertRecords(
+        db,
+        'hub_sync_conflict',
+        [
+          'id',
+          'model',
+          'row_key',
+          'customer_id',
+          'field',
+          'stored_value',
+          'stored_source',
+          'stored_at',
+          'incoming_value',
+          'incoming_source',
+          'incoming_at',
+          'rule',
+          'winner',
+          'idempotency_key',
+        ],
+        tenantId,
+        conflicts,
+      ),
     );
     const lettered = batch.filter((p) => p.dupOf === null && p.rejection?.deadLetter === true);
     // One letter per key and statement (ON CONFLICT cannot touch a row twice): the last one sent wins.
@@ -1007,21 +1047,23 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       for (const p of lettered) p.deadLetterId = ids.get(p.key) ?? p.deadLetterId;
     }
     // Keys of events refused inside the transaction (mode checks) get no record: their key stays free.
-    await insertOutcomes(
-      db,
-      tenantId,
-      batch
-        .filter((p) => p.claimed && p.rejection === null && p.outcome !== null)
-        .map((p) => ({
-          key: p.key,
-          kind: p.event.kind,
-          outcome: p.outcome as string,
-          // What a DUPLICATE answers again; no conflicts (the usual case) is stored as none.
-          result:
-            p.conflicts.length > 0
-              ? { conflicts: p.conflicts, quality: p.quality, rows: p.refs }
-              : { quality: p.quality, rows: p.refs },
-        })),
+    db.track(
+      insertOutcomes(
+        db,
+        tenantId,
+        batch
+          .filter((p) => p.claimed && p.rejection === null && p.outcome !== null)
+          .map((p) => ({
+            key: p.key,
+            kind: p.event.kind,
+            outcome: p.outcome as string,
+            // What a DUPLICATE answers again; no conflicts (the usual case) is stored as none.
+            result:
+              p.conflicts.length > 0
+                ? { conflicts: p.conflicts, quality: p.quality, rows: p.refs }
+                : { quality: p.quality, rows: p.refs },
+          })),
+      ),
     );
     const outbox = batch
       .filter((p) => p.rejection === null && p.dupOf === null && p.changes.length > 0)
@@ -1051,13 +1093,15 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     // lower seq still uncommitted and never publish it. This lock, held to COMMIT and taken as the
     // transaction's last statement, serializes the stores' outbox writers from seq assignment to
     // commit: seq order is commit order (per store, so per customer). Cost: the commit tail only.
-    await db.query(`SELECT pg_advisory_xact_lock($1::bigint)`, OUTBOX_LOCK_KEY);
-    await insertRecords(
-      db,
-      'hub_sync_outbox',
-      ['id', 'customer_id', 'type', 'source', 'occurred_at', 'payload'],
-      tenantId,
-      outbox,
+    db.track(db.query(`SELECT pg_advisory_xact_lock($1::bigint)`, OUTBOX_LOCK_KEY));
+    db.track(
+      insertRecords(
+        db,
+        'hub_sync_outbox',
+        ['id', 'customer_id', 'type', 'source', 'occurred_at', 'payload'],
+        tenantId,
+        outbox,
+      ),
     );
   }
 

@@ -43,6 +43,69 @@ export function driverExecutor(tx: SqlTx): Executor {
   };
 }
 
+/** An executor whose writes the engine sends without waiting for their answers (`orderedExecutor`). */
+export interface OrderedExecutor extends Executor {
+  /** Let a statement (or a function sending some) run on while the engine goes on; `settle` reports its failure. */
+  track(sent: Promise<unknown>): void;
+  /** Waits for every statement sent so far; throws the first failure, in the order they were sent. */
+  settle(): Promise<void>;
+  /**
+   * After `error` broke off the work: sends nothing more and waits for the statement in flight, so
+   * the driver's ROLLBACK cannot overtake a queued write (which would then run outside the
+   * transaction). Returns the error to report: the store's earlier failure if there was one.
+   */
+  abort(error: unknown): Promise<unknown>;
+}
+
+/**
+ * The transaction's statements, one at a time and in the order sent (both drivers need that on
+ * one connection), without the engine waiting for the answer of each write: the JSON of the next
+ * statement is built while the store runs the previous one, so Node and Postgres — the two cores
+ * of a small machine — work at the same time instead of taking turns. After a failure nothing
+ * more is sent and every later statement, read or write, fails with that first error, so the
+ * caller sees the store's own refusal (what `runBatch` isolates), not "transaction is aborted".
+ */
+export function orderedExecutor(tx: SqlTx): OrderedExecutor {
+  let tail: Promise<unknown> = Promise.resolve();
+  let failure: { error: unknown } | null = null;
+  const enqueue = <T>(run: () => Promise<T>): Promise<T> => {
+    const result = tail.then(() => {
+      if (failure) throw failure.error;
+      return run();
+    });
+    tail = result.then(
+      () => undefined,
+      (error: unknown) => {
+        failure ??= { error };
+      },
+    );
+    return result;
+  };
+  return {
+    query: <T>(sql: string, ...params: unknown[]) => enqueue(() => tx.query<T>(sql, params)),
+    execute: (sql: string, ...params: unknown[]) => enqueue(() => tx.execute(sql, params)),
+    track(sent) {
+      sent.catch((error: unknown) => {
+        failure ??= { error };
+      });
+    },
+    async settle() {
+      // A tracked function may send its statement after an await of its own: wait until the queue is still.
+      for (let seen: Promise<unknown> | null = null; seen !== tail;) {
+        seen = tail;
+        await seen;
+        await Promise.resolve();
+      }
+      if (failure) throw failure.error;
+    },
+    async abort(error) {
+      failure ??= { error };
+      await tail;
+      return failure.error;
+    },
+  };
+}
+
 /** The rows of `sql` aggregated into one JSON value (see `executor`), as plain JSON values. */
 async function queryJson<T>(db: SqlExecutor, sql: string, ...params: unknown[]): Promise<T[]> {
   const [row] = await db.query<{ rows: unknown }>(
