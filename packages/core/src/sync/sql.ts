@@ -264,6 +264,19 @@ export type FieldSources = Record<string, { s: string | null; t: string | null }
 export type StoredSources = [string | null, string | null, string[]][];
 
 export function groupSources(sources: Readonly<FieldSources>): StoredSources {
+  // The usual case, a new row: every field holds the same source object (engine.ts `decide`).
+  let only: { s: string | null; t: string | null } | undefined;
+  let one = true;
+  for (const field in sources) {
+    const entry = sources[field];
+    if (only === undefined) only = entry;
+    else if (entry !== only) {
+      one = false;
+      break;
+    }
+  }
+  if (only === undefined) return [];
+  if (one) return [[only.s, only.t, Object.keys(sources)]];
   const groups = new Map<string, [string | null, string | null, string[]]>();
   for (const field in sources) {
     const { s, t } = sources[field] as { s: string | null; t: string | null };
