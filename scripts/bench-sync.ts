@@ -384,7 +384,10 @@ for (const kind of config.stores) {
   }
 }
 console.log(
-  `\nbatches of ${config.batch} events, new rows only, into tenants that hold rows (ANALYZE before each run); median of ${config.rounds} alternating rounds`,
+  `\nbatches of ${config.batch} events, new rows only, into tenants that hold rows (ANALYZE before each run); median of ${config.rounds} alternating rounds; load average at the end ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')} (other processes on the machine make every figure noisy: compare the ratios of one run)`,
 );
 console.log('| store | events | path | events/s | rows/s | time vs raw INSERT | time vs createMany |');
 console.log('| --- | --- | --- | --- | --- | --- | --- |');

@@ -154,6 +154,19 @@ interface Prepared {
   }[];
 }
 
+/** A batch after step 1: prepared events, checked customers; `tenantId` null when the viewer has none. */
+interface Staged {
+  arrival: Date;
+  batch: Prepared[];
+  tenantId: string | null;
+}
+
+/** What `apply` hands a batch: the batch staged ahead, and the hook that stages the next one. */
+interface Pipelined {
+  staged?: Staged | undefined;
+  whileCommitting?: (() => void) | undefined;
+}
+
 interface RowState {
   model: string;
   rowKey: string;
@@ -468,20 +481,21 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   async function runBatch(
     events: readonly SyncEvent[],
     offset: number,
+    pipelined: Pipelined,
     forced?: Omit<Rejection, 'deadLetter'>,
   ): Promise<SyncResult[]> {
     try {
-      return await runOnce(events, offset, forced);
+      return await runOnce(events, offset, forced, pipelined);
     } catch (error) {
       const fault = forced || outer ? null : eventFault(error);
       if (!fault) throw error;
       if (events.length === 1) {
         log?.warn({ domain, index: offset, code: fault.code, reason: fault.reason }, 'sync event refused by the store');
-        return runBatch(events, offset, fault);
+        return runBatch(events, offset, pipelined, fault);
       }
       const half = Math.ceil(events.length / 2);
-      const first = await runBatch(events.slice(0, half), offset);
-      return [...first, ...(await runBatch(events.slice(half), offset + half))];
+      const first = await runBatch(events.slice(0, half), offset, pipelined);
+      return [...first, ...(await runBatch(events.slice(half), offset + half, pipelined))];
     }
   }
 
@@ -518,13 +532,13 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     return null;
   }
 
-  async function runOnce(
+  /** Step 1 for a batch: every event prepared, then one customer check (no SQL, no transaction). */
+  async function stage(
     events: readonly SyncEvent[],
     offset: number,
     forced: Omit<Rejection, 'deadLetter'> | undefined,
-  ): Promise<SyncResult[]> {
+  ): Promise<Staged> {
     const arrival = now();
-    const tenantId = scope.tenantId;
     const batch = events.map((event, i) => prepare(event, offset + i, arrival));
     if (forced) {
       for (const p of batch) {
@@ -532,12 +546,26 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         p.validity = 0;
       }
     }
-    if (tenantId === null || tenantId === '') {
+    if (scope.tenantId === null || scope.tenantId === '') {
       for (const p of batch)
         p.rejection = { ...fail(ErrorCode.Forbidden, 'This operation needs a tenant'), deadLetter: false };
-      return batch.map(toResult);
+      return { arrival, batch, tenantId: null };
     }
     await checkCustomers(batch);
+    return { arrival, batch, tenantId: scope.tenantId };
+  }
+
+  async function runOnce(
+    events: readonly SyncEvent[],
+    offset: number,
+    forced: Omit<Rejection, 'deadLetter'> | undefined,
+    pipelined: Pipelined,
+  ): Promise<SyncResult[]> {
+    // A batch staged ahead (see `apply`) is used once: a retried half is staged again.
+    const staged = pipelined.staged ?? (await stage(events, offset, forced));
+    pipelined.staged = undefined;
+    const { arrival, batch, tenantId } = staged;
+    if (tenantId === null) return batch.map(toResult);
     // Within the batch, a repeated key answers the first valid event's outcome: a refused event
     // claims no key, so a later valid event with its key is applied, wherever the batch boundaries
     // fall; a refused event after a valid one with its key is that one's duplicate.
@@ -563,7 +591,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     await transact(async (tx) => {
       const db = orderedExecutor(tx);
       try {
-        await runInTransaction(db, tenantId, batch, tableInfos, arrival);
+        await runInTransaction(db, tenantId, batch, tableInfos, arrival, pipelined);
       } catch (error) {
         throw await db.abort(error);
       }
@@ -591,6 +619,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     batch: Prepared[],
     tableInfos: Map<string, TableInfo>,
     arrival: Date,
+    pipelined: Pipelined,
   ): Promise<void> {
     const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
     const rowKeys = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
@@ -655,6 +684,8 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     await afterStep(db, 'rows-written', batch.length);
     await writeBookkeeping(db, tenantId, batch, arrival);
     await afterStep(db, 'bookkeeping-written', batch.length);
+    // Everything is sent: while the store writes the outbox and commits, Node stages the next batch.
+    pipelined.whileCommitting?.();
     await db.settle();
   }
 
@@ -1143,10 +1174,30 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     };
   }
 
+  /**
+   * Batches one after another, each its own transaction, and the next one's step 1 (mapping,
+   * validation, the customer check: Node's work and an HTTP call) done while the store commits the
+   * one before. Only step 1 runs ahead — no SQL, no locks — so the batches' effects and outcomes
+   * are exactly those of running them in turn (a staged batch's arrival time is when it was staged).
+   */
   async function apply(events: readonly SyncEvent[]): Promise<SyncResult[]> {
     const results: SyncResult[] = [];
+    let ahead: Promise<Staged> | undefined;
     for (let start = 0; start < events.length; start += MAX_BATCH) {
-      results.push(...(await runBatch(events.slice(start, start + MAX_BATCH), start)));
+      const chunk = events.slice(start, start + MAX_BATCH);
+      const nextStart = start + MAX_BATCH;
+      const pipelined: Pipelined = { staged: ahead ? await ahead : undefined };
+      ahead = undefined;
+      if (nextStart < events.length)
+        pipelined.whileCommitting = () => {
+          pipelined.whileCommitting = undefined;
+          ahead = stage(events.slice(nextStart, nextStart + MAX_BATCH), nextStart, undefined);
+          // Awaited by the next round; a failure of this batch drops it unawaited.
+          ahead.catch(() => undefined);
+        };
+      results.push(...(await runBatch(chunk, start, pipelined)));
+      // Not reached while committing (e.g. the batch's events were all refused before any SQL).
+      pipelined.whileCommitting?.();
     }
     return results;
   }

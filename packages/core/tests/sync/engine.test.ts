@@ -302,28 +302,107 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
   });
 
   // Postgres only: PGlite has a single connection, so nothing can look at an open transaction's locks.
-  it.runIf(kind === 'postgres')('holds at most 64 row locks per model and 16 key locks for a batch of 1,000 rows', async () => {
-    let locks = -1;
-    const { sync, count } = pipeline({
-      hooks: {
-        async afterStep(step) {
-          if (step !== 'locked') return;
-          // Another connection sees the open transaction's advisory locks.
-          const rows = await store.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`,
-          );
-          locks = rows[0]?.n ?? -1;
+  it.runIf(kind === 'postgres')(
+    'holds at most 64 row locks per model and 16 key locks for a batch of 1,000 rows',
+    async () => {
+      let locks = -1;
+      const { sync, count } = pipeline({
+        hooks: {
+          async afterStep(step) {
+            if (step !== 'locked') return;
+            // Another connection sees the open transaction's advisory locks.
+            const rows = await store.query<{ n: number }>(
+              `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`,
+            );
+            locks = rows[0]?.n ?? -1;
+          },
         },
-      },
-    });
-    const events = Array.from({ length: 1000 }, (_, i) => usageEvent({ feature: `f${i}` }));
-    expect((await sync.apply(events)).every((r) => r.outcome === 'APPLIED')).toBe(true);
-    expect(locks).toBeGreaterThan(0);
-    // One model (FeatureUsage): its 64 row buckets, plus the idempotency keys' 16 (ids.ts).
-    expect(locks).toBeLessThanOrEqual(LOCK_BUCKETS + KEY_LOCK_BUCKETS);
-    expect(locks).toBeGreaterThan(LOCK_BUCKETS);
-    expect(await count('FeatureUsage')).toBe(1000);
-  });
+      });
+      const events = Array.from({ length: 1000 }, (_, i) => usageEvent({ feature: `f${i}` }));
+      expect((await sync.apply(events)).every((r) => r.outcome === 'APPLIED')).toBe(true);
+      expect(locks).toBeGreaterThan(0);
+      // One model (FeatureUsage): its 64 row buckets, plus the idempotency keys' 16 (ids.ts).
+      expect(locks).toBeLessThanOrEqual(LOCK_BUCKETS + KEY_LOCK_BUCKETS);
+      expect(locks).toBeGreaterThan(LOCK_BUCKETS);
+      expect(await count('FeatureUsage')).toBe(1000);
+    },
+  );
+
+  // apply() stages batch n+1 (map, validation, customer check) while batch n commits: a long call must
+  // still equal its batches applied one call after another, whatever repeats and refusals it holds.
+  it.each([
+    { events: 2500, repeatEvery: 7, unknownEvery: 0 },
+    { events: 2100, repeatEvery: 0, unknownEvery: 97 },
+    { events: 3001, repeatEvery: 13, unknownEvery: 211 },
+  ])(
+    'a call of $events events (key repeated every $repeatEvery, unknown customer every $unknownEvery) ends as its 1,000-event slices applied in turn',
+    async ({ events: n, repeatEvery, unknownEvery }) => {
+      const rows = 1200;
+      const make = (i: number): SyncEvent =>
+        usageEvent(
+          {
+            feature: `f${i % rows}`,
+            usageCount: i,
+            // Later events of a row are newer or older by turns: APPLIED, MERGED or STALE by source time.
+            at: at(i % 3 === 0 ? -(i / 1000) : i / 1000),
+            customerId: unknownEvery > 0 && i % unknownEvery === 0 ? 'cust_unknown' : 'cust_b',
+          },
+          // A repeated key names an event of an earlier batch (or of the same one).
+          { idempotencyKey: repeatEvery > 0 && i % repeatEvery === 0 && i > 900 ? `k${i - 900}` : `k${i}` },
+        );
+      const events = Array.from({ length: n }, (_, i) => make(i));
+      const whole = pipeline();
+      const sliced = pipeline();
+      const together = await whole.sync.apply(events);
+      const inTurn: Awaited<ReturnType<typeof whole.sync.apply>> = [];
+      for (let start = 0; start < n; start += 1000) {
+        const part = await sliced.sync.apply(events.slice(start, start + 1000));
+        inTurn.push(...part.map((r) => ({ ...r, index: r.index + start })));
+      }
+      const summary = (list: typeof together) =>
+        list.map((r) => [r.index, r.idempotencyKey, r.outcome, r.firstOutcome, r.code, r.conflicts.length]);
+      expect(summary(together)).toEqual(summary(inTurn));
+      expect(new Set(together.map((r) => r.outcome)).size).toBeGreaterThan(1);
+      // The same customer checks (a batch asks only for ids no earlier batch confirmed).
+      expect(whole.calls).toEqual(sliced.calls);
+      const stored = (tenantId: string) =>
+        store.query<{ feature: string; usageCount: number }>(
+          `SELECT feature, "usageCount" FROM "FeatureUsage" WHERE "tenantId" = $1 ORDER BY feature`,
+          tenantId,
+        );
+      expect(await stored(whole.tenantId)).toEqual(await stored(sliced.tenantId));
+      for (const table of ['hub_sync_idempotency', 'hub_sync_outbox', 'hub_sync_quality', 'hub_sync_conflict'])
+        expect(await whole.count(table)).toBe(await sliced.count(table));
+    },
+  );
+
+  it.each(['claimed', 'rows-written', 'bookkeeping-written'] as const)(
+    'a failure at %s of the second batch of a call keeps the first batch and leaves nothing of the others',
+    async (failAt) => {
+      let batches = 0;
+      const { sync, count } = pipeline({
+        hooks: {
+          afterStep(step) {
+            if (step === 'claimed') batches++;
+            if (step === failAt && batches === 2) throw new Error('injected');
+          },
+        },
+      });
+      const events = Array.from({ length: 2500 }, (_, i) =>
+        usageEvent({ feature: `f${i}` }, { idempotencyKey: `k${i}` }),
+      );
+      await expect(sync.apply(events)).rejects.toThrow('injected');
+      expect(await count('FeatureUsage')).toBe(1000);
+      expect(await count('hub_sync_idempotency')).toBe(1000);
+      expect(await count('hub_sync_outbox')).toBe(1000);
+      // The call is retried as a whole: the first batch answers DUPLICATE, the rest is applied once.
+      const again = await sync.apply(events);
+      expect(again.filter((r) => r.outcome === 'DUPLICATE')).toHaveLength(1000);
+      expect(again.filter((r) => r.outcome === 'APPLIED')).toHaveLength(1500);
+      expect(await count('FeatureUsage')).toBe(2500);
+      expect(await count('hub_sync_outbox')).toBe(2500);
+    },
+  );
 
   it('refuses a scoped viewer a row stored for another customer, even when it names its own', async () => {
     // A model whose natural key does not hold the customer (like a ticket's external id).
