@@ -287,11 +287,42 @@ export const recordHealthScore: SyncKind<RecordHealthScorePayload> = {
   },
 };
 
+/**
+ * Health is computed (issue 8): `health-engine` (consumers.ts, jobs.ts) is the system of record of
+ * every computed field, so another source's value — an external CS platform's customer_health_sync,
+ * an admin's recordHealthScore — applies only where the engine has not computed yet, and never
+ * replaces the engine's. The one way to set health by hand is an admin override (HealthOverride,
+ * `overrideHealth`), shown as such. Payment status keeps finance as an owner beside the engine, which
+ * relays finance's own value (two owners: the later source time decides between them).
+ */
+const COMPUTED_OWNERS: Readonly<Record<string, readonly string[]>> = {
+  ...Object.fromEntries(
+    [
+      'score',
+      'usageScore',
+      'engagementScore',
+      'supportSatisfaction',
+      'trend30DayChange',
+      'riskIndicators',
+      'improvementAreas',
+      'marketingCampaignTriggers',
+      'marketingSegment',
+      'salesExpansionOpportunities',
+      'salesRenewalConfidence',
+      'productFeatureAdoptionFocus',
+      'productBetaInterests',
+      'syncTimestamp',
+      'dataQualityScore',
+    ].map((field) => [field, ['health-engine']]),
+  ),
+  paymentStatus: ['finance', 'health-engine'],
+};
+
 export const sync = defineSync({
   domain: 'health',
   kinds: [customerHealthSync, recordHealthScore] as SyncKind<never>[],
   models: {
-    HealthScore: { key: ['customerId'], owners: { paymentStatus: ['finance'] } },
-    HealthSnapshot: { key: ['id'], owners: { paymentStatus: ['finance'] } },
+    HealthScore: { key: ['customerId'], owners: COMPUTED_OWNERS },
+    HealthSnapshot: { key: ['id'], owners: { paymentStatus: ['finance', 'health-engine'] } },
   },
 });
