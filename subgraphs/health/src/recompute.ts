@@ -3,7 +3,7 @@
  * each customer's `customer_health_sync` through the health domain's own sync pipeline as source
  * `health-engine` (idempotency, conflict rule, history snapshot, quality and the outbox event that
  * marketing and sales consume). Used by the consumers (one customer per event) and by the daily
- * `health-recompute` job (chunks of customers): the same code, set-based either way — two reads per
+ * `health-recompute` job (chunks of customers): the same code, set-based either way — three reads per
  * call whatever the number of customers, then the pipeline's batches of up to 1,000 events.
  */
 import { attachStoreSql, type SqlTx, type StoreSql } from '@hub/store';
@@ -12,7 +12,7 @@ import type { SyncEvent, SyncResult } from '@hub/core/sync/types';
 import type { CustomerHealthSyncInput } from './generated/resolvers-types.js';
 import { computeHealth, type ComputedHealth } from './formula.js';
 import { inputsOf, type InputRow } from './inputs.js';
-import { sync } from './sync.js';
+import { customerKeys, sync } from './sync.js';
 
 /** The source every computed health carries; it owns the computed fields (sync.ts). */
 export const HEALTH_ENGINE = 'health-engine';
@@ -61,15 +61,18 @@ export function healthPayload(customerId: string, health: ComputedHealth, at: Da
 
 /**
  * The inputs of `customerIds` at `now`: their input rows and each one's score 30–45 days before `now`
- * (the latest snapshot in that window, the same window the health sync's trend check uses).
+ * (the latest snapshot in that window, the same window the health sync's trend check uses), and
+ * the time to compute each at: `now`, or just after the health already stored when that is not older.
  */
 export async function loadInputs(
   sql: Pick<SqlTx, 'query'>,
   tenantId: string,
   customerIds: readonly string[],
   now: Date,
-): Promise<Map<string, { rows: InputRow[]; before: number | null }>> {
-  const byCustomer = new Map(customerIds.map((id) => [id, { rows: [] as InputRow[], before: null as number | null }]));
+): Promise<Map<string, { rows: InputRow[]; before: number | null; at: Date }>> {
+  const byCustomer = new Map(
+    customerIds.map((id) => [id, { rows: [] as InputRow[], before: null as number | null, at: now }]),
+  );
   if (customerIds.length === 0) return byCustomer;
   const rows = await sql.query<{ customerId: string; model: string; values: Record<string, unknown>; sourceAt: Date }>(
     `SELECT "customerId", model, values, "sourceAt" FROM "HealthInputRow"
@@ -89,6 +92,17 @@ export async function loadInputs(
     const entry = byCustomer.get(row.customerId);
     if (entry) entry.before = Number(row.score);
   }
+  // A recompute must be later than the health stored (the conflict rule keeps the stored value on a
+  // tie of source times): two recomputes in one millisecond, or a clock behind another process's.
+  const stored = await sql.query<{ customerId: string; syncTimestamp: Date }>(
+    `SELECT "customerId", "syncTimestamp" FROM "HealthScore" WHERE "tenantId" = $1 AND "customerId" = ANY($2::text[])
+        AND "syncTimestamp" >= $3::timestamptz`,
+    [tenantId, customerIds, now.toISOString()],
+  );
+  for (const row of stored) {
+    const entry = byCustomer.get(row.customerId);
+    if (entry) entry.at = new Date(new Date(row.syncTimestamp).getTime() + 1);
+  }
   return byCustomer;
 }
 
@@ -105,11 +119,11 @@ export async function recomputeHealth(
   now: Date,
 ): Promise<SyncResult[]> {
   const inputs = await loadInputs(target.sql, tenantId, customerIds, now);
-  const events: SyncEvent[] = [...inputs].map(([customerId, { rows, before }]) => ({
+  const events: SyncEvent[] = [...inputs].map(([customerId, { rows, before, at }]) => ({
     kind: 'customer_health_sync',
     source: HEALTH_ENGINE,
     idempotencyKey: keyOf(customerId),
-    payload: healthPayload(customerId, computeHealth(inputsOf(customerId, rows, before, now), now), now),
+    payload: healthPayload(customerId, computeHealth(inputsOf(customerId, rows, before, at), at), at),
   }));
   return target.sync.apply(events);
 }
@@ -127,7 +141,7 @@ export function healthPipeline(store: StoreSql, tenantId: string, transaction?: 
     definition: sync,
     client,
     scope: { tenantId, customerIds: null },
-    customerKeys: { HealthScore: 'customerId', HealthSnapshot: 'customerId', HealthOverride: 'customerId' },
+    customerKeys,
     defaultSource: HEALTH_ENGINE,
     claimableSources: new Set([HEALTH_ENGINE]),
     transaction,

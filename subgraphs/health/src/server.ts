@@ -3,7 +3,7 @@ import { PrismaClient } from '@hub/store/health';
 import { createLoaders, type Loaders } from './loaders.js';
 import { resolvers } from './resolvers/index.js';
 import { seedDemo } from './seed.js';
-import { sync } from './sync.js';
+import { customerKeys, sync } from './sync.js';
 
 /** The health subgraph: current health scores and their history, extending Customer. */
 export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
@@ -12,7 +12,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   resolvers,
   PrismaClient,
   createLoaders,
-  customerKeys: { HealthScore: 'customerId', HealthSnapshot: 'customerId' },
+  customerKeys,
   seedDemo,
   sync,
 };

@@ -326,3 +326,6 @@ export const sync = defineSync({
     HealthSnapshot: { key: ['id'], owners: { paymentStatus: ['finance', 'health-engine'] } },
   },
 });
+
+/** Which column of each health model names its customer (row scope; the subgraph and the engine's writers). */
+export const customerKeys = { HealthScore: 'customerId', HealthSnapshot: 'customerId', HealthOverride: 'customerId' };

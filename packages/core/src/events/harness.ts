@@ -72,3 +72,52 @@ export function syncEnvelope(options: {
     payload: payload as unknown as Record<string, unknown>,
   };
 }
+
+/**
+ * The envelopes of `domain`'s outbox rows after `afterSeq`, in seq order, as a relay builds them
+ * (tests: a producer's real events, handed to another domain's handler without a bus).
+ */
+export async function outboxEnvelopes(client: unknown, domain: Domain, afterSeq = 0, type?: string): Promise<EventEnvelope[]> {
+  const driver = storeSqlOf(client as object);
+  if (!driver) throw new Error('outboxEnvelopes: the store client has no driver');
+  const rows = await driver.query<{
+    seq: string;
+    id: string;
+    tenant_id: string;
+    customer_id: string | null;
+    type: string;
+    source: string;
+    payload: Record<string, unknown>;
+    occurred_at: Date;
+    committed_at: Date;
+  }>(
+    `SELECT seq::text, id::text, tenant_id, customer_id, type, source, payload, occurred_at, committed_at
+       FROM hub_sync_outbox WHERE seq > $1 AND ($2::text IS NULL OR type = $2) ORDER BY seq`,
+    [afterSeq, type ?? null],
+  );
+  return rows.map((row) => ({
+    id: row.id,
+    type: row.type,
+    tenantId: row.tenant_id,
+    customerId: row.customer_id,
+    domain,
+    source: row.source,
+    occurredAt: new Date(row.occurred_at).toISOString(),
+    committedAt: new Date(row.committed_at).toISOString(),
+    schemaVersion: 1,
+    cursor: row.seq,
+    payload: row.payload,
+  }));
+}
+
+/** A domain's pipeline over its store, tenant-wide, trusted (tests: a producer writing real events). */
+export function storePipeline(store: HandlerStore, tenantId: string, source: string) {
+  return createSyncPipeline({
+    definition: store.definition,
+    client: store.client,
+    scope: { tenantId, customerIds: null },
+    customerKeys: store.customerKeys,
+    defaultSource: source,
+    claimableSources: 'all',
+  });
+}
