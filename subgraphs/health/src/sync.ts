@@ -17,6 +17,7 @@
 import { badUserInput } from '@hub/core/errors';
 import { defineSync, type QualityCheck, type RowChange, type SqlExecutor, type SyncKind } from '@hub/core/sync/types';
 import { instant } from '@hub/core/sync/payload';
+import { healthScoreOf } from '@hub/core/events/health';
 import { enumMember } from '@hub/core/validate';
 import type { CustomerHealthSyncInput, RecordHealthScoreInput } from './generated/resolvers-types.js';
 import * as check from './validation.js';
@@ -51,10 +52,8 @@ export function snapshotId(recordedAt: Date, customerId: string): string {
   return `hsn_${recordedAt.toISOString().replace(/\D/g, '')}_${customerId}`;
 }
 
-/** The hub's overall health of a customer from its component metrics, 0–100. */
-export function healthScoreOf(usage: number, engagement: number, supportSatisfaction: number): number {
-  return Math.round(0.4 * usage + 0.3 * engagement + 0.3 * supportSatisfaction);
-}
+// The overall-score rule lives with the health event's reading (core), which marketing and sales share.
+export { healthScoreOf };
 
 /** The brief writes the 30-day change as signed text (`"+5"`); an integer -100..100. */
 function thirtyDayChange(field: string, value: string | null | undefined): number | undefined {

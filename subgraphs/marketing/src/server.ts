@@ -19,6 +19,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
     CampaignPerformance: 'customerId',
     CustomerSegment: 'customerId',
     AttributionAnalysis: 'customerId',
+    HealthCampaignTrigger: 'customerId',
   },
   seedDemo,
   sync,

@@ -12,7 +12,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   resolvers,
   PrismaClient,
   createLoaders,
-  customerKeys: { ExpansionOpportunity: 'customerId', RenewalForecast: 'customerId' },
+  customerKeys: { ExpansionOpportunity: 'customerId', RenewalForecast: 'customerId', HealthSignal: 'customerId' },
   seedDemo,
   sync,
 };

@@ -121,3 +121,47 @@ export function storePipeline(store: HandlerStore, tenantId: string, source: str
     claimableSources: 'all',
   });
 }
+
+/**
+ * A health event (`health.customer_health_sync`) as the health domain emits it: `data` is the brief's
+ * example payload camelCased, for `customerId` at `at`, with `metrics` and `impacts` replaced where given.
+ */
+export function healthEnvelope(options: {
+  readonly tenantId: string;
+  readonly customerId: string;
+  readonly at: Date;
+  readonly metrics?: { usageScore: number; engagementScore: number; supportSatisfaction: number; paymentStatus?: string };
+  readonly riskIndicators?: readonly string[];
+  readonly campaignTriggers?: readonly string[];
+  readonly segment?: string;
+  readonly expansionOpportunities?: readonly string[];
+  readonly renewalConfidence?: number;
+  readonly id?: string;
+}): EventEnvelope {
+  const data = {
+    customerId: options.customerId,
+    healthMetrics: { usageScore: 85, engagementScore: 78, supportSatisfaction: 92, paymentStatus: 'current', ...options.metrics },
+    trendAnalysis: { _30DayChange: '+5', riskIndicators: options.riskIndicators ?? [], improvementAreas: ['feature_adoption'] },
+    domainImpacts: {
+      marketing: { campaignTriggers: options.campaignTriggers ?? ['expansion_ready'], segment: options.segment ?? 'high_value_growth' },
+      sales: {
+        expansionOpportunities: options.expansionOpportunities ?? ['premium_upgrade'],
+        renewalConfidence: options.renewalConfidence ?? 0.95,
+      },
+      product: { featureAdoptionFocus: ['advanced_analytics'], betaInterests: ['ai_insights'] },
+    },
+    syncTimestamp: options.at.toISOString(),
+    dataQualityScore: 0.98,
+  };
+  return syncEnvelope({
+    domain: 'health',
+    kind: 'customer_health_sync',
+    tenantId: options.tenantId,
+    customerId: options.customerId,
+    occurredAt: options.at,
+    source: 'health-engine',
+    data,
+    rows: [{ model: 'HealthScore', id: options.customerId, key: { customerId: options.customerId }, changed: {} }],
+    ...(options.id ? { id: options.id } : {}),
+  });
+}

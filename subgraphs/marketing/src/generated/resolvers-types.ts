@@ -7,6 +7,7 @@ import type {
   Campaign as CampaignModel,
   CampaignPerformance as CampaignPerformanceModel,
   AttributionAnalysis as AttributionAnalysisModel,
+  HealthCampaignTrigger as HealthCampaignTriggerModel,
 } from '@hub/store/marketing';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
@@ -268,6 +269,11 @@ export type Customer = {
   attribution?: Maybe<AttributionAnalysis>;
   /** Campaigns that reached this customer, with their per-customer performance, ordered by record id. */
   campaigns?: Maybe<CampaignPerformanceConnection>;
+  /**
+   * What the customer's latest computed health triggers in marketing (the brief's "risk assessment ->
+   * marketing triggers"), kept from the health domain's events; null before the first.
+   */
+  healthTriggers?: Maybe<HealthCampaignTrigger>;
   /** Customer id, e.g. `cust_00001`. */
   id: Scalars['ID']['output'];
   /** Where the customer stands in the lifecycle journey, with its stage history; null when marketing has no journey yet. */
@@ -383,6 +389,28 @@ export type DomainSyncSyncConflictsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<SyncConflictFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/**
+ * Campaign triggers and segment a customer's computed health suggests, from the health domain's
+ * `customer_health_sync` events (source `health-engine`).
+ */
+export type HealthCampaignTrigger = {
+  __typename?: 'HealthCampaignTrigger';
+  /** Campaigns the health triggers, e.g. `retention_outreach`, `expansion_ready`. */
+  campaignTriggers: Array<Scalars['String']['output']>;
+  /** Id of the customer. */
+  customerId: Scalars['ID']['output'];
+  /** The overall health score they were derived from, 0–100. */
+  healthScore: Scalars['Int']['output'];
+  /** Risk indicators of that health, e.g. `low_usage`. */
+  riskIndicators: Array<Scalars['String']['output']>;
+  /** Segment the health suggests, e.g. `at_risk_customers`, `high_value_growth`. */
+  segment?: Maybe<Scalars['String']['output']>;
+  /** When the health they were derived from was computed. */
+  sourceUpdatedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When marketing last changed them. */
+  updatedAt: Scalars['DateTime']['output'];
 };
 
 /** Filter for the journeys list. */
@@ -1065,6 +1093,7 @@ export type ResolversTypes = ResolversObject<{
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
+  HealthCampaignTrigger: ResolverTypeWrapper<HealthCampaignTriggerModel>;
   JourneyFilter: JourneyFilter;
   JourneyStage: JourneyStage;
   JourneyStageEntry: ResolverTypeWrapper<JourneyStageEntryModel>;
@@ -1144,6 +1173,7 @@ export type ResolversParentTypes = ResolversObject<{
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DomainSync: DomainSync;
+  HealthCampaignTrigger: HealthCampaignTriggerModel;
   JourneyFilter: JourneyFilter;
   JourneyStageEntry: JourneyStageEntryModel;
   Boolean: Scalars['Boolean']['output'];
@@ -1354,6 +1384,7 @@ export type CustomerResolvers<
     ContextType,
     RequireFields<CustomerCampaignsArgs, 'first'>
   >;
+  healthTriggers?: Resolver<Maybe<ResolversTypes['HealthCampaignTrigger']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   journey?: Resolver<Maybe<ResolversTypes['CustomerJourney']>, ParentType, ContextType>;
   segment?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1438,6 +1469,19 @@ export type DomainSyncResolvers<
     ContextType,
     RequireFields<DomainSyncSyncConflictsArgs, 'first'>
   >;
+}>;
+
+export type HealthCampaignTriggerResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HealthCampaignTrigger'] = ResolversParentTypes['HealthCampaignTrigger'],
+> = ResolversObject<{
+  campaignTriggers?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  healthScore?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  riskIndicators?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  segment?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sourceUpdatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
 export type JourneyStageEntryResolvers<
@@ -1747,6 +1791,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   DomainSync?: DomainSyncResolvers<ContextType>;
+  HealthCampaignTrigger?: HealthCampaignTriggerResolvers<ContextType>;
   JourneyStageEntry?: JourneyStageEntryResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;

@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { CustomerRef as CustomerRefModel } from '../types.js';
 import type {
   ExpansionOpportunity as ExpansionOpportunityModel,
+  HealthSignal as HealthSignalModel,
   RenewalForecast as RenewalForecastModel,
 } from '@hub/store/sales';
 import type { Context } from '../context.js';
@@ -107,6 +108,11 @@ export type CsContributionInput = {
  */
 export type Customer = {
   __typename?: 'Customer';
+  /**
+   * What the customer's latest computed health signals to sales (the brief's "health -> sales
+   * signals"), kept from the health domain's events; null before the first.
+   */
+  healthSignal?: Maybe<HealthSignal>;
   /** Customer id, e.g. `cust_00001`. */
   id: Scalars['ID']['output'];
   /** Expansion opportunities of the customer, ordered by id. */
@@ -192,6 +198,29 @@ export type ExpansionOpportunitySyncInput = {
   type?: InputMaybe<Scalars['String']['input']>;
   /** Expected contract value (>= 0). */
   value?: InputMaybe<Scalars['Money']['input']>;
+};
+
+/**
+ * Expansion plays and renewal confidence a customer's computed health supports, from the health
+ * domain's `customer_health_sync` events (source `health-engine`). The same health also sets
+ * `Opportunity.csContribution.healthScore` of the customer's open opportunities.
+ */
+export type HealthSignal = {
+  __typename?: 'HealthSignal';
+  /** Id of the customer. */
+  customerId: Scalars['ID']['output'];
+  /** Expansion plays the health supports, e.g. `premium_upgrade`. */
+  expansionOpportunities: Array<Scalars['String']['output']>;
+  /** The overall health score, 0–100. */
+  healthScore: Scalars['Int']['output'];
+  /** Confidence that the customer renews, 0–1. */
+  renewalConfidence?: Maybe<Scalars['Float']['output']>;
+  /** Risk indicators of that health, e.g. `payment_issues`. */
+  riskIndicators: Array<Scalars['String']['output']>;
+  /** When the health it was derived from was computed. */
+  sourceUpdatedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When sales last changed it. */
+  updatedAt: Scalars['DateTime']['output'];
 };
 
 /** Sales writes. Every write stays inside the viewer's tenant. */
@@ -853,6 +882,7 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
   ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
+  HealthSignal: ResolverTypeWrapper<HealthSignalModel>;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Opportunity: ResolverTypeWrapper<ExpansionOpportunityModel>;
@@ -915,6 +945,7 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   DomainSync: DomainSync;
   ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
+  HealthSignal: HealthSignalModel;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   Opportunity: ExpansionOpportunityModel;
@@ -1039,6 +1070,7 @@ export type CustomerResolvers<
     FederationReferenceType,
     ContextType
   >;
+  healthSignal?: Resolver<Maybe<ResolversTypes['HealthSignal']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   opportunities?: Resolver<
     Maybe<ResolversTypes['OpportunityConnection']>,
@@ -1096,6 +1128,19 @@ export type DomainSyncResolvers<
     ContextType,
     RequireFields<DomainSyncSyncConflictsArgs, 'first'>
   >;
+}>;
+
+export type HealthSignalResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HealthSignal'] = ResolversParentTypes['HealthSignal'],
+> = ResolversObject<{
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  expansionOpportunities?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  healthScore?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  renewalConfidence?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  riskIndicators?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  sourceUpdatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
 export interface MoneyScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Money'], any> {
@@ -1422,6 +1467,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   DomainSync?: DomainSyncResolvers<ContextType>;
+  HealthSignal?: HealthSignalResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Opportunity?: OpportunityResolvers<ContextType>;
