@@ -58,7 +58,10 @@ export const WRITE_ACCESS: Readonly<Record<Domain, readonly Role[]>> = {
   product: ['admin', 'cs_manager', 'integration'],
   finance: ['admin', 'finance', 'integration'],
   support: ['admin', 'cs_manager', 'integration'],
-  health: ['admin', 'cs_manager', 'integration'],
+  // Health is computed from the other domains (issue 8): people do not type it in. Integration
+  // accounts may still send an external CS platform's score as input (the engine's values outrank it),
+  // admins override it (overrideHealth, admin-only in the health subgraph's permissions).
+  health: ['admin', 'integration'],
 };
 
 /**

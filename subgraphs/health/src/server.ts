@@ -13,6 +13,11 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   PrismaClient,
   createLoaders,
   customerKeys,
+  // Health is computed; the one hand-set value is an admin's override, recorded as such (override.ts).
+  permissions: {
+    'Mutation.overrideHealth': ['admin'],
+    'Mutation.clearHealthOverride': ['admin'],
+  },
   seedDemo,
   sync,
 };

@@ -20,6 +20,7 @@ import { instant } from '@hub/core/sync/payload';
 import { healthScoreOf } from '@hub/core/events/health';
 import { enumMember } from '@hub/core/validate';
 import type { CustomerHealthSyncInput, RecordHealthScoreInput } from './generated/resolvers-types.js';
+import { clearOverrideKind, overrideHealthKind } from './override.js';
 import * as check from './validation.js';
 
 const PAYMENT_STATUSES = ['CURRENT', 'LATE', 'OVERDUE', 'DELINQUENT'] as const;
@@ -291,8 +292,8 @@ export const recordHealthScore: SyncKind<RecordHealthScorePayload> = {
  * every computed field, so another source's value — an external CS platform's customer_health_sync,
  * an admin's recordHealthScore — applies only where the engine has not computed yet, and never
  * replaces the engine's. The one way to set health by hand is an admin override (HealthOverride,
- * `overrideHealth`), shown as such. Payment status keeps finance as an owner beside the engine, which
- * relays finance's own value (two owners: the later source time decides between them).
+ * `overrideHealth`), shown as such. Payment status stays finance's alone: the engine relays the
+ * finance domain's value, and a value sent by finance itself still wins over it whatever the time.
  */
 const COMPUTED_OWNERS: Readonly<Record<string, readonly string[]>> = {
   ...Object.fromEntries(
@@ -314,15 +315,16 @@ const COMPUTED_OWNERS: Readonly<Record<string, readonly string[]>> = {
       'dataQualityScore',
     ].map((field) => [field, ['health-engine']]),
   ),
-  paymentStatus: ['finance', 'health-engine'],
+  paymentStatus: ['finance'],
 };
 
 export const sync = defineSync({
   domain: 'health',
-  kinds: [customerHealthSync, recordHealthScore] as SyncKind<never>[],
+  kinds: [customerHealthSync, recordHealthScore, overrideHealthKind, clearOverrideKind] as SyncKind<never>[],
   models: {
     HealthScore: { key: ['customerId'], owners: COMPUTED_OWNERS },
-    HealthSnapshot: { key: ['id'], owners: { paymentStatus: ['finance', 'health-engine'] } },
+    HealthSnapshot: { key: ['id'], owners: { paymentStatus: ['finance'] } },
+    HealthOverride: { key: ['customerId'] },
   },
 });
 
