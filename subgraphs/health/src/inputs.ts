@@ -218,3 +218,47 @@ export function inputsOf(
     scoreMonthBefore,
   };
 }
+
+/**
+ * Seeds `count` customers' inputs (`<prefix>000001`…) of `tenantId` in one statement, nine rows each
+ * (an adoption record, three features, two tickets, payment standing, a journey, a campaign's
+ * figures), figures varied by customer number, all at source time `at`. For the recompute job's
+ * tests and its benchmark (scripts/bench-health-recompute.ts), which need many customers fast.
+ */
+export async function seedInputRows(
+  sql: Pick<SqlTx, 'query'>,
+  tenantId: string,
+  count: number,
+  at: Date,
+  prefix = 'cust_b',
+): Promise<number> {
+  const [row] = await sql.query<{ n: number }>(
+    `WITH seeded AS (INSERT INTO "HealthInputRow" ("tenantId", model, "rowKey", "customerId", values, "fieldTimes", "sourceAt", "eventId", "updatedAt")
+     SELECT $1, r.model, r.row_key, c.id, r.vals, '{}'::jsonb, $3::timestamptz, 'seed', now()
+       FROM (SELECT i, $4 || lpad(i::text, 6, '0') AS id FROM generate_series(1, $2::int) AS i) c
+       CROSS JOIN LATERAL (VALUES
+         ('AdoptionMetrics', json_build_object('customerId', c.id, 'periodStart', '2025-11-01')::text,
+          jsonb_build_object('periodStart', '2025-11-01', 'overallAdoptionRate', (c.i % 100) / 100.0,
+                             'featureDiscoveryRate', (c.i * 7 % 100) / 100.0, 'maturityLevel', 'INTERMEDIATE')),
+         ('FeatureUsage', json_build_object('customerId', c.id, 'periodStart', '2025-11-01', 'feature', 'f1')::text,
+          jsonb_build_object('feature', 'f1', 'periodStart', '2025-11-01', 'category', 'CORE', 'usageCount', c.i % 50, 'adoptionScore', (c.i * 3 % 100) / 100.0)),
+         ('FeatureUsage', json_build_object('customerId', c.id, 'periodStart', '2025-11-01', 'feature', 'f2')::text,
+          jsonb_build_object('feature', 'f2', 'periodStart', '2025-11-01', 'category', 'CORE', 'usageCount', c.i % 7, 'adoptionScore', (c.i * 11 % 100) / 100.0)),
+         ('FeatureUsage', json_build_object('customerId', c.id, 'periodStart', '2025-11-01', 'feature', 'f3')::text,
+          jsonb_build_object('feature', 'f3', 'periodStart', '2025-11-01', 'category', 'ADVANCED', 'usageCount', c.i % 3, 'adoptionScore', (c.i * 13 % 100) / 100.0)),
+         ('Ticket', json_build_object('id', c.id || '_t1')::text,
+          jsonb_build_object('status', 'OPEN', 'priority', CASE WHEN c.i % 4 = 0 THEN 'URGENT' ELSE 'NORMAL' END, 'satisfactionScore', NULL)),
+         ('Ticket', json_build_object('id', c.id || '_t2')::text,
+          jsonb_build_object('status', 'SOLVED', 'priority', 'NORMAL', 'satisfactionScore', 1 + c.i % 5)),
+         ('FinancialHealth', json_build_object('customerId', c.id)::text,
+          jsonb_build_object('paymentStatus', CASE WHEN c.i % 10 = 0 THEN 'OVERDUE' ELSE 'CURRENT' END)),
+         ('CustomerJourney', json_build_object('customerId', c.id)::text, jsonb_build_object('currentStage', 'ADOPTION')),
+         ('CampaignPerformance', json_build_object('campaignId', 'camp_1', 'customerId', c.id)::text,
+          jsonb_build_object('openRate', (c.i % 60) / 100.0, 'clickRate', (c.i % 30) / 100.0))
+       ) AS r(model, row_key, vals)
+     ON CONFLICT DO NOTHING RETURNING 1)
+     SELECT count(*)::int AS n FROM seeded`,
+    [tenantId, count, at.toISOString(), prefix],
+  );
+  return row?.n ?? 0;
+}
