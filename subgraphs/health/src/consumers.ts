@@ -16,9 +16,17 @@ export const healthKeyOf = (eventId: string) => `${HEALTH_ENGINE}:${eventId}`;
 
 /** What each consumer reads: the kinds of its domain whose rows carry health inputs. */
 const FEEDS: readonly { name: string; from: Domain; kinds: readonly string[] }[] = [
-  { name: 'usage', from: 'product', kinds: ['usage_analytics_sync', 'record_feature_usage', 'record_adoption_metrics'] },
+  {
+    name: 'usage',
+    from: 'product',
+    kinds: ['usage_analytics_sync', 'record_feature_usage', 'record_adoption_metrics'],
+  },
   { name: 'support', from: 'support', kinds: ['support_ticket_sync', 'create_ticket', 'update_ticket'] },
-  { name: 'finance', from: 'finance', kinds: ['financial_performance_sync', 'create_invoice', 'update_invoice_status'] },
+  {
+    name: 'finance',
+    from: 'finance',
+    kinds: ['financial_performance_sync', 'create_invoice', 'update_invoice_status'],
+  },
   {
     name: 'marketing',
     from: 'marketing',
@@ -34,9 +42,7 @@ export async function handleInputEvent(ctx: ConsumerContext, now: () => Date = (
   const { event, tx } = ctx;
   const customerId = event.customerId;
   if (customerId === null) return; // tenant-wide rows (a campaign's definition) feed no customer's health
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [
-    `health:${event.tenantId}:${customerId}`,
-  ]);
+  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`health:${event.tenantId}:${customerId}`]);
   if (!(await keepInputs(tx, event))) return;
   const [result] = await recomputeHealth(
     { sql: tx, sync: ctx.sync },

@@ -169,7 +169,12 @@ export function dataQualityOf(inputs: HealthInputs, now: Date): number {
   );
 }
 
-const PAYMENT_FACTOR: Readonly<Record<PaymentStatus, number>> = { CURRENT: 1, LATE: 0.9, OVERDUE: 0.7, DELINQUENT: 0.4 };
+const PAYMENT_FACTOR: Readonly<Record<PaymentStatus, number>> = {
+  CURRENT: 1,
+  LATE: 0.9,
+  OVERDUE: 0.7,
+  DELINQUENT: 0.4,
+};
 
 /** The whole health of one customer at `now`. */
 export function computeHealth(inputs: HealthInputs, now: Date): ComputedHealth {
@@ -205,7 +210,11 @@ export function computeHealth(inputs: HealthInputs, now: Date): ComputedHealth {
   if (atRisk) triggers.push('retention_outreach');
   if (!atRisk && improvement.includes('feature_adoption')) triggers.push('adoption_nurture');
   if (score >= 90 && supportSatisfaction >= 85) triggers.push('advocacy_invite');
-  const segment = atRisk ? 'at_risk_customers' : score >= 75 && risk.length === 0 ? 'high_value_growth' : 'steady_adopters';
+  const segment = atRisk
+    ? 'at_risk_customers'
+    : score >= 75 && risk.length === 0
+      ? 'high_value_growth'
+      : 'steady_adopters';
 
   const features = inputs.usage?.features ?? [];
   const expansion: string[] = [];

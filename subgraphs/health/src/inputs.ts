@@ -119,9 +119,9 @@ export async function keepInputs(tx: SqlTx, event: EventEnvelope): Promise<boole
 
 const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
 const text = (value: unknown): string | null => (typeof value === 'string' ? value : null);
-const latest = (rows: readonly InputRow[]): Date =>
-  new Date(Math.max(...rows.map((row) => row.sourceAt.getTime())));
-const mean = (xs: readonly number[]): number | null => (xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length);
+const latest = (rows: readonly InputRow[]): Date => new Date(Math.max(...rows.map((row) => row.sourceAt.getTime())));
+const mean = (xs: readonly number[]): number | null =>
+  xs.length === 0 ? null : xs.reduce((a, b) => a + b, 0) / xs.length;
 
 /**
  * One customer's rows as the formula's inputs at `now`. Usage is the latest period's (the adoption
@@ -143,7 +143,10 @@ export function inputsOf(
   const featureRows = of('FeatureUsage');
   const period =
     text(adoption?.values['periodStart']) ??
-    featureRows.map((f) => String(f.values['periodStart'])).sort().at(-1) ??
+    featureRows
+      .map((f) => String(f.values['periodStart']))
+      .sort()
+      .at(-1) ??
     null;
   const current = featureRows.filter((f) => String(f.values['periodStart']) === period);
   const features: FeatureInput[] = current.map((f) => ({

@@ -24,7 +24,12 @@ export interface RecomputeCheckpoint {
 }
 
 /** The next `limit` customers of `tenantId` after `after`, in id order (one statement). */
-async function nextCustomers(sql: Pick<SqlTx, 'query'>, tenantId: string, after: string, limit: number): Promise<string[]> {
+async function nextCustomers(
+  sql: Pick<SqlTx, 'query'>,
+  tenantId: string,
+  after: string,
+  limit: number,
+): Promise<string[]> {
   const rows = await sql.query<{ customerId: string }>(
     `SELECT "customerId" FROM (
        SELECT "customerId" FROM "HealthInputRow" WHERE "tenantId" = $1 AND "customerId" > $2

@@ -80,7 +80,9 @@ export async function loadInputs(
     [tenantId, customerIds],
   );
   for (const row of rows)
-    byCustomer.get(row.customerId)?.rows.push({ model: row.model, values: row.values, sourceAt: new Date(row.sourceAt) });
+    byCustomer
+      .get(row.customerId)
+      ?.rows.push({ model: row.model, values: row.values, sourceAt: new Date(row.sourceAt) });
   const before = await sql.query<{ customerId: string; score: number }>(
     `SELECT DISTINCT ON ("customerId") "customerId", score FROM "HealthSnapshot"
       WHERE "tenantId" = $1 AND "customerId" = ANY($2::text[])

@@ -4,8 +4,14 @@
  * (packages/core/src/events/harness.ts, the runtime's ctx without a bus), and the health that comes
  * out is read back from the health store and its outbox.
  */
-import { storeSqlOf } from '@hub/store';
-import { outboxEnvelopes, runHandler, storePipeline, syncEnvelope } from '@hub/core/events/harness';
+import {
+  driverOf,
+  handlerStoreOf,
+  outboxEnvelopes,
+  runHandler,
+  storePipeline,
+  syncEnvelope,
+} from '@hub/core/events/harness';
 import type { EventEnvelope } from '@hub/core/events/types';
 import { useTestSubgraph } from '@hub/core/testing';
 import { subgraph as product } from '@hub/subgraph-product/src/server.js';
@@ -27,12 +33,8 @@ const consumerFor = (type: string) => {
   if (!found) throw new Error(`no health consumer for ${type}`);
   return found;
 };
-const healthStore = () => ({ client: health.store.client, definition: subgraph.sync!, customerKeys: subgraph.customerKeys });
-const sql = () => {
-  const driver = storeSqlOf(health.store.client as object);
-  if (!driver) throw new Error('no driver');
-  return driver;
-};
+const healthStore = () => handlerStoreOf(subgraph, health.store.client);
+const sql = () => driverOf(health.store.client);
 const handle = (event: EventEnvelope) => runHandler(consumerFor(event.type), healthStore(), event);
 
 let customers = 0;
@@ -49,7 +51,12 @@ function usagePayload(customerId: string, adoptionRate: number, at: Date, usageC
       ],
       advancedFeatures: [{ feature: 'api_integrations', usageCount: 2, adoptionScore: 0.1, successCorrelation: 0.95 }],
     },
-    adoptionMetrics: { overallAdoptionRate: adoptionRate, featureDiscoveryRate: 0.45, activationTime: '14_days', maturityLevel: 'intermediate' },
+    adoptionMetrics: {
+      overallAdoptionRate: adoptionRate,
+      featureDiscoveryRate: 0.45,
+      activationTime: '14_days',
+      maturityLevel: 'intermediate',
+    },
     successCorrelation: { highUsageHealth: 0.88, featureCompleteness: 0.65, roiAchievement: 0.92 },
     syncTimestamp: at.toISOString(),
   };
@@ -57,7 +64,7 @@ function usagePayload(customerId: string, adoptionRate: number, at: Date, usageC
 
 /** Writes a usage event through product's own pipeline and returns the envelope of its outbox row. */
 async function productUsage(customerId: string, adoptionRate: number, at: Date, usageCount?: number) {
-  const store = { client: productHub.store.client, definition: product.sync!, customerKeys: product.customerKeys };
+  const store = handlerStoreOf(product, productHub.store.client);
   const seq = await maxSeq(productHub.store.client);
   const [result] = await storePipeline(store, TENANT, 'amplitude').apply([
     { kind: 'usage_analytics_sync', payload: usagePayload(customerId, adoptionRate, at, usageCount) },
@@ -69,7 +76,9 @@ async function productUsage(customerId: string, adoptionRate: number, at: Date, 
 }
 
 async function maxSeq(client: unknown): Promise<number> {
-  const [row] = await storeSqlOf(client as object)!.query<{ seq: string | null }>('SELECT max(seq)::text AS seq FROM hub_sync_outbox');
+  const [row] = await driverOf(client).query<{ seq: string | null }>(
+    'SELECT max(seq)::text AS seq FROM hub_sync_outbox',
+  );
   return Number(row?.seq ?? 0);
 }
 
@@ -96,7 +105,12 @@ describe('health consumers: a usage event recomputes the customer’s health', (
     await handle(event);
     const stored = await healthOf(customerId);
     // Usage: 100 x (0.6 x 0.72 + 0.25 x 0.45 + 0.15 x 3/3) = 69.45 -> 69; the rest neutral (50, 75).
-    expect(stored.score).toMatchObject({ usageScore: 69, engagementScore: 50, supportSatisfaction: 75, sourceSystem: 'health-engine' });
+    expect(stored.score).toMatchObject({
+      usageScore: 69,
+      engagementScore: 50,
+      supportSatisfaction: 75,
+      sourceSystem: 'health-engine',
+    });
     // round(0.4 x 69 + 0.3 x 50 + 0.3 x 75) = round(65.1)
     expect(stored.score?.['score']).toBe(65);
     expect(stored).toMatchObject({ snapshots: 1, events: 1, inputs: 4 }); // 3 features + 1 adoption record
@@ -152,7 +166,9 @@ describe('health consumers: a usage event recomputes the customer’s health', (
   // other times), each event delivered twice: the inputs and the health end as in time order.
   const TIMES = [4, 3, 2, 1].map((hours) => new Date(NOW.getTime() - hours * 3_600_000));
   const permutations = (xs: number[]): number[][] =>
-    xs.length <= 1 ? [xs] : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
+    xs.length <= 1
+      ? [xs]
+      : xs.flatMap((x, i) => permutations([...xs.slice(0, i), ...xs.slice(i + 1)]).map((p) => [x, ...p]));
   const ticket = (customerId: string, i: number, status: string, priority: string, rating: number | null) =>
     syncEnvelope({
       domain: 'support',
@@ -160,7 +176,14 @@ describe('health consumers: a usage event recomputes the customer’s health', (
       tenantId: TENANT,
       customerId,
       occurredAt: TIMES[i] as Date,
-      rows: [{ model: 'Ticket', id: 't', key: { id: `zd_${customerId}` }, changed: { status, priority, satisfactionScore: rating } }],
+      rows: [
+        {
+          model: 'Ticket',
+          id: 't',
+          key: { id: `zd_${customerId}` },
+          changed: { status, priority, satisfactionScore: rating },
+        },
+      ],
     });
   const usage = (customerId: string, i: number, rate: number) =>
     syncEnvelope({
@@ -199,16 +222,26 @@ describe('health consumers: a usage event recomputes the customer’s health', (
         await handle(events[i] as EventEnvelope);
       }
       const got = await healthOf(customerId);
-      expect({ order, score: got.score, inputs: got.inputs }).toEqual({ order, score: expected.score, inputs: expected.inputs });
+      expect({ order, score: got.score, inputs: got.inputs }).toEqual({
+        order,
+        score: expected.score,
+        inputs: expected.inputs,
+      });
     }
   });
 
   it('a failure after the inputs were kept rolls the inputs back with it (one transaction)', async () => {
     const customerId = newCustomer();
     const event = await productUsage(customerId, 0.6, new Date(NOW.getTime() - 3_600_000));
-    const failing = { ...consumerFor(event.type), handle: async (ctx: Parameters<(typeof CONSUMERS)[number]['handle']>[0]) => {
-      await consumerFor(event.type).handle({ ...ctx, sync: { apply: () => Promise.reject(new Error('crash before the health write')) } });
-    } };
+    const failing = {
+      ...consumerFor(event.type),
+      handle: async (ctx: Parameters<(typeof CONSUMERS)[number]['handle']>[0]) => {
+        await consumerFor(event.type).handle({
+          ...ctx,
+          sync: { apply: () => Promise.reject(new Error('crash before the health write')) },
+        });
+      },
+    };
     await expect(runHandler(failing, healthStore(), event)).rejects.toThrow('crash before the health write');
     expect(await healthOf(customerId)).toMatchObject({ score: undefined, inputs: 0, snapshots: 0, events: 0 });
     // Redelivered, it applies once.
@@ -240,9 +273,11 @@ describe('health consumers: a usage event recomputes the customer’s health', (
       },
     };
     const shape = (value: unknown): unknown =>
-      Array.isArray(value) ? 'list' : value !== null && typeof value === 'object'
-        ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]))
-        : typeof value;
+      Array.isArray(value)
+        ? 'list'
+        : value !== null && typeof value === 'object'
+          ? Object.fromEntries(Object.entries(value).map(([k, v]) => [k, shape(v)]))
+          : typeof value;
     expect(shape(json)).toEqual(shape(BRIEF));
     expect(json.customer_health_sync).toMatchObject({
       customer_id: customerId,
@@ -256,7 +291,17 @@ describe('health consumers: a usage event recomputes the customer’s health', (
     // The brief's example as the engine would carry it (data = the camelCase payload, JSON on the wire).
     const at = new Date('2025-12-05T08:21:00Z');
     const computed = {
-      ...computeHealth({ customerId: 'cust_12345', usage: null, support: null, finance: null, marketing: null, scoreMonthBefore: null }, at),
+      ...computeHealth(
+        {
+          customerId: 'cust_12345',
+          usage: null,
+          support: null,
+          finance: null,
+          marketing: null,
+          scoreMonthBefore: null,
+        },
+        at,
+      ),
       usageScore: 85,
       engagementScore: 78,
       supportSatisfaction: 92,
@@ -270,7 +315,17 @@ describe('health consumers: a usage event recomputes the customer’s health', (
       dataQualityScore: 0.98,
     };
     const data = JSON.parse(JSON.stringify(healthPayload('cust_12345', computed, at))) as Record<string, unknown>;
-    const envelope = { ...syncEnvelope({ domain: 'health', kind: 'customer_health_sync', tenantId: TENANT, customerId: 'cust_12345', occurredAt: at, rows: [], data }) };
+    const envelope = {
+      ...syncEnvelope({
+        domain: 'health',
+        kind: 'customer_health_sync',
+        tenantId: TENANT,
+        customerId: 'cust_12345',
+        occurredAt: at,
+        rows: [],
+        data,
+      }),
+    };
     expect(briefHealthJson(envelope)).toEqual({
       customer_health_sync: {
         customer_id: 'cust_12345',

@@ -13,7 +13,12 @@ import {
 
 const NOW = new Date('2025-12-05T08:21:00Z');
 const daysAgo = (days: number) => new Date(NOW.getTime() - days * 86_400_000);
-const feature = (name: string, category: 'CORE' | 'ADVANCED', usageCount: number, adoptionScore: number): FeatureInput => ({
+const feature = (
+  name: string,
+  category: 'CORE' | 'ADVANCED',
+  usageCount: number,
+  adoptionScore: number,
+): FeatureInput => ({
   feature: name,
   category,
   usageCount,
@@ -56,7 +61,12 @@ const THRIVING: HealthInputs = {
 
 const FAILING: HealthInputs = {
   customerId: 'cust_3',
-  usage: { adoptionRate: 0.2, discoveryRate: 0.1, features: [feature('x', 'CORE', 0, 0), feature('y', 'CORE', 3, 0.2)], at: NOW },
+  usage: {
+    adoptionRate: 0.2,
+    discoveryRate: 0.1,
+    features: [feature('x', 'CORE', 0, 0), feature('y', 'CORE', 3, 0.2)],
+    at: NOW,
+  },
   support: { openTickets: 4, escalations: 1, ratings: [2], at: NOW },
   finance: { paymentStatus: 'CURRENT', overdueInvoices: 1, lateInvoices: 0, at: NOW },
   marketing: { journeyStage: 'AT_RISK', engagement: 2, openRate: null, clickRate: null, at: NOW },
@@ -192,7 +202,10 @@ describe('health formula: worked examples (computed by hand in the comments)', (
     ['DELINQUENT', 1, 0, 'DELINQUENT'],
     [null, 0, 0, 'CURRENT'],
   ] as const)('finance %s with %d overdue and %d late invoices is %s', (reported, overdue, late, status) => {
-    const inputs = { ...UNKNOWN, finance: { paymentStatus: reported, overdueInvoices: overdue, lateInvoices: late, at: NOW } };
+    const inputs = {
+      ...UNKNOWN,
+      finance: { paymentStatus: reported, overdueInvoices: overdue, lateInvoices: late, at: NOW },
+    };
     expect(computeHealth(inputs, NOW).paymentStatus).toBe(status);
   });
 
@@ -240,7 +253,13 @@ const inputsArb: fc.Arbitrary<HealthInputs> = fc.record({
   support: fc.option(supportArb, { nil: null }),
   finance: fc.option(
     fc.record({
-      paymentStatus: fc.constantFrom(null, 'CURRENT' as const, 'LATE' as const, 'OVERDUE' as const, 'DELINQUENT' as const),
+      paymentStatus: fc.constantFrom(
+        null,
+        'CURRENT' as const,
+        'LATE' as const,
+        'OVERDUE' as const,
+        'DELINQUENT' as const,
+      ),
       overdueInvoices: fc.nat({ max: 3 }),
       lateInvoices: fc.nat({ max: 3 }),
       at: fc.constant(NOW),
@@ -274,9 +293,13 @@ describe('health formula: properties', () => {
       fc.property(usageArb, unit, fc.nat({ max: 5 }), fc.nat({ max: 500 }), (usage, more, index, extra) => {
         const before = usageScoreOf(usage);
         const adoption = usage.adoptionRate ?? 0.5;
-        expect(usageScoreOf({ ...usage, adoptionRate: Math.min(1, adoption + more * (1 - adoption)) })).toBeGreaterThanOrEqual(before);
+        expect(
+          usageScoreOf({ ...usage, adoptionRate: Math.min(1, adoption + more * (1 - adoption)) }),
+        ).toBeGreaterThanOrEqual(before);
         const discovery = usage.discoveryRate ?? 0.5;
-        expect(usageScoreOf({ ...usage, discoveryRate: Math.min(1, discovery + more * (1 - discovery)) })).toBeGreaterThanOrEqual(before);
+        expect(
+          usageScoreOf({ ...usage, discoveryRate: Math.min(1, discovery + more * (1 - discovery)) }),
+        ).toBeGreaterThanOrEqual(before);
         const features = usage.features.map((f, i) => (i === index ? { ...f, usageCount: f.usageCount + extra } : f));
         expect(usageScoreOf({ ...usage, features })).toBeGreaterThanOrEqual(before);
       }),
@@ -290,7 +313,10 @@ describe('health formula: properties', () => {
         const before = engagementScoreOf(m);
         const e = m.engagement ?? 5;
         expect(engagementScoreOf({ ...m, engagement: e + more * (10 - e) })).toBeGreaterThanOrEqual(before);
-        if (m.clickRate !== null) expect(engagementScoreOf({ ...m, clickRate: m.clickRate + more * (1 - m.clickRate) })).toBeGreaterThanOrEqual(before);
+        if (m.clickRate !== null)
+          expect(engagementScoreOf({ ...m, clickRate: m.clickRate + more * (1 - m.clickRate) })).toBeGreaterThanOrEqual(
+            before,
+          );
       }),
       RUNS,
     );
@@ -313,7 +339,10 @@ describe('health formula: properties', () => {
     fc.assert(
       fc.property(inputsArb, (inputs) => {
         const at = (status: 'CURRENT' | 'LATE' | 'OVERDUE' | 'DELINQUENT') =>
-          computeHealth({ ...inputs, finance: { paymentStatus: status, overdueInvoices: 0, lateInvoices: 0, at: NOW } }, NOW);
+          computeHealth(
+            { ...inputs, finance: { paymentStatus: status, overdueInvoices: 0, lateInvoices: 0, at: NOW } },
+            NOW,
+          );
         const [current, late, overdue, delinquent] = [at('CURRENT'), at('LATE'), at('OVERDUE'), at('DELINQUENT')];
         expect(late.sales.renewalConfidence).toBeLessThanOrEqual(current.sales.renewalConfidence);
         expect(overdue.sales.renewalConfidence).toBeLessThanOrEqual(late.sales.renewalConfidence);

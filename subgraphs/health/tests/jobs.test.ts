@@ -3,7 +3,8 @@
  * chunk boundary (abort between chunks, and a crash after a chunk's commit before its checkpoint),
  * for several chunk sizes: every customer ends with exactly one score write and one snapshot per run.
  */
-import { storeSqlOf, type StoreSql } from '@hub/store';
+import type { StoreSql } from '@hub/store';
+import { driverOf } from '@hub/core/events/harness';
 import { useTestSubgraph } from '@hub/core/testing';
 import { describe, expect, it } from 'vitest';
 import { seedInputRows } from '../src/inputs.js';
@@ -11,7 +12,7 @@ import { healthRecompute, recomputeAll, type RecomputeCheckpoint } from '../src/
 import { subgraph } from '../src/server.js';
 
 const hub = useTestSubgraph(subgraph, { seed: false });
-const store = (): StoreSql => storeSqlOf(hub.store.client as object)!;
+const store = (): StoreSql => driverOf(hub.store.client);
 const CUSTOMERS = 10;
 let tenants = 0;
 
@@ -32,7 +33,12 @@ async function counts(tenantId: string) {
   return row;
 }
 
-function context(runId: string, tenantId: string, resumeFrom: unknown, onCheckpoint: (state: RecomputeCheckpoint, n: number) => void) {
+function context(
+  runId: string,
+  tenantId: string,
+  resumeFrom: unknown,
+  onCheckpoint: (state: RecomputeCheckpoint, n: number) => void,
+) {
   const controller = new AbortController();
   let n = 0;
   return {
@@ -62,11 +68,21 @@ describe('health-recompute job', () => {
     const summary = await recomputeAll(ctx, { chunk: 4 });
     expect(summary).toMatchObject({ processed: CUSTOMERS, failed: 0, details: { outcomes: { APPLIED: CUSTOMERS } } });
     expect(seen.map((s) => s.lastCustomerId)).toEqual(['cust_b000004', 'cust_b000008', 'cust_b000010']);
-    expect(await counts(tenantId)).toEqual({ scores: CUSTOMERS, snapshots: CUSTOMERS, events: CUSTOMERS, keys: CUSTOMERS });
+    expect(await counts(tenantId)).toEqual({
+      scores: CUSTOMERS,
+      snapshots: CUSTOMERS,
+      events: CUSTOMERS,
+      keys: CUSTOMERS,
+    });
     // The same run again (a retried job): every key is a DUPLICATE, nothing is written.
     const again = await recomputeAll(context('run-1', tenantId, null, () => {}).ctx, { chunk: 4 });
     expect(again.details).toEqual({ outcomes: { DUPLICATE: CUSTOMERS } });
-    expect(await counts(tenantId)).toEqual({ scores: CUSTOMERS, snapshots: CUSTOMERS, events: CUSTOMERS, keys: CUSTOMERS });
+    expect(await counts(tenantId)).toEqual({
+      scores: CUSTOMERS,
+      snapshots: CUSTOMERS,
+      events: CUSTOMERS,
+      keys: CUSTOMERS,
+    });
   });
 
   // Chunk sizes x the chunk after which the run dies x how it dies.
@@ -75,25 +91,34 @@ describe('health-recompute job', () => {
       (['aborted', 'crash-before-checkpoint'] as const).map((how) => ({ chunk, killAfter, how })),
     ),
   );
-  it.each(cases)('chunks of $chunk, killed after chunk $killAfter ($how), resumed: each customer once', async ({ chunk, killAfter, how }) => {
-    const tenantId = await seededTenant();
-    let last: RecomputeCheckpoint | null = null;
-    const first = context('run-k', tenantId, null, (state, n) => {
-      if (how === 'crash-before-checkpoint' && n === killAfter) throw new Error('killed before the checkpoint was stored');
-      last = state;
-      if (how === 'aborted' && n === killAfter) first.controller.abort();
-    });
-    if (how === 'crash-before-checkpoint') await expect(recomputeAll(first.ctx, { chunk })).rejects.toThrow('killed');
-    else expect(await recomputeAll(first.ctx, { chunk })).toMatchObject({ details: { aborted: true } });
-    const done = (await counts(tenantId))?.scores ?? 0;
-    expect(done).toBe(Math.min(CUSTOMERS, killAfter * chunk));
-    // Resume from the last stored checkpoint (the crash lost the one of the chunk that committed).
-    const resumed = await recomputeAll(context('run-k', tenantId, last, () => {}).ctx, { chunk });
-    const redone = how === 'crash-before-checkpoint' ? Math.min(chunk, CUSTOMERS - (killAfter - 1) * chunk) : 0;
-    expect(resumed.details?.['outcomes']).toEqual({
-      ...(CUSTOMERS - done > 0 ? { APPLIED: CUSTOMERS - done } : {}),
-      ...(redone > 0 ? { DUPLICATE: redone } : {}),
-    });
-    expect(await counts(tenantId)).toEqual({ scores: CUSTOMERS, snapshots: CUSTOMERS, events: CUSTOMERS, keys: CUSTOMERS });
-  });
+  it.each(cases)(
+    'chunks of $chunk, killed after chunk $killAfter ($how), resumed: each customer once',
+    async ({ chunk, killAfter, how }) => {
+      const tenantId = await seededTenant();
+      let last: RecomputeCheckpoint | null = null;
+      const first = context('run-k', tenantId, null, (state, n) => {
+        if (how === 'crash-before-checkpoint' && n === killAfter)
+          throw new Error('killed before the checkpoint was stored');
+        last = state;
+        if (how === 'aborted' && n === killAfter) first.controller.abort();
+      });
+      if (how === 'crash-before-checkpoint') await expect(recomputeAll(first.ctx, { chunk })).rejects.toThrow('killed');
+      else expect(await recomputeAll(first.ctx, { chunk })).toMatchObject({ details: { aborted: true } });
+      const done = (await counts(tenantId))?.scores ?? 0;
+      expect(done).toBe(Math.min(CUSTOMERS, killAfter * chunk));
+      // Resume from the last stored checkpoint (the crash lost the one of the chunk that committed).
+      const resumed = await recomputeAll(context('run-k', tenantId, last, () => {}).ctx, { chunk });
+      const redone = how === 'crash-before-checkpoint' ? Math.min(chunk, CUSTOMERS - (killAfter - 1) * chunk) : 0;
+      expect(resumed.details?.['outcomes']).toEqual({
+        ...(CUSTOMERS - done > 0 ? { APPLIED: CUSTOMERS - done } : {}),
+        ...(redone > 0 ? { DUPLICATE: redone } : {}),
+      });
+      expect(await counts(tenantId)).toEqual({
+        scores: CUSTOMERS,
+        snapshots: CUSTOMERS,
+        events: CUSTOMERS,
+        keys: CUSTOMERS,
+      });
+    },
+  );
 });

@@ -123,7 +123,12 @@ describe('health subgraph: recordHealthScore', () => {
   it('never replaces what health-engine computed: its owned fields keep the engine’s values', async () => {
     // cust_00010's seeded score was written by health-engine (seed.ts): the recorded one loses every field.
     const before = await read(acme, 'cust_00010');
-    const res = await gql<{ recordHealthScore: { score: number } }>(hub.url, RECORD, { input: { ...BRIEF_PAYLOAD, score: 3, usageScore: 3 } }, acme);
+    const res = await gql<{ recordHealthScore: { score: number } }>(
+      hub.url,
+      RECORD,
+      { input: { ...BRIEF_PAYLOAD, score: 3, usageScore: 3 } },
+      acme,
+    );
     expect(res.errors).toBeUndefined();
     expect(res.data?.recordHealthScore.score).toBe(before?.health?.score);
     expect((await read(acme, 'cust_00010'))?.health).toEqual(before?.health);

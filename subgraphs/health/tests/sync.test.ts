@@ -132,7 +132,14 @@ describe('health sync declaration: customer_health_sync', () => {
     expect(owners['paymentStatus']).toEqual(['finance']);
     expect(sync.models['HealthSnapshot']?.owners).toEqual({ paymentStatus: ['finance'] });
     // Health is computed: every other stored field of the current score is the engine's.
-    const computed = ['score', 'usageScore', 'engagementScore', 'supportSatisfaction', 'trend30DayChange', 'riskIndicators'];
+    const computed = [
+      'score',
+      'usageScore',
+      'engagementScore',
+      'supportSatisfaction',
+      'trend30DayChange',
+      'riskIndicators',
+    ];
     for (const field of computed) expect(owners[field]).toEqual(['health-engine']);
     expect(Object.keys(owners)).toHaveLength(16);
   });

@@ -2,8 +2,7 @@
  * marketing.health-triggers against a real marketing store: health events (the envelope the health
  * domain emits) run through the handler in a real transaction (events/harness.ts), read back by SQL.
  */
-import { storeSqlOf } from '@hub/store';
-import { healthEnvelope, runHandler } from '@hub/core/events/harness';
+import { driverOf, handlerStoreOf, healthEnvelope, runHandler } from '@hub/core/events/harness';
 import { PermanentEventError, type EventEnvelope } from '@hub/core/events/types';
 import { useTestSubgraph } from '@hub/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -12,14 +11,14 @@ import { subgraph } from '../src/server.js';
 
 const hub = useTestSubgraph(subgraph, { seed: false });
 const TENANT = 'acme';
-const store = () => ({ client: hub.store.client, definition: subgraph.sync!, customerKeys: subgraph.customerKeys });
+const store = () => handlerStoreOf(subgraph, hub.store.client);
 const handle = (event: EventEnvelope) => runHandler(healthTriggers, store(), event);
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
 let n = 0;
 const newCustomer = () => `cust_m${process.pid}${++n}`;
 
 async function triggersOf(customerId: string) {
-  const sql = storeSqlOf(hub.store.client as object)!;
+  const sql = driverOf(hub.store.client);
   const [row] = await sql.query<Record<string, unknown>>(
     `SELECT segment, "campaignTriggers", "riskIndicators", "healthScore", "healthEventId", "sourceSystem"
        FROM "HealthCampaignTrigger" WHERE "tenantId" = $1 AND "customerId" = $2`,
@@ -62,7 +61,13 @@ describe('marketing.health-triggers', () => {
   it('redelivery changes nothing, and an older health never overwrites a newer one', async () => {
     const customerId = newCustomer();
     const newer = healthEnvelope({ tenantId: TENANT, customerId, at: hoursAgo(1) });
-    const older = healthEnvelope({ tenantId: TENANT, customerId, at: hoursAgo(3), campaignTriggers: ['retention_outreach'], segment: 'at_risk_customers' });
+    const older = healthEnvelope({
+      tenantId: TENANT,
+      customerId,
+      at: hoursAgo(3),
+      campaignTriggers: ['retention_outreach'],
+      segment: 'at_risk_customers',
+    });
     await handle(newer);
     const first = await triggersOf(customerId);
     await handle(newer);
@@ -76,7 +81,9 @@ describe('marketing.health-triggers', () => {
     const customerId = newCustomer();
     const event = healthEnvelope({ tenantId: TENANT, customerId, at: hoursAgo(1) });
     await expect(handle({ ...event, type: 'health.record_health_score' })).rejects.toBeInstanceOf(PermanentEventError);
-    await expect(handle({ ...event, payload: { ...event.payload, data: {} } })).rejects.toBeInstanceOf(PermanentEventError);
+    await expect(handle({ ...event, payload: { ...event.payload, data: {} } })).rejects.toBeInstanceOf(
+      PermanentEventError,
+    );
     expect((await triggersOf(customerId)).row).toBeUndefined();
   });
 });

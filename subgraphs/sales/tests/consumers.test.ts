@@ -2,8 +2,7 @@
  * sales.health-signals against a real sales store: health events (the envelope the health domain
  * emits) run through the handler in a real transaction (events/harness.ts), writes read back by SQL.
  */
-import { storeSqlOf } from '@hub/store';
-import { healthEnvelope, runHandler, storePipeline } from '@hub/core/events/harness';
+import { driverOf, handlerStoreOf, healthEnvelope, runHandler, storePipeline } from '@hub/core/events/harness';
 import { PermanentEventError, type EventEnvelope } from '@hub/core/events/types';
 import { useTestSubgraph } from '@hub/core/testing';
 import { describe, expect, it } from 'vitest';
@@ -12,8 +11,8 @@ import { subgraph } from '../src/server.js';
 
 const hub = useTestSubgraph(subgraph, { seed: false });
 const TENANT = 'acme';
-const store = () => ({ client: hub.store.client, definition: subgraph.sync!, customerKeys: subgraph.customerKeys });
-const sql = () => storeSqlOf(hub.store.client as object)!;
+const store = () => handlerStoreOf(subgraph, hub.store.client);
+const sql = () => driverOf(hub.store.client);
 const handle = (event: EventEnvelope) => runHandler(healthSignals, store(), event);
 const hoursAgo = (h: number) => new Date(Date.now() - h * 3_600_000);
 let n = 0;
@@ -43,7 +42,15 @@ async function opportunity(customerId: string, id: string, stage: string) {
       payload: {
         customerId,
         expansionOpportunities: [
-          { opportunityId: id, type: 'upsell', value: 75000, probability: 0.75, timeline: 'q4_2030', stage, successFactors: [] },
+          {
+            opportunityId: id,
+            type: 'upsell',
+            value: 75000,
+            probability: 0.75,
+            timeline: 'q4_2030',
+            stage,
+            successFactors: [],
+          },
         ],
         syncTimestamp: hoursAgo(5).toISOString(),
       },
@@ -93,11 +100,23 @@ describe('sales.health-signals', () => {
 
   it('an older health event arriving after a newer one leaves the newer signal', async () => {
     const customerId = newCustomer();
-    const newer = healthEnvelope({ tenantId: TENANT, customerId, at: hoursAgo(1), riskIndicators: ['payment_issues'], renewalConfidence: 0.3, metrics: { usageScore: 20, engagementScore: 20, supportSatisfaction: 20 } });
+    const newer = healthEnvelope({
+      tenantId: TENANT,
+      customerId,
+      at: hoursAgo(1),
+      riskIndicators: ['payment_issues'],
+      renewalConfidence: 0.3,
+      metrics: { usageScore: 20, engagementScore: 20, supportSatisfaction: 20 },
+    });
     const older = healthEnvelope({ tenantId: TENANT, customerId, at: hoursAgo(2) });
     await handle(newer);
     await handle(older);
-    expect((await signalOf(customerId)).signal).toMatchObject({ healthScore: 20, renewalConfidence: 0.3, riskIndicators: ['payment_issues'], healthEventId: newer.id });
+    expect((await signalOf(customerId)).signal).toMatchObject({
+      healthScore: 20,
+      renewalConfidence: 0.3,
+      riskIndicators: ['payment_issues'],
+      healthEventId: newer.id,
+    });
   });
 
   it('a health event without metrics is refused for good (PermanentEventError: dead-lettered at once)', async () => {

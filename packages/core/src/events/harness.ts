@@ -7,7 +7,7 @@
  * letters around the same call.
  */
 import { randomUUID } from 'node:crypto';
-import { storeSqlOf, type CustomerKeys } from '@hub/store';
+import { storeSqlOf, type CustomerKeys, type StoreSql } from '@hub/store';
 import { createSyncPipeline } from '../sync/engine.js';
 import type { SyncDefinition } from '../sync/types.js';
 import type { Domain } from '../domains.js';
@@ -21,7 +21,11 @@ export interface HandlerStore {
 }
 
 /** Runs `consumer.handle` for `event` in one transaction of `store`; a throw rolls it all back. */
-export async function runHandler(consumer: ConsumerDefinition, store: HandlerStore, event: EventEnvelope): Promise<void> {
+export async function runHandler(
+  consumer: ConsumerDefinition,
+  store: HandlerStore,
+  event: EventEnvelope,
+): Promise<void> {
   const driver = storeSqlOf(store.client as object);
   if (!driver) throw new Error('runHandler: the store client has no driver');
   await driver.transaction(async (tx) => {
@@ -77,7 +81,12 @@ export function syncEnvelope(options: {
  * The envelopes of `domain`'s outbox rows after `afterSeq`, in seq order, as a relay builds them
  * (tests: a producer's real events, handed to another domain's handler without a bus).
  */
-export async function outboxEnvelopes(client: unknown, domain: Domain, afterSeq = 0, type?: string): Promise<EventEnvelope[]> {
+export async function outboxEnvelopes(
+  client: unknown,
+  domain: Domain,
+  afterSeq = 0,
+  type?: string,
+): Promise<EventEnvelope[]> {
   const driver = storeSqlOf(client as object);
   if (!driver) throw new Error('outboxEnvelopes: the store client has no driver');
   const rows = await driver.query<{
@@ -130,7 +139,12 @@ export function healthEnvelope(options: {
   readonly tenantId: string;
   readonly customerId: string;
   readonly at: Date;
-  readonly metrics?: { usageScore: number; engagementScore: number; supportSatisfaction: number; paymentStatus?: string };
+  readonly metrics?: {
+    usageScore: number;
+    engagementScore: number;
+    supportSatisfaction: number;
+    paymentStatus?: string;
+  };
   readonly riskIndicators?: readonly string[];
   readonly campaignTriggers?: readonly string[];
   readonly segment?: string;
@@ -140,10 +154,23 @@ export function healthEnvelope(options: {
 }): EventEnvelope {
   const data = {
     customerId: options.customerId,
-    healthMetrics: { usageScore: 85, engagementScore: 78, supportSatisfaction: 92, paymentStatus: 'current', ...options.metrics },
-    trendAnalysis: { _30DayChange: '+5', riskIndicators: options.riskIndicators ?? [], improvementAreas: ['feature_adoption'] },
+    healthMetrics: {
+      usageScore: 85,
+      engagementScore: 78,
+      supportSatisfaction: 92,
+      paymentStatus: 'current',
+      ...options.metrics,
+    },
+    trendAnalysis: {
+      _30DayChange: '+5',
+      riskIndicators: options.riskIndicators ?? [],
+      improvementAreas: ['feature_adoption'],
+    },
     domainImpacts: {
-      marketing: { campaignTriggers: options.campaignTriggers ?? ['expansion_ready'], segment: options.segment ?? 'high_value_growth' },
+      marketing: {
+        campaignTriggers: options.campaignTriggers ?? ['expansion_ready'],
+        segment: options.segment ?? 'high_value_growth',
+      },
       sales: {
         expansionOpportunities: options.expansionOpportunities ?? ['premium_upgrade'],
         renewalConfidence: options.renewalConfidence ?? 0.95,
@@ -164,4 +191,20 @@ export function healthEnvelope(options: {
     rows: [{ model: 'HealthScore', id: options.customerId, key: { customerId: options.customerId }, changed: {} }],
     ...(options.id ? { id: options.id } : {}),
   });
+}
+
+/** The store's own driver (tests' raw SQL); throws when the client has none. */
+export function driverOf(client: unknown): StoreSql {
+  const driver = storeSqlOf(client as object);
+  if (!driver) throw new Error('the store client has no driver (open it with openStore)');
+  return driver;
+}
+
+/** `HandlerStore` of a subgraph definition over its running store's client; throws without a sync declaration. */
+export function handlerStoreOf(
+  def: { readonly name: string; readonly sync?: SyncDefinition | undefined; readonly customerKeys: CustomerKeys },
+  client: unknown,
+): HandlerStore {
+  if (!def.sync) throw new Error(`${def.name} declares no sync kinds`);
+  return { client, definition: def.sync, customerKeys: def.customerKeys };
 }

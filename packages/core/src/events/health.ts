@@ -47,7 +47,9 @@ export function healthEventOf(envelope: EventEnvelope): HealthEvent {
   const metrics = obj(data['healthMetrics']);
   const trend = obj(data['trendAnalysis']);
   const impacts = obj(data['domainImpacts']);
-  const [usage, engagement, support] = ['usageScore', 'engagementScore', 'supportSatisfaction'].map((k) => num(metrics[k]));
+  const [usage, engagement, support] = ['usageScore', 'engagementScore', 'supportSatisfaction'].map((k) =>
+    num(metrics[k]),
+  );
   if (usage == null || engagement == null || support == null || typeof data['customerId'] !== 'string')
     throw new Error(`health event ${envelope.id} carries no metrics`);
   const at = new Date(String(data['syncTimestamp'] ?? envelope.occurredAt));
@@ -62,7 +64,10 @@ export function healthEventOf(envelope: EventEnvelope): HealthEvent {
     riskIndicators: list(trend['riskIndicators']),
     improvementAreas: list(trend['improvementAreas']),
     campaignTriggers: list(obj(impacts['marketing'])['campaignTriggers']),
-    segment: typeof obj(impacts['marketing'])['segment'] === 'string' ? (obj(impacts['marketing'])['segment'] as string) : null,
+    segment:
+      typeof obj(impacts['marketing'])['segment'] === 'string'
+        ? (obj(impacts['marketing'])['segment'] as string)
+        : null,
     expansionOpportunities: list(obj(impacts['sales'])['expansionOpportunities']),
     renewalConfidence: num(obj(impacts['sales'])['renewalConfidence']),
     featureAdoptionFocus: list(obj(impacts['product'])['featureAdoptionFocus']),

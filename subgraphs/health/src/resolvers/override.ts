@@ -11,8 +11,13 @@ export const overrideResolvers: Resolvers = {
   Mutation: {
     overrideHealth: async (_parent, { input }, ctx) => {
       const tenantId = check.requireTenant(ctx.viewer);
-      const health = await ctx.db.healthScore.findUnique({ where: { tenantId_customerId: { tenantId, customerId: input.customerId } } });
-      if (!health) throw hubError(ErrorCode.NotFound, `customer ${input.customerId} has no health yet`, { field: 'input.customerId' });
+      const health = await ctx.db.healthScore.findUnique({
+        where: { tenantId_customerId: { tenantId, customerId: input.customerId } },
+      });
+      if (!health)
+        throw hubError(ErrorCode.NotFound, `customer ${input.customerId} has no health yet`, {
+          field: 'input.customerId',
+        });
       await ctx.sync.applyOne({
         kind: 'override_health',
         payload: {
@@ -31,7 +36,9 @@ export const overrideResolvers: Resolvers = {
     clearHealthOverride: async (_parent, { customerId }, ctx) => {
       const tenantId = check.requireTenant(ctx.viewer);
       const health = await ctx.db.healthScore.findUnique({ where: { tenantId_customerId: { tenantId, customerId } } });
-      const override = await ctx.db.healthOverride.findUnique({ where: { tenantId_customerId: { tenantId, customerId } } });
+      const override = await ctx.db.healthOverride.findUnique({
+        where: { tenantId_customerId: { tenantId, customerId } },
+      });
       if (!health || !override || override.clearedAt !== null)
         throw hubError(ErrorCode.NotFound, `customer ${customerId} has no override`, { field: 'customerId' });
       await ctx.sync.applyOne({
