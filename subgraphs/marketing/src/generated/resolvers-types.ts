@@ -413,6 +413,36 @@ export type HealthCampaignTrigger = {
   updatedAt: Scalars['DateTime']['output'];
 };
 
+/** One committed change of this subgraph's stream (the envelope of packages/core/src/events/types.ts). */
+export type HubEvent = {
+  __typename?: 'HubEvent';
+  /** Commit time of the producing transaction (ISO 8601). */
+  committedAt: Scalars['String']['output'];
+  /** Position in the stream (outbox seq). */
+  cursor: Scalars['String']['output'];
+  customerId?: Maybe<Scalars['String']['output']>;
+  domain: Scalars['String']['output'];
+  /** The outbox row's id (UUIDv7); the consumers' inbox key. */
+  id: Scalars['ID']['output'];
+  /** Source time (ISO 8601). */
+  occurredAt: Scalars['String']['output'];
+  /** The payload as JSON text. */
+  payload: Scalars['String']['output'];
+  schemaVersion: Scalars['Int']['output'];
+  source: Scalars['String']['output'];
+  tenantId: Scalars['String']['output'];
+  /** `<domain>.<kind>`. */
+  type: Scalars['String']['output'];
+};
+
+/** A page of the stream, and the position read up to (past events the `types` filter left out). */
+export type HubEventPage = {
+  __typename?: 'HubEventPage';
+  /** Pass it as `after` to read on. */
+  cursor: Scalars['String']['output'];
+  events: Array<HubEvent>;
+};
+
 /** Filter for the journeys list. */
 export type JourneyFilter = {
   /** Only customers currently in this stage. */
@@ -581,6 +611,12 @@ export type QualityDimension = {
 /** Marketing queries: campaigns and customer journeys of the viewer's tenant. */
 export type Query = {
   __typename?: 'Query';
+  /**
+   * Events of this subgraph's stream after `after` (a cursor; `now`: the head; absent: from `since`, or
+   * the beginning), in commit order, at most `limit` (1..5000). With `waitMs` > 0 and nothing to read,
+   * waits up to that long (at most 25 s) for the next commit: a long poll. Other subgraphs only.
+   */
+  _events: HubEventPage;
   /** One campaign by id; null when the tenant has no such campaign. */
   campaign?: Maybe<Campaign>;
   /** Campaigns of the viewer's tenant, ordered by id. */
@@ -589,6 +625,15 @@ export type Query = {
   journeys: CustomerJourneyConnection;
   /** Sync bookkeeping per domain (admins). */
   sync: SyncDomains;
+};
+
+/** Marketing queries: campaigns and customer journeys of the viewer's tenant. */
+export type Query_EventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  types?: InputMaybe<Array<Scalars['String']['input']>>;
+  waitMs?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Marketing queries: campaigns and customer journeys of the viewer's tenant. */
@@ -1094,6 +1139,8 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
   HealthCampaignTrigger: ResolverTypeWrapper<HealthCampaignTriggerModel>;
+  HubEvent: ResolverTypeWrapper<HubEvent>;
+  HubEventPage: ResolverTypeWrapper<HubEventPage>;
   JourneyFilter: JourneyFilter;
   JourneyStage: JourneyStage;
   JourneyStageEntry: ResolverTypeWrapper<JourneyStageEntryModel>;
@@ -1174,6 +1221,8 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   DomainSync: DomainSync;
   HealthCampaignTrigger: HealthCampaignTriggerModel;
+  HubEvent: HubEvent;
+  HubEventPage: HubEventPage;
   JourneyFilter: JourneyFilter;
   JourneyStageEntry: JourneyStageEntryModel;
   Boolean: Scalars['Boolean']['output'];
@@ -1484,6 +1533,31 @@ export type HealthCampaignTriggerResolvers<
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
+export type HubEventResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEvent'] = ResolversParentTypes['HubEvent'],
+> = ResolversObject<{
+  committedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  schemaVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type HubEventPageResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEventPage'] = ResolversParentTypes['HubEventPage'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  events?: Resolver<Array<ResolversTypes['HubEvent']>, ParentType, ContextType>;
+}>;
+
 export type JourneyStageEntryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['JourneyStageEntry'] = ResolversParentTypes['JourneyStageEntry'],
@@ -1572,6 +1646,12 @@ export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
 > = ResolversObject<{
+  _events?: Resolver<
+    ResolversTypes['HubEventPage'],
+    ParentType,
+    ContextType,
+    RequireFields<Query_EventsArgs, 'limit' | 'waitMs'>
+  >;
   campaign?: Resolver<
     Maybe<ResolversTypes['Campaign']>,
     ParentType,
@@ -1792,6 +1872,8 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   DomainSync?: DomainSyncResolvers<ContextType>;
   HealthCampaignTrigger?: HealthCampaignTriggerResolvers<ContextType>;
+  HubEvent?: HubEventResolvers<ContextType>;
+  HubEventPage?: HubEventPageResolvers<ContextType>;
   JourneyStageEntry?: JourneyStageEntryResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;

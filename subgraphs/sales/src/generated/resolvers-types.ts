@@ -223,6 +223,36 @@ export type HealthSignal = {
   updatedAt: Scalars['DateTime']['output'];
 };
 
+/** One committed change of this subgraph's stream (the envelope of packages/core/src/events/types.ts). */
+export type HubEvent = {
+  __typename?: 'HubEvent';
+  /** Commit time of the producing transaction (ISO 8601). */
+  committedAt: Scalars['String']['output'];
+  /** Position in the stream (outbox seq). */
+  cursor: Scalars['String']['output'];
+  customerId?: Maybe<Scalars['String']['output']>;
+  domain: Scalars['String']['output'];
+  /** The outbox row's id (UUIDv7); the consumers' inbox key. */
+  id: Scalars['ID']['output'];
+  /** Source time (ISO 8601). */
+  occurredAt: Scalars['String']['output'];
+  /** The payload as JSON text. */
+  payload: Scalars['String']['output'];
+  schemaVersion: Scalars['Int']['output'];
+  source: Scalars['String']['output'];
+  tenantId: Scalars['String']['output'];
+  /** `<domain>.<kind>`. */
+  type: Scalars['String']['output'];
+};
+
+/** A page of the stream, and the position read up to (past events the `types` filter left out). */
+export type HubEventPage = {
+  __typename?: 'HubEventPage';
+  /** Pass it as `after` to read on. */
+  cursor: Scalars['String']['output'];
+  events: Array<HubEvent>;
+};
+
 /** Sales writes. Every write stays inside the viewer's tenant. */
 export type Mutation = {
   __typename?: 'Mutation';
@@ -395,6 +425,12 @@ export type QualityDimension = {
 /** Sales queries: the expansion pipeline and renewal forecasts of the viewer's tenant. */
 export type Query = {
   __typename?: 'Query';
+  /**
+   * Events of this subgraph's stream after `after` (a cursor; `now`: the head; absent: from `since`, or
+   * the beginning), in commit order, at most `limit` (1..5000). With `waitMs` > 0 and nothing to read,
+   * waits up to that long (at most 25 s) for the next commit: a long poll. Other subgraphs only.
+   */
+  _events: HubEventPage;
   /** Expansion opportunities of the viewer's tenant, ordered by id. */
   opportunities: OpportunityConnection;
   /** One opportunity by id; null when the tenant has no such opportunity. */
@@ -403,6 +439,15 @@ export type Query = {
   renewals: RenewalForecastConnection;
   /** Sync bookkeeping per domain (admins). */
   sync: SyncDomains;
+};
+
+/** Sales queries: the expansion pipeline and renewal forecasts of the viewer's tenant. */
+export type Query_EventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  types?: InputMaybe<Array<Scalars['String']['input']>>;
+  waitMs?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Sales queries: the expansion pipeline and renewal forecasts of the viewer's tenant. */
@@ -883,6 +928,8 @@ export type ResolversTypes = ResolversObject<{
   DomainSync: ResolverTypeWrapper<DomainSync>;
   ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
   HealthSignal: ResolverTypeWrapper<HealthSignalModel>;
+  HubEvent: ResolverTypeWrapper<HubEvent>;
+  HubEventPage: ResolverTypeWrapper<HubEventPage>;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Opportunity: ResolverTypeWrapper<ExpansionOpportunityModel>;
@@ -946,6 +993,8 @@ export type ResolversParentTypes = ResolversObject<{
   DomainSync: DomainSync;
   ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
   HealthSignal: HealthSignalModel;
+  HubEvent: HubEvent;
+  HubEventPage: HubEventPage;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   Opportunity: ExpansionOpportunityModel;
@@ -1143,6 +1192,31 @@ export type HealthSignalResolvers<
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
+export type HubEventResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEvent'] = ResolversParentTypes['HubEvent'],
+> = ResolversObject<{
+  committedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  schemaVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type HubEventPageResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEventPage'] = ResolversParentTypes['HubEventPage'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  events?: Resolver<Array<ResolversTypes['HubEvent']>, ParentType, ContextType>;
+}>;
+
 export interface MoneyScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Money'], any> {
   name: 'Money';
 }
@@ -1250,6 +1324,12 @@ export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
 > = ResolversObject<{
+  _events?: Resolver<
+    ResolversTypes['HubEventPage'],
+    ParentType,
+    ContextType,
+    RequireFields<Query_EventsArgs, 'limit' | 'waitMs'>
+  >;
   opportunities?: Resolver<
     ResolversTypes['OpportunityConnection'],
     ParentType,
@@ -1468,6 +1548,8 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   DomainSync?: DomainSyncResolvers<ContextType>;
   HealthSignal?: HealthSignalResolvers<ContextType>;
+  HubEvent?: HubEventResolvers<ContextType>;
+  HubEventPage?: HubEventPageResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Opportunity?: OpportunityResolvers<ContextType>;
