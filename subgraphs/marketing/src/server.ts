@@ -2,6 +2,7 @@ import { loadSchema, startSubgraph, type SubgraphConfig, type SubgraphDefinition
 import { PrismaClient } from '@hub/store/marketing';
 import { createLoaders, type Loaders } from './loaders.js';
 import { resolvers } from './resolvers/index.js';
+import { consumers } from './consumers.js';
 import { seedDemo } from './seed.js';
 import { sync } from './sync.js';
 
@@ -23,6 +24,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   },
   seedDemo,
   sync,
+  consumers,
 };
 
 export function start(config: Partial<SubgraphConfig> = {}) {
