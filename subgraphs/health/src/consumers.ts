@@ -6,7 +6,12 @@
  * row, the inputs, the score, the snapshot and the health outbox event commit together, and a
  * redelivered event is a DUPLICATE that changes nothing.
  */
-import { defineConsumer, type ConsumerContext, type ConsumerDefinition } from '@hub/core/events/types';
+import {
+  defineConsumer,
+  PermanentEventError,
+  type ConsumerContext,
+  type ConsumerDefinition,
+} from '@hub/core/events/types';
 import type { Domain } from '@hub/core/subgraph';
 import { keepInputs } from './inputs.js';
 import { HEALTH_ENGINE, recomputeHealth } from './recompute.js';
@@ -51,7 +56,9 @@ export async function handleInputEvent(ctx: ConsumerContext, now: () => Date = (
     () => healthKeyOf(event.id),
     now(),
   );
-  if (result?.outcome === 'REJECTED') throw new Error(`health of ${customerId} refused: ${result.reason}`);
+  // A computed health the pipeline refuses will be refused again: dead-letter it at once.
+  if (result?.outcome === 'REJECTED')
+    throw new PermanentEventError(`health of ${customerId} refused: ${result.code}: ${result.reason}`);
 }
 
 /** The consumers; `now` is injectable for tests (the formula's freshness and the health's sync time). */
