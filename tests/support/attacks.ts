@@ -249,7 +249,14 @@ export const WRITES: readonly WriteSpec[] = [
     mutation:
       'mutation($c: ID!, $tag: String!) { recordHealthScore(input: { customerId: $c, score: 42, usageScore: 42, engagementScore: 42, supportSatisfaction: 42, paymentStatus: CURRENT, sourceSystem: $tag }) { score } }',
     variables: (c, tag) => ({ c, tag }),
-    effect: counter('health."HealthScore"'),
+    // Health is computed: on a customer health-engine scored, a recorded score keeps none of its
+    // values (the engine owns them) but is committed — its history point and its outbox event,
+    // which carries the write's source.
+    effect: async (oracle, tag) =>
+      Number(
+        (await oracle.one<{ n: string }>(`SELECT count(*) AS n FROM health.hub_sync_outbox WHERE source = $1`, [tag]))
+          ?.n ?? -1,
+      ),
   },
 ];
 

@@ -34,6 +34,7 @@ import {
 import { ErrorCode } from '@hub/core/errors';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import { checkValue } from '@hub/core/inputs';
+import { camelKey, snakeKey } from '@hub/core/sync/keys';
 import { pascal } from '@hub/core/sync/sdl';
 import type { RawLine } from './lines.js';
 
@@ -63,16 +64,8 @@ export type ParsedLine =
 /** Event fields that are not payload kinds (the contract's envelope fields). */
 const ENVELOPE_FIELDS = new Set(['idempotencyKey', 'source', 'line']);
 
-/** `usage_analytics_sync` -> `usageAnalyticsSync`, `30_day_change` -> `_30DayChange`; camelCase passes unchanged. */
-export function camelKey(key: string): string {
-  const camel = key.replace(/_+([a-zA-Z0-9])/g, (_match, next: string) => next.toUpperCase());
-  return /^[0-9]/.test(camel) ? `_${camel}` : camel;
-}
-
-/** The inverse for the names the schema has (`usageAnalyticsSync` -> `usage_analytics_sync`). */
-export function snakeKey(key: string): string {
-  return key.replace(/^_(?=[0-9])/, '').replace(/[A-Z]/g, (letter) => `_${letter.toLowerCase()}`);
-}
+// One home for the key mapping (core); re-exported for the gateway's callers.
+export { camelKey, snakeKey };
 
 const apis = new WeakMap<GraphQLSchema, Map<string, SyncApi | null>>();
 

@@ -58,7 +58,10 @@ export const WRITE_ACCESS: Readonly<Record<Domain, readonly Role[]>> = {
   product: ['admin', 'cs_manager', 'integration'],
   finance: ['admin', 'finance', 'integration'],
   support: ['admin', 'cs_manager', 'integration'],
-  health: ['admin', 'cs_manager', 'integration'],
+  // Health is computed from the other domains (issue 8): people do not type it in. Integration
+  // accounts may still send an external CS platform's score as input (the engine's values outrank it),
+  // admins override it (overrideHealth, admin-only in the health subgraph's permissions).
+  health: ['admin', 'integration'],
 };
 
 /**
@@ -146,6 +149,32 @@ export function syncPermissions(domain: Domain): PermissionOverrides {
     'Query.sync': ['admin'],
     ...Object.fromEntries(SYNC_ANSWER_TYPES.map((type) => [`${type}.*`, SYNC_WRITERS])),
     ...Object.fromEntries(SYNC_ADMIN_TYPES.map((type) => [`${type}.*`, ['admin'] as const])),
+  };
+}
+
+/** Admin types of the event consumers' bookkeeping (dead letters, replay reports). */
+const EVENT_ADMIN_TYPES = [
+  'EventDeadLetter',
+  'EventDeadLetterEdge',
+  'EventDeadLetterConnection',
+  'EventDeadLetterReplay',
+  'EventReplayReport',
+];
+
+/**
+ * Change-event rules (docs/design/change-events.md): `_events` (a subgraph's stream, read by the
+ * other subgraphs' consumers on the embedded bus) and its types for service principals only; the
+ * consumers' dead letters and replays for admins only.
+ */
+export function eventPermissions(domain: Domain): PermissionOverrides {
+  const name = pascal(domain);
+  return {
+    'Query._events': ['service'],
+    'HubEvent.*': ['service'],
+    'HubEventPage.*': ['service'],
+    [`Mutation.replay${name}EventDeadLetter`]: ['admin'],
+    [`Mutation.replay${name}Events`]: ['admin'],
+    ...Object.fromEntries(EVENT_ADMIN_TYPES.map((type) => [`${type}.*`, ['admin'] as const])),
   };
 }
 
@@ -341,7 +370,7 @@ function readRule(domain: Domain, typeName: string, fieldName: string, roles: re
 export function buildPermissions(domain: Domain, schema: GraphQLSchema, overrides: PermissionOverrides = {}): IRules {
   const readers = READ_ACCESS[domain] ?? [];
   const writers = WRITE_ACCESS[domain] ?? [];
-  const builtIn = syncPermissions(domain);
+  const builtIn = { ...syncPermissions(domain), ...eventPermissions(domain) };
   const tree: Record<string, Record<string, unknown>> = {};
   // Shield refuses two rule objects with one name: build each named rule once.
   const named = new Map<string, ReturnType<typeof rolesRule>>();

@@ -56,6 +56,14 @@ import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { createSyncPipeline, type SyncPipeline, type SyncPipelineOptions } from './sync/engine.js';
 import { declaresSync, syncResolvers, syncSdl, type SyncRequestContext } from './sync/sdl.js';
 import type { SyncDefinition } from './sync/types.js';
+import { createEmbeddedBus, type EmbeddedBus } from './events/bus-embedded.js';
+import { createConsumerRuntime, type ConsumerRuntime } from './events/consumer.js';
+import { eventsResolvers } from './events/graphql.js';
+import { createEventMetrics } from './events/metrics.js';
+import { createRemoteStreamReader } from './events/remote.js';
+import { startRelay, type Relay } from './events/relay.js';
+import type { ConsumerDefinition, EventBus } from './events/types.js';
+import { servicePrincipal } from './viewer.js';
 
 export { SUBGRAPH_PORTS, DOMAINS, type Domain } from './domains.js';
 
@@ -72,6 +80,14 @@ export interface SubgraphContext<C, L> {
    * call `applyOne`, the sync API `apply`; `admin` serves the sync bookkeeping fields.
    */
   sync: SyncRequestContext['sync'];
+  /** Change events (issue 8): the bus this process publishes to and reads from, and its consumers. */
+  events: SubgraphEvents;
+}
+
+export interface SubgraphEvents {
+  readonly bus: EventBus;
+  /** This process's consumer runtime (undefined with HUB_CONSUMERS=0 or no consumers declared). */
+  readonly consumers: ConsumerRuntime | undefined;
 }
 
 export interface SubgraphDefinition<C, L> {
@@ -95,6 +111,11 @@ export interface SubgraphDefinition<C, L> {
    * schema.graphql declares `input <Domain>SyncEventInput`, which adds the sync API to the subgraph.
    */
   sync?: SyncDefinition;
+  /**
+   * The domain's reactions to other domains' events (`subgraphs/<domain>/src/consumers.ts`), run in
+   * this subgraph's process against its store (events/consumer.ts).
+   */
+  consumers?: readonly ConsumerDefinition[];
 }
 
 export interface SubgraphConfig {
@@ -111,6 +132,16 @@ export interface SubgraphConfig {
   trustedServices: Readonly<Record<string, KeyObject>>;
   /** The customers subgraph, asked whether a customer id exists before other domains write rows for it. */
   customersUrl: string;
+  /** Where each subgraph listens (`HUB_SUBGRAPH_<DOMAIN>_URL`): the embedded bus reads their streams there. */
+  subgraphUrls: Readonly<Record<Domain, string>>;
+  /** Run the outbox relay in this process (`HUB_RELAY`, default on). */
+  relay: boolean;
+  /** Run the domain's consumers in this process (`HUB_CONSUMERS`, default on). */
+  consumers: boolean;
+  /** NATS JetStream server(s) (`NATS_URL`, comma-separated); absent: the embedded bus. */
+  natsUrl: string | undefined;
+  /** Prefix of JetStream stream and consumer names (`HUB_NATS_PREFIX`, default `HUB`), for isolation. */
+  natsPrefix: string;
   exposeErrors: boolean;
   logLevel: string;
   /** `/metrics`: a separate listener in production (default port 9401–9407), optionally token-protected. */
@@ -124,12 +155,16 @@ export interface RunningSubgraph<C = unknown> {
   metricsUrl: string;
   store: Store<C>;
   metrics: ProcessMetrics;
+  events: SubgraphEvents;
+  /** The store's outbox relay (undefined with HUB_RELAY=0). */
+  relay: Relay | undefined;
   stop(): Promise<void>;
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const COMMON_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/common.graphql');
 const SYNC_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/sync.graphql');
+const EVENTS_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/events.graphql');
 
 /**
  * The full SDL of a subgraph: its own schema.graphql plus the shared common.graphql, and, when
@@ -138,7 +173,8 @@ const SYNC_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/sync.graphql');
  */
 export function subgraphSdl(schemaPath: string): string {
   const own = readFileSync(schemaPath, 'utf8');
-  const common = readFileSync(COMMON_SDL_PATH, 'utf8');
+  // Every subgraph serves its own stream to the others (`_events`, events.graphql).
+  const common = `${readFileSync(COMMON_SDL_PATH, 'utf8')}\n${readFileSync(EVENTS_SDL_PATH, 'utf8')}`;
   const domain = path.basename(path.dirname(schemaPath));
   if (!declaresSync(domain, own)) return `${own}\n${common}`;
   return `${own}\n${common}\n${readFileSync(SYNC_SDL_PATH, 'utf8')}\n${syncSdl(domain)}`;
@@ -185,6 +221,12 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     if (trusted) trustedServices[other] = trusted;
   }
   const port = read.int('PORT', defaultPort, { max: 65535 });
+  const subgraphUrls = Object.fromEntries(
+    DOMAINS.map((d) => [
+      d,
+      read.string(`HUB_SUBGRAPH_${d.toUpperCase()}_URL`, `http://127.0.0.1:${SUBGRAPH_PORTS[d]}/graphql`),
+    ]),
+  ) as Record<Domain, string>;
   const host = read.string('HOST', '127.0.0.1');
   return read.done({
     port,
@@ -195,7 +237,12 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     gatewayPublicKey: gatewayPublicKey as KeyObject,
     servicePrivateKey,
     trustedServices,
-    customersUrl: read.string('HUB_CUSTOMERS_URL', `http://127.0.0.1:${SUBGRAPH_PORTS.customers}/graphql`),
+    customersUrl: read.string('HUB_CUSTOMERS_URL', subgraphUrls.customers),
+    subgraphUrls,
+    relay: read.bool('HUB_RELAY', true),
+    consumers: read.bool('HUB_CONSUMERS', true),
+    natsUrl: read.optional('NATS_URL'),
+    natsPrefix: read.string('HUB_NATS_PREFIX', 'HUB'),
     exposeErrors: read.bool('HUB_EXPOSE_ERRORS', env['NODE_ENV'] === 'development'),
     logLevel: read.string('LOG_LEVEL', 'info'),
     metrics: readMetricsEndpoint(read, { production, host, port, defaultPort: defaultPort + 5400 }),
@@ -231,6 +278,7 @@ function requestSync(options: {
   customerKeys: SyncPipelineOptions['customerKeys'];
   verifyCustomers: () => SyncPipelineOptions['verifyCustomers'];
   log: Logger;
+  onCommitted: () => void;
 }): SyncRequestContext['sync'] {
   const { viewer } = options;
   const actor = `${viewer.roles[0] ?? 'viewer'}:${viewer.userId}`;
@@ -247,6 +295,7 @@ function requestSync(options: {
       defaultSource: integration ? viewer.userId : actor,
       claimableSources,
       log: options.log,
+      onCommitted: options.onCommitted,
     });
   let pipeline: SyncPipeline | undefined;
   let admin: SyncAdmin | undefined;
@@ -301,7 +350,19 @@ export async function startSubgraph<C, L>(
     throw new Error(
       `subgraph ${def.name}: a ${def.name}SyncEventInput in schema.graphql and SubgraphDefinition.sync go together`,
     );
-  const resolvers = mergeResolvers(scalarResolvers, def.resolvers, def.sync ? syncResolvers(def.sync) : {});
+  // The local log serves `_events` (this store's stream) whichever bus carries events between processes.
+  // Opened below, once this subgraph's signer exists; `_events` cannot run before the server listens.
+  const logRef: { current?: EmbeddedBus } = {};
+  const readLog = () => {
+    if (!logRef.current) throw new Error('the event log is not open yet');
+    return logRef.current;
+  };
+  const resolvers = mergeResolvers(
+    scalarResolvers,
+    def.resolvers,
+    def.sync ? syncResolvers(def.sync) : {},
+    eventsResolvers(readLog),
+  );
   const schema = applyAuthorization(
     domain,
     buildSubgraphSchema([{ typeDefs: def.typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]),
@@ -337,6 +398,10 @@ export async function startSubgraph<C, L>(
     ? createViewerSigner({ issuer: serviceIssuer(def.name), privateKey: config.servicePrivateKey })
     : undefined;
   if (checksCustomers && !signer) throw new Error(`subgraph ${def.name} needs HUB_SERVICE_PRIVATE_KEY`);
+
+  // Change events: the relay moves this store's outbox to the bus; the consumers apply other streams.
+  const events = await openEvents({ def, config, store, signer, metrics, log, syncDefinition, domain });
+  logRef.current = events.localLog;
   const grantsServices = Object.values(def.permissions ?? {}).some((roles) => roles.includes('service'));
   if (grantsServices && Object.keys(config.trustedServices).length === 0)
     log.warn('no HUB_SERVICE_<DOMAIN>_PUBLIC_KEY is set: every other subgraph’s own call will be refused');
@@ -392,8 +457,17 @@ export async function startSubgraph<C, L>(
           verifyCustomers: () =>
             checksCustomers ? verifyCustomers : createLocalCustomerVerifier(store.client, viewer.tenantId),
           log: requestLog,
+          onCommitted: events.wake,
         });
-        return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: requestLog, sync };
+        return {
+          viewer,
+          db,
+          loaders: def.createLoaders(db, viewer),
+          requestId,
+          log: requestLog,
+          sync,
+          events: events.context,
+        };
       },
     }),
   );
@@ -408,14 +482,103 @@ export async function startSubgraph<C, L>(
   const metricsUrl = metricsServer?.url ?? `http://${config.host}:${port}/metrics`;
   log.info({ url, port, metricsUrl, store: config.store.kind }, 'subgraph ready');
 
+  // After listening: the consumers of other processes may already ask for this stream.
+  await events.start();
+
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await events.stop();
       await metricsServer?.stop();
       await server.stop();
       await store.close();
     })());
-  return { url, port, metricsUrl, store, metrics, stop };
+  return { url, port, metricsUrl, store, metrics, events: events.context, relay: events.relay(), stop };
+}
+
+/**
+ * The process's change-event machinery: the bus (embedded over the outbox, or NATS JetStream when
+ * NATS_URL is set), the store's relay (HUB_RELAY) and the domain's consumers (HUB_CONSUMERS).
+ * Started after the server listens; stopped before the store closes (consumers first, so their
+ * in-flight transactions finish, then the relay).
+ */
+async function openEvents<C, L>(options: {
+  def: SubgraphDefinition<C, L>;
+  config: SubgraphConfig;
+  store: Store<C>;
+  signer: ReturnType<typeof createViewerSigner> | undefined;
+  metrics: ProcessMetrics;
+  log: Logger;
+  syncDefinition: SyncDefinition;
+  domain: Domain;
+}) {
+  const { def, config, store, signer, metrics, log, domain } = options;
+  const consumers = def.consumers ?? [];
+  const eventMetrics = createEventMetrics(metrics.registry, domain, store.sql);
+  const remote = signer ? createRemoteStreamReader({ self: domain, urls: config.subgraphUrls, signer }) : undefined;
+  const localLog = createEmbeddedBus({ domain, store: store.sql, remote, log });
+  if (!config.natsUrl && consumers.length > 0 && config.consumers && !remote)
+    throw new Error(`subgraph ${def.name} has consumers: it needs HUB_SERVICE_PRIVATE_KEY to read other streams`);
+  const bus: EventBus = localLog;
+  let relay: Relay | undefined;
+  // A commit of this store: the relay publishes, and local readers of the log (`_events` long
+  // polls, in-process subscribers) read at once, whether or not this process runs the relay.
+  const wake = () => {
+    relay?.wake();
+    if (bus !== localLog || !relay) void localLog.publish(domain, []);
+  };
+  const runtime =
+    config.consumers && consumers.length > 0
+      ? createConsumerRuntime(
+          {
+            domain,
+            client: store.client,
+            store: store.sql,
+            bus,
+            sync: options.syncDefinition,
+            customerKeys: def.customerKeys,
+            verifyCustomers: (tenantId) =>
+              domain === 'customers'
+                ? createLocalCustomerVerifier(store.client, tenantId)
+                : signer
+                  ? createCustomerVerifier(
+                      config.customersUrl,
+                      signer,
+                      servicePrincipal(domain, tenantId, randomUUID()),
+                    )
+                  : undefined,
+            onCommitted: () => wake(),
+            log: log.child({ component: 'consumers' }),
+            metrics: eventMetrics.consumer,
+          },
+          consumers,
+        )
+      : undefined;
+  return {
+    localLog,
+    context: { bus, consumers: runtime } satisfies SubgraphEvents,
+    wake,
+    relay: () => relay,
+    async start() {
+      if (config.relay) {
+        relay = await startRelay({
+          domain,
+          store: store.sql,
+          storeConfig: config.store,
+          bus,
+          log: log.child({ component: 'relay' }),
+          metrics: eventMetrics.relay,
+        });
+      }
+      await runtime?.start();
+    },
+    async stop() {
+      await runtime?.stop();
+      await relay?.stop();
+      await bus.close();
+      if (localLog !== bus) await localLog.close();
+    },
+  };
 }
 
 /** Entry point of a subgraph process: start, and stop cleanly on SIGINT/SIGTERM. */

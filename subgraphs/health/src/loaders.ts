@@ -1,6 +1,6 @@
 import { distinct, groupedLoader, keyedLoader } from '@hub/core/loaders';
 import type { Viewer } from '@hub/core/viewer';
-import type { HealthScore, HealthSnapshot, PrismaClient } from '@hub/store/health';
+import type { HealthOverride, HealthScore, HealthSnapshot, PrismaClient } from '@hub/store/health';
 
 /** Key of a customer's history: `since` is part of it so different windows never share rows. */
 export interface HistoryKey {
@@ -19,6 +19,7 @@ export type HistoryRow = HealthSnapshot & { since: string | null };
 export interface Loaders {
   healthByCustomer: ReturnType<typeof keyedLoader<string, HealthScore>>;
   historyByCustomer: ReturnType<typeof groupedLoader<HistoryKey, HistoryRow>>;
+  overrideByCustomer: ReturnType<typeof keyedLoader<string, HealthOverride>>;
 }
 
 async function loadHistory(db: PrismaClient, keys: readonly HistoryKey[]): Promise<HistoryRow[]> {
@@ -43,6 +44,10 @@ export function createLoaders(db: PrismaClient, _viewer: Viewer): Loaders {
   return {
     healthByCustomer: keyedLoader(
       (customerIds) => db.healthScore.findMany({ where: { customerId: { in: [...customerIds] } } }),
+      (row) => row.customerId,
+    ),
+    overrideByCustomer: keyedLoader(
+      (customerIds) => db.healthOverride.findMany({ where: { customerId: { in: [...customerIds] } } }),
       (row) => row.customerId,
     ),
     historyByCustomer: groupedLoader(

@@ -2,8 +2,9 @@ import { loadSchema, startSubgraph, type SubgraphConfig, type SubgraphDefinition
 import { PrismaClient } from '@hub/store/health';
 import { createLoaders, type Loaders } from './loaders.js';
 import { resolvers } from './resolvers/index.js';
+import { consumers } from './consumers.js';
 import { seedDemo } from './seed.js';
-import { sync } from './sync.js';
+import { customerKeys, sync } from './sync.js';
 
 /** The health subgraph: current health scores and their history, extending Customer. */
 export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
@@ -12,9 +13,15 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   resolvers,
   PrismaClient,
   createLoaders,
-  customerKeys: { HealthScore: 'customerId', HealthSnapshot: 'customerId' },
+  customerKeys,
+  // Health is computed; the one hand-set value is an admin's override, recorded as such (override.ts).
+  permissions: {
+    'Mutation.overrideHealth': ['admin'],
+    'Mutation.clearHealthOverride': ['admin'],
+  },
   seedDemo,
   sync,
+  consumers,
 };
 
 export function start(config: Partial<SubgraphConfig> = {}) {

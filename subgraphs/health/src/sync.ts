@@ -17,8 +17,10 @@
 import { badUserInput } from '@hub/core/errors';
 import { defineSync, type QualityCheck, type RowChange, type SqlExecutor, type SyncKind } from '@hub/core/sync/types';
 import { instant } from '@hub/core/sync/payload';
+import { healthScoreOf } from '@hub/core/events/health';
 import { enumMember } from '@hub/core/validate';
 import type { CustomerHealthSyncInput, RecordHealthScoreInput } from './generated/resolvers-types.js';
+import { clearOverrideKind, overrideHealthKind } from './override.js';
 import * as check from './validation.js';
 
 const PAYMENT_STATUSES = ['CURRENT', 'LATE', 'OVERDUE', 'DELINQUENT'] as const;
@@ -51,10 +53,8 @@ export function snapshotId(recordedAt: Date, customerId: string): string {
   return `hsn_${recordedAt.toISOString().replace(/\D/g, '')}_${customerId}`;
 }
 
-/** The hub's overall health of a customer from its component metrics, 0–100. */
-export function healthScoreOf(usage: number, engagement: number, supportSatisfaction: number): number {
-  return Math.round(0.4 * usage + 0.3 * engagement + 0.3 * supportSatisfaction);
-}
+// The overall-score rule lives with the health event's reading (core), which marketing and sales share.
+export { healthScoreOf };
 
 /** The brief writes the 30-day change as signed text (`"+5"`); an integer -100..100. */
 function thirtyDayChange(field: string, value: string | null | undefined): number | undefined {
@@ -287,11 +287,46 @@ export const recordHealthScore: SyncKind<RecordHealthScorePayload> = {
   },
 };
 
+/**
+ * Health is computed (issue 8): `health-engine` (consumers.ts, jobs.ts) is the system of record of
+ * every computed field, so another source's value — an external CS platform's customer_health_sync,
+ * an admin's recordHealthScore — applies only where the engine has not computed yet, and never
+ * replaces the engine's. The one way to set health by hand is an admin override (HealthOverride,
+ * `overrideHealth`), shown as such. Payment status stays finance's alone: the engine relays the
+ * finance domain's value, and a value sent by finance itself still wins over it whatever the time.
+ */
+const COMPUTED_OWNERS: Readonly<Record<string, readonly string[]>> = {
+  ...Object.fromEntries(
+    [
+      'score',
+      'usageScore',
+      'engagementScore',
+      'supportSatisfaction',
+      'trend30DayChange',
+      'riskIndicators',
+      'improvementAreas',
+      'marketingCampaignTriggers',
+      'marketingSegment',
+      'salesExpansionOpportunities',
+      'salesRenewalConfidence',
+      'productFeatureAdoptionFocus',
+      'productBetaInterests',
+      'syncTimestamp',
+      'dataQualityScore',
+    ].map((field) => [field, ['health-engine']]),
+  ),
+  paymentStatus: ['finance'],
+};
+
 export const sync = defineSync({
   domain: 'health',
-  kinds: [customerHealthSync, recordHealthScore] as SyncKind<never>[],
+  kinds: [customerHealthSync, recordHealthScore, overrideHealthKind, clearOverrideKind] as SyncKind<never>[],
   models: {
-    HealthScore: { key: ['customerId'], owners: { paymentStatus: ['finance'] } },
+    HealthScore: { key: ['customerId'], owners: COMPUTED_OWNERS },
     HealthSnapshot: { key: ['id'], owners: { paymentStatus: ['finance'] } },
+    HealthOverride: { key: ['customerId'] },
   },
 });
+
+/** Which column of each health model names its customer (row scope; the subgraph and the engine's writers). */
+export const customerKeys = { HealthScore: 'customerId', HealthSnapshot: 'customerId', HealthOverride: 'customerId' };

@@ -77,7 +77,8 @@ const BRIEF_PAYLOAD = {
   betaInterests: ['ai_insights'],
   syncTimestamp: '2025-12-05T08:21:00.000Z',
   dataQualityScore: 0.98,
-  sourceSystem: 'health-engine',
+  // An external CS platform: health-engine is the computed fields' owner, and no caller may claim it.
+  sourceSystem: 'gainsight',
 };
 
 const hub = useTestSubgraph(subgraph);
@@ -93,13 +94,14 @@ async function read(viewer: typeof acme, id: string): Promise<Entity | undefined
 }
 
 describe('health subgraph: recordHealthScore', () => {
-  it('stores the brief’s payload as the current score and appends one snapshot', async () => {
-    const before = await read(acme, 'cust_00010');
-    const res = await gql(hub.url, RECORD, { input: BRIEF_PAYLOAD }, acme);
+  it('stores the brief’s payload as the current score of a customer the engine never computed, and appends one snapshot', async () => {
+    const customerId = await hub.createCustomer(acme, 'Uncomputed Ltd');
+    const before = await read(acme, customerId);
+    const res = await gql(hub.url, RECORD, { input: { ...BRIEF_PAYLOAD, customerId } }, acme);
     expect(res.errors).toBeUndefined();
     expect(res.data).toEqual({
       recordHealthScore: {
-        customerId: 'cust_00010',
+        customerId,
         score: 88,
         syncTimestamp: '2025-12-05T08:21:00.000Z',
         dataQualityScore: 0.98,
@@ -112,10 +114,30 @@ describe('health subgraph: recordHealthScore', () => {
         },
       },
     });
-    const after = await read(acme, 'cust_00010');
+    const after = await read(acme, customerId);
     expect(after?.health?.score).toBe(88);
     expect(after?.healthHistory.totalCount).toBe((before?.healthHistory.totalCount ?? 0) + 1);
     expect(after?.healthHistory.edges.at(-1)?.node).toEqual({ score: 88, recordedAt: '2025-12-05T08:21:00.000Z' });
+  });
+
+  it('never replaces what health-engine computed: its owned fields keep the engine’s values', async () => {
+    // cust_00010's seeded score was written by health-engine (seed.ts): the recorded one loses every field.
+    const before = await read(acme, 'cust_00010');
+    const res = await gql<{ recordHealthScore: { score: number } }>(
+      hub.url,
+      RECORD,
+      { input: { ...BRIEF_PAYLOAD, score: 3, usageScore: 3 } },
+      acme,
+    );
+    expect(res.errors).toBeUndefined();
+    expect(res.data?.recordHealthScore.score).toBe(before?.health?.score);
+    expect((await read(acme, 'cust_00010'))?.health).toEqual(before?.health);
+  });
+
+  it('is refused to a cs_manager: health is computed, people do not type it in', async () => {
+    const manager = { ...acme, roles: ['cs_manager' as const], customerIds: ['cust_00011'] };
+    const res = await gql(hub.url, RECORD, { input: { ...BRIEF_PAYLOAD, customerId: 'cust_00011' } }, manager);
+    expect(res.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
   });
 
   it('creates the first score of a customer that had none', async () => {

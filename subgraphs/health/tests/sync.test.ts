@@ -127,17 +127,29 @@ describe('health sync declaration: customer_health_sync', () => {
     });
   });
 
-  it('finance is the system of record of payment status, in the current score and the history', () => {
-    expect(sync.models['HealthScore']).toEqual({ key: ['customerId'], owners: { paymentStatus: ['finance'] } });
+  it('finance is the system of record of payment status, health-engine of every computed field', () => {
+    const owners = sync.models['HealthScore']?.owners ?? {};
+    expect(owners['paymentStatus']).toEqual(['finance']);
     expect(sync.models['HealthSnapshot']?.owners).toEqual({ paymentStatus: ['finance'] });
-    // No other field has an owner: the latest source time decides them.
-    expect(Object.keys(sync.models['HealthScore']?.owners ?? {})).toEqual(['paymentStatus']);
+    // Health is computed: every other stored field of the current score is the engine's.
+    const computed = [
+      'score',
+      'usageScore',
+      'engagementScore',
+      'supportSatisfaction',
+      'trend30DayChange',
+      'riskIndicators',
+    ];
+    for (const field of computed) expect(owners[field]).toEqual(['health-engine']);
+    expect(Object.keys(owners)).toHaveLength(16);
   });
 
   it('offers customer_health_sync to the sync API and keeps record_health_score to its mutation', () => {
     expect(sync.kinds.map((kind) => [kind.name, kind.mutationOnly ?? false])).toEqual([
       ['customer_health_sync', false],
       ['record_health_score', true],
+      ['override_health', true],
+      ['clear_health_override', true],
     ]);
   });
 
@@ -345,7 +357,7 @@ describe('health sync through the pipeline (syncHealth)', () => {
       },
     ]);
     expect(byEngine?.outcome).toBe('APPLIED');
-    // Finance, an hour older: it wins its field; the engine's newer values of the other fields stay.
+    // Finance, an hour older: it wins its field; the engine's values of the other fields stay (it owns them).
     const [byFinance] = await syncHealth([
       {
         source: 'finance',
@@ -361,7 +373,7 @@ describe('health sync through the pipeline (syncHealth)', () => {
       }),
     );
     expect(byFinance?.conflicts).toContainEqual(
-      expect.objectContaining({ field: 'usageScore', rule: 'LATEST_SOURCE_TIME', winner: 'STORED' }),
+      expect.objectContaining({ field: 'usageScore', rule: 'SYSTEM_OF_RECORD', winner: 'STORED' }),
     );
     expect((await healthOf(customerId))?.health.metrics.paymentStatus).toBe('LATE');
     // The engine again, later: its payment status loses to finance's, its other fields win.
@@ -385,10 +397,11 @@ describe('health sync through the pipeline (syncHealth)', () => {
   });
 
   it('rejects per event with the field path, an unknown customer as NOT_FOUND, and goes on with the batch', async () => {
+    const customerId = await hub.createCustomer(acme, 'Batch Health Ltd');
     const results = await syncHealth([
-      { customerHealthSync: briefFor('cust_00008', BRIEF.syncTimestamp as unknown as string) },
+      { customerHealthSync: briefFor(customerId, BRIEF.syncTimestamp as unknown as string) },
       {
-        customerHealthSync: briefFor('cust_00008', '2025-12-05T08:22:00Z', {
+        customerHealthSync: briefFor(customerId, '2025-12-05T08:22:00Z', {
           healthMetrics: { ...BRIEF.healthMetrics, usageScore: 101 },
         }),
       },

@@ -2,6 +2,7 @@ import { groupedLoader, keyedLoader } from '@hub/core/loaders';
 import type { Viewer } from '@hub/core/viewer';
 import type {
   AttributionAnalysis,
+  HealthCampaignTrigger,
   Campaign,
   CampaignPerformance,
   CustomerJourney,
@@ -39,6 +40,7 @@ export interface Loaders {
   performanceByCustomer: ReturnType<typeof groupedLoader<string, CampaignPerformance>>;
   segmentByCustomer: ReturnType<typeof keyedLoader<string, CustomerSegment>>;
   attributionByCustomer: ReturnType<typeof keyedLoader<string, AttributionAnalysis>>;
+  healthTriggersByCustomer: ReturnType<typeof keyedLoader<string, HealthCampaignTrigger>>;
 }
 
 // Row rules need no filter here: `db` is the viewer-scoped client (tenant and row scope on every
@@ -90,6 +92,10 @@ export function createLoaders(db: PrismaClient, _viewer: Viewer): Loaders {
     ),
     attributionByCustomer: keyedLoader(
       (ids) => db.attributionAnalysis.findMany({ where: { customerId: { in: [...ids] } } }),
+      (row) => row.customerId,
+    ),
+    healthTriggersByCustomer: keyedLoader(
+      (ids) => db.healthCampaignTrigger.findMany({ where: { customerId: { in: [...ids] } } }),
       (row) => row.customerId,
     ),
   };

@@ -2,6 +2,7 @@ import { loadSchema, startSubgraph, type SubgraphConfig, type SubgraphDefinition
 import { PrismaClient } from '@hub/store/marketing';
 import { createLoaders, type Loaders } from './loaders.js';
 import { resolvers } from './resolvers/index.js';
+import { consumers } from './consumers.js';
 import { seedDemo } from './seed.js';
 import { sync } from './sync.js';
 
@@ -19,9 +20,11 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
     CampaignPerformance: 'customerId',
     CustomerSegment: 'customerId',
     AttributionAnalysis: 'customerId',
+    HealthCampaignTrigger: 'customerId',
   },
   seedDemo,
   sync,
+  consumers,
 };
 
 export function start(config: Partial<SubgraphConfig> = {}) {

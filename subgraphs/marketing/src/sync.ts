@@ -4,6 +4,7 @@
  * engine (`ctx.sync.apply` / `applyOne`). The engine owns the SQL, idempotency, conflicts and
  * scoring; this file says how payloads become rows, who owns which field, and what quality means.
  */
+import { healthCampaignTrigger } from './healthTriggers.js';
 import { badUserInput } from '@hub/core/errors';
 import { defineSync, type QualityCheck, type RowChange, type SqlExecutor, type SyncKind } from '@hub/core/sync/types';
 import * as check from '@hub/core/validate';
@@ -531,6 +532,7 @@ export const sync = defineSync({
     updateCampaign,
     recordCampaignPerformance,
     recordJourneyStage,
+    healthCampaignTrigger,
   ] as readonly SyncKind<never>[],
   // In write order: a performance row's foreign key needs its campaign.
   models: {
@@ -543,5 +545,7 @@ export const sync = defineSync({
     JourneyStageEntry: { key: ['customerId', 'stage', 'entryDate'] },
     CustomerJourney: { key: ['customerId'] },
     AttributionAnalysis: { key: ['customerId'] },
+    // Written by the health consumer alone (healthTriggers.ts); timed by the health's sync time.
+    HealthCampaignTrigger: { key: ['customerId'] },
   },
 });

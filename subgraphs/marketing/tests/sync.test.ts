@@ -266,6 +266,8 @@ describe('marketing sync declaration: models, owners and quality rules', () => {
       JourneyStageEntry: ['customerId', 'stage', 'entryDate'],
       CustomerJourney: ['customerId'],
       AttributionAnalysis: ['customerId'],
+      // The health consumer's rows (src/healthTriggers.ts), one per customer.
+      HealthCampaignTrigger: ['customerId'],
     });
     // No owners: the latest source time decides every marketing field (see src/sync.ts).
     for (const model of Object.values(sync.models)) expect(model.owners).toBeUndefined();
@@ -280,6 +282,7 @@ describe('marketing sync declaration: models, owners and quality rules', () => {
       ['update_campaign', 'update'],
       ['record_campaign_performance', 'upsert'],
       ['record_journey_stage', 'upsert'],
+      ['health_campaign_trigger', 'upsert'],
     ]);
   });
 

@@ -1,6 +1,6 @@
 import { groupedLoader, keyedLoader } from '@hub/core/loaders';
 import type { Viewer } from '@hub/core/viewer';
-import type { ExpansionOpportunity, PrismaClient, RenewalForecast } from '@hub/store/sales';
+import type { ExpansionOpportunity, HealthSignal, PrismaClient, RenewalForecast } from '@hub/store/sales';
 
 /**
  * Per-request DataLoaders over the tenant-scoped client. Every fetch by key goes through one of
@@ -11,6 +11,7 @@ export interface Loaders {
   /** Opportunities per customer, ordered by id; connections filter and page over them in memory. */
   opportunitiesByCustomer: ReturnType<typeof groupedLoader<string, ExpansionOpportunity>>;
   renewalByCustomer: ReturnType<typeof keyedLoader<string, RenewalForecast>>;
+  healthSignalByCustomer: ReturnType<typeof keyedLoader<string, HealthSignal>>;
 }
 
 // Row rules need no filter here: `db` is the viewer-scoped client (tenant and row scope on every
@@ -31,6 +32,10 @@ export function createLoaders(db: PrismaClient, _viewer: Viewer): Loaders {
     ),
     renewalByCustomer: keyedLoader(
       (ids) => db.renewalForecast.findMany({ where: { customerId: { in: [...ids] } } }),
+      (row) => row.customerId,
+    ),
+    healthSignalByCustomer: keyedLoader(
+      (ids) => db.healthSignal.findMany({ where: { customerId: { in: [...ids] } } }),
       (row) => row.customerId,
     ),
   };

@@ -2,6 +2,7 @@ import { loadSchema, startSubgraph, type SubgraphConfig, type SubgraphDefinition
 import { PrismaClient } from '@hub/store/sales';
 import { createLoaders, type Loaders } from './loaders.js';
 import { resolvers } from './resolvers/index.js';
+import { consumers } from './consumers.js';
 import { seedDemo } from './seed.js';
 import { sync } from './sync.js';
 
@@ -12,9 +13,10 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   resolvers,
   PrismaClient,
   createLoaders,
-  customerKeys: { ExpansionOpportunity: 'customerId', RenewalForecast: 'customerId' },
+  customerKeys: { ExpansionOpportunity: 'customerId', RenewalForecast: 'customerId', HealthSignal: 'customerId' },
   seedDemo,
   sync,
+  consumers,
 };
 
 export function start(config: Partial<SubgraphConfig> = {}) {

@@ -4,6 +4,7 @@
  * (`ctx.sync.apply` / `applyOne`). The engine owns the SQL, idempotency, conflicts and scoring; this
  * file says how payloads become rows, who owns which field, and what quality means.
  */
+import { healthSignal } from './healthSignals.js';
 import { badUserInput } from '@hub/core/errors';
 import { defineSync, type QualityCheck, type RowChange, type SqlExecutor, type SyncKind } from '@hub/core/sync/types';
 import * as check from '@hub/core/validate';
@@ -333,12 +334,20 @@ const upsertRenewalForecast: SyncKind<UpsertRenewalForecastPayload> = {
 
 export const sync = defineSync({
   domain: 'sales',
-  kinds: [salesPipelineSync, createOpportunity, updateOpportunity, upsertRenewalForecast] as readonly SyncKind<never>[],
+  kinds: [
+    salesPipelineSync,
+    createOpportunity,
+    updateOpportunity,
+    upsertRenewalForecast,
+    healthSignal,
+  ] as readonly SyncKind<never>[],
   models: {
     ExpansionOpportunity: {
       key: ['id'],
       owners: { stage: [CRM], ownerId: [CRM], csHealthScore: [HEALTH_ENGINE] },
     },
     RenewalForecast: { key: ['customerId'], owners: { contractValue: [BILLING], ownerId: [CRM] } },
+    // Written by the health consumer alone (healthSignals.ts); timed by the health's sync time.
+    HealthSignal: { key: ['customerId'] },
   },
 });

@@ -159,6 +159,8 @@ describe('sales sync declaration: models, owners and quality rules', () => {
     expect(sync.models).toEqual({
       ExpansionOpportunity: { key: ['id'], owners: { stage: [CRM], ownerId: [CRM], csHealthScore: [HEALTH_ENGINE] } },
       RenewalForecast: { key: ['customerId'], owners: { contractValue: [BILLING], ownerId: [CRM] } },
+      // The health consumer's rows (src/healthSignals.ts), one per customer.
+      HealthSignal: { key: ['customerId'] },
     });
     expect([CRM, HEALTH_ENGINE, BILLING]).toEqual(['crm', 'health-engine', 'billing']);
   });
@@ -169,6 +171,7 @@ describe('sales sync declaration: models, owners and quality rules', () => {
       ['create_opportunity', 'insert'],
       ['update_opportunity', 'update'],
       ['upsert_renewal_forecast', 'upsert'],
+      ['health_signal', 'upsert'],
     ]);
   });
 

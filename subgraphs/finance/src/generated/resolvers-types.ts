@@ -309,6 +309,36 @@ export type FinancialPerformanceSyncInput = {
   valueRealization?: InputMaybe<FinanceValueRealizationInput>;
 };
 
+/** One committed change of this subgraph's stream (the envelope of packages/core/src/events/types.ts). */
+export type HubEvent = {
+  __typename?: 'HubEvent';
+  /** Commit time of the producing transaction (ISO 8601). */
+  committedAt: Scalars['String']['output'];
+  /** Position in the stream (outbox seq). */
+  cursor: Scalars['String']['output'];
+  customerId?: Maybe<Scalars['String']['output']>;
+  domain: Scalars['String']['output'];
+  /** The outbox row's id (UUIDv7); the consumers' inbox key. */
+  id: Scalars['ID']['output'];
+  /** Source time (ISO 8601). */
+  occurredAt: Scalars['String']['output'];
+  /** The payload as JSON text. */
+  payload: Scalars['String']['output'];
+  schemaVersion: Scalars['Int']['output'];
+  source: Scalars['String']['output'];
+  tenantId: Scalars['String']['output'];
+  /** `<domain>.<kind>`. */
+  type: Scalars['String']['output'];
+};
+
+/** A page of the stream, and the position read up to (past events the `types` filter left out). */
+export type HubEventPage = {
+  __typename?: 'HubEventPage';
+  /** Pass it as `after` to read on. */
+  cursor: Scalars['String']['output'];
+  events: Array<HubEvent>;
+};
+
 /** An invoice issued to a customer. */
 export type Invoice = {
   __typename?: 'Invoice';
@@ -479,6 +509,12 @@ export type QualityDimension = {
 /** Finance queries. */
 export type Query = {
   __typename?: 'Query';
+  /**
+   * Events of this subgraph's stream after `after` (a cursor; `now`: the head; absent: from `since`, or
+   * the beginning), in commit order, at most `limit` (1..5000). With `waitMs` > 0 and nothing to read,
+   * waits up to that long (at most 25 s) for the next commit: a long poll. Other subgraphs only.
+   */
+  _events: HubEventPage;
   /** One invoice by id; null when it does not exist in the viewer's tenant. */
   invoice?: Maybe<Invoice>;
   /** Invoices of the viewer's tenant, in a stable order (by id) that cursors follow. */
@@ -487,6 +523,15 @@ export type Query = {
   revenue: RevenueAttributionConnection;
   /** Sync bookkeeping per domain (admins). */
   sync: SyncDomains;
+};
+
+/** Finance queries. */
+export type Query_EventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  types?: InputMaybe<Array<Scalars['String']['input']>>;
+  waitMs?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Finance queries. */
@@ -955,6 +1000,8 @@ export type ResolversTypes = ResolversObject<{
   FinanceValueRealizationInput: FinanceValueRealizationInput;
   FinancialHealth: ResolverTypeWrapper<FinancialHealthModel>;
   FinancialPerformanceSyncInput: FinancialPerformanceSyncInput;
+  HubEvent: ResolverTypeWrapper<HubEvent>;
+  HubEventPage: ResolverTypeWrapper<HubEventPage>;
   Invoice: ResolverTypeWrapper<InvoiceModel>;
   InvoiceConnection: ResolverTypeWrapper<
     Omit<InvoiceConnection, 'edges'> & { edges: Array<ResolversTypes['InvoiceEdge']> }
@@ -1024,6 +1071,8 @@ export type ResolversParentTypes = ResolversObject<{
   FinanceValueRealizationInput: FinanceValueRealizationInput;
   FinancialHealth: FinancialHealthModel;
   FinancialPerformanceSyncInput: FinancialPerformanceSyncInput;
+  HubEvent: HubEvent;
+  HubEventPage: HubEventPage;
   Invoice: InvoiceModel;
   InvoiceConnection: Omit<InvoiceConnection, 'edges'> & { edges: Array<ResolversParentTypes['InvoiceEdge']> };
   InvoiceEdge: Omit<InvoiceEdge, 'node'> & { node: ResolversParentTypes['Invoice'] };
@@ -1216,6 +1265,31 @@ export type FinancialHealthResolvers<
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
+export type HubEventResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEvent'] = ResolversParentTypes['HubEvent'],
+> = ResolversObject<{
+  committedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  schemaVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type HubEventPageResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEventPage'] = ResolversParentTypes['HubEventPage'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  events?: Resolver<Array<ResolversTypes['HubEvent']>, ParentType, ContextType>;
+}>;
+
 export type InvoiceResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Invoice'] = ResolversParentTypes['Invoice'],
@@ -1326,6 +1400,12 @@ export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
 > = ResolversObject<{
+  _events?: Resolver<
+    ResolversTypes['HubEventPage'],
+    ParentType,
+    ContextType,
+    RequireFields<Query_EventsArgs, 'limit' | 'waitMs'>
+  >;
   invoice?: Resolver<Maybe<ResolversTypes['Invoice']>, ParentType, ContextType, RequireFields<QueryInvoiceArgs, 'id'>>;
   invoices?: Resolver<
     ResolversTypes['InvoiceConnection'],
@@ -1566,6 +1646,8 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   DomainSync?: DomainSyncResolvers<ContextType>;
   FinancialHealth?: FinancialHealthResolvers<ContextType>;
+  HubEvent?: HubEventResolvers<ContextType>;
+  HubEventPage?: HubEventPageResolvers<ContextType>;
   Invoice?: InvoiceResolvers<ContextType>;
   InvoiceConnection?: InvoiceConnectionResolvers<ContextType>;
   InvoiceEdge?: InvoiceEdgeResolvers<ContextType>;

@@ -3,6 +3,7 @@ import { connectionFromRows, paginate, pageWindow } from '@hub/core/pagination';
 import type { HealthScore, Prisma } from '@hub/store/health';
 import type { Context } from '../context.js';
 import type { HealthScoreFilter, QueryAtRiskCustomersArgs, Resolvers } from '../generated/resolvers-types.js';
+import { applies } from '../override.js';
 import * as check from '../validation.js';
 
 /** Health rows are keyed by customer; pagination cursors need an `id`, which is that key. */
@@ -95,6 +96,16 @@ export const queryResolvers: Resolvers = {
 
   CustomerHealth: {
     customer: (health) => ({ id: health.customerId }),
+    // The override, while it applies, is what the score shows; its expiry needs no write (README "Health score").
+    score: async (health, _args, ctx) => {
+      const override = await ctx.loaders.overrideByCustomer.load(health.customerId);
+      return applies(override, new Date()) ? override.score : health.score;
+    },
+    computedScore: (health) => health.score,
+    override: async (health, _args, ctx) => {
+      const override = await ctx.loaders.overrideByCustomer.load(health.customerId);
+      return applies(override, new Date()) ? override : null;
+    },
     metrics: (health) => health,
     trend: (health) => ({
       thirtyDayChange: health.trend30DayChange,
@@ -113,5 +124,10 @@ export const queryResolvers: Resolvers = {
 
   HealthSnapshot: {
     metrics: (snapshot) => snapshot,
+  },
+
+  HealthOverride: {
+    by: (override) => override.overriddenBy,
+    at: (override) => override.overriddenAt,
   },
 };

@@ -7,6 +7,7 @@ import type {
   Campaign as CampaignModel,
   CampaignPerformance as CampaignPerformanceModel,
   AttributionAnalysis as AttributionAnalysisModel,
+  HealthCampaignTrigger as HealthCampaignTriggerModel,
 } from '@hub/store/marketing';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
@@ -268,6 +269,11 @@ export type Customer = {
   attribution?: Maybe<AttributionAnalysis>;
   /** Campaigns that reached this customer, with their per-customer performance, ordered by record id. */
   campaigns?: Maybe<CampaignPerformanceConnection>;
+  /**
+   * What the customer's latest computed health triggers in marketing (the brief's "risk assessment ->
+   * marketing triggers"), kept from the health domain's events; null before the first.
+   */
+  healthTriggers?: Maybe<HealthCampaignTrigger>;
   /** Customer id, e.g. `cust_00001`. */
   id: Scalars['ID']['output'];
   /** Where the customer stands in the lifecycle journey, with its stage history; null when marketing has no journey yet. */
@@ -383,6 +389,58 @@ export type DomainSyncSyncConflictsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<SyncConflictFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/**
+ * Campaign triggers and segment a customer's computed health suggests, from the health domain's
+ * `customer_health_sync` events (source `health-engine`).
+ */
+export type HealthCampaignTrigger = {
+  __typename?: 'HealthCampaignTrigger';
+  /** Campaigns the health triggers, e.g. `retention_outreach`, `expansion_ready`. */
+  campaignTriggers: Array<Scalars['String']['output']>;
+  /** Id of the customer. */
+  customerId: Scalars['ID']['output'];
+  /** The overall health score they were derived from, 0–100. */
+  healthScore: Scalars['Int']['output'];
+  /** Risk indicators of that health, e.g. `low_usage`. */
+  riskIndicators: Array<Scalars['String']['output']>;
+  /** Segment the health suggests, e.g. `at_risk_customers`, `high_value_growth`. */
+  segment?: Maybe<Scalars['String']['output']>;
+  /** When the health they were derived from was computed. */
+  sourceUpdatedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When marketing last changed them. */
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+/** One committed change of this subgraph's stream (the envelope of packages/core/src/events/types.ts). */
+export type HubEvent = {
+  __typename?: 'HubEvent';
+  /** Commit time of the producing transaction (ISO 8601). */
+  committedAt: Scalars['String']['output'];
+  /** Position in the stream (outbox seq). */
+  cursor: Scalars['String']['output'];
+  customerId?: Maybe<Scalars['String']['output']>;
+  domain: Scalars['String']['output'];
+  /** The outbox row's id (UUIDv7); the consumers' inbox key. */
+  id: Scalars['ID']['output'];
+  /** Source time (ISO 8601). */
+  occurredAt: Scalars['String']['output'];
+  /** The payload as JSON text. */
+  payload: Scalars['String']['output'];
+  schemaVersion: Scalars['Int']['output'];
+  source: Scalars['String']['output'];
+  tenantId: Scalars['String']['output'];
+  /** `<domain>.<kind>`. */
+  type: Scalars['String']['output'];
+};
+
+/** A page of the stream, and the position read up to (past events the `types` filter left out). */
+export type HubEventPage = {
+  __typename?: 'HubEventPage';
+  /** Pass it as `after` to read on. */
+  cursor: Scalars['String']['output'];
+  events: Array<HubEvent>;
 };
 
 /** Filter for the journeys list. */
@@ -553,6 +611,12 @@ export type QualityDimension = {
 /** Marketing queries: campaigns and customer journeys of the viewer's tenant. */
 export type Query = {
   __typename?: 'Query';
+  /**
+   * Events of this subgraph's stream after `after` (a cursor; `now`: the head; absent: from `since`, or
+   * the beginning), in commit order, at most `limit` (1..5000). With `waitMs` > 0 and nothing to read,
+   * waits up to that long (at most 25 s) for the next commit: a long poll. Other subgraphs only.
+   */
+  _events: HubEventPage;
   /** One campaign by id; null when the tenant has no such campaign. */
   campaign?: Maybe<Campaign>;
   /** Campaigns of the viewer's tenant, ordered by id. */
@@ -561,6 +625,15 @@ export type Query = {
   journeys: CustomerJourneyConnection;
   /** Sync bookkeeping per domain (admins). */
   sync: SyncDomains;
+};
+
+/** Marketing queries: campaigns and customer journeys of the viewer's tenant. */
+export type Query_EventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  types?: InputMaybe<Array<Scalars['String']['input']>>;
+  waitMs?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Marketing queries: campaigns and customer journeys of the viewer's tenant. */
@@ -1065,6 +1138,9 @@ export type ResolversTypes = ResolversObject<{
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
+  HealthCampaignTrigger: ResolverTypeWrapper<HealthCampaignTriggerModel>;
+  HubEvent: ResolverTypeWrapper<HubEvent>;
+  HubEventPage: ResolverTypeWrapper<HubEventPage>;
   JourneyFilter: JourneyFilter;
   JourneyStage: JourneyStage;
   JourneyStageEntry: ResolverTypeWrapper<JourneyStageEntryModel>;
@@ -1144,6 +1220,9 @@ export type ResolversParentTypes = ResolversObject<{
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DomainSync: DomainSync;
+  HealthCampaignTrigger: HealthCampaignTriggerModel;
+  HubEvent: HubEvent;
+  HubEventPage: HubEventPage;
   JourneyFilter: JourneyFilter;
   JourneyStageEntry: JourneyStageEntryModel;
   Boolean: Scalars['Boolean']['output'];
@@ -1354,6 +1433,7 @@ export type CustomerResolvers<
     ContextType,
     RequireFields<CustomerCampaignsArgs, 'first'>
   >;
+  healthTriggers?: Resolver<Maybe<ResolversTypes['HealthCampaignTrigger']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   journey?: Resolver<Maybe<ResolversTypes['CustomerJourney']>, ParentType, ContextType>;
   segment?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
@@ -1438,6 +1518,44 @@ export type DomainSyncResolvers<
     ContextType,
     RequireFields<DomainSyncSyncConflictsArgs, 'first'>
   >;
+}>;
+
+export type HealthCampaignTriggerResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HealthCampaignTrigger'] = ResolversParentTypes['HealthCampaignTrigger'],
+> = ResolversObject<{
+  campaignTriggers?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  healthScore?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  riskIndicators?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  segment?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  sourceUpdatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
+export type HubEventResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEvent'] = ResolversParentTypes['HubEvent'],
+> = ResolversObject<{
+  committedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  schemaVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type HubEventPageResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEventPage'] = ResolversParentTypes['HubEventPage'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  events?: Resolver<Array<ResolversTypes['HubEvent']>, ParentType, ContextType>;
 }>;
 
 export type JourneyStageEntryResolvers<
@@ -1528,6 +1646,12 @@ export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
 > = ResolversObject<{
+  _events?: Resolver<
+    ResolversTypes['HubEventPage'],
+    ParentType,
+    ContextType,
+    RequireFields<Query_EventsArgs, 'limit' | 'waitMs'>
+  >;
   campaign?: Resolver<
     Maybe<ResolversTypes['Campaign']>,
     ParentType,
@@ -1747,6 +1871,9 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   DomainSync?: DomainSyncResolvers<ContextType>;
+  HealthCampaignTrigger?: HealthCampaignTriggerResolvers<ContextType>;
+  HubEvent?: HubEventResolvers<ContextType>;
+  HubEventPage?: HubEventPageResolvers<ContextType>;
   JourneyStageEntry?: JourneyStageEntryResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;

@@ -12,5 +12,6 @@ export const customerResolvers: Resolvers = {
       connectionFromList(await ctx.loaders.performanceByCustomer.load(customer.id), args),
     segment: async (customer, _args, ctx) => (await ctx.loaders.segmentByCustomer.load(customer.id))?.segment ?? null,
     attribution: (customer, _args, ctx) => ctx.loaders.attributionByCustomer.load(customer.id),
+    healthTriggers: (customer, _args, ctx) => ctx.loaders.healthTriggersByCustomer.load(customer.id),
   },
 };

@@ -3,6 +3,7 @@ import type { GraphQLResolveInfo, GraphQLScalarType, GraphQLScalarTypeConfig } f
 import type { CustomerRef as CustomerRefModel } from '../types.js';
 import type {
   ExpansionOpportunity as ExpansionOpportunityModel,
+  HealthSignal as HealthSignalModel,
   RenewalForecast as RenewalForecastModel,
 } from '@hub/store/sales';
 import type { Context } from '../context.js';
@@ -107,6 +108,11 @@ export type CsContributionInput = {
  */
 export type Customer = {
   __typename?: 'Customer';
+  /**
+   * What the customer's latest computed health signals to sales (the brief's "health -> sales
+   * signals"), kept from the health domain's events; null before the first.
+   */
+  healthSignal?: Maybe<HealthSignal>;
   /** Customer id, e.g. `cust_00001`. */
   id: Scalars['ID']['output'];
   /** Expansion opportunities of the customer, ordered by id. */
@@ -192,6 +198,59 @@ export type ExpansionOpportunitySyncInput = {
   type?: InputMaybe<Scalars['String']['input']>;
   /** Expected contract value (>= 0). */
   value?: InputMaybe<Scalars['Money']['input']>;
+};
+
+/**
+ * Expansion plays and renewal confidence a customer's computed health supports, from the health
+ * domain's `customer_health_sync` events (source `health-engine`). The same health also sets
+ * `Opportunity.csContribution.healthScore` of the customer's open opportunities.
+ */
+export type HealthSignal = {
+  __typename?: 'HealthSignal';
+  /** Id of the customer. */
+  customerId: Scalars['ID']['output'];
+  /** Expansion plays the health supports, e.g. `premium_upgrade`. */
+  expansionOpportunities: Array<Scalars['String']['output']>;
+  /** The overall health score, 0–100. */
+  healthScore: Scalars['Int']['output'];
+  /** Confidence that the customer renews, 0–1. */
+  renewalConfidence?: Maybe<Scalars['Float']['output']>;
+  /** Risk indicators of that health, e.g. `payment_issues`. */
+  riskIndicators: Array<Scalars['String']['output']>;
+  /** When the health it was derived from was computed. */
+  sourceUpdatedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** When sales last changed it. */
+  updatedAt: Scalars['DateTime']['output'];
+};
+
+/** One committed change of this subgraph's stream (the envelope of packages/core/src/events/types.ts). */
+export type HubEvent = {
+  __typename?: 'HubEvent';
+  /** Commit time of the producing transaction (ISO 8601). */
+  committedAt: Scalars['String']['output'];
+  /** Position in the stream (outbox seq). */
+  cursor: Scalars['String']['output'];
+  customerId?: Maybe<Scalars['String']['output']>;
+  domain: Scalars['String']['output'];
+  /** The outbox row's id (UUIDv7); the consumers' inbox key. */
+  id: Scalars['ID']['output'];
+  /** Source time (ISO 8601). */
+  occurredAt: Scalars['String']['output'];
+  /** The payload as JSON text. */
+  payload: Scalars['String']['output'];
+  schemaVersion: Scalars['Int']['output'];
+  source: Scalars['String']['output'];
+  tenantId: Scalars['String']['output'];
+  /** `<domain>.<kind>`. */
+  type: Scalars['String']['output'];
+};
+
+/** A page of the stream, and the position read up to (past events the `types` filter left out). */
+export type HubEventPage = {
+  __typename?: 'HubEventPage';
+  /** Pass it as `after` to read on. */
+  cursor: Scalars['String']['output'];
+  events: Array<HubEvent>;
 };
 
 /** Sales writes. Every write stays inside the viewer's tenant. */
@@ -366,6 +425,12 @@ export type QualityDimension = {
 /** Sales queries: the expansion pipeline and renewal forecasts of the viewer's tenant. */
 export type Query = {
   __typename?: 'Query';
+  /**
+   * Events of this subgraph's stream after `after` (a cursor; `now`: the head; absent: from `since`, or
+   * the beginning), in commit order, at most `limit` (1..5000). With `waitMs` > 0 and nothing to read,
+   * waits up to that long (at most 25 s) for the next commit: a long poll. Other subgraphs only.
+   */
+  _events: HubEventPage;
   /** Expansion opportunities of the viewer's tenant, ordered by id. */
   opportunities: OpportunityConnection;
   /** One opportunity by id; null when the tenant has no such opportunity. */
@@ -374,6 +439,15 @@ export type Query = {
   renewals: RenewalForecastConnection;
   /** Sync bookkeeping per domain (admins). */
   sync: SyncDomains;
+};
+
+/** Sales queries: the expansion pipeline and renewal forecasts of the viewer's tenant. */
+export type Query_EventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  types?: InputMaybe<Array<Scalars['String']['input']>>;
+  waitMs?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Sales queries: the expansion pipeline and renewal forecasts of the viewer's tenant. */
@@ -853,6 +927,9 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
   ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
+  HealthSignal: ResolverTypeWrapper<HealthSignalModel>;
+  HubEvent: ResolverTypeWrapper<HubEvent>;
+  HubEventPage: ResolverTypeWrapper<HubEventPage>;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   Opportunity: ResolverTypeWrapper<ExpansionOpportunityModel>;
@@ -915,6 +992,9 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   DomainSync: DomainSync;
   ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
+  HealthSignal: HealthSignalModel;
+  HubEvent: HubEvent;
+  HubEventPage: HubEventPage;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   Opportunity: ExpansionOpportunityModel;
@@ -1039,6 +1119,7 @@ export type CustomerResolvers<
     FederationReferenceType,
     ContextType
   >;
+  healthSignal?: Resolver<Maybe<ResolversTypes['HealthSignal']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   opportunities?: Resolver<
     Maybe<ResolversTypes['OpportunityConnection']>,
@@ -1096,6 +1177,44 @@ export type DomainSyncResolvers<
     ContextType,
     RequireFields<DomainSyncSyncConflictsArgs, 'first'>
   >;
+}>;
+
+export type HealthSignalResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HealthSignal'] = ResolversParentTypes['HealthSignal'],
+> = ResolversObject<{
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  expansionOpportunities?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  healthScore?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  renewalConfidence?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  riskIndicators?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  sourceUpdatedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
+export type HubEventResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEvent'] = ResolversParentTypes['HubEvent'],
+> = ResolversObject<{
+  committedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  schemaVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type HubEventPageResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEventPage'] = ResolversParentTypes['HubEventPage'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  events?: Resolver<Array<ResolversTypes['HubEvent']>, ParentType, ContextType>;
 }>;
 
 export interface MoneyScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Money'], any> {
@@ -1205,6 +1324,12 @@ export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
 > = ResolversObject<{
+  _events?: Resolver<
+    ResolversTypes['HubEventPage'],
+    ParentType,
+    ContextType,
+    RequireFields<Query_EventsArgs, 'limit' | 'waitMs'>
+  >;
   opportunities?: Resolver<
     ResolversTypes['OpportunityConnection'],
     ParentType,
@@ -1422,6 +1547,9 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   DomainSync?: DomainSyncResolvers<ContextType>;
+  HealthSignal?: HealthSignalResolvers<ContextType>;
+  HubEvent?: HubEventResolvers<ContextType>;
+  HubEventPage?: HubEventPageResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   Opportunity?: OpportunityResolvers<ContextType>;

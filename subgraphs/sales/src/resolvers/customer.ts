@@ -14,5 +14,6 @@ export const customerResolvers: Resolvers = {
       return connectionFromList(all.filter(filter.matches), args);
     },
     renewal: (customer, _args, ctx) => ctx.loaders.renewalByCustomer.load(customer.id),
+    healthSignal: (customer, _args, ctx) => ctx.loaders.healthSignalByCustomer.load(customer.id),
   },
 };
