@@ -56,6 +56,10 @@ import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { createSyncPipeline, type SyncPipeline, type SyncPipelineOptions } from './sync/engine.js';
 import { declaresSync, syncResolvers, syncSdl, type SyncRequestContext } from './sync/sdl.js';
 import type { SyncDefinition } from './sync/types.js';
+import { createEventsAdmin, type EventsAdmin } from './events/admin.js';
+import { integrationHealthJob } from './events/integrationHealth.js';
+import { createJobRunner, type JobRunner } from './events/jobs.js';
+import type { JobDefinition } from './events/types.js';
 
 export { SUBGRAPH_PORTS, DOMAINS, type Domain } from './domains.js';
 
@@ -95,6 +99,11 @@ export interface SubgraphDefinition<C, L> {
    * schema.graphql declares `input <Domain>SyncEventInput`, which adds the sync API to the subgraph.
    */
   sync?: SyncDefinition;
+  /**
+   * The domain's batch jobs (`subgraphs/<domain>/src/jobs.ts`), run by the job runner in this
+   * process (the one that owns the store). Every domain also runs the weekly `integration-health`.
+   */
+  jobs?: readonly JobDefinition[];
 }
 
 export interface SubgraphConfig {
@@ -115,6 +124,13 @@ export interface SubgraphConfig {
   logLevel: string;
   /** `/metrics`: a separate listener in production (default port 9401–9407), optionally token-protected. */
   metrics: MetricsEndpointConfig;
+  /**
+   * Schedule and run the domain's jobs in this process (`HUB_JOBS`, default on). Off, the process
+   * still queues runs (run<Domain>Job) and serves their records: an API-only replica.
+   */
+  jobs: boolean;
+  /** Job runner tuning (tests): pg-boss polling and retry delay, orphan check interval, seconds. */
+  jobTuning?: { pollingIntervalSeconds?: number; retryDelaySeconds?: number; orphanCheckSeconds?: number };
 }
 
 export interface RunningSubgraph<C = unknown> {
@@ -124,6 +140,8 @@ export interface RunningSubgraph<C = unknown> {
   metricsUrl: string;
   store: Store<C>;
   metrics: ProcessMetrics;
+  /** The domain's job runner (scheduling and working only when `config.jobs`). */
+  jobs: JobRunner;
   stop(): Promise<void>;
 }
 
@@ -199,6 +217,7 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     exposeErrors: read.bool('HUB_EXPOSE_ERRORS', env['NODE_ENV'] === 'development'),
     logLevel: read.string('LOG_LEVEL', 'info'),
     metrics: readMetricsEndpoint(read, { production, host, port, defaultPort: defaultPort + 5400 }),
+    jobs: read.bool('HUB_JOBS', true),
   });
 }
 
@@ -231,6 +250,8 @@ function requestSync(options: {
   customerKeys: SyncPipelineOptions['customerKeys'];
   verifyCustomers: () => SyncPipelineOptions['verifyCustomers'];
   log: Logger;
+  store: Store<unknown>;
+  runner: JobRunner;
 }): SyncRequestContext['sync'] {
   const { viewer } = options;
   const actor = `${viewer.roles[0] ?? 'viewer'}:${viewer.userId}`;
@@ -250,9 +271,18 @@ function requestSync(options: {
     });
   let pipeline: SyncPipeline | undefined;
   let admin: SyncAdmin | undefined;
+  let events: EventsAdmin | undefined;
   const writes = () => (pipeline ??= pipelineWith(new Set(integration ? [viewer.userId] : [])));
   return {
     domain: options.definition.domain,
+    get events() {
+      return (events ??= createEventsAdmin({
+        domain: options.definition.domain as Domain,
+        sql: options.store.sql,
+        tenantId: viewer.tenantId,
+        runner: options.runner,
+      }));
+    },
     apply: (events) => writes().apply(events),
     applyOne: (event) => writes().applyOne(event),
     get admin() {
@@ -297,6 +327,30 @@ export async function startSubgraph<C, L>(
   }
 
   const domain = def.name as Domain;
+  // A domain without a declaration still gets a pipeline (it knows no kinds), so ctx.sync is always there.
+  const syncDefinition: SyncDefinition = def.sync ?? { domain, kinds: [], models: {} };
+  const jobs = createJobRunner({
+    domain,
+    sql: store.backgroundSql,
+    jobSql: store.sql,
+    jobs: [...(def.jobs ?? []), integrationHealthJob(domain)],
+    // A job derives its rows from the store's own: tenant-wide, customers not asked again, and its
+    // source (`job:<name>`) is no field's system of record.
+    sync: (tenantId, source) =>
+      createSyncPipeline({
+        definition: syncDefinition,
+        client: store.client,
+        scope: { tenantId, customerIds: null },
+        customerKeys: def.customerKeys,
+        defaultSource: source,
+        claimableSources: new Set(),
+        log,
+      }),
+    log,
+    work: config.jobs,
+    ...config.jobTuning,
+  });
+  await jobs.start();
   if (hasSyncInput(def) !== (def.sync !== undefined))
     throw new Error(
       `subgraph ${def.name}: a ${def.name}SyncEventInput in schema.graphql and SubgraphDefinition.sync go together`,
@@ -307,8 +361,6 @@ export async function startSubgraph<C, L>(
     buildSubgraphSchema([{ typeDefs: def.typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]),
     def.permissions,
   );
-  // A domain without a declaration still gets a pipeline (it knows no kinds), so ctx.sync is always there.
-  const syncDefinition: SyncDefinition = def.sync ?? { domain, kinds: [], models: {} };
   const app = express();
   const httpServer: Server = createServer(app);
   const server = new ApolloServer<SubgraphContext<C, L>>({
@@ -392,6 +444,8 @@ export async function startSubgraph<C, L>(
           verifyCustomers: () =>
             checksCustomers ? verifyCustomers : createLocalCustomerVerifier(store.client, viewer.tenantId),
           log: requestLog,
+          store: store as Store<unknown>,
+          runner: jobs,
         });
         return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: requestLog, sync };
       },
@@ -406,16 +460,18 @@ export async function startSubgraph<C, L>(
     metricsServer = await startMetricsServer(metrics.registry, { ...config.metrics, port: config.metrics.port });
   }
   const metricsUrl = metricsServer?.url ?? `http://${config.host}:${port}/metrics`;
-  log.info({ url, port, metricsUrl, store: config.store.kind }, 'subgraph ready');
+  log.info({ url, port, metricsUrl, store: config.store.kind, jobs: config.jobs }, 'subgraph ready');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
       await metricsServer?.stop();
       await server.stop();
+      // Before the store closes: a running job stops after its current chunk (its checkpoint holds).
+      await jobs.stop();
       await store.close();
     })());
-  return { url, port, metricsUrl, store, metrics, stop };
+  return { url, port, metricsUrl, store, metrics, jobs, stop };
 }
 
 /** Entry point of a subgraph process: start, and stop cleanly on SIGINT/SIGTERM. */
