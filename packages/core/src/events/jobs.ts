@@ -247,7 +247,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     await sql.query(
       `UPDATE "hub_job_run" SET "status" = $2, "ended_at" = CASE WHEN $2 IN ('queued', 'running') THEN NULL ELSE now() END,
          "processed" = coalesce($3, "processed"), "failed" = coalesce($4, "failed"), "summary" = coalesce($5::jsonb, "summary"),
-         "error" = $6
+         -- A success keeps why it was resumed; a failure or interruption says why now.
+         "error" = CASE WHEN $2 = 'succeeded' THEN "error" ELSE $6 END
        WHERE "id" = $1`,
       [
         id,

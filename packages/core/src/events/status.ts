@@ -94,7 +94,7 @@ export async function syncStatus(options: {
   const jobRuns = await latestJobRuns(sql, domain, tenantId);
   const [failedRun] = await sql.query<{ at: Date; job: string; error: string | null }>(
     `SELECT coalesce("ended_at", "queued_at") AS at, "job", "error" FROM "hub_job_run"
-     WHERE ("tenant_id" = $1 OR "tenant_id" IS NULL) AND "error" IS NOT NULL ORDER BY coalesce("ended_at", "queued_at") DESC LIMIT 1`,
+     WHERE ("tenant_id" = $1 OR "tenant_id" IS NULL) AND "status" IN ('failed', 'queued') AND "error" IS NOT NULL ORDER BY coalesce("ended_at", "queued_at") DESC LIMIT 1`,
     [tenantId],
   );
   const candidates = [
