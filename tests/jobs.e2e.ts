@@ -14,11 +14,15 @@ import { startHub, type Hub } from './support/hub.js';
 
 function jobCli(args: string[], token: string | undefined, url: string) {
   return finished(
-    spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'gateway/src/cli/job.ts'), ...args, '--url', url], {
-      cwd: REPO_ROOT,
-      env: { ...process.env, HUB_TOKEN: token },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    }),
+    spawn(
+      process.execPath,
+      ['--import', 'tsx', path.join(REPO_ROOT, 'gateway/src/cli/job.ts'), ...args, '--url', url],
+      {
+        cwd: REPO_ROOT,
+        env: { ...process.env, HUB_TOKEN: token },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    ),
   );
 }
 
@@ -42,9 +46,10 @@ describe('npm run job against a running hub', () => {
     const result = await jobCli(['finance-rollup'], admin, hub.gatewayUrl);
     expect(result.stderr).toMatch(/finance-rollup: queued finance run [0-9a-f-]{36}/);
     expect(result.code, result.stderr).toBe(0);
-    const match = /finance-rollup \(finance, acme\): SUCCEEDED in [\d.]+ s — processed (\d+)\/(\d+), failed 0 \(run ([0-9a-f-]{36})\)/.exec(
-      result.stdout,
-    );
+    const match =
+      /finance-rollup \(finance, acme\): SUCCEEDED in [\d.]+ s — processed (\d+)\/(\d+), failed 0 \(run ([0-9a-f-]{36})\)/.exec(
+        result.stdout,
+      );
     expect(match, result.stdout).not.toBeNull();
     const [, processed, total, runId] = match ?? [];
     // The oracle: every customer finance holds anything of in acme, counted in SQL.
@@ -109,11 +114,9 @@ describe('npm run job against a running hub', () => {
     for (const domain of DOMAINS) {
       expect(result.stdout).toMatch(new RegExp(`integration-health \\(${domain}, acme\\): SUCCEEDED`));
     }
-    const res = await hub.query<{ sync: { product: { integrationHealth: { edges: { node: { events: number; domain: string } }[] } } } }>(
-      `{ sync { product { integrationHealth(first: 1) { edges { node { domain events } } } } } }`,
-      {},
-      admin,
-    );
+    const res = await hub.query<{
+      sync: { product: { integrationHealth: { edges: { node: { events: number; domain: string } }[] } } };
+    }>(`{ sync { product { integrationHealth(first: 1) { edges { node { domain events } } } } } }`, {}, admin);
     const report = res.data?.sync.product.integrationHealth.edges[0]?.node;
     const { rows } = await db.query<{ events: number }>(
       `SELECT "events" FROM product."hub_integration_health" WHERE "tenant_id" = 'acme' ORDER BY "period_start" DESC LIMIT 1`,

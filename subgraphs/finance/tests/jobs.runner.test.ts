@@ -83,7 +83,10 @@ async function expectAppliedOnce(store: Store<PrismaClient>, tenant: string, run
   expect(run).toMatchObject({ status: 'succeeded', processed: CUSTOMERS, failed: 0, total: CUSTOMERS, attempts: 2 });
   expect(String(run?.['error'])).toMatch(/stopped mid-run/);
   expect((run?.['checkpoint'] as { chunk: number }).chunk).toBe(CHUNKS);
-  const rows = await store.client.financeDailyRollup.findMany({ where: { tenantId: tenant }, orderBy: { customerId: 'asc' } });
+  const rows = await store.client.financeDailyRollup.findMany({
+    where: { tenantId: tenant },
+    orderBy: { customerId: 'asc' },
+  });
   expect(rows).toHaveLength(CUSTOMERS);
   rows.forEach((row, i) => {
     expect(row.currentArr.toFixed(2)).toBe(((i + 1) * 1000.5).toFixed(2));
@@ -183,9 +186,10 @@ describe('job runner on PostgreSQL, across processes', () => {
       try {
         const deadline = Date.now() + 90_000;
         for (;;) {
-          const [row] = await store.sql.query<{ status: string }>(`SELECT "status" FROM "hub_job_run" WHERE "id" = $1`, [
-            run.id,
-          ]);
+          const [row] = await store.sql.query<{ status: string }>(
+            `SELECT "status" FROM "hub_job_run" WHERE "id" = $1`,
+            [run.id],
+          );
           if (row?.status === 'succeeded' || row?.status === 'failed') break;
           if (Date.now() > deadline) throw new Error(`run still ${row?.status}`);
           await sleep(200);

@@ -80,7 +80,14 @@ describe('finance-rollup job', () => {
   });
 
   it('lists the runs and the jobs to admins, and refuses others', async () => {
-    const res = await gql<{ sync: { finance: { jobs: { name: string; schedule: string }[]; jobRuns: { totalCount: number; edges: { node: { job: string; status: string } }[] } } } }>(
+    const res = await gql<{
+      sync: {
+        finance: {
+          jobs: { name: string; schedule: string }[];
+          jobRuns: { totalCount: number; edges: { node: { job: string; status: string } }[] };
+        };
+      };
+    }>(
       hub.url,
       `{ sync { finance { jobs { name schedule } jobRuns(first: 5, job: "finance-rollup") { totalCount edges { node { job status } } } } } }`,
       {},

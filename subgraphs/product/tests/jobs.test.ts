@@ -12,7 +12,14 @@ const day = (offset: number) => new Date(today.getTime() + offset * DAY);
 
 /** Per customer and feature: periods [startOffset, endOffset, usage]; the rollup must pick the latest started by today. */
 const FIXTURE: Record<string, Record<string, [number, number, number][]>> = {
-  c1: { email: [[-60, -31, 62], [-30, -1, 90], [1, 30, 999]], api: [[-10, 19, 15]] },
+  c1: {
+    email: [
+      [-60, -31, 62],
+      [-30, -1, 90],
+      [1, 30, 999],
+    ],
+    api: [[-10, 19, 15]],
+  },
   c2: { email: [[0, 9, 40]] },
   c3: { api: [[5, 34, 7]] }, // only a future period: no rollup
 };
@@ -20,7 +27,7 @@ const FIXTURE: Record<string, Record<string, [number, number, number][]>> = {
 describe.each(['postgres', 'pglite'] as const)('product-usage-rollup on %s', (kind) => {
   let handle: { store: Store<PrismaClient>; close(): Promise<void> };
   beforeAll(async () => {
-    handle = await openJobTestStore('product', PrismaClient, kind);
+    handle = await openJobTestStore<PrismaClient>('product', PrismaClient, kind);
     const rows = Object.entries(FIXTURE).flatMap(([customerId, features]) =>
       Object.entries(features).flatMap(([feature, periods]) =>
         periods.map(([start, end, usageCount], i) => ({
@@ -60,7 +67,15 @@ describe.each(['postgres', 'pglite'] as const)('product-usage-rollup on %s', (ki
         const started = periods.filter(([start]) => start <= 0).sort((a, b) => b[0] - a[0]);
         const [start, end, usage] = started[0] ?? [];
         if (start === undefined || end === undefined || usage === undefined) return [];
-        return [{ customerId, feature, periodUsageCount: usage, usagePerDay: Math.round((usage / (end - start + 1)) * 10_000) / 10_000, periodStart: day(start) }];
+        return [
+          {
+            customerId,
+            feature,
+            periodUsageCount: usage,
+            usagePerDay: Math.round((usage / (end - start + 1)) * 10_000) / 10_000,
+            periodStart: day(start),
+          },
+        ];
       }),
     );
     expect(

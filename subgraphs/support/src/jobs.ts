@@ -12,14 +12,16 @@ import { dayKey } from '@hub/core/validate';
 import { SUPPORT_ROLLUP_KIND, type SupportRollupPayload } from './sync/rollup.js';
 
 const OPEN = `"status" IN ('OPEN', 'PENDING')`;
-const round = (value: unknown) => (value === null || value === undefined ? null : Math.round(Number(value) * 100) / 100);
+const round = (value: unknown) =>
+  value === null || value === undefined ? null : Math.round(Number(value) * 100) / 100;
 
 export function supportConsolidationJob(options: { chunkSize?: number } = {}): JobDefinition {
   return defineCustomerChunkJob({
     name: 'support-consolidation',
     domain: 'support',
     schedule: '0 2 * * *',
-    description: 'Daily support-ticket consolidation per customer: open counts, satisfaction, response times, duplicates',
+    description:
+      'Daily support-ticket consolidation per customer: open counts, satisfaction, response times, duplicates',
     kind: SUPPORT_ROLLUP_KIND,
     chunkSize: options.chunkSize,
     async tenants(store) {

@@ -23,9 +23,34 @@ interface T {
 
 const TICKETS: T[] = [
   { customerId: 'c1', subject: 'Login fails', status: 'OPEN', priority: 'URGENT', openedHoursAgo: 1 },
-  { customerId: 'c1', subject: '  login   FAILS ', status: 'PENDING', priority: 'HIGH', openedHoursAgo: 30, firstResponseHours: 2 },
-  { customerId: 'c1', subject: 'Invoice question', status: 'SOLVED', priority: 'LOW', openedHoursAgo: 80, firstResponseHours: 1, resolvedHoursAgo: 0.5, satisfaction: 4 },
-  { customerId: 'c1', subject: 'Login fails', status: 'CLOSED', priority: 'NORMAL', openedHoursAgo: 200, firstResponseHours: 3, resolvedHoursAgo: 150, satisfaction: 2 },
+  {
+    customerId: 'c1',
+    subject: '  login   FAILS ',
+    status: 'PENDING',
+    priority: 'HIGH',
+    openedHoursAgo: 30,
+    firstResponseHours: 2,
+  },
+  {
+    customerId: 'c1',
+    subject: 'Invoice question',
+    status: 'SOLVED',
+    priority: 'LOW',
+    openedHoursAgo: 80,
+    firstResponseHours: 1,
+    resolvedHoursAgo: 0.5,
+    satisfaction: 4,
+  },
+  {
+    customerId: 'c1',
+    subject: 'Login fails',
+    status: 'CLOSED',
+    priority: 'NORMAL',
+    openedHoursAgo: 200,
+    firstResponseHours: 3,
+    resolvedHoursAgo: 150,
+    satisfaction: 2,
+  },
   { customerId: 'c2', subject: 'Export broken', status: 'OPEN', priority: 'NORMAL', openedHoursAgo: 5 },
 ];
 
@@ -41,13 +66,15 @@ function expected(customerId: string) {
   const rated = own.filter((t) => t.satisfaction !== undefined);
   const responded = own.filter((t) => t.firstResponseHours !== undefined);
   const startOfDay = today.getTime();
-  const avg = (values: number[]) => (values.length === 0 ? null : Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100);
+  const avg = (values: number[]) =>
+    values.length === 0 ? null : Math.round((values.reduce((a, b) => a + b, 0) / values.length) * 100) / 100;
   return {
     totalTickets: own.length,
     openTickets: open.length,
     urgentOpenTickets: open.filter((t) => t.priority === 'URGENT').length,
     openedOnDay: own.filter((t) => now - t.openedHoursAgo * HOUR >= startOfDay).length,
-    resolvedOnDay: own.filter((t) => t.resolvedHoursAgo !== undefined && now - t.resolvedHoursAgo * HOUR >= startOfDay).length,
+    resolvedOnDay: own.filter((t) => t.resolvedHoursAgo !== undefined && now - t.resolvedHoursAgo * HOUR >= startOfDay)
+      .length,
     duplicateOpenTickets: [...subjects.values()].filter((n) => n > 1).reduce((a, b) => a + b, 0),
     averageSatisfaction: avg(rated.map((t) => t.satisfaction ?? 0)),
     satisfactionResponses: rated.length,
@@ -58,7 +85,7 @@ function expected(customerId: string) {
 describe.each(['postgres', 'pglite'] as const)('support-consolidation on %s', (kind) => {
   let handle: { store: Store<PrismaClient>; close(): Promise<void> };
   beforeAll(async () => {
-    handle = await openJobTestStore('support', PrismaClient, kind);
+    handle = await openJobTestStore<PrismaClient>('support', PrismaClient, kind);
     const data = (tenantId: string) =>
       TICKETS.map((t, i) => ({
         id: `tk_${i}`,
@@ -71,7 +98,9 @@ describe.each(['postgres', 'pglite'] as const)('support-consolidation on %s', (k
         channel: 'EMAIL' as const,
         openedAt: new Date(now - t.openedHoursAgo * HOUR),
         firstResponseAt:
-          t.firstResponseHours === undefined ? null : new Date(now - t.openedHoursAgo * HOUR + t.firstResponseHours * HOUR),
+          t.firstResponseHours === undefined
+            ? null
+            : new Date(now - t.openedHoursAgo * HOUR + t.firstResponseHours * HOUR),
         resolvedAt: t.resolvedHoursAgo === undefined ? null : new Date(now - t.resolvedHoursAgo * HOUR),
         resolutionHours: t.resolvedHoursAgo === undefined ? null : t.openedHoursAgo - t.resolvedHoursAgo,
         satisfactionScore: t.satisfaction ?? null,
@@ -89,7 +118,10 @@ describe.each(['postgres', 'pglite'] as const)('support-consolidation on %s', (k
       tenantId: 't1',
     });
     expect(run).toMatchObject({ status: 'succeeded', processed: 2, total: 2, failed: 0 });
-    const rows = await handle.store.client.supportDailyRollup.findMany({ where: { tenantId: 't1' }, orderBy: { customerId: 'asc' } });
+    const rows = await handle.store.client.supportDailyRollup.findMany({
+      where: { tenantId: 't1' },
+      orderBy: { customerId: 'asc' },
+    });
     expect(rows.map((r) => r.customerId)).toEqual(['c1', 'c2']);
     for (const row of rows) {
       expect(row.day).toEqual(today);

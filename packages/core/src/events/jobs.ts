@@ -134,7 +134,10 @@ export function bossSchema(domain: Domain): string {
 
 /** 64-bit advisory lock key of one job of one domain (jobs of the same name exist in several domains). */
 function lockKey(domain: Domain, job: string): string {
-  return BigInt.asIntN(64, BigInt(`0x${createHash('sha256').update(`hub_job:${domain}:${job}`).digest('hex').slice(0, 16)}`)).toString();
+  return BigInt.asIntN(
+    64,
+    BigInt(`0x${createHash('sha256').update(`hub_job:${domain}:${job}`).digest('hex').slice(0, 16)}`),
+  ).toString();
 }
 
 /** The run id of one tenant of a fanned-out scheduled run: a UUID derived from the pg-boss job id and the tenant. */
@@ -196,7 +199,9 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       const key = lockKey(domain, job);
       return await sql.session(async (conn) => {
         for (;;) {
-          const [row] = await conn.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [key]);
+          const [row] = await conn.query<{ locked: boolean }>('SELECT pg_try_advisory_lock($1::bigint) AS locked', [
+            key,
+          ]);
           if (row?.locked) break;
           if (stopping.signal.aborted) throw new JobCancelled('runner stopping');
           await new Promise((resolve) => setTimeout(resolve, 1000));
@@ -321,7 +326,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       const tenants: (string | null)[] =
         data.tenantId !== null || !def.tenants ? [data.tenantId] : [...(await def.tenants(sql))];
       const runIds = tenants.map((tenant) => (tenant === data.tenantId ? job.id : fanOutRunId(job.id, tenant ?? '')));
-      for (const [i, tenant] of tenants.entries()) await insertQueued(runIds[i] ?? job.id, def.name, tenant, data.trigger);
+      for (const [i, tenant] of tenants.entries())
+        await insertQueued(runIds[i] ?? job.id, def.name, tenant, data.trigger);
       let ok = true;
       for (const id of runIds) {
         if (stopping.signal.aborted) break;
@@ -334,9 +340,13 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   }
 
   async function recoverOrphans(): Promise<string[]> {
-    const rows = await sql.query<{ id: string; job: string; attempts: number; host: string | null; pid: number | null }>(
-      `SELECT "id", "job", "attempts", "host", "pid" FROM "hub_job_run" WHERE "status" = 'running'`,
-    );
+    const rows = await sql.query<{
+      id: string;
+      job: string;
+      attempts: number;
+      host: string | null;
+      pid: number | null;
+    }>(`SELECT "id", "job", "attempts", "host", "pid" FROM "hub_job_run" WHERE "status" = 'running'`);
     const recovered: string[] = [];
     const free = new Map<string, boolean>();
     for (const row of rows) {
@@ -350,7 +360,9 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         [
           row.id,
           row.attempts >= maxAttempts ? 'failed' : 'queued',
-          row.attempts >= maxAttempts ? `${lost}; gave up after ${maxAttempts} starts` : `${lost}; resumes from its checkpoint`,
+          row.attempts >= maxAttempts
+            ? `${lost}; gave up after ${maxAttempts} starts`
+            : `${lost}; resumes from its checkpoint`,
         ],
       );
       if (!claimed) continue;
@@ -372,7 +384,10 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
   /** The pg-boss job behind a run: the same id, or (fan-out) the active job of that queue. */
   async function bossJobOf(runId: string, job: string): Promise<string | null> {
     const schema = bossSchema(domain);
-    const [same] = await sql.query<{ id: string }>(`SELECT "id"::text AS "id" FROM ${schema}.job WHERE "name" = $1 AND "id" = $2::uuid`, [job, runId]);
+    const [same] = await sql.query<{ id: string }>(
+      `SELECT "id"::text AS "id" FROM ${schema}.job WHERE "name" = $1 AND "id" = $2::uuid`,
+      [job, runId],
+    );
     if (same) return same.id;
     const [active] = await sql.query<{ id: string }>(
       `SELECT "id"::text AS "id" FROM ${schema}.job WHERE "name" = $1 AND "state" = 'active' ORDER BY "started_on" LIMIT 1`,

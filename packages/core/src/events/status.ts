@@ -38,7 +38,11 @@ export interface SyncStatus {
   /** Waiting (not replayed) dead letters of the tenant: sync events the pipeline refused, events consumers gave up on. */
   readonly deadLetters: { readonly sync: number; readonly consumer: number };
   /** The latest failure among the three: a refused sync event, a consumer's dead letter, a failed job run. */
-  readonly lastError: { readonly at: string; readonly source: 'sync' | 'consumer' | 'job'; readonly message: string } | null;
+  readonly lastError: {
+    readonly at: string;
+    readonly source: 'sync' | 'consumer' | 'job';
+    readonly message: string;
+  } | null;
   /** The latest run of each job of the domain (the tenant's, or over all tenants). */
   readonly jobRuns: readonly JobRunRecord[];
 }
@@ -98,16 +102,22 @@ export async function syncStatus(options: {
     [tenantId],
   );
   const candidates = [
-    syncLetters?.at ? { at: new Date(syncLetters.at), source: 'sync' as const, message: syncLetters.reason ?? '' } : null,
+    syncLetters?.at
+      ? { at: new Date(syncLetters.at), source: 'sync' as const, message: syncLetters.reason ?? '' }
+      : null,
     consumerLetters?.at
       ? { at: new Date(consumerLetters.at), source: 'consumer' as const, message: consumerLetters.reason ?? '' }
       : null,
-    failedRun ? { at: new Date(failedRun.at), source: 'job' as const, message: `${failedRun.job}: ${failedRun.error}` } : null,
+    failedRun
+      ? { at: new Date(failedRun.at), source: 'job' as const, message: `${failedRun.job}: ${failedRun.error}` }
+      : null,
   ].filter((c): c is NonNullable<typeof c> => c !== null);
   const last = candidates.sort((a, b) => b.at.getTime() - a.at.getTime())[0];
   const consumers = await Promise.all(
     (options.consumers ?? []).map(async (consumer): Promise<ConsumerLag> => {
-      const lag = options.bus ? await options.bus.lag(consumer.from, consumer.name) : { pending: 0, oldestCommittedAt: null };
+      const lag = options.bus
+        ? await options.bus.lag(consumer.from, consumer.name)
+        : { pending: 0, oldestCommittedAt: null };
       return { name: consumer.name, from: consumer.from, lag: lag.pending, oldestPendingAt: lag.oldestCommittedAt };
     }),
   );
@@ -177,7 +187,12 @@ export async function listJobRuns(
   };
 }
 
-export async function getJobRun(sql: StoreSql, domain: Domain, tenantId: string, id: string): Promise<JobRunRecord | null> {
+export async function getJobRun(
+  sql: StoreSql,
+  domain: Domain,
+  tenantId: string,
+  id: string,
+): Promise<JobRunRecord | null> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
   const [row] = await sql.query(
     `SELECT ${RUN_COLUMNS} FROM "hub_job_run" WHERE "id" = $1 AND ("tenant_id" = $2 OR "tenant_id" IS NULL)`,
@@ -204,7 +219,9 @@ export async function integrationHealthReports(
     `SELECT * FROM "hub_integration_health" WHERE "tenant_id" = $1${after} ORDER BY "period_start" DESC LIMIT ${take}`,
     params,
   );
-  const page = rows.slice(0, take - 1).map((row) => ({ ...row, id: new Date(row['period_start'] as string).toISOString() }));
+  const page = rows
+    .slice(0, take - 1)
+    .map((row) => ({ ...row, id: new Date(row['period_start'] as string).toISOString() }));
   const edges = page.map((node) => ({ cursor: encodeCursor(node.id), node }));
   return {
     edges,

@@ -159,17 +159,17 @@ export function syncResolvers(definition: SyncDefinition): Record<string, Record
         return { ...status, jobRuns: status.jobRuns.map(jobRunOut) };
       },
       jobs: (_p: unknown, _args: unknown, ctx: SyncRequestContext) => ctx.sync.events.jobs(),
-      jobRuns: async (
-        _p: unknown,
-        args: Parameters<EventsAdmin['jobRuns']>[0],
-        ctx: SyncRequestContext,
-      ) => {
+      jobRuns: async (_p: unknown, args: Parameters<EventsAdmin['jobRuns']>[0], ctx: SyncRequestContext) => {
         const page = await ctx.sync.events.jobRuns(args);
         return { ...page, edges: page.edges.map((edge) => ({ ...edge, node: jobRunOut(edge.node) })) };
       },
       jobRun: async (_p: unknown, args: { id: string }, ctx: SyncRequestContext) =>
         jobRunOut(await ctx.sync.events.jobRun(args.id)),
-      integrationHealth: async (_p: unknown, args: Parameters<EventsAdmin['integrationHealth']>[0], ctx: SyncRequestContext) => {
+      integrationHealth: async (
+        _p: unknown,
+        args: Parameters<EventsAdmin['integrationHealth']>[0],
+        ctx: SyncRequestContext,
+      ) => {
         const page = await ctx.sync.events.integrationHealth(args);
         return { ...page, edges: page.edges.map((edge) => ({ ...edge, node: reportOut(edge.node) })) };
       },

@@ -54,9 +54,15 @@ const probe = defineJob({
   schedule: null,
   description: 'runner test probe',
   async run(ctx) {
-    await ctx.store.query(`INSERT INTO "probe_log" ("run_id", "pid", "event") VALUES ($1, $2, 'start')`, [ctx.runId, process.pid]);
+    await ctx.store.query(`INSERT INTO "probe_log" ("run_id", "pid", "event") VALUES ($1, $2, 'start')`, [
+      ctx.runId,
+      process.pid,
+    ]);
     await sleep(400);
-    await ctx.store.query(`INSERT INTO "probe_log" ("run_id", "pid", "event") VALUES ($1, $2, 'end')`, [ctx.runId, process.pid]);
+    await ctx.store.query(`INSERT INTO "probe_log" ("run_id", "pid", "event") VALUES ($1, $2, 'end')`, [
+      ctx.runId,
+      process.pid,
+    ]);
     return { processed: 1, failed: 0 };
   },
 });
