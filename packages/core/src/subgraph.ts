@@ -60,6 +60,7 @@ import { createEmbeddedBus, type EmbeddedBus } from './events/bus-embedded.js';
 import { createConsumerRuntime, type ConsumerRuntime } from './events/consumer.js';
 import { eventsResolvers } from './events/graphql.js';
 import { createEventMetrics } from './events/metrics.js';
+import { createNatsBus } from './events/bus-nats.js';
 import { createRemoteStreamReader } from './events/remote.js';
 import { startRelay, type Relay } from './events/relay.js';
 import type { ConsumerDefinition, EventBus } from './events/types.js';
@@ -519,7 +520,14 @@ async function openEvents<C, L>(options: {
   const localLog = createEmbeddedBus({ domain, store: store.sql, remote, log });
   if (!config.natsUrl && consumers.length > 0 && config.consumers && !remote)
     throw new Error(`subgraph ${def.name} has consumers: it needs HUB_SERVICE_PRIVATE_KEY to read other streams`);
-  const bus: EventBus = localLog;
+  const bus: EventBus = config.natsUrl
+    ? await createNatsBus({
+        servers: config.natsUrl,
+        prefix: config.natsPrefix,
+        name: `subgraph-${domain}`,
+        log: log.child({ component: 'nats' }),
+      })
+    : localLog;
   let relay: Relay | undefined;
   // A commit of this store: the relay publishes, and local readers of the log (`_events` long
   // polls, in-process subscribers) read at once, whether or not this process runs the relay.
