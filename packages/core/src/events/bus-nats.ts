@@ -155,11 +155,12 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
       await ensureStream(domain);
       const stream = streamName(domain);
       const name = consumerName(durable);
+      let info;
       try {
         // An existing durable keeps its position and config; its start only applies the first time.
-        await jsm.consumers.info(stream, name);
+        info = await jsm.consumers.info(stream, name);
       } catch {
-        await jsm.consumers.add(stream, {
+        info = await jsm.consumers.add(stream, {
           durable_name: name,
           ack_policy: AckPolicy.Explicit,
           ack_wait: ns(ackWaitMs),
@@ -171,6 +172,22 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
         });
       }
       const consumer = await js.consumers.get(stream, name);
+      /**
+       * The next stream sequence this consumer must handle. The filter covers the whole stream, so
+       * sequences are contiguous: after a crash the server redelivers the dead process's pending
+       * events each when its own ack wait ends, not necessarily in order, and a later event could
+       * overtake an earlier one of the same customer. So an event past `expected` first pulls the
+       * missing ones from the stream itself and handles them in order (the inbox makes their
+       * redelivered copies no-ops), and a copy below `expected` is only acknowledged.
+       */
+      let expected: number | undefined =
+        info.ack_floor.stream_seq > 0
+          ? info.ack_floor.stream_seq + 1
+          : info.config.deliver_policy === DeliverPolicy.All
+            ? 1
+            : info.config.deliver_policy === DeliverPolicy.StartSequence
+              ? (info.config.opt_start_seq ?? 1)
+              : undefined;
       const stop = new AbortController();
       const signal = AbortSignal.any([stop.signal, closing.signal]);
       const wanted = types ? new Set(types) : undefined;
@@ -194,18 +211,40 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
       })();
 
       async function deliver(msg: JsMsg) {
+        if (expected !== undefined && msg.seq < expected) return msg.ack();
+        for (let seq = expected ?? msg.seq; seq < msg.seq && !signal.aborted; seq++) {
+          const stored = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+          // Gone (retention): nothing to handle at that position.
+          if (stored) await handleOne(stored, 1, () => undefined);
+          expected = seq + 1;
+        }
+        if (signal.aborted) return;
+        if (await handleOne(msg, msg.info.deliveryCount, () => msg.working())) {
+          // Acknowledged for sure before the next event: a lost ack would only cost a redelivery
+          // the inbox drops, but waiting keeps `lag` honest.
+          await msg.ackAck().catch(() => msg.ack());
+          expected = msg.seq + 1;
+        }
+      }
+
+      /** Handles one stored event with in-place retries; false when the subscription closed first. */
+      async function handleOne(
+        msg: { data: Uint8Array; seq: number },
+        firstAttempt: number,
+        working: () => void,
+      ): Promise<boolean> {
         let event: EventEnvelope;
         try {
           event = decode(msg);
         } catch (error) {
           log?.error({ err: error, consumer: durable, seq: msg.seq }, 'undecodable event skipped');
-          return msg.term();
+          return true;
         }
-        if (wanted && !wanted.has(event.type)) return msg.ack();
+        if (wanted && !wanted.has(event.type)) return true;
         // Keep the server from redelivering while a handler (or its in-place retries) takes long.
-        const heartbeat = setInterval(() => msg.working(), Math.max(1000, ackWaitMs / 3));
+        const heartbeat = setInterval(working, Math.max(1000, ackWaitMs / 3));
         try {
-          for (let attempt = msg.info.deliveryCount; !signal.aborted; attempt++) {
+          for (let attempt = firstAttempt; !signal.aborted; attempt++) {
             let outcome: { ack: true } | { retryMs: number } | undefined;
             const delivery: Delivery = {
               event,
@@ -219,14 +258,10 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
               log?.error({ err: error, consumer: durable, eventId: event.id }, 'event handler threw');
               outcome = { retryMs: 1000 };
             }
-            if (outcome === undefined || 'ack' in outcome) {
-              // Acknowledged for sure before the next event: a lost ack would only cost a redelivery
-              // the inbox drops, but waiting keeps `lag` honest.
-              await msg.ackAck().catch(() => msg.ack());
-              return;
-            }
+            if (outcome === undefined || 'ack' in outcome) return true;
             await sleep(outcome.retryMs, signal);
           }
+          return false;
         } finally {
           clearInterval(heartbeat);
         }
@@ -267,9 +302,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
       const info = await jsm.consumers.info(stream, consumerName(durable));
       const pending = info.num_pending + info.num_ack_pending;
       if (pending === 0) return { pending: 0, oldestCommittedAt: null };
-      const oldest = await jsm.streams
-        .getMessage(stream, { seq: info.ack_floor.stream_seq + 1 })
-        .catch(() => null);
+      const oldest = await jsm.streams.getMessage(stream, { seq: info.ack_floor.stream_seq + 1 }).catch(() => null);
       const committedAt = oldest ? (oldest.json<{ committedAt?: string }>().committedAt ?? null) : null;
       return { pending, oldestCommittedAt: committedAt };
     },

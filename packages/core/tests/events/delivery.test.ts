@@ -4,7 +4,16 @@
  * reaches the consumer exactly once and in commit order per customer.
  */
 import { afterEach, describe, expect, it } from 'vitest';
-import { countOf, expectExactlyOnceInOrder, mirrorConsumer, openPath, pathName, PATHS, waitFor, type EventPath } from './harness.js';
+import {
+  countOf,
+  expectExactlyOnceInOrder,
+  mirrorConsumer,
+  openPath,
+  pathName,
+  PATHS,
+  waitFor,
+  type EventPath,
+} from './harness.js';
 
 let path: EventPath | undefined;
 afterEach(async () => {
@@ -24,7 +33,10 @@ describe.each(PATHS)('$bus bus on $store', (setup) => {
       await Promise.all(Array.from({ length: writers }, (_, writer) => open.write(perWriter, { customers, writer })));
       await expectExactlyOnceInOrder(open);
       await waitFor('outbox marked published', async () =>
-        (await countOf(open.pair.producer.sql, `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`)) === 0
+        (await countOf(
+          open.pair.producer.sql,
+          `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`,
+        )) === 0
           ? true
           : undefined,
       );
