@@ -20,10 +20,12 @@ const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export default function loadHubApiSchema() {
   const common = readFileSync(path.join(ROOT, 'packages/core/src/graphql/common.graphql'), 'utf8');
   const sync = readFileSync(path.join(ROOT, 'packages/core/src/graphql/sync.graphql'), 'utf8');
+  const events = readFileSync(path.join(ROOT, 'packages/core/src/graphql/events.graphql'), 'utf8');
   // The same SDL the subgraph kit serves (subgraphSdl): a domain declaring sync gets its sync fields.
   const sdlOf = (name) => {
     const own = readFileSync(path.join(ROOT, 'subgraphs', name, 'schema.graphql'), 'utf8');
-    return declaresSync(name, own) ? `${own}\n${common}\n${sync}\n${syncSdl(name)}` : `${own}\n${common}`;
+    const shared = `${own}\n${common}\n${events}`;
+    return declaresSync(name, own) ? `${shared}\n${sync}\n${syncSdl(name)}` : shared;
   };
   const services = readdirSync(path.join(ROOT, 'subgraphs'))
     .filter((name) => existsSync(path.join(ROOT, 'subgraphs', name, 'schema.graphql')))

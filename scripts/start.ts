@@ -9,7 +9,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { DOMAINS, SUBGRAPH_PORTS, type Domain } from '@hub/core/domains';
-import { REPO_ROOT, spawnService, type ServiceProcess } from '@hub/core/process';
+import { REPO_ROOT, freePorts, spawnService, type ServiceProcess } from '@hub/core/process';
 import { EnvReader } from '@hub/core/config';
 
 const read = new EnvReader();
@@ -53,7 +53,6 @@ try {
       name: domain,
       entry: `subgraphs/${domain}/src/index.ts`,
       env: {
-        PORT: String(process.env[`SUBGRAPH_${domain.toUpperCase()}_PORT`] ?? SUBGRAPH_PORTS[domain]),
         HUB_DATA_DIR: config.dataDir,
         HUB_SEED_DEMO: String(config.seedDemo),
         ...extra,
@@ -66,24 +65,27 @@ try {
     console.log(`  ${domain.padEnd(10)} ${service.url}  (${seconds()} s)`);
     return service;
   };
-  // The other domains check customer ids against the customers subgraph before writing: with a
-  // fixed port its URL is known up front and all seven start at once; with port 0, customers first.
-  const customersPort = Number(process.env['SUBGRAPH_CUSTOMERS_PORT'] ?? SUBGRAPH_PORTS.customers);
-  const others = DOMAINS.filter((d) => d !== 'customers');
-  let subgraphs: ServiceProcess[];
-  if (customersPort !== 0) {
-    const customersUrl = `http://127.0.0.1:${customersPort}/graphql`;
-    subgraphs = await Promise.all([
-      startSubgraph('customers'),
-      ...others.map((d) => startSubgraph(d, { HUB_CUSTOMERS_URL: customersUrl })),
-    ]);
-  } else {
-    const customers = await startSubgraph('customers');
-    subgraphs = [
-      customers,
-      ...(await Promise.all(others.map((d) => startSubgraph(d, { HUB_CUSTOMERS_URL: customers.url })))),
-    ];
-  }
+  // Every subgraph knows every other's URL up front: the others check customer ids against the
+  // customers subgraph, and each reads the streams it consumes from their producers (embedded bus).
+  // A port of 0 (SUBGRAPH_<DOMAIN>_PORT=0) is replaced by a free port chosen here.
+  const spare = await freePorts(DOMAINS.length);
+  const ports = Object.fromEntries(
+    DOMAINS.map((d, i) => {
+      const port = Number(process.env[`SUBGRAPH_${d.toUpperCase()}_PORT`] ?? SUBGRAPH_PORTS[d]);
+      return [d, port === 0 ? (spare[i] ?? 0) : port];
+    }),
+  ) as Record<Domain, number>;
+  const urls = Object.fromEntries(DOMAINS.map((d) => [d, `http://127.0.0.1:${ports[d]}/graphql`])) as Record<
+    Domain,
+    string
+  >;
+  const subgraphUrls = {
+    ...Object.fromEntries(DOMAINS.map((d) => [`HUB_SUBGRAPH_${d.toUpperCase()}_URL`, urls[d]])),
+    HUB_CUSTOMERS_URL: urls.customers,
+  };
+  const subgraphs = await Promise.all(
+    DOMAINS.map((d) => startSubgraph(d, { ...subgraphUrls, PORT: String(ports[d]) })),
+  );
   const gateway = await spawnService({
     name: 'gateway',
     entry: 'gateway/src/index.ts',

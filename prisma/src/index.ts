@@ -203,6 +203,21 @@ export async function migrateStore(config: StoreConfig, migrationsDir: string): 
   }
 }
 
+/**
+ * A dedicated connection to a Postgres store (search_path = its schema), outside the pool: for
+ * session state a pooled connection cannot hold, e.g. the outbox relay's leader lock
+ * (`pg_try_advisory_lock`, released when this connection drops) and LISTEN. Embedded stores have
+ * no second connection (one process owns PGlite): undefined.
+ */
+export async function openSessionConnection(config: StoreConfig): Promise<pg.Client | undefined> {
+  if (config.kind !== 'postgres') return undefined;
+  const { connectionString } = pgConnection(config.url, config.schema);
+  const client = await connectToSchema(connectionString, config.schema);
+  // A dropped session must not crash the process; its owner sees the failed query and reconnects.
+  client.on('error', () => undefined);
+  return client;
+}
+
 /** Opens a domain store. Call `migrate()` before serving, `close()` on shutdown. */
 export async function openStore<C>(opts: OpenStoreOptions<C>): Promise<Store<C>> {
   return opts.config.kind === 'postgres' ? openPostgres(opts, opts.config) : openEmbedded(opts, opts.config);

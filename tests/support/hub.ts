@@ -1,5 +1,5 @@
 /**
- * Starts the whole hub as real processes for end-to-end tests: seven subgraphs on port 0 over a
+ * Starts the whole hub as real processes for end-to-end tests: seven subgraphs on free ports over a
  * fresh PostgreSQL database (one schema per domain), then the gateway on port 0 composed from them.
  * Production mode with a random JWT secret and fresh Ed25519 key pairs (the gateway's, and each
  * subgraph's own service identity), so tests see what a production client sees.
@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import { encodeKey, generateSigningKeyPair, type SigningKeyPair } from '@hub/core/keys';
-import { REPO_ROOT, spawnService, type ServiceProcess } from '@hub/core/process';
+import { REPO_ROOT, freePorts, spawnService, type ServiceProcess } from '@hub/core/process';
 import { createTestDatabase, type TestDatabase } from '@hub/core/testing';
 import { parseStatementCounts, diffCounts } from '@hub/core/metrics';
 import { post, signToken, type TokenClaims } from './tokens.js';
@@ -85,6 +85,19 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
     METRICS_TOKEN: secrets.metrics,
   };
   const running: ServiceProcess[] = [];
+  // Ports chosen up front: every subgraph reads the others' event streams (embedded bus), so each
+  // must know every other's URL when it starts.
+  const ports = await freePorts(DOMAINS.length);
+  const listenUrls = Object.fromEntries(
+    DOMAINS.map((d, i) => [d, `http://127.0.0.1:${String(ports[i])}/graphql`]),
+  ) as Record<Domain, string>;
+  const urls = Object.fromEntries(
+    DOMAINS.map((d) => [d, options.urlOf?.(d, listenUrls[d]) ?? listenUrls[d]]),
+  ) as Record<Domain, string>;
+  const subgraphUrls = {
+    ...Object.fromEntries(DOMAINS.map((d) => [`HUB_SUBGRAPH_${d.toUpperCase()}_URL`, urls[d]])),
+    HUB_CUSTOMERS_URL: urls.customers,
+  };
   try {
     const spawnSubgraph = async (domain: Domain, extra: Record<string, string> = {}) => {
       const service = await spawnService({
@@ -95,7 +108,8 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
           ...trusted,
           HUB_GATEWAY_PUBLIC_KEY: encodeKey(keys.gateway.publicKey),
           HUB_SERVICE_PRIVATE_KEY: encodeKey(keys.services[domain].privateKey),
-          PORT: '0',
+          ...subgraphUrls,
+          PORT: new URL(listenUrls[domain]).port,
           DATABASE_URL: database.url,
           HUB_SEED_DEMO: 'true',
           ...extra,
@@ -109,10 +123,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
     };
     // Customers first: the other domains check customer ids against it.
     const customers = await spawnSubgraph('customers');
-    const urlOf = (s: ServiceProcess) => options.urlOf?.(s.name as Domain, s.url) ?? s.url;
-    const others = await Promise.all(
-      DOMAINS.filter((d) => d !== 'customers').map((d) => spawnSubgraph(d, { HUB_CUSTOMERS_URL: urlOf(customers) })),
-    );
+    const others = await Promise.all(DOMAINS.filter((d) => d !== 'customers').map((d) => spawnSubgraph(d)));
     const subgraphs = Object.fromEntries([customers, ...others].map((s) => [s.name, s])) as Record<
       Domain,
       ServiceProcess
@@ -120,7 +131,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
     // Production composes from a supergraph file and the gateway routes by the URLs recorded in it:
     // no SUBGRAPH_<NAME>_URL is set, and the subgraphs' random ports differ from the defaults 4001-4007.
     const supergraphPath = path.join(logDir, 'supergraph.graphql');
-    const composed = composeRepo({ outFile: supergraphPath, urlOf: (name) => urlOf(subgraphs[name as Domain]) });
+    const composed = composeRepo({ outFile: supergraphPath, urlOf: (name) => urls[name as Domain] });
     if (!composed.ok) throw new Error(`composition failed:\n${composed.errors.join('\n')}`);
     let gateway: ServiceProcess | undefined;
     const startGateway = async (extraEnv: Record<string, string> = {}) => {

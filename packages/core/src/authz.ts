@@ -162,6 +162,32 @@ export function syncPermissions(domain: Domain): PermissionOverrides {
   };
 }
 
+/** Admin types of the event consumers' bookkeeping (dead letters, replay reports). */
+const EVENT_ADMIN_TYPES = [
+  'EventDeadLetter',
+  'EventDeadLetterEdge',
+  'EventDeadLetterConnection',
+  'EventDeadLetterReplay',
+  'EventReplayReport',
+];
+
+/**
+ * Change-event rules (docs/design/change-events.md): `_events` (a subgraph's stream, read by the
+ * other subgraphs' consumers on the embedded bus) and its types for service principals only; the
+ * consumers' dead letters and replays for admins only.
+ */
+export function eventPermissions(domain: Domain): PermissionOverrides {
+  const name = pascal(domain);
+  return {
+    'Query._events': ['service'],
+    'HubEvent.*': ['service'],
+    'HubEventPage.*': ['service'],
+    [`Mutation.replay${name}EventDeadLetter`]: ['admin'],
+    [`Mutation.replay${name}Events`]: ['admin'],
+    ...Object.fromEntries(EVENT_ADMIN_TYPES.map((type) => [`${type}.*`, ['admin'] as const])),
+  };
+}
+
 /**
  * Roles that may `action` in `domain`, as far as rows go. `system` (the gateway) and `service` (another
  * subgraph) read every domain tenant-wide: the shield lets them reach only the @inaccessible internal
@@ -354,7 +380,7 @@ function readRule(domain: Domain, typeName: string, fieldName: string, roles: re
 export function buildPermissions(domain: Domain, schema: GraphQLSchema, overrides: PermissionOverrides = {}): IRules {
   const readers = READ_ACCESS[domain] ?? [];
   const writers = WRITE_ACCESS[domain] ?? [];
-  const builtIn = syncPermissions(domain);
+  const builtIn = { ...syncPermissions(domain), ...eventPermissions(domain) };
   const tree: Record<string, Record<string, unknown>> = {};
   // Shield refuses two rule objects with one name: build each named rule once.
   const named = new Map<string, ReturnType<typeof rolesRule>>();

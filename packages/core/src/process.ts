@@ -5,6 +5,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createWriteStream, mkdirSync } from 'node:fs';
 import path from 'node:path';
+import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
@@ -102,4 +103,30 @@ export function spawnService(options: SpawnOptions): Promise<ServiceProcess> {
       reject(new Error(`${options.name} exited (${code ?? signal}) before it was ready:\n${recent.join('\n')}`));
     });
   });
+}
+
+/**
+ * `count` distinct free TCP ports on 127.0.0.1, all held open together while chosen so none repeats.
+ * For launching processes that must know each other's URLs before any of them listens (every
+ * subgraph reads the others' event streams); a port taken in between is reported by that process.
+ */
+export async function freePorts(count: number): Promise<number[]> {
+  const servers = await Promise.all(
+    Array.from(
+      { length: count },
+      () =>
+        new Promise<ReturnType<typeof createServer>>((resolve, reject) => {
+          const server = createServer();
+          server.once('error', reject);
+          server.listen(0, '127.0.0.1', () => resolve(server));
+        }),
+    ),
+  );
+  const ports = servers.map((server) => {
+    const address = server.address();
+    if (address === null || typeof address === 'string') throw new Error('no port');
+    return address.port;
+  });
+  await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+  return ports;
 }

@@ -60,6 +60,15 @@ import { createEventsAdmin, type EventsAdmin } from './events/admin.js';
 import { integrationHealthJob } from './events/integrationHealth.js';
 import { createJobRunner, type JobRunner } from './events/jobs.js';
 import type { JobDefinition } from './events/types.js';
+import { createEmbeddedBus, type EmbeddedBus } from './events/bus-embedded.js';
+import { createConsumerRuntime, type ConsumerRuntime } from './events/consumer.js';
+import { eventsResolvers } from './events/graphql.js';
+import { createEventMetrics } from './events/metrics.js';
+import { createNatsBus } from './events/bus-nats.js';
+import { createRemoteStreamReader } from './events/remote.js';
+import { startRelay, type Relay } from './events/relay.js';
+import type { ConsumerDefinition, EventBus } from './events/types.js';
+import { servicePrincipal } from './viewer.js';
 
 export { SUBGRAPH_PORTS, DOMAINS, type Domain } from './domains.js';
 
@@ -76,6 +85,14 @@ export interface SubgraphContext<C, L> {
    * call `applyOne`, the sync API `apply`; `admin` serves the sync bookkeeping fields.
    */
   sync: SyncRequestContext['sync'];
+  /** Change events (issue 8): the bus this process publishes to and reads from, and its consumers. */
+  events: SubgraphEvents;
+}
+
+export interface SubgraphEvents {
+  readonly bus: EventBus;
+  /** This process's consumer runtime (undefined with HUB_CONSUMERS=0 or no consumers declared). */
+  readonly consumers: ConsumerRuntime | undefined;
 }
 
 export interface SubgraphDefinition<C, L> {
@@ -104,6 +121,11 @@ export interface SubgraphDefinition<C, L> {
    * process (the one that owns the store). Every domain also runs the weekly `integration-health`.
    */
   jobs?: readonly JobDefinition[];
+  /**
+   * The domain's reactions to other domains' events (`subgraphs/<domain>/src/consumers.ts`), run in
+   * this subgraph's process against its store (events/consumer.ts).
+   */
+  consumers?: readonly ConsumerDefinition[];
 }
 
 export interface SubgraphConfig {
@@ -120,6 +142,16 @@ export interface SubgraphConfig {
   trustedServices: Readonly<Record<string, KeyObject>>;
   /** The customers subgraph, asked whether a customer id exists before other domains write rows for it. */
   customersUrl: string;
+  /** Where each subgraph listens (`HUB_SUBGRAPH_<DOMAIN>_URL`): the embedded bus reads their streams there. */
+  subgraphUrls: Readonly<Record<Domain, string>>;
+  /** Run the outbox relay in this process (`HUB_RELAY`, default on). */
+  relay: boolean;
+  /** Run the domain's consumers in this process (`HUB_CONSUMERS`, default on). */
+  consumers: boolean;
+  /** NATS JetStream server(s) (`NATS_URL`, comma-separated); absent: the embedded bus. */
+  natsUrl: string | undefined;
+  /** Prefix of JetStream stream and consumer names (`HUB_NATS_PREFIX`, default `HUB`), for isolation. */
+  natsPrefix: string;
   exposeErrors: boolean;
   logLevel: string;
   /** `/metrics`: a separate listener in production (default port 9401–9407), optionally token-protected. */
@@ -142,12 +174,16 @@ export interface RunningSubgraph<C = unknown> {
   metrics: ProcessMetrics;
   /** The domain's job runner (scheduling and working only when `config.jobs`). */
   jobs: JobRunner;
+  events: SubgraphEvents;
+  /** The store's outbox relay (undefined with HUB_RELAY=0). */
+  relay: Relay | undefined;
   stop(): Promise<void>;
 }
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 const COMMON_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/common.graphql');
 const SYNC_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/sync.graphql');
+const EVENTS_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/events.graphql');
 
 /**
  * The full SDL of a subgraph: its own schema.graphql plus the shared common.graphql, and, when
@@ -156,7 +192,8 @@ const SYNC_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/sync.graphql');
  */
 export function subgraphSdl(schemaPath: string): string {
   const own = readFileSync(schemaPath, 'utf8');
-  const common = readFileSync(COMMON_SDL_PATH, 'utf8');
+  // Every subgraph serves its own stream to the others (`_events`, events.graphql).
+  const common = `${readFileSync(COMMON_SDL_PATH, 'utf8')}\n${readFileSync(EVENTS_SDL_PATH, 'utf8')}`;
   const domain = path.basename(path.dirname(schemaPath));
   if (!declaresSync(domain, own)) return `${own}\n${common}`;
   return `${own}\n${common}\n${readFileSync(SYNC_SDL_PATH, 'utf8')}\n${syncSdl(domain)}`;
@@ -203,6 +240,12 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     if (trusted) trustedServices[other] = trusted;
   }
   const port = read.int('PORT', defaultPort, { max: 65535 });
+  const subgraphUrls = Object.fromEntries(
+    DOMAINS.map((d) => [
+      d,
+      read.string(`HUB_SUBGRAPH_${d.toUpperCase()}_URL`, `http://127.0.0.1:${SUBGRAPH_PORTS[d]}/graphql`),
+    ]),
+  ) as Record<Domain, string>;
   const host = read.string('HOST', '127.0.0.1');
   return read.done({
     port,
@@ -213,7 +256,12 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     gatewayPublicKey: gatewayPublicKey as KeyObject,
     servicePrivateKey,
     trustedServices,
-    customersUrl: read.string('HUB_CUSTOMERS_URL', `http://127.0.0.1:${SUBGRAPH_PORTS.customers}/graphql`),
+    customersUrl: read.string('HUB_CUSTOMERS_URL', subgraphUrls.customers),
+    subgraphUrls,
+    relay: read.bool('HUB_RELAY', true),
+    consumers: read.bool('HUB_CONSUMERS', true),
+    natsUrl: read.optional('NATS_URL'),
+    natsPrefix: read.string('HUB_NATS_PREFIX', 'HUB'),
     exposeErrors: read.bool('HUB_EXPOSE_ERRORS', env['NODE_ENV'] === 'development'),
     logLevel: read.string('LOG_LEVEL', 'info'),
     metrics: readMetricsEndpoint(read, { production, host, port, defaultPort: defaultPort + 5400 }),
@@ -252,6 +300,10 @@ function requestSync(options: {
   log: Logger;
   store: Store<unknown>;
   runner: JobRunner;
+  /** The consumers this process declares and the bus they read (for `status`). */
+  consumers: () => readonly { name: string; from: Domain }[];
+  bus: () => EventBus | undefined;
+  onCommitted: () => void;
 }): SyncRequestContext['sync'] {
   const { viewer } = options;
   const actor = `${viewer.roles[0] ?? 'viewer'}:${viewer.userId}`;
@@ -268,6 +320,7 @@ function requestSync(options: {
       defaultSource: integration ? viewer.userId : actor,
       claimableSources,
       log: options.log,
+      onCommitted: options.onCommitted,
     });
   let pipeline: SyncPipeline | undefined;
   let admin: SyncAdmin | undefined;
@@ -281,6 +334,8 @@ function requestSync(options: {
         sql: options.store.sql,
         tenantId: viewer.tenantId,
         runner: options.runner,
+        consumers: options.consumers,
+        bus: options.bus,
       }));
     },
     apply: (events) => writes().apply(events),
@@ -329,11 +384,18 @@ export async function startSubgraph<C, L>(
   const domain = def.name as Domain;
   // A domain without a declaration still gets a pipeline (it knows no kinds), so ctx.sync is always there.
   const syncDefinition: SyncDefinition = def.sync ?? { domain, kinds: [], models: {} };
+  // The consumers this domain runs, as the status and the weekly report name them (their lag is read
+  // from the bus, which opens after the runner: bound late).
+  const consumerRefs = () => (def.consumers ?? []).map((c) => ({ name: c.name, from: c.from }));
+  let eventsRef: { wake(): void; context: SubgraphEvents } | undefined;
   const jobs = createJobRunner({
     domain,
     sql: store.backgroundSql,
     jobSql: store.sql,
-    jobs: [...(def.jobs ?? []), integrationHealthJob(domain)],
+    jobs: [
+      ...(def.jobs ?? []),
+      integrationHealthJob(domain, { consumers: consumerRefs, bus: () => eventsRef?.context.bus }),
+    ],
     // A job derives its rows from the store's own: tenant-wide, customers not asked again, and its
     // source (`job:<name>`) is no field's system of record.
     sync: (tenantId, source) =>
@@ -345,6 +407,8 @@ export async function startSubgraph<C, L>(
         defaultSource: source,
         claimableSources: new Set(),
         log,
+        // The relay publishes a job's outbox rows as soon as each chunk commits.
+        onCommitted: () => eventsRef?.wake(),
       }),
     log,
     work: config.jobs,
@@ -355,7 +419,19 @@ export async function startSubgraph<C, L>(
     throw new Error(
       `subgraph ${def.name}: a ${def.name}SyncEventInput in schema.graphql and SubgraphDefinition.sync go together`,
     );
-  const resolvers = mergeResolvers(scalarResolvers, def.resolvers, def.sync ? syncResolvers(def.sync) : {});
+  // The local log serves `_events` (this store's stream) whichever bus carries events between processes.
+  // Opened below, once this subgraph's signer exists; `_events` cannot run before the server listens.
+  const logRef: { current?: EmbeddedBus } = {};
+  const readLog = () => {
+    if (!logRef.current) throw new Error('the event log is not open yet');
+    return logRef.current;
+  };
+  const resolvers = mergeResolvers(
+    scalarResolvers,
+    def.resolvers,
+    def.sync ? syncResolvers(def.sync) : {},
+    eventsResolvers(readLog),
+  );
   const schema = applyAuthorization(
     domain,
     buildSubgraphSchema([{ typeDefs: def.typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]),
@@ -389,6 +465,11 @@ export async function startSubgraph<C, L>(
     ? createViewerSigner({ issuer: serviceIssuer(def.name), privateKey: config.servicePrivateKey })
     : undefined;
   if (checksCustomers && !signer) throw new Error(`subgraph ${def.name} needs HUB_SERVICE_PRIVATE_KEY`);
+
+  // Change events: the relay moves this store's outbox to the bus; the consumers apply other streams.
+  const events = await openEvents({ def, config, store, signer, metrics, log, syncDefinition, domain });
+  eventsRef = events;
+  logRef.current = events.localLog;
   const grantsServices = Object.values(def.permissions ?? {}).some((roles) => roles.includes('service'));
   if (grantsServices && Object.keys(config.trustedServices).length === 0)
     log.warn('no HUB_SERVICE_<DOMAIN>_PUBLIC_KEY is set: every other subgraph’s own call will be refused');
@@ -446,8 +527,19 @@ export async function startSubgraph<C, L>(
           log: requestLog,
           store: store as Store<unknown>,
           runner: jobs,
+          consumers: consumerRefs,
+          bus: () => events.context.bus,
+          onCommitted: events.wake,
         });
-        return { viewer, db, loaders: def.createLoaders(db, viewer), requestId, log: requestLog, sync };
+        return {
+          viewer,
+          db,
+          loaders: def.createLoaders(db, viewer),
+          requestId,
+          log: requestLog,
+          sync,
+          events: events.context,
+        };
       },
     }),
   );
@@ -462,16 +554,112 @@ export async function startSubgraph<C, L>(
   const metricsUrl = metricsServer?.url ?? `http://${config.host}:${port}/metrics`;
   log.info({ url, port, metricsUrl, store: config.store.kind, jobs: config.jobs }, 'subgraph ready');
 
+  // After listening: the consumers of other processes may already ask for this stream.
+  await events.start();
+
   let stopping: Promise<void> | undefined;
   const stop = () =>
     (stopping ??= (async () => {
+      await events.stop();
       await metricsServer?.stop();
       await server.stop();
       // Before the store closes: a running job stops after its current chunk (its checkpoint holds).
       await jobs.stop();
       await store.close();
     })());
-  return { url, port, metricsUrl, store, metrics, jobs, stop };
+  return { url, port, metricsUrl, store, metrics, jobs, events: events.context, relay: events.relay(), stop };
+}
+
+/**
+ * The process's change-event machinery: the bus (embedded over the outbox, or NATS JetStream when
+ * NATS_URL is set), the store's relay (HUB_RELAY) and the domain's consumers (HUB_CONSUMERS).
+ * Started after the server listens; stopped before the store closes (consumers first, so their
+ * in-flight transactions finish, then the relay).
+ */
+async function openEvents<C, L>(options: {
+  def: SubgraphDefinition<C, L>;
+  config: SubgraphConfig;
+  store: Store<C>;
+  signer: ReturnType<typeof createViewerSigner> | undefined;
+  metrics: ProcessMetrics;
+  log: Logger;
+  syncDefinition: SyncDefinition;
+  domain: Domain;
+}) {
+  const { def, config, store, signer, metrics, log, domain } = options;
+  const consumers = def.consumers ?? [];
+  const eventMetrics = createEventMetrics(metrics.registry, domain, store.sql);
+  const remote = signer ? createRemoteStreamReader({ self: domain, urls: config.subgraphUrls, signer }) : undefined;
+  const localLog = createEmbeddedBus({ domain, store: store.sql, remote, log });
+  if (!config.natsUrl && consumers.length > 0 && config.consumers && !remote)
+    throw new Error(`subgraph ${def.name} has consumers: it needs HUB_SERVICE_PRIVATE_KEY to read other streams`);
+  const bus: EventBus = config.natsUrl
+    ? await createNatsBus({
+        servers: config.natsUrl,
+        prefix: config.natsPrefix,
+        name: `subgraph-${domain}`,
+        log: log.child({ component: 'nats' }),
+      })
+    : localLog;
+  let relay: Relay | undefined;
+  // A commit of this store: the relay publishes, and local readers of the log (`_events` long
+  // polls, in-process subscribers) read at once, whether or not this process runs the relay.
+  const wake = () => {
+    relay?.wake();
+    if (bus !== localLog || !relay) void localLog.publish(domain, []);
+  };
+  const runtime =
+    config.consumers && consumers.length > 0
+      ? createConsumerRuntime(
+          {
+            domain,
+            client: store.client,
+            store: store.sql,
+            bus,
+            sync: options.syncDefinition,
+            customerKeys: def.customerKeys,
+            verifyCustomers: (tenantId) =>
+              domain === 'customers'
+                ? createLocalCustomerVerifier(store.client, tenantId)
+                : signer
+                  ? createCustomerVerifier(
+                      config.customersUrl,
+                      signer,
+                      servicePrincipal(domain, tenantId, randomUUID()),
+                    )
+                  : undefined,
+            onCommitted: () => wake(),
+            log: log.child({ component: 'consumers' }),
+            metrics: eventMetrics.consumer,
+          },
+          consumers,
+        )
+      : undefined;
+  return {
+    localLog,
+    context: { bus, consumers: runtime } satisfies SubgraphEvents,
+    wake,
+    relay: () => relay,
+    async start() {
+      if (config.relay) {
+        relay = await startRelay({
+          domain,
+          store: store.sql,
+          storeConfig: config.store,
+          bus,
+          log: log.child({ component: 'relay' }),
+          metrics: eventMetrics.relay,
+        });
+      }
+      await runtime?.start();
+    },
+    async stop() {
+      await runtime?.stop();
+      await relay?.stop();
+      await bus.close();
+      if (localLog !== bus) await localLog.close();
+    },
+  };
 }
 
 /** Entry point of a subgraph process: start, and stop cleanly on SIGINT/SIGTERM. */

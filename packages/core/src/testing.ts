@@ -90,6 +90,11 @@ const signer = createViewerSigner({
 /** The subgraph behind each URL the test helpers started, so `gql` addresses its token to it. */
 const subgraphNames = new Map<string, string>();
 
+/** Lets `gql` address a subgraph a test started itself with `startSubgraph` (several in one test). */
+export function registerTestSubgraph(url: string, name: string): void {
+  subgraphNames.set(url, name);
+}
+
 function audienceOf(url: string): string {
   const name = subgraphNames.get(url);
   if (name === undefined) throw new Error(`gql: ${url} is not a subgraph started by startTestSubgraph`);

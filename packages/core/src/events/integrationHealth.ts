@@ -22,11 +22,6 @@ async function tenantsOf(sql: StoreSql): Promise<string[]> {
   return rows.map((r) => r.tenant_id);
 }
 
-async function hasTable(sql: StoreSql, table: string): Promise<boolean> {
-  const [row] = await sql.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [table]);
-  return typeof row?.found === 'string';
-}
-
 export function integrationHealthJob(
   domain: Domain,
   options: { consumers?: () => readonly ConsumerRef[]; bus?: () => Pick<EventBus, 'lag'> | undefined } = {},
@@ -41,7 +36,6 @@ export function integrationHealthJob(
       const tenants = ctx.tenantId !== null ? [ctx.tenantId] : await tenantsOf(ctx.store);
       const end = ctx.queuedAt;
       const start = new Date(end.getTime() - WEEK_MS);
-      const consumerTable = await hasTable(ctx.store, 'hub_event_dead_letter');
       let processed = 0;
       for (const tenantId of tenants) {
         const [outbox] = await ctx.store.query<Record<string, number | null>>(
@@ -66,14 +60,10 @@ export function integrationHealthJob(
           `SELECT count(*)::int AS n FROM "hub_sync_dead_letter" WHERE "tenant_id" = $1 AND "received_at" >= $2 AND "received_at" < $3`,
           [tenantId, start, end],
         );
-        const consumerLetters = consumerTable
-          ? ((
-              await ctx.store.query<{ n: number }>(
-                `SELECT count(*)::int AS n FROM "hub_event_dead_letter" WHERE "tenant_id" = $1 AND "failed_at" >= $2 AND "failed_at" < $3`,
-                [tenantId, start, end],
-              )
-            )[0]?.n ?? 0)
-          : 0;
+        const [consumerLetters] = await ctx.store.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM "hub_event_dead_letter" WHERE "tenant_id" = $1 AND "last_failed_at" >= $2 AND "last_failed_at" < $3`,
+          [tenantId, start, end],
+        );
         const status = await syncStatus({
           sql: ctx.store,
           domain,
@@ -110,7 +100,7 @@ export function integrationHealthJob(
             quality?.['records'] ?? 0,
             quality?.['rejected'] ?? 0,
             letters?.n ?? 0,
-            consumerLetters,
+            consumerLetters?.n ?? 0,
             quality?.['score'] ?? null,
             quality?.['accuracy'] ?? null,
             quality?.['completeness'] ?? null,

@@ -49,12 +49,6 @@ export interface SyncStatus {
 
 const STATUSES: readonly JobRunStatus[] = ['queued', 'running', 'succeeded', 'failed', 'cancelled'];
 
-/** Whether a table exists in the store's schema (the consumer tables arrive with the bus, wt-bus). */
-async function hasTable(sql: StoreSql, table: string): Promise<boolean> {
-  const [row] = await sql.query<{ found: string | null }>('SELECT to_regclass($1)::text AS found', [table]);
-  return row?.found !== null && row?.found !== undefined;
-}
-
 export async function latestJobRuns(sql: StoreSql, domain: Domain, tenantId: string): Promise<JobRunRecord[]> {
   const rows = await sql.query(
     `SELECT DISTINCT ON ("job") ${RUN_COLUMNS} FROM "hub_job_run"
@@ -85,16 +79,13 @@ export async function syncStatus(options: {
        WHERE "tenant_id" = $1 ORDER BY "received_at" DESC LIMIT 1) d ON true`,
     [tenantId],
   );
-  let consumerLetters: { waiting: number; at: Date | null; reason: string | null } | undefined;
-  if (await hasTable(sql, 'hub_event_dead_letter')) {
-    [consumerLetters] = await sql.query(
-      `SELECT (SELECT count(*)::int FROM "hub_event_dead_letter" WHERE "tenant_id" = $1 AND "replayed_at" IS NULL) AS waiting,
-              d."failed_at" AS at, d."reason" AS reason
-       FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT * FROM "hub_event_dead_letter" WHERE "tenant_id" = $1
-         ORDER BY "failed_at" DESC LIMIT 1) d ON true`,
-      [tenantId],
-    );
-  }
+  const [consumerLetters] = await sql.query<{ waiting: number; at: Date | null; reason: string | null }>(
+    `SELECT (SELECT count(*)::int FROM "hub_event_dead_letter" WHERE "tenant_id" = $1 AND "replayed_at" IS NULL) AS waiting,
+            d."last_failed_at" AS at, d."consumer" || ': ' || d."reason" AS reason
+     FROM (SELECT 1) one LEFT JOIN LATERAL (SELECT "last_failed_at", "consumer", "reason" FROM "hub_event_dead_letter"
+       WHERE "tenant_id" = $1 ORDER BY "last_failed_at" DESC LIMIT 1) d ON true`,
+    [tenantId],
+  );
   const jobRuns = await latestJobRuns(sql, domain, tenantId);
   const [failedRun] = await sql.query<{ at: Date; job: string; error: string | null }>(
     `SELECT coalesce("ended_at", "queued_at") AS at, "job", "error" FROM "hub_job_run"

@@ -105,6 +105,12 @@ export interface SyncPipelineOptions {
    * bisection: the error propagates and the caller's whole transaction rolls back.
    */
   readonly transaction?: SqlTx | undefined;
+  /**
+   * Called after a transaction of this pipeline committed (not with `transaction`: its owner
+   * commits). The kit wakes the store's outbox relay with it, so an event leaves on commit rather
+   * than on the relay's next poll.
+   */
+  readonly onCommitted?: (() => void) | undefined;
 }
 
 export interface SyncPipeline {
@@ -603,6 +609,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       await writeBookkeeping(db, tenantId, batch, arrival);
       await options.hooks?.afterStep?.('bookkeeping-written', { size: batch.length });
     });
+    if (!outer) options.onCommitted?.();
     await options.hooks?.afterStep?.('committed', { size: batch.length });
     for (const p of batch) {
       if (p.dupOf === null) continue;

@@ -5,7 +5,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Store } from '@hub/store';
 import { PrismaClient } from '@hub/store/product';
+import { createEmbeddedBus } from '../../src/events/bus-embedded.js';
 import { integrationHealthJob } from '../../src/events/integrationHealth.js';
+import { createLogger } from '../../src/logger.js';
 import { syncStatus } from '../../src/events/status.js';
 import { openJobTestStore, runJobOnce } from '../../src/events/testing.js';
 
@@ -67,6 +69,14 @@ describe.each(['postgres', 'pglite'] as const)('sync status and integration heal
         [`dl${i}`, reason, at(ago), replayed ? at(0) : null],
       );
     }
+    // A consumer's dead letter, older than the pipeline's latest.
+    await sql.query(
+      `INSERT INTO "hub_event_dead_letter" ("id", "consumer", "event_id", "stream", "tenant_id", "type", "envelope", "reason",
+         "attempts", "first_failed_at", "last_failed_at")
+       VALUES (gen_random_uuid(), 'product.test', gen_random_uuid(), 'customers', 't1', 'customers.customer_record_sync', '{}',
+         'handler threw', 8, $1, $1)`,
+      [at(4 * MS.minute)],
+    );
     // A failed run earlier than the latest dead letter.
     await sql.query(
       `INSERT INTO "hub_job_run" ("id", "job", "tenant_id", "status", "trigger", "queued_at", "ended_at", "error")
@@ -77,14 +87,18 @@ describe.each(['postgres', 'pglite'] as const)('sync status and integration heal
   afterAll(async () => handle?.close());
 
   it('reports the tenant’s events/s, backlog, dead letters, last error and latest runs', async () => {
-    const status = await syncStatus({ sql: handle.store.sql, domain: 'product', tenantId: 't1' });
+    // A consumer of this store's own stream that has acknowledged nothing yet: the whole stream is its lag.
+    const bus = createEmbeddedBus({ domain: 'product', store: handle.store.sql, log: createLogger('test', 'warn') });
+    const consumers = [{ name: 'product.test', from: 'product' as const }];
+    const status = await syncStatus({ sql: handle.store.sql, domain: 'product', tenantId: 't1', consumers, bus });
+    await bus.close();
     expect(status).toMatchObject({
       domain: 'product',
       tenantId: 't1',
       eventsPerSecond: Math.round((5 / 60) * 1000) / 1000,
       outboxBacklog: 2,
-      consumers: [],
-      deadLetters: { sync: 2, consumer: 0 },
+      consumers: [{ name: 'product.test', from: 'product', lag: 9, oldestPendingAt: at(10 * MS.day).toISOString() }],
+      deadLetters: { sync: 2, consumer: 1 },
       lastError: { source: 'sync', message: 'BAD_USER_INPUT: latest reason' },
     });
     expect(status.jobRuns.map((r) => [r.job, r.status])).toEqual([['product-usage-rollup', 'failed']]);
@@ -118,7 +132,7 @@ describe.each(['postgres', 'pglite'] as const)('sync status and integration heal
       records: 4,
       rejected: 1,
       sync_dead_letters: 3,
-      consumer_dead_letters: 0,
+      consumer_dead_letters: 1,
     });
     expect(Number(report?.['events_per_second'])).toBeCloseTo(6 / (7 * 86_400), 9);
     expect(Number(report?.['publish_lag_p50_ms'])).toBeCloseTo(250, 0);

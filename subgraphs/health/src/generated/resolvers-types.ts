@@ -254,6 +254,36 @@ export type HealthTrendSyncInput = {
   riskIndicators?: InputMaybe<Array<Scalars['String']['input']>>;
 };
 
+/** One committed change of this subgraph's stream (the envelope of packages/core/src/events/types.ts). */
+export type HubEvent = {
+  __typename?: 'HubEvent';
+  /** Commit time of the producing transaction (ISO 8601). */
+  committedAt: Scalars['String']['output'];
+  /** Position in the stream (outbox seq). */
+  cursor: Scalars['String']['output'];
+  customerId?: Maybe<Scalars['String']['output']>;
+  domain: Scalars['String']['output'];
+  /** The outbox row's id (UUIDv7); the consumers' inbox key. */
+  id: Scalars['ID']['output'];
+  /** Source time (ISO 8601). */
+  occurredAt: Scalars['String']['output'];
+  /** The payload as JSON text. */
+  payload: Scalars['String']['output'];
+  schemaVersion: Scalars['Int']['output'];
+  source: Scalars['String']['output'];
+  tenantId: Scalars['String']['output'];
+  /** `<domain>.<kind>`. */
+  type: Scalars['String']['output'];
+};
+
+/** A page of the stream, and the position read up to (past events the `types` filter left out). */
+export type HubEventPage = {
+  __typename?: 'HubEventPage';
+  /** Pass it as `after` to read on. */
+  cursor: Scalars['String']['output'];
+  events: Array<HubEvent>;
+};
+
 /** Health signals for marketing. */
 export type MarketingImpact = {
   __typename?: 'MarketingImpact';
@@ -327,10 +357,25 @@ export type ProductImpactSyncInput = {
 /** Customer health scores. */
 export type Query = {
   __typename?: 'Query';
+  /**
+   * Events of this subgraph's stream after `after` (a cursor; `now`: the head; absent: from `since`, or
+   * the beginning), in commit order, at most `limit` (1..5000). With `waitMs` > 0 and nothing to read,
+   * waits up to that long (at most 25 s) for the next commit: a long poll. Other subgraphs only.
+   */
+  _events: HubEventPage;
   /** Customers whose score is below the threshold, lowest score first. */
   atRiskCustomers: CustomerHealthConnection;
   /** Current health scores of the viewer's tenant, ordered by customer id. */
   healthScores: CustomerHealthConnection;
+};
+
+/** Customer health scores. */
+export type Query_EventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  types?: InputMaybe<Array<Scalars['String']['input']>>;
+  waitMs?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Customer health scores. */
@@ -549,6 +594,8 @@ export type ResolversTypes = ResolversObject<{
   HealthSyncEventInput: HealthSyncEventInput;
   HealthTrend: ResolverTypeWrapper<HealthTrend>;
   HealthTrendSyncInput: HealthTrendSyncInput;
+  HubEvent: ResolverTypeWrapper<HubEvent>;
+  HubEventPage: ResolverTypeWrapper<HubEventPage>;
   MarketingImpact: ResolverTypeWrapper<MarketingImpact>;
   MarketingImpactSyncInput: MarketingImpactSyncInput;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
@@ -595,6 +642,8 @@ export type ResolversParentTypes = ResolversObject<{
   HealthSyncEventInput: HealthSyncEventInput;
   HealthTrend: HealthTrend;
   HealthTrendSyncInput: HealthTrendSyncInput;
+  HubEvent: HubEvent;
+  HubEventPage: HubEventPage;
   MarketingImpact: MarketingImpact;
   MarketingImpactSyncInput: MarketingImpactSyncInput;
   Money: Scalars['Money']['output'];
@@ -795,6 +844,31 @@ export type HealthTrendResolvers<
   thirtyDayChange?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
+export type HubEventResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEvent'] = ResolversParentTypes['HubEvent'],
+> = ResolversObject<{
+  committedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  schemaVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type HubEventPageResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEventPage'] = ResolversParentTypes['HubEventPage'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  events?: Resolver<Array<ResolversTypes['HubEvent']>, ParentType, ContextType>;
+}>;
+
 export type MarketingImpactResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['MarketingImpact'] = ResolversParentTypes['MarketingImpact'],
@@ -841,6 +915,12 @@ export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
 > = ResolversObject<{
+  _events?: Resolver<
+    ResolversTypes['HubEventPage'],
+    ParentType,
+    ContextType,
+    RequireFields<Query_EventsArgs, 'limit' | 'waitMs'>
+  >;
   atRiskCustomers?: Resolver<
     ResolversTypes['CustomerHealthConnection'],
     ParentType,
@@ -887,6 +967,8 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   HealthSnapshotConnection?: HealthSnapshotConnectionResolvers<ContextType>;
   HealthSnapshotEdge?: HealthSnapshotEdgeResolvers<ContextType>;
   HealthTrend?: HealthTrendResolvers<ContextType>;
+  HubEvent?: HubEventResolvers<ContextType>;
+  HubEventPage?: HubEventPageResolvers<ContextType>;
   MarketingImpact?: MarketingImpactResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;

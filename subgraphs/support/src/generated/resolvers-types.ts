@@ -210,6 +210,36 @@ export type DomainSyncSyncConflictsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** One committed change of this subgraph's stream (the envelope of packages/core/src/events/types.ts). */
+export type HubEvent = {
+  __typename?: 'HubEvent';
+  /** Commit time of the producing transaction (ISO 8601). */
+  committedAt: Scalars['String']['output'];
+  /** Position in the stream (outbox seq). */
+  cursor: Scalars['String']['output'];
+  customerId?: Maybe<Scalars['String']['output']>;
+  domain: Scalars['String']['output'];
+  /** The outbox row's id (UUIDv7); the consumers' inbox key. */
+  id: Scalars['ID']['output'];
+  /** Source time (ISO 8601). */
+  occurredAt: Scalars['String']['output'];
+  /** The payload as JSON text. */
+  payload: Scalars['String']['output'];
+  schemaVersion: Scalars['Int']['output'];
+  source: Scalars['String']['output'];
+  tenantId: Scalars['String']['output'];
+  /** `<domain>.<kind>`. */
+  type: Scalars['String']['output'];
+};
+
+/** A page of the stream, and the position read up to (past events the `types` filter left out). */
+export type HubEventPage = {
+  __typename?: 'HubEventPage';
+  /** Pass it as `after` to read on. */
+  cursor: Scalars['String']['output'];
+  events: Array<HubEvent>;
+};
+
 /** The weekly integration-health report of one domain for one tenant (job integration-health). */
 export type IntegrationHealthReport = {
   __typename?: 'IntegrationHealthReport';
@@ -390,12 +420,27 @@ export type QualityDimension = {
 /** Support queries. */
 export type Query = {
   __typename?: 'Query';
+  /**
+   * Events of this subgraph's stream after `after` (a cursor; `now`: the head; absent: from `since`, or
+   * the beginning), in commit order, at most `limit` (1..5000). With `waitMs` > 0 and nothing to read,
+   * waits up to that long (at most 25 s) for the next commit: a long poll. Other subgraphs only.
+   */
+  _events: HubEventPage;
   /** Sync bookkeeping per domain (admins). */
   sync: SyncDomains;
   /** One ticket by id; null when it does not exist in the viewer's tenant. */
   ticket?: Maybe<Ticket>;
   /** Tickets of the viewer's tenant, in a stable order (by id) that cursors follow. */
   tickets: TicketConnection;
+};
+
+/** Support queries. */
+export type Query_EventsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  limit?: InputMaybe<Scalars['Int']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  types?: InputMaybe<Array<Scalars['String']['input']>>;
+  waitMs?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** Support queries. */
@@ -954,6 +999,8 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
+  HubEvent: ResolverTypeWrapper<HubEvent>;
+  HubEventPage: ResolverTypeWrapper<HubEventPage>;
   IntegrationHealthReport: ResolverTypeWrapper<IntegrationHealthReport>;
   IntegrationHealthReportConnection: ResolverTypeWrapper<IntegrationHealthReportConnection>;
   IntegrationHealthReportEdge: ResolverTypeWrapper<IntegrationHealthReportEdge>;
@@ -1020,6 +1067,8 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   DeadLetterCounts: DeadLetterCounts;
   DomainSync: DomainSync;
+  HubEvent: HubEvent;
+  HubEventPage: HubEventPage;
   IntegrationHealthReport: IntegrationHealthReport;
   IntegrationHealthReportConnection: IntegrationHealthReportConnection;
   IntegrationHealthReportEdge: IntegrationHealthReportEdge;
@@ -1242,6 +1291,31 @@ export type DomainSyncResolvers<
   >;
 }>;
 
+export type HubEventResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEvent'] = ResolversParentTypes['HubEvent'],
+> = ResolversObject<{
+  committedAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  occurredAt?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  schemaVersion?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type HubEventPageResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['HubEventPage'] = ResolversParentTypes['HubEventPage'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  events?: Resolver<Array<ResolversTypes['HubEvent']>, ParentType, ContextType>;
+}>;
+
 export type IntegrationHealthReportResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['IntegrationHealthReport'] = ResolversParentTypes['IntegrationHealthReport'],
@@ -1395,6 +1469,12 @@ export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
 > = ResolversObject<{
+  _events?: Resolver<
+    ResolversTypes['HubEventPage'],
+    ParentType,
+    ContextType,
+    RequireFields<Query_EventsArgs, 'limit' | 'waitMs'>
+  >;
   sync?: Resolver<ResolversTypes['SyncDomains'], ParentType, ContextType>;
   ticket?: Resolver<Maybe<ResolversTypes['Ticket']>, ParentType, ContextType, RequireFields<QueryTicketArgs, 'id'>>;
   tickets?: Resolver<
@@ -1646,6 +1726,8 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   DeadLetterCounts?: DeadLetterCountsResolvers<ContextType>;
   DomainSync?: DomainSyncResolvers<ContextType>;
+  HubEvent?: HubEventResolvers<ContextType>;
+  HubEventPage?: HubEventPageResolvers<ContextType>;
   IntegrationHealthReport?: IntegrationHealthReportResolvers<ContextType>;
   IntegrationHealthReportConnection?: IntegrationHealthReportConnectionResolvers<ContextType>;
   IntegrationHealthReportEdge?: IntegrationHealthReportEdgeResolvers<ContextType>;

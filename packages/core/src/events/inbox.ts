@@ -1,0 +1,85 @@
+/**
+ * The consuming store's event bookkeeping (prisma/hub_sync/migrations/20261203000100_event_consumers):
+ * the inbox (what a consumer applied), its cursor per stream and bus, and its dead letters. Plain
+ * SQL on the store's driver, inside the consumer's own transaction.
+ */
+import type { SqlTx, StoreSql } from '@hub/store';
+import { uuidv7 } from '../sync/ids.js';
+import type { EventEnvelope } from './types.js';
+
+type Db = SqlTx | Pick<StoreSql, 'query'>;
+
+/** Records the event as applied by `consumer`; false when it already was (redelivery: skip). */
+export async function claimInbox(tx: SqlTx, consumer: string, event: EventEnvelope): Promise<boolean> {
+  const inserted = await tx.execute(
+    `INSERT INTO "hub_event_inbox" ("consumer", "event_id", "stream", "cursor") VALUES ($1, $2::uuid, $3, $4)
+     ON CONFLICT DO NOTHING`,
+    [consumer, event.id, event.domain, event.cursor],
+  );
+  return inserted > 0;
+}
+
+/**
+ * Moves `consumer`'s position in `stream` on `bus` forward to `cursor`, never back (a replay
+ * re-drives old events without rewinding the live position). Cursors of both buses are integers.
+ */
+export async function advanceCursor(
+  db: Db,
+  consumer: string,
+  stream: string,
+  bus: string,
+  cursor: string,
+): Promise<void> {
+  await db.query(
+    `INSERT INTO "hub_event_cursor" ("consumer", "stream", "bus", "cursor") VALUES ($1, $2, $3, $4)
+     ON CONFLICT ("consumer", "stream", "bus") DO UPDATE
+       SET "cursor" = CASE WHEN EXCLUDED."cursor"::numeric > "hub_event_cursor"."cursor"::numeric
+                           THEN EXCLUDED."cursor" ELSE "hub_event_cursor"."cursor" END,
+           "updated_at" = now()`,
+    [consumer, stream, bus, cursor],
+  );
+}
+
+export async function storedCursor(db: Db, consumer: string, stream: string, bus: string): Promise<string | null> {
+  const [row] = await db.query<{ cursor: string }>(
+    `SELECT "cursor" FROM "hub_event_cursor" WHERE "consumer" = $1 AND "stream" = $2 AND "bus" = $3`,
+    [consumer, stream, bus],
+  );
+  return row?.cursor ?? null;
+}
+
+export interface DeadLetterInput {
+  readonly consumer: string;
+  readonly event: EventEnvelope;
+  readonly reason: string;
+  readonly attempts: number;
+  readonly firstFailedAt: Date;
+}
+
+/**
+ * Stores (or, for one already waiting, updates) the dead letter of `consumer` for the event. The
+ * inbox is not written: a dead-lettered event is not applied, so a replay may still apply it.
+ */
+export async function writeDeadLetter(db: Db, input: DeadLetterInput): Promise<void> {
+  const { event } = input;
+  await db.query(
+    `INSERT INTO "hub_event_dead_letter" ("id", "consumer", "event_id", "stream", "tenant_id", "type", "envelope",
+        "reason", "attempts", "first_failed_at", "last_failed_at")
+     VALUES ($1::uuid, $2, $3::uuid, $4, $5, $6, $7::jsonb, $8, $9, $10, now())
+     ON CONFLICT ("consumer", "event_id") WHERE "replayed_at" IS NULL DO UPDATE
+       SET "reason" = EXCLUDED."reason", "attempts" = "hub_event_dead_letter"."attempts" + EXCLUDED."attempts",
+           "last_failed_at" = now()`,
+    [
+      uuidv7(),
+      input.consumer,
+      event.id,
+      event.domain,
+      event.tenantId,
+      event.type,
+      JSON.stringify(event),
+      input.reason.slice(0, 2000),
+      input.attempts,
+      input.firstFailedAt.toISOString(),
+    ],
+  );
+}
