@@ -387,14 +387,14 @@ export async function startSubgraph<C, L>(
   // The consumers this domain runs, as the status and the weekly report name them (their lag is read
   // from the bus, which opens after the runner: bound late).
   const consumerRefs = () => (def.consumers ?? []).map((c) => ({ name: c.name, from: c.from }));
-  let eventsRef: { wake(): void; context: SubgraphEvents } | undefined;
+  const eventsRef: { current?: { wake(): void; context: SubgraphEvents } } = {};
   const jobs = createJobRunner({
     domain,
     sql: store.backgroundSql,
     jobSql: store.sql,
     jobs: [
       ...(def.jobs ?? []),
-      integrationHealthJob(domain, { consumers: consumerRefs, bus: () => eventsRef?.context.bus }),
+      integrationHealthJob(domain, { consumers: consumerRefs, bus: () => eventsRef.current?.context.bus }),
     ],
     // A job derives its rows from the store's own: tenant-wide, customers not asked again, and its
     // source (`job:<name>`) is no field's system of record.
@@ -408,7 +408,7 @@ export async function startSubgraph<C, L>(
         claimableSources: new Set(),
         log,
         // The relay publishes a job's outbox rows as soon as each chunk commits.
-        onCommitted: () => eventsRef?.wake(),
+        onCommitted: () => eventsRef.current?.wake(),
       }),
     log,
     work: config.jobs,
@@ -468,7 +468,7 @@ export async function startSubgraph<C, L>(
 
   // Change events: the relay moves this store's outbox to the bus; the consumers apply other streams.
   const events = await openEvents({ def, config, store, signer, metrics, log, syncDefinition, domain });
-  eventsRef = events;
+  eventsRef.current = events;
   logRef.current = events.localLog;
   const grantsServices = Object.values(def.permissions ?? {}).some((roles) => roles.includes('service'));
   if (grantsServices && Object.keys(config.trustedServices).length === 0)
