@@ -47,6 +47,11 @@ export interface Store<C> {
   client: C;
   /** The same store's driver (pg pool / PGlite) for set-based raw SQL without Prisma (sql.ts). */
   sql: StoreSql;
+  /**
+   * The same driver without the `onQuery` listener: for background machinery (the job queue's polling
+   * and bookkeeping), whose statements are no request's and must not count in its per-table metrics.
+   */
+  backgroundSql: StoreSql;
   config: StoreConfig;
   /** Applies pending migrations from the domain's migrations directory. */
   migrate(): Promise<{ applied: string[] }>;
@@ -139,6 +144,7 @@ async function openPostgres<C>(
   return {
     client,
     sql,
+    backgroundSql: pgSql(pool),
     config,
     migrate: () => migrateStore(config, opts.migrationsDir),
     async close() {
@@ -162,6 +168,7 @@ async function openEmbedded<C>(
   return {
     client,
     sql,
+    backgroundSql: pgliteSql(pglite),
     config,
     migrate: () => applyMigrations(pgliteRunner(pglite), opts.migrationsDir, [SYNC_MIGRATIONS]),
     async close() {

@@ -22,6 +22,18 @@ export interface StoreSql {
   query<T = Record<string, unknown>>(sql: string, params?: readonly unknown[]): Promise<T[]>;
   /** BEGIN … COMMIT on one connection; a throw rolls back and rethrows the original error. */
   transaction<T>(fn: (tx: SqlTx) => Promise<T>): Promise<T>;
+  /**
+   * One or more statements without parameters, sent as one simple-protocol query (the extended
+   * protocol takes one statement); the rows of the last. For libraries that send scripts (pg-boss's
+   * `BEGIN; …; COMMIT` blocks).
+   */
+  script<T = Record<string, unknown>>(sql: string): Promise<T[]>;
+  /**
+   * Runs `fn` on one connection held for its whole duration, outside any transaction: for
+   * session-level state such as an advisory lock that must live exactly as long as `fn` (the job
+   * runner's per-job lock). On the embedded store it is the one PGlite session.
+   */
+  session<T>(fn: (conn: SqlTx) => Promise<T>): Promise<T>;
 }
 
 /**
@@ -90,6 +102,31 @@ export function pgSql(pool: pg.Pool, onQuery?: QueryListener): StoreSql {
         client.release(broken);
       }
     },
+    async script<T>(sql: string) {
+      const result = (await timed(onQuery, sql, () => pool.query(sql))) as unknown as pg.QueryResult | pg.QueryResult[];
+      const last = Array.isArray(result) ? result[result.length - 1] : result;
+      return (last?.rows ?? []) as T[];
+    },
+    async session<T>(fn: (conn: SqlTx) => Promise<T>) {
+      const client = await pool.connect();
+      let broken: Error | undefined;
+      try {
+        return await fn({
+          async query<R>(sql: string, params?: readonly unknown[]) {
+            return (await run(client, sql, params)).rows as R[];
+          },
+          async execute(sql: string, params?: readonly unknown[]) {
+            return (await run(client, sql, params)).rowCount ?? 0;
+          },
+        });
+      } catch (error) {
+        // A session that failed mid-way may hold state (locks) nobody will release: discard it.
+        broken = error instanceof Error ? error : new Error(String(error));
+        throw error;
+      } finally {
+        client.release(broken);
+      }
+    },
   };
 }
 
@@ -111,6 +148,19 @@ export function pgliteSql(db: PGlite, onQuery?: QueryListener): StoreSql {
       return (await timed(onQuery, sql, () => db.query<T>(sql, params as unknown[]))).rows;
     },
     transaction: (fn) => db.transaction((tx) => fn(pgliteTx(tx, onQuery))),
+    async script<T>(sql: string) {
+      const results = await timed(onQuery, sql, () => db.exec(sql));
+      return (results[results.length - 1]?.rows ?? []) as T[];
+    },
+    session: (fn) =>
+      fn({
+        async query<R>(sql: string, params?: readonly unknown[]) {
+          return (await timed(onQuery, sql, () => db.query<R>(sql, params as unknown[]))).rows;
+        },
+        async execute(sql: string, params?: readonly unknown[]) {
+          return (await timed(onQuery, sql, () => db.query(sql, params as unknown[]))).affectedRows ?? 0;
+        },
+      }),
   };
 }
 

@@ -132,6 +132,18 @@ const SYNC_ADMIN_TYPES = [
   'SyncDeadLetterConnection',
   'DataQualityReport',
   'QualityDimension',
+  // Jobs and sync status (issue 8): the tenant's runs, lag and failures.
+  'BatchJob',
+  'JobRun',
+  'JobRunEdge',
+  'JobRunConnection',
+  'ConsumerLag',
+  'DeadLetterCounts',
+  'SyncError',
+  'SyncStatus',
+  'IntegrationHealthReport',
+  'IntegrationHealthReportEdge',
+  'IntegrationHealthReportConnection',
 ];
 
 /**
@@ -146,6 +158,7 @@ export function syncPermissions(domain: Domain): PermissionOverrides {
     [`Mutation.sync${name}`]: SYNC_WRITERS,
     [`Mutation.resolve${name}Conflict`]: ['admin'],
     [`Mutation.replay${name}DeadLetter`]: ['admin'],
+    [`Mutation.run${name}Job`]: ['admin'],
     'Query.sync': ['admin'],
     ...Object.fromEntries(SYNC_ANSWER_TYPES.map((type) => [`${type}.*`, SYNC_WRITERS])),
     ...Object.fromEntries(SYNC_ADMIN_TYPES.map((type) => [`${type}.*`, ['admin'] as const])),

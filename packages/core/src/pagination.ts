@@ -52,7 +52,7 @@ export function pageWindow(args: PageArgs, maxPageSize = MAX_PAGE_SIZE): { take:
 }
 
 /** A promise-like that runs `fn` only when awaited, so unselected `totalCount` costs no SQL. */
-function lazy<T>(fn: () => Promise<T>): PromiseLike<T> {
+export function lazy<T>(fn: () => Promise<T>): PromiseLike<T> {
   let promise: Promise<T> | undefined;
   return {
     then(onFulfilled, onRejected) {

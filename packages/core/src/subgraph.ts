@@ -56,10 +56,15 @@ import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { createSyncPipeline, type SyncPipeline, type SyncPipelineOptions } from './sync/engine.js';
 import { declaresSync, syncResolvers, syncSdl, type SyncRequestContext } from './sync/sdl.js';
 import type { SyncDefinition } from './sync/types.js';
+import { createEventsAdmin, type EventsAdmin } from './events/admin.js';
+import { integrationHealthJob } from './events/integrationHealth.js';
+import { createJobRunner, type JobRunner } from './events/jobs.js';
+import type { JobDefinition } from './events/types.js';
 import { createEmbeddedBus, type EmbeddedBus } from './events/bus-embedded.js';
 import { createConsumerRuntime, type ConsumerRuntime } from './events/consumer.js';
 import { eventsResolvers } from './events/graphql.js';
 import { createEventMetrics } from './events/metrics.js';
+import { createNatsBus } from './events/bus-nats.js';
 import { createRemoteStreamReader } from './events/remote.js';
 import { startRelay, type Relay } from './events/relay.js';
 import type { ConsumerDefinition, EventBus } from './events/types.js';
@@ -112,6 +117,11 @@ export interface SubgraphDefinition<C, L> {
    */
   sync?: SyncDefinition;
   /**
+   * The domain's batch jobs (`subgraphs/<domain>/src/jobs.ts`), run by the job runner in this
+   * process (the one that owns the store). Every domain also runs the weekly `integration-health`.
+   */
+  jobs?: readonly JobDefinition[];
+  /**
    * The domain's reactions to other domains' events (`subgraphs/<domain>/src/consumers.ts`), run in
    * this subgraph's process against its store (events/consumer.ts).
    */
@@ -146,6 +156,13 @@ export interface SubgraphConfig {
   logLevel: string;
   /** `/metrics`: a separate listener in production (default port 9401–9407), optionally token-protected. */
   metrics: MetricsEndpointConfig;
+  /**
+   * Schedule and run the domain's jobs in this process (`HUB_JOBS`, default on). Off, the process
+   * still queues runs (run<Domain>Job) and serves their records: an API-only replica.
+   */
+  jobs: boolean;
+  /** Job runner tuning (tests): pg-boss polling and retry delay, orphan check interval, seconds. */
+  jobTuning?: { pollingIntervalSeconds?: number; retryDelaySeconds?: number; orphanCheckSeconds?: number };
 }
 
 export interface RunningSubgraph<C = unknown> {
@@ -155,6 +172,8 @@ export interface RunningSubgraph<C = unknown> {
   metricsUrl: string;
   store: Store<C>;
   metrics: ProcessMetrics;
+  /** The domain's job runner (scheduling and working only when `config.jobs`). */
+  jobs: JobRunner;
   events: SubgraphEvents;
   /** The store's outbox relay (undefined with HUB_RELAY=0). */
   relay: Relay | undefined;
@@ -246,6 +265,7 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     exposeErrors: read.bool('HUB_EXPOSE_ERRORS', env['NODE_ENV'] === 'development'),
     logLevel: read.string('LOG_LEVEL', 'info'),
     metrics: readMetricsEndpoint(read, { production, host, port, defaultPort: defaultPort + 5400 }),
+    jobs: read.bool('HUB_JOBS', true),
   });
 }
 
@@ -278,6 +298,11 @@ function requestSync(options: {
   customerKeys: SyncPipelineOptions['customerKeys'];
   verifyCustomers: () => SyncPipelineOptions['verifyCustomers'];
   log: Logger;
+  store: Store<unknown>;
+  runner: JobRunner;
+  /** The consumers this process declares and the bus they read (for `status`). */
+  consumers: () => readonly { name: string; from: Domain }[];
+  bus: () => EventBus | undefined;
   onCommitted: () => void;
 }): SyncRequestContext['sync'] {
   const { viewer } = options;
@@ -299,9 +324,20 @@ function requestSync(options: {
     });
   let pipeline: SyncPipeline | undefined;
   let admin: SyncAdmin | undefined;
+  let events: EventsAdmin | undefined;
   const writes = () => (pipeline ??= pipelineWith(new Set(integration ? [viewer.userId] : [])));
   return {
     domain: options.definition.domain,
+    get events() {
+      return (events ??= createEventsAdmin({
+        domain: options.definition.domain as Domain,
+        sql: options.store.sql,
+        tenantId: viewer.tenantId,
+        runner: options.runner,
+        consumers: options.consumers,
+        bus: options.bus,
+      }));
+    },
     apply: (events) => writes().apply(events),
     applyOne: (event) => writes().applyOne(event),
     get admin() {
@@ -346,6 +382,39 @@ export async function startSubgraph<C, L>(
   }
 
   const domain = def.name as Domain;
+  // A domain without a declaration still gets a pipeline (it knows no kinds), so ctx.sync is always there.
+  const syncDefinition: SyncDefinition = def.sync ?? { domain, kinds: [], models: {} };
+  // The consumers this domain runs, as the status and the weekly report name them (their lag is read
+  // from the bus, which opens after the runner: bound late).
+  const consumerRefs = () => (def.consumers ?? []).map((c) => ({ name: c.name, from: c.from }));
+  const eventsRef: { current?: { wake(): void; context: SubgraphEvents } } = {};
+  const jobs = createJobRunner({
+    domain,
+    sql: store.backgroundSql,
+    jobSql: store.sql,
+    jobs: [
+      ...(def.jobs ?? []),
+      integrationHealthJob(domain, { consumers: consumerRefs, bus: () => eventsRef.current?.context.bus }),
+    ],
+    // A job derives its rows from the store's own: tenant-wide, customers not asked again, and its
+    // source (`job:<name>`) is no field's system of record.
+    sync: (tenantId, source) =>
+      createSyncPipeline({
+        definition: syncDefinition,
+        client: store.client,
+        scope: { tenantId, customerIds: null },
+        customerKeys: def.customerKeys,
+        defaultSource: source,
+        claimableSources: new Set(),
+        log,
+        // The relay publishes a job's outbox rows as soon as each chunk commits.
+        onCommitted: () => eventsRef.current?.wake(),
+      }),
+    log,
+    work: config.jobs,
+    ...config.jobTuning,
+  });
+  await jobs.start();
   if (hasSyncInput(def) !== (def.sync !== undefined))
     throw new Error(
       `subgraph ${def.name}: a ${def.name}SyncEventInput in schema.graphql and SubgraphDefinition.sync go together`,
@@ -368,8 +437,6 @@ export async function startSubgraph<C, L>(
     buildSubgraphSchema([{ typeDefs: def.typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]),
     def.permissions,
   );
-  // A domain without a declaration still gets a pipeline (it knows no kinds), so ctx.sync is always there.
-  const syncDefinition: SyncDefinition = def.sync ?? { domain, kinds: [], models: {} };
   const app = express();
   const httpServer: Server = createServer(app);
   const server = new ApolloServer<SubgraphContext<C, L>>({
@@ -401,6 +468,7 @@ export async function startSubgraph<C, L>(
 
   // Change events: the relay moves this store's outbox to the bus; the consumers apply other streams.
   const events = await openEvents({ def, config, store, signer, metrics, log, syncDefinition, domain });
+  eventsRef.current = events;
   logRef.current = events.localLog;
   const grantsServices = Object.values(def.permissions ?? {}).some((roles) => roles.includes('service'));
   if (grantsServices && Object.keys(config.trustedServices).length === 0)
@@ -457,6 +525,10 @@ export async function startSubgraph<C, L>(
           verifyCustomers: () =>
             checksCustomers ? verifyCustomers : createLocalCustomerVerifier(store.client, viewer.tenantId),
           log: requestLog,
+          store: store as Store<unknown>,
+          runner: jobs,
+          consumers: consumerRefs,
+          bus: () => events.context.bus,
           onCommitted: events.wake,
         });
         return {
@@ -480,7 +552,7 @@ export async function startSubgraph<C, L>(
     metricsServer = await startMetricsServer(metrics.registry, { ...config.metrics, port: config.metrics.port });
   }
   const metricsUrl = metricsServer?.url ?? `http://${config.host}:${port}/metrics`;
-  log.info({ url, port, metricsUrl, store: config.store.kind }, 'subgraph ready');
+  log.info({ url, port, metricsUrl, store: config.store.kind, jobs: config.jobs }, 'subgraph ready');
 
   // After listening: the consumers of other processes may already ask for this stream.
   await events.start();
@@ -491,9 +563,11 @@ export async function startSubgraph<C, L>(
       await events.stop();
       await metricsServer?.stop();
       await server.stop();
+      // Before the store closes: a running job stops after its current chunk (its checkpoint holds).
+      await jobs.stop();
       await store.close();
     })());
-  return { url, port, metricsUrl, store, metrics, events: events.context, relay: events.relay(), stop };
+  return { url, port, metricsUrl, store, metrics, jobs, events: events.context, relay: events.relay(), stop };
 }
 
 /**
@@ -519,7 +593,14 @@ async function openEvents<C, L>(options: {
   const localLog = createEmbeddedBus({ domain, store: store.sql, remote, log });
   if (!config.natsUrl && consumers.length > 0 && config.consumers && !remote)
     throw new Error(`subgraph ${def.name} has consumers: it needs HUB_SERVICE_PRIVATE_KEY to read other streams`);
-  const bus: EventBus = localLog;
+  const bus: EventBus = config.natsUrl
+    ? await createNatsBus({
+        servers: config.natsUrl,
+        prefix: config.natsPrefix,
+        name: `subgraph-${domain}`,
+        log: log.child({ component: 'nats' }),
+      })
+    : localLog;
   let relay: Relay | undefined;
   // A commit of this store: the relay publishes, and local readers of the log (`_events` long
   // polls, in-process subscribers) read at once, whether or not this process runs the relay.

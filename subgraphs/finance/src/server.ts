@@ -4,6 +4,7 @@ import { createLoaders, type Loaders } from './loaders.js';
 import { mutationResolvers } from './resolvers/mutations.js';
 import { queryResolvers } from './resolvers/queries.js';
 import { seedDemo } from './seed.js';
+import { jobs } from './jobs.js';
 import { sync } from './sync.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 
@@ -21,9 +22,11 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
     ValueRealization: 'customerId',
     FinancialHealth: 'customerId',
     Invoice: 'customerId',
+    FinanceDailyRollup: 'customerId',
   },
   seedDemo,
   sync,
+  jobs,
 };
 
 export function start(config?: Partial<SubgraphConfig>) {

@@ -5,6 +5,7 @@
  */
 import { defineSync } from '@hub/core/sync/types';
 import { financialPerformanceSync } from './sync/performance.js';
+import { financeRollupKind } from './sync/rollup.js';
 import { createInvoiceKind, updateInvoiceStatusKind, upsertRevenueAttributionKind } from './sync/mutations.js';
 
 /**
@@ -15,7 +16,13 @@ export const FINANCE_SOURCE = 'finance';
 
 export const sync = defineSync({
   domain: 'finance',
-  kinds: [financialPerformanceSync, createInvoiceKind, updateInvoiceStatusKind, upsertRevenueAttributionKind],
+  kinds: [
+    financialPerformanceSync,
+    createInvoiceKind,
+    updateInvoiceStatusKind,
+    upsertRevenueAttributionKind,
+    financeRollupKind,
+  ],
   models: {
     RevenueAttribution: { key: ['customerId'] },
     ValueRealization: { key: ['customerId'] },
@@ -29,5 +36,7 @@ export const sync = defineSync({
     // No owner: invoices are written by the mutations (people in the hub) and by billing alike, and
     // an owner would make a hub user's PAID silently lose; latest source time decides.
     Invoice: { key: ['number'] },
+    // Derived by the finance-rollup job alone (source `job:finance-rollup`): the latest run wins.
+    FinanceDailyRollup: { key: ['customerId', 'day'] },
   },
 });

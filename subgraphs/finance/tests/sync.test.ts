@@ -229,6 +229,22 @@ function examplePayloadOf(kind: string): unknown {
       return parsed(BRIEF);
     case 'create_invoice':
       return { input: invoice };
+    case 'finance_daily_rollup':
+      return {
+        customerId: 'cust_1',
+        day: '2025-12-05',
+        asOf: '2025-12-05T08:21:00Z',
+        currency: 'USD',
+        currentArr: '1',
+        contractedValue: '1',
+        realizedValue: '1',
+        invoicedTotal: '1',
+        paidTotal: '0',
+        outstandingTotal: '1',
+        overdueTotal: '0',
+        overdueInvoices: 0,
+        paymentStatus: 'CURRENT',
+      };
     case 'update_invoice_status':
       return {
         input: { id: 'i', status: 'PAID' },

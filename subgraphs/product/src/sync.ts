@@ -20,6 +20,7 @@ import {
 } from '@hub/core/validate';
 import { instant } from '@hub/core/sync/payload';
 import type { MaturityLevel } from '@hub/store/product';
+import { usageRollupKind } from './sync/rollup.js';
 
 const MATURITY: readonly MaturityLevel[] = ['BEGINNER', 'INTERMEDIATE', 'ADVANCED', 'EXPERT'];
 const PERIOD_RE = /^(\d{4}-\d{2}-\d{2})_to_(\d{4}-\d{2}-\d{2})$/;
@@ -164,8 +165,11 @@ export const sync = defineSync({
   models: {
     FeatureUsage: { key: ['customerId', 'periodStart', 'feature'] },
     AdoptionMetrics: { key: ['customerId', 'periodStart'] },
+    // Derived by the product-usage-rollup job alone: the latest run wins.
+    UsageDailyRollup: { key: ['customerId', 'feature', 'day'] },
   },
   kinds: [
+    usageRollupKind,
     {
       name: 'usage_analytics_sync',
       sourceTime: (p: UsageAnalyticsPayload) => instant('syncTimestamp', p.syncTimestamp),

@@ -4,6 +4,7 @@ import { createLoaders, type Loaders } from './loaders.js';
 import { mutationResolvers } from './resolvers/mutations.js';
 import { queryResolvers } from './resolvers/queries.js';
 import { seedDemo } from './seed.js';
+import { jobs } from './jobs.js';
 import { sync } from './sync.js';
 import type { Resolvers } from './generated/resolvers-types.js';
 
@@ -16,9 +17,10 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   resolvers,
   PrismaClient,
   createLoaders,
-  customerKeys: { Ticket: 'customerId' },
+  customerKeys: { Ticket: 'customerId', SupportDailyRollup: 'customerId' },
   seedDemo,
   sync,
+  jobs,
 };
 
 export function start(config?: Partial<SubgraphConfig>) {

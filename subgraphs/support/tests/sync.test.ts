@@ -61,8 +61,10 @@ describe('support sync declaration', () => {
       },
     ]);
     expect(supportTicketSync.quality.validity?.(payload(EXAMPLE)).every((check) => check.ok)).toBe(true);
-    expect(Object.keys(sync.models)).toEqual(['Ticket']);
+    expect(Object.keys(sync.models)).toEqual(['Ticket', 'SupportDailyRollup']);
     expect(sync.models['Ticket']).toEqual({ key: ['id'] });
+    // The support-consolidation job's rows, one per customer and day.
+    expect(sync.models['SupportDailyRollup']).toEqual({ key: ['customerId', 'day'] });
   });
 
   it.each([

@@ -178,6 +178,17 @@ export interface JobDefinition {
    * go through the sync pipeline with idempotency keys derived from run id + chunk).
    */
   run(ctx: JobContext): Promise<JobSummary>;
+  /**
+   * The tenants a scheduled run covers (added by the job runner, issue 8): given, a run without a
+   * tenant is done as one run record per tenant (each with its own checkpoint, visible to that
+   * tenant's admins only); absent, it is one run over the whole store with `tenantId` null.
+   */
+  tenants?(store: StoreSql): Promise<readonly string[]>;
+}
+
+/** The domain's sync pipeline for one tenant, as a job writes through it (source `job:<name>`). */
+export interface JobSync {
+  apply(events: readonly SyncEvent[]): Promise<SyncResult[]>;
 }
 
 export interface JobContext {
@@ -188,6 +199,18 @@ export interface JobContext {
   checkpoint(state: unknown, progress: { processed: number; failed: number; total?: number }): Promise<void>;
   readonly store: StoreSql;
   readonly signal: AbortSignal;
+  /**
+   * When the run was asked for (added by the job runner): a job derives its period from it (the
+   * day a daily rollup covers), so a run resumed after midnight still covers the same period.
+   */
+  readonly queuedAt: Date;
+  /**
+   * The domain's sync pipeline for `tenantId` (added by the job runner): writes of domain rows go
+   * through it with idempotency keys from run id + chunk, so a resumed chunk is a DUPLICATE and
+   * every change gets its outbox event. Tenant-wide scope, customers not re-checked (a job derives
+   * its rows from the store's own).
+   */
+  sync(tenantId: string): JobSync;
 }
 
 export interface JobSummary {

@@ -9,6 +9,8 @@
  * (scripts/*.mjs) can use it too.
  */
 import { badUserInput } from '../errors.js';
+import type { EventsAdmin } from '../events/admin.js';
+import type { JobRunRecord } from '../events/jobs.js';
 import type { SyncAdmin } from './admin.js';
 import type { SyncPipeline } from './engine.js';
 import type { SyncDefinition, SyncEvent, SyncResult } from './types.js';
@@ -50,6 +52,8 @@ extend type Mutation {
   resolve${D}Conflict("The conflict id." id: ID!, "Which value to keep." pick: ConflictPick!): SyncEventResult!
   "Re-runs a ${domain} dead letter, as stored or as corrected (admins)."
   replay${D}DeadLetter("The dead letter id." id: ID!, "The corrected event; default: the stored one." event: ${D}SyncEventInput): SyncEventResult!
+  "Queues a run of one of the ${domain} jobs for the caller's tenant and returns it; follow it with \`sync { ${domain} { jobRun(id) } }\` (admins)."
+  run${D}Job("The job's name (\`sync { ${domain} { jobs { name } } }\`)." job: String!, "The tenant; must be the caller's own (default)." tenant: String): JobRun!
 }
 `;
 }
@@ -91,7 +95,43 @@ function counts(results: readonly SyncResult[]) {
 
 /** What the sync resolvers need from the request context (`ctx.sync`). */
 export interface SyncRequestContext {
-  sync: SyncPipeline & { admin: SyncAdmin };
+  sync: SyncPipeline & { admin: SyncAdmin; events: EventsAdmin };
+}
+
+/** A run as the GraphQL `JobRun` type shows it (enums upper-case, the summary as JSON text). */
+function jobRunOut(run: JobRunRecord | null) {
+  if (!run) return null;
+  return {
+    ...run,
+    status: run.status.toUpperCase(),
+    trigger: run.trigger.toUpperCase(),
+    summary: run.summary === null ? null : JSON.stringify(run.summary),
+  };
+}
+
+/** An integration-health row (snake_case columns) as `IntegrationHealthReport`. */
+function reportOut(row: Record<string, unknown>) {
+  return {
+    periodStart: row['period_start'],
+    periodEnd: row['period_end'],
+    domain: row['domain'],
+    runId: row['run_id'],
+    events: row['events'],
+    eventsPerSecond: row['events_per_second'],
+    publishLagP50Ms: row['publish_lag_p50_ms'],
+    publishLagP95Ms: row['publish_lag_p95_ms'],
+    outboxBacklog: row['outbox_backlog'],
+    consumers: row['consumer_lag'],
+    records: row['records'],
+    rejected: row['rejected'],
+    syncDeadLetters: row['sync_dead_letters'],
+    consumerDeadLetters: row['consumer_dead_letters'],
+    qualityScore: row['quality_score'],
+    accuracy: row['accuracy'],
+    completeness: row['completeness'],
+    consistency: row['consistency'],
+    createdAt: row['created_at'],
+  };
 }
 
 /** Resolvers of `syncSdl(domain)` for a domain's declaration. */
@@ -114,6 +154,25 @@ export function syncResolvers(definition: SyncDefinition): Record<string, Record
         ctx.sync.admin.syncConflicts(args),
       deadLetters: (_p: unknown, args: Parameters<SyncAdmin['deadLetters']>[0], ctx: SyncRequestContext) =>
         ctx.sync.admin.deadLetters(args),
+      status: async (_p: unknown, _args: unknown, ctx: SyncRequestContext) => {
+        const status = await ctx.sync.events.status();
+        return { ...status, jobRuns: status.jobRuns.map(jobRunOut) };
+      },
+      jobs: (_p: unknown, _args: unknown, ctx: SyncRequestContext) => ctx.sync.events.jobs(),
+      jobRuns: async (_p: unknown, args: Parameters<EventsAdmin['jobRuns']>[0], ctx: SyncRequestContext) => {
+        const page = await ctx.sync.events.jobRuns(args);
+        return { ...page, edges: page.edges.map((edge) => ({ ...edge, node: jobRunOut(edge.node) })) };
+      },
+      jobRun: async (_p: unknown, args: { id: string }, ctx: SyncRequestContext) =>
+        jobRunOut(await ctx.sync.events.jobRun(args.id)),
+      integrationHealth: async (
+        _p: unknown,
+        args: Parameters<EventsAdmin['integrationHealth']>[0],
+        ctx: SyncRequestContext,
+      ) => {
+        const page = await ctx.sync.events.integrationHealth(args);
+        return { ...page, edges: page.edges.map((edge) => ({ ...edge, node: reportOut(edge.node) })) };
+      },
     },
     Mutation: {
       [`sync${D}`]: async (_p: unknown, args: { events: EventInput[] }, ctx: SyncRequestContext) => {
@@ -157,6 +216,8 @@ export function syncResolvers(definition: SyncDefinition): Record<string, Record
         args: { id: string; event?: EventInput | null },
         ctx: SyncRequestContext,
       ) => ctx.sync.admin.replayDeadLetter(args.id, args.event ? toEvent(args.event) : null),
+      [`run${D}Job`]: async (_p: unknown, args: { job: string; tenant?: string | null }, ctx: SyncRequestContext) =>
+        jobRunOut(await ctx.sync.events.runJob(args.job, args.tenant)),
     },
   };
 }

@@ -145,3 +145,208 @@ export async function countOf(sql: StoreSql, text: string, params: unknown[] = [
   const [row] = await sql.query<{ n: string | number }>(text, params);
   return Number(row?.n ?? 0);
 }
+
+/** A nats-server of the test's own (free port, own store dir), so it can be killed and restarted. */
+export interface OwnNats {
+  readonly url: string;
+  kill(): Promise<void>;
+  restart(): Promise<void>;
+  stop(): Promise<void>;
+}
+
+export async function startOwnNats(): Promise<OwnNats> {
+  const { spawn } = await import('node:child_process');
+  const { mkdtempSync, rmSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const { join } = await import('node:path');
+  const { createConnection } = await import('node:net');
+  const { freePorts } = await import('../../src/process.js');
+  const [port] = await freePorts(1);
+  const dir = mkdtempSync(join(tmpdir(), 'hub-nats-'));
+  let child: ReturnType<typeof spawn> | undefined;
+  const up = () =>
+    waitFor(
+      'nats-server listening',
+      () =>
+        new Promise<true | undefined>((resolve) => {
+          const socket = createConnection({ port: Number(port), host: '127.0.0.1' });
+          socket.once('connect', () => (socket.destroy(), resolve(true)));
+          socket.once('error', () => resolve(undefined));
+        }),
+      15_000,
+      50,
+    );
+  const start = async () => {
+    child = spawn('/usr/sbin/nats-server', ['-a', '127.0.0.1', '-p', String(port), '-js', '-sd', dir], {
+      stdio: 'ignore',
+    });
+    await up();
+  };
+  const kill = async () => {
+    const running = child;
+    if (!running || running.exitCode !== null) return;
+    await new Promise((resolve) => {
+      running.once('exit', resolve);
+      running.kill('SIGKILL');
+    });
+  };
+  await start();
+  return {
+    url: `nats://127.0.0.1:${port}`,
+    kill,
+    restart: start,
+    async stop() {
+      await kill();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface PathSetup {
+  readonly store: StoreKind;
+  readonly bus: 'embedded' | 'nats';
+}
+
+/** The combinations the properties are checked on (NATS over PostgreSQL: production's pairing). */
+export const PATHS: readonly PathSetup[] = [
+  { store: 'postgres', bus: 'embedded' },
+  { store: 'pglite', bus: 'embedded' },
+  { store: 'postgres', bus: 'nats' },
+];
+
+export const pathName = (setup: PathSetup) => `${setup.bus} bus on ${setup.store}`;
+
+export interface EventPath {
+  readonly pair: StorePair;
+  readonly producerBus: import('../../src/events/types.js').EventBus;
+  readonly consumerBus: import('../../src/events/types.js').EventBus;
+  readonly relay: import('../../src/events/relay.js').Relay;
+  readonly runtime: import('../../src/events/consumer.js').ConsumerRuntime;
+  /** Writes `count` usage events for customers `cust_<i % customers>` through the producer's pipeline. */
+  write(count: number, options?: { customers?: number; writer?: number }): Promise<void>;
+  stop(): Promise<void>;
+}
+
+let sourceTick = 0;
+
+/** Producer store + relay + bus + consumer store + runtime running `consumers`. */
+export async function openPath(
+  setup: PathSetup,
+  consumers: readonly ConsumerDefinition[],
+  options: { nats?: string; prefix?: string; pair?: StorePair } = {},
+): Promise<EventPath> {
+  const { createEmbeddedBus } = await import('../../src/events/bus-embedded.js');
+  const { createNatsBus } = await import('../../src/events/bus-nats.js');
+  const { startRelay } = await import('../../src/events/relay.js');
+  const { createConsumerRuntime } = await import('../../src/events/consumer.js');
+  const { CUSTOMER_KEYS, definition, fixturePipeline } = await import('../sync/fixture.js');
+  const { randomBytes } = await import('node:crypto');
+  const pair = options.pair ?? (await openStorePair(setup.store));
+  let producerBus: import('../../src/events/types.js').EventBus;
+  let consumerBus: import('../../src/events/types.js').EventBus;
+  if (setup.bus === 'embedded') {
+    const local = createEmbeddedBus({ domain: 'product', store: pair.producer.sql, pollMs: 200 });
+    producerBus = local;
+    // The consumer's process reads the producer's stream; in one process, straight from its log.
+    consumerBus = createEmbeddedBus({
+      domain: 'health',
+      store: pair.consumer.sql,
+      remote: (_domain, query) => local.readLocal(query),
+      waitMs: 2000,
+    });
+  } else {
+    const prefix = options.prefix ?? `T${randomBytes(4).toString('hex').toUpperCase()}`;
+    const servers = options.nats ?? process.env['NATS_URL'] ?? 'nats://127.0.0.1:4222';
+    producerBus = await createNatsBus({ servers, prefix, ackWaitMs: 5000 });
+    consumerBus = await createNatsBus({ servers, prefix, ackWaitMs: 5000 });
+  }
+  const relay = await startRelay({
+    domain: 'product',
+    store: pair.producer.sql,
+    storeConfig: pair.producer.config,
+    bus: producerBus,
+    pollMs: 250,
+  });
+  const runtime = createConsumerRuntime(
+    {
+      domain: 'health',
+      client: pair.consumer.client,
+      store: pair.consumer.sql,
+      bus: consumerBus,
+      sync: definition,
+      customerKeys: CUSTOMER_KEYS,
+      backoff: { baseMs: 5, maxMs: 40 },
+    },
+    consumers,
+  );
+  await runtime.start();
+  const base = Date.now() - 3_600_000;
+  return {
+    pair,
+    producerBus,
+    consumerBus,
+    relay,
+    runtime,
+    async write(count, { customers = 5, writer = 0 } = {}) {
+      const pipeline = fixturePipeline(pair.producer.client, 'acme', { onCommitted: () => relay.wake() });
+      for (let i = 0; i < count; i++) {
+        await pipeline.apply([
+          {
+            kind: 'usage',
+            payload: {
+              customerId: `cust_${(writer * 7 + i) % customers}`,
+              period: '2026-11-01',
+              feature: `f${i % 3}`,
+              usageCount: writer * 1000 + i,
+              at: new Date(base + ++sourceTick * 1000).toISOString(),
+            },
+          },
+        ]);
+      }
+    },
+    async stop() {
+      await runtime.stop();
+      await relay.stop();
+      await consumerBus.close();
+      await producerBus.close();
+      if (!options.pair) await pair.close();
+    },
+  };
+}
+
+/** Every run of the consumer's handler that committed, in commit order. */
+export async function appliedRuns(sql: StoreSql, consumer = 'health.mirror') {
+  return sql.query<{ event_id: string; customer_id: string; cursor: string }>(
+    `SELECT "event_id"::text, "customer_id", "cursor"::text FROM "test_applied" WHERE "consumer" = $1 ORDER BY "n"`,
+    [consumer],
+  );
+}
+
+/**
+ * The properties every test ends with: each committed outbox event applied exactly once, and per
+ * customer in commit (outbox seq) order; the consumer's mirrored rows equal the producer's.
+ */
+export async function expectExactlyOnceInOrder(path: EventPath, consumer = 'health.mirror', timeoutMs = 60_000) {
+  const { expect } = await import('vitest');
+  const events = await path.pair.producer.sql.query<{ id: string; customer_id: string; seq: string }>(
+    `SELECT "id"::text, "customer_id", "seq"::text FROM "hub_sync_outbox" ORDER BY "hub_sync_outbox"."seq"`,
+  );
+  await waitFor(
+    `${events.length} events applied`,
+    async () => ((await appliedRuns(path.pair.consumer.sql, consumer)).length >= events.length ? true : undefined),
+    timeoutMs,
+  );
+  // A little longer: a double application would show up now.
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  const runs = await appliedRuns(path.pair.consumer.sql, consumer);
+  expect(runs.map((r) => r.event_id).sort()).toEqual(events.map((e) => e.id).sort());
+  const seqOf = new Map(events.map((e) => [e.id, Number(e.seq)]));
+  const byCustomer = new Map<string, number[]>();
+  for (const run of runs) {
+    byCustomer.set(run.customer_id, [...(byCustomer.get(run.customer_id) ?? []), seqOf.get(run.event_id) ?? -1]);
+  }
+  for (const seqs of byCustomer.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+  const rows = (sql: StoreSql) =>
+    sql.query(`SELECT "customerId", "feature", "usageCount" FROM "FeatureUsage" ORDER BY 1, 2`);
+  expect(await rows(path.pair.consumer.sql)).toEqual(await rows(path.pair.producer.sql));
+}

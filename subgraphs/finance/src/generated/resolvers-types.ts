@@ -35,6 +35,17 @@ export type Scalars = {
   _FieldSet: { input: any; output: any };
 };
 
+/** A batch job a domain declares (subgraphs/<domain>/src/jobs.ts). */
+export type BatchJob = {
+  __typename?: 'BatchJob';
+  description: Scalars['String']['output'];
+  domain: Scalars['String']['output'];
+  /** What run<Domain>Job and `npm run job` take, e.g. finance-rollup. */
+  name: Scalars['String']['output'];
+  /** Cron in UTC; null for on-demand only. */
+  schedule?: Maybe<Scalars['String']['output']>;
+};
+
 /** Overall health of collections. */
 export type CollectionHealth =
   /** No collection issues. */
@@ -62,6 +73,19 @@ export type ConflictRule =
 
 /** Which side of a conflict won. */
 export type ConflictWinner = 'INCOMING' | 'STORED';
+
+/** A consumer of this domain and how far behind the stream it reads it is. */
+export type ConsumerLag = {
+  __typename?: 'ConsumerLag';
+  /** The producing domain whose stream it reads. */
+  from: Scalars['String']['output'];
+  /** Events not yet acknowledged (the whole stream, every tenant). */
+  lag: Scalars['Int']['output'];
+  /** Durable name, e.g. health.recompute. */
+  name: Scalars['String']['output'];
+  /** Commit time of the oldest of them; null when caught up. */
+  oldestPendingAt?: Maybe<Scalars['DateTime']['output']>;
+};
 
 /** A new invoice. */
 export type CreateInvoiceInput = {
@@ -148,6 +172,15 @@ export type DataQualityReport = {
   until: Scalars['DateTime']['output'];
 };
 
+/** Waiting (not replayed) dead letters of the tenant. */
+export type DeadLetterCounts = {
+  __typename?: 'DeadLetterCounts';
+  /** Events a consumer of this domain gave up on. */
+  consumer: Scalars['Int']['output'];
+  /** Sync events the pipeline refused (`deadLetters`). */
+  sync: Scalars['Int']['output'];
+};
+
 /** One domain's sync bookkeeping (admins). */
 export type DomainSync = {
   __typename?: 'DomainSync';
@@ -155,6 +188,16 @@ export type DomainSync = {
   dataQuality: DataQualityReport;
   deadLetters: SyncDeadLetterConnection;
   domain: Scalars['String']['output'];
+  /** Weekly integration-health reports, newest first. */
+  integrationHealth: IntegrationHealthReportConnection;
+  /** One run, e.g. to follow a run started with run<Domain>Job. */
+  jobRun?: Maybe<JobRun>;
+  /** Runs of the domain's jobs for the caller's tenant (and runs over every tenant), newest first. */
+  jobRuns: JobRunConnection;
+  /** The domain's batch jobs. */
+  jobs: Array<BatchJob>;
+  /** Events/s, backlog, consumer lag, dead letters, last error and latest job runs, now. */
+  status: SyncStatus;
   syncConflicts: SyncConflictConnection;
 };
 
@@ -168,6 +211,25 @@ export type DomainSyncDeadLettersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<SyncDeadLetterFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncIntegrationHealthArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncJobRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncJobRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  job?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<JobRunStatus>;
 };
 
 /** One domain's sync bookkeeping (admins). */
@@ -339,6 +401,48 @@ export type HubEventPage = {
   events: Array<HubEvent>;
 };
 
+/** The weekly integration-health report of one domain for one tenant (job integration-health). */
+export type IntegrationHealthReport = {
+  __typename?: 'IntegrationHealthReport';
+  accuracy?: Maybe<Scalars['Float']['output']>;
+  completeness?: Maybe<Scalars['Float']['output']>;
+  consistency?: Maybe<Scalars['Float']['output']>;
+  consumerDeadLetters: Scalars['Int']['output'];
+  /** The domain's consumers when the report ran. */
+  consumers: Array<ConsumerLag>;
+  createdAt: Scalars['DateTime']['output'];
+  domain: Scalars['String']['output'];
+  /** Outbox events committed in the period, and their mean rate. */
+  events: Scalars['Int']['output'];
+  eventsPerSecond: Scalars['Float']['output'];
+  outboxBacklog: Scalars['Int']['output'];
+  periodEnd: Scalars['DateTime']['output'];
+  periodStart: Scalars['DateTime']['output'];
+  /** Relay publish lag (commit to publish) of the period's events, ms. */
+  publishLagP50Ms?: Maybe<Scalars['Float']['output']>;
+  publishLagP95Ms?: Maybe<Scalars['Float']['output']>;
+  /** Mean quality of the period's records (hub_sync_quality). */
+  qualityScore?: Maybe<Scalars['Float']['output']>;
+  /** Sync records received, and how many were rejected. */
+  records: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  runId: Scalars['ID']['output'];
+  syncDeadLetters: Scalars['Int']['output'];
+};
+
+export type IntegrationHealthReportConnection = {
+  __typename?: 'IntegrationHealthReportConnection';
+  edges: Array<IntegrationHealthReportEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type IntegrationHealthReportEdge = {
+  __typename?: 'IntegrationHealthReportEdge';
+  cursor: Scalars['String']['output'];
+  node: IntegrationHealthReport;
+};
+
 /** An invoice issued to a customer. */
 export type Invoice = {
   __typename?: 'Invoice';
@@ -411,6 +515,67 @@ export type InvoiceStatus =
   /** Cancelled. */
   | 'VOID';
 
+/** One run of a batch job, as recorded in the domain's store. */
+export type JobRun = {
+  __typename?: 'JobRun';
+  /** How many times a runner started or resumed it (a killed run resumes from its checkpoint). */
+  attempts: Scalars['Int']['output'];
+  domain: Scalars['String']['output'];
+  endedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The last failure, or why it was resumed. */
+  error?: Maybe<Scalars['String']['output']>;
+  /** Items that failed (e.g. rejected by the sync pipeline). */
+  failed: Scalars['Int']['output'];
+  /** Host and process id of the runner that last ran it. */
+  host?: Maybe<Scalars['String']['output']>;
+  /** The run id (also the job queue's id of it). */
+  id: Scalars['ID']['output'];
+  job: Scalars['String']['output'];
+  pid?: Maybe<Scalars['Int']['output']>;
+  /** Items done so far (customers, tenants): updated with every checkpoint. */
+  processed: Scalars['Int']['output'];
+  queuedAt: Scalars['DateTime']['output'];
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: JobRunStatus;
+  /** The job's summary details (JSON text), once it succeeded. */
+  summary?: Maybe<Scalars['String']['output']>;
+  /** The tenant it ran for; null for a run over every tenant of the store. */
+  tenantId?: Maybe<Scalars['String']['output']>;
+  /** Items in all, once the job knows. */
+  total?: Maybe<Scalars['Int']['output']>;
+  trigger: JobTrigger;
+};
+
+export type JobRunConnection = {
+  __typename?: 'JobRunConnection';
+  edges: Array<JobRunEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type JobRunEdge = {
+  __typename?: 'JobRunEdge';
+  cursor: Scalars['String']['output'];
+  node: JobRun;
+};
+
+/** Where a job run is in its life. */
+export type JobRunStatus =
+  | 'CANCELLED'
+  /** Failed for good: its retries are spent. */
+  | 'FAILED'
+  /** Waiting for a runner (a new run, or one to be retried or resumed). */
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'SUCCEEDED';
+
+/** What started a job run. */
+export type JobTrigger =
+  /** An admin: run<Domain>Job or `npm run job`. */
+  | 'MANUAL'
+  /** The job's cron schedule (UTC). */
+  | 'SCHEDULE';
+
 /** Milestone progress of value realization. */
 export type MilestoneAchievement =
   /** Milestones are met early. */
@@ -431,6 +596,8 @@ export type Mutation = {
   replayFinanceDeadLetter: SyncEventResult;
   /** Overrides a recorded finance conflict with the picked value, through the same pipeline (admins). */
   resolveFinanceConflict: SyncEventResult;
+  /** Queues a run of one of the finance jobs for the caller's tenant and returns it; follow it with `sync { finance { jobRun(id) } }` (admins). */
+  runFinanceJob: JobRun;
   /** Applies a batch of finance sync events (at most 1,000 per transaction); one result per event, in order. */
   syncFinance: SyncBatchResult;
   /** Moves an invoice to another status (e.g. marks it paid). */
@@ -454,6 +621,12 @@ export type MutationReplayFinanceDeadLetterArgs = {
 export type MutationResolveFinanceConflictArgs = {
   id: Scalars['ID']['input'];
   pick: ConflictPick;
+};
+
+/** Finance writes. */
+export type MutationRunFinanceJobArgs = {
+  job: Scalars['String']['input'];
+  tenant?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Finance writes. */
@@ -717,6 +890,15 @@ export type SyncDomains = {
   finance: DomainSync;
 };
 
+/** The latest failure of a kind. */
+export type SyncError = {
+  __typename?: 'SyncError';
+  at: Scalars['DateTime']['output'];
+  message: Scalars['String']['output'];
+  /** sync (a refused event), consumer (a dead-lettered delivery) or job (a failed run). */
+  source: Scalars['String']['output'];
+};
+
 /** The outcome of one event of a sync batch, in the order sent. */
 export type SyncEventResult = {
   __typename?: 'SyncEventResult';
@@ -786,6 +968,27 @@ export type SyncQualityScore = {
   score: Scalars['Float']['output'];
   timeliness: Scalars['Float']['output'];
   validity: Scalars['Float']['output'];
+};
+
+/**
+ * The live state of one domain's sync for the caller's tenant (admins): what issue 9's `syncStatus`
+ * subscription pushes, in the same shape.
+ */
+export type SyncStatus = {
+  __typename?: 'SyncStatus';
+  /** When it was read. */
+  at: Scalars['DateTime']['output'];
+  consumers: Array<ConsumerLag>;
+  deadLetters: DeadLetterCounts;
+  domain: Scalars['String']['output'];
+  /** Outbox events committed over the last minute, per second. */
+  eventsPerSecond: Scalars['Float']['output'];
+  /** The latest run of each job. */
+  jobRuns: Array<JobRun>;
+  lastError?: Maybe<SyncError>;
+  /** Outbox events not yet published by the relay. */
+  outboxBacklog: Scalars['Int']['output'];
+  tenantId: Scalars['String']['output'];
 };
 
 /** A status change of an invoice. */
@@ -976,19 +1179,22 @@ export type FederationReferenceTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers types */
 export type ResolversTypes = ResolversObject<{
+  BatchJob: ResolverTypeWrapper<BatchJob>;
   CollectionHealth: CollectionHealth;
   ConflictPick: ConflictPick;
   ConflictRule: ConflictRule;
   ConflictWinner: ConflictWinner;
+  ConsumerLag: ResolverTypeWrapper<ConsumerLag>;
+  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   CreateInvoiceInput: CreateInvoiceInput;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Customer: ResolverTypeWrapper<CustomerRefModel>;
   CustomerFinance: ResolverTypeWrapper<CustomerRefModel>;
-  Int: ResolverTypeWrapper<Scalars['Int']['output']>;
   DataQualityReport: ResolverTypeWrapper<DataQualityReport>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
   FinanceFinancialHealthInput: FinanceFinancialHealthInput;
   FinanceRevenueAttributionInput: FinanceRevenueAttributionInput;
@@ -1002,6 +1208,9 @@ export type ResolversTypes = ResolversObject<{
   FinancialPerformanceSyncInput: FinancialPerformanceSyncInput;
   HubEvent: ResolverTypeWrapper<HubEvent>;
   HubEventPage: ResolverTypeWrapper<HubEventPage>;
+  IntegrationHealthReport: ResolverTypeWrapper<IntegrationHealthReport>;
+  IntegrationHealthReportConnection: ResolverTypeWrapper<IntegrationHealthReportConnection>;
+  IntegrationHealthReportEdge: ResolverTypeWrapper<IntegrationHealthReportEdge>;
   Invoice: ResolverTypeWrapper<InvoiceModel>;
   InvoiceConnection: ResolverTypeWrapper<
     Omit<InvoiceConnection, 'edges'> & { edges: Array<ResolversTypes['InvoiceEdge']> }
@@ -1009,6 +1218,11 @@ export type ResolversTypes = ResolversObject<{
   InvoiceEdge: ResolverTypeWrapper<Omit<InvoiceEdge, 'node'> & { node: ResolversTypes['Invoice'] }>;
   InvoiceFilter: InvoiceFilter;
   InvoiceStatus: InvoiceStatus;
+  JobRun: ResolverTypeWrapper<JobRun>;
+  JobRunConnection: ResolverTypeWrapper<JobRunConnection>;
+  JobRunEdge: ResolverTypeWrapper<JobRunEdge>;
+  JobRunStatus: JobRunStatus;
+  JobTrigger: JobTrigger;
   MilestoneAchievement: MilestoneAchievement;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1035,11 +1249,13 @@ export type ResolversTypes = ResolversObject<{
   SyncDeadLetterEdge: ResolverTypeWrapper<SyncDeadLetterEdge>;
   SyncDeadLetterFilter: SyncDeadLetterFilter;
   SyncDomains: ResolverTypeWrapper<SyncDomains>;
+  SyncError: ResolverTypeWrapper<SyncError>;
   SyncEventResult: ResolverTypeWrapper<SyncEventResult>;
   SyncFieldConflict: ResolverTypeWrapper<SyncFieldConflict>;
   SyncOutcome: SyncOutcome;
   SyncOutcomeCounts: ResolverTypeWrapper<SyncOutcomeCounts>;
   SyncQualityScore: ResolverTypeWrapper<SyncQualityScore>;
+  SyncStatus: ResolverTypeWrapper<SyncStatus>;
   UpdateInvoiceStatusInput: UpdateInvoiceStatusInput;
   UpsertRevenueAttributionInput: UpsertRevenueAttributionInput;
   ValueRealization: ResolverTypeWrapper<ValueRealizationModel>;
@@ -1051,15 +1267,18 @@ export type ResolversTypes = ResolversObject<{
 
 /** Mapping between all available schema types and the resolvers parents */
 export type ResolversParentTypes = ResolversObject<{
+  BatchJob: BatchJob;
+  ConsumerLag: ConsumerLag;
+  Int: Scalars['Int']['output'];
   CreateInvoiceInput: CreateInvoiceInput;
   ID: Scalars['ID']['output'];
   Customer: CustomerRefModel;
   CustomerFinance: CustomerRefModel;
-  Int: Scalars['Int']['output'];
   DataQualityReport: DataQualityReport;
   Float: Scalars['Float']['output'];
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DeadLetterCounts: DeadLetterCounts;
   DomainSync: DomainSync;
   FinanceFinancialHealthInput: FinanceFinancialHealthInput;
   FinanceRevenueAttributionInput: FinanceRevenueAttributionInput;
@@ -1073,10 +1292,16 @@ export type ResolversParentTypes = ResolversObject<{
   FinancialPerformanceSyncInput: FinancialPerformanceSyncInput;
   HubEvent: HubEvent;
   HubEventPage: HubEventPage;
+  IntegrationHealthReport: IntegrationHealthReport;
+  IntegrationHealthReportConnection: IntegrationHealthReportConnection;
+  IntegrationHealthReportEdge: IntegrationHealthReportEdge;
   Invoice: InvoiceModel;
   InvoiceConnection: Omit<InvoiceConnection, 'edges'> & { edges: Array<ResolversParentTypes['InvoiceEdge']> };
   InvoiceEdge: Omit<InvoiceEdge, 'node'> & { node: ResolversParentTypes['Invoice'] };
   InvoiceFilter: InvoiceFilter;
+  JobRun: JobRun;
+  JobRunConnection: JobRunConnection;
+  JobRunEdge: JobRunEdge;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
@@ -1099,10 +1324,12 @@ export type ResolversParentTypes = ResolversObject<{
   SyncDeadLetterEdge: SyncDeadLetterEdge;
   SyncDeadLetterFilter: SyncDeadLetterFilter;
   SyncDomains: SyncDomains;
+  SyncError: SyncError;
   SyncEventResult: SyncEventResult;
   SyncFieldConflict: SyncFieldConflict;
   SyncOutcomeCounts: SyncOutcomeCounts;
   SyncQualityScore: SyncQualityScore;
+  SyncStatus: SyncStatus;
   UpdateInvoiceStatusInput: UpdateInvoiceStatusInput;
   UpsertRevenueAttributionInput: UpsertRevenueAttributionInput;
   ValueRealization: ValueRealizationModel;
@@ -1174,6 +1401,26 @@ export type TagDirectiveResolver<Result, Parent, ContextType = Context, Args = T
   Args
 >;
 
+export type BatchJobResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['BatchJob'] = ResolversParentTypes['BatchJob'],
+> = ResolversObject<{
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  schedule?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type ConsumerLagResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ConsumerLag'] = ResolversParentTypes['ConsumerLag'],
+> = ResolversObject<{
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lag?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  oldestPendingAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+}>;
+
 export type CustomerResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Customer'] = ResolversParentTypes['Customer'],
@@ -1228,6 +1475,14 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeadLetterCountsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DeadLetterCounts'] = ResolversParentTypes['DeadLetterCounts'],
+> = ResolversObject<{
+  consumer?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sync?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export type DomainSyncResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['DomainSync'] = ResolversParentTypes['DomainSync'],
@@ -1245,6 +1500,26 @@ export type DomainSyncResolvers<
     RequireFields<DomainSyncDeadLettersArgs, 'first'>
   >;
   domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  integrationHealth?: Resolver<
+    ResolversTypes['IntegrationHealthReportConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncIntegrationHealthArgs, 'first'>
+  >;
+  jobRun?: Resolver<
+    Maybe<ResolversTypes['JobRun']>,
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncJobRunArgs, 'id'>
+  >;
+  jobRuns?: Resolver<
+    ResolversTypes['JobRunConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncJobRunsArgs, 'first'>
+  >;
+  jobs?: Resolver<Array<ResolversTypes['BatchJob']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SyncStatus'], ParentType, ContextType>;
   syncConflicts?: Resolver<
     ResolversTypes['SyncConflictConnection'],
     ParentType,
@@ -1290,6 +1565,50 @@ export type HubEventPageResolvers<
   events?: Resolver<Array<ResolversTypes['HubEvent']>, ParentType, ContextType>;
 }>;
 
+export type IntegrationHealthReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['IntegrationHealthReport'] = ResolversParentTypes['IntegrationHealthReport'],
+> = ResolversObject<{
+  accuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  completeness?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  consistency?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  consumerDeadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  consumers?: Resolver<Array<ResolversTypes['ConsumerLag']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  events?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  eventsPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  outboxBacklog?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  publishLagP50Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  publishLagP95Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  qualityScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  records?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  runId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  syncDeadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type IntegrationHealthReportConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['IntegrationHealthReportConnection'] =
+    ResolversParentTypes['IntegrationHealthReportConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['IntegrationHealthReportEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type IntegrationHealthReportEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['IntegrationHealthReportEdge'] =
+    ResolversParentTypes['IntegrationHealthReportEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['IntegrationHealthReport'], ParentType, ContextType>;
+}>;
+
 export type InvoiceResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Invoice'] = ResolversParentTypes['Invoice'],
@@ -1331,6 +1650,46 @@ export type InvoiceEdgeResolvers<
   node?: Resolver<ResolversTypes['Invoice'], ParentType, ContextType>;
 }>;
 
+export type JobRunResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['JobRun'] = ResolversParentTypes['JobRun'],
+> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  host?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  job?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pid?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  processed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  queuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['JobRunStatus'], ParentType, ContextType>;
+  summary?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  tenantId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  total?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  trigger?: Resolver<ResolversTypes['JobTrigger'], ParentType, ContextType>;
+}>;
+
+export type JobRunConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['JobRunConnection'] = ResolversParentTypes['JobRunConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['JobRunEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type JobRunEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['JobRunEdge'] = ResolversParentTypes['JobRunEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['JobRun'], ParentType, ContextType>;
+}>;
+
 export interface MoneyScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Money'], any> {
   name: 'Money';
 }
@@ -1356,6 +1715,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationResolveFinanceConflictArgs, 'id' | 'pick'>
+  >;
+  runFinanceJob?: Resolver<
+    ResolversTypes['JobRun'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRunFinanceJobArgs, 'job'>
   >;
   syncFinance?: Resolver<
     ResolversTypes['SyncBatchResult'],
@@ -1559,6 +1924,15 @@ export type SyncDomainsResolvers<
   finance?: Resolver<ResolversTypes['DomainSync'], ParentType, ContextType>;
 }>;
 
+export type SyncErrorResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncError'] = ResolversParentTypes['SyncError'],
+> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type SyncEventResultResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['SyncEventResult'] = ResolversParentTypes['SyncEventResult'],
@@ -1610,6 +1984,21 @@ export type SyncQualityScoreResolvers<
   validity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
+export type SyncStatusResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncStatus'] = ResolversParentTypes['SyncStatus'],
+> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  consumers?: Resolver<Array<ResolversTypes['ConsumerLag']>, ParentType, ContextType>;
+  deadLetters?: Resolver<ResolversTypes['DeadLetterCounts'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventsPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  jobRuns?: Resolver<Array<ResolversTypes['JobRun']>, ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['SyncError']>, ParentType, ContextType>;
+  outboxBacklog?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type ValueRealizationResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['ValueRealization'] = ResolversParentTypes['ValueRealization'],
@@ -1639,18 +2028,27 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 }
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
+  BatchJob?: BatchJobResolvers<ContextType>;
+  ConsumerLag?: ConsumerLagResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerFinance?: CustomerFinanceResolvers<ContextType>;
   DataQualityReport?: DataQualityReportResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DeadLetterCounts?: DeadLetterCountsResolvers<ContextType>;
   DomainSync?: DomainSyncResolvers<ContextType>;
   FinancialHealth?: FinancialHealthResolvers<ContextType>;
   HubEvent?: HubEventResolvers<ContextType>;
   HubEventPage?: HubEventPageResolvers<ContextType>;
+  IntegrationHealthReport?: IntegrationHealthReportResolvers<ContextType>;
+  IntegrationHealthReportConnection?: IntegrationHealthReportConnectionResolvers<ContextType>;
+  IntegrationHealthReportEdge?: IntegrationHealthReportEdgeResolvers<ContextType>;
   Invoice?: InvoiceResolvers<ContextType>;
   InvoiceConnection?: InvoiceConnectionResolvers<ContextType>;
   InvoiceEdge?: InvoiceEdgeResolvers<ContextType>;
+  JobRun?: JobRunResolvers<ContextType>;
+  JobRunConnection?: JobRunConnectionResolvers<ContextType>;
+  JobRunEdge?: JobRunEdgeResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
@@ -1667,10 +2065,12 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   SyncDeadLetterConnection?: SyncDeadLetterConnectionResolvers<ContextType>;
   SyncDeadLetterEdge?: SyncDeadLetterEdgeResolvers<ContextType>;
   SyncDomains?: SyncDomainsResolvers<ContextType>;
+  SyncError?: SyncErrorResolvers<ContextType>;
   SyncEventResult?: SyncEventResultResolvers<ContextType>;
   SyncFieldConflict?: SyncFieldConflictResolvers<ContextType>;
   SyncOutcomeCounts?: SyncOutcomeCountsResolvers<ContextType>;
   SyncQualityScore?: SyncQualityScoreResolvers<ContextType>;
+  SyncStatus?: SyncStatusResolvers<ContextType>;
   ValueRealization?: ValueRealizationResolvers<ContextType>;
   federation__FieldSet?: GraphQLScalarType;
   link__Import?: GraphQLScalarType;

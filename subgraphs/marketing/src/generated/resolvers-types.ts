@@ -60,6 +60,17 @@ export type AttributionAnalysisSyncInput = {
   successCorrelation?: InputMaybe<Scalars['Float']['input']>;
 };
 
+/** A batch job a domain declares (subgraphs/<domain>/src/jobs.ts). */
+export type BatchJob = {
+  __typename?: 'BatchJob';
+  description: Scalars['String']['output'];
+  domain: Scalars['String']['output'];
+  /** What run<Domain>Job and `npm run job` take, e.g. finance-rollup. */
+  name: Scalars['String']['output'];
+  /** Cron in UTC; null for on-demand only. */
+  schedule?: Maybe<Scalars['String']['output']>;
+};
+
 /** A marketing campaign. */
 export type Campaign = {
   __typename?: 'Campaign';
@@ -239,6 +250,19 @@ export type ConflictRule =
 /** Which side of a conflict won. */
 export type ConflictWinner = 'INCOMING' | 'STORED';
 
+/** A consumer of this domain and how far behind the stream it reads it is. */
+export type ConsumerLag = {
+  __typename?: 'ConsumerLag';
+  /** The producing domain whose stream it reads. */
+  from: Scalars['String']['output'];
+  /** Events not yet acknowledged (the whole stream, every tenant). */
+  lag: Scalars['Int']['output'];
+  /** Durable name, e.g. health.recompute. */
+  name: Scalars['String']['output'];
+  /** Commit time of the oldest of them; null when caught up. */
+  oldestPendingAt?: Maybe<Scalars['DateTime']['output']>;
+};
+
 /** A new campaign. */
 export type CreateCampaignInput = {
   /** What the campaign is meant to achieve. */
@@ -362,6 +386,15 @@ export type DataQualityReport = {
   until: Scalars['DateTime']['output'];
 };
 
+/** Waiting (not replayed) dead letters of the tenant. */
+export type DeadLetterCounts = {
+  __typename?: 'DeadLetterCounts';
+  /** Events a consumer of this domain gave up on. */
+  consumer: Scalars['Int']['output'];
+  /** Sync events the pipeline refused (`deadLetters`). */
+  sync: Scalars['Int']['output'];
+};
+
 /** One domain's sync bookkeeping (admins). */
 export type DomainSync = {
   __typename?: 'DomainSync';
@@ -369,6 +402,16 @@ export type DomainSync = {
   dataQuality: DataQualityReport;
   deadLetters: SyncDeadLetterConnection;
   domain: Scalars['String']['output'];
+  /** Weekly integration-health reports, newest first. */
+  integrationHealth: IntegrationHealthReportConnection;
+  /** One run, e.g. to follow a run started with run<Domain>Job. */
+  jobRun?: Maybe<JobRun>;
+  /** Runs of the domain's jobs for the caller's tenant (and runs over every tenant), newest first. */
+  jobRuns: JobRunConnection;
+  /** The domain's batch jobs. */
+  jobs: Array<BatchJob>;
+  /** Events/s, backlog, consumer lag, dead letters, last error and latest job runs, now. */
+  status: SyncStatus;
   syncConflicts: SyncConflictConnection;
 };
 
@@ -382,6 +425,25 @@ export type DomainSyncDeadLettersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<SyncDeadLetterFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncIntegrationHealthArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncJobRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncJobRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  job?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<JobRunStatus>;
 };
 
 /** One domain's sync bookkeeping (admins). */
@@ -442,6 +504,109 @@ export type HubEventPage = {
   cursor: Scalars['String']['output'];
   events: Array<HubEvent>;
 };
+
+/** The weekly integration-health report of one domain for one tenant (job integration-health). */
+export type IntegrationHealthReport = {
+  __typename?: 'IntegrationHealthReport';
+  accuracy?: Maybe<Scalars['Float']['output']>;
+  completeness?: Maybe<Scalars['Float']['output']>;
+  consistency?: Maybe<Scalars['Float']['output']>;
+  consumerDeadLetters: Scalars['Int']['output'];
+  /** The domain's consumers when the report ran. */
+  consumers: Array<ConsumerLag>;
+  createdAt: Scalars['DateTime']['output'];
+  domain: Scalars['String']['output'];
+  /** Outbox events committed in the period, and their mean rate. */
+  events: Scalars['Int']['output'];
+  eventsPerSecond: Scalars['Float']['output'];
+  outboxBacklog: Scalars['Int']['output'];
+  periodEnd: Scalars['DateTime']['output'];
+  periodStart: Scalars['DateTime']['output'];
+  /** Relay publish lag (commit to publish) of the period's events, ms. */
+  publishLagP50Ms?: Maybe<Scalars['Float']['output']>;
+  publishLagP95Ms?: Maybe<Scalars['Float']['output']>;
+  /** Mean quality of the period's records (hub_sync_quality). */
+  qualityScore?: Maybe<Scalars['Float']['output']>;
+  /** Sync records received, and how many were rejected. */
+  records: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  runId: Scalars['ID']['output'];
+  syncDeadLetters: Scalars['Int']['output'];
+};
+
+export type IntegrationHealthReportConnection = {
+  __typename?: 'IntegrationHealthReportConnection';
+  edges: Array<IntegrationHealthReportEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type IntegrationHealthReportEdge = {
+  __typename?: 'IntegrationHealthReportEdge';
+  cursor: Scalars['String']['output'];
+  node: IntegrationHealthReport;
+};
+
+/** One run of a batch job, as recorded in the domain's store. */
+export type JobRun = {
+  __typename?: 'JobRun';
+  /** How many times a runner started or resumed it (a killed run resumes from its checkpoint). */
+  attempts: Scalars['Int']['output'];
+  domain: Scalars['String']['output'];
+  endedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The last failure, or why it was resumed. */
+  error?: Maybe<Scalars['String']['output']>;
+  /** Items that failed (e.g. rejected by the sync pipeline). */
+  failed: Scalars['Int']['output'];
+  /** Host and process id of the runner that last ran it. */
+  host?: Maybe<Scalars['String']['output']>;
+  /** The run id (also the job queue's id of it). */
+  id: Scalars['ID']['output'];
+  job: Scalars['String']['output'];
+  pid?: Maybe<Scalars['Int']['output']>;
+  /** Items done so far (customers, tenants): updated with every checkpoint. */
+  processed: Scalars['Int']['output'];
+  queuedAt: Scalars['DateTime']['output'];
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: JobRunStatus;
+  /** The job's summary details (JSON text), once it succeeded. */
+  summary?: Maybe<Scalars['String']['output']>;
+  /** The tenant it ran for; null for a run over every tenant of the store. */
+  tenantId?: Maybe<Scalars['String']['output']>;
+  /** Items in all, once the job knows. */
+  total?: Maybe<Scalars['Int']['output']>;
+  trigger: JobTrigger;
+};
+
+export type JobRunConnection = {
+  __typename?: 'JobRunConnection';
+  edges: Array<JobRunEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type JobRunEdge = {
+  __typename?: 'JobRunEdge';
+  cursor: Scalars['String']['output'];
+  node: JobRun;
+};
+
+/** Where a job run is in its life. */
+export type JobRunStatus =
+  | 'CANCELLED'
+  /** Failed for good: its retries are spent. */
+  | 'FAILED'
+  /** Waiting for a runner (a new run, or one to be retried or resumed). */
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'SUCCEEDED';
+
+/** What started a job run. */
+export type JobTrigger =
+  /** An admin: run<Domain>Job or `npm run job`. */
+  | 'MANUAL'
+  /** The job's cron schedule (UTC). */
+  | 'SCHEDULE';
 
 /** Filter for the journeys list. */
 export type JourneyFilter = {
@@ -540,6 +705,8 @@ export type Mutation = {
   replayMarketingDeadLetter: SyncEventResult;
   /** Overrides a recorded marketing conflict with the picked value, through the same pipeline (admins). */
   resolveMarketingConflict: SyncEventResult;
+  /** Queues a run of one of the marketing jobs for the caller's tenant and returns it; follow it with `sync { marketing { jobRun(id) } }` (admins). */
+  runMarketingJob: JobRun;
   /** Applies a batch of marketing sync events (at most 1,000 per transaction); one result per event, in order. */
   syncMarketing: SyncBatchResult;
   /** Changes a campaign of the viewer's tenant. */
@@ -571,6 +738,12 @@ export type MutationReplayMarketingDeadLetterArgs = {
 export type MutationResolveMarketingConflictArgs = {
   id: Scalars['ID']['input'];
   pick: ConflictPick;
+};
+
+/** Marketing writes. Every write stays inside the viewer's tenant. */
+export type MutationRunMarketingJobArgs = {
+  job: Scalars['String']['input'];
+  tenant?: InputMaybe<Scalars['String']['input']>;
 };
 
 /** Marketing writes. Every write stays inside the viewer's tenant. */
@@ -897,6 +1070,15 @@ export type SyncDomains = {
   marketing: DomainSync;
 };
 
+/** The latest failure of a kind. */
+export type SyncError = {
+  __typename?: 'SyncError';
+  at: Scalars['DateTime']['output'];
+  message: Scalars['String']['output'];
+  /** sync (a refused event), consumer (a dead-lettered delivery) or job (a failed run). */
+  source: Scalars['String']['output'];
+};
+
 /** The outcome of one event of a sync batch, in the order sent. */
 export type SyncEventResult = {
   __typename?: 'SyncEventResult';
@@ -966,6 +1148,27 @@ export type SyncQualityScore = {
   score: Scalars['Float']['output'];
   timeliness: Scalars['Float']['output'];
   validity: Scalars['Float']['output'];
+};
+
+/**
+ * The live state of one domain's sync for the caller's tenant (admins): what issue 9's `syncStatus`
+ * subscription pushes, in the same shape.
+ */
+export type SyncStatus = {
+  __typename?: 'SyncStatus';
+  /** When it was read. */
+  at: Scalars['DateTime']['output'];
+  consumers: Array<ConsumerLag>;
+  deadLetters: DeadLetterCounts;
+  domain: Scalars['String']['output'];
+  /** Outbox events committed over the last minute, per second. */
+  eventsPerSecond: Scalars['Float']['output'];
+  /** The latest run of each job. */
+  jobRuns: Array<JobRun>;
+  lastError?: Maybe<SyncError>;
+  /** Outbox events not yet published by the relay. */
+  outboxBacklog: Scalars['Int']['output'];
+  tenantId: Scalars['String']['output'];
 };
 
 /** Changes to a campaign; omitted fields keep their value. */
@@ -1101,6 +1304,7 @@ export type ResolversTypes = ResolversObject<{
   AttributionAnalysis: ResolverTypeWrapper<AttributionAnalysisModel>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   AttributionAnalysisSyncInput: AttributionAnalysisSyncInput;
+  BatchJob: ResolverTypeWrapper<BatchJob>;
   Campaign: ResolverTypeWrapper<CampaignModel>;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   CampaignConnection: ResolverTypeWrapper<
@@ -1124,6 +1328,7 @@ export type ResolversTypes = ResolversObject<{
   ConflictPick: ConflictPick;
   ConflictRule: ConflictRule;
   ConflictWinner: ConflictWinner;
+  ConsumerLag: ResolverTypeWrapper<ConsumerLag>;
   CreateCampaignInput: CreateCampaignInput;
   Customer: ResolverTypeWrapper<CustomerRefModel>;
   CustomerJourney: ResolverTypeWrapper<CustomerJourneyModel>;
@@ -1137,10 +1342,19 @@ export type ResolversTypes = ResolversObject<{
   DataQualityReport: ResolverTypeWrapper<DataQualityReport>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
   HealthCampaignTrigger: ResolverTypeWrapper<HealthCampaignTriggerModel>;
   HubEvent: ResolverTypeWrapper<HubEvent>;
   HubEventPage: ResolverTypeWrapper<HubEventPage>;
+  IntegrationHealthReport: ResolverTypeWrapper<IntegrationHealthReport>;
+  IntegrationHealthReportConnection: ResolverTypeWrapper<IntegrationHealthReportConnection>;
+  IntegrationHealthReportEdge: ResolverTypeWrapper<IntegrationHealthReportEdge>;
+  JobRun: ResolverTypeWrapper<JobRun>;
+  JobRunConnection: ResolverTypeWrapper<JobRunConnection>;
+  JobRunEdge: ResolverTypeWrapper<JobRunEdge>;
+  JobRunStatus: JobRunStatus;
+  JobTrigger: JobTrigger;
   JourneyFilter: JourneyFilter;
   JourneyStage: JourneyStage;
   JourneyStageEntry: ResolverTypeWrapper<JourneyStageEntryModel>;
@@ -1174,11 +1388,13 @@ export type ResolversTypes = ResolversObject<{
   SyncDeadLetterEdge: ResolverTypeWrapper<SyncDeadLetterEdge>;
   SyncDeadLetterFilter: SyncDeadLetterFilter;
   SyncDomains: ResolverTypeWrapper<SyncDomains>;
+  SyncError: ResolverTypeWrapper<SyncError>;
   SyncEventResult: ResolverTypeWrapper<SyncEventResult>;
   SyncFieldConflict: ResolverTypeWrapper<SyncFieldConflict>;
   SyncOutcome: SyncOutcome;
   SyncOutcomeCounts: ResolverTypeWrapper<SyncOutcomeCounts>;
   SyncQualityScore: ResolverTypeWrapper<SyncQualityScore>;
+  SyncStatus: ResolverTypeWrapper<SyncStatus>;
   UpdateCampaignInput: UpdateCampaignInput;
   federation__FieldSet: ResolverTypeWrapper<Scalars['federation__FieldSet']['output']>;
   link__Import: ResolverTypeWrapper<Scalars['link__Import']['output']>;
@@ -1191,6 +1407,7 @@ export type ResolversParentTypes = ResolversObject<{
   AttributionAnalysis: AttributionAnalysisModel;
   Float: Scalars['Float']['output'];
   AttributionAnalysisSyncInput: AttributionAnalysisSyncInput;
+  BatchJob: BatchJob;
   Campaign: CampaignModel;
   ID: Scalars['ID']['output'];
   CampaignConnection: Omit<CampaignConnection, 'edges'> & { edges: Array<ResolversParentTypes['CampaignEdge']> };
@@ -1208,6 +1425,7 @@ export type ResolversParentTypes = ResolversObject<{
   };
   CampaignPerformanceSyncInput: CampaignPerformanceSyncInput;
   CampaignResults: CampaignResults;
+  ConsumerLag: ConsumerLag;
   CreateCampaignInput: CreateCampaignInput;
   Customer: CustomerRefModel;
   CustomerJourney: CustomerJourneyModel;
@@ -1219,10 +1437,17 @@ export type ResolversParentTypes = ResolversObject<{
   DataQualityReport: DataQualityReport;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DeadLetterCounts: DeadLetterCounts;
   DomainSync: DomainSync;
   HealthCampaignTrigger: HealthCampaignTriggerModel;
   HubEvent: HubEvent;
   HubEventPage: HubEventPage;
+  IntegrationHealthReport: IntegrationHealthReport;
+  IntegrationHealthReportConnection: IntegrationHealthReportConnection;
+  IntegrationHealthReportEdge: IntegrationHealthReportEdge;
+  JobRun: JobRun;
+  JobRunConnection: JobRunConnection;
+  JobRunEdge: JobRunEdge;
   JourneyFilter: JourneyFilter;
   JourneyStageEntry: JourneyStageEntryModel;
   Boolean: Scalars['Boolean']['output'];
@@ -1255,10 +1480,12 @@ export type ResolversParentTypes = ResolversObject<{
   SyncDeadLetterEdge: SyncDeadLetterEdge;
   SyncDeadLetterFilter: SyncDeadLetterFilter;
   SyncDomains: SyncDomains;
+  SyncError: SyncError;
   SyncEventResult: SyncEventResult;
   SyncFieldConflict: SyncFieldConflict;
   SyncOutcomeCounts: SyncOutcomeCounts;
   SyncQualityScore: SyncQualityScore;
+  SyncStatus: SyncStatus;
   UpdateCampaignInput: UpdateCampaignInput;
   federation__FieldSet: Scalars['federation__FieldSet']['output'];
   link__Import: Scalars['link__Import']['output'];
@@ -1338,6 +1565,16 @@ export type AttributionAnalysisResolvers<
   updatedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
 }>;
 
+export type BatchJobResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['BatchJob'] = ResolversParentTypes['BatchJob'],
+> = ResolversObject<{
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  schedule?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
 export type CampaignResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Campaign'] = ResolversParentTypes['Campaign'],
@@ -1414,6 +1651,16 @@ export type CampaignResultsResolvers<
   customerCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   openRate?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
   retentionImpact?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+}>;
+
+export type ConsumerLagResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ConsumerLag'] = ResolversParentTypes['ConsumerLag'],
+> = ResolversObject<{
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lag?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  oldestPendingAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
 }>;
 
 export type CustomerResolvers<
@@ -1495,6 +1742,14 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeadLetterCountsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DeadLetterCounts'] = ResolversParentTypes['DeadLetterCounts'],
+> = ResolversObject<{
+  consumer?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sync?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export type DomainSyncResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['DomainSync'] = ResolversParentTypes['DomainSync'],
@@ -1512,6 +1767,26 @@ export type DomainSyncResolvers<
     RequireFields<DomainSyncDeadLettersArgs, 'first'>
   >;
   domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  integrationHealth?: Resolver<
+    ResolversTypes['IntegrationHealthReportConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncIntegrationHealthArgs, 'first'>
+  >;
+  jobRun?: Resolver<
+    Maybe<ResolversTypes['JobRun']>,
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncJobRunArgs, 'id'>
+  >;
+  jobRuns?: Resolver<
+    ResolversTypes['JobRunConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncJobRunsArgs, 'first'>
+  >;
+  jobs?: Resolver<Array<ResolversTypes['BatchJob']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SyncStatus'], ParentType, ContextType>;
   syncConflicts?: Resolver<
     ResolversTypes['SyncConflictConnection'],
     ParentType,
@@ -1556,6 +1831,90 @@ export type HubEventPageResolvers<
 > = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   events?: Resolver<Array<ResolversTypes['HubEvent']>, ParentType, ContextType>;
+}>;
+
+export type IntegrationHealthReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['IntegrationHealthReport'] = ResolversParentTypes['IntegrationHealthReport'],
+> = ResolversObject<{
+  accuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  completeness?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  consistency?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  consumerDeadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  consumers?: Resolver<Array<ResolversTypes['ConsumerLag']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  events?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  eventsPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  outboxBacklog?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  publishLagP50Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  publishLagP95Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  qualityScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  records?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  runId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  syncDeadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type IntegrationHealthReportConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['IntegrationHealthReportConnection'] =
+    ResolversParentTypes['IntegrationHealthReportConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['IntegrationHealthReportEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type IntegrationHealthReportEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['IntegrationHealthReportEdge'] =
+    ResolversParentTypes['IntegrationHealthReportEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['IntegrationHealthReport'], ParentType, ContextType>;
+}>;
+
+export type JobRunResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['JobRun'] = ResolversParentTypes['JobRun'],
+> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  host?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  job?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pid?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  processed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  queuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['JobRunStatus'], ParentType, ContextType>;
+  summary?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  tenantId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  total?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  trigger?: Resolver<ResolversTypes['JobTrigger'], ParentType, ContextType>;
+}>;
+
+export type JobRunConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['JobRunConnection'] = ResolversParentTypes['JobRunConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['JobRunEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type JobRunEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['JobRunEdge'] = ResolversParentTypes['JobRunEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['JobRun'], ParentType, ContextType>;
 }>;
 
 export type JourneyStageEntryResolvers<
@@ -1608,6 +1967,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationResolveMarketingConflictArgs, 'id' | 'pick'>
+  >;
+  runMarketingJob?: Resolver<
+    ResolversTypes['JobRun'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRunMarketingJobArgs, 'job'>
   >;
   syncMarketing?: Resolver<
     ResolversTypes['SyncBatchResult'],
@@ -1792,6 +2157,15 @@ export type SyncDomainsResolvers<
   marketing?: Resolver<ResolversTypes['DomainSync'], ParentType, ContextType>;
 }>;
 
+export type SyncErrorResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncError'] = ResolversParentTypes['SyncError'],
+> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type SyncEventResultResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['SyncEventResult'] = ResolversParentTypes['SyncEventResult'],
@@ -1843,6 +2217,21 @@ export type SyncQualityScoreResolvers<
   validity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
 }>;
 
+export type SyncStatusResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncStatus'] = ResolversParentTypes['SyncStatus'],
+> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  consumers?: Resolver<Array<ResolversTypes['ConsumerLag']>, ParentType, ContextType>;
+  deadLetters?: Resolver<ResolversTypes['DeadLetterCounts'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventsPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  jobRuns?: Resolver<Array<ResolversTypes['JobRun']>, ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['SyncError']>, ParentType, ContextType>;
+  outboxBacklog?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export interface Federation__FieldSetScalarConfig extends GraphQLScalarTypeConfig<
   ResolversTypes['federation__FieldSet'],
   any
@@ -1856,6 +2245,7 @@ export interface Link__ImportScalarConfig extends GraphQLScalarTypeConfig<Resolv
 
 export type Resolvers<ContextType = Context> = ResolversObject<{
   AttributionAnalysis?: AttributionAnalysisResolvers<ContextType>;
+  BatchJob?: BatchJobResolvers<ContextType>;
   Campaign?: CampaignResolvers<ContextType>;
   CampaignConnection?: CampaignConnectionResolvers<ContextType>;
   CampaignEdge?: CampaignEdgeResolvers<ContextType>;
@@ -1863,6 +2253,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   CampaignPerformanceConnection?: CampaignPerformanceConnectionResolvers<ContextType>;
   CampaignPerformanceEdge?: CampaignPerformanceEdgeResolvers<ContextType>;
   CampaignResults?: CampaignResultsResolvers<ContextType>;
+  ConsumerLag?: ConsumerLagResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
   CustomerJourney?: CustomerJourneyResolvers<ContextType>;
   CustomerJourneyConnection?: CustomerJourneyConnectionResolvers<ContextType>;
@@ -1870,10 +2261,17 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   DataQualityReport?: DataQualityReportResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DeadLetterCounts?: DeadLetterCountsResolvers<ContextType>;
   DomainSync?: DomainSyncResolvers<ContextType>;
   HealthCampaignTrigger?: HealthCampaignTriggerResolvers<ContextType>;
   HubEvent?: HubEventResolvers<ContextType>;
   HubEventPage?: HubEventPageResolvers<ContextType>;
+  IntegrationHealthReport?: IntegrationHealthReportResolvers<ContextType>;
+  IntegrationHealthReportConnection?: IntegrationHealthReportConnectionResolvers<ContextType>;
+  IntegrationHealthReportEdge?: IntegrationHealthReportEdgeResolvers<ContextType>;
+  JobRun?: JobRunResolvers<ContextType>;
+  JobRunConnection?: JobRunConnectionResolvers<ContextType>;
+  JobRunEdge?: JobRunEdgeResolvers<ContextType>;
   JourneyStageEntry?: JourneyStageEntryResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
@@ -1891,10 +2289,12 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   SyncDeadLetterConnection?: SyncDeadLetterConnectionResolvers<ContextType>;
   SyncDeadLetterEdge?: SyncDeadLetterEdgeResolvers<ContextType>;
   SyncDomains?: SyncDomainsResolvers<ContextType>;
+  SyncError?: SyncErrorResolvers<ContextType>;
   SyncEventResult?: SyncEventResultResolvers<ContextType>;
   SyncFieldConflict?: SyncFieldConflictResolvers<ContextType>;
   SyncOutcomeCounts?: SyncOutcomeCountsResolvers<ContextType>;
   SyncQualityScore?: SyncQualityScoreResolvers<ContextType>;
+  SyncStatus?: SyncStatusResolvers<ContextType>;
   federation__FieldSet?: GraphQLScalarType;
   link__Import?: GraphQLScalarType;
 }>;

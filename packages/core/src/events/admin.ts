@@ -1,0 +1,76 @@
+/**
+ * The admin face of a domain's jobs and event machinery for one request (`ctx.sync.events`): what the
+ * `DomainSync.status / jobs / jobRuns / jobRun / integrationHealth` fields and `run<Domain>Job` resolve
+ * to. Everything is confined to the viewer's tenant (runs over every tenant are shown to its admins
+ * too: they are the scheduled runs of jobs that do not list tenants).
+ */
+import type { StoreSql } from '@hub/store';
+import type { Domain } from '../domains.js';
+import { forbidden, notFound } from '../errors.js';
+import type { Connection, PageArgs } from '../pagination.js';
+import type { JobRunner, JobRunRecord } from './jobs.js';
+import {
+  getJobRun,
+  integrationHealthReports,
+  listJobRuns,
+  syncStatus,
+  type ConsumerRef,
+  type SyncStatus,
+} from './status.js';
+import type { EventBus } from './types.js';
+
+export interface JobInfo {
+  readonly name: string;
+  readonly domain: Domain;
+  readonly schedule: string | null;
+  readonly description: string;
+}
+
+export interface EventsAdmin {
+  status(): Promise<SyncStatus>;
+  jobs(): readonly JobInfo[];
+  jobRuns(args: PageArgs & { job?: string | null; status?: string | null }): Promise<Connection<JobRunRecord>>;
+  jobRun(id: string): Promise<JobRunRecord | null>;
+  integrationHealth(args: PageArgs): Promise<Connection<Record<string, unknown> & { id: string }>>;
+  /** Queues a run of `job` for the viewer's tenant (`tenant`, when given, must be it). */
+  runJob(job: string, tenant?: string | null): Promise<JobRunRecord>;
+}
+
+export interface EventsAdminOptions {
+  readonly domain: Domain;
+  readonly sql: StoreSql;
+  readonly tenantId: string | null;
+  readonly runner: JobRunner | undefined;
+  readonly consumers?: () => readonly ConsumerRef[];
+  readonly bus?: () => Pick<EventBus, 'lag'> | undefined;
+}
+
+export function createEventsAdmin(options: EventsAdminOptions): EventsAdmin {
+  const { domain, sql } = options;
+  const tenant = (): string => {
+    if (options.tenantId === null) throw forbidden('A tenant is required');
+    return options.tenantId;
+  };
+  return {
+    status: () =>
+      syncStatus({ sql, domain, tenantId: tenant(), consumers: options.consumers?.() ?? [], bus: options.bus?.() }),
+    jobs: () =>
+      (options.runner?.jobs ?? []).map((job) => ({
+        name: job.name,
+        domain: job.domain,
+        schedule: job.schedule,
+        description: job.description,
+      })),
+    jobRuns: (args) => listJobRuns(sql, domain, tenant(), args),
+    jobRun: (id) => getJobRun(sql, domain, tenant(), id),
+    integrationHealth: (args) => integrationHealthReports(sql, tenant(), args),
+    async runJob(job, requested) {
+      const tenantId = tenant();
+      // An admin's token is of one tenant: naming another is refused, not silently narrowed.
+      if (requested != null && requested !== tenantId) throw forbidden('You may run jobs only for your own tenant');
+      const runner = options.runner;
+      if (!runner || !runner.jobs.some((j) => j.name === job)) throw notFound(`${domain} job`, job);
+      return runner.trigger(job, tenantId, 'manual');
+    },
+  };
+}

@@ -1,0 +1,316 @@
+/**
+ * The NATS JetStream bus (NATS_URL set). One stream per producing domain, `<PREFIX>_<DOMAIN>` on
+ * subjects `<prefix>.<domain>.<tenant>.<kind>` (tenant encoded as a subject token), file storage,
+ * a duplicate window (message id = event id, so the server drops a relay's republished copy). One
+ * durable pull consumer per ConsumerDefinition, explicit ack; a stream's events reach a consumer in
+ * stream order and the runtime handles them one at a time (a retry waits in place, telling the
+ * server `working` so the ack wait does not expire). `read` uses an ordered consumer from a start
+ * sequence or time. The cursor is the stream sequence.
+ *
+ * nats-server 2.9 (Debian's) has one filter subject per consumer, so a consumer filters its stream
+ * by domain and skips other types itself.
+ */
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/nats-core';
+import {
+  AckPolicy,
+  DeliverPolicy,
+  jetstream,
+  jetstreamManager,
+  StorageType,
+  type ConsumerConfig,
+  type JetStreamClient,
+  type JetStreamManager,
+  type JsMsg,
+} from '@nats-io/jetstream';
+import type { Domain } from '../domains.js';
+import type { Logger } from '../logger.js';
+import type { Delivery, EventBus, EventEnvelope, StartPosition, Subscription } from './types.js';
+
+export interface NatsBusOptions {
+  /** Server URL(s), comma-separated. */
+  readonly servers: string;
+  /** Stream and consumer name prefix; its lower case is the subject root. @default HUB */
+  readonly prefix?: string;
+  /** Duplicate window of the streams. @default 120000 */
+  readonly duplicateWindowMs?: number;
+  /** Ack wait of the durable consumers: an unacknowledged event is redelivered after it. @default 30000 */
+  readonly ackWaitMs?: number;
+  /** Events in flight per consumer. @default 256 */
+  readonly maxAckPending?: number;
+  readonly log?: Logger | undefined;
+  /** Connection name shown by the server. */
+  readonly name?: string;
+}
+
+const ns = (ms: number) => ms * 1_000_000;
+
+/** A tenant id as one subject token: kept when it is plain, else `~` + base64url of it. */
+export function subjectToken(value: string): string {
+  return /^[A-Za-z0-9_-]+$/.test(value) ? value : `~${Buffer.from(value, 'utf8').toString('base64url')}`;
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    if (signal.aborted) return resolve();
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      signal.removeEventListener('abort', done);
+      resolve();
+    }
+    signal.addEventListener('abort', done, { once: true });
+  });
+}
+
+export interface NatsBus extends EventBus {
+  readonly kind: 'nats';
+  readonly connection: NatsConnection;
+  streamName(domain: Domain): string;
+  consumerName(durable: string): string;
+}
+
+export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
+  const prefix = options.prefix ?? 'HUB';
+  const root = prefix.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
+  const ackWaitMs = options.ackWaitMs ?? 30_000;
+  const log = options.log;
+  const nc = await connect({
+    servers: options.servers.split(',').map((s) => s.trim()),
+    name: options.name ?? 'hub',
+    // A restarted server is waited for, however long: publishes fail meanwhile (the relay retries).
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+  });
+  const jsm: JetStreamManager = await jetstreamManager(nc);
+  const js: JetStreamClient = jetstream(nc);
+  const streamName = (domain: Domain) => `${prefix}_${domain.toUpperCase()}`;
+  const consumerName = (durable: string) => `${prefix}_${durable.replace(/[^A-Za-z0-9_-]/g, '_')}`;
+  const ensured = new Map<Domain, Promise<void>>();
+  const subscriptions = new Set<Subscription>();
+  const closing = new AbortController();
+
+  function ensureStream(domain: Domain): Promise<void> {
+    let ready = ensured.get(domain);
+    if (!ready) {
+      ready = (async () => {
+        const name = streamName(domain);
+        try {
+          await jsm.streams.info(name);
+        } catch {
+          await jsm.streams.add({
+            name,
+            subjects: [`${root}.${domain}.>`],
+            storage: StorageType.File,
+            duplicate_window: ns(options.duplicateWindowMs ?? 120_000),
+          });
+        }
+      })();
+      ready.catch(() => ensured.delete(domain));
+      ensured.set(domain, ready);
+    }
+    return ready;
+  }
+
+  const decode = (msg: { data: Uint8Array; seq: number }): EventEnvelope => ({
+    ...(JSON.parse(new TextDecoder().decode(msg.data)) as Omit<EventEnvelope, 'cursor'>),
+    cursor: String(msg.seq),
+  });
+
+  function startConfig(start: StartPosition): Partial<ConsumerConfig> {
+    switch (start.from) {
+      case 'beginning':
+        return { deliver_policy: DeliverPolicy.All };
+      case 'now':
+        return { deliver_policy: DeliverPolicy.New };
+      case 'cursor':
+        // A cursor names the last event seen: start after it.
+        return { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: Number(start.cursor) + 1 };
+      case 'time':
+        return { deliver_policy: DeliverPolicy.StartTime, opt_start_time: start.time.toISOString() };
+    }
+  }
+
+  const bus: NatsBus = {
+    kind: 'nats',
+    connection: nc,
+    streamName,
+    consumerName,
+    async publish(domain, events) {
+      if (events.length === 0) return;
+      await ensureStream(domain);
+      const encoder = new TextEncoder();
+      // Sent back to back on one connection, so the server stores them in this order; then every
+      // acknowledgement is awaited (a duplicate's ack says so, and counts as stored).
+      const acks = events.map((event) =>
+        js.publish(
+          `${root}.${domain}.${subjectToken(event.tenantId)}.${subjectToken(event.type.slice(domain.length + 1) || 'event')}`,
+          encoder.encode(JSON.stringify(event)),
+          { msgID: event.id, timeout: 10_000 },
+        ),
+      );
+      await Promise.all(acks);
+    },
+    async subscribe({ domain, durable, types, start, handle }) {
+      await ensureStream(domain);
+      const stream = streamName(domain);
+      const name = consumerName(durable);
+      let info;
+      try {
+        // An existing durable keeps its position and config; its start only applies the first time.
+        info = await jsm.consumers.info(stream, name);
+      } catch {
+        info = await jsm.consumers.add(stream, {
+          durable_name: name,
+          ack_policy: AckPolicy.Explicit,
+          ack_wait: ns(ackWaitMs),
+          // The runtime counts attempts and dead-letters itself; the server never gives up on an event.
+          max_deliver: -1,
+          max_ack_pending: options.maxAckPending ?? 256,
+          filter_subject: `${root}.${domain}.>`,
+          ...startConfig(start),
+        });
+      }
+      const consumer = await js.consumers.get(stream, name);
+      /**
+       * The next stream sequence this consumer must handle. The filter covers the whole stream, so
+       * sequences are contiguous: after a crash the server redelivers the dead process's pending
+       * events each when its own ack wait ends, not necessarily in order, and a later event could
+       * overtake an earlier one of the same customer. So an event past `expected` first pulls the
+       * missing ones from the stream itself and handles them in order (the inbox makes their
+       * redelivered copies no-ops), and a copy below `expected` is only acknowledged.
+       */
+      let expected: number | undefined =
+        info.ack_floor.stream_seq > 0
+          ? info.ack_floor.stream_seq + 1
+          : info.config.deliver_policy === DeliverPolicy.All
+            ? 1
+            : info.config.deliver_policy === DeliverPolicy.StartSequence
+              ? (info.config.opt_start_seq ?? 1)
+              : undefined;
+      const stop = new AbortController();
+      const signal = AbortSignal.any([stop.signal, closing.signal]);
+      const wanted = types ? new Set(types) : undefined;
+      const loop = (async () => {
+        while (!signal.aborted) {
+          try {
+            const messages = await consumer.consume({ max_messages: options.maxAckPending ?? 256 });
+            const onAbort = () => void messages.close();
+            signal.addEventListener('abort', onAbort, { once: true });
+            for await (const msg of messages) {
+              if (signal.aborted) break;
+              await deliver(msg);
+            }
+            signal.removeEventListener('abort', onAbort);
+          } catch (error) {
+            if (signal.aborted) break;
+            log?.warn({ err: error, consumer: durable }, 'JetStream consume failed; resubscribing');
+            await sleep(1000, signal);
+          }
+        }
+      })();
+
+      async function deliver(msg: JsMsg) {
+        if (expected !== undefined && msg.seq < expected) return msg.ack();
+        for (let seq = expected ?? msg.seq; seq < msg.seq && !signal.aborted; seq++) {
+          const stored = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+          // Gone (retention): nothing to handle at that position.
+          if (stored) await handleOne(stored, 1, () => undefined);
+          expected = seq + 1;
+        }
+        if (signal.aborted) return;
+        if (await handleOne(msg, msg.info.deliveryCount, () => msg.working())) {
+          // Acknowledged for sure before the next event: a lost ack would only cost a redelivery
+          // the inbox drops, but waiting keeps `lag` honest.
+          await msg.ackAck().catch(() => msg.ack());
+          expected = msg.seq + 1;
+        }
+      }
+
+      /** Handles one stored event with in-place retries; false when the subscription closed first. */
+      async function handleOne(
+        msg: { data: Uint8Array; seq: number },
+        firstAttempt: number,
+        working: () => void,
+      ): Promise<boolean> {
+        let event: EventEnvelope;
+        try {
+          event = decode(msg);
+        } catch (error) {
+          log?.error({ err: error, consumer: durable, seq: msg.seq }, 'undecodable event skipped');
+          return true;
+        }
+        if (wanted && !wanted.has(event.type)) return true;
+        // Keep the server from redelivering while a handler (or its in-place retries) takes long.
+        const heartbeat = setInterval(working, Math.max(1000, ackWaitMs / 3));
+        try {
+          for (let attempt = firstAttempt; !signal.aborted; attempt++) {
+            let outcome: { ack: true } | { retryMs: number } | undefined;
+            const delivery: Delivery = {
+              event,
+              attempt,
+              ack: async () => void (outcome = { ack: true }),
+              retry: async (delayMs) => void (outcome = { retryMs: delayMs }),
+            };
+            try {
+              await handle(delivery);
+            } catch (error) {
+              log?.error({ err: error, consumer: durable, eventId: event.id }, 'event handler threw');
+              outcome = { retryMs: 1000 };
+            }
+            if (outcome === undefined || 'ack' in outcome) return true;
+            await sleep(outcome.retryMs, signal);
+          }
+          return false;
+        } finally {
+          clearInterval(heartbeat);
+        }
+      }
+
+      const subscription: Subscription = {
+        async close() {
+          stop.abort();
+          await loop;
+          subscriptions.delete(subscription);
+        },
+      };
+      subscriptions.add(subscription);
+      return subscription;
+    },
+    async read(domain, start, limit) {
+      await ensureStream(domain);
+      const stream = streamName(domain);
+      const info = await jsm.streams.info(stream);
+      const last = info.state.last_seq;
+      const events: EventEnvelope[] = [];
+      if (start.from === 'now' || last === 0) return events;
+      const consumer = await js.consumers.get(stream, startConfig(start));
+      try {
+        while (events.length < limit) {
+          const msg = await consumer.next({ expires: 1000 });
+          if (!msg) break;
+          events.push(decode(msg));
+          if (msg.seq >= last) break;
+        }
+      } finally {
+        await consumer.delete().catch(() => undefined);
+      }
+      return events;
+    },
+    async lag(domain, durable) {
+      const stream = streamName(domain);
+      const info = await jsm.consumers.info(stream, consumerName(durable));
+      const pending = info.num_pending + info.num_ack_pending;
+      if (pending === 0) return { pending: 0, oldestCommittedAt: null };
+      const oldest = await jsm.streams.getMessage(stream, { seq: info.ack_floor.stream_seq + 1 }).catch(() => null);
+      const committedAt = oldest ? (oldest.json<{ committedAt?: string }>().committedAt ?? null) : null;
+      return { pending, oldestCommittedAt: committedAt };
+    },
+    async close() {
+      closing.abort();
+      await Promise.all([...subscriptions].map((s) => s.close()));
+      await nc.drain().catch(() => nc.close());
+    },
+  };
+  return bus;
+}

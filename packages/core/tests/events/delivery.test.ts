@@ -1,0 +1,47 @@
+/**
+ * Relay + bus + consumer runtime on real stores, on every path (embedded bus on PostgreSQL and on
+ * PGlite, NATS JetStream on PostgreSQL): whatever the producer commits, from concurrent writers,
+ * reaches the consumer exactly once and in commit order per customer.
+ */
+import { afterEach, describe, expect, it } from 'vitest';
+import {
+  countOf,
+  expectExactlyOnceInOrder,
+  mirrorConsumer,
+  openPath,
+  pathName,
+  PATHS,
+  waitFor,
+  type EventPath,
+} from './harness.js';
+
+let path: EventPath | undefined;
+afterEach(async () => {
+  await path?.stop();
+  path = undefined;
+});
+
+describe.each(PATHS)('$bus bus on $store', (setup) => {
+  it.each([
+    { writers: 1, perWriter: 50, customers: 3 },
+    { writers: 4, perWriter: 30, customers: 5 },
+  ])(
+    '$writers concurrent writers x $perWriter events over $customers customers: each applied once, in commit order per customer',
+    async ({ writers, perWriter, customers }) => {
+      path = await openPath(setup, [mirrorConsumer()]);
+      const open = path;
+      await Promise.all(Array.from({ length: writers }, (_, writer) => open.write(perWriter, { customers, writer })));
+      await expectExactlyOnceInOrder(open);
+      await waitFor('outbox marked published', async () =>
+        (await countOf(
+          open.pair.producer.sql,
+          `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`,
+        )) === 0
+          ? true
+          : undefined,
+      );
+      expect(await open.consumerBus.lag('product', 'health.mirror')).toEqual({ pending: 0, oldestCommittedAt: null });
+      expect(pathName(setup)).toContain(setup.bus);
+    },
+  );
+});
