@@ -3,6 +3,7 @@ import { PrismaClient } from '@hub/store/health';
 import { createLoaders, type Loaders } from './loaders.js';
 import { resolvers } from './resolvers/index.js';
 import { consumers } from './consumers.js';
+import { jobs } from './jobs.js';
 import { seedDemo } from './seed.js';
 import { customerKeys, sync } from './sync.js';
 
@@ -22,6 +23,7 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   seedDemo,
   sync,
   consumers,
+  jobs,
 };
 
 export function start(config: Partial<SubgraphConfig> = {}) {
