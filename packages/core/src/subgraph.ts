@@ -58,7 +58,7 @@ import { declaresSync, syncResolvers, syncSdl, type SyncRequestContext } from '.
 import type { SyncDefinition } from './sync/types.js';
 import { createEmbeddedBus, type EmbeddedBus } from './events/bus-embedded.js';
 import { createConsumerRuntime, type ConsumerRuntime } from './events/consumer.js';
-import { eventsResolvers } from './events/graphql.js';
+import { eventAdminResolvers, eventsResolvers } from './events/graphql.js';
 import { createEventMetrics } from './events/metrics.js';
 import { createNatsBus } from './events/bus-nats.js';
 import { createRemoteStreamReader } from './events/remote.js';
@@ -363,6 +363,7 @@ export async function startSubgraph<C, L>(
     def.resolvers,
     def.sync ? syncResolvers(def.sync) : {},
     eventsResolvers(readLog),
+    def.sync ? eventAdminResolvers(domain) : {},
   );
   const schema = applyAuthorization(
     domain,

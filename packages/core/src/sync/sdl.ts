@@ -50,6 +50,10 @@ extend type Mutation {
   resolve${D}Conflict("The conflict id." id: ID!, "Which value to keep." pick: ConflictPick!): SyncEventResult!
   "Re-runs a ${domain} dead letter, as stored or as corrected (admins)."
   replay${D}DeadLetter("The dead letter id." id: ID!, "The corrected event; default: the stored one." event: ${D}SyncEventInput): SyncEventResult!
+  "Re-runs a change event one of the ${domain} consumers dead-lettered (admins)."
+  replay${D}EventDeadLetter("The event dead letter id." id: ID!): EventDeadLetterReplay!
+  "Re-drives the ${domain} consumers of \`producer\`'s stream from \`from\` (a cursor, or an ISO time) for the caller's tenant; the inbox skips what was applied (admins)."
+  replay${D}Events(producer: String!, from: String!, consumer: String): [EventReplayReport!]!
 }
 `;
 }
@@ -114,6 +118,8 @@ export function syncResolvers(definition: SyncDefinition): Record<string, Record
         ctx.sync.admin.syncConflicts(args),
       deadLetters: (_p: unknown, args: Parameters<SyncAdmin['deadLetters']>[0], ctx: SyncRequestContext) =>
         ctx.sync.admin.deadLetters(args),
+      eventDeadLetters: (_p: unknown, args: Parameters<SyncAdmin['eventDeadLetters']>[0], ctx: SyncRequestContext) =>
+        ctx.sync.admin.eventDeadLetters(args),
     },
     Mutation: {
       [`sync${D}`]: async (_p: unknown, args: { events: EventInput[] }, ctx: SyncRequestContext) => {
