@@ -181,7 +181,7 @@ async function natsFloor(): Promise<Result> {
   const seconds = await offer(async (count) => {
     await Promise.all(
       Array.from({ length: count }, () =>
-        js.publish(`${name.toLowerCase()}.x`, new TextEncoder().encode(String(Date.now()))),
+        js.publish(`${name.toLowerCase()}.x`, new TextEncoder().encode(String(Date.now())), { timeout: 30_000 }),
       ),
     );
   });

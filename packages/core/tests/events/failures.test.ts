@@ -58,7 +58,7 @@ describe.each(PATHS.filter((p) => p.store === 'postgres'))('$bus bus: retries an
     async ({ kind, maxAttempts, expectedAttempts }) => {
       let victim: string | undefined;
       let broken = true;
-      open = await openPath(setup, [
+      const path = await openPath(setup, [
         mirrorConsumer({
           maxAttempts,
           fail(eventId) {
@@ -68,9 +68,10 @@ describe.each(PATHS.filter((p) => p.store === 'postgres'))('$bus bus: retries an
           },
         }),
       ]);
-      await open.write(10, { customers: 3 });
+      open = path;
+      await path.write(10, { customers: 3 });
       const letter = await waitFor('a dead letter', async () => {
-        const [row] = await open!.pair.consumer.sql.query<{
+        const [row] = await path.pair.consumer.sql.query<{
           id: string;
           event_id: string;
           attempts: number;
@@ -82,11 +83,12 @@ describe.each(PATHS.filter((p) => p.store === 'postgres'))('$bus bus: retries an
       expect(letter.attempts).toBe(expectedAttempts);
       expect(letter.reason).toContain(kind === 'permanent' ? 'PermanentEventError: cannot apply' : 'still down');
       await waitFor('the others applied', async () =>
-        (await appliedRuns(open!.pair.consumer.sql)).length === 9 ? true : undefined,
+        (await appliedRuns(path.pair.consumer.sql)).length === 9 ? true : undefined,
       );
       // Fixed: the admin's replay applies it once; a second replay finds it in the inbox.
       broken = false;
-      const consumer = open.runtime.consumers[0]!;
+      const [consumer] = path.runtime.consumers;
+      if (!consumer) throw new Error('no consumer');
       const [stored] = await open.pair.consumer.sql.query<{ envelope: unknown }>(
         `SELECT "envelope" FROM "hub_event_dead_letter" WHERE "id" = $1::uuid`,
         [letter.id],
