@@ -62,7 +62,7 @@ import { createJobRunner, type JobRunner } from './events/jobs.js';
 import type { JobDefinition } from './events/types.js';
 import { createEmbeddedBus, type EmbeddedBus } from './events/bus-embedded.js';
 import { createConsumerRuntime, type ConsumerRuntime } from './events/consumer.js';
-import { eventsResolvers } from './events/graphql.js';
+import { eventAdminResolvers, eventsResolvers } from './events/graphql.js';
 import { createEventMetrics } from './events/metrics.js';
 import { createNatsBus } from './events/bus-nats.js';
 import { createRemoteStreamReader } from './events/remote.js';
@@ -431,6 +431,7 @@ export async function startSubgraph<C, L>(
     def.resolvers,
     def.sync ? syncResolvers(def.sync) : {},
     eventsResolvers(readLog),
+    def.sync ? eventAdminResolvers(domain) : {},
   );
   const schema = applyAuthorization(
     domain,

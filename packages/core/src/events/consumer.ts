@@ -98,9 +98,16 @@ export interface ConsumerRuntime {
   replay(options: {
     producer: Domain;
     from: StartPosition;
-    consumer?: string;
+    consumer?: string | undefined;
+    /** Only this tenant's events (an admin replays their own tenant). */
+    tenantId?: string | undefined;
     limit?: number;
   }): Promise<ReplayReport[]>;
+  /** Re-runs one dead letter of `tenantId`; marks it replayed unless it fails again. */
+  replayDeadLetter(
+    id: string,
+    tenantId: string,
+  ): Promise<{ id: string; outcome: 'APPLIED' | 'DUPLICATE' | 'FAILED'; reason: string | null } | null>;
 }
 
 const isPermanent = (error: unknown) =>
@@ -239,11 +246,40 @@ export function createConsumerRuntime(
       await Promise.all(subscriptions.splice(0).map((s) => s.close()));
     },
     process,
-    async replay({ producer, from, consumer: only, limit = 100_000 }) {
+    async replayDeadLetter(id, tenantId) {
+      const [row] = await store.query<{ consumer: string; envelope: unknown }>(
+        `SELECT "consumer", "envelope" FROM "hub_event_dead_letter"
+          WHERE "id" = $1::uuid AND "tenant_id" = $2 AND "replayed_at" IS NULL`,
+        [id, tenantId],
+      );
+      if (!row) return null;
+      const consumer = consumers.find((c) => c.name === row.consumer);
+      if (!consumer) throw new Error(`consumer ${row.consumer} does not run in this process`);
+      const event = (typeof row.envelope === 'string' ? JSON.parse(row.envelope) : row.envelope) as EventEnvelope;
+      const result = await process(consumer, event);
+      if (result.outcome === 'failed') {
+        const reason = reasonOf(result.error);
+        await store.query(
+          `UPDATE "hub_event_dead_letter" SET "attempts" = "attempts" + 1, "reason" = $2, "last_failed_at" = now()
+            WHERE "id" = $1::uuid`,
+          [id, reason.slice(0, 2000)],
+        );
+        return { id, outcome: 'FAILED', reason };
+      }
+      const outcome = result.outcome === 'duplicate' ? 'DUPLICATE' : 'APPLIED';
+      await store.query(
+        `UPDATE "hub_event_dead_letter" SET "replayed_at" = now(), "replay_outcome" = $2 WHERE "id" = $1::uuid`,
+        [id, outcome],
+      );
+      return { id, outcome, reason: null };
+    },
+    async replay({ producer, from, consumer: only, tenantId, limit = 100_000 }) {
       const chosen = consumers.filter((c) => c.from === producer && (only === undefined || c.name === only));
       if (only !== undefined && chosen.length === 0)
         throw new Error(`no consumer ${only} of the ${producer} stream in ${options.domain}`);
-      const events = await bus.read(producer, from, limit);
+      const events = (await bus.read(producer, from, limit)).filter(
+        (event) => tenantId === undefined || event.tenantId === tenantId,
+      );
       const reports: ReplayReport[] = [];
       for (const consumer of chosen) {
         let read = 0;

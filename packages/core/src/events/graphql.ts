@@ -2,7 +2,11 @@
  * Resolvers of the change-event SDL every subgraph serves (packages/core/src/graphql/events.graphql):
  * `_events`, this subgraph's own stream, read by the other subgraphs' consumers on the embedded bus.
  */
-import { badUserInput, forbidden } from '../errors.js';
+import { ErrorCode, badUserInput, forbidden, hubError, notFound } from '../errors.js';
+import type { Domain } from '../domains.js';
+import { pascal } from '../sync/sdl.js';
+import { parseStartPosition } from './envelope.js';
+import type { ConsumerRuntime } from './consumer.js';
 import type { Viewer } from '../viewer.js';
 import type { EmbeddedBus } from './bus-embedded.js';
 
@@ -34,6 +38,59 @@ export function eventsResolvers(log: () => Pick<EmbeddedBus, 'readLocal'>): Reco
           cursor: page.position,
           events: page.events.map((event) => ({ ...event, payload: JSON.stringify(event.payload) })),
         };
+      },
+    },
+  };
+}
+
+interface AdminContext {
+  viewer: Viewer;
+  events: { consumers: ConsumerRuntime | undefined };
+}
+
+function tenantOf(ctx: AdminContext): string {
+  if (ctx.viewer.tenantId === null) throw forbidden('This operation needs a tenant');
+  return ctx.viewer.tenantId;
+}
+
+function runtimeOf(ctx: AdminContext, domain: Domain): ConsumerRuntime {
+  const runtime = ctx.events.consumers;
+  if (!runtime)
+    throw hubError(
+      ErrorCode.BadUserInput,
+      `No ${domain} consumer runs in this process (none declared, or HUB_CONSUMERS=0)`,
+    );
+  return runtime;
+}
+
+/** The admin mutations over a domain's consumers (syncSdl): replay a dead letter, re-drive from a position. */
+export function eventAdminResolvers(domain: Domain): Record<string, Record<string, unknown>> {
+  const D = pascal(domain);
+  return {
+    Mutation: {
+      [`replay${D}EventDeadLetter`]: async (_p: unknown, args: { id: string }, ctx: AdminContext) => {
+        if (!/^[0-9a-f-]{36}$/i.test(args.id)) throw badUserInput('id', 'is not an id returned by this API');
+        const result = await runtimeOf(ctx, domain).replayDeadLetter(args.id, tenantOf(ctx));
+        if (!result) throw notFound('EventDeadLetter', args.id);
+        return result;
+      },
+      [`replay${D}Events`]: async (
+        _p: unknown,
+        args: { producer: string; from: string; consumer?: string | null },
+        ctx: AdminContext,
+      ) => {
+        let from;
+        try {
+          from = parseStartPosition(args.from);
+        } catch (error) {
+          throw badUserInput('from', error instanceof Error ? error.message : String(error));
+        }
+        // Nothing of this domain consumes that stream (or no consumer runs here): nothing to re-drive.
+        const runtime = ctx.events.consumers;
+        const producer = args.producer as Domain;
+        if (!runtime?.consumers.some((c) => c.from === producer && (args.consumer == null || c.name === args.consumer)))
+          return [];
+        return runtime.replay({ producer, from, consumer: args.consumer ?? undefined, tenantId: tenantOf(ctx) });
       },
     },
   };

@@ -53,6 +53,8 @@ export interface SyncAdmin {
   dataQuality(windowHours?: number | null): Promise<DataQualityReport>;
   syncConflicts(args: PageArgs & { filter?: ConflictFilter | null }): Promise<Connection<Record<string, unknown>>>;
   deadLetters(args: PageArgs & { filter?: DeadLetterFilter | null }): Promise<Connection<Record<string, unknown>>>;
+  /** The tenant's change-event dead letters of this domain's consumers (events/consumer.ts). */
+  eventDeadLetters(args: PageArgs): Promise<Connection<Record<string, unknown>>>;
   /** Re-applies the picked side as an event of source `override:<admin>`, then marks the conflict resolved. */
   resolveConflict(id: string, pick: 'STORED' | 'INCOMING'): Promise<SyncResult>;
   /** Re-runs the stored (or the corrected) event under the letter's idempotency key. */
@@ -193,6 +195,23 @@ export function createSyncAdmin(options: {
       }));
     },
 
+    eventDeadLetters(args) {
+      const where = new Where([tenant()]);
+      where.raw(`"tenant_id" = $1`);
+      return page('"hub_event_dead_letter"', where, args, (row) => ({
+        consumer: row['consumer'],
+        eventId: String(row['event_id']),
+        stream: row['stream'],
+        type: row['type'],
+        envelope: JSON.stringify(row['envelope']),
+        reason: row['reason'],
+        attempts: row['attempts'],
+        firstFailedAt: row['first_failed_at'],
+        lastFailedAt: row['last_failed_at'],
+        replayedAt: row['replayed_at'],
+        replayOutcome: row['replay_outcome'],
+      }));
+    },
     deadLetters({ filter, ...args }) {
       const where = new Where([tenant()]);
       where.raw(`"tenant_id" = $1`);

@@ -54,6 +54,10 @@ extend type Mutation {
   replay${D}DeadLetter("The dead letter id." id: ID!, "The corrected event; default: the stored one." event: ${D}SyncEventInput): SyncEventResult!
   "Queues a run of one of the ${domain} jobs for the caller's tenant and returns it; follow it with \`sync { ${domain} { jobRun(id) } }\` (admins)."
   run${D}Job("The job's name (\`sync { ${domain} { jobs { name } } }\`)." job: String!, "The tenant; must be the caller's own (default)." tenant: String): JobRun!
+  "Re-runs a change event one of the ${domain} consumers dead-lettered (admins)."
+  replay${D}EventDeadLetter("The event dead letter id." id: ID!): EventDeadLetterReplay!
+  "Re-drives the ${domain} consumers of \`producer\`'s stream from \`from\` (a cursor, or an ISO time) for the caller's tenant; the inbox skips what was applied (admins)."
+  replay${D}Events(producer: String!, from: String!, consumer: String): [EventReplayReport!]!
 }
 `;
 }
@@ -173,6 +177,8 @@ export function syncResolvers(definition: SyncDefinition): Record<string, Record
         const page = await ctx.sync.events.integrationHealth(args);
         return { ...page, edges: page.edges.map((edge) => ({ ...edge, node: reportOut(edge.node) })) };
       },
+      eventDeadLetters: (_p: unknown, args: Parameters<SyncAdmin['eventDeadLetters']>[0], ctx: SyncRequestContext) =>
+        ctx.sync.admin.eventDeadLetters(args),
     },
     Mutation: {
       [`sync${D}`]: async (_p: unknown, args: { events: EventInput[] }, ctx: SyncRequestContext) => {

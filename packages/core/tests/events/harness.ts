@@ -20,7 +20,14 @@ import {
 import { pgliteRunner } from '@hub/store/runners';
 import { PrismaClient } from '@hub/store/product';
 import { createTestDatabase, type TestDatabase } from '../../src/testing.js';
-import { defineConsumer, type ConsumerDefinition, type SyncEventPayload } from '../../src/events/types.js';
+import {
+  defineConsumer,
+  type ConsumerDefinition,
+  type EventBus,
+  type SyncEventPayload,
+} from '../../src/events/types.js';
+import type { Relay } from '../../src/events/relay.js';
+import type { ConsumerRuntime } from '../../src/events/consumer.js';
 
 export type StoreKind = 'postgres' | 'pglite';
 export const STORE_KINDS: readonly StoreKind[] = ['postgres', 'pglite'];
@@ -218,10 +225,10 @@ export const pathName = (setup: PathSetup) => `${setup.bus} bus on ${setup.store
 
 export interface EventPath {
   readonly pair: StorePair;
-  readonly producerBus: import('../../src/events/types.js').EventBus;
-  readonly consumerBus: import('../../src/events/types.js').EventBus;
-  readonly relay: import('../../src/events/relay.js').Relay;
-  readonly runtime: import('../../src/events/consumer.js').ConsumerRuntime;
+  readonly producerBus: EventBus;
+  readonly consumerBus: EventBus;
+  readonly relay: Relay;
+  readonly runtime: ConsumerRuntime;
   /** Writes `count` usage events for customers `cust_<i % customers>` through the producer's pipeline. */
   write(count: number, options?: { customers?: number; writer?: number }): Promise<void>;
   stop(): Promise<void>;
@@ -242,8 +249,8 @@ export async function openPath(
   const { CUSTOMER_KEYS, definition, fixturePipeline } = await import('../sync/fixture.js');
   const { randomBytes } = await import('node:crypto');
   const pair = options.pair ?? (await openStorePair(setup.store));
-  let producerBus: import('../../src/events/types.js').EventBus;
-  let consumerBus: import('../../src/events/types.js').EventBus;
+  let producerBus: EventBus;
+  let consumerBus: EventBus;
   if (setup.bus === 'embedded') {
     const local = createEmbeddedBus({ domain: 'product', store: pair.producer.sql, pollMs: 200 });
     producerBus = local;

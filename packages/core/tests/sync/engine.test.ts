@@ -312,7 +312,9 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
             if (step !== 'locked') return;
             // Another connection sees the open transaction's advisory locks.
             const rows = await store.query<{ n: number }>(
-              `SELECT count(*)::int AS n FROM pg_locks WHERE locktype = 'advisory'`,
+              // This database's only: other test files' relays hold session locks in theirs.
+              `SELECT count(*)::int AS n FROM pg_locks
+                WHERE locktype = 'advisory' AND database = (SELECT oid FROM pg_database WHERE datname = current_database())`,
             );
             locks = rows[0]?.n ?? -1;
           },

@@ -402,6 +402,8 @@ export type DomainSync = {
   dataQuality: DataQualityReport;
   deadLetters: SyncDeadLetterConnection;
   domain: Scalars['String']['output'];
+  /** Change events this domain's consumers dead-lettered, oldest first. */
+  eventDeadLetters: EventDeadLetterConnection;
   /** Weekly integration-health reports, newest first. */
   integrationHealth: IntegrationHealthReportConnection;
   /** One run, e.g. to follow a run started with run<Domain>Job. */
@@ -424,6 +426,12 @@ export type DomainSyncDataQualityArgs = {
 export type DomainSyncDeadLettersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<SyncDeadLetterFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncEventDeadLettersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -451,6 +459,64 @@ export type DomainSyncSyncConflictsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<SyncConflictFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A change event one of this domain's consumers gave up on, kept whole for an admin to replay. */
+export type EventDeadLetter = {
+  __typename?: 'EventDeadLetter';
+  /** Deliveries that failed before it was set aside. */
+  attempts: Scalars['Int']['output'];
+  /** The consumer's durable name (`health.recompute`). */
+  consumer: Scalars['String']['output'];
+  /** The event envelope as JSON text. */
+  envelope: Scalars['String']['output'];
+  eventId: Scalars['ID']['output'];
+  firstFailedAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  lastFailedAt: Scalars['DateTime']['output'];
+  reason: Scalars['String']['output'];
+  /** APPLIED or DUPLICATE once replayed. */
+  replayOutcome?: Maybe<Scalars['String']['output']>;
+  replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The producing domain. */
+  stream: Scalars['String']['output'];
+  type: Scalars['String']['output'];
+};
+
+export type EventDeadLetterConnection = {
+  __typename?: 'EventDeadLetterConnection';
+  edges: Array<EventDeadLetterEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type EventDeadLetterEdge = {
+  __typename?: 'EventDeadLetterEdge';
+  cursor: Scalars['String']['output'];
+  node: EventDeadLetter;
+};
+
+/** What replaying one event dead letter did. */
+export type EventDeadLetterReplay = {
+  __typename?: 'EventDeadLetterReplay';
+  id: Scalars['ID']['output'];
+  /** APPLIED (now applied), DUPLICATE (it already was) or FAILED (still failing: see reason). */
+  outcome: Scalars['String']['output'];
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** What a replay re-drove for one consumer. */
+export type EventReplayReport = {
+  __typename?: 'EventReplayReport';
+  consumer: Scalars['String']['output'];
+  /** Failed again: dead-lettered. */
+  failed: Scalars['Int']['output'];
+  /** Events of the consumer's types read from the log. */
+  read: Scalars['Int']['output'];
+  /** Applied now (they were not in the consumer's inbox). */
+  redriven: Scalars['Int']['output'];
+  /** Already applied: skipped by the inbox. */
+  skipped: Scalars['Int']['output'];
 };
 
 /**
@@ -703,6 +769,10 @@ export type Mutation = {
   recordJourneyStage: CustomerJourney;
   /** Re-runs a marketing dead letter, as stored or as corrected (admins). */
   replayMarketingDeadLetter: SyncEventResult;
+  /** Re-runs a change event one of the marketing consumers dead-lettered (admins). */
+  replayMarketingEventDeadLetter: EventDeadLetterReplay;
+  /** Re-drives the marketing consumers of `producer`'s stream from `from` (a cursor, or an ISO time) for the caller's tenant; the inbox skips what was applied (admins). */
+  replayMarketingEvents: Array<EventReplayReport>;
   /** Overrides a recorded marketing conflict with the picked value, through the same pipeline (admins). */
   resolveMarketingConflict: SyncEventResult;
   /** Queues a run of one of the marketing jobs for the caller's tenant and returns it; follow it with `sync { marketing { jobRun(id) } }` (admins). */
@@ -732,6 +802,18 @@ export type MutationRecordJourneyStageArgs = {
 export type MutationReplayMarketingDeadLetterArgs = {
   event?: InputMaybe<MarketingSyncEventInput>;
   id: Scalars['ID']['input'];
+};
+
+/** Marketing writes. Every write stays inside the viewer's tenant. */
+export type MutationReplayMarketingEventDeadLetterArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** Marketing writes. Every write stays inside the viewer's tenant. */
+export type MutationReplayMarketingEventsArgs = {
+  consumer?: InputMaybe<Scalars['String']['input']>;
+  from: Scalars['String']['input'];
+  producer: Scalars['String']['input'];
 };
 
 /** Marketing writes. Every write stays inside the viewer's tenant. */
@@ -1344,6 +1426,11 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
+  EventDeadLetter: ResolverTypeWrapper<EventDeadLetter>;
+  EventDeadLetterConnection: ResolverTypeWrapper<EventDeadLetterConnection>;
+  EventDeadLetterEdge: ResolverTypeWrapper<EventDeadLetterEdge>;
+  EventDeadLetterReplay: ResolverTypeWrapper<EventDeadLetterReplay>;
+  EventReplayReport: ResolverTypeWrapper<EventReplayReport>;
   HealthCampaignTrigger: ResolverTypeWrapper<HealthCampaignTriggerModel>;
   HubEvent: ResolverTypeWrapper<HubEvent>;
   HubEventPage: ResolverTypeWrapper<HubEventPage>;
@@ -1439,6 +1526,11 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   DeadLetterCounts: DeadLetterCounts;
   DomainSync: DomainSync;
+  EventDeadLetter: EventDeadLetter;
+  EventDeadLetterConnection: EventDeadLetterConnection;
+  EventDeadLetterEdge: EventDeadLetterEdge;
+  EventDeadLetterReplay: EventDeadLetterReplay;
+  EventReplayReport: EventReplayReport;
   HealthCampaignTrigger: HealthCampaignTriggerModel;
   HubEvent: HubEvent;
   HubEventPage: HubEventPage;
@@ -1767,6 +1859,12 @@ export type DomainSyncResolvers<
     RequireFields<DomainSyncDeadLettersArgs, 'first'>
   >;
   domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventDeadLetters?: Resolver<
+    ResolversTypes['EventDeadLetterConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncEventDeadLettersArgs, 'first'>
+  >;
   integrationHealth?: Resolver<
     ResolversTypes['IntegrationHealthReportConnection'],
     ParentType,
@@ -1793,6 +1891,62 @@ export type DomainSyncResolvers<
     ContextType,
     RequireFields<DomainSyncSyncConflictsArgs, 'first'>
   >;
+}>;
+
+export type EventDeadLetterResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetter'] = ResolversParentTypes['EventDeadLetter'],
+> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  consumer?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  envelope?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  firstFailedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastFailedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  replayOutcome?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  stream?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type EventDeadLetterConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetterConnection'] =
+    ResolversParentTypes['EventDeadLetterConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['EventDeadLetterEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type EventDeadLetterEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetterEdge'] = ResolversParentTypes['EventDeadLetterEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['EventDeadLetter'], ParentType, ContextType>;
+}>;
+
+export type EventDeadLetterReplayResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetterReplay'] = ResolversParentTypes['EventDeadLetterReplay'],
+> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type EventReplayReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventReplayReport'] = ResolversParentTypes['EventReplayReport'],
+> = ResolversObject<{
+  consumer?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  read?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  redriven?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  skipped?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type HealthCampaignTriggerResolvers<
@@ -1961,6 +2115,18 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationReplayMarketingDeadLetterArgs, 'id'>
+  >;
+  replayMarketingEventDeadLetter?: Resolver<
+    ResolversTypes['EventDeadLetterReplay'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplayMarketingEventDeadLetterArgs, 'id'>
+  >;
+  replayMarketingEvents?: Resolver<
+    Array<ResolversTypes['EventReplayReport']>,
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplayMarketingEventsArgs, 'from' | 'producer'>
   >;
   resolveMarketingConflict?: Resolver<
     ResolversTypes['SyncEventResult'],
@@ -2263,6 +2429,11 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   DeadLetterCounts?: DeadLetterCountsResolvers<ContextType>;
   DomainSync?: DomainSyncResolvers<ContextType>;
+  EventDeadLetter?: EventDeadLetterResolvers<ContextType>;
+  EventDeadLetterConnection?: EventDeadLetterConnectionResolvers<ContextType>;
+  EventDeadLetterEdge?: EventDeadLetterEdgeResolvers<ContextType>;
+  EventDeadLetterReplay?: EventDeadLetterReplayResolvers<ContextType>;
+  EventReplayReport?: EventReplayReportResolvers<ContextType>;
   HealthCampaignTrigger?: HealthCampaignTriggerResolvers<ContextType>;
   HubEvent?: HubEventResolvers<ContextType>;
   HubEventPage?: HubEventPageResolvers<ContextType>;

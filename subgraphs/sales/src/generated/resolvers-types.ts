@@ -189,6 +189,8 @@ export type DomainSync = {
   dataQuality: DataQualityReport;
   deadLetters: SyncDeadLetterConnection;
   domain: Scalars['String']['output'];
+  /** Change events this domain's consumers dead-lettered, oldest first. */
+  eventDeadLetters: EventDeadLetterConnection;
   /** Weekly integration-health reports, newest first. */
   integrationHealth: IntegrationHealthReportConnection;
   /** One run, e.g. to follow a run started with run<Domain>Job. */
@@ -211,6 +213,12 @@ export type DomainSyncDataQualityArgs = {
 export type DomainSyncDeadLettersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<SyncDeadLetterFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncEventDeadLettersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
@@ -238,6 +246,64 @@ export type DomainSyncSyncConflictsArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<SyncConflictFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** A change event one of this domain's consumers gave up on, kept whole for an admin to replay. */
+export type EventDeadLetter = {
+  __typename?: 'EventDeadLetter';
+  /** Deliveries that failed before it was set aside. */
+  attempts: Scalars['Int']['output'];
+  /** The consumer's durable name (`health.recompute`). */
+  consumer: Scalars['String']['output'];
+  /** The event envelope as JSON text. */
+  envelope: Scalars['String']['output'];
+  eventId: Scalars['ID']['output'];
+  firstFailedAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  lastFailedAt: Scalars['DateTime']['output'];
+  reason: Scalars['String']['output'];
+  /** APPLIED or DUPLICATE once replayed. */
+  replayOutcome?: Maybe<Scalars['String']['output']>;
+  replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The producing domain. */
+  stream: Scalars['String']['output'];
+  type: Scalars['String']['output'];
+};
+
+export type EventDeadLetterConnection = {
+  __typename?: 'EventDeadLetterConnection';
+  edges: Array<EventDeadLetterEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type EventDeadLetterEdge = {
+  __typename?: 'EventDeadLetterEdge';
+  cursor: Scalars['String']['output'];
+  node: EventDeadLetter;
+};
+
+/** What replaying one event dead letter did. */
+export type EventDeadLetterReplay = {
+  __typename?: 'EventDeadLetterReplay';
+  id: Scalars['ID']['output'];
+  /** APPLIED (now applied), DUPLICATE (it already was) or FAILED (still failing: see reason). */
+  outcome: Scalars['String']['output'];
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** What a replay re-drove for one consumer. */
+export type EventReplayReport = {
+  __typename?: 'EventReplayReport';
+  consumer: Scalars['String']['output'];
+  /** Failed again: dead-lettered. */
+  failed: Scalars['Int']['output'];
+  /** Events of the consumer's types read from the log. */
+  read: Scalars['Int']['output'];
+  /** Applied now (they were not in the consumer's inbox). */
+  redriven: Scalars['Int']['output'];
+  /** Already applied: skipped by the inbox. */
+  skipped: Scalars['Int']['output'];
 };
 
 /** An expansion opportunity as the brief writes it. */
@@ -425,6 +491,10 @@ export type Mutation = {
   createOpportunity: Opportunity;
   /** Re-runs a sales dead letter, as stored or as corrected (admins). */
   replaySalesDeadLetter: SyncEventResult;
+  /** Re-runs a change event one of the sales consumers dead-lettered (admins). */
+  replaySalesEventDeadLetter: EventDeadLetterReplay;
+  /** Re-drives the sales consumers of `producer`'s stream from `from` (a cursor, or an ISO time) for the caller's tenant; the inbox skips what was applied (admins). */
+  replaySalesEvents: Array<EventReplayReport>;
   /** Overrides a recorded sales conflict with the picked value, through the same pipeline (admins). */
   resolveSalesConflict: SyncEventResult;
   /** Queues a run of one of the sales jobs for the caller's tenant and returns it; follow it with `sync { sales { jobRun(id) } }` (admins). */
@@ -446,6 +516,18 @@ export type MutationCreateOpportunityArgs = {
 export type MutationReplaySalesDeadLetterArgs = {
   event?: InputMaybe<SalesSyncEventInput>;
   id: Scalars['ID']['input'];
+};
+
+/** Sales writes. Every write stays inside the viewer's tenant. */
+export type MutationReplaySalesEventDeadLetterArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** Sales writes. Every write stays inside the viewer's tenant. */
+export type MutationReplaySalesEventsArgs = {
+  consumer?: InputMaybe<Scalars['String']['input']>;
+  from: Scalars['String']['input'];
+  producer: Scalars['String']['input'];
 };
 
 /** Sales writes. Every write stays inside the viewer's tenant. */
@@ -1132,6 +1214,11 @@ export type ResolversTypes = ResolversObject<{
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
+  EventDeadLetter: ResolverTypeWrapper<EventDeadLetter>;
+  EventDeadLetterConnection: ResolverTypeWrapper<EventDeadLetterConnection>;
+  EventDeadLetterEdge: ResolverTypeWrapper<EventDeadLetterEdge>;
+  EventDeadLetterReplay: ResolverTypeWrapper<EventDeadLetterReplay>;
+  EventReplayReport: ResolverTypeWrapper<EventReplayReport>;
   ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
   HealthSignal: ResolverTypeWrapper<HealthSignalModel>;
   HubEvent: ResolverTypeWrapper<HubEvent>;
@@ -1210,6 +1297,11 @@ export type ResolversParentTypes = ResolversObject<{
   DateTime: Scalars['DateTime']['output'];
   DeadLetterCounts: DeadLetterCounts;
   DomainSync: DomainSync;
+  EventDeadLetter: EventDeadLetter;
+  EventDeadLetterConnection: EventDeadLetterConnection;
+  EventDeadLetterEdge: EventDeadLetterEdge;
+  EventDeadLetterReplay: EventDeadLetterReplay;
+  EventReplayReport: EventReplayReport;
   ExpansionOpportunitySyncInput: ExpansionOpportunitySyncInput;
   HealthSignal: HealthSignalModel;
   HubEvent: HubEvent;
@@ -1426,6 +1518,12 @@ export type DomainSyncResolvers<
     RequireFields<DomainSyncDeadLettersArgs, 'first'>
   >;
   domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventDeadLetters?: Resolver<
+    ResolversTypes['EventDeadLetterConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncEventDeadLettersArgs, 'first'>
+  >;
   integrationHealth?: Resolver<
     ResolversTypes['IntegrationHealthReportConnection'],
     ParentType,
@@ -1452,6 +1550,62 @@ export type DomainSyncResolvers<
     ContextType,
     RequireFields<DomainSyncSyncConflictsArgs, 'first'>
   >;
+}>;
+
+export type EventDeadLetterResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetter'] = ResolversParentTypes['EventDeadLetter'],
+> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  consumer?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  envelope?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  firstFailedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastFailedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  replayOutcome?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  stream?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type EventDeadLetterConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetterConnection'] =
+    ResolversParentTypes['EventDeadLetterConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['EventDeadLetterEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type EventDeadLetterEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetterEdge'] = ResolversParentTypes['EventDeadLetterEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['EventDeadLetter'], ParentType, ContextType>;
+}>;
+
+export type EventDeadLetterReplayResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetterReplay'] = ResolversParentTypes['EventDeadLetterReplay'],
+> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type EventReplayReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventReplayReport'] = ResolversParentTypes['EventReplayReport'],
+> = ResolversObject<{
+  consumer?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  read?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  redriven?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  skipped?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type HealthSignalResolvers<
@@ -1595,6 +1749,18 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationReplaySalesDeadLetterArgs, 'id'>
+  >;
+  replaySalesEventDeadLetter?: Resolver<
+    ResolversTypes['EventDeadLetterReplay'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplaySalesEventDeadLetterArgs, 'id'>
+  >;
+  replaySalesEvents?: Resolver<
+    Array<ResolversTypes['EventReplayReport']>,
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplaySalesEventsArgs, 'from' | 'producer'>
   >;
   resolveSalesConflict?: Resolver<
     ResolversTypes['SyncEventResult'],
@@ -1939,6 +2105,11 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   DateTime?: GraphQLScalarType;
   DeadLetterCounts?: DeadLetterCountsResolvers<ContextType>;
   DomainSync?: DomainSyncResolvers<ContextType>;
+  EventDeadLetter?: EventDeadLetterResolvers<ContextType>;
+  EventDeadLetterConnection?: EventDeadLetterConnectionResolvers<ContextType>;
+  EventDeadLetterEdge?: EventDeadLetterEdgeResolvers<ContextType>;
+  EventDeadLetterReplay?: EventDeadLetterReplayResolvers<ContextType>;
+  EventReplayReport?: EventReplayReportResolvers<ContextType>;
   HealthSignal?: HealthSignalResolvers<ContextType>;
   HubEvent?: HubEventResolvers<ContextType>;
   HubEventPage?: HubEventPageResolvers<ContextType>;
