@@ -98,6 +98,11 @@ describe('openStore on PostgreSQL', () => {
       'Tenant',
       'Widget',
       '_prisma_migrations',
+      'hub_event_cursor',
+      'hub_event_dead_letter',
+      'hub_event_inbox',
+      'hub_integration_health',
+      'hub_job_run',
       'hub_sync_conflict',
       'hub_sync_dead_letter',
       'hub_sync_idempotency',
@@ -111,6 +116,8 @@ describe('openStore on PostgreSQL', () => {
     expect(history.rows.map((r) => r.migration_name.replace(/\/\d+_/, '/'))).toEqual([
       expect.stringMatching(/^\d+_init$/),
       'hub_sync/sync_bookkeeping',
+      'hub_sync/event_consumers',
+      'hub_sync/job_runs',
     ]);
     expect((await store.migrate()).applied).toEqual([]);
   });
@@ -274,7 +281,12 @@ describe('openStore embedded (PGlite data dir)', () => {
     try {
       const first = await openStore({ domain: 'widgets', config, PrismaClient, migrationsDir: WIDGETS_MIGRATIONS });
       // The fixture's one migration, then the sync bookkeeping.
-      expect((await first.migrate()).applied).toEqual([expect.any(String), expect.stringMatching(/^hub_sync\//)]);
+      expect((await first.migrate()).applied).toEqual([
+        expect.any(String),
+        expect.stringMatching(/^hub_sync\//),
+        expect.stringMatching(/^hub_sync\//),
+        expect.stringMatching(/^hub_sync\//),
+      ]);
       await first.client.tenant.create({ data: { id: 't1', name: 'One' } });
       await scopeToTenant(first.client, 't1').widget.create({ data: { id: 'w1', name: 'n', price: '3.50' } });
       await first.close();
