@@ -589,9 +589,11 @@ async function openEvents<C, L>(options: {
 }) {
   const { def, config, store, signer, metrics, log, domain } = options;
   const consumers = def.consumers ?? [];
-  const eventMetrics = createEventMetrics(metrics.registry, domain, store.sql);
+  // The relay, the log's readers, the consumers' bookkeeping and the backlog gauge are background
+  // work: they use the store's uninstrumented driver, so per-request statement metrics count requests.
+  const eventMetrics = createEventMetrics(metrics.registry, domain, store.backgroundSql);
   const remote = signer ? createRemoteStreamReader({ self: domain, urls: config.subgraphUrls, signer }) : undefined;
-  const localLog = createEmbeddedBus({ domain, store: store.sql, remote, log });
+  const localLog = createEmbeddedBus({ domain, store: store.backgroundSql, remote, log });
   if (!config.natsUrl && consumers.length > 0 && config.consumers && !remote)
     throw new Error(`subgraph ${def.name} has consumers: it needs HUB_SERVICE_PRIVATE_KEY to read other streams`);
   const bus: EventBus = config.natsUrl
@@ -615,7 +617,7 @@ async function openEvents<C, L>(options: {
           {
             domain,
             client: store.client,
-            store: store.sql,
+            store: store.backgroundSql,
             bus,
             sync: options.syncDefinition,
             customerKeys: def.customerKeys,
@@ -645,7 +647,7 @@ async function openEvents<C, L>(options: {
       if (config.relay) {
         relay = await startRelay({
           domain,
-          store: store.sql,
+          store: store.backgroundSql,
           storeConfig: config.store,
           bus,
           log: log.child({ component: 'relay' }),
