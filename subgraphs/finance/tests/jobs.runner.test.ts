@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsDirFor, openStore, type Store, type StoreConfig } from '@hub/store';
 import { PrismaClient } from '@hub/store/finance';
 import { createJobRunner, type JobRunner } from '@hub/core/events/jobs';
+import { latestJobRuns, listJobRuns } from '@hub/core/events/status';
 import { spawnService, type ServiceProcess } from '@hub/core/process';
 import { createTestDatabase, type TestDatabase } from '@hub/core/testing';
 import { createLogger } from '@hub/core/logger';
@@ -164,6 +165,47 @@ describe('job runner on PostgreSQL, across processes', () => {
       expect(new Set(log.map((l) => l.pid)).size).toBe(2);
     } finally {
       await Promise.all(workers.map((w) => w.stop()));
+    }
+  }, 120_000);
+
+  it('does a run without a tenant as one record per tenant, each visible to its own tenant only', async () => {
+    await seed(store, 'fan-a');
+    await seed(store, 'fan-b');
+    const one = await worker(config);
+    try {
+      const parent = await trigger.trigger('finance-rollup', null, 'schedule');
+      const deadline = Date.now() + 90_000;
+      for (;;) {
+        const [row] = await store.sql.query<{ n: number }>(
+          `SELECT count(*)::int AS n FROM "hub_job_run" WHERE "job" = 'finance-rollup' AND "trigger" = 'schedule'
+             AND "status" IN ('succeeded', 'failed')`,
+        );
+        const [all] = await store.sql.query<{ n: number }>(
+          `SELECT count(DISTINCT "tenantId")::int AS n FROM "RevenueAttribution"`,
+        );
+        if (row?.n === all?.n) break;
+        if (Date.now() > deadline) throw new Error('fanned-out runs did not finish');
+        await sleep(200);
+      }
+      const runs = await store.sql.query<{ id: string; tenant_id: string | null; processed: number }>(
+        `SELECT "id", "tenant_id", "processed" FROM "hub_job_run" WHERE "job" = 'finance-rollup' AND "trigger" = 'schedule'`,
+      );
+      // No record covers every tenant: its figures would describe other tenants to each tenant's admins.
+      expect(parent.tenantId).toBeNull();
+      expect(runs.map((run) => run.id)).not.toContain(parent.id);
+      expect(runs.every((run) => run.tenant_id !== null)).toBe(true);
+      expect(new Set(runs.map((run) => run.tenant_id)).size).toBe(runs.length);
+      expect(runs.find((run) => run.tenant_id === 'fan-a')?.processed).toBe(CUSTOMERS);
+      for (const tenant of ['fan-a', 'fan-b']) {
+        const listed = await listJobRuns(store.sql, 'finance', tenant, { first: 100 });
+        const ids = listed.edges.map((edge) => edge.node.id);
+        expect(ids).toHaveLength(runs.filter((run) => run.tenant_id === tenant).length);
+        expect(listed.edges.every((edge) => edge.node.tenantId === tenant)).toBe(true);
+        const status = await latestJobRuns(store.sql, 'finance', tenant);
+        expect(status.every((run) => run.tenantId === tenant)).toBe(true);
+      }
+    } finally {
+      await one.stop();
     }
   }, 120_000);
 

@@ -98,6 +98,7 @@ export const healthRecompute = defineJob({
   domain: 'health',
   schedule: '0 2 * * *',
   description: 'Daily: recompute every customer’s health from the health inputs (chunks of 1,000, resumable).',
+  tenants: (store) => tenantsOf(store, null),
   run: (ctx) => recomputeAll(ctx),
 });
 

@@ -266,7 +266,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     );
   }
 
-  /** One tenant's (or the whole store's) run of `def` under the held job lock. */
+  /** One tenant's run of `def` under the held job lock. */
   async function runOne(def: JobDefinition, id: string, final: boolean, signal: AbortSignal): Promise<boolean> {
     const run = await claimRun(id);
     if (!run) return true; // finished (or cancelled) before: a fan-out retry skips it
@@ -322,12 +322,14 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     const data = job.data;
     const final = job.retryCount >= job.retryLimit;
     await withJobLock(def.name, async () => {
-      // A run without a tenant fans out over the job's tenants (one record each) when the job lists them.
-      const tenants: (string | null)[] =
-        data.tenantId !== null || !def.tenants ? [data.tenantId] : [...(await def.tenants(sql))];
+      // A run without a tenant fans out over the job's tenants: one record each, never one over all.
+      const tenants: (string | null)[] = data.tenantId !== null ? [data.tenantId] : [...(await def.tenants(sql))];
       const runIds = tenants.map((tenant) => (tenant === data.tenantId ? job.id : fanOutRunId(job.id, tenant ?? '')));
       for (const [i, tenant] of tenants.entries())
         await insertQueued(runIds[i] ?? job.id, def.name, tenant, data.trigger);
+      // The placeholder `trigger(name, null)` recorded stands for the per-tenant runs now recorded.
+      if (data.tenantId === null)
+        await sql.query(`DELETE FROM "hub_job_run" WHERE "id" = $1 AND "tenant_id" IS NULL`, [job.id]);
       let ok = true;
       for (const id of runIds) {
         if (stopping.signal.aborted) break;

@@ -43,7 +43,7 @@ export interface SyncStatus {
     readonly source: 'sync' | 'consumer' | 'job';
     readonly message: string;
   } | null;
-  /** The latest run of each job of the domain (the tenant's, or over all tenants). */
+  /** The latest run of each job of the domain (the tenant's own runs). */
   readonly jobRuns: readonly JobRunRecord[];
 }
 
@@ -52,7 +52,7 @@ const STATUSES: readonly JobRunStatus[] = ['queued', 'running', 'succeeded', 'fa
 export async function latestJobRuns(sql: StoreSql, domain: Domain, tenantId: string): Promise<JobRunRecord[]> {
   const rows = await sql.query(
     `SELECT DISTINCT ON ("job") ${RUN_COLUMNS} FROM "hub_job_run"
-     WHERE "tenant_id" = $1 OR "tenant_id" IS NULL ORDER BY "job", "queued_at" DESC, "id" DESC`,
+     WHERE "tenant_id" = $1 ORDER BY "job", "queued_at" DESC, "id" DESC`,
     [tenantId],
   );
   return rows.map((row) => jobRunFromRow(domain, row));
@@ -89,7 +89,7 @@ export async function syncStatus(options: {
   const jobRuns = await latestJobRuns(sql, domain, tenantId);
   const [failedRun] = await sql.query<{ at: Date; job: string; error: string | null }>(
     `SELECT coalesce("ended_at", "queued_at") AS at, "job", "error" FROM "hub_job_run"
-     WHERE ("tenant_id" = $1 OR "tenant_id" IS NULL) AND "status" IN ('failed', 'queued') AND "error" IS NOT NULL ORDER BY coalesce("ended_at", "queued_at") DESC LIMIT 1`,
+     WHERE "tenant_id" = $1 AND "status" IN ('failed', 'queued') AND "error" IS NOT NULL ORDER BY coalesce("ended_at", "queued_at") DESC LIMIT 1`,
     [tenantId],
   );
   const candidates = [
@@ -130,7 +130,7 @@ function runCursor(run: JobRunRecord): string {
   return encodeCursor(`${run.queuedAt.toISOString()}|${run.id}`);
 }
 
-/** The tenant's runs (and runs over every tenant), newest first, optionally of one job and status. */
+/** The tenant's runs, newest first, optionally of one job and status. */
 export async function listJobRuns(
   sql: StoreSql,
   domain: Domain,
@@ -139,7 +139,7 @@ export async function listJobRuns(
 ): Promise<Connection<JobRunRecord>> {
   const { take } = pageWindow({ first: args.first ?? null });
   const params: unknown[] = [tenantId];
-  const where = [`("tenant_id" = $1 OR "tenant_id" IS NULL)`];
+  const where = [`"tenant_id" = $1`];
   if (args.job) where.push(`"job" = $${params.push(args.job)}`);
   if (args.status) {
     const status = args.status.toLowerCase() as JobRunStatus;
@@ -185,10 +185,10 @@ export async function getJobRun(
   id: string,
 ): Promise<JobRunRecord | null> {
   if (!/^[0-9a-f-]{36}$/i.test(id)) return null;
-  const [row] = await sql.query(
-    `SELECT ${RUN_COLUMNS} FROM "hub_job_run" WHERE "id" = $1 AND ("tenant_id" = $2 OR "tenant_id" IS NULL)`,
-    [id, tenantId],
-  );
+  const [row] = await sql.query(`SELECT ${RUN_COLUMNS} FROM "hub_job_run" WHERE "id" = $1 AND "tenant_id" = $2`, [
+    id,
+    tenantId,
+  ]);
   return row ? jobRunFromRow(domain, row) : null;
 }
 

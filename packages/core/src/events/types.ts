@@ -179,11 +179,12 @@ export interface JobDefinition {
    */
   run(ctx: JobContext): Promise<JobSummary>;
   /**
-   * The tenants a scheduled run covers (added by the job runner, issue 8): given, a run without a
-   * tenant is done as one run record per tenant (each with its own checkpoint, visible to that
-   * tenant's admins only); absent, it is one run over the whole store with `tenantId` null.
+   * The tenants a run without a tenant (the schedule, `npm run job` without `--tenant`) covers: the
+   * runner does it as one run record per tenant, each with its own checkpoint and visible to that
+   * tenant's admins only. Required: a run over the whole store would be one record whose figures
+   * (customers processed, outcomes) describe every tenant, and no tenant's admin may see those.
    */
-  tenants?(store: StoreSql): Promise<readonly string[]>;
+  tenants(store: StoreSql): Promise<readonly string[]>;
 }
 
 /** The domain's sync pipeline for one tenant, as a job writes through it (source `job:<name>`). */

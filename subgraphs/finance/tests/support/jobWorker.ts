@@ -53,6 +53,7 @@ const probe = defineJob({
   domain: 'finance',
   schedule: null,
   description: 'runner test probe',
+  tenants: async () => ['t1'],
   async run(ctx) {
     await ctx.store.query(`INSERT INTO "probe_log" ("run_id", "pid", "event") VALUES ($1, $2, 'start')`, [
       ctx.runId,
