@@ -10,11 +10,6 @@ import { dayKey } from '@hub/core/validate';
 import { FINANCE_ROLLUP_KIND, type FinanceRollupPayload } from './sync/rollup.js';
 
 /** Every customer finance holds anything of, per tenant. */
-const CUSTOMERS = `SELECT "customerId" FROM "RevenueAttribution" WHERE "tenantId" = $1
-  UNION SELECT "customerId" FROM "ValueRealization" WHERE "tenantId" = $1
-  UNION SELECT "customerId" FROM "FinancialHealth" WHERE "tenantId" = $1
-  UNION SELECT "customerId" FROM "Invoice" WHERE "tenantId" = $1`;
-
 const money = (column: string) => `coalesce(${column}, 0)::numeric(14, 2)::text`;
 
 async function items(store: StoreSql, tenantId: string, customerIds: readonly string[], asOf: Date) {
@@ -68,24 +63,7 @@ export function financeRollupJob(options: { chunkSize?: number } = {}): JobDefin
     description: 'Daily financial rollup per customer: ARR, value, invoiced / paid / outstanding / overdue totals',
     kind: FINANCE_ROLLUP_KIND,
     chunkSize: options.chunkSize,
-    async tenants(store) {
-      const rows = await store.query<{ tenantId: string }>(
-        `SELECT "tenantId" FROM "RevenueAttribution" UNION SELECT "tenantId" FROM "Invoice" ORDER BY 1`,
-      );
-      return rows.map((r) => r.tenantId);
-    },
-    async customers(store, tenantId, after, limit) {
-      const rows = await store.query<{ customerId: string }>(
-        `SELECT "customerId" FROM (${CUSTOMERS}) c WHERE $2::text IS NULL OR "customerId" > $2
-         ORDER BY "customerId" LIMIT ${Number(limit)}`,
-        [tenantId, after],
-      );
-      return rows.map((r) => r.customerId);
-    },
-    async countCustomers(store, tenantId) {
-      const [row] = await store.query<{ n: number }>(`SELECT count(*)::int AS n FROM (${CUSTOMERS}) c`, [tenantId]);
-      return row?.n ?? 0;
-    },
+    customerTables: ['RevenueAttribution', 'ValueRealization', 'FinancialHealth', 'Invoice'],
     items,
   });
 }

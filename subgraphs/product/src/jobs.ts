@@ -16,25 +16,7 @@ export function usageRollupJob(options: { chunkSize?: number } = {}): JobDefinit
     description: 'Daily product-usage rollup per customer and feature: usage per day, adoption, success correlation',
     kind: USAGE_ROLLUP_KIND,
     chunkSize: options.chunkSize,
-    async tenants(store) {
-      const rows = await store.query<{ tenantId: string }>(`SELECT DISTINCT "tenantId" FROM "FeatureUsage" ORDER BY 1`);
-      return rows.map((r) => r.tenantId);
-    },
-    async customers(store, tenantId, after, limit) {
-      const rows = await store.query<{ customerId: string }>(
-        `SELECT DISTINCT "customerId" FROM "FeatureUsage" WHERE "tenantId" = $1 AND ($2::text IS NULL OR "customerId" > $2)
-         ORDER BY "customerId" LIMIT ${Number(limit)}`,
-        [tenantId, after],
-      );
-      return rows.map((r) => r.customerId);
-    },
-    async countCustomers(store, tenantId) {
-      const [row] = await store.query<{ n: number }>(
-        `SELECT count(DISTINCT "customerId")::int AS n FROM "FeatureUsage" WHERE "tenantId" = $1`,
-        [tenantId],
-      );
-      return row?.n ?? 0;
-    },
+    customerTables: ['FeatureUsage'],
     async items(store, tenantId, customerIds, asOf) {
       const day = dayKey(asOf);
       const rows = await store.query<Record<string, string | number>>(

@@ -24,25 +24,7 @@ export function supportConsolidationJob(options: { chunkSize?: number } = {}): J
       'Daily support-ticket consolidation per customer: open counts, satisfaction, response times, duplicates',
     kind: SUPPORT_ROLLUP_KIND,
     chunkSize: options.chunkSize,
-    async tenants(store) {
-      const rows = await store.query<{ tenantId: string }>(`SELECT DISTINCT "tenantId" FROM "Ticket" ORDER BY 1`);
-      return rows.map((r) => r.tenantId);
-    },
-    async customers(store, tenantId, after, limit) {
-      const rows = await store.query<{ customerId: string }>(
-        `SELECT DISTINCT "customerId" FROM "Ticket" WHERE "tenantId" = $1 AND ($2::text IS NULL OR "customerId" > $2)
-         ORDER BY "customerId" LIMIT ${Number(limit)}`,
-        [tenantId, after],
-      );
-      return rows.map((r) => r.customerId);
-    },
-    async countCustomers(store, tenantId) {
-      const [row] = await store.query<{ n: number }>(
-        `SELECT count(DISTINCT "customerId")::int AS n FROM "Ticket" WHERE "tenantId" = $1`,
-        [tenantId],
-      );
-      return row?.n ?? 0;
-    },
+    customerTables: ['Ticket'],
     async items(store, tenantId, customerIds, asOf) {
       const day = dayKey(asOf);
       const rows = await store.query<Record<string, number | string | null>>(
