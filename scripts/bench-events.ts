@@ -115,7 +115,10 @@ async function ourPath(kind: 'pglite' | 'postgres' | 'nats'): Promise<Result> {
       bus: consumerBus,
       sync,
       customerKeys: CUSTOMER_KEYS,
-      afterCommit: (_c, event) => void latencies.push(Date.now() - Date.parse(event.committedAt)),
+      afterCommit: (_c, events) => {
+        const now = Date.now();
+        for (const event of events) latencies.push(now - Date.parse(event.committedAt));
+      },
     },
     [consumer],
   );

@@ -20,6 +20,25 @@ export async function claimInbox(tx: SqlTx, consumer: string, event: EventEnvelo
 }
 
 /**
+ * Records a batch of events as applied by `consumer` in one statement; returns the ids that were
+ * new (the others were applied before: a redelivery, skipped).
+ */
+export async function claimInboxBatch(
+  tx: SqlTx,
+  consumer: string,
+  events: readonly EventEnvelope[],
+): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const rows = await tx.query<{ event_id: string }>(
+    `INSERT INTO "hub_event_inbox" ("consumer", "event_id", "stream", "cursor")
+     SELECT $1, e.id, e.stream, e.cursor FROM unnest($2::uuid[], $3::text[], $4::text[]) AS e(id, stream, cursor)
+     ON CONFLICT DO NOTHING RETURNING "event_id"::text`,
+    [consumer, events.map((e) => e.id), events.map((e) => e.domain), events.map((e) => e.cursor)],
+  );
+  return new Set(rows.map((row) => row.event_id));
+}
+
+/**
  * Moves `consumer`'s position in `stream` on `bus` forward to `cursor`, never back (a replay
  * re-drives old events without rewinding the live position). Cursors of both buses are integers.
  */

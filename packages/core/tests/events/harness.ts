@@ -14,6 +14,7 @@ import {
   openStore,
   pgliteSql,
   SYNC_MIGRATIONS,
+  type SqlTx,
   type StoreConfig,
   type StoreSql,
 } from '@hub/store';
@@ -24,6 +25,7 @@ import {
   defineConsumer,
   type ConsumerDefinition,
   type EventBus,
+  type EventEnvelope,
   type SyncEventPayload,
 } from '../../src/events/types.js';
 import type { Relay } from '../../src/events/relay.js';
@@ -109,12 +111,25 @@ export async function openStorePair(kind: StoreKind): Promise<StorePair> {
 
 /**
  * The mirror consumer: logs the run in `test_applied` and re-applies the usage event through the
- * consuming store's pipeline. `fail(event, attempt)` may throw to inject failures.
+ * consuming store's pipeline. `fail(event, attempt)` may throw to inject failures. `batched`: it
+ * also folds (`handleBatch`): the batch's runs logged in order, then one apply of all its events.
  */
 export function mirrorConsumer(
-  options: { name?: string; fail?: (eventId: string) => void; maxAttempts?: number } = {},
+  options: { name?: string; fail?: (eventId: string) => void; maxAttempts?: number; batched?: boolean } = {},
 ): ConsumerDefinition {
   const name = options.name ?? 'health.mirror';
+  const log = (tx: SqlTx, events: readonly EventEnvelope[]) =>
+    tx.execute(
+      `INSERT INTO "test_applied" ("consumer", "event_id", "customer_id", "cursor")
+       SELECT $1, e.id, e.customer_id, e.cursor FROM unnest($2::uuid[], $3::text[], $4::bigint[])
+         WITH ORDINALITY AS e(id, customer_id, cursor, n) ORDER BY e.n`,
+      [name, events.map((e) => e.id), events.map((e) => e.customerId), events.map((e) => e.cursor)],
+    );
+  const usageOf = (event: EventEnvelope) => ({
+    kind: 'usage',
+    payload: { ...(event.payload as unknown as SyncEventPayload).data },
+    idempotencyKey: `mirror:${event.id}`,
+  });
   return defineConsumer({
     name,
     from: 'product',
@@ -122,14 +137,19 @@ export function mirrorConsumer(
     source: 'mirror',
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
     async handle({ event, tx, sync }) {
-      await tx.execute(
-        `INSERT INTO "test_applied" ("consumer", "event_id", "customer_id", "cursor") VALUES ($1, $2::uuid, $3, $4::bigint)`,
-        [name, event.id, event.customerId, event.cursor],
-      );
+      await log(tx, [event]);
       options.fail?.(event.id);
-      const payload = event.payload as unknown as SyncEventPayload;
-      await sync.apply([{ kind: 'usage', payload: { ...payload.data }, idempotencyKey: `mirror:${event.id}` }]);
+      await sync.apply([usageOf(event)]);
     },
+    ...(options.batched
+      ? {
+          async handleBatch({ events, tx, sync }) {
+            await log(tx, events);
+            for (const event of events) options.fail?.(event.id);
+            await sync.apply(events.map(usageOf));
+          },
+        }
+      : {}),
   });
 }
 
