@@ -23,6 +23,7 @@ import { PrismaClient } from '@hub/store/product';
 import { createTestDatabase, type TestDatabase } from '../../src/testing.js';
 import {
   defineConsumer,
+  type BatchPolicy,
   type ConsumerDefinition,
   type EventBus,
   type EventEnvelope,
@@ -260,7 +261,13 @@ let sourceTick = 0;
 export async function openPath(
   setup: PathSetup,
   consumers: readonly ConsumerDefinition[],
-  options: { nats?: string; prefix?: string; pair?: StorePair } = {},
+  options: {
+    nats?: string;
+    prefix?: string;
+    pair?: StorePair;
+    batch?: BatchPolicy;
+    afterCommit?: (consumer: string, events: readonly EventEnvelope[]) => void;
+  } = {},
 ): Promise<EventPath> {
   const { createEmbeddedBus } = await import('../../src/events/bus-embedded.js');
   const { createNatsBus } = await import('../../src/events/bus-nats.js');
@@ -303,6 +310,8 @@ export async function openPath(
       sync: definition,
       customerKeys: CUSTOMER_KEYS,
       backoff: { baseMs: 5, maxMs: 40 },
+      batch: options.batch,
+      afterCommit: options.afterCommit,
     },
     consumers,
   );
@@ -339,6 +348,32 @@ export async function openPath(
       if (!options.pair) await pair.close();
     },
   };
+}
+
+/**
+ * Writes `count` events on a fresh store pair and has them published with no consumer running, so
+ * that the next path opened on `pair` (same `prefix`) finds them all ready: its first batches are full.
+ */
+export async function prewritten(
+  setup: PathSetup,
+  count: number,
+  options: { customers?: number; nats?: string } = {},
+): Promise<{ pair: StorePair; prefix: string; ids: string[] }> {
+  const { randomBytes } = await import('node:crypto');
+  const pair = await openStorePair(setup.store);
+  const prefix = `T${randomBytes(4).toString('hex').toUpperCase()}`;
+  const writer = await openPath(setup, [], { pair, prefix, ...(options.nats ? { nats: options.nats } : {}) });
+  await writer.write(count, { customers: options.customers ?? 3 });
+  await waitFor('all published', async () =>
+    (await countOf(pair.producer.sql, `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`)) === 0
+      ? true
+      : undefined,
+  );
+  await writer.stop();
+  const rows = await pair.producer.sql.query<{ id: string }>(
+    `SELECT "id"::text FROM "hub_sync_outbox" ORDER BY "hub_sync_outbox"."seq"`,
+  );
+  return { pair, prefix, ids: rows.map((r) => r.id) };
 }
 
 /** Every run of the consumer's handler that committed, in commit order. */
