@@ -1,12 +1,14 @@
 /**
  * `npm run bench:events` (issue 8 item 8): a usage event committed in product -> recomputed health
- * readable in the health store. Product's own pipeline commits `usage_analytics_sync` events (three
- * features and an adoption record each, 500 customers) at BENCH_RATE events/s for BENCH_SECONDS in
- * 10 ms ticks (one transaction per tick); the outbox relay publishes them; the bus carries them to
+ * readable in the health store. Product's own pipeline commits usage events (BENCH_KIND:
+ * `record_feature_usage`, one row each, default; or the brief's `usage_analytics_sync`, four rows)
+ * for 500 customers at BENCH_RATE events/s for BENCH_SECONDS, every 10 ms what is due in one
+ * transaction (see `offer`); the outbox relay publishes them; the bus carries them to
  * the `health.usage` consumer, which keeps the inputs and recomputes health through the health
  * pipeline (batched: `HUB_CONSUMER_BATCH`/`HUB_CONSUMER_LINGER_MS` semantics, BENCH_BATCH and
- * BENCH_LINGER_MS here). Latency: from the producing transaction's `committedAt` to the health
- * consumer's commit (health readable). In the same run, side by side:
+ * BENCH_LINGER_MS here). Latency: from the producing transaction's commit (its apply returned) to
+ * the health consumer's commit (health readable); not from `committedAt`, which is the producing
+ * transaction's start. In the same run, side by side:
  *   - floors without our code: an in-process hand-off (setImmediate) and a raw JetStream
  *     publish -> durable pull consume -> ack round trip on the same server;
  *   - our path in-process (embedded bus, PostgreSQL stores), over NATS (PostgreSQL stores) and on
@@ -92,23 +94,35 @@ function summary(path: string, offered: number, latencies: number[], seconds: nu
   };
 }
 
-/** Offers `rate` events/s for `seconds` in 10 ms ticks; `tick(n)` produces n events. */
+/**
+ * Offers `rate` events/s for `seconds`: every 10 ms, the events due by then that were not sent yet
+ * go in one `tick(n)` — one at a time, so a tick that takes longer than 10 ms makes the next one
+ * larger (a producer that commits what arrived meanwhile) rather than piling up transactions that
+ * wait on each other.
+ */
 async function offer(seconds: number, tick: (n: number) => Promise<void>): Promise<number> {
   const perTick = config.rate / 100;
   const started = performance.now();
   let sent = 0;
   const total = config.rate * seconds;
-  const inflight: Promise<void>[] = [];
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 10 + 1) * perTick));
     if (due > sent) {
-      inflight.push(tick(due - sent));
+      const n = due - sent;
       sent = due;
+      await tick(n);
     }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 10 - ((performance.now() - started) % 10))));
   }
-  await Promise.all(inflight);
   return (performance.now() - started) / 1000;
+}
+
+/** The event number a usage event carries (its usage count, `usageCount: i` in `usageEvent`). */
+function eventNumber(event: { payload: Record<string, unknown> }): number {
+  const data = (event.payload as { data?: Record<string, unknown> }).data ?? {};
+  if (typeof data['usageCount'] === 'number') return data['usageCount'];
+  const features = data['featureUsage'] as { coreFeatures?: { usageCount?: number }[] } | undefined;
+  return features?.coreFeatures?.[0]?.usageCount ?? NaN;
 }
 
 const customerOf = (i: number) => `cust_${String(i % CUSTOMERS).padStart(5, '0')}`;
@@ -220,6 +234,8 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
   });
   const latencies: number[] = [];
   const sizes: number[] = [];
+  /** When each event's producing transaction committed (its apply returned), by event number. */
+  const committed = new Map<number, number>();
   let lastApplied = 0;
   const usage = healthConsumers().filter((c) => c.name === 'health.usage');
   const runtime = createConsumerRuntime(
@@ -232,10 +248,10 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
       customerKeys: healthKeys,
       batch,
       afterCommit: (_c, events) => {
-        const now = Date.now();
-        lastApplied = performance.now();
+        const now = performance.now();
+        lastApplied = now;
         sizes.push(events.length);
-        for (const event of events) latencies.push(now - Date.parse(event.committedAt));
+        for (const event of events) latencies.push(now - (committed.get(eventNumber(event)) ?? NaN));
       },
     },
     usage,
@@ -255,11 +271,14 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
   const total = config.rate * seconds;
   const started = performance.now();
   await offer(seconds, async (count) => {
+    const first = n;
     const events = Array.from({ length: count }, () => {
       const i = n++;
       return usageEvent(i, new Date(base + i));
     });
     await pipeline.apply(events);
+    const at = performance.now();
+    for (let i = first; i < n; i++) committed.set(i, at);
   });
   const deadline = Date.now() + 300_000;
   while (latencies.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));

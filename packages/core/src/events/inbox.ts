@@ -9,16 +9,6 @@ import type { EventEnvelope } from './types.js';
 
 type Db = SqlTx | Pick<StoreSql, 'query'>;
 
-/** Records the event as applied by `consumer`; false when it already was (redelivery: skip). */
-export async function claimInbox(tx: SqlTx, consumer: string, event: EventEnvelope): Promise<boolean> {
-  const inserted = await tx.execute(
-    `INSERT INTO "hub_event_inbox" ("consumer", "event_id", "stream", "cursor") VALUES ($1, $2::uuid, $3, $4)
-     ON CONFLICT DO NOTHING`,
-    [consumer, event.id, event.domain, event.cursor],
-  );
-  return inserted > 0;
-}
-
 /**
  * Records a batch of events as applied by `consumer` in one statement; returns the ids that were
  * new (the others were applied before: a redelivery, skipped).

@@ -102,7 +102,7 @@ export interface Subscription {
 /**
  * The bus between the relays and the consumers. One stream per producing domain; each consumer has
  * a durable name and its own position per stream. Delivery is at least once and in stream order per
- * consumer (a consumer processes one event at a time per stream, or per customer where it says so);
+ * consumer (a consumer settles one batch of ready events at a time per stream, see `BatchPolicy`);
  * exactly-once *effect* comes from the consumer's inbox (events/consumer.ts), never from the bus.
  */
 export interface EventBus {
