@@ -198,10 +198,12 @@ export function createConsumerRuntime(
     const applied: EventEnvelope[] = [];
     for (const [i, group] of groups.entries()) {
       const cursor = live && i === groups.length - 1 ? batch.at(-1) : undefined;
-      applied.push(...(await applyGroup(consumer, group, cursor)));
+      const fresh = await applyGroup(consumer, group, cursor);
+      // Its writes may have outbox rows: wake the relay now, even if a later tenant's transaction fails.
+      if (fresh.length > 0) options.onCommitted?.();
+      applied.push(...fresh);
     }
     const now = Date.now();
-    if (applied.length > 0) options.onCommitted?.();
     const fresh = new Set(applied.map((event) => event.id));
     for (const event of wanted) {
       if (fresh.has(event.id))

@@ -91,6 +91,58 @@ describe.each(SETUPS)('$bus bus on $store', (setup) => {
     },
   );
 
+  it.each(['none', 'beta'] as const)(
+    'a batch of two tenants (poison in %s): one transaction per tenant, each event once, in order',
+    async (poisoned) => {
+      const written = await prewritten(setup, 36, { tenants: ['acme', 'beta'] });
+      pair = written.pair;
+      const events = await pair.producer.sql.query<{ id: string; tenant_id: string }>(
+        `SELECT "id"::text, "tenant_id" FROM "hub_sync_outbox" ORDER BY "hub_sync_outbox"."seq"`,
+      );
+      // A beta event in the middle: the acme transaction commits before the beta one fails.
+      const poison = poisoned === 'beta' ? events.filter((e) => e.tenant_id === 'beta')[8]?.id : undefined;
+      const commits: (readonly EventEnvelope[])[] = [];
+      open = await openPath(
+        setup,
+        [
+          mirrorConsumer({
+            batched: true,
+            fail(eventId) {
+              if (eventId === poison) throw new PermanentEventError('poison');
+            },
+          }),
+        ],
+        { pair, prefix: written.prefix, batch: BATCH, afterCommit: (_c, batch) => void commits.push(batch) },
+      );
+      const consumerSql = pair.consumer.sql;
+      const expected = written.ids.filter((id) => id !== poison);
+      await waitFor('all applied', async () =>
+        (await appliedRuns(consumerSql)).length >= expected.length ? true : undefined,
+      );
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      const runs = await appliedRuns(consumerSql);
+      expect([...runs.map((r) => r.event_id)].sort()).toEqual([...expected].sort());
+      // Per customer (ids differ per tenant) in stream order.
+      const seqOf = new Map(written.ids.map((id, i) => [id, i]));
+      const byCustomer = new Map<string, number[]>();
+      for (const run of runs)
+        byCustomer.set(run.customer_id, [...(byCustomer.get(run.customer_id) ?? []), seqOf.get(run.event_id) ?? -1]);
+      for (const seqs of byCustomer.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
+      expect(new Set(runs.map((r) => r.customer_id.startsWith('cust_beta_'))).size).toBe(2);
+      const letters = await countOf(consumerSql, `SELECT count(*) AS n FROM "hub_event_dead_letter"`);
+      expect(letters).toBe(poison ? 1 : 0);
+      expect(commits.flat().map((e) => e.id)).toEqual(expected);
+      if (!poison && setup.bus === 'embedded') expect(commits).toHaveLength(1);
+      // Rows written by one transaction share its xmin: no transaction mixed the tenants, and the
+      // one batch of the embedded bus took exactly one per tenant.
+      const transactions = await consumerSql.query<{ tenants: number }>(
+        `SELECT count(DISTINCT "customer_id" LIKE 'cust_beta_%')::int AS tenants FROM "test_applied" GROUP BY xmin::text`,
+      );
+      expect(transactions.every((t) => t.tenants === 1)).toBe(true);
+      if (!poison && setup.bus === 'embedded') expect(transactions).toHaveLength(2);
+    },
+  );
+
   it.each([
     { maxEvents: 7, retried: false },
     { maxEvents: 7, retried: true },

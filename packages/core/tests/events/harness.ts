@@ -251,7 +251,7 @@ export interface EventPath {
   readonly relay: Relay;
   readonly runtime: ConsumerRuntime;
   /** Writes `count` usage events for customers `cust_<i % customers>` through the producer's pipeline. */
-  write(count: number, options?: { customers?: number; writer?: number }): Promise<void>;
+  write(count: number, options?: { customers?: number; writer?: number; tenant?: string }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -323,14 +323,16 @@ export async function openPath(
     consumerBus,
     relay,
     runtime,
-    async write(count, { customers = 5, writer = 0 } = {}) {
-      const pipeline = fixturePipeline(pair.producer.client, 'acme', { onCommitted: () => relay.wake() });
+    async write(count, { customers = 5, writer = 0, tenant = 'acme' } = {}) {
+      const pipeline = fixturePipeline(pair.producer.client, tenant, { onCommitted: () => relay.wake() });
+      // Another tenant's customers have ids of their own, so per-customer order is checked per tenant.
+      const prefix = tenant === 'acme' ? 'cust_' : `cust_${tenant}_`;
       for (let i = 0; i < count; i++) {
         await pipeline.apply([
           {
             kind: 'usage',
             payload: {
-              customerId: `cust_${(writer * 7 + i) % customers}`,
+              customerId: `${prefix}${(writer * 7 + i) % customers}`,
               period: '2026-11-01',
               feature: `f${i % 3}`,
               usageCount: writer * 1000 + i,
@@ -357,13 +359,20 @@ export async function openPath(
 export async function prewritten(
   setup: PathSetup,
   count: number,
-  options: { customers?: number; nats?: string } = {},
+  options: { customers?: number; nats?: string; tenants?: readonly string[] } = {},
 ): Promise<{ pair: StorePair; prefix: string; ids: string[] }> {
   const { randomBytes } = await import('node:crypto');
   const pair = await openStorePair(setup.store);
   const prefix = `T${randomBytes(4).toString('hex').toUpperCase()}`;
   const writer = await openPath(setup, [], { pair, prefix, ...(options.nats ? { nats: options.nats } : {}) });
-  await writer.write(count, { customers: options.customers ?? 3 });
+  const tenants = options.tenants ?? ['acme'];
+  // Rounds of three events per tenant, so the stream interleaves them (each round's values differ).
+  for (let written = 0, round = 0; written < count; round++)
+    for (const tenant of tenants) {
+      const n = Math.min(3, count - written);
+      if (n > 0) await writer.write(n, { customers: options.customers ?? 3, writer: round, tenant });
+      written += n;
+    }
   await waitFor('all published', async () =>
     (await countOf(pair.producer.sql, `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`)) === 0
       ? true
@@ -409,6 +418,6 @@ export async function expectExactlyOnceInOrder(path: EventPath, consumer = 'heal
   }
   for (const seqs of byCustomer.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   const rows = (sql: StoreSql) =>
-    sql.query(`SELECT "customerId", "feature", "usageCount" FROM "FeatureUsage" ORDER BY 1, 2`);
+    sql.query(`SELECT "tenantId", "customerId", "feature", "usageCount" FROM "FeatureUsage" ORDER BY 1, 2, 3`);
   expect(await rows(path.pair.consumer.sql)).toEqual(await rows(path.pair.producer.sql));
 }
