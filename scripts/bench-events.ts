@@ -1,19 +1,29 @@
 /**
- * `npm run bench:events`: commit -> consumer-applied latency (p50/p99) and events/s through the
- * outbox relay, a bus and a consumer that writes through its own sync pipeline, at a fixed offered
- * rate, on each path in the same run:
- *   - embedded bus on PGlite (in-memory stores), embedded bus on PostgreSQL, NATS JetStream on PostgreSQL;
- *   - beside the floors without our code: an in-process hand-off (setImmediate) and a raw JetStream
- *     publish -> durable pull consume round trip on the same server.
- * The producer commits BENCH_RATE events/s for BENCH_SECONDS in ticks of 10 ms (one pipeline
- * transaction per tick); latency is from the producing transaction's commit time (`committedAt`)
- * to the consumer's own commit.
- *
- * The consumer is a parameter: BENCH_CONSUMER=<module>#<export> names a ConsumerDefinition of the
- * `product` stream and BENCH_CONSUMER_SYNC=<module>#<export> the consuming domain's SyncDefinition
- * (default: the tests' mirror consumer, which re-applies each usage event through the pipeline).
- * Options: BENCH_RATE (2000), BENCH_SECONDS (10), BENCH_PATHS (`pglite,postgres,nats`), NATS_URL.
+ * `npm run bench:events` (issue 8 item 8): a usage event committed in product -> recomputed health
+ * readable in the health store. Product's own pipeline commits usage events (BENCH_KIND:
+ * `record_feature_usage`, one row each, default; or the brief's `usage_analytics_sync`, four rows)
+ * for 500 customers at BENCH_RATE events/s for BENCH_SECONDS, every 10 ms what is due in one
+ * transaction (see `offer`); the outbox relay publishes them; the bus carries them to
+ * the `health.usage` consumer, which keeps the inputs and recomputes health through the health
+ * pipeline (batched: `HUB_CONSUMER_BATCH`/`HUB_CONSUMER_LINGER_MS` semantics, BENCH_BATCH and
+ * BENCH_LINGER_MS here). Latency: from the producing transaction's commit (its apply returned) to
+ * the health consumer's commit (health readable); not from `committedAt`, which is the producing
+ * transaction's start. In the same run, side by side:
+ *   - floors without our code: an in-process hand-off (setImmediate) and a raw JetStream
+ *     publish -> durable pull consume -> ack round trip on the same server;
+ *   - our path in-process (embedded bus, PostgreSQL stores), over NATS (PostgreSQL stores) and on
+ *     PGlite (embedded bus, `npm start`'s stores);
+ *   - the baseline: the embedded path with batches of one (a transaction per event, as before
+ *     batching) for BENCH_BASELINE_SECONDS (its backlog drains long after the offer ends);
+ *   - the daily health recompute (scripts/bench-health-recompute.ts) for BENCH_RECOMPUTE customers
+ *     (default 10,000; `--full` or BENCH_RECOMPUTE=100000 for the issue's 100,000).
+ * Options: BENCH_RATE (2000), BENCH_SECONDS (10), BENCH_PATHS (`embedded,nats,pglite,baseline`),
+ * BENCH_BATCH (256), BENCH_LINGER_MS (5), BENCH_BASELINE_SECONDS (2), BENCH_RECOMPUTE, NATS_URL.
+ * Last line: `bench:events p99_ms=<embedded>/<nats> rate=<embedded>/<nats> recompute_100k_s=<s>`.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { connect } from '@nats-io/transport-node';
@@ -23,68 +33,183 @@ import { createEmbeddedBus } from '@hub/core/events/bus-embedded';
 import { createNatsBus } from '@hub/core/events/bus-nats';
 import { createConsumerRuntime } from '@hub/core/events/consumer';
 import { startRelay } from '@hub/core/events/relay';
-import type { ConsumerDefinition, EventBus } from '@hub/core/events/types';
-import type { SyncDefinition } from '@hub/core/sync/types';
-import { CUSTOMER_KEYS, definition, fixturePipeline } from '../packages/core/tests/sync/fixture.js';
-import { mirrorConsumer, openStorePair, type StoreKind } from '../packages/core/tests/events/harness.js';
+import type { BatchPolicy, EventBus } from '@hub/core/events/types';
+import { createSyncPipeline } from '@hub/core/sync/engine';
+import { createTestDatabase, type TestDatabase } from '@hub/core/testing';
+import { migrationsDirFor, openStore, type StoreConfig } from '@hub/store';
+import { PrismaClient as HealthClient } from '@hub/store/health';
+import { PrismaClient as ProductClient } from '@hub/store/product';
+import { healthConsumers } from '@hub/subgraph-health/src/consumers.js';
+import { customerKeys as healthKeys, sync as healthSync } from '@hub/subgraph-health/src/sync.js';
+import { subgraph as product } from '@hub/subgraph-product/src/server.js';
+import { sync as productSync } from '@hub/subgraph-product/src/sync.js';
+import { benchHealthRecompute } from './bench-health-recompute.js';
 
 const read = new EnvReader();
+const full = process.argv.includes('--full');
 const config = read.done({
   rate: read.int('BENCH_RATE', 2000, { min: 1 }),
   seconds: read.int('BENCH_SECONDS', 10, { min: 1 }),
-  paths: read.string('BENCH_PATHS', 'pglite,postgres,nats').split(','),
+  baselineSeconds: read.int('BENCH_BASELINE_SECONDS', 2, { min: 1 }),
+  paths: read.string('BENCH_PATHS', 'embedded,nats,pglite,baseline').split(','),
+  batch: read.int('BENCH_BATCH', 256, { min: 1 }),
+  lingerMs: read.int('BENCH_LINGER_MS', 5, { min: 0 }),
+  recompute: read.int('BENCH_RECOMPUTE', full ? 100_000 : 10_000, { min: 0 }),
   nats: read.string('NATS_URL', 'nats://127.0.0.1:4222'),
-  consumer: read.optional('BENCH_CONSUMER'),
-  consumerSync: read.optional('BENCH_CONSUMER_SYNC'),
+  kind: read.string('BENCH_KIND', 'record_feature_usage'),
 });
+const CUSTOMERS = 500;
+const TENANT = 'bench';
 
-async function imported<T>(spec: string | undefined, fallback: T): Promise<T> {
-  if (!spec) return fallback;
-  const [module = '', name = 'default'] = spec.split('#');
-  return ((await import(module)) as Record<string, T>)[name] as T;
-}
+/** Wall-clock milliseconds with sub-millisecond resolution (the floors are well under 1 ms). */
+const nowMs = () => performance.timeOrigin + performance.now();
 
 function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
 }
 
 interface Result {
-  path: string;
-  events: number;
-  seconds: number;
-  p50: number;
-  p99: number;
+  readonly path: string;
+  readonly offered: number;
+  readonly events: number;
+  /** From the first commit to the last event applied. */
+  readonly seconds: number;
+  readonly p50: number;
+  readonly p99: number;
+  readonly floor?: 'in-process' | 'nats';
+  /** Consumer transactions (a batch each). */
+  readonly batches?: number;
 }
 
-function summary(path: string, latencies: number[], seconds: number): Result {
+function summary(path: string, offered: number, latencies: number[], seconds: number, floor?: Result['floor']): Result {
   const sorted = [...latencies].sort((a, b) => a - b);
-  return { path, events: sorted.length, seconds, p50: percentile(sorted, 50), p99: percentile(sorted, 99) };
+  return {
+    path,
+    offered,
+    events: sorted.length,
+    seconds,
+    p50: percentile(sorted, 50),
+    p99: percentile(sorted, 99),
+    ...(floor ? { floor } : {}),
+  };
 }
 
-/** Offers `rate` events/s for `seconds` in 10 ms ticks; `tick(n)` produces n events. */
-async function offer(tick: (n: number) => Promise<void>): Promise<number> {
+/**
+ * Offers `rate` events/s for `seconds`: every 10 ms, the events due by then that were not sent yet
+ * go in one `tick(n)` — one at a time, so a tick that takes longer than 10 ms makes the next one
+ * larger (a producer that commits what arrived meanwhile) rather than piling up transactions that
+ * wait on each other.
+ */
+async function offer(seconds: number, tick: (n: number) => Promise<void>): Promise<number> {
   const perTick = config.rate / 100;
   const started = performance.now();
   let sent = 0;
-  const total = config.rate * config.seconds;
-  const inflight: Promise<void>[] = [];
+  const total = config.rate * seconds;
   while (sent < total) {
     const due = Math.min(total, Math.floor(((performance.now() - started) / 10 + 1) * perTick));
     if (due > sent) {
-      inflight.push(tick(due - sent));
+      const n = due - sent;
       sent = due;
+      await tick(n);
     }
-    await new Promise((resolve) => setTimeout(resolve, 10));
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 10 - ((performance.now() - started) % 10))));
   }
-  await Promise.all(inflight);
   return (performance.now() - started) / 1000;
 }
 
-async function ourPath(kind: 'pglite' | 'postgres' | 'nats'): Promise<Result> {
-  const store: StoreKind = kind === 'pglite' ? 'pglite' : 'postgres';
-  const pair = await openStorePair(store);
-  const consumer = await imported<ConsumerDefinition>(config.consumer, mirrorConsumer());
-  const sync = await imported<SyncDefinition>(config.consumerSync, definition);
+/** The event number a usage event carries (its usage count, `usageCount: i` in `usageEvent`). */
+function eventNumber(event: { payload: Record<string, unknown> }): number {
+  const data = (event.payload as { data?: Record<string, unknown> }).data ?? {};
+  if (typeof data['usageCount'] === 'number') return data['usageCount'];
+  const features = data['featureUsage'] as { coreFeatures?: { usageCount?: number }[] } | undefined;
+  return features?.coreFeatures?.[0]?.usageCount ?? NaN;
+}
+
+const customerOf = (i: number) => `cust_${String(i % CUSTOMERS).padStart(5, '0')}`;
+
+/** A usage event for customer `i % 500`; its figures vary with `i`, so every event changes an input. */
+function usageEvent(i: number, at: Date) {
+  if (config.kind === 'record_feature_usage')
+    return {
+      kind: 'record_feature_usage',
+      payload: {
+        customerId: customerOf(i),
+        periodStart: '2026-11-01',
+        periodEnd: '2026-11-30',
+        feature: ['email_campaigns', 'analytics_dashboard', 'api_integrations'][i % 3],
+        category: i % 3 === 2 ? 'ADVANCED' : 'CORE',
+        usageCount: i,
+        adoptionScore: (i % 100) / 100,
+        successCorrelation: 0.9,
+        sourceUpdatedAt: at.toISOString(),
+      },
+    };
+  // The brief's usage_analytics_sync: three features and an adoption record (four rows).
+  return {
+    kind: 'usage_analytics_sync',
+    payload: {
+      customerId: customerOf(i),
+      usagePeriod: '2026-11-01_to_2026-11-30',
+      featureUsage: {
+        coreFeatures: [
+          { feature: 'email_campaigns', usageCount: i, adoptionScore: 0.85, successCorrelation: 0.92 },
+          { feature: 'analytics_dashboard', usageCount: 23, adoptionScore: 0.65, successCorrelation: 0.78 },
+        ],
+        advancedFeatures: [
+          { feature: 'api_integrations', usageCount: 2, adoptionScore: 0.1, successCorrelation: 0.95 },
+        ],
+      },
+      adoptionMetrics: {
+        overallAdoptionRate: (i % 100) / 100,
+        featureDiscoveryRate: 0.45,
+        activationTime: '14_days',
+        maturityLevel: 'intermediate',
+      },
+      successCorrelation: { highUsageHealth: 0.88, featureCompleteness: 0.65, roiAchievement: 0.92 },
+      syncTimestamp: at.toISOString(),
+    },
+  };
+}
+
+type Kind = 'embedded' | 'nats' | 'pglite';
+
+async function openStores(kind: Kind) {
+  let database: TestDatabase | undefined;
+  let dir: string | undefined;
+  const configOf = (domain: string): StoreConfig => {
+    if (kind === 'pglite') return { kind: 'embedded', dataDir: path.join(dir ?? '', domain) };
+    return { kind: 'postgres', url: database?.url ?? '', schema: domain };
+  };
+  if (kind === 'pglite') dir = mkdtempSync(path.join(tmpdir(), 'hub-bench-events-'));
+  else database = await createTestDatabase('hub_bench_events');
+  const producer = await openStore({
+    domain: 'product',
+    config: configOf('product'),
+    PrismaClient: ProductClient,
+    migrationsDir: migrationsDirFor('product'),
+  });
+  const consumer = await openStore({
+    domain: 'health',
+    config: configOf('health'),
+    PrismaClient: HealthClient,
+    migrationsDir: migrationsDirFor('health'),
+  });
+  await producer.migrate();
+  await consumer.migrate();
+  return {
+    producer,
+    consumer,
+    async close() {
+      await Promise.all([producer.close(), consumer.close()]);
+      await database?.drop();
+      if (dir) rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** Product commit -> relay -> bus -> health.usage -> health committed, at the offered rate. */
+async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label: string): Promise<Result> {
+  const stores = await openStores(kind);
   let producerBus: EventBus;
   let consumerBus: EventBus;
   if (kind === 'nats') {
@@ -92,73 +217,95 @@ async function ourPath(kind: 'pglite' | 'postgres' | 'nats'): Promise<Result> {
     producerBus = await createNatsBus({ servers: config.nats, prefix });
     consumerBus = await createNatsBus({ servers: config.nats, prefix });
   } else {
-    const local = createEmbeddedBus({ domain: 'product', store: pair.producer.sql });
+    const local = createEmbeddedBus({ domain: 'product', store: stores.producer.backgroundSql });
     producerBus = local;
+    // In one process the health consumer reads product's log straight (another process: `_events`).
     consumerBus = createEmbeddedBus({
       domain: 'health',
-      store: pair.consumer.sql,
+      store: stores.consumer.backgroundSql,
       remote: (_d, q) => local.readLocal(q),
     });
   }
   const relay = await startRelay({
     domain: 'product',
-    store: pair.producer.sql,
-    storeConfig: pair.producer.config,
+    store: stores.producer.backgroundSql,
+    storeConfig: stores.producer.config,
     bus: producerBus,
   });
   const latencies: number[] = [];
+  const sizes: number[] = [];
+  /** When each event's producing transaction committed (its apply returned), by event number. */
+  const committed = new Map<number, number>();
+  let lastApplied = 0;
+  const usage = healthConsumers().filter((c) => c.name === 'health.usage');
   const runtime = createConsumerRuntime(
     {
       domain: 'health',
-      client: pair.consumer.client,
-      store: pair.consumer.sql,
+      client: stores.consumer.client,
+      store: stores.consumer.backgroundSql,
       bus: consumerBus,
-      sync,
-      customerKeys: CUSTOMER_KEYS,
-      afterCommit: (_c, event) => void latencies.push(Date.now() - Date.parse(event.committedAt)),
+      sync: healthSync,
+      customerKeys: healthKeys,
+      batch,
+      afterCommit: (_c, events) => {
+        const now = performance.now();
+        lastApplied = now;
+        sizes.push(events.length);
+        for (const event of events) latencies.push(now - (committed.get(eventNumber(event)) ?? NaN));
+      },
     },
-    [consumer],
+    usage,
   );
   await runtime.start();
-  const pipeline = fixturePipeline(pair.producer.client, 'acme', { onCommitted: () => relay.wake() });
+  const pipeline = createSyncPipeline({
+    definition: productSync,
+    client: stores.producer.client,
+    scope: { tenantId: TENANT, customerIds: null },
+    customerKeys: product.customerKeys,
+    defaultSource: 'amplitude',
+    claimableSources: 'all',
+    onCommitted: () => relay.wake(),
+  });
   let n = 0;
   const base = Date.now() - 86_400_000;
-  const total = config.rate * config.seconds;
+  const total = config.rate * seconds;
   const started = performance.now();
-  await offer(async (count) => {
+  await offer(seconds, async (count) => {
+    const first = n;
     const events = Array.from({ length: count }, () => {
       const i = n++;
-      return {
-        kind: 'usage',
-        payload: {
-          customerId: `cust_${i % 500}`,
-          period: '2026-11-01',
-          feature: `f${i}`,
-          usageCount: i,
-          at: new Date(base + i).toISOString(),
-        },
-      };
+      return usageEvent(i, new Date(base + i));
     });
     await pipeline.apply(events);
+    const at = performance.now();
+    for (let i = first; i < n; i++) committed.set(i, at);
   });
-  const deadline = Date.now() + 120_000;
+  const deadline = Date.now() + 300_000;
   while (latencies.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-  const seconds = (performance.now() - started) / 1000;
+  const elapsed = ((lastApplied || performance.now()) - started) / 1000;
+  // Health readable: one score per customer, and the inbox holds every event once.
+  const [check] = await stores.consumer.sql.query<{ scores: number; inbox: number }>(
+    `SELECT (SELECT count(*)::int FROM "HealthScore" WHERE "tenantId" = $1) AS scores,
+            (SELECT count(*)::int FROM "hub_event_inbox") AS inbox`,
+    [TENANT],
+  );
+  if (check?.scores !== Math.min(CUSTOMERS, total) || check.inbox !== latencies.length)
+    console.warn(`${label}: ${check?.scores} health scores, ${check?.inbox} inbox rows, ${latencies.length} applied`);
   await runtime.stop();
   await relay.stop();
   await consumerBus.close();
   await producerBus.close();
-  await pair.close();
-  return summary(`${kind === 'nats' ? 'nats' : 'embedded'} bus on ${store}`, latencies, seconds);
+  await stores.close();
+  return { ...summary(label, total, latencies, elapsed), batches: sizes.length };
 }
 
 async function inProcessFloor(): Promise<Result> {
   const latencies: number[] = [];
-  const seconds = await offer(async (count) => {
-    const sent = Date.now();
-    for (let i = 0; i < count; i++) setImmediate(() => latencies.push(Date.now() - sent));
+  const seconds = await offer(config.seconds, async (count) => {
+    const sent = nowMs();
+    for (let i = 0; i < count; i++) setImmediate(() => latencies.push(nowMs() - sent));
   });
-  return summary('floor: in-process hand-off', latencies, seconds);
+  return summary('floor: in-process hand-off', config.rate * config.seconds, latencies, seconds, 'in-process');
 }
 
 async function natsFloor(): Promise<Result> {
@@ -170,18 +317,19 @@ async function natsFloor(): Promise<Result> {
   await jsm.consumers.add(name, { durable_name: 'floor', ack_policy: AckPolicy.Explicit });
   const consumer = await js.consumers.get(name, 'floor');
   const latencies: number[] = [];
-  const messages = await consumer.consume({ max_messages: 256 });
+  const total = config.rate * config.seconds;
+  const messages = await consumer.consume({ max_messages: 1024 });
   const done = (async () => {
     for await (const msg of messages) {
-      latencies.push(Date.now() - Number(new TextDecoder().decode(msg.data)));
+      latencies.push(nowMs() - Number(new TextDecoder().decode(msg.data)));
       msg.ack();
-      if (latencies.length >= config.rate * config.seconds) break;
+      if (latencies.length >= total) break;
     }
   })();
-  const seconds = await offer(async (count) => {
+  const seconds = await offer(config.seconds, async (count) => {
     await Promise.all(
       Array.from({ length: count }, () =>
-        js.publish(`${name.toLowerCase()}.x`, new TextEncoder().encode(String(Date.now())), { timeout: 30_000 }),
+        js.publish(`${name.toLowerCase()}.x`, new TextEncoder().encode(String(nowMs())), { timeout: 30_000 }),
       ),
     );
   });
@@ -189,24 +337,58 @@ async function natsFloor(): Promise<Result> {
   await messages.close();
   await jsm.streams.delete(name);
   await nc.close();
-  return summary('floor: raw JetStream publish -> consume', latencies, seconds);
+  return summary('floor: raw JetStream publish -> consume', total, latencies, seconds, 'nats');
 }
 
+const batch: BatchPolicy = { maxEvents: config.batch, lingerMs: config.lingerMs };
 const results: Result[] = [await inProcessFloor()];
 if (config.paths.includes('nats')) results.push(await natsFloor());
-for (const kind of ['pglite', 'postgres', 'nats'] as const) {
-  if (config.paths.includes(kind)) results.push(await ourPath(kind));
-}
+const ours: Partial<Record<Kind | 'baseline', Result>> = {};
+if (config.paths.includes('embedded'))
+  ours.embedded = await healthPath('embedded', batch, config.seconds, 'health, embedded bus on postgres');
+if (config.paths.includes('nats'))
+  ours.nats = await healthPath('nats', batch, config.seconds, 'health, NATS JetStream on postgres');
+if (config.paths.includes('pglite'))
+  ours.pglite = await healthPath('pglite', batch, config.seconds, 'health, embedded bus on PGlite');
+if (config.paths.includes('baseline'))
+  ours.baseline = await healthPath(
+    'embedded',
+    { maxEvents: 1, lingerMs: 0 },
+    config.baselineSeconds,
+    'baseline: batches of 1, embedded, postgres',
+  );
+results.push(...Object.values(ours));
+const recompute = config.recompute > 0 ? await benchHealthRecompute(config.recompute) : undefined;
+
+const floorOf = (r: Result) => results.find((f) => f.floor === (r.path.includes('NATS') ? 'nats' : 'in-process'));
+const ratio = (a: number, b: number | undefined) => (b && b > 0 ? `${(a / b).toFixed(0)}x` : 'n/a');
 console.log(
-  `offered ${config.rate} events/s for ${config.seconds} s (${config.rate * config.seconds} events per path)`,
+  `offered ${config.rate} events/s (${config.seconds} s; baseline ${config.baselineSeconds} s); batches of ${config.batch}, linger ${config.lingerMs} ms; ` +
+    `machine: 2 cores shared with other work (figures are relative: compare with the floors of this run)`,
 );
 for (const r of results) {
+  const floor = r.floor ? undefined : floorOf(r);
   console.log(
-    `${r.path.padEnd(42)} ${String(r.events).padStart(7)} events  ${(r.events / r.seconds).toFixed(0).padStart(6)} ev/s  p50 ${r.p50.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(7)} ms`,
+    `${r.path.padEnd(44)} ${String(r.events).padStart(6)}/${String(r.offered).padEnd(6)} ` +
+      `${(r.events / r.seconds).toFixed(0).padStart(6)} ev/s  p50 ${r.p50.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(8)} ms` +
+      (r.batches ? `  ${(r.events / r.batches).toFixed(1).padStart(5)} events/tx` : '') +
+      (floor ? `  p99 ${ratio(r.p99, floor.p99)} the floor's` : ''),
   );
 }
-const ours = results.filter((r) => !r.path.startsWith('floor'));
+if (recompute)
+  console.log(
+    `health-recompute: ${recompute.customers} customers in ${(recompute.recomputeMs / 1000).toFixed(1)} s ` +
+      `(${recompute.customersPerSecond.toFixed(0)} customers/s, ${recompute.chunks} chunks) outcomes ${JSON.stringify(recompute.outcomes)}`,
+  );
+const fig = (r: Result | undefined, f: (r: Result) => string) => (r ? f(r) : '-');
+const recompute100k = !recompute
+  ? '-'
+  : recompute.customers >= 100_000
+    ? (recompute.recomputeMs / 1000).toFixed(1)
+    : `~${((recompute.recomputeMs / 1000) * (100_000 / recompute.customers)).toFixed(0)}(extrapolated_from_${recompute.customers})`;
 console.log(
-  `bench:events summary: ${ours.map((r) => `${r.path} p99 ${r.p99.toFixed(0)} ms @ ${(r.events / r.seconds).toFixed(0)} ev/s`).join('; ')} (target p99 < 100 ms at 2000 ev/s)`,
+  `bench:events p99_ms=${fig(ours.embedded, (r) => r.p99.toFixed(0))}/${fig(ours.nats, (r) => r.p99.toFixed(0))} ` +
+    `rate=${fig(ours.embedded, (r) => (r.events / r.seconds).toFixed(0))}/${fig(ours.nats, (r) => (r.events / r.seconds).toFixed(0))} ` +
+    `recompute_100k_s=${recompute100k} (embedded/nats; targets p99 < 100 ms at 2000 ev/s, recompute < 600 s)`,
 );
 process.exit(0);

@@ -67,7 +67,7 @@ import { createEventMetrics } from './events/metrics.js';
 import { createNatsBus } from './events/bus-nats.js';
 import { createRemoteStreamReader } from './events/remote.js';
 import { startRelay, type Relay } from './events/relay.js';
-import type { ConsumerDefinition, EventBus } from './events/types.js';
+import { DEFAULT_BATCH, type BatchPolicy, type ConsumerDefinition, type EventBus } from './events/types.js';
 import { servicePrincipal } from './viewer.js';
 
 export { SUBGRAPH_PORTS, DOMAINS, type Domain } from './domains.js';
@@ -148,6 +148,11 @@ export interface SubgraphConfig {
   relay: boolean;
   /** Run the domain's consumers in this process (`HUB_CONSUMERS`, default on). */
   consumers: boolean;
+  /**
+   * Consumer batches (`HUB_CONSUMER_BATCH` events, default 256; `HUB_CONSUMER_LINGER_MS`, default 5):
+   * ready events of one stream applied in one transaction (events/consumer.ts).
+   */
+  consumerBatch: BatchPolicy;
   /** NATS JetStream server(s) (`NATS_URL`, comma-separated); absent: the embedded bus. */
   natsUrl: string | undefined;
   /** Prefix of JetStream stream and consumer names (`HUB_NATS_PREFIX`, default `HUB`), for isolation. */
@@ -260,6 +265,10 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     subgraphUrls,
     relay: read.bool('HUB_RELAY', true),
     consumers: read.bool('HUB_CONSUMERS', true),
+    consumerBatch: {
+      maxEvents: read.int('HUB_CONSUMER_BATCH', DEFAULT_BATCH.maxEvents, { min: 1, max: 10_000 }),
+      lingerMs: read.int('HUB_CONSUMER_LINGER_MS', DEFAULT_BATCH.lingerMs, { min: 0, max: 1000 }),
+    },
     natsUrl: read.optional('NATS_URL'),
     natsPrefix: read.string('HUB_NATS_PREFIX', 'HUB'),
     exposeErrors: read.bool('HUB_EXPOSE_ERRORS', env['NODE_ENV'] === 'development'),
@@ -632,6 +641,7 @@ async function openEvents<C, L>(options: {
                     )
                   : undefined,
             onCommitted: () => wake(),
+            batch: config.consumerBatch,
             log: log.child({ component: 'consumers' }),
             metrics: eventMetrics.consumer,
           },

@@ -5,15 +5,21 @@
  * transaction) as `health-engine`, under the idempotency key `health-engine:<event id>`: the inbox
  * row, the inputs, the score, the snapshot and the health outbox event commit together, and a
  * redelivered event is a DUPLICATE that changes nothing.
+ *
+ * They fold batches (`handleBatch`, issue 8 item 8): the inputs of all the batch's events are kept
+ * in their order (two statements), then each customer whose input changed is recomputed once, from
+ * its latest inputs, under the key of the last event that changed it, in one pipeline apply. The
+ * health a batch leaves is the health its last event alone would have left after the others.
  */
 import {
   defineConsumer,
   PermanentEventError,
+  type ConsumerBatchContext,
   type ConsumerContext,
   type ConsumerDefinition,
 } from '@hub/core/events/types';
 import type { Domain } from '@hub/core/subgraph';
-import { keepInputs } from './inputs.js';
+import { keepInputsOf } from './inputs.js';
 import { HEALTH_ENGINE, recomputeHealth } from './recompute.js';
 
 /** Idempotency key of the health written because of `eventId`. */
@@ -40,25 +46,49 @@ const FEEDS: readonly { name: string; from: Domain; kinds: readonly string[] }[]
 ];
 
 /**
- * Handles one input event. The transaction first takes a lock per customer: the four consumers run
- * side by side, and two of them recomputing one customer at once would each miss the other's input.
+ * Takes the per-customer locks of the health consumers, in sorted order (no deadlock between two
+ * batches). The four consumers run side by side, and two of them recomputing one customer at once
+ * would each miss the other's input.
  */
-export async function handleInputEvent(ctx: ConsumerContext, now: () => Date = () => new Date()): Promise<void> {
-  const { event, tx } = ctx;
-  const customerId = event.customerId;
-  if (customerId === null) return; // tenant-wide rows (a campaign's definition) feed no customer's health
-  await tx.query(`SELECT pg_advisory_xact_lock(hashtextextended($1, 0))`, [`health:${event.tenantId}:${customerId}`]);
-  if (!(await keepInputs(tx, event))) return;
-  const [result] = await recomputeHealth(
+async function lockCustomers(tx: ConsumerContext['tx'], tenantId: string, customerIds: readonly string[]) {
+  const keys = [...new Set(customerIds)].map((id) => `health:${tenantId}:${id}`).sort();
+  if (keys.length === 0) return;
+  await tx.query(
+    `SELECT count(pg_advisory_xact_lock(hashtextextended(k, 0)))
+       FROM (SELECT k FROM unnest($1::text[]) WITH ORDINALITY AS t(k, n) ORDER BY n OFFSET 0) s`,
+    [keys],
+  );
+}
+
+/** Handles a batch of one tenant's input events (one event: the same path). */
+export async function handleInputEvents(ctx: ConsumerBatchContext, now: () => Date = () => new Date()): Promise<void> {
+  const { tenantId, events, tx } = ctx;
+  const customers = events.flatMap((event) => (event.customerId === null ? [] : [event.customerId]));
+  // Tenant-wide rows (a campaign's definition) feed no customer's health.
+  if (customers.length === 0) return;
+  await lockCustomers(tx, tenantId, customers);
+  const changed = await keepInputsOf(tx, tenantId, events);
+  if (changed.size === 0) return;
+  const ids = [...changed.keys()];
+  const results = await recomputeHealth(
     { sql: tx, sync: ctx.sync },
-    event.tenantId,
-    [customerId],
-    () => healthKeyOf(event.id),
+    tenantId,
+    ids,
+    (customerId) => healthKeyOf(changed.get(customerId) ?? ''),
     now(),
   );
-  // A computed health the pipeline refuses will be refused again: dead-letter it at once.
-  if (result?.outcome === 'REJECTED')
-    throw new PermanentEventError(`health of ${customerId} refused: ${result.code}: ${result.reason}`);
+  // A computed health the pipeline refuses will be refused again: dead-letter it at once (in a
+  // batch, the runtime splits it until the event that leads to it is alone).
+  const refused = results.find((result) => result.outcome === 'REJECTED');
+  if (refused)
+    throw new PermanentEventError(
+      `health of ${ids[results.indexOf(refused)] ?? '?'} refused: ${refused.code}: ${refused.reason}`,
+    );
+}
+
+/** Handles one input event (`handle`: what `handleBatch` does for a batch of one). */
+export function handleInputEvent(ctx: ConsumerContext, now?: () => Date): Promise<void> {
+  return handleInputEvents({ tenantId: ctx.event.tenantId, events: [ctx.event], tx: ctx.tx, sync: ctx.sync }, now);
 }
 
 /** The consumers; `now` is injectable for tests (the formula's freshness and the health's sync time). */
@@ -70,6 +100,7 @@ export function healthConsumers(now?: () => Date): ConsumerDefinition[] {
       types: feed.kinds.map((kind) => `${feed.from}.${kind}`),
       source: HEALTH_ENGINE,
       handle: (ctx) => handleInputEvent(ctx, now),
+      handleBatch: (ctx) => handleInputEvents(ctx, now),
     }),
   );
 }

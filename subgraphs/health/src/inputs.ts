@@ -45,30 +45,49 @@ interface Stored {
  * field takes the event's value only when the event's source time is not older than the time of the
  * value stored, so a late older event never overwrites newer input (an equal time replaces: a
  * redelivered event writes the same value again). Returns whether any input changed.
- * Two statements: one read of the stored rows (locked), one upsert.
  */
 export async function keepInputs(tx: SqlTx, event: EventEnvelope): Promise<boolean> {
-  const payload = event.payload as unknown as SyncEventPayload;
-  const at = new Date(event.occurredAt);
-  const rows = (payload.rows ?? []).filter((row) => INPUT_FIELDS[row.model] !== undefined);
-  if (rows.length === 0 || event.customerId === null) return false;
-  const keyed = rows.map((row) => ({ ...row, rowKey: canonicalJson(row.key) }));
+  return (await keepInputsOf(tx, event.tenantId, [event])).size > 0;
+}
+
+/**
+ * `keepInputs` for a batch of one tenant's events, folded in their order: two statements for the
+ * whole batch (one read of the stored rows, locked; one upsert of the rows that changed), the same
+ * rows as event by event. Returns the customers whose input changed, each with the last event that
+ * changed it.
+ */
+export async function keepInputsOf(
+  tx: SqlTx,
+  tenantId: string,
+  events: readonly EventEnvelope[],
+): Promise<Map<string, string>> {
+  const rowsOf = events.flatMap((event) => {
+    const payload = event.payload as unknown as SyncEventPayload;
+    if (event.customerId === null) return [];
+    return (payload.rows ?? [])
+      .filter((row) => INPUT_FIELDS[row.model] !== undefined)
+      .map((row) => ({ event, customerId: event.customerId ?? '', row, rowKey: canonicalJson(row.key) }));
+  });
+  const changedCustomers = new Map<string, string>();
+  if (rowsOf.length === 0) return changedCustomers;
   const stored = await tx.query<Stored>(
     `SELECT i.model, i."rowKey", i."customerId", i.values, i."fieldTimes"
-       FROM "HealthInputRow" i JOIN unnest($2::text[], $3::text[]) AS k(model, row_key)
+       FROM "HealthInputRow" i JOIN (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS k(model, row_key)
          ON i.model = k.model AND i."rowKey" = k.row_key
       WHERE i."tenantId" = $1 FOR UPDATE OF i`,
-    [event.tenantId, keyed.map((r) => r.model), keyed.map((r) => r.rowKey)],
+    [tenantId, rowsOf.map((r) => r.row.model), rowsOf.map((r) => r.rowKey)],
   );
   const byKey = new Map(stored.map((s) => [`${s.model}\n${s.rowKey}`, s]));
-  const iso = at.toISOString();
-  const writes: Stored[] = [];
-  for (const row of keyed) {
-    const id = `${row.model}\n${row.rowKey}`;
+  /** Rows to write, by key, with the last event that changed each (the row's `eventId`). */
+  const writes = new Map<string, { row: Stored; eventId: string }>();
+  for (const { event, customerId, row, rowKey } of rowsOf) {
+    const at = new Date(event.occurredAt);
+    const iso = at.toISOString();
+    const id = `${row.model}\n${rowKey}`;
     const current = byKey.get(id);
     const next: Stored = current
       ? { ...current, values: { ...current.values }, fieldTimes: { ...current.fieldTimes } }
-      : { model: row.model, rowKey: row.rowKey, customerId: event.customerId, values: {}, fieldTimes: {} };
+      : { model: row.model, rowKey, customerId, values: {}, fieldTimes: {} };
     let changed = false;
     const incoming: Values = { ...row.key, ...row.changed };
     for (const field of [...(INPUT_FIELDS[row.model] ?? []), 'customerId']) {
@@ -88,33 +107,36 @@ export async function keepInputs(tx: SqlTx, event: EventEnvelope): Promise<boole
       next.values[field] = incoming[field] ?? null;
       next.fieldTimes[field] = iso;
     }
-    if (changed || !current) writes.push(next);
+    if (changed || !current) {
+      writes.set(id, { row: next, eventId: event.id });
+      changedCustomers.set(customerId, event.id);
+    }
     byKey.set(id, next);
   }
-  if (writes.length === 0) return false;
+  if (writes.size === 0) return changedCustomers;
   await tx.execute(
     `INSERT INTO "HealthInputRow" ("tenantId", model, "rowKey", "customerId", values, "fieldTimes", "sourceAt", "eventId", "updatedAt")
      SELECT $1, w.model, w.row_key, w.customer_id, w.vals, w.times,
-            (SELECT max(value::timestamptz) FROM jsonb_each_text(w.times)), $3, now()
-       FROM jsonb_to_recordset($2::jsonb) AS w(model text, row_key text, customer_id text, vals jsonb, times jsonb)
+            (SELECT max(value::timestamptz) FROM jsonb_each_text(w.times)), w.event_id, now()
+       FROM jsonb_to_recordset($2::jsonb) AS w(model text, row_key text, customer_id text, vals jsonb, times jsonb, event_id text)
      ON CONFLICT ("tenantId", model, "rowKey") DO UPDATE SET
        "customerId" = EXCLUDED."customerId", values = EXCLUDED.values, "fieldTimes" = EXCLUDED."fieldTimes",
        "sourceAt" = EXCLUDED."sourceAt", "eventId" = EXCLUDED."eventId", "updatedAt" = now()`,
     [
-      event.tenantId,
+      tenantId,
       JSON.stringify(
-        writes.map((w) => ({
+        [...writes.values()].map(({ row: w, eventId }) => ({
           model: w.model,
           row_key: w.rowKey,
           customer_id: w.customerId,
           vals: w.values,
           times: w.fieldTimes,
+          event_id: eventId,
         })),
       ),
-      event.id,
     ],
   );
-  return true;
+  return changedCustomers;
 }
 
 const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);

@@ -8,6 +8,7 @@ import {
   driverOf,
   handlerStoreOf,
   outboxEnvelopes,
+  runBatchHandler,
   runHandler,
   storePipeline,
   syncEnvelope,
@@ -15,6 +16,7 @@ import {
 import type { EventEnvelope } from '@hub/core/events/types';
 import { useTestSubgraph } from '@hub/core/testing';
 import { subgraph as product } from '@hub/subgraph-product/src/server.js';
+import { randomUUID } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { briefHealthJson } from '@hub/core/events/health';
 import { healthConsumers, healthKeyOf } from '../src/consumers.js';
@@ -227,6 +229,63 @@ describe('health consumers: a usage event recomputes the customer’s health', (
         score: expected.score,
         inputs: expected.inputs,
       });
+    }
+  });
+
+  /** The input rows a customer's health is computed from (what the consumers keep). */
+  const inputRows = (customerId: string) =>
+    sql().query(
+      `SELECT model, "rowKey", values, "sourceAt" FROM "HealthInputRow" WHERE "tenantId" = $1 AND "customerId" = $2
+        ORDER BY model, "rowKey"`,
+      [TENANT, customerId],
+    );
+
+  // Batches (handleBatch): the usage events of three customers, interleaved in every order of a
+  // customer's two (older/newer), each delivered twice, in one batch or cut in two: the inputs
+  // and the health are those of event by event, written once per customer per batch.
+  it.each([
+    { cut: null, order: 'time order' },
+    { cut: null, order: 'reversed' },
+    { cut: 3, order: 'time order' },
+    { cut: 5, order: 'reversed' },
+  ])('a batch (cut at $cut), $order, folds to the health of event by event', async ({ cut, order }) => {
+    const consumer = consumerFor('product.record_adoption_metrics');
+    const pairs = [0, 1, 2].map(() => {
+      const customerId = newCustomer();
+      return { customerId, events: [usage(customerId, 1, 0.3 + Math.random() / 10), usage(customerId, 3, 0.8)] };
+    });
+    const reference = pairs.map(() => newCustomer());
+    for (const [i, pair] of pairs.entries())
+      for (const event of pair.events)
+        await handle({
+          ...event,
+          id: randomUUID(),
+          customerId: reference[i] ?? '',
+          payload: {
+            ...event.payload,
+            rows: (event.payload['rows'] as { key: Record<string, unknown> }[]).map((row) => ({
+              ...row,
+              key: { ...row.key, customerId: reference[i] },
+            })),
+          },
+        });
+    const interleaved = [0, 1].flatMap((k) =>
+      pairs.map((pair) => pair.events[order === 'time order' ? k : 1 - k] as EventEnvelope),
+    );
+    const delivered = interleaved.flatMap((event) => [event, event]);
+    const batches = cut === null ? [delivered] : [delivered.slice(0, cut), delivered.slice(cut)];
+    for (const batch of batches) await runBatchHandler(consumer, healthStore(), batch);
+    for (const [i, pair] of pairs.entries()) {
+      const got = await healthOf(pair.customerId);
+      const want = await healthOf(reference[i] ?? '');
+      expect(got.score).toEqual(want.score);
+      const strip = (rows: Record<string, unknown>[]) =>
+        rows.map((row) => ({ ...row, rowKey: String(row['rowKey']).replaceAll(/cust_c\d+/g, 'c') }));
+      expect(strip(await inputRows(pair.customerId))).toEqual(strip(await inputRows(reference[i] ?? '')));
+      // Folded: one recompute per customer per batch it was in.
+      const batchesWith = batches.filter((b) => b.some((e) => e.customerId === pair.customerId)).length;
+      expect(got.snapshots).toBeLessThanOrEqual(batchesWith);
+      expect(got.events).toBeLessThanOrEqual(batchesWith);
     }
   });
 

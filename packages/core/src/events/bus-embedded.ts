@@ -9,9 +9,10 @@ import type { StoreSql } from '@hub/store';
 import type { Domain } from '../domains.js';
 import type { Logger } from '../logger.js';
 import { outboxPositionOf, readOutbox } from './envelope.js';
+import { batchHandlerOf, runBatch, sleep, type BatchItem } from './batching.js';
 import { advanceCursor, storedCursor } from './inbox.js';
 import type { StreamPage, StreamQuery, StreamReader } from './remote.js';
-import type { Delivery, EventBus, EventEnvelope, StartPosition, Subscription } from './types.js';
+import type { EventBus, EventEnvelope, StartPosition, Subscription } from './types.js';
 
 export interface EmbeddedBusOptions {
   /** The domain whose store this process owns: its stream is local. */
@@ -23,7 +24,7 @@ export interface EmbeddedBusOptions {
   readonly pollMs?: number;
   /** Long-poll wait of a remote read. @default 20000 */
   readonly waitMs?: number;
-  /** Events per read. @default 500 */
+  /** Events per read (a subscription's batches are cut from it, `BatchPolicy.maxEvents` each). @default 500 */
   readonly batchSize?: number;
   readonly log?: Logger | undefined;
 }
@@ -35,19 +36,6 @@ export interface EmbeddedBus extends EventBus {
 }
 
 const MAX_WAIT_MS = 25_000;
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
 
 export function createEmbeddedBus(options: EmbeddedBusOptions): EmbeddedBus {
   const { domain: local, store } = options;
@@ -138,7 +126,9 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): EmbeddedBus {
       }
       return events.slice(0, limit);
     },
-    async subscribe({ domain, durable, types, start, handle }) {
+    async subscribe(subscribeOptions) {
+      const { domain, durable, types, start } = subscribeOptions;
+      const { policy, handle } = batchHandlerOf(subscribeOptions);
       const read = reader(domain);
       const stop = new AbortController();
       const signal = AbortSignal.any([stop.signal, closing.signal]);
@@ -170,11 +160,23 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): EmbeddedBus {
             page = await read(domain, {
               after,
               since,
-              limit: batchSize,
+              limit: Math.max(batchSize, policy.maxEvents),
               waitMs: remote ? remoteWaitMs : 0,
               types,
               signal,
             });
+            if (page.events.length > 0 && page.events.length < policy.maxEvents && policy.lingerMs > 0) {
+              // Linger: the events committed meanwhile join this batch (one transaction downstream).
+              await sleep(policy.lingerMs, signal);
+              const more = await read(domain, {
+                after: page.position,
+                limit: policy.maxEvents - page.events.length,
+                waitMs: 0,
+                types,
+                signal,
+              });
+              page = { events: [...page.events, ...more.events], position: more.position };
+            }
             failures = 0;
           } catch (error) {
             if (signal.aborted) break;
@@ -187,28 +189,17 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): EmbeddedBus {
           }
           since = undefined;
           let last = after;
-          for (const event of page.events) {
-            if (signal.aborted) break;
-            for (let attempt = 1; !signal.aborted; attempt++) {
-              let outcome: { ack: true } | { retryMs: number } | undefined;
-              const delivery: Delivery = {
-                event,
-                attempt,
-                ack: async () => void (outcome = { ack: true }),
-                retry: async (delayMs) => void (outcome = { retryMs: delayMs }),
-              };
-              try {
-                await handle(delivery);
-              } catch (error) {
-                options.log?.error({ err: error, consumer: durable, eventId: event.id }, 'event handler threw');
-                outcome = { retryMs: 1000 };
-              }
-              if (outcome === undefined || 'ack' in outcome) break;
-              // In place: a later event of the stream never overtakes a retried one.
-              await sleep(outcome.retryMs, signal);
-            }
-            if (signal.aborted) break;
-            last = event.cursor;
+          let pending: BatchItem[] = page.events.map((event) => ({ event, attempt: 1 }));
+          while (pending.length > 0 && !signal.aborted) {
+            const outcome = await runBatch(pending.slice(0, policy.maxEvents), handle, options.log, durable);
+            last = pending[outcome.done - 1]?.event.cursor ?? last;
+            pending = pending.slice(outcome.done);
+            const [first, ...rest] = pending;
+            if (!first) break;
+            if (outcome.retryMs === 0 && !outcome.failed) continue; // the next batch of the page
+            // In place: a later event of the stream never overtakes a retried one.
+            if (outcome.failed) pending = [{ event: first.event, attempt: first.attempt + 1 }, ...rest];
+            await sleep(outcome.retryMs, signal);
           }
           if (signal.aborted) break;
           if (page.position !== last) {

@@ -2,9 +2,11 @@
  * The NATS JetStream bus (NATS_URL set). One stream per producing domain, `<PREFIX>_<DOMAIN>` on
  * subjects `<prefix>.<domain>.<tenant>.<kind>` (tenant encoded as a subject token), file storage,
  * a duplicate window (message id = event id, so the server drops a relay's republished copy). One
- * durable pull consumer per ConsumerDefinition, explicit ack; a stream's events reach a consumer in
- * stream order and the runtime handles them one at a time (a retry waits in place, telling the
- * server `working` so the ack wait does not expire). `read` uses an ordered consumer from a start
+ * durable pull consumer per ConsumerDefinition, explicit ack; a pump pulls up to max ack pending
+ * events into the subscription's queue and a worker hands them over in stream order, in batches
+ * (`BatchPolicy`: what is queued, up to `maxEvents`, after a `lingerMs` wait), acknowledging each
+ * batch before the next (a retry waits in place, telling the server `working` for everything held
+ * so the ack wait does not expire). `read` uses an ordered consumer from a start
  * sequence or time. The cursor is the stream sequence.
  *
  * nats-server 2.9 (Debian's) has one filter subject per consumer, so a consumer filters its stream
@@ -25,7 +27,8 @@ import {
 } from '@nats-io/jetstream';
 import type { Domain } from '../domains.js';
 import type { Logger } from '../logger.js';
-import type { Delivery, EventBus, EventEnvelope, StartPosition, Subscription } from './types.js';
+import { batchHandlerOf, runBatch, sleep, type BatchItem } from './batching.js';
+import type { EventBus, EventEnvelope, StartPosition, Subscription } from './types.js';
 
 export interface NatsBusOptions {
   /** Server URL(s), comma-separated. */
@@ -36,7 +39,7 @@ export interface NatsBusOptions {
   readonly duplicateWindowMs?: number;
   /** Ack wait of the durable consumers: an unacknowledged event is redelivered after it. @default 30000 */
   readonly ackWaitMs?: number;
-  /** Events in flight per consumer. @default 256 */
+  /** Events in flight per consumer (received, not yet acknowledged): the next batches wait here. @default 1024 */
   readonly maxAckPending?: number;
   readonly log?: Logger | undefined;
   /** Connection name shown by the server. */
@@ -50,19 +53,6 @@ export function subjectToken(value: string): string {
   return /^[A-Za-z0-9_-]+$/.test(value) ? value : `~${Buffer.from(value, 'utf8').toString('base64url')}`;
 }
 
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    if (signal.aborted) return resolve();
-    const timer = setTimeout(done, ms);
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-    signal.addEventListener('abort', done, { once: true });
-  });
-}
-
 export interface NatsBus extends EventBus {
   readonly kind: 'nats';
   readonly connection: NatsConnection;
@@ -74,6 +64,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
   const prefix = options.prefix ?? 'HUB';
   const root = prefix.toLowerCase().replace(/[^a-z0-9_-]/g, '_');
   const ackWaitMs = options.ackWaitMs ?? 30_000;
+  const maxAckPending = options.maxAckPending ?? 1024;
   const log = options.log;
   const nc = await connect({
     servers: options.servers.split(',').map((s) => s.trim()),
@@ -151,7 +142,9 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
       );
       await Promise.all(acks);
     },
-    async subscribe({ domain, durable, types, start, handle }) {
+    async subscribe(subscribeOptions) {
+      const { domain, durable, types, start } = subscribeOptions;
+      const { policy, handle } = batchHandlerOf(subscribeOptions);
       await ensureStream(domain);
       const stream = streamName(domain);
       const name = consumerName(durable);
@@ -166,7 +159,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
           ack_wait: ns(ackWaitMs),
           // The runtime counts attempts and dead-letters itself; the server never gives up on an event.
           max_deliver: -1,
-          max_ack_pending: options.maxAckPending ?? 256,
+          max_ack_pending: maxAckPending,
           filter_subject: `${root}.${domain}.>`,
           ...startConfig(start),
         });
@@ -191,15 +184,21 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
       const stop = new AbortController();
       const signal = AbortSignal.any([stop.signal, closing.signal]);
       const wanted = types ? new Set(types) : undefined;
-      const loop = (async () => {
+      /** Received, not yet handled, in arrival order (the pull keeps up to max ack pending in flight). */
+      const queue: JsMsg[] = [];
+      /** Attempts of sequences being retried in place (a gap-filled event has no delivery count). */
+      const attempts = new Map<number, number>();
+      let arrived: (() => void) | undefined;
+      const pump = (async () => {
         while (!signal.aborted) {
           try {
-            const messages = await consumer.consume({ max_messages: options.maxAckPending ?? 256 });
+            const messages = await consumer.consume({ max_messages: maxAckPending });
             const onAbort = () => void messages.close();
             signal.addEventListener('abort', onAbort, { once: true });
             for await (const msg of messages) {
               if (signal.aborted) break;
-              await deliver(msg);
+              queue.push(msg);
+              arrived?.();
             }
             signal.removeEventListener('abort', onAbort);
           } catch (error) {
@@ -208,69 +207,115 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
             await sleep(1000, signal);
           }
         }
+        arrived?.();
+      })();
+      interface Item {
+        readonly seq: number;
+        /** Absent for an event pulled from the stream to fill a gap (its own copy comes later). */
+        readonly msg: JsMsg | undefined;
+        /** Absent when there is nothing to handle: another type, undecodable, or gone. */
+        readonly event: EventEnvelope | undefined;
+      }
+      /** Left over from the last batch (a retry), handled first. */
+      let carried: Item[] = [];
+      // Keeps the server from redelivering what waits here or is being handled (retries included).
+      const heartbeat = setInterval(
+        () => {
+          for (const item of carried) item.msg?.working();
+          for (const msg of queue) msg.working();
+        },
+        Math.max(1000, ackWaitMs / 3),
+      );
+      const worker = (async () => {
+        while (!signal.aborted) {
+          if (queue.length === 0 && carried.length === 0) {
+            await new Promise<void>((resolve) => (arrived = resolve));
+            arrived = undefined;
+            continue;
+          }
+          // Linger: what arrives meanwhile joins this batch (one transaction downstream).
+          if (carried.length + queue.length < policy.maxEvents && policy.lingerMs > 0)
+            await sleep(policy.lingerMs, signal);
+          if (signal.aborted) break;
+          carried = await withGapsFilled(carried, queue.splice(0, Math.max(0, policy.maxEvents - carried.length)));
+          const retryMs = await deliver();
+          if (carried.length > 0) await sleep(retryMs, signal);
+        }
       })();
 
-      async function deliver(msg: JsMsg) {
-        if (expected !== undefined && msg.seq < expected) return msg.ack();
-        for (let seq = expected ?? msg.seq; seq < msg.seq && !signal.aborted; seq++) {
-          const stored = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
-          // Gone (retention): nothing to handle at that position.
-          if (stored) await handleOne(stored, 1, () => undefined);
-          expected = seq + 1;
+      const decoded = (stored: { data: Uint8Array; seq: number }) => {
+        try {
+          const event = decode(stored);
+          return wanted && !wanted.has(event.type) ? undefined : event;
+        } catch (error) {
+          log?.error({ err: error, consumer: durable, seq: stored.seq }, 'undecodable event skipped');
+          return undefined;
         }
-        if (signal.aborted) return;
-        if (await handleOne(msg, msg.info.deliveryCount, () => msg.working())) {
-          // Acknowledged for sure before the next event: a lost ack would only cost a redelivery
-          // the inbox drops, but waiting keeps `lag` honest.
-          await msg.ackAck().catch(() => msg.ack());
-          expected = msg.seq + 1;
+      };
+
+      /** `items` + `msgs` in stream order: copies already handled acknowledged, gaps pulled from the stream. */
+      async function withGapsFilled(items: Item[], msgs: readonly JsMsg[]): Promise<Item[]> {
+        const out = [...items];
+        let next = out.length > 0 ? (out.at(-1)?.seq ?? 0) + 1 : expected;
+        for (const msg of msgs) {
+          // A copy of an event already handled: only acknowledged. One of an event in hand: dropped
+          // (acknowledging it would tell the server the event is done before it is).
+          if (expected !== undefined && msg.seq < expected) {
+            msg.ack();
+            continue;
+          }
+          if (next !== undefined && msg.seq < next) continue;
+          for (let seq = next ?? msg.seq; seq < msg.seq && !signal.aborted; seq++) {
+            const stored = await jsm.streams.getMessage(stream, { seq }).catch(() => null);
+            // Gone (retention): nothing to handle at that position.
+            out.push({ seq, msg: undefined, event: stored ? decoded(stored) : undefined });
+          }
+          out.push({ seq: msg.seq, msg, event: decoded(msg) });
+          next = msg.seq + 1;
         }
+        return out;
       }
 
-      /** Handles one stored event with in-place retries; false when the subscription closed first. */
-      async function handleOne(
-        msg: { data: Uint8Array; seq: number },
-        firstAttempt: number,
-        working: () => void,
-      ): Promise<boolean> {
-        let event: EventEnvelope;
-        try {
-          event = decode(msg);
-        } catch (error) {
-          log?.error({ err: error, consumer: durable, seq: msg.seq }, 'undecodable event skipped');
-          return true;
-        }
-        if (wanted && !wanted.has(event.type)) return true;
-        // Keep the server from redelivering while a handler (or its in-place retries) takes long.
-        const heartbeat = setInterval(working, Math.max(1000, ackWaitMs / 3));
-        try {
-          for (let attempt = firstAttempt; !signal.aborted; attempt++) {
-            let outcome: { ack: true } | { retryMs: number } | undefined;
-            const delivery: Delivery = {
-              event,
-              attempt,
-              ack: async () => void (outcome = { ack: true }),
-              retry: async (delayMs) => void (outcome = { retryMs: delayMs }),
-            };
-            try {
-              await handle(delivery);
-            } catch (error) {
-              log?.error({ err: error, consumer: durable, eventId: event.id }, 'event handler threw');
-              outcome = { retryMs: 1000 };
-            }
-            if (outcome === undefined || 'ack' in outcome) return true;
-            await sleep(outcome.retryMs, signal);
+      /** Handles `carried`, acknowledges what is done; leaves the rest in `carried`, returns the retry delay. */
+      async function deliver(): Promise<number> {
+        const items = carried;
+        const batch: BatchItem[] = items.flatMap((item) =>
+          item.event
+            ? [{ event: item.event, attempt: attempts.get(item.seq) ?? item.msg?.info.deliveryCount ?? 1 }]
+            : [],
+        );
+        const outcome =
+          batch.length > 0 ? await runBatch(batch, handle, log, durable) : { done: 0, retryMs: 0, failed: false };
+        // Done: the handled items before the first left over, and the nothing-to-handle ones among them.
+        let handled = 0;
+        let cut = items.length;
+        for (const [i, item] of items.entries()) {
+          if (!item.event) continue;
+          if (handled === outcome.done) {
+            cut = i;
+            break;
           }
-          return false;
-        } finally {
-          clearInterval(heartbeat);
+          handled++;
         }
+        const done = items.slice(0, cut);
+        // Acknowledged for sure before the next batch: a lost ack would only cost a redelivery the
+        // inbox drops, but waiting keeps `lag` honest.
+        await Promise.all(done.flatMap((item) => (item.msg ? [item.msg.ackAck().catch(() => item.msg?.ack())] : [])));
+        for (const item of done) attempts.delete(item.seq);
+        const last = done.at(-1);
+        if (last) expected = last.seq + 1;
+        carried = items.slice(cut);
+        const [first] = carried;
+        if (first && outcome.failed) attempts.set(first.seq, (batch[outcome.done]?.attempt ?? 1) + 1);
+        return outcome.retryMs;
       }
 
       const subscription: Subscription = {
         async close() {
           stop.abort();
-          await loop;
+          arrived?.();
+          await Promise.all([pump, worker]);
+          clearInterval(heartbeat);
           subscriptions.delete(subscription);
         },
       };

@@ -1,14 +1,19 @@
 /**
  * The consumer runtime: runs a domain's `ConsumerDefinition`s in its process, against its store.
  *
- * Per delivery, one transaction of the consuming store: claim `(consumer, event id)` in
- * `hub_event_inbox` (already there: a redelivery, nothing to do), advance the consumer's cursor, run
- * the handler with that transaction and the domain's sync pipeline bound to it, commit, then ack.
- * A crash anywhere before the commit leaves nothing; after it, the redelivery finds the inbox row.
+ * Per batch of ready deliveries of one stream (the bus's `BatchPolicy`: up to 256 events, 5 ms
+ * linger), one transaction of the consuming store: advance the consumer's cursor once, claim every
+ * `(consumer, event id)` in `hub_event_inbox` in one statement (already there: a redelivery, skipped),
+ * run the handler for the new events in stream order (`handleBatch` once, or `handle` per event) with
+ * that transaction and the domain's sync pipeline bound to it (one pipeline per tenant of the
+ * batch), commit, then ack them all. A crash anywhere before the commit leaves nothing; after it,
+ * the redeliveries find their inbox rows.
  *
- * Failures: a `PermanentEventError` is dead-lettered at once; any other throw is retried in place
- * (the stream waits, so later events of the same customer never overtake it) after an exponential
- * backoff with full jitter, and dead-lettered after `maxAttempts`. Dead letters keep the envelope;
+ * Failures: a failed batch is split in halves, first half first, until the failing event is alone
+ * (the others commit in order around it). Alone, a `PermanentEventError` is dead-lettered at once;
+ * any other throw is retried in place (the bus redelivers it and everything after it, so later
+ * events of the same customer never overtake it) after an exponential backoff with full jitter, and
+ * dead-lettered after `maxAttempts`. Dead letters keep the envelope;
  * `replayDeadLetter` re-runs one, `replay` re-drives consumers from a position of the log (the inbox
  * skips what was applied).
  */
@@ -17,9 +22,12 @@ import type { Domain } from '../domains.js';
 import type { Logger } from '../logger.js';
 import { createSyncPipeline } from '../sync/engine.js';
 import type { SyncDefinition } from '../sync/types.js';
-import { advanceCursor, claimInbox, writeDeadLetter } from './inbox.js';
+import { advanceCursor, claimInboxBatch, writeDeadLetter } from './inbox.js';
 import {
+  DEFAULT_BATCH,
   PermanentEventError,
+  type BatchPolicy,
+  type ConsumerContext,
   type ConsumerDefinition,
   type Delivery,
   type EventBus,
@@ -65,8 +73,13 @@ export interface ConsumerRuntimeOptions {
   readonly backoff?: BackoffPolicy | undefined;
   readonly log?: Logger | undefined;
   readonly metrics?: ConsumerMetrics | undefined;
-  /** Tests: runs after a consumer's transaction committed, before the ack (a crash point). */
-  readonly afterCommit?: ((consumer: string, event: EventEnvelope) => void | Promise<void>) | undefined;
+  /** How deliveries are grouped into one transaction. @default DEFAULT_BATCH (256 events, 5 ms linger) */
+  readonly batch?: BatchPolicy | undefined;
+  /**
+   * After a batch of a subscription committed, before its acks, with the batch's events (a crash
+   * point of the tests; the benchmark's latency probe).
+   */
+  readonly afterCommit?: ((consumer: string, events: readonly EventEnvelope[]) => void | Promise<void>) | undefined;
 }
 
 export type ProcessOutcome = 'applied' | 'duplicate' | 'ignored' | 'failed';
@@ -130,39 +143,81 @@ export function createConsumerRuntime(
   /** First failure time per (consumer, event) while it is being retried. */
   const firstFailures = new Map<string, Date>();
 
-  /**
-   * `live`: a delivery of the subscription, whose position moves with it. A replay's events do not
-   * move it: the subscription may not have reached them yet, and must not skip what lies between.
-   */
-  async function applyInTx(consumer: ConsumerDefinition, event: EventEnvelope, tx: SqlTx, live: boolean) {
-    if (live) await advanceCursor(tx, consumer.name, event.domain, bus.kind, event.cursor);
-    if (!(await claimInbox(tx, consumer.name, event))) return false;
+  function pipelineIn(consumer: ConsumerDefinition, tenantId: string, tx: SqlTx): ConsumerContext['sync'] {
     const pipeline = createSyncPipeline({
       definition: options.sync,
       client: options.client,
       // A consumer is the domain itself reacting to another's change: tenant-wide within the event's tenant.
-      scope: { tenantId: event.tenantId, customerIds: null },
+      scope: { tenantId, customerIds: null },
       customerKeys: options.customerKeys,
-      verifyCustomers: options.verifyCustomers?.(event.tenantId),
+      verifyCustomers: options.verifyCustomers?.(tenantId),
       defaultSource: consumer.source,
       claimableSources: 'all',
       transaction: tx,
       log,
     });
-    await consumer.handle({ event, tx, sync: { apply: (events) => pipeline.apply(events) } });
-    return true;
+    return { apply: (events) => pipeline.apply(events) };
+  }
+
+  /**
+   * One transaction: claims `group` (events of one tenant) in the inbox, handles the new ones in
+   * order and, with `cursor`, moves the consumer's position there. Returns the events applied now.
+   */
+  async function applyGroup(
+    consumer: ConsumerDefinition,
+    group: readonly EventEnvelope[],
+    cursor: EventEnvelope | undefined,
+  ): Promise<EventEnvelope[]> {
+    return store.transaction(async (tx) => {
+      if (cursor) await advanceCursor(tx, consumer.name, cursor.domain, bus.kind, cursor.cursor);
+      const claimed = await claimInboxBatch(tx, consumer.name, group);
+      const fresh = group.filter((event) => claimed.has(event.id.toLowerCase()));
+      const [first] = fresh;
+      if (!first) return fresh;
+      const sync = pipelineIn(consumer, first.tenantId, tx);
+      if (consumer.handleBatch) await consumer.handleBatch({ tenantId: first.tenantId, events: fresh, tx, sync });
+      else for (const event of fresh) await consumer.handle({ event, tx, sync });
+      return fresh;
+    });
+  }
+
+  /**
+   * Applies `batch` (stream order): one transaction per tenant in it, since a pipeline (and its
+   * customer check) is per tenant and one apply per transaction keeps the engine's outbox lock at
+   * the commit tail; per-customer order is within a tenant. `live`: deliveries of the subscription,
+   * whose position moves with them, in the last transaction (an earlier one committed alone is
+   * found in the inbox if the batch is redelivered). A replay's events do not move it: the
+   * subscription may not have reached them yet, and must not skip what lies between.
+   */
+  async function processBatch(consumer: ConsumerDefinition, batch: readonly EventEnvelope[], live: boolean) {
+    const wanted = batch.filter((event) => consumer.types.includes(event.type));
+    const byTenant = new Map<string, EventEnvelope[]>();
+    for (const event of wanted) byTenant.set(event.tenantId, [...(byTenant.get(event.tenantId) ?? []), event]);
+    const groups = [...byTenant.values()];
+    if (groups.length === 0) groups.push([]);
+    const applied: EventEnvelope[] = [];
+    for (const [i, group] of groups.entries()) {
+      const cursor = live && i === groups.length - 1 ? batch.at(-1) : undefined;
+      const fresh = await applyGroup(consumer, group, cursor);
+      // Its writes may have outbox rows: wake the relay now, even if a later tenant's transaction fails.
+      if (fresh.length > 0) options.onCommitted?.();
+      applied.push(...fresh);
+    }
+    const now = Date.now();
+    const fresh = new Set(applied.map((event) => event.id));
+    for (const event of wanted) {
+      if (fresh.has(event.id))
+        options.metrics?.lag(consumer.name, Math.max(0, now - Date.parse(event.committedAt)) / 1000);
+      options.metrics?.processed(consumer.name, fresh.has(event.id) ? 'applied' : 'duplicate');
+    }
+    return fresh;
   }
 
   async function process(consumer: ConsumerDefinition, event: EventEnvelope, live = false) {
     if (!consumer.types.includes(event.type)) return { outcome: 'ignored' as const };
     try {
-      const applied = await store.transaction((tx) => applyInTx(consumer, event, tx, live));
-      if (applied) {
-        options.onCommitted?.();
-        options.metrics?.lag(consumer.name, Math.max(0, Date.now() - Date.parse(event.committedAt)) / 1000);
-      }
-      options.metrics?.processed(consumer.name, applied ? 'applied' : 'duplicate');
-      return { outcome: applied ? ('applied' as const) : ('duplicate' as const) };
+      const applied = await processBatch(consumer, [event], live);
+      return { outcome: applied.has(event.id) ? ('applied' as const) : ('duplicate' as const) };
     } catch (error) {
       return { outcome: 'failed' as const, error };
     }
@@ -194,35 +249,66 @@ export function createConsumerRuntime(
     );
   }
 
-  async function onDelivery(consumer: ConsumerDefinition, delivery: Delivery) {
+  /** The failure of a delivery alone: retry in place (backoff), or dead-letter it and go on. */
+  async function failedAlone(consumer: ConsumerDefinition, delivery: Delivery, error: unknown): Promise<boolean> {
     const { event } = delivery;
-    const result = await process(consumer, event, true);
-    if (result.outcome !== 'failed') {
-      firstFailures.delete(`${consumer.name}\u0000${event.id}`);
-      await options.afterCommit?.(consumer.name, event);
-      return delivery.ack();
-    }
     const key = `${consumer.name}\u0000${event.id}`;
     if (!firstFailures.has(key)) firstFailures.set(key, new Date());
     const maxAttempts = consumer.maxAttempts ?? DEFAULT_MAX_ATTEMPTS;
-    const reason = reasonOf(result.error);
-    if (!isPermanent(result.error) && delivery.attempt < maxAttempts) {
+    const reason = reasonOf(error);
+    if (!isPermanent(error) && delivery.attempt < maxAttempts) {
       const delay = backoffDelay(delivery.attempt, backoff);
       options.metrics?.failed(consumer.name, 'retry');
       log?.warn(
         { consumer: consumer.name, eventId: event.id, attempt: delivery.attempt, delay, reason },
         'event failed; retrying',
       );
-      return delivery.retry(delay);
+      await delivery.retry(delay);
+      return false;
     }
     try {
       await deadLetter(consumer, event, reason, delivery.attempt, true);
-    } catch (error) {
+    } catch (deadLetterError) {
       // The store cannot even take the dead letter: try again later rather than lose the event.
-      log?.error({ err: error, consumer: consumer.name, eventId: event.id }, 'dead letter not stored; retrying');
-      return delivery.retry(backoffDelay(delivery.attempt, backoff));
+      log?.error(
+        { err: deadLetterError, consumer: consumer.name, eventId: event.id },
+        'dead letter not stored; retrying',
+      );
+      await delivery.retry(backoffDelay(delivery.attempt, backoff));
+      return false;
     }
-    return delivery.ack();
+    await delivery.ack();
+    return true;
+  }
+
+  /**
+   * Settles `deliveries` in stream order: one transaction for all of them, else (it failed) the
+   * first half, then the second, down to the failing event alone. False when one is to be retried:
+   * it and everything after it stay unsettled, and the bus delivers them again.
+   */
+  async function settle(consumer: ConsumerDefinition, deliveries: readonly Delivery[]): Promise<boolean> {
+    if (!consumer.handleBatch && deliveries.length > 1) {
+      // `handle` alone: one transaction per event (see ConsumerDefinition.handleBatch).
+      for (const delivery of deliveries) if (!(await settle(consumer, [delivery]))) return false;
+      return true;
+    }
+    const events = deliveries.map((d) => d.event);
+    let failure: unknown;
+    try {
+      await processBatch(consumer, events, true);
+    } catch (error) {
+      failure = error ?? new Error('batch failed');
+    }
+    if (failure === undefined) {
+      for (const event of events) firstFailures.delete(`${consumer.name}\u0000${event.id}`);
+      await options.afterCommit?.(consumer.name, events);
+      await Promise.all(deliveries.map((d) => d.ack()));
+      return true;
+    }
+    const [only] = deliveries;
+    if (deliveries.length === 1 && only) return failedAlone(consumer, only, failure);
+    const half = Math.ceil(deliveries.length / 2);
+    return (await settle(consumer, deliveries.slice(0, half))) && settle(consumer, deliveries.slice(half));
   }
 
   return {
@@ -235,7 +321,8 @@ export function createConsumerRuntime(
             durable: consumer.name,
             types: consumer.types,
             start: consumer.start ?? { from: 'beginning' },
-            handle: (delivery) => onDelivery(consumer, delivery),
+            batch: options.batch ?? DEFAULT_BATCH,
+            handleBatch: async (deliveries) => void (await settle(consumer, deliveries)),
           }),
         );
       }

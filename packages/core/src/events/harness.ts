@@ -42,6 +42,37 @@ export async function runHandler(
   });
 }
 
+/**
+ * Runs a batch the way the runtime does: per tenant of `events` (in their order), one transaction
+ * of `store` with `consumer.handleBatch` (or `handle` per event when it has none).
+ */
+export async function runBatchHandler(
+  consumer: ConsumerDefinition,
+  store: HandlerStore,
+  events: readonly EventEnvelope[],
+): Promise<void> {
+  const driver = storeSqlOf(store.client as object);
+  if (!driver) throw new Error('runBatchHandler: the store client has no driver');
+  const byTenant = new Map<string, EventEnvelope[]>();
+  for (const event of events) byTenant.set(event.tenantId, [...(byTenant.get(event.tenantId) ?? []), event]);
+  for (const [tenantId, group] of byTenant) {
+    await driver.transaction(async (tx) => {
+      const pipeline = createSyncPipeline({
+        definition: store.definition,
+        client: store.client,
+        scope: { tenantId, customerIds: null },
+        customerKeys: store.customerKeys,
+        defaultSource: consumer.source,
+        claimableSources: new Set([consumer.source]),
+        transaction: tx,
+      });
+      const sync = { apply: (batch: Parameters<typeof pipeline.apply>[0]) => pipeline.apply(batch) };
+      if (consumer.handleBatch) await consumer.handleBatch({ tenantId, events: group, tx, sync });
+      else for (const event of group) await consumer.handle({ event, tx, sync });
+    });
+  }
+}
+
 let cursor = 0;
 
 /** An envelope as a relay would build it from a producer's outbox row (tests; ids are fresh UUIDs). */

@@ -9,14 +9,23 @@ import type { EventEnvelope } from './types.js';
 
 type Db = SqlTx | Pick<StoreSql, 'query'>;
 
-/** Records the event as applied by `consumer`; false when it already was (redelivery: skip). */
-export async function claimInbox(tx: SqlTx, consumer: string, event: EventEnvelope): Promise<boolean> {
-  const inserted = await tx.execute(
-    `INSERT INTO "hub_event_inbox" ("consumer", "event_id", "stream", "cursor") VALUES ($1, $2::uuid, $3, $4)
-     ON CONFLICT DO NOTHING`,
-    [consumer, event.id, event.domain, event.cursor],
+/**
+ * Records a batch of events as applied by `consumer` in one statement; returns the ids that were
+ * new (the others were applied before: a redelivery, skipped).
+ */
+export async function claimInboxBatch(
+  tx: SqlTx,
+  consumer: string,
+  events: readonly EventEnvelope[],
+): Promise<Set<string>> {
+  if (events.length === 0) return new Set();
+  const rows = await tx.query<{ event_id: string }>(
+    `INSERT INTO "hub_event_inbox" ("consumer", "event_id", "stream", "cursor")
+     SELECT $1, e.id, e.stream, e.cursor FROM unnest($2::uuid[], $3::text[], $4::text[]) AS e(id, stream, cursor)
+     ON CONFLICT DO NOTHING RETURNING "event_id"::text`,
+    [consumer, events.map((e) => e.id), events.map((e) => e.domain), events.map((e) => e.cursor)],
   );
-  return inserted > 0;
+  return new Set(rows.map((row) => row.event_id));
 }
 
 /**

@@ -80,6 +80,20 @@ export interface Delivery {
   retry(delayMs: number): Promise<void>;
 }
 
+/**
+ * How a subscription groups ready deliveries (issue 8): up to `maxEvents` events of one stream that
+ * are ready together, waiting at most `lingerMs` after the first for more. Nothing waits while a
+ * batch is full; under no load a lone event waits `lingerMs` at most.
+ */
+export interface BatchPolicy {
+  /** @default 256 */
+  readonly maxEvents: number;
+  /** @default 5 */
+  readonly lingerMs: number;
+}
+
+export const DEFAULT_BATCH: BatchPolicy = { maxEvents: 256, lingerMs: 5 };
+
 export interface Subscription {
   /** Stops delivering; in-flight handlers finish first. */
   close(): Promise<void>;
@@ -88,20 +102,31 @@ export interface Subscription {
 /**
  * The bus between the relays and the consumers. One stream per producing domain; each consumer has
  * a durable name and its own position per stream. Delivery is at least once and in stream order per
- * consumer (a consumer processes one event at a time per stream, or per customer where it says so);
+ * consumer (a consumer settles one batch of ready events at a time per stream, see `BatchPolicy`);
  * exactly-once *effect* comes from the consumer's inbox (events/consumer.ts), never from the bus.
  */
 export interface EventBus {
   readonly kind: 'embedded' | 'nats';
   /** Publishes in the given order; resolves when the bus holds them durably. Duplicates by `id` are dropped. */
   publish(domain: Domain, events: readonly Omit<EventEnvelope, 'cursor'>[]): Promise<void>;
-  /** Durable subscription of `durable` to `domain`'s stream, filtered by `types` (all when absent). */
+  /**
+   * Durable subscription of `durable` to `domain`'s stream, filtered by `types` (all when absent).
+   * The bus hands over batches (`batch`, default one event at a time when only `handle` is given)
+   * in stream order and settles them in order: the deliveries acknowledged before the first that
+   * is not are done; from that one on (asked to `retry`, or left untouched) the rest of the batch is
+   * delivered again, after the retry's delay, with that one's attempt counted up. So a retried event
+   * is never overtaken by a later one of its stream.
+   */
   subscribe(options: {
     readonly domain: Domain;
     readonly durable: string;
     readonly types?: readonly string[];
     readonly start: StartPosition;
-    handle(delivery: Delivery): Promise<void>;
+    readonly batch?: BatchPolicy;
+    /** One delivery at a time (a batch of one). */
+    handle?(delivery: Delivery): Promise<void>;
+    /** A batch of ready deliveries, in stream order (takes precedence over `handle`). */
+    handleBatch?(deliveries: readonly Delivery[]): Promise<void>;
   }): Promise<Subscription>;
   /**
    * How far `durable` is behind `domain`'s stream head: events not yet acknowledged, and the commit
@@ -131,6 +156,19 @@ export interface ConsumerContext {
 }
 
 /**
+ * What a batch handler gets (`ConsumerDefinition.handleBatch`): events of one tenant this consumer
+ * has not applied yet (inbox rows claimed in `tx`), in stream order, and the consuming domain's
+ * pipeline bound to `tx` in that tenant. A consumer that can fold (health: recompute each customer
+ * once from its latest inputs) writes with one `sync.apply` per batch instead of one per event.
+ */
+export interface ConsumerBatchContext {
+  readonly tenantId: string;
+  readonly events: readonly EventEnvelope[];
+  readonly tx: SqlTx;
+  readonly sync: ConsumerContext['sync'];
+}
+
+/**
  * A domain's reaction to another domain's events, declared in `subgraphs/<domain>/src/consumers.ts`
  * and run by the consumer runtime inside that domain's process (it writes that domain's store).
  */
@@ -150,6 +188,16 @@ export interface ConsumerDefinition {
    * other throw is transient and retried with backoff until `maxAttempts`, then dead-lettered.
    */
   handle(ctx: ConsumerContext): Promise<void>;
+  /**
+   * Optional: a batch in one call and one transaction, instead of `handle` per event and one
+   * transaction each. Must leave the state `handle` would for each event in order (per-customer
+   * order is the events' order), and should call `sync.apply` once: the engine's outbox lock is
+   * held from a transaction's first apply to its commit, so a second apply's row locks can deadlock
+   * with the store's other writers (that is also why `handle` alone gets one transaction per event).
+   * A throw fails the batch: the runtime splits it until the failing event is alone, and that one
+   * is retried or dead-lettered by the rules above (a batch of one is still passed here).
+   */
+  handleBatch?(ctx: ConsumerBatchContext): Promise<void>;
   readonly maxAttempts?: number;
 }
 

@@ -1,7 +1,9 @@
 /**
  * Relay + bus + consumer runtime on real stores, on every path (embedded bus on PostgreSQL and on
  * PGlite, NATS JetStream on PostgreSQL): whatever the producer commits, from concurrent writers,
- * reaches the consumer exactly once and in commit order per customer.
+ * reaches the consumer exactly once and in commit order per customer; handled one event per
+ * transaction (`handle`) and in batches (`handleBatch`: several events per transaction, so a
+ * customer's events meet within a batch and across batches).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import {
@@ -23,12 +25,14 @@ afterEach(async () => {
 
 describe.each(PATHS)('$bus bus on $store', (setup) => {
   it.each([
-    { writers: 1, perWriter: 50, customers: 3 },
-    { writers: 4, perWriter: 30, customers: 5 },
+    { writers: 1, perWriter: 50, customers: 3, batched: false },
+    { writers: 4, perWriter: 30, customers: 5, batched: false },
+    { writers: 1, perWriter: 50, customers: 3, batched: true },
+    { writers: 4, perWriter: 30, customers: 5, batched: true },
   ])(
-    '$writers concurrent writers x $perWriter events over $customers customers: each applied once, in commit order per customer',
-    async ({ writers, perWriter, customers }) => {
-      path = await openPath(setup, [mirrorConsumer()]);
+    '$writers concurrent writers x $perWriter events over $customers customers, batched $batched: each applied once, in commit order per customer',
+    async ({ writers, perWriter, customers, batched }) => {
+      path = await openPath(setup, [mirrorConsumer({ batched })]);
       const open = path;
       await Promise.all(Array.from({ length: writers }, (_, writer) => open.write(perWriter, { customers, writer })));
       await expectExactlyOnceInOrder(open);

@@ -14,6 +14,7 @@ import {
   openStore,
   pgliteSql,
   SYNC_MIGRATIONS,
+  type SqlTx,
   type StoreConfig,
   type StoreSql,
 } from '@hub/store';
@@ -22,8 +23,10 @@ import { PrismaClient } from '@hub/store/product';
 import { createTestDatabase, type TestDatabase } from '../../src/testing.js';
 import {
   defineConsumer,
+  type BatchPolicy,
   type ConsumerDefinition,
   type EventBus,
+  type EventEnvelope,
   type SyncEventPayload,
 } from '../../src/events/types.js';
 import type { Relay } from '../../src/events/relay.js';
@@ -109,12 +112,25 @@ export async function openStorePair(kind: StoreKind): Promise<StorePair> {
 
 /**
  * The mirror consumer: logs the run in `test_applied` and re-applies the usage event through the
- * consuming store's pipeline. `fail(event, attempt)` may throw to inject failures.
+ * consuming store's pipeline. `fail(event, attempt)` may throw to inject failures. `batched`: it
+ * also folds (`handleBatch`): the batch's runs logged in order, then one apply of all its events.
  */
 export function mirrorConsumer(
-  options: { name?: string; fail?: (eventId: string) => void; maxAttempts?: number } = {},
+  options: { name?: string; fail?: (eventId: string) => void; maxAttempts?: number; batched?: boolean } = {},
 ): ConsumerDefinition {
   const name = options.name ?? 'health.mirror';
+  const log = (tx: SqlTx, events: readonly EventEnvelope[]) =>
+    tx.execute(
+      `INSERT INTO "test_applied" ("consumer", "event_id", "customer_id", "cursor")
+       SELECT $1, e.id, e.customer_id, e.cursor FROM unnest($2::uuid[], $3::text[], $4::bigint[])
+         WITH ORDINALITY AS e(id, customer_id, cursor, n) ORDER BY e.n`,
+      [name, events.map((e) => e.id), events.map((e) => e.customerId), events.map((e) => e.cursor)],
+    );
+  const usageOf = (event: EventEnvelope) => ({
+    kind: 'usage',
+    payload: { ...(event.payload as unknown as SyncEventPayload).data },
+    idempotencyKey: `mirror:${event.id}`,
+  });
   return defineConsumer({
     name,
     from: 'product',
@@ -122,14 +138,19 @@ export function mirrorConsumer(
     source: 'mirror',
     ...(options.maxAttempts ? { maxAttempts: options.maxAttempts } : {}),
     async handle({ event, tx, sync }) {
-      await tx.execute(
-        `INSERT INTO "test_applied" ("consumer", "event_id", "customer_id", "cursor") VALUES ($1, $2::uuid, $3, $4::bigint)`,
-        [name, event.id, event.customerId, event.cursor],
-      );
+      await log(tx, [event]);
       options.fail?.(event.id);
-      const payload = event.payload as unknown as SyncEventPayload;
-      await sync.apply([{ kind: 'usage', payload: { ...payload.data }, idempotencyKey: `mirror:${event.id}` }]);
+      await sync.apply([usageOf(event)]);
     },
+    ...(options.batched
+      ? {
+          async handleBatch({ events, tx, sync }) {
+            await log(tx, events);
+            for (const event of events) options.fail?.(event.id);
+            await sync.apply(events.map(usageOf));
+          },
+        }
+      : {}),
   });
 }
 
@@ -230,7 +251,7 @@ export interface EventPath {
   readonly relay: Relay;
   readonly runtime: ConsumerRuntime;
   /** Writes `count` usage events for customers `cust_<i % customers>` through the producer's pipeline. */
-  write(count: number, options?: { customers?: number; writer?: number }): Promise<void>;
+  write(count: number, options?: { customers?: number; writer?: number; tenant?: string }): Promise<void>;
   stop(): Promise<void>;
 }
 
@@ -240,7 +261,13 @@ let sourceTick = 0;
 export async function openPath(
   setup: PathSetup,
   consumers: readonly ConsumerDefinition[],
-  options: { nats?: string; prefix?: string; pair?: StorePair } = {},
+  options: {
+    nats?: string;
+    prefix?: string;
+    pair?: StorePair;
+    batch?: BatchPolicy;
+    afterCommit?: (consumer: string, events: readonly EventEnvelope[]) => void;
+  } = {},
 ): Promise<EventPath> {
   const { createEmbeddedBus } = await import('../../src/events/bus-embedded.js');
   const { createNatsBus } = await import('../../src/events/bus-nats.js');
@@ -283,6 +310,8 @@ export async function openPath(
       sync: definition,
       customerKeys: CUSTOMER_KEYS,
       backoff: { baseMs: 5, maxMs: 40 },
+      batch: options.batch,
+      afterCommit: options.afterCommit,
     },
     consumers,
   );
@@ -294,14 +323,16 @@ export async function openPath(
     consumerBus,
     relay,
     runtime,
-    async write(count, { customers = 5, writer = 0 } = {}) {
-      const pipeline = fixturePipeline(pair.producer.client, 'acme', { onCommitted: () => relay.wake() });
+    async write(count, { customers = 5, writer = 0, tenant = 'acme' } = {}) {
+      const pipeline = fixturePipeline(pair.producer.client, tenant, { onCommitted: () => relay.wake() });
+      // Another tenant's customers have ids of their own, so per-customer order is checked per tenant.
+      const prefix = tenant === 'acme' ? 'cust_' : `cust_${tenant}_`;
       for (let i = 0; i < count; i++) {
         await pipeline.apply([
           {
             kind: 'usage',
             payload: {
-              customerId: `cust_${(writer * 7 + i) % customers}`,
+              customerId: `${prefix}${(writer * 7 + i) % customers}`,
               period: '2026-11-01',
               feature: `f${i % 3}`,
               usageCount: writer * 1000 + i,
@@ -319,6 +350,39 @@ export async function openPath(
       if (!options.pair) await pair.close();
     },
   };
+}
+
+/**
+ * Writes `count` events on a fresh store pair and has them published with no consumer running, so
+ * that the next path opened on `pair` (same `prefix`) finds them all ready: its first batches are full.
+ */
+export async function prewritten(
+  setup: PathSetup,
+  count: number,
+  options: { customers?: number; nats?: string; tenants?: readonly string[] } = {},
+): Promise<{ pair: StorePair; prefix: string; ids: string[] }> {
+  const { randomBytes } = await import('node:crypto');
+  const pair = await openStorePair(setup.store);
+  const prefix = `T${randomBytes(4).toString('hex').toUpperCase()}`;
+  const writer = await openPath(setup, [], { pair, prefix, ...(options.nats ? { nats: options.nats } : {}) });
+  const tenants = options.tenants ?? ['acme'];
+  // Rounds of three events per tenant, so the stream interleaves them (each round's values differ).
+  for (let written = 0, round = 0; written < count; round++)
+    for (const tenant of tenants) {
+      const n = Math.min(3, count - written);
+      if (n > 0) await writer.write(n, { customers: options.customers ?? 3, writer: round, tenant });
+      written += n;
+    }
+  await waitFor('all published', async () =>
+    (await countOf(pair.producer.sql, `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`)) === 0
+      ? true
+      : undefined,
+  );
+  await writer.stop();
+  const rows = await pair.producer.sql.query<{ id: string }>(
+    `SELECT "id"::text FROM "hub_sync_outbox" ORDER BY "hub_sync_outbox"."seq"`,
+  );
+  return { pair, prefix, ids: rows.map((r) => r.id) };
 }
 
 /** Every run of the consumer's handler that committed, in commit order. */
@@ -354,6 +418,6 @@ export async function expectExactlyOnceInOrder(path: EventPath, consumer = 'heal
   }
   for (const seqs of byCustomer.values()) expect(seqs).toEqual([...seqs].sort((a, b) => a - b));
   const rows = (sql: StoreSql) =>
-    sql.query(`SELECT "customerId", "feature", "usageCount" FROM "FeatureUsage" ORDER BY 1, 2`);
+    sql.query(`SELECT "tenantId", "customerId", "feature", "usageCount" FROM "FeatureUsage" ORDER BY 1, 2, 3`);
   expect(await rows(path.pair.consumer.sql)).toEqual(await rows(path.pair.producer.sql));
 }

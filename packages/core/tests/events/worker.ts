@@ -2,8 +2,10 @@
  * A child process of the crash tests: runs the relay or the consumer of an event path on real
  * stores and dies (exit 137, no clean-up) at the crash point it is given, like a killed process:
  *   relay:    after publishing its Nth batch, before marking it published;
- *   consumer: after committing its Nth event, before acknowledging it.
- * Env: WORKER_ROLE, WORKER_CRASH_AT, WORKER_DB_URL, WORKER_BUS (embedded|nats), NATS_URL, WORKER_PREFIX.
+ *   consumer: after committing its Nth batch (WORKER_BATCH events at most, 1 by default), before
+ *             acknowledging it.
+ * Env: WORKER_ROLE, WORKER_CRASH_AT, WORKER_DB_URL, WORKER_BUS (embedded|nats), NATS_URL, WORKER_PREFIX,
+ * WORKER_BATCH.
  */
 import { openStore, migrationsDirFor } from '@hub/store';
 import { PrismaClient } from '@hub/store/product';
@@ -24,6 +26,7 @@ const role = env('WORKER_ROLE');
 const crashAt = Number(env('WORKER_CRASH_AT'));
 const url = env('WORKER_DB_URL');
 const useNats = env('WORKER_BUS') === 'nats';
+const batch = Number(process.env['WORKER_BATCH'] ?? 1);
 
 const open = (schema: string) =>
   openStore<PrismaClient>({
@@ -66,9 +69,11 @@ if (role === 'relay') {
       bus: await bus('health', consumer),
       sync: definition,
       customerKeys: CUSTOMER_KEYS,
+      batch: { maxEvents: batch, lingerMs: 20 },
       afterCommit: crash,
     },
-    [mirrorConsumer()],
+    // Batches of one: `handle`, one transaction per event; larger ones fold (`handleBatch`).
+    [mirrorConsumer({ batched: batch > 1 })],
   );
   await runtime.start();
 }
