@@ -182,6 +182,13 @@ interface RowState {
   dirty: boolean;
   sourcesDirty: boolean;
   customerId: string | null;
+  /** A `hub_sync_row_source` record exists for the row (so a changed one must be rewritten, never skipped). */
+  sourcesStored: boolean;
+  /**
+   * The row-level provenance (`sourceSystem`, `sourceUpdatedAt`) as read from the store: the source
+   * of every field the record does not name. Null for a row new in this batch (not in the store).
+   */
+  inherited: { s: string | null; t: string | null } | null;
 }
 
 type ConflictRecord = {
@@ -240,7 +247,10 @@ function fail(code: ErrorCode, reason: string, field: string | null = null): Omi
   return { code, reason, field };
 }
 
-/** Stored field source for a row that predates the pipeline: its row-level provenance columns. */
+/** Columns that are a row's identity or provenance, never a field with a source of its own. */
+const PROVENANCE_COLUMNS = new Set(['id', 'tenantId', 'createdAt', 'updatedAt', 'sourceSystem', 'sourceUpdatedAt']);
+
+/** Stored field source of a row without a row-source record: its row-level provenance columns. */
 function legacySource(values: Record<string, unknown>): { s: string | null; t: string | null } {
   const s = typeof values['sourceSystem'] === 'string' ? values['sourceSystem'] : null;
   const time = values['sourceUpdatedAt'] ?? values['updatedAt'];
@@ -774,6 +784,8 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           dirty: false,
           sourcesDirty: false,
           customerId: typeof customer === 'string' ? customer : null,
+          sourcesStored: false,
+          inherited: legacySource(values),
         });
       }
     }
@@ -786,7 +798,10 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       );
       for (const row of sources) {
         const s = state.get(`${row.model}\u0000${row.row_key}`);
-        if (s) s.sources = row.sources;
+        if (s) {
+          s.sources = row.sources;
+          s.sourcesStored = true;
+        }
       }
     }
     return state;
@@ -859,13 +874,25 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         const sources: RowState['sources'] = {};
         for (const field in change.fields) sources[field] = source;
         changed = change.fields;
-        next = { model: change.model, rowKey, values, sources, dirty: true, sourcesDirty: true, customerId: customer };
+        next = {
+          model: change.model,
+          rowKey,
+          values,
+          sources,
+          dirty: true,
+          sourcesDirty: true,
+          customerId: customer,
+          sourcesStored: false,
+          inherited: null,
+        };
         written += Object.keys(change.fields).length;
       } else {
         const edited: Record<string, unknown> = {};
         changed = edited;
         next = { ...current, values: { ...current.values }, sources: { ...current.sources }, customerId: customer };
-        const legacy = legacySource(current.values);
+        // A field the record does not name has the row's provenance as stored, not as an earlier
+        // event of this batch may have moved it.
+        const legacy = current.inherited ?? legacySource(current.values);
         for (const [field, value] of Object.entries(change.fields)) {
           const storedSource = next.sources[field] ?? legacy;
           const decision = decideField(model.owners?.[field], incoming, toFieldSource(storedSource));
@@ -953,7 +980,10 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   const conflictRecords = new WeakMap<Prepared, ConflictRecord[]>();
 
   function writeRows(db: OrderedExecutor, tenantId: string, state: Map<string, RowState | null>): void {
-    const groups = new Map<string, { model: string; columns: string[]; rows: Record<string, unknown>[] }>();
+    const groups = new Map<
+      string,
+      { model: string; columns: string[]; rows: Record<string, unknown>[]; created: boolean }
+    >();
     const shapes = new Map<string, { columns: string[]; signature: string }>();
     for (const s of state.values()) {
       if (!s?.dirty) continue;
@@ -965,8 +995,11 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         const sorted = Object.keys(s.values).sort();
         shapes.set(order, (shape = { columns: sorted, signature: `${s.model}\u0000${sorted.join(',')}` }));
       }
-      const { columns, signature } = shape;
-      const group = groups.get(signature) ?? { model: s.model, columns, rows: [] };
+      const { columns } = shape;
+      // New rows apart from stored ones: a new row is a plain INSERT (see below).
+      const created = s.inherited === null;
+      const signature = `${shape.signature}\u0000${created ? 'new' : 'stored'}`;
+      const group = groups.get(signature) ?? { model: s.model, columns, rows: [], created };
       group.rows.push(s.values);
       groups.set(signature, group);
     }
@@ -975,17 +1008,48 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     const ordered = [...groups.values()].sort((a, b) => modelOrder(a.model) - modelOrder(b.model));
     for (const group of ordered) {
       const declared = definition.models[group.model];
-      if (declared) db.track(upsertRows(db, group.model, declared.key, group.columns, group.rows));
+      // A row this batch read as absent, under its row lock, is inserted without ON CONFLICT: no
+      // engine writer can create it before our commit, and a plain insert costs less than the
+      // speculative one. Should a writer outside the engine have created it meanwhile, the unique
+      // key refuses the event (CONFLICT, isolated by bisection) instead of overwriting unseen values.
+      if (declared)
+        db.track(upsertRows(db, group.model, declared.key, group.columns, group.rows, { insertOnly: group.created }));
     }
-    db.track(
-      writeRowSources(
-        db,
-        tenantId,
-        [...state.values()]
-          .filter((s): s is RowState => s !== null && s.sourcesDirty)
-          .map((s) => ({ model: s.model, row_key: s.rowKey, customer_id: s.customerId, sources: s.sources })),
-      ),
-    );
+    const records: { model: string; row_key: string; customer_id: string | null; sources: RowState['sources'] }[] = [];
+    for (const s of state.values()) {
+      const sources = s === null ? null : recordToWrite(s);
+      if (s !== null && sources !== null)
+        records.push({ model: s.model, row_key: s.rowKey, customer_id: s.customerId, sources });
+    }
+    db.track(writeRowSources(db, tenantId, records));
+  }
+
+  /**
+   * The row-source record to write for a row after the batch, or null when none is needed: a row
+   * without a record reads every field's source from its own `sourceSystem`/`sourceUpdatedAt`, so
+   * a row whose fields all have exactly that provenance (every new row written by one event) needs
+   * no record — one heap row and one index entry less per new row. A row already without a record
+   * whose fields now differ gets one naming every field (those not written by this batch keep the
+   * provenance they had), since its row-level provenance no longer speaks for them.
+   */
+  function recordToWrite(s: RowState): RowState['sources'] | null {
+    if (s.sourcesStored) return s.sourcesDirty ? s.sources : null;
+    if (!s.dirty && !s.sourcesDirty) return null;
+    let sources = s.sources;
+    if (s.inherited) {
+      const declared = definition.models[s.model];
+      sources = { ...s.sources };
+      for (const field in s.values)
+        if (!(field in sources) && !PROVENANCE_COLUMNS.has(field) && !declared?.key.includes(field))
+          sources[field] = s.inherited;
+    }
+    const own = legacySource(s.values);
+    const ownTime = own.t === null ? null : Date.parse(own.t);
+    const covered =
+      'sourceSystem' in s.values &&
+      s.values['sourceUpdatedAt'] != null &&
+      Object.values(sources).every((e) => e.s === own.s && e.t !== null && Date.parse(e.t) === ownTime);
+    return covered ? null : sources;
   }
 
   async function writeBookkeeping(

@@ -193,13 +193,17 @@ export async function readRows(
   );
 }
 
-/** One multi-row upsert; `columns` is every column the rows carry (the same set for all of them). */
+/**
+ * One multi-row upsert; `columns` is every column the rows carry (the same set for all of them).
+ * `insertOnly`: rows known to be absent (read under their row locks), inserted without ON CONFLICT.
+ */
 export async function upsertRows(
   db: Executor,
   model: string,
   key: readonly string[],
   columns: readonly string[],
   rows: readonly Record<string, unknown>[],
+  options: { insertOnly?: boolean } = {},
 ): Promise<void> {
   const list = columns.map(ident).join(', ');
   const conflictKey = ['tenantId', ...key];
@@ -212,8 +216,9 @@ export async function upsertRows(
   const sent = rowsParams(columns, rows);
   await db.execute(
     `INSERT INTO ${ident(model)} (${list})
-     SELECT ${list} FROM ${populated(model, 1)}
-     ON CONFLICT (${conflictKey.map(ident).join(', ')}) ${action}`,
+     SELECT ${list} FROM ${populated(model, 1)}${
+       options.insertOnly ? '' : `\n     ON CONFLICT (${conflictKey.map(ident).join(', ')}) ${action}`
+     }`,
     sent.base,
     sent.rows,
   );
