@@ -713,12 +713,13 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     await options.hooks.afterStep(step, { size });
   }
 
-  function answerFromStore(p: Prepared, stored: { outcome: string; result: unknown } | undefined): void {
+  function answerFromStore(p: Prepared, stored: StoredOutcome | undefined): void {
     const result = (stored?.result ?? {}) as { conflicts?: FieldConflict[]; quality?: QualityScore; rows?: RowRef[] };
     p.outcome = 'DUPLICATE';
     p.firstOutcome = (stored?.outcome ?? 'APPLIED') as SyncResult['firstOutcome'];
     p.conflicts = result.conflicts ?? [];
-    p.quality = result.quality ?? null;
+    // Records written before quality moved into the record's columns carry it in `result`.
+    p.quality = stored?.quality ?? result.quality ?? null;
     p.refs = result.rows ?? [];
   }
 
@@ -1064,32 +1065,35 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         p.outcome !== 'DUPLICATE' &&
         (p.rejection === null || p.rejection.code !== ErrorCode.Forbidden),
     );
-    const quality = scored.map((p) => {
-      if (p.rejection === null && p.sourceTime) {
+    for (const p of scored) {
+      if (p.rejection === null && p.sourceTime)
         p.quality = qualityScore({
           completeness: p.completeness,
           validity: p.validity,
           consistency: p.consistency,
           timeliness: timeliness(p.sourceTime, arrival),
         });
-      }
-      return {
+    }
+    // An accepted event's quality is kept with its idempotency record (insertOutcomes below); a
+    // rejected one has no record (its key stays free), so its quality row goes to a table of its own.
+    const rejected = scored
+      .filter((p) => p.rejection !== null)
+      .map((p) => ({
         key: p.key,
         kind: p.event.kind,
         customer_id: p.customerId,
         completeness: p.completeness,
-        validity: p.rejection ? 0 : p.validity,
-        consistency: p.quality?.consistency ?? null,
-        timeliness: p.quality?.timeliness ?? null,
-        score: p.quality?.score ?? null,
-        rejected: p.rejection !== null,
+        validity: 0,
+        consistency: null,
+        timeliness: null,
+        score: null,
+        rejected: true,
         received_at: arrival,
-      };
-    });
+      }));
     db.track(
       insertRecords(
         db,
-        'hub_sync_quality',
+        'hub_sync_quality_rejected',
         [
           'key',
           'kind',
@@ -1103,7 +1107,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           'received_at',
         ],
         tenantId,
-        quality,
+        rejected,
       ),
     );
     const conflicts = batch.flatMap((p) => (p.rejection ? [] : (conflictRecords.get(p) ?? [])));
@@ -1178,12 +1182,12 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
             key: p.key,
             kind: p.event.kind,
             outcome: p.outcome as string,
-            // What a DUPLICATE answers again; no conflicts (the usual case) is stored as none.
-            result:
-              p.conflicts.length > 0
-                ? { conflicts: p.conflicts, quality: p.quality, rows: p.refs }
-                : { quality: p.quality, rows: p.refs },
+            customerId: p.customerId,
+            quality: p.quality,
+            // What a DUPLICATE answers again besides the quality; no conflicts (the usual case) is stored as none.
+            result: p.conflicts.length > 0 ? { conflicts: p.conflicts, rows: p.refs } : { rows: p.refs },
           })),
+        arrival,
       ),
     );
     const outbox = batch

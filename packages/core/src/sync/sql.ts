@@ -6,7 +6,7 @@
  * they are still checked to be plain identifiers before being quoted into SQL.
  */
 import type { SqlTx, StoreSql } from '@hub/store';
-import type { SqlExecutor } from './types.js';
+import type { QualityScore, SqlExecutor } from './types.js';
 
 /** The part of a generated PrismaClient the engine uses (raw SQL and interactive transactions). */
 export interface RawSqlClient {
@@ -228,6 +228,8 @@ export interface StoredOutcome {
   key: string;
   outcome: string;
   result: unknown;
+  /** The event's quality (null for records written before it was kept in the record). */
+  quality: QualityScore | null;
 }
 
 /**
@@ -239,7 +241,12 @@ export function readOutcomes(db: SqlExecutor, tenantId: string, keys: readonly s
   if (keys.length === 0) return Promise.resolve([]);
   return queryJson<StoredOutcome>(
     db,
-    `SELECT i."key", i."outcome", i."result" FROM json_array_elements_text($2::json) AS k(key)
+    `SELECT i."key", i."outcome", i."result",
+            CASE WHEN i."score" IS NULL THEN NULL
+                 ELSE json_build_object('completeness', i."completeness", 'validity', i."validity",
+                                        'consistency', i."consistency", 'timeliness', i."timeliness",
+                                        'score', i."score") END AS quality
+       FROM json_array_elements_text($2::json) AS k(key)
       CROSS JOIN LATERAL (SELECT * FROM "hub_sync_idempotency" i
                            WHERE i."tenant_id" = $1 AND i."key" = k.key ${KEY_DRIVEN}) i`,
     tenantId,
@@ -406,13 +413,42 @@ function populated(table: string, n: number): string {
 export async function insertOutcomes(
   db: Executor,
   tenantId: string,
-  done: readonly { key: string; kind: string; outcome: string; result: unknown }[],
+  done: readonly {
+    key: string;
+    kind: string;
+    outcome: string;
+    customerId: string | null;
+    quality: QualityScore | null;
+    result: unknown;
+  }[],
+  at: Date,
 ): Promise<void> {
   if (done.length === 0) return;
+  // The quality as the five numbers of the record's own columns (what hub_sync_quality shows).
   await db.execute(
-    `INSERT INTO "hub_sync_idempotency" ("tenant_id", "key", "kind", "outcome", "result")
-     SELECT $1, e->>0, e->>1, e->>2, e->3 FROM jsonb_array_elements($2::jsonb) e`,
+    `INSERT INTO "hub_sync_idempotency" ("tenant_id", "key", "kind", "outcome", "result", "customer_id", "completeness",
+                                         "validity", "consistency", "timeliness", "score", "created_at")
+     SELECT $1, e->>0, e->>1, e->>2, e->3, e->>4, (e->>5)::float8, (e->>6)::float8, (e->>7)::float8, (e->>8)::float8,
+            (e->>9)::float8, $3::timestamptz
+       FROM json_array_elements($2::json) e`,
     tenantId,
-    jsonParam(done.map((d) => [d.key, d.kind, d.outcome, d.result])),
+    jsonParam(
+      done.map((d) => {
+        const q = d.quality;
+        return [
+          d.key,
+          d.kind,
+          d.outcome,
+          d.result,
+          d.customerId,
+          q?.completeness,
+          q?.validity,
+          q?.consistency,
+          q?.timeliness,
+          q?.score,
+        ];
+      }),
+    ),
+    at,
   );
 }
