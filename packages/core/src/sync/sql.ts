@@ -425,30 +425,37 @@ export async function insertOutcomes(
 ): Promise<void> {
   if (done.length === 0) return;
   // The quality as the five numbers of the record's own columns (what hub_sync_quality shows).
-  await db.execute(
-    `INSERT INTO "hub_sync_idempotency" ("tenant_id", "key", "kind", "outcome", "result", "customer_id", "completeness",
-                                         "validity", "consistency", "timeliness", "score", "created_at")
-     SELECT $1, e->>0, e->>1, e->>2, e->3, e->>4, (e->>5)::float8, (e->>6)::float8, (e->>7)::float8, (e->>8)::float8,
-            (e->>9)::float8, $3::timestamptz
-       FROM json_array_elements($2::json) e`,
+  // json_populate_recordset reads each record's text once; `e->>n` on a json element re-scans it
+  // per column (jsonb would parse it once, but rebuilds the result).
+  await insertRecords(
+    db,
+    'hub_sync_idempotency',
+    [
+      'key',
+      'kind',
+      'outcome',
+      'result',
+      'customer_id',
+      'completeness',
+      'validity',
+      'consistency',
+      'timeliness',
+      'score',
+      'created_at',
+    ],
     tenantId,
-    jsonParam(
-      done.map((d) => {
-        const q = d.quality;
-        return [
-          d.key,
-          d.kind,
-          d.outcome,
-          d.result,
-          d.customerId,
-          q?.completeness,
-          q?.validity,
-          q?.consistency,
-          q?.timeliness,
-          q?.score,
-        ];
-      }),
-    ),
-    at,
+    done.map((d) => ({
+      key: d.key,
+      kind: d.kind,
+      outcome: d.outcome,
+      result: d.result,
+      customer_id: d.customerId,
+      completeness: d.quality?.completeness ?? null,
+      validity: d.quality?.validity ?? null,
+      consistency: d.quality?.consistency ?? null,
+      timeliness: d.quality?.timeliness ?? null,
+      score: d.quality?.score ?? null,
+      created_at: at,
+    })),
   );
 }
