@@ -1,7 +1,7 @@
 /**
  * `npm run bench:sync`: ingest throughput of the one write pipeline (packages/core/src/sync/engine.ts)
- * with its full bookkeeping — idempotency claim, row locks, field sources, conflict decisions,
- * quality, outbox — beside a baseline of plain inserts of the same rows, in the same run, on
+ * with its full bookkeeping — idempotency record with the quality score, key and row locks,
+ * field sources, conflict decisions, outbox — beside a baseline of plain inserts of the same rows, in the same run, on
  * PostgreSQL (a fresh database on 127.0.0.1:5432) and on the embedded PGlite store (a fresh data
  * directory), for
  *
@@ -15,7 +15,9 @@
  * baselines insert exactly the rows the kind's `map` gives, one interactive transaction per batch
  * as the engine has: Prisma `createMany`, and one raw multi-row INSERT per model. Runs alternate
  * baselines / engine BENCH_ROUNDS times; medians are printed. Then one more engine run prints the
- * time per engine step and (PostgreSQL) per statement.
+ * time per engine step and (PostgreSQL) per statement. Beside the times: the CPU per event of this
+ * process (Node; on PGlite the database too) and of the PostgreSQL server processes (from /proc),
+ * which a loaded machine inflates far less than wall time.
  * Customer ids are not verified (no customers subgraph here: that is one HTTP call per batch).
  *
  * Options: BENCH_EVENTS (default 5000), BENCH_PGLITE_EVENTS (default 3000), BENCH_BATCH (1000),
@@ -129,6 +131,53 @@ interface Timed {
   seconds: number;
   events: number;
   rows: number;
+  /** CPU of this process (Node; on PGlite also the database) and of the database's server processes, µs per event. */
+  nodeUs: number;
+  pgUs: number | null;
+}
+
+/**
+ * CPU seconds of the PostgreSQL server processes serving `database` (client backends: not
+ * autovacuum), from /proc — the server is local in this bench. Wall time on a machine shared with
+ * other work swings with its load; the CPU an event costs each side swings far less. Null when
+ * /proc cannot tell (another OS, a remote server).
+ */
+let pgDatabase: string | null = null;
+async function pgCpuSeconds(store: Store<PrismaClient>): Promise<number | null> {
+  if (pgDatabase === null) return null;
+  const rows = await store.client.$queryRawUnsafe<{ pid: number }[]>(
+    `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'`,
+    pgDatabase,
+  );
+  let ticks = 0;
+  for (const { pid } of rows) {
+    try {
+      // Fields 14 and 15 (utime, stime) in clock ticks, counted after the command name's ')'.
+      const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
+      ticks += Number(fields[11]) + Number(fields[12]);
+    } catch {
+      return null;
+    }
+  }
+  return ticks / 100;
+}
+
+/** Runs `work` and its CPU per event on both sides. */
+async function measured(store: Store<PrismaClient>, events: number, work: () => Promise<number>): Promise<Timed> {
+  const pg0 = await pgCpuSeconds(store);
+  const cpu0 = process.cpuUsage();
+  const started = performance.now();
+  const rows = await work();
+  const seconds = (performance.now() - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const pg1 = await pgCpuSeconds(store);
+  return {
+    seconds,
+    events,
+    rows,
+    nodeUs: (cpu.user + cpu.system) / events,
+    pgUs: pg0 === null || pg1 === null ? null : ((pg1 - pg0) * 1e6) / events,
+  };
 }
 
 /** Statement timings of the current profiled run, by the statement's first words. */
@@ -174,6 +223,8 @@ async function openBenchStore(kind: string): Promise<BenchStore> {
     dir = await mkdtemp(path.join(os.tmpdir(), 'bench-sync-'));
     storeConfig = { kind: 'embedded', dataDir: dir };
   }
+  // PGlite runs inside this process: its CPU is in the Node column.
+  pgDatabase = database?.name ?? null;
   const common = { domain: 'product', config: storeConfig, PrismaClient, migrationsDir: migrationsDirFor('product') };
   const store = await openStore(common);
   await store.migrate();
@@ -215,34 +266,35 @@ async function runBaseline(
   how: 'prisma' | 'sql',
 ): Promise<Timed> {
   const tenantId = 'bench_base';
-  let rows = 0;
-  const started = performance.now();
-  for (let i = 0; i < events.length; i += config.batch) {
-    // Mapping is part of the work both sides do: the baseline maps the payloads too.
-    const byModel = baselineRows(events.slice(i, i + config.batch), tenantId);
-    await store.client.$transaction(
-      async (tx) => {
-        for (const [model, data] of byModel) {
-          if (how === 'prisma') await delegateOf(tx, model).createMany({ data });
-          else {
-            // id (cuid) and updatedAt are set by Prisma, not by column defaults: a raw insert gives them.
-            const now = new Date();
-            const full = data.map((row) => ({ id: randomUUID(), updatedAt: now, ...row }));
-            const columns = Object.keys(full[0] ?? {})
-              .map((c) => `"${c}"`)
-              .join(', ');
-            await tx.$executeRawUnsafe(
-              `INSERT INTO "${model}" (${columns}) SELECT ${columns} FROM json_populate_recordset(NULL::"${model}", $1::json)`,
-              JSON.stringify(full),
-            );
+  return measured(store, events.length, async () => {
+    let rows = 0;
+    for (let i = 0; i < events.length; i += config.batch) {
+      // Mapping is part of the work both sides do: the baseline maps the payloads too.
+      const byModel = baselineRows(events.slice(i, i + config.batch), tenantId);
+      await store.client.$transaction(
+        async (tx) => {
+          for (const [model, data] of byModel) {
+            if (how === 'prisma') await delegateOf(tx, model).createMany({ data });
+            else {
+              // id (cuid) and updatedAt are set by Prisma, not by column defaults: a raw insert gives them.
+              const now = new Date();
+              const full = data.map((row) => ({ id: randomUUID(), updatedAt: now, ...row }));
+              const columns = Object.keys(full[0] ?? {})
+                .map((c) => `"${c}"`)
+                .join(', ');
+              await tx.$executeRawUnsafe(
+                `INSERT INTO "${model}" (${columns}) SELECT ${columns} FROM json_populate_recordset(NULL::"${model}", $1::json)`,
+                JSON.stringify(full),
+              );
+            }
+            rows += data.length;
           }
-          rows += data.length;
-        }
-      },
-      { timeout: 600_000 },
-    );
-  }
-  return { seconds: (performance.now() - started) / 1000, events: events.length, rows };
+        },
+        { timeout: 600_000 },
+      );
+    }
+    return rows;
+  });
 }
 
 /** Time per engine step (from the previous step's end) of the current profiled run. */
@@ -271,18 +323,19 @@ async function runEngine(
       },
     },
   });
-  let rows = 0;
-  const started = performance.now();
-  for (let i = 0; i < events.length; i += config.batch) {
-    last = performance.now();
-    const results = await pipeline.apply(events.slice(i, i + config.batch));
-    if (steps) steps.set('answer', (steps.get('answer') ?? 0) + performance.now() - last);
-    for (const r of results) {
-      if (r.outcome !== 'APPLIED') throw new Error(`bench event ${r.index}: ${r.outcome} ${r.reason ?? ''}`);
-      rows += r.rows.length;
+  return measured(store, events.length, async () => {
+    let rows = 0;
+    for (let i = 0; i < events.length; i += config.batch) {
+      last = performance.now();
+      const results = await pipeline.apply(events.slice(i, i + config.batch));
+      if (steps) steps.set('answer', (steps.get('answer') ?? 0) + performance.now() - last);
+      for (const r of results) {
+        if (r.outcome !== 'APPLIED') throw new Error(`bench event ${r.index}: ${r.outcome} ${r.reason ?? ''}`);
+        rows += r.rows.length;
+      }
     }
-  }
-  return { seconds: (performance.now() - started) / 1000, events: events.length, rows };
+    return rows;
+  });
 }
 
 const median = (values: number[]) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)] ?? 0;
@@ -335,13 +388,18 @@ for (const kind of config.stores) {
       const rowsPerEvent = (runs.engine[0]?.rows ?? 0) / n;
       const name =
         scenario === 'single' ? '(a) record_feature_usage, 1 row/event' : '(b) usage_analytics_sync, 5 rows/event';
-      const line = (label: string, s: number) =>
-        `| ${kind} | ${name} | ${label} | ${fmt(n / s)} | ${fmt((n * rowsPerEvent) / s)} | ${(s / seconds(runs.sql)).toFixed(2)}x | ${(s / seconds(runs.prisma)).toFixed(2)}x |`;
+      const cpu = (list: Timed[]) => {
+        const node = median(list.map((t) => t.nodeUs));
+        const pg = list.every((t) => t.pgUs !== null) ? median(list.map((t) => t.pgUs ?? 0)) : null;
+        return `${fmt(node)} | ${pg === null ? '—' : fmt(pg)}`;
+      };
+      const line = (label: string, s: number, list: Timed[]) =>
+        `| ${kind} | ${name} | ${label} | ${fmt(n / s)} | ${fmt((n * rowsPerEvent) / s)} | ${(s / seconds(runs.sql)).toFixed(2)}x | ${(s / seconds(runs.prisma)).toFixed(2)}x | ${cpu(list)} |`;
       table.push(
-        line('baseline: raw multi-row INSERT', seconds(runs.sql)),
-        line('baseline: Prisma createMany', seconds(runs.prisma)),
-        line('sync engine, full bookkeeping', seconds(runs.engine)),
-        line('sync engine, a new tenant before ANALYZE (1 run)', cold.seconds),
+        line('baseline: raw multi-row INSERT', seconds(runs.sql), runs.sql),
+        line('baseline: Prisma createMany', seconds(runs.prisma), runs.prisma),
+        line('sync engine, full bookkeeping', seconds(runs.engine), runs.engine),
+        line('sync engine, a new tenant before ANALYZE (1 run)', cold.seconds, [cold]),
       );
       console.log(table.slice(-4).join('\n'));
 
@@ -389,7 +447,9 @@ console.log(
     .map((l) => l.toFixed(1))
     .join(' ')} (other processes on the machine make every figure noisy: compare the ratios of one run)`,
 );
-console.log('| store | events | path | events/s | rows/s | time vs raw INSERT | time vs createMany |');
-console.log('| --- | --- | --- | --- | --- | --- | --- |');
+console.log(
+  '| store | events | path | events/s | rows/s | time vs raw INSERT | time vs createMany | Node CPU µs/event | Postgres CPU µs/event |',
+);
+console.log('| --- | --- | --- | --- | --- | --- | --- | --- | --- |');
 console.log(table.join('\n'));
 console.log(profiles.join('\n'));

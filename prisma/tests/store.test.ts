@@ -108,6 +108,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_sync_idempotency',
       'hub_sync_outbox',
       'hub_sync_quality',
+      'hub_sync_quality_rejected',
       'hub_sync_row_source',
     ]);
     const history = await withPg(database.url, (c) =>
@@ -118,6 +119,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_sync/sync_bookkeeping',
       'hub_sync/event_consumers',
       'hub_sync/job_runs',
+      'hub_sync/sync_ingest_slim',
     ]);
     expect((await store.migrate()).applied).toEqual([]);
   });
@@ -283,6 +285,7 @@ describe('openStore embedded (PGlite data dir)', () => {
       // The fixture's one migration, then the sync bookkeeping.
       expect((await first.migrate()).applied).toEqual([
         expect.any(String),
+        expect.stringMatching(/^hub_sync\//),
         expect.stringMatching(/^hub_sync\//),
         expect.stringMatching(/^hub_sync\//),
         expect.stringMatching(/^hub_sync\//),

@@ -478,6 +478,21 @@ export interface StoredState {
   deadLetterKeys: string[];
 }
 
+const PROVENANCE = new Set(['id', 'tenantId', 'createdAt', 'updatedAt', 'sourceSystem', 'sourceUpdatedAt']);
+
+function rowProvenance(
+  row: Record<string, unknown>,
+  keyCols: readonly string[],
+): Record<string, { s: string; t: string }> {
+  const at = row['sourceUpdatedAt'];
+  const source = { s: String(row['sourceSystem']), t: at instanceof Date ? at.toISOString() : String(at) };
+  return Object.fromEntries(
+    Object.keys(row)
+      .filter((f) => !PROVENANCE.has(f) && !keyCols.includes(f))
+      .map((f) => [f, source]),
+  );
+}
+
 export async function readStore(store: ProductStore, tenantId: string): Promise<StoredState> {
   const db = store.client;
   const rows = new Map<string, ReferenceRow>();
@@ -494,7 +509,10 @@ export async function readStore(store: ProductStore, tenantId: string): Promise<
     })) as Record<string, unknown>[];
     for (const row of list) {
       const key = Object.fromEntries(keyCols.map((c) => [c, row[c]]));
-      const stored = sources.get(`${model}|${JSON.stringify(keyCols.map((c) => norm(row[c])))}`) ?? {};
+      // No record: every field has the row's own provenance (the engine writes a record only
+      // where some field's source differs from the row's sourceSystem / sourceUpdatedAt).
+      const stored =
+        sources.get(`${model}|${JSON.stringify(keyCols.map((c) => norm(row[c])))}`) ?? rowProvenance(row, keyCols);
       const values: Record<string, unknown> = {};
       for (const field of Object.keys(stored)) values[field] = norm(row[field]);
       rows.set(rowId(model, key), {

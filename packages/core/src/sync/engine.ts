@@ -182,6 +182,13 @@ interface RowState {
   dirty: boolean;
   sourcesDirty: boolean;
   customerId: string | null;
+  /** A `hub_sync_row_source` record exists for the row (so a changed one must be rewritten, never skipped). */
+  sourcesStored: boolean;
+  /**
+   * The row-level provenance (`sourceSystem`, `sourceUpdatedAt`) as read from the store: the source
+   * of every field the record does not name. Null for a row new in this batch (not in the store).
+   */
+  inherited: { s: string | null; t: string | null } | null;
 }
 
 type ConflictRecord = {
@@ -240,7 +247,10 @@ function fail(code: ErrorCode, reason: string, field: string | null = null): Omi
   return { code, reason, field };
 }
 
-/** Stored field source for a row that predates the pipeline: its row-level provenance columns. */
+/** Columns that are a row's identity or provenance, never a field with a source of its own. */
+const PROVENANCE_COLUMNS = new Set(['id', 'tenantId', 'createdAt', 'updatedAt', 'sourceSystem', 'sourceUpdatedAt']);
+
+/** Stored field source of a row without a row-source record: its row-level provenance columns. */
 function legacySource(values: Record<string, unknown>): { s: string | null; t: string | null } {
   const s = typeof values['sourceSystem'] === 'string' ? values['sourceSystem'] : null;
   const time = values['sourceUpdatedAt'] ?? values['updatedAt'];
@@ -652,13 +662,18 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       (p) => p.dupOf === null && p.rejection !== null && p.rejection.code !== ErrorCode.Forbidden,
     );
     // After the locks, in a statement of its own (a fresh snapshot: see readOutcomes).
-    const earlier = new Map<string, StoredOutcome>();
-    for (const stored of await readOutcomes(
+    const outcomesRead = readOutcomes(
       db,
       tenantId,
       [...live, ...refused].map((p) => p.key),
-    ))
-      earlier.set(stored.key, stored);
+    );
+    // The stored rows are read right behind, without waiting for the outcomes: one round trip
+    // less, and the store reads while Node sorts the outcomes out. Rows of events that turn out
+    // to be duplicates are read too; they are only read, never decided or written.
+    const stateRead = readState(db, tenantId, [...rowKeys.values()], tableInfos);
+    stateRead.catch(() => undefined); // reported by the statement queue (db.settle / db.abort)
+    const earlier = new Map<string, StoredOutcome>();
+    for (const stored of await outcomesRead) earlier.set(stored.key, stored);
     for (const p of live) {
       const stored = earlier.get(p.key);
       if (stored) answerFromStore(p, stored);
@@ -674,17 +689,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     await afterStep(db, 'claimed', batch.length);
     await scoreConsistency(db, tenantId, fresh);
     await afterStep(db, 'locked', batch.length);
-    // Stored rows of the fresh events only (a duplicate's rows were locked, not read).
-    const wanted = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
-    for (const p of fresh)
-      for (const change of p.rows) {
-        const model = definition.models[change.model];
-        if (!model) continue;
-        const id = `${change.model}\u0000${changeKey(change, model.key, tableInfos.get(change.model)?.columns)}`;
-        const row = rowKeys.get(id);
-        if (row) wanted.set(id, row);
-      }
-    const state = await readState(db, tenantId, [...wanted.values()], tableInfos);
+    const state = await stateRead;
     for (const p of fresh) decide(p, state, tableInfos, arrival);
     writeRows(db, tenantId, state);
     await runAfterApply(db, tenantId, fresh);
@@ -703,12 +708,13 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     await options.hooks.afterStep(step, { size });
   }
 
-  function answerFromStore(p: Prepared, stored: { outcome: string; result: unknown } | undefined): void {
+  function answerFromStore(p: Prepared, stored: StoredOutcome | undefined): void {
     const result = (stored?.result ?? {}) as { conflicts?: FieldConflict[]; quality?: QualityScore; rows?: RowRef[] };
     p.outcome = 'DUPLICATE';
     p.firstOutcome = (stored?.outcome ?? 'APPLIED') as SyncResult['firstOutcome'];
     p.conflicts = result.conflicts ?? [];
-    p.quality = result.quality ?? null;
+    // Records written before quality moved into the record's columns carry it in `result`.
+    p.quality = stored?.quality ?? result.quality ?? null;
     p.refs = result.rows ?? [];
   }
 
@@ -774,6 +780,8 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           dirty: false,
           sourcesDirty: false,
           customerId: typeof customer === 'string' ? customer : null,
+          sourcesStored: false,
+          inherited: legacySource(values),
         });
       }
     }
@@ -786,7 +794,10 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       );
       for (const row of sources) {
         const s = state.get(`${row.model}\u0000${row.row_key}`);
-        if (s) s.sources = row.sources;
+        if (s) {
+          s.sources = row.sources;
+          s.sourcesStored = true;
+        }
       }
     }
     return state;
@@ -859,13 +870,25 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         const sources: RowState['sources'] = {};
         for (const field in change.fields) sources[field] = source;
         changed = change.fields;
-        next = { model: change.model, rowKey, values, sources, dirty: true, sourcesDirty: true, customerId: customer };
+        next = {
+          model: change.model,
+          rowKey,
+          values,
+          sources,
+          dirty: true,
+          sourcesDirty: true,
+          customerId: customer,
+          sourcesStored: false,
+          inherited: null,
+        };
         written += Object.keys(change.fields).length;
       } else {
         const edited: Record<string, unknown> = {};
         changed = edited;
         next = { ...current, values: { ...current.values }, sources: { ...current.sources }, customerId: customer };
-        const legacy = legacySource(current.values);
+        // A field the record does not name has the row's provenance as stored, not as an earlier
+        // event of this batch may have moved it.
+        const legacy = current.inherited ?? legacySource(current.values);
         for (const [field, value] of Object.entries(change.fields)) {
           const storedSource = next.sources[field] ?? legacy;
           const decision = decideField(model.owners?.[field], incoming, toFieldSource(storedSource));
@@ -953,7 +976,10 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   const conflictRecords = new WeakMap<Prepared, ConflictRecord[]>();
 
   function writeRows(db: OrderedExecutor, tenantId: string, state: Map<string, RowState | null>): void {
-    const groups = new Map<string, { model: string; columns: string[]; rows: Record<string, unknown>[] }>();
+    const groups = new Map<
+      string,
+      { model: string; columns: string[]; rows: Record<string, unknown>[]; created: boolean }
+    >();
     const shapes = new Map<string, { columns: string[]; signature: string }>();
     for (const s of state.values()) {
       if (!s?.dirty) continue;
@@ -965,8 +991,11 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         const sorted = Object.keys(s.values).sort();
         shapes.set(order, (shape = { columns: sorted, signature: `${s.model}\u0000${sorted.join(',')}` }));
       }
-      const { columns, signature } = shape;
-      const group = groups.get(signature) ?? { model: s.model, columns, rows: [] };
+      const { columns } = shape;
+      // New rows apart from stored ones: a new row is a plain INSERT (see below).
+      const created = s.inherited === null;
+      const signature = `${shape.signature}\u0000${created ? 'new' : 'stored'}`;
+      const group = groups.get(signature) ?? { model: s.model, columns, rows: [], created };
       group.rows.push(s.values);
       groups.set(signature, group);
     }
@@ -975,17 +1004,48 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     const ordered = [...groups.values()].sort((a, b) => modelOrder(a.model) - modelOrder(b.model));
     for (const group of ordered) {
       const declared = definition.models[group.model];
-      if (declared) db.track(upsertRows(db, group.model, declared.key, group.columns, group.rows));
+      // A row this batch read as absent, under its row lock, is inserted without ON CONFLICT: no
+      // engine writer can create it before our commit, and a plain insert costs less than the
+      // speculative one. Should a writer outside the engine have created it meanwhile, the unique
+      // key refuses the event (CONFLICT, isolated by bisection) instead of overwriting unseen values.
+      if (declared)
+        db.track(upsertRows(db, group.model, declared.key, group.columns, group.rows, { insertOnly: group.created }));
     }
-    db.track(
-      writeRowSources(
-        db,
-        tenantId,
-        [...state.values()]
-          .filter((s): s is RowState => s !== null && s.sourcesDirty)
-          .map((s) => ({ model: s.model, row_key: s.rowKey, customer_id: s.customerId, sources: s.sources })),
-      ),
-    );
+    const records: { model: string; row_key: string; customer_id: string | null; sources: RowState['sources'] }[] = [];
+    for (const s of state.values()) {
+      const sources = s === null ? null : recordToWrite(s);
+      if (s !== null && sources !== null)
+        records.push({ model: s.model, row_key: s.rowKey, customer_id: s.customerId, sources });
+    }
+    db.track(writeRowSources(db, tenantId, records));
+  }
+
+  /**
+   * The row-source record to write for a row after the batch, or null when none is needed: a row
+   * without a record reads every field's source from its own `sourceSystem`/`sourceUpdatedAt`, so
+   * a row whose fields all have exactly that provenance (every new row written by one event) needs
+   * no record — one heap row and one index entry less per new row. A row already without a record
+   * whose fields now differ gets one naming every field (those not written by this batch keep the
+   * provenance they had), since its row-level provenance no longer speaks for them.
+   */
+  function recordToWrite(s: RowState): RowState['sources'] | null {
+    if (s.sourcesStored) return s.sourcesDirty ? s.sources : null;
+    if (!s.dirty && !s.sourcesDirty) return null;
+    let sources = s.sources;
+    if (s.inherited) {
+      const declared = definition.models[s.model];
+      sources = { ...s.sources };
+      for (const field in s.values)
+        if (!(field in sources) && !PROVENANCE_COLUMNS.has(field) && !declared?.key.includes(field))
+          sources[field] = s.inherited;
+    }
+    const own = legacySource(s.values);
+    const ownTime = own.t === null ? null : Date.parse(own.t);
+    const covered =
+      'sourceSystem' in s.values &&
+      s.values['sourceUpdatedAt'] != null &&
+      Object.values(sources).every((e) => e.s === own.s && e.t !== null && Date.parse(e.t) === ownTime);
+    return covered ? null : sources;
   }
 
   async function writeBookkeeping(
@@ -1000,32 +1060,35 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         p.outcome !== 'DUPLICATE' &&
         (p.rejection === null || p.rejection.code !== ErrorCode.Forbidden),
     );
-    const quality = scored.map((p) => {
-      if (p.rejection === null && p.sourceTime) {
+    for (const p of scored) {
+      if (p.rejection === null && p.sourceTime)
         p.quality = qualityScore({
           completeness: p.completeness,
           validity: p.validity,
           consistency: p.consistency,
           timeliness: timeliness(p.sourceTime, arrival),
         });
-      }
-      return {
+    }
+    // An accepted event's quality is kept with its idempotency record (insertOutcomes below); a
+    // rejected one has no record (its key stays free), so its quality row goes to a table of its own.
+    const rejected = scored
+      .filter((p) => p.rejection !== null)
+      .map((p) => ({
         key: p.key,
         kind: p.event.kind,
         customer_id: p.customerId,
         completeness: p.completeness,
-        validity: p.rejection ? 0 : p.validity,
-        consistency: p.quality?.consistency ?? null,
-        timeliness: p.quality?.timeliness ?? null,
-        score: p.quality?.score ?? null,
-        rejected: p.rejection !== null,
+        validity: 0,
+        consistency: null,
+        timeliness: null,
+        score: null,
+        rejected: true,
         received_at: arrival,
-      };
-    });
+      }));
     db.track(
       insertRecords(
         db,
-        'hub_sync_quality',
+        'hub_sync_quality_rejected',
         [
           'key',
           'kind',
@@ -1039,7 +1102,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           'received_at',
         ],
         tenantId,
-        quality,
+        rejected,
       ),
     );
     const conflicts = batch.flatMap((p) => (p.rejection ? [] : (conflictRecords.get(p) ?? [])));
@@ -1114,12 +1177,12 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
             key: p.key,
             kind: p.event.kind,
             outcome: p.outcome as string,
-            // What a DUPLICATE answers again; no conflicts (the usual case) is stored as none.
-            result:
-              p.conflicts.length > 0
-                ? { conflicts: p.conflicts, quality: p.quality, rows: p.refs }
-                : { quality: p.quality, rows: p.refs },
+            customerId: p.customerId,
+            quality: p.quality,
+            // What a DUPLICATE answers again besides the quality; no conflicts (the usual case) is stored as none.
+            result: p.conflicts.length > 0 ? { conflicts: p.conflicts, rows: p.refs } : { rows: p.refs },
           })),
+        arrival,
       ),
     );
     const outbox = batch

@@ -6,7 +6,7 @@
  * they are still checked to be plain identifiers before being quoted into SQL.
  */
 import type { SqlTx, StoreSql } from '@hub/store';
-import type { SqlExecutor } from './types.js';
+import type { QualityScore, SqlExecutor } from './types.js';
 
 /** The part of a generated PrismaClient the engine uses (raw SQL and interactive transactions). */
 export interface RawSqlClient {
@@ -193,13 +193,17 @@ export async function readRows(
   );
 }
 
-/** One multi-row upsert; `columns` is every column the rows carry (the same set for all of them). */
+/**
+ * One multi-row upsert; `columns` is every column the rows carry (the same set for all of them).
+ * `insertOnly`: rows known to be absent (read under their row locks), inserted without ON CONFLICT.
+ */
 export async function upsertRows(
   db: Executor,
   model: string,
   key: readonly string[],
   columns: readonly string[],
   rows: readonly Record<string, unknown>[],
+  options: { insertOnly?: boolean } = {},
 ): Promise<void> {
   const list = columns.map(ident).join(', ');
   const conflictKey = ['tenantId', ...key];
@@ -212,8 +216,9 @@ export async function upsertRows(
   const sent = rowsParams(columns, rows);
   await db.execute(
     `INSERT INTO ${ident(model)} (${list})
-     SELECT ${list} FROM ${populated(model, 1)}
-     ON CONFLICT (${conflictKey.map(ident).join(', ')}) ${action}`,
+     SELECT ${list} FROM ${populated(model, 1)}${
+       options.insertOnly ? '' : `\n     ON CONFLICT (${conflictKey.map(ident).join(', ')}) ${action}`
+     }`,
     sent.base,
     sent.rows,
   );
@@ -223,6 +228,8 @@ export interface StoredOutcome {
   key: string;
   outcome: string;
   result: unknown;
+  /** The event's quality (null for records written before it was kept in the record). */
+  quality: QualityScore | null;
 }
 
 /**
@@ -234,7 +241,12 @@ export function readOutcomes(db: SqlExecutor, tenantId: string, keys: readonly s
   if (keys.length === 0) return Promise.resolve([]);
   return queryJson<StoredOutcome>(
     db,
-    `SELECT i."key", i."outcome", i."result" FROM json_array_elements_text($2::json) AS k(key)
+    `SELECT i."key", i."outcome", i."result",
+            CASE WHEN i."score" IS NULL THEN NULL
+                 ELSE json_build_object('completeness', i."completeness", 'validity', i."validity",
+                                        'consistency', i."consistency", 'timeliness', i."timeliness",
+                                        'score', i."score") END AS quality
+       FROM json_array_elements_text($2::json) AS k(key)
       CROSS JOIN LATERAL (SELECT * FROM "hub_sync_idempotency" i
                            WHERE i."tenant_id" = $1 AND i."key" = k.key ${KEY_DRIVEN}) i`,
     tenantId,
@@ -401,13 +413,49 @@ function populated(table: string, n: number): string {
 export async function insertOutcomes(
   db: Executor,
   tenantId: string,
-  done: readonly { key: string; kind: string; outcome: string; result: unknown }[],
+  done: readonly {
+    key: string;
+    kind: string;
+    outcome: string;
+    customerId: string | null;
+    quality: QualityScore | null;
+    result: unknown;
+  }[],
+  at: Date,
 ): Promise<void> {
   if (done.length === 0) return;
-  await db.execute(
-    `INSERT INTO "hub_sync_idempotency" ("tenant_id", "key", "kind", "outcome", "result")
-     SELECT $1, e->>0, e->>1, e->>2, e->3 FROM jsonb_array_elements($2::jsonb) e`,
+  // The quality as the five numbers of the record's own columns (what hub_sync_quality shows).
+  // json_populate_recordset reads each record's text once; `e->>n` on a json element re-scans it
+  // per column (jsonb would parse it once, but rebuilds the result).
+  await insertRecords(
+    db,
+    'hub_sync_idempotency',
+    [
+      'key',
+      'kind',
+      'outcome',
+      'result',
+      'customer_id',
+      'completeness',
+      'validity',
+      'consistency',
+      'timeliness',
+      'score',
+      'created_at',
+    ],
     tenantId,
-    jsonParam(done.map((d) => [d.key, d.kind, d.outcome, d.result])),
+    done.map((d) => ({
+      key: d.key,
+      kind: d.kind,
+      outcome: d.outcome,
+      result: d.result,
+      customer_id: d.customerId,
+      completeness: d.quality?.completeness ?? null,
+      validity: d.quality?.validity ?? null,
+      consistency: d.quality?.consistency ?? null,
+      timeliness: d.quality?.timeliness ?? null,
+      score: d.quality?.score ?? null,
+      created_at: at,
+    })),
   );
 }

@@ -49,9 +49,11 @@ describe.each(['postgres', 'pglite'] as const)('sync status and integration heal
       [0.7, 0.5, false],
       [null, 0, true],
     ];
+    // Into the table behind the hub_sync_quality view (it also holds records from before accepted
+    // events kept their quality with the idempotency record): the view shows every row of it.
     for (const [i, [score, validity, rejected]] of quality.entries()) {
       await sql.query(
-        `INSERT INTO "hub_sync_quality" ("tenant_id", "key", "kind", "completeness", "validity", "consistency", "timeliness", "score", "rejected", "received_at")
+        `INSERT INTO "hub_sync_quality_rejected" ("tenant_id", "key", "kind", "completeness", "validity", "consistency", "timeliness", "score", "rejected", "received_at")
          VALUES ('t1', $1, 'usage_analytics_sync', 0.9, $2, 1, 1, $3, $4, $5)`,
         [`k${i}`, validity, score, rejected, at(MS.hour)],
       );

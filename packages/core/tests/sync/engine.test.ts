@@ -124,6 +124,33 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     expect((await usage('cust_a'))[0]).toMatchObject({ usageCount: 6, adoptionScore: 0.9 });
   });
 
+  // A row whose fields all carry its own sourceSystem/sourceUpdatedAt has no row-source record; the
+  // first change of some of its fields records every field, the others keeping the provenance they had.
+  it.each([
+    ['three batches', [1, 1, 1]],
+    ['the create, then both changes in one batch', [1, 2]],
+    ['one batch', [3]],
+  ])('row sources survive the record being written only where needed: %s', async (_, grouping) => {
+    const { sync, usage, count } = pipeline();
+    const events = [
+      usageEvent({ usageCount: 5, adoptionScore: 0.5, at: at(0) }, { source: 'crm' }),
+      // Only usageCount, from another source, later: the row's provenance moves to erp at(2).
+      { ...usageEvent({ usageCount: 7, at: at(2) }, { source: 'erp' }), kind: 'usage_update' },
+      // adoptionScore still has crm at(0): crm at(1) wins it; usageCount (erp at(2)) is kept.
+      usageEvent({ usageCount: 6, adoptionScore: 0.9, at: at(1) }, { source: 'crm' }),
+    ];
+    const outcomes: string[] = [];
+    let next = 0;
+    for (const size of grouping) {
+      for (const r of await sync.apply(events.slice(next, next + size))) outcomes.push(r.outcome);
+      if (next === 0) expect(await count('hub_sync_row_source')).toBe(size === 1 ? 0 : 1);
+      next += size;
+    }
+    expect(outcomes).toEqual(['APPLIED', 'APPLIED', 'MERGED']);
+    expect((await usage('cust_a'))[0]).toMatchObject({ usageCount: 7, adoptionScore: 0.9, sourceSystem: 'erp' });
+    expect(await count('hub_sync_row_source')).toBe(1);
+  });
+
   it('decides events on the same row in batch order', async () => {
     const { sync, usage } = pipeline();
     const results = await sync.apply([
