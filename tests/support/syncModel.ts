@@ -107,9 +107,10 @@ export interface FaultPlan {
 }
 
 /**
- * The engine over `store` for an admin of `tenantId`, with the test's fault points: the customer
- * check is the last thing before the transaction (so a fault there is "before claim"), the engine's
- * `hooks.afterStep` the others.
+ * The engine over `store` for an admin of `tenantId`, with the test's fault points: "before claim"
+ * as the call starts (before anything is read or written; not in the customer check, which the
+ * engine skips for a batch whose customers an earlier batch of the same pipeline confirmed, so a
+ * fault armed there would sometimes never fire), the engine's `hooks.afterStep` the others.
  */
 export function pipelineFor(store: ProductStore, tenantId: string, faults: FaultPlan): SyncPipeline {
   const fire = (at: FaultPoint) => {
@@ -119,7 +120,7 @@ export function pipelineFor(store: ProductStore, tenantId: string, faults: Fault
     throw new InjectedFault(at);
   };
   const known = new Set(CUSTOMERS);
-  return createSyncPipeline({
+  const pipeline = createSyncPipeline({
     claimableSources: 'all',
     definition,
     client: store.client,
@@ -128,12 +129,18 @@ export function pipelineFor(store: ProductStore, tenantId: string, faults: Fault
     // The tenant's customer directory: one call per batch (the engine's contract), answered from
     // the fixed customer list this test's events are drawn from.
     async verifyCustomers(ids) {
-      fire('before-claim');
       return new Set(ids.filter((id) => known.has(id)));
     },
     defaultSource: 'admin:property',
     hooks: { afterStep: (step: SyncStep) => fire(step) },
   });
+  return {
+    ...pipeline,
+    async apply(events) {
+      fire('before-claim');
+      return pipeline.apply(events);
+    },
+  };
 }
 
 // ---------------------------------------------------------------------------------------------
