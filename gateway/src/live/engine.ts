@@ -19,7 +19,7 @@ import type { Logger } from '../logger.js';
 import { Channel } from './channel.js';
 import { decodeCursor, encodeCursor, isAfter, type StreamVector } from './cursor.js';
 import { shapePayload, type PayloadPlan, type Resolution } from './payload.js';
-import { visibleDomains, type LiveSchema } from './schema.js';
+import { probeFor, type LiveSchema } from './schema.js';
 import type { EventSource } from './source.js';
 import { SharedResolutions } from './shared.js';
 
@@ -56,12 +56,13 @@ export function createLiveEngine(options: LiveEngineOptions) {
   const { source, log } = options;
   const shared = new SharedResolutions();
 
-  async function resolve(plan: PayloadPlan, event: EventEnvelope, viewer: Viewer): Promise<Resolution> {
+  async function resolve(plan: PayloadPlan, probe: string, event: EventEnvelope, viewer: Viewer): Promise<Resolution> {
     const customerId = event.customerId ?? '';
     const key = `${event.domain}:${event.cursor}`;
-    return shared.get(key, plan.shapeKey, viewer, async () => {
+    const { query, shapeKey } = plan.resolutionFor(probe);
+    return shared.get(key, shapeKey, viewer, async () => {
       for (let attempt = 1; ; attempt++) {
-        const result = await options.execute(plan.query, { ...plan.variables, hubLiveId: customerId }, viewer);
+        const result = await options.execute(query, { ...plan.variables, hubLiveId: customerId }, viewer);
         const failed = result.errors.find((e) => !REFUSALS.has(e.extensions?.['code']) && e.path?.[0] === 'hubLiveRow');
         const whole = result.errors.find((e) => !e.path);
         if ((!failed && !whole) || attempt >= RETRIES) return result;
@@ -70,15 +71,18 @@ export function createLiveEngine(options: LiveEngineOptions) {
     });
   }
 
-  /** Whether a resolution lets this subscriber see the event; throws when the graph could not say. */
-  function readable(resolution: Resolution, health: boolean): boolean {
+  /**
+   * Whether a resolution lets this subscriber see the event: the customer row came back and the
+   * probe of the event's domain was not refused. Throws when the graph could not say (fail closed,
+   * and the subscription ends resumable rather than skipping the event).
+   */
+  function readable(resolution: Resolution): boolean {
     const failure = resolution.errors.find(
       (e) => !e.path || (e.path[0] === 'hubLiveRow' && !REFUSALS.has(e.extensions?.['code'])),
     );
     if (failure) throw hubError(ErrorCode.DownstreamServiceError, `An event could not be resolved: ${failure.message}`);
-    const row = resolution.data?.['hubLiveRow'] as { health?: unknown } | null | undefined;
-    if (!row) return false;
-    return !health || !resolution.errors.some((e) => e.path?.[0] === 'hubLiveRow' && e.path[1] === 'health');
+    if (!resolution.data?.['hubLiveRow']) return false;
+    return !resolution.errors.some((e) => e.path?.[0] === 'hubLiveRow');
   }
 
   function subscribe(plan: PayloadPlan, session: LiveSession): Channel<ExecutionResult> {
@@ -104,7 +108,13 @@ export function createLiveEngine(options: LiveEngineOptions) {
       health ? ['health'] : args.domains ? args.domains.map((d) => d.toLowerCase() as Domain) : DOMAINS,
     );
     const customers = args.customerIds ? new Set(args.customerIds) : undefined;
-    const resumeFrom: StreamVector | undefined = args.after ? decodeCursor(args.after) : undefined;
+    let resumeFrom: StreamVector | undefined;
+    try {
+      resumeFrom = args.after ? decodeCursor(args.after) : undefined;
+    } catch (error) {
+      void finish(channel, error);
+      return channel;
+    }
     const previous = new Map<string, number>();
     const queue: EventEnvelope[] = [];
     let wake: (() => void) | undefined;
@@ -128,9 +138,10 @@ export function createLiveEngine(options: LiveEngineOptions) {
         event.tenantId === viewer.tenantId &&
         event.customerId !== null &&
         (!customers || customers.has(event.customerId)) &&
-        (!health || event.type === HEALTH_EVENT_TYPE) &&
-        visibleDomains(viewer, live).has(domain);
-      if (matches && health) {
+        (!health || event.type === HEALTH_EVENT_TYPE);
+      // The health subscription shows the score: its probe reads it.
+      const probe = !matches ? undefined : health ? (probeFor(viewer, 'health', live) && 'health { score }') : probeFor(viewer, domain, live);
+      if (probe && health) {
         let score: number | undefined;
         try {
           score = healthEventOf(event).score;
@@ -145,7 +156,7 @@ export function createLiveEngine(options: LiveEngineOptions) {
           if (args.minDelta == null || delta === null || Math.abs(delta) >= args.minDelta)
             payload = { committedAt: event.committedAt, score, previousScore: before ?? null, delta };
         }
-      } else if (matches) {
+      } else if (probe) {
         payload = {
           domain: domain.toUpperCase(),
           type: event.type,
@@ -153,9 +164,9 @@ export function createLiveEngine(options: LiveEngineOptions) {
           committedAt: event.committedAt,
         };
       }
-      const resolution = payload ? await resolve(plan, event, viewer) : undefined;
+      const resolution = payload && probe ? await resolve(plan, probe, event, viewer) : undefined;
       vector = { ...vector, [domain]: event.cursor };
-      if (payload && resolution && readable(resolution, health))
+      if (payload && resolution && readable(resolution))
         await channel.push(
           await shapePayload(live.schema, plan, { ...payload, cursor: encodeCursor(vector) }, resolution),
         );
@@ -211,11 +222,8 @@ export function createLiveEngine(options: LiveEngineOptions) {
     const intervalMs = Math.min(60_000, Math.max(1000, args.intervalMs ?? 5000));
     try {
       while (!channel.signal.aborted) {
-        const resolution = await options.execute(
-          plan.query,
-          plan.variables as Record<string, unknown>,
-          session.viewer(),
-        );
+        const { query } = plan.resolutionFor(undefined);
+        const resolution = await options.execute(query, { ...plan.variables }, session.viewer());
         await channel.push(await shapePayload(live.schema, plan, {}, resolution));
         await new Promise<void>((r) => {
           const timer = setTimeout(r, intervalMs);

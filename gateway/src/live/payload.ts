@@ -46,11 +46,13 @@ export interface PayloadPlan {
   /** The root field's response key (its alias, or its name). */
   readonly rootKey: string;
   readonly args: Readonly<Record<string, unknown>>;
-  /** The resolution query (syncStatus: `sync { … }`, the others: `customer(id:)`), and its variables. */
-  readonly query: string;
+  /**
+   * The resolution query (syncStatus: `sync { … }`, the others: `customer(id:)` with the row probe
+   * `hubLiveRow: customer(id:) { id <probe> }`), with its key: same query and variables -> same key
+   * (with the viewer's scope: one shared resolution per event).
+   */
+  resolutionFor(probe: string | undefined): { readonly query: string; readonly shapeKey: string };
   readonly variables: Readonly<Record<string, unknown>>;
-  /** Same query and variables -> same key (with the viewer's scope: one shared resolution per event). */
-  readonly shapeKey: string;
   readonly document: DocumentNode;
   readonly operation: OperationDefinitionNode;
   readonly rawVariables: Readonly<Record<string, unknown>>;
@@ -161,15 +163,11 @@ export function planPayload(
         value: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: ID_VAR } },
       },
     ] as const;
-    const probe = field === 'customerHealthChanged' ? '{ id health { score } }' : '{ id }';
-    // Parsed, not hand-built: a fixed piece of the query.
-    const row = getOperationAST(parse(`query { ${ROW}: customer(id: $${ID_VAR}) ${probe} }`))?.selectionSet
-      .selections[0] as FieldNode;
     const customers = customerFields(root.selectionSet?.selections ?? [], fragments).map((node): FieldNode => ({
       ...node,
       arguments: idArg,
     }));
-    selections = [row, ...customers];
+    selections = customers;
     body = { nodes: customers, idVariable: true };
   }
   const { usedFragments, usedVariables } = usedBy(body.nodes, fragments);
@@ -182,35 +180,51 @@ export function planPayload(
       variable: { kind: Kind.VARIABLE, name: { kind: Kind.NAME, value: ID_VAR } },
       type: { kind: Kind.NON_NULL_TYPE, type: { kind: Kind.NAMED_TYPE, name: { kind: Kind.NAME, value: 'ID' } } },
     });
-  const query: DocumentNode = typenameEverywhere({
-    kind: Kind.DOCUMENT,
-    definitions: [
-      {
-        kind: Kind.OPERATION_DEFINITION,
-        operation: 'query' as OperationDefinitionNode['operation'],
-        name: { kind: Kind.NAME, value: 'HubLivePayload' },
-        variableDefinitions,
-        selectionSet: { kind: Kind.SELECTION_SET, selections },
-      },
-      ...usedFragments,
-    ],
-  });
-  const text = print(query);
   const queryVariables = Object.fromEntries(
     [...usedVariables].filter((name) => name in variables).map((name) => [name, variables[name]]),
   );
-  const shapeKey = createHash('sha256')
-    .update(text)
-    .update('\0')
-    .update(JSON.stringify(queryVariables))
-    .digest('base64url');
+  const build = (probe: string | undefined) => {
+    // Parsed, not hand-built: a fixed piece of the query (the probe comes from the schema, schema.ts).
+    const row =
+      probe === undefined
+        ? []
+        : [
+            getOperationAST(parse(`query { ${ROW}: customer(id: $${ID_VAR}) { id ${probe} } }`))?.selectionSet
+              .selections[0] as FieldNode,
+          ];
+    const query: DocumentNode = typenameEverywhere({
+      kind: Kind.DOCUMENT,
+      definitions: [
+        {
+          kind: Kind.OPERATION_DEFINITION,
+          operation: 'query' as OperationDefinitionNode['operation'],
+          name: { kind: Kind.NAME, value: 'HubLivePayload' },
+          variableDefinitions,
+          selectionSet: { kind: Kind.SELECTION_SET, selections: [...row, ...selections] },
+        },
+        ...usedFragments,
+      ],
+    });
+    const text = print(query);
+    const shapeKey = createHash('sha256')
+      .update(text)
+      .update('\0')
+      .update(JSON.stringify(queryVariables))
+      .digest('base64url');
+    return { query: text, shapeKey };
+  };
+  const built = new Map<string, { query: string; shapeKey: string }>();
+  const resolutionFor = (probe: string | undefined) => {
+    let entry = built.get(probe ?? '');
+    if (!entry) built.set(probe ?? '', (entry = build(probe)));
+    return entry;
+  };
   return {
     field,
     rootKey: root.alias?.value ?? root.name.value,
     args,
-    query: text,
+    resolutionFor,
     variables: queryVariables,
-    shapeKey,
     document,
     operation,
     rawVariables: variables,

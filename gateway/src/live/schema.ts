@@ -6,7 +6,16 @@
  */
 import { readFileSync } from 'node:fs';
 import { Supergraph } from '@apollo/federation-internals';
-import { buildASTSchema, extendSchema, parse, printSchema, type GraphQLSchema } from 'graphql';
+import {
+  buildASTSchema,
+  extendSchema,
+  getNamedType,
+  isCompositeType,
+  isNonNullType,
+  parse,
+  printSchema,
+  type GraphQLSchema,
+} from 'graphql';
 import { READ_ACCESS, rolesIn } from '@hub/core/authz';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import type { Viewer } from '@hub/core/viewer';
@@ -20,6 +29,11 @@ export interface LiveSchema {
   readonly schema: GraphQLSchema;
   /** Customer fields (`Customer.renewal`) each domain's subgraph resolves; `id` only for customers. */
   readonly customerFields: Readonly<Record<Domain, readonly string[]>>;
+  /**
+   * Per domain, the Customer fields it resolves that need no argument, with the selection that
+   * reads them (`renewal { __typename }`): what `probeFor` picks from.
+   */
+  readonly probes: Readonly<Record<Domain, readonly { readonly coordinate: string; readonly selection: string }[]>>;
 }
 
 /**
@@ -42,26 +56,40 @@ export function buildLiveSchema(coreSupergraphSdl: string): LiveSchema {
       customerFields[domain].push(`Customer.${field.name}`);
     }
   }
-  return { schema, customerFields };
+  const customer = schema.getType('Customer');
+  const fields = customer && 'getFields' in customer ? (customer.getFields() as Record<string, import('graphql').GraphQLField<unknown, unknown>>) : {};
+  const probes = Object.fromEntries(
+    DOMAINS.map((domain) => [
+      domain,
+      customerFields[domain].flatMap((coordinate) => {
+        const field = fields[coordinate.slice('Customer.'.length)];
+        if (!field || field.args.some((arg) => isNonNullType(arg.type) && arg.defaultValue === undefined)) return [];
+        const selection = isCompositeType(getNamedType(field.type)) ? `${field.name} { __typename }` : field.name;
+        return [{ coordinate, selection }];
+      }),
+    ]),
+  ) as Record<Domain, { coordinate: string; selection: string }[]>;
+  return { schema, customerFields, probes };
 }
 
 /**
- * The domains whose events a viewer may receive: those one of its roles may read (the role matrix,
- * as every subgraph applies it), and for a partner only those where its grant names a `Customer`
- * field the domain resolves (or `Customer.*`). Which customers, and which fields of them, is then
- * decided per event by resolving the payload through the graph with the viewer.
+ * What to ask of the graph to learn whether `viewer` may see `domain`'s data of a customer: a
+ * Customer field that domain's subgraph resolves. Its field rule passes only when a role of the
+ * viewer that reads the domain also covers the customer's row (the union rule, in the subgraph:
+ * never one role's rows with another's domain), and for a partner only a field its grant names.
+ * Undefined: no role of the viewer reads the domain at all (nothing to ask).
  */
+export function probeFor(viewer: Viewer, domain: Domain, live: LiveSchema): string | undefined {
+  const readers = READ_ACCESS[domain] ?? [];
+  const roles = rolesIn(viewer, domain).filter((role) => readers.includes(role));
+  if (roles.length === 0) return undefined;
+  const candidates = live.probes[domain];
+  if (roles.some((role) => role !== 'partner')) return candidates[0]?.selection;
+  const grant = viewer.grant?.fields ?? [];
+  return candidates.find((c) => grant.includes('Customer.*') || grant.includes(c.coordinate))?.selection;
+}
+
+/** The domains `probeFor` has a question for: a first filter before anything is resolved. */
 export function visibleDomains(viewer: Viewer, live: LiveSchema): ReadonlySet<Domain> {
-  const visible = new Set<Domain>();
-  for (const domain of DOMAINS) {
-    const readers = READ_ACCESS[domain] ?? [];
-    const roles = rolesIn(viewer, domain).filter((role) => readers.includes(role));
-    const human = roles.some((role) => role !== 'partner');
-    const grant = viewer.grant?.fields ?? [];
-    const partner =
-      roles.includes('partner') &&
-      (grant.includes('Customer.*') || live.customerFields[domain].some((field) => grant.includes(field)));
-    if (human || partner) visible.add(domain);
-  }
-  return visible;
+  return new Set(DOMAINS.filter((domain) => probeFor(viewer, domain, live) !== undefined));
 }
