@@ -191,6 +191,65 @@ describe('resume', () => {
   });
 });
 
+describe('shared resolutions', () => {
+  const resolutions = async () => {
+    const text = await hub.scrapeMetrics(hub.gatewayMetricsUrl);
+    return Number(/^hub_live_resolutions_total\{[^}]*field="customerChanged"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+  };
+
+  it('subscribers with the same selection and scope class share one resolution per event, never across scopes', async () => {
+    const id = await oracle.customerWithRow('acme', 'u1', null);
+    const vars = { ids: [id], domains: ['CUSTOMERS'] };
+    const viewers = [
+      ...(await Promise.all([1, 2, 3, 4].map(() => admin('acme')))),
+      // Two users of one book (a class: same roles and book), and another book.
+      await tokenOf('acme', ['cs_manager'], 'u1', ['u1']),
+      await tokenOf('acme', ['cs_manager'], 'u9', ['u1']),
+      await tokenOf('acme', ['cs_manager'], 'u3', ['u1', 'u3']),
+    ];
+    const subs = viewers.map((token) => subscribeLive<Change>(hub.gatewayUrl, bearer(token), CHANGES, vars));
+    await settle();
+    const before = await resolutions();
+    await write('acme', 'customers', id);
+    for (const sub of subs) await sub.until((r) => changesOf(r).length === 1);
+    // admin; cs_manager [u1]; cs_manager [u1, u3].
+    expect((await resolutions()) - before).toBe(3);
+    await Promise.all(subs.map((sub) => sub.close()));
+  }, 60_000);
+});
+
+describe('gateway restart', () => {
+  it('a client that resumes on a new gateway process loses nothing committed while none ran', async () => {
+    const id = 'cust_00013';
+    const vars = { ids: [id], domains: ['CUSTOMERS'] };
+    const first = subscribeLive<Change>(hub.gatewayUrl, bearer(await admin('acme')), CHANGES, vars);
+    await settle();
+    await write('acme', 'customers', id);
+    await first.until((r) => changesOf(r).length === 1);
+    const cursor = changesOf(first.received)[0]?.cursor;
+    await write('acme', 'customers', id);
+    await hub.gateway.kill();
+    await first.closed;
+    await write('acme', 'customers', id).catch(() => undefined);
+    const missed = await oracle.rows<{ seq: string }>(
+      `SELECT seq::text FROM customers.hub_sync_outbox WHERE customer_id = $1 AND committed_at > $2 ORDER BY seq`,
+      [id, changesOf(first.received)[0]?.committedAt],
+    );
+    await hub.startGateway({ HUB_LIVE_CREDENTIAL_CHECK_MS: String(CHECK_MS) });
+    await write('acme', 'customers', id);
+    const second = subscribeLive<Change>(hub.gatewayUrl, bearer(await admin('acme')), CHANGES, {
+      ...vars,
+      after: cursor,
+    });
+    await second.until((r) => changesOf(r).length >= missed.length + 1, 30_000, 'the replay');
+    await new Promise((r) => setTimeout(r, 1000));
+    const cursors = changesOf(second.received).map((e) => e.cursor);
+    expect(cursors).toHaveLength(missed.length + 1);
+    expect(new Set(cursors).size).toBe(cursors.length);
+    await second.close();
+  }, 120_000);
+});
+
 describe('credentials', () => {
   const closeCode = async (params: Record<string, unknown>) => {
     const sub = subscribeLive(hub.gatewayUrl, params, CHANGES);
@@ -317,7 +376,11 @@ describe('the attack matrix, subscription path', () => {
     // Partners: granted one acme customer of u1; one grant reads sales, the other only customers.
     const granted = targets[0]?.id ?? '';
     for (const [name, fields, domains] of [
-      ['partner:wide', ['Query.customer', 'Customer.name', 'Customer.renewal', 'RenewalForecast.*'], ['customers', 'sales']],
+      [
+        'partner:wide',
+        ['Query.customer', 'Customer.name', 'Customer.renewal', 'RenewalForecast.*'],
+        ['customers', 'sales'],
+      ],
       ['partner:narrow', ['Query.customer', 'Customer.name'], ['customers']],
     ] as const) {
       const created = await hub.query<{ createApiKey: { secret: string } }>(

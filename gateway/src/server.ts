@@ -256,6 +256,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     subgraphs: hub.subgraphs,
     signer: createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: config.gatewayPrivateKey }),
     log: logger,
+    metrics,
   });
   await apollo.start();
   live.attach(
@@ -338,6 +339,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     try {
       metricsServer = await startMetricsServer(metrics.registry, { ...config.metrics, port: config.metrics.port });
     } catch (error) {
+      await live.close();
       await apollo.stop();
       throw error;
     }

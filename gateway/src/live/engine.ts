@@ -16,6 +16,7 @@ import type { EventEnvelope, SyncEventPayload } from '@hub/core/events/types';
 import type { Viewer } from '@hub/core/viewer';
 import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
 import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
 import { Channel } from './channel.js';
 import { decodeCursor, encodeCursor, isAfter, type StreamVector } from './cursor.js';
 import { shapePayload, type PayloadPlan, type Resolution } from './payload.js';
@@ -33,6 +34,7 @@ export interface LiveEngineOptions {
   readonly log: Logger;
   /** Live events one subscription may have waiting before it is ended (resumable). */
   readonly bufferLimit: number;
+  readonly metrics: Pick<GatewayMetrics, 'liveResolutions' | 'liveDelivered' | 'liveSubscriptions' | 'liveDeliveryLag'>;
 }
 
 export interface LiveSession {
@@ -61,6 +63,7 @@ export function createLiveEngine(options: LiveEngineOptions) {
     const key = `${event.domain}:${event.cursor}`;
     const { query, shapeKey } = plan.resolutionFor(probe);
     return shared.get(key, shapeKey, viewer, async () => {
+      options.metrics.liveResolutions.inc({ field: plan.field });
       for (let attempt = 1; ; attempt++) {
         const result = await options.execute(query, { ...plan.variables, hubLiveId: customerId }, viewer);
         const failed = result.errors.find((e) => !REFUSALS.has(e.extensions?.['code']) && e.path?.[0] === 'hubLiveRow');
@@ -127,7 +130,16 @@ export function createLiveEngine(options: LiveEngineOptions) {
       else queue.push(event);
       wake?.();
     });
-    channel.signal.addEventListener('abort', () => (unlisten(), wake?.()), { once: true });
+    options.metrics.liveSubscriptions.inc({ field: plan.field });
+    channel.signal.addEventListener(
+      'abort',
+      () => {
+        unlisten();
+        wake?.();
+        options.metrics.liveSubscriptions.dec({ field: plan.field });
+      },
+      { once: true },
+    );
 
     async function handle(event: EventEnvelope): Promise<void> {
       const domain = event.domain;
@@ -140,7 +152,11 @@ export function createLiveEngine(options: LiveEngineOptions) {
         (!customers || customers.has(event.customerId)) &&
         (!health || event.type === HEALTH_EVENT_TYPE);
       // The health subscription shows the score: its probe reads it.
-      const probe = !matches ? undefined : health ? (probeFor(viewer, 'health', live) && 'health { score }') : probeFor(viewer, domain, live);
+      const probe = !matches
+        ? undefined
+        : health
+          ? probeFor(viewer, 'health', live) && 'health { score }'
+          : probeFor(viewer, domain, live);
       if (probe && health) {
         let score: number | undefined;
         try {
@@ -166,10 +182,16 @@ export function createLiveEngine(options: LiveEngineOptions) {
       }
       const resolution = payload && probe ? await resolve(plan, probe, event, viewer) : undefined;
       vector = { ...vector, [domain]: event.cursor };
-      if (payload && resolution && readable(resolution))
+      if (payload && resolution && readable(resolution)) {
         await channel.push(
           await shapePayload(live.schema, plan, { ...payload, cursor: encodeCursor(vector) }, resolution),
         );
+        options.metrics.liveDelivered.inc({ field: plan.field });
+        options.metrics.liveDeliveryLag.observe(
+          { field: plan.field },
+          (Date.now() - new Date(event.committedAt).getTime()) / 1000,
+        );
+      }
     }
 
     async function run(): Promise<void> {

@@ -14,6 +14,7 @@ import type { GatewayConfig, SubgraphEndpoint } from '../config.js';
 import type { GatewayContext } from '../context.js';
 import type { IdentifyOptions } from '../identify.js';
 import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
 import type { Safelists } from '../plugins/usePersistedOperations.js';
 import { createLiveEngine, type LiveExecutor } from './engine.js';
 import { buildLiveSchema, type LiveSchema } from './schema.js';
@@ -27,6 +28,7 @@ export interface LiveOptions {
   readonly subgraphs: readonly SubgraphEndpoint[];
   readonly signer: ViewerSigner;
   readonly log: Logger;
+  readonly metrics: GatewayMetrics;
 }
 
 export function createLive(options: LiveOptions) {
@@ -79,6 +81,7 @@ export function createLive(options: LiveOptions) {
         schema: () => schema,
         log,
         bufferLimit: options.config.live.bufferLimit,
+        metrics: options.metrics,
       });
       transport = attachLiveTransport({
         httpServer,

@@ -57,7 +57,10 @@ export function buildLiveSchema(coreSupergraphSdl: string): LiveSchema {
     }
   }
   const customer = schema.getType('Customer');
-  const fields = customer && 'getFields' in customer ? (customer.getFields() as Record<string, import('graphql').GraphQLField<unknown, unknown>>) : {};
+  const fields =
+    customer && 'getFields' in customer
+      ? (customer.getFields() as Record<string, import('graphql').GraphQLField<unknown, unknown>>)
+      : {};
   const probes = Object.fromEntries(
     DOMAINS.map((domain) => [
       domain,
