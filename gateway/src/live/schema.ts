@@ -12,6 +12,7 @@ import {
   getNamedType,
   isCompositeType,
   isNonNullType,
+  isObjectType,
   parse,
   printSchema,
   type GraphQLSchema,
@@ -57,10 +58,7 @@ export function buildLiveSchema(coreSupergraphSdl: string): LiveSchema {
     }
   }
   const customer = schema.getType('Customer');
-  const fields =
-    customer && 'getFields' in customer
-      ? (customer.getFields() as Record<string, import('graphql').GraphQLField<unknown, unknown>>)
-      : {};
+  const fields = isObjectType(customer) ? customer.getFields() : {};
   const probes = Object.fromEntries(
     DOMAINS.map((domain) => [
       domain,
