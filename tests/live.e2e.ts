@@ -265,6 +265,21 @@ describe('credentials', () => {
     expect(await closeCode({ ...bearer(await admin('acme')), 'x-api-key': 'hub_x' })).toBe(4403);
   });
 
+  it("holds the query a payload is resolved with to the viewer's demand limits (OPERATION_TOO_COMPLEX)", async () => {
+    const aliases = Array.from({ length: 40 }, (_, i) => `n${i}: name`).join(' ');
+    const sub = subscribeLive(
+      hub.gatewayUrl,
+      bearer(await tokenOf('acme', ['cs_manager'], 'u1', ['u1'])),
+      `subscription { customerChanged { customer { ${aliases} } } }`,
+    );
+    await sub.done;
+    expect(sub.received[0]?.errors?.[0]?.extensions).toMatchObject({
+      code: 'OPERATION_TOO_COMPLEX',
+      measure: 'aliases',
+    });
+    await sub.close();
+  });
+
   it('a token ends its subscriptions at its expiry (4401)', async () => {
     const token = await hub.token({ tenant: 'acme', roles: ['admin'], sub: 'admin1', expiresIn: '4s' });
     const started = Date.now();

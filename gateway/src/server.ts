@@ -257,6 +257,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     signer: createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: config.gatewayPrivateKey }),
     log: logger,
     metrics,
+    loaded,
   });
   await apollo.start();
   live.attach(

@@ -15,6 +15,10 @@ import type { GatewayContext } from '../context.js';
 import type { IdentifyOptions } from '../identify.js';
 import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
+import type { GraphQLSchema } from 'graphql';
+import type { CostModel } from '../cost.js';
+import { limitsFor } from '../limits.js';
+import { demandRefusal } from '../plugins/useDemandControl.js';
 import type { Safelists } from '../plugins/usePersistedOperations.js';
 import { createLiveEngine, type LiveExecutor } from './engine.js';
 import { buildLiveSchema, type LiveSchema } from './schema.js';
@@ -29,6 +33,8 @@ export interface LiveOptions {
   readonly signer: ViewerSigner;
   readonly log: Logger;
   readonly metrics: GatewayMetrics;
+  /** The loaded supergraph's API schema and cost model (demand control). */
+  readonly loaded: () => { readonly apiSchema: GraphQLSchema; readonly costModel: CostModel } | undefined;
 }
 
 export function createLive(options: LiveOptions) {
@@ -92,6 +98,10 @@ export function createLive(options: LiveOptions) {
         safelists,
         config: options.config.live,
         log,
+        demand: (viewer, query, variables) => {
+          const loaded = options.loaded();
+          return loaded ? demandRefusal(loaded, query, variables, limitsFor(viewer, options.config.limits)) : undefined;
+        },
       });
     },
     async close() {

@@ -67,6 +67,8 @@ export interface LiveTransportOptions {
   readonly safelists: Safelists;
   readonly config: LiveConfig;
   readonly log: Logger;
+  /** Demand control of the query a payload is resolved with (OPERATION_TOO_COMPLEX), per viewer. */
+  readonly demand: (viewer: Viewer, query: string, variables: Record<string, unknown>) => GraphQLError | undefined;
 }
 
 export function attachLiveTransport(options: LiveTransportOptions): { close(): Promise<void> } {
@@ -159,6 +161,16 @@ export function attachLiveTransport(options: LiveTransportOptions): { close(): P
         } catch (error) {
           return [error as GraphQLError];
         }
+        // What runs per event is the resolution query: it is held to the viewer's limits, once, here.
+        const refusal = options.demand(
+          session.viewer,
+          plan.resolutionFor(plan.field === 'syncStatus' ? undefined : 'id').query,
+          {
+            ...plan.variables,
+            hubLiveId: '',
+          },
+        );
+        if (refusal) return [refusal];
         if (plan.field === 'syncStatus' && !hasRole(session.viewer, 'admin'))
           return [forbidden('syncStatus is for admins')];
         if (plan.field !== 'syncStatus' && visibleDomains(session.viewer, live).size === 0)
