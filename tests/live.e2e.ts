@@ -481,3 +481,44 @@ describe('the attack matrix, subscription path', () => {
     expect(checked).toBeGreaterThan(100);
   }, 300_000);
 });
+
+describe('backpressure', () => {
+  it('a subscription past its buffer ends with SUBSCRIBER_TOO_SLOW and a cursor that resumes it without loss', async () => {
+    // A gateway whose subscriptions may hold 2 waiting events: a burst of 12 commits overflows one
+    // that resolves each event through the graph, while another subscriber on the socket goes on.
+    await hub.startGateway({ HUB_LIVE_BUFFER: '2', HUB_LIVE_CREDENTIAL_CHECK_MS: String(CHECK_MS) });
+    const ids = (await oracle.customerIds('acme', ['u2'])).slice(0, 12);
+    const vars = { ids, domains: ['CUSTOMERS'] };
+    const slow = subscribeLive<Change>(hub.gatewayUrl, bearer(await admin('acme')), CHANGES, vars);
+    const other = subscribeLive<Change>(hub.gatewayUrl, bearer(await admin('acme')), CHANGES, {
+      ids: ['cust_00001'],
+      domains: ['CUSTOMERS'],
+    });
+    await settle();
+    const since = new Date();
+    await Promise.all(ids.map((id) => write('acme', 'customers', id)));
+    await slow.done;
+    const last = slow.received.at(-1);
+    expect(last?.errors?.[0]?.extensions?.['code']).toBe('SUBSCRIBER_TOO_SLOW');
+    const cursor = last?.errors?.[0]?.extensions?.['cursor'];
+    expect(typeof cursor).toBe('string');
+    // The other subscription still runs.
+    await write('acme', 'customers', 'cust_00001');
+    await other.until((r) => changesOf(r).length === 1, 30_000, 'the other subscriber');
+    const resumed = subscribeLive<Change>(hub.gatewayUrl, bearer(await admin('acme')), CHANGES, {
+      ...vars,
+      after: cursor,
+    });
+    const got = () => [...changesOf(slow.received), ...changesOf(resumed.received)];
+    await resumed.until(() => got().length >= ids.length, 60_000, 'every event of the burst');
+    await new Promise((r) => setTimeout(r, 1000));
+    const committed = await oracle.rows<{ n: string }>(
+      `SELECT count(*) AS n FROM customers.hub_sync_outbox WHERE customer_id = ANY($1) AND committed_at >= $2`,
+      [ids, since],
+    );
+    expect(got()).toHaveLength(Number(committed[0]?.n));
+    expect(new Set(got().map((e) => e.cursor)).size).toBe(ids.length);
+    expect(new Set(got().map((e) => e.customer?.id)).size).toBe(ids.length);
+    await Promise.all([slow.close(), other.close(), resumed.close()]);
+  }, 120_000);
+});

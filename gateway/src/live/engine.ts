@@ -124,8 +124,13 @@ export function createLiveEngine(options: LiveEngineOptions) {
     let overflowed = false;
     let vector: StreamVector = {};
 
+    // The cheap filters run before queueing (the tenant of a connection's credentials never changes),
+    // so only events this subscription may deliver count against its buffer.
+    const tenantId = session.viewer().tenantId;
     const unlisten = source.listen((event) => {
-      if (!wanted.has(event.domain) || channel.signal.aborted) return;
+      if (!wanted.has(event.domain) || channel.signal.aborted || event.tenantId !== tenantId) return;
+      if (event.customerId === null || (customers && !customers.has(event.customerId))) return;
+      if (health && event.type !== HEALTH_EVENT_TYPE) return;
       if (queue.length >= options.bufferLimit) overflowed = true;
       else queue.push(event);
       wake?.();
