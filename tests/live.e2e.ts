@@ -12,7 +12,7 @@
  *   once, in order, then live); credentials refused, expired and revoked (close codes, bounds).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ApolloClient, InMemoryCache, gql } from '@apollo/client';
+import { ApolloClient, HttpLink, InMemoryCache, gql } from '@apollo/client';
 import { GraphQLWsLink } from '@apollo/client/link/subscriptions';
 import { createClient } from 'graphql-ws';
 import WebSocket from 'ws';
@@ -143,6 +143,50 @@ describe('subscriptions over graphql-ws', () => {
     subscription.unsubscribe();
     await client.stop();
   }, 60_000);
+});
+
+describe('multipart HTTP subscriptions', () => {
+  it('Apollo Client (HttpLink alone) subscribes over multipart HTTP and receives events', async () => {
+    const client = new ApolloClient({
+      cache: new InMemoryCache(),
+      link: new HttpLink({ uri: hub.gatewayUrl, headers: { authorization: `Bearer ${await admin('acme')}` } }),
+    });
+    const seen: Change['customerChanged'][] = [];
+    const errors: unknown[] = [];
+    const subscription = client
+      .subscribe<Change>({ query: gql(CHANGES), variables: { ids: ['cust_00003'], domains: ['CUSTOMERS'] } })
+      .subscribe({
+        next: (result) => {
+          if (result.data) seen.push(result.data.customerChanged);
+          if (result.error) errors.push(result.error);
+        },
+        error: (error: unknown) => void errors.push(error),
+      });
+    await settle();
+    await write('acme', 'customers', 'cust_00003');
+    const deadline = Date.now() + 30_000;
+    while (seen.length === 0 && errors.length === 0 && Date.now() < deadline)
+      await new Promise((r) => setTimeout(r, 50));
+    expect(errors).toEqual([]);
+    expect(seen[0]).toMatchObject({ domain: 'CUSTOMERS', customer: { id: 'cust_00003', name: expect.any(String) } });
+    subscription.unsubscribe();
+    await client.stop();
+  }, 60_000);
+
+  it('refuses a bad token with 401 before streaming anything', async () => {
+    const response = await fetch(hub.gatewayUrl, {
+      method: 'POST',
+      headers: {
+        'content-type': 'application/json',
+        accept: 'multipart/mixed;boundary="graphql";subscriptionSpec="1.0",application/json',
+        authorization: 'Bearer nope',
+      },
+      body: JSON.stringify({ query: CHANGES }),
+    });
+    expect(response.status).toBe(401);
+    const body = (await response.json()) as { errors: { extensions: { code: string } }[] };
+    expect(body.errors[0]?.extensions.code).toBe('UNAUTHENTICATED');
+  });
 });
 
 describe('resume', () => {

@@ -280,6 +280,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     usePersistedOperations({ safelists }),
     // Limits, then input checks, before Apollo Server parses, validates or plans anything.
     rateLimits.requests,
+    // Subscriptions over multipart HTTP (src/live/multipart.ts); everything else goes on.
+    live.multipart(),
     useDemandControl({ schema: loaded, apq: hub.apqCache, limits: config.limits }),
     useInputValidation({ schema: () => loaded()?.apiSchema }),
     rateLimits.cost,

@@ -20,7 +20,10 @@ import type { CostModel } from '../cost.js';
 import { limitsFor } from '../limits.js';
 import { demandRefusal } from '../plugins/useDemandControl.js';
 import type { Safelists } from '../plugins/usePersistedOperations.js';
-import { createLiveEngine, type LiveExecutor } from './engine.js';
+import type { RequestHandler } from 'express';
+import { createLiveEngine, type LiveEngine, type LiveExecutor } from './engine.js';
+import { liveMultipart } from './multipart.js';
+import type { PrepareOptions } from './prepare.js';
 import { buildLiveSchema, type LiveSchema } from './schema.js';
 import { createEventSource, embeddedPager } from './source.js';
 import { attachLiveTransport } from './transport.js';
@@ -75,13 +78,22 @@ export function createLive(options: LiveOptions) {
   });
   let source: ReturnType<typeof createEventSource> | undefined;
   let transport: ReturnType<typeof attachLiveTransport> | undefined;
+  let engine: LiveEngine | undefined;
+  let identifyLive: IdentifyOptions | undefined;
+  let safelistsLive: Safelists = new Map();
+  const demand: PrepareOptions['demand'] = (viewer, query, variables) => {
+    const loaded = options.loaded();
+    return loaded ? demandRefusal(loaded, query, variables, limitsFor(viewer, options.config.limits)) : undefined;
+  };
 
   return {
     schema: () => schema,
     /** Starts tailing the streams and serves graphql-ws on `path` of `httpServer`. */
     attach(httpServer: Server, path: string, identify: IdentifyOptions, safelists: Safelists) {
       source = createEventSource({ pager: embeddedPager(reader), log });
-      const engine = createLiveEngine({
+      identifyLive = identify;
+      safelistsLive = safelists;
+      engine = createLiveEngine({
         source,
         execute,
         schema: () => schema,
@@ -98,10 +110,26 @@ export function createLive(options: LiveOptions) {
         safelists,
         config: options.config.live,
         log,
-        demand: (viewer, query, variables) => {
-          const loaded = options.loaded();
-          return loaded ? demandRefusal(loaded, query, variables, limitsFor(viewer, options.config.limits)) : undefined;
+        demand,
+      });
+    },
+    /** Express middleware of the multipart HTTP protocol (after identify, safelist and rate limit). */
+    multipart(): RequestHandler {
+      return liveMultipart({
+        engine: () => engine,
+        prepare: {
+          schema: () => schema,
+          get safelists() {
+            return safelistsLive;
+          },
+          demand,
         },
+        get identify(): IdentifyOptions {
+          if (!identifyLive) throw new Error('live.attach() first');
+          return identifyLive;
+        },
+        config: options.config.live,
+        log,
       });
     },
     async close() {

@@ -13,37 +13,28 @@
  */
 import type { Server } from 'node:http';
 import { randomUUID } from 'node:crypto';
-import { decodeJwt } from 'jose';
-import { parse, specifiedRules, validate, type DocumentNode, type ExecutionArgs, type GraphQLError } from 'graphql';
+import type { ExecutionArgs, GraphQLError } from 'graphql';
 import { useServer } from 'graphql-ws/use/ws';
 import { WebSocketServer } from 'ws';
-import { ErrorCode, badUserInput, forbidden, hubError } from '@hub/core/errors';
-import { hasRole, type Viewer } from '@hub/core/viewer';
+import { ErrorCode, hubError } from '@hub/core/errors';
+import type { Viewer } from '@hub/core/viewer';
 import { identifyCredentials, type IdentifyOptions } from '../identify.js';
 import type { Logger } from '../logger.js';
-import { isSafelisted, type Safelists } from '../plugins/usePersistedOperations.js';
 import type { LiveConfig } from '../config.js';
 import type { LiveEngine } from './engine.js';
-import { planPayload, type PayloadPlan } from './payload.js';
-import { visibleDomains, type LiveSchema } from './schema.js';
+import type { PayloadPlan } from './payload.js';
+import { prepareSubscription, watchCredentials, type Credentials, type PrepareOptions } from './prepare.js';
 
 export const CLOSE_UNAUTHORIZED = 4401;
 export const CLOSE_FORBIDDEN = 4403;
 export const CLOSE_INTERNAL = 4500;
-const MAX_QUERY_LENGTH = 100_000;
-
-interface Credentials {
-  readonly authorization: string | undefined;
-  readonly apiKey: string | undefined;
-}
 
 interface Session {
-  credentials: Credentials;
   viewer: Viewer;
-  timers: NodeJS.Timeout[];
+  stop: () => void;
 }
 
-function credentialsOf(params: Readonly<Record<string, unknown>> | undefined): Credentials {
+export function credentialsOf(params: Readonly<Record<string, unknown>> | undefined): Credentials {
   const text = (...names: string[]) => {
     for (const name of names) if (typeof params?.[name] === 'string') return params[name] as string;
     return undefined;
@@ -58,50 +49,20 @@ function closeCodeOf(error: GraphQLError): number {
   return CLOSE_INTERNAL;
 }
 
-export interface LiveTransportOptions {
+export interface LiveTransportOptions extends PrepareOptions {
   readonly httpServer: Server;
   readonly path: string;
   readonly identify: IdentifyOptions;
   readonly engine: LiveEngine;
-  readonly schema: () => LiveSchema | undefined;
-  readonly safelists: Safelists;
   readonly config: LiveConfig;
   readonly log: Logger;
-  /** Demand control of the query a payload is resolved with (OPERATION_TOO_COMPLEX), per viewer. */
-  readonly demand: (viewer: Viewer, query: string, variables: Record<string, unknown>) => GraphQLError | undefined;
 }
 
 export function attachLiveTransport(options: LiveTransportOptions): { close(): Promise<void> } {
   const { log, config } = options;
   const wsServer = new WebSocketServer({ server: options.httpServer, path: options.path });
   const sessions = new WeakMap<object, Session>();
-
   const check = (credentials: Credentials) => identifyCredentials(credentials, randomUUID(), options.identify);
-
-  function document(viewer: Viewer, payload: { query?: unknown; extensions?: unknown }): DocumentNode | GraphQLError {
-    let text: string;
-    if (isSafelisted(viewer)) {
-      const persisted = (payload.extensions as { persistedQuery?: { sha256Hash?: unknown } } | undefined)
-        ?.persistedQuery?.sha256Hash;
-      const operation =
-        typeof persisted === 'string' ? options.safelists.get(viewer.app ?? '')?.get(persisted) : undefined;
-      if (!operation || operation.type !== 'subscription')
-        return hubError(
-          ErrorCode.PersistedQueryNotInList,
-          'Partner subscriptions must name a subscription of their persisted query list (extensions.persistedQuery.sha256Hash)',
-        );
-      text = operation.body;
-    } else {
-      if (typeof payload.query !== 'string' || payload.query === '') return badUserInput('query', 'is required');
-      text = payload.query;
-    }
-    if (text.length > MAX_QUERY_LENGTH) return badUserInput('query', 'is too long');
-    try {
-      return parse(text);
-    } catch (error) {
-      return badUserInput('query', error instanceof Error ? error.message : String(error));
-    }
-  }
 
   const disposable = useServer<Record<string, unknown>>(
     {
@@ -114,72 +75,32 @@ export function attachLiveTransport(options: LiveTransportOptions): { close(): P
           ctx.extra.socket.close(closeCodeOf(identity.error), identity.error.message.slice(0, 120));
           return false;
         }
-        const session: Session = { credentials, viewer: identity.viewer, timers: [] };
+        const session: Session = { viewer: identity.viewer, stop: () => undefined };
+        session.stop = watchCredentials({
+          credentials,
+          check,
+          intervalMs: config.credentialCheckMs,
+          log,
+          onViewer: (viewer) => (session.viewer = viewer),
+          onEnd: (reason) => {
+            log.info({ userId: session.viewer.userId, reason }, 'live: connection ended');
+            ctx.extra.socket.close(CLOSE_UNAUTHORIZED, reason);
+          },
+        });
         sessions.set(ctx, session);
-        const end = (reason: string) => {
-          log.info({ userId: session.viewer.userId, reason }, 'live: connection ended');
-          ctx.extra.socket.close(CLOSE_UNAUTHORIZED, reason);
-        };
-        // A token ends its connection at its own expiry, whatever the check interval.
-        if (credentials.authorization !== undefined) {
-          const exp = decodeJwt(credentials.authorization.replace(/^Bearer\s+/i, '')).exp;
-          if (exp !== undefined)
-            session.timers.push(setTimeout(() => end('Token expired'), Math.min(2 ** 31 - 1, exp * 1000 - Date.now())));
-        }
-        // Revoked keys, changed books and grants: the same checks again, on the same credentials.
-        session.timers.push(
-          setInterval(() => {
-            check(credentials).then(
-              (again) => {
-                if (again.ok) session.viewer = again.viewer;
-                else if (again.error.extensions['code'] === ErrorCode.Unauthenticated)
-                  end('Credentials no longer valid');
-                else log.warn({ reason: again.reason }, 'live: credential check failed; keeping the connection');
-              },
-              (error: unknown) => log.warn({ err: error }, 'live: credential check failed'),
-            );
-          }, config.credentialCheckMs),
-        );
         return true;
       },
-      onClose: (ctx) => {
-        for (const timer of sessions.get(ctx)?.timers ?? []) clearTimeout(timer);
-      },
+      onClose: (ctx) => sessions.get(ctx)?.stop(),
       onSubscribe: (ctx, _id, payload): ExecutionArgs | readonly GraphQLError[] => {
         const session = sessions.get(ctx);
-        const live = options.schema();
         if (!session) return [hubError(ErrorCode.Unauthenticated, 'Not connected')];
-        if (!live)
-          return [hubError(ErrorCode.DownstreamServiceError, 'The graph is not loaded yet; try again shortly')];
-        const parsed = document(session.viewer, payload);
-        if (!('kind' in parsed)) return [parsed];
-        const errors = validate(live.schema, parsed, specifiedRules);
-        if (errors.length > 0) return errors.map((e) => hubError(ErrorCode.BadUserInput, e.message));
-        let plan: PayloadPlan;
-        try {
-          plan = planPayload(live.schema, parsed, payload.operationName ?? undefined, payload.variables ?? {});
-        } catch (error) {
-          return [error as GraphQLError];
-        }
-        // What runs per event is the resolution query: it is held to the viewer's limits, once, here.
-        const refusal = options.demand(
-          session.viewer,
-          plan.resolutionFor(plan.field === 'syncStatus' ? undefined : 'id').query,
-          {
-            ...plan.variables,
-            hubLiveId: '',
-          },
-        );
-        if (refusal) return [refusal];
-        if (plan.field === 'syncStatus' && !hasRole(session.viewer, 'admin'))
-          return [forbidden('syncStatus is for admins')];
-        if (plan.field !== 'syncStatus' && visibleDomains(session.viewer, live).size === 0)
-          return [forbidden('Your roles read no domain whose changes you could receive')];
+        const prepared = prepareSubscription(options, session.viewer, payload);
+        if (!('plan' in prepared)) return prepared;
         return {
-          schema: live.schema,
-          document: parsed,
+          schema: prepared.live.schema,
+          document: prepared.plan.document,
           variableValues: payload.variables ?? {},
-          contextValue: { plan, session },
+          contextValue: { plan: prepared.plan, session },
         };
       },
       subscribe: (args) => {
