@@ -90,7 +90,8 @@ export function createLive(options: LiveOptions) {
     schema: () => schema,
     /** Starts tailing the streams and serves graphql-ws on `path` of `httpServer`. */
     attach(httpServer: Server, path: string, identify: IdentifyOptions, safelists: Safelists) {
-      source = createEventSource({ pager: embeddedPager(reader), log });
+      // Only the streams of subgraphs this gateway routes to (a partial graph in tests has fewer).
+      source = createEventSource({ pager: embeddedPager(reader), log, domains: DOMAINS.filter((d) => urls[d] !== '') });
       identifyLive = identify;
       safelistsLive = safelists;
       engine = createLiveEngine({
