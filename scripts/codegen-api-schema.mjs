@@ -1,6 +1,6 @@
 /**
  * GraphQL Code Generator schema loader: the public API schema of the hub, i.e. the supergraph the
- * gateway serves minus every `@inaccessible` field. Composed here from the repo's subgraph SDL
+ * gateway serves minus every `@inaccessible` field, plus the gateway's own subscriptions. Composed here from the repo's subgraph SDL
  * (subgraphs/<d>/schema.graphql + packages/core/src/graphql/common.graphql, plus the sync SDL of a
  * domain that declares it, as the subgraph kit serves them), so operations are validated exactly
  * as the gateway will validate them.
@@ -39,5 +39,8 @@ export default function loadHubApiSchema() {
   if (result.errors) {
     throw new Error(`the subgraphs do not compose:\n${result.errors.map((error) => error.message).join('\n')}`);
   }
-  return parse(printSchema(Supergraph.build(result.supergraphSdl).apiSchema()), { noLocation: true });
+  // Plus the gateway-owned Subscription type (gateway/src/live/schema.graphql), which the gateway
+  // serves on the same API schema.
+  const live = readFileSync(path.join(ROOT, 'gateway/src/live/schema.graphql'), 'utf8');
+  return parse(`${printSchema(Supergraph.build(result.supergraphSdl).apiSchema())}\n${live}`, { noLocation: true });
 }

@@ -56,6 +56,20 @@ export interface SyncImportConfig {
   readonly maxBatchBytes: number;
 }
 
+/** Subscriptions over graphql-ws (src/live/). */
+export interface LiveConfig {
+  /**
+   * Every open connection's credentials are checked again this often (`HUB_LIVE_CREDENTIAL_CHECK_MS`):
+   * a revoked API key or a changed book ends or narrows its subscriptions within this bound (a
+   * token's own expiry ends them at `exp`). @default 10000
+   */
+  readonly credentialCheckMs: number;
+  /** graphql-ws keep-alive ping interval (`HUB_LIVE_KEEPALIVE_MS`). @default 12000 */
+  readonly keepAliveMs: number;
+  /** Live events one subscription may have waiting before it is ended, resumable (`HUB_LIVE_BUFFER`). @default 10000 */
+  readonly bufferLimit: number;
+}
+
 export interface GatewayConfig {
   readonly port: number;
   /** Interface to listen on. */
@@ -88,6 +102,7 @@ export interface GatewayConfig {
   /** Demand-control and rate limits per role and per partner key, and the rate-limit window. */
   readonly limits: LimitsConfig;
   readonly syncImport: SyncImportConfig;
+  readonly live: LiveConfig;
   /** Assumed size of a list field the cost model knows no size of. */
   readonly costDefaultListSize: number;
   /** Shares rate-limit budgets between replicas; unset keeps them in process memory. */
@@ -221,6 +236,11 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
       lingerMs: env.int('HUB_SYNC_LINGER_MS', 200, { min: 0 }),
       maxLineBytes: env.int('HUB_SYNC_MAX_LINE_BYTES', 1024 * 1024, { min: 1024 }),
       maxBatchBytes: env.int('HUB_SYNC_MAX_BATCH_BYTES', 4 * 1024 * 1024, { min: 1024 }),
+    },
+    live: {
+      credentialCheckMs: env.int('HUB_LIVE_CREDENTIAL_CHECK_MS', 10_000, { min: 100 }),
+      keepAliveMs: env.int('HUB_LIVE_KEEPALIVE_MS', 12_000, { min: 100 }),
+      bufferLimit: env.int('HUB_LIVE_BUFFER', 10_000, { min: 1 }),
     },
     costDefaultListSize: env.int('HUB_COST_LIST_SIZE', 10, { min: 1 }),
     redisUrl: env.optional('REDIS_URL'),

@@ -39,8 +39,20 @@ function isGraphQLError(error: unknown): error is GraphQLError {
  * silently would let a stolen key ride along a user's session or the other way round.
  */
 export async function identify(req: Request, requestId: string, options: IdentifyOptions): Promise<Identity> {
-  const authorization = header(req, 'authorization');
-  const apiKey = header(req, API_KEY_HEADER);
+  return identifyCredentials(
+    { authorization: header(req, 'authorization'), apiKey: header(req, API_KEY_HEADER) },
+    requestId,
+    options,
+  );
+}
+
+/** `identify` for credentials that do not come in HTTP headers (graphql-ws `connection_init`, src/live/). */
+export async function identifyCredentials(
+  credentials: { readonly authorization: string | undefined; readonly apiKey: string | undefined },
+  requestId: string,
+  options: IdentifyOptions,
+): Promise<Identity> {
+  const { authorization, apiKey } = credentials;
   try {
     if (apiKey !== undefined && authorization !== undefined) {
       const error = badUserInput(API_KEY_HEADER, 'send either an API key or an Authorization header, not both');

@@ -12,6 +12,12 @@ export interface GatewayMetrics extends ProcessMetrics {
   readonly subgraphCircuitState: Gauge<'subgraph'>;
   readonly subgraphCircuitOpened: Counter<'subgraph'>;
   readonly subgraphRetries: Counter<'subgraph'>;
+  /** Subscriptions (src/live/): payload resolutions asked of the graph (shared ones count once). */
+  readonly liveResolutions: Counter<'field'>;
+  readonly liveDelivered: Counter<'field'>;
+  readonly liveSubscriptions: Gauge<'field'>;
+  /** Commit of the event -> its payload handed to the subscriber's socket. */
+  readonly liveDeliveryLag: Histogram<'field'>;
 }
 
 export function createGatewayMetrics(): GatewayMetrics {
@@ -41,6 +47,31 @@ export function createGatewayMetrics(): GatewayMetrics {
       name: 'hub_subgraph_retries_total',
       help: 'Retried query fetches per subgraph (transport failures and 502-504 only)',
       labelNames: ['subgraph'] as const,
+      registers: [metrics.registry],
+    }),
+    liveResolutions: new Counter({
+      name: 'hub_live_resolutions_total',
+      help: 'Subscription payloads resolved through the graph (one per event, payload shape and scope class)',
+      labelNames: ['field'] as const,
+      registers: [metrics.registry],
+    }),
+    liveDelivered: new Counter({
+      name: 'hub_live_delivered_total',
+      help: 'Subscription events delivered to subscribers',
+      labelNames: ['field'] as const,
+      registers: [metrics.registry],
+    }),
+    liveSubscriptions: new Gauge({
+      name: 'hub_live_subscriptions',
+      help: 'Open subscriptions',
+      labelNames: ['field'] as const,
+      registers: [metrics.registry],
+    }),
+    liveDeliveryLag: new Histogram({
+      name: 'hub_live_delivery_lag_seconds',
+      help: 'From the commit of an event to its delivery to a subscriber',
+      labelNames: ['field'] as const,
+      buckets: [0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
       registers: [metrics.registry],
     }),
   };

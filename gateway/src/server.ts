@@ -40,6 +40,7 @@ import { useInputValidation } from './plugins/useInputValidation.js';
 import { useRateLimits } from './plugins/useRateLimits.js';
 import { useRequestErrors } from './plugins/useRequestErrors.js';
 import { SYNC_PATH, syncImportRoute } from './sync/route.js';
+import { createLive } from './live/index.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -247,7 +248,28 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     log: logger,
   });
   const rateLimits = useRateLimits({ limiter, limits: config.limits });
+  // Subscriptions (src/live/): registered before the first schema load, served once Apollo runs.
+  const live = createLive({
+    config,
+    gateway: hub.gateway,
+    apollo,
+    subgraphs: hub.subgraphs,
+    signer: createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: config.gatewayPrivateKey }),
+    log: logger,
+    metrics,
+    loaded,
+  });
   await apollo.start();
+  live.attach(
+    httpServer,
+    GRAPHQL_PATH,
+    // Same checks; API keys cached no longer than the re-check interval, so revocation is seen in time.
+    {
+      ...identifyOptions,
+      apiKey: createApiKeyAuthenticator({ customers, ttlSeconds: Math.ceil(config.live.credentialCheckMs / 1000) }),
+    },
+    safelists,
+  );
 
   app.use(
     GRAPHQL_PATH,
@@ -258,6 +280,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     usePersistedOperations({ safelists }),
     // Limits, then input checks, before Apollo Server parses, validates or plans anything.
     rateLimits.requests,
+    // Subscriptions over multipart HTTP (src/live/multipart.ts); everything else goes on.
+    live.multipart(),
     useDemandControl({ schema: loaded, apq: hub.apqCache, limits: config.limits }),
     useInputValidation({ schema: () => loaded()?.apiSchema }),
     rateLimits.cost,
@@ -306,6 +330,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
       });
     });
   } catch (error) {
+    await live.close();
     await apollo.stop();
     await limiter.close();
     throw error;
@@ -317,6 +342,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     try {
       metricsServer = await startMetricsServer(metrics.registry, { ...config.metrics, port: config.metrics.port });
     } catch (error) {
+      await live.close();
       await apollo.stop();
       throw error;
     }
@@ -329,6 +355,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     // ApolloServer.stop drains the HTTP server (drain plugin) and stops the gateway's polling.
     stop: async () => {
       await metricsServer?.stop();
+      await live.close();
       await apollo.stop();
       await limiter.close();
       await hub.fetcher.close();

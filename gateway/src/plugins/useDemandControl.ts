@@ -92,6 +92,32 @@ function exceedsMaxNodes(error: unknown): boolean {
 
 const MEASURES: readonly Measure[] = ['depth', 'aliases', 'rootFields', 'directives'];
 
+/**
+ * The same limits for an operation that does not come over HTTP — the query a subscription's
+ * payload is resolved with, checked once when it subscribes (src/live/): OPERATION_TOO_COMPLEX, or
+ * undefined when it is within the viewer's limits.
+ */
+export function demandRefusal(
+  loaded: { readonly apiSchema: GraphQLSchema; readonly costModel: CostModel },
+  source: string,
+  variables: Record<string, unknown>,
+  limits: Limits,
+): ReturnType<typeof operationTooComplex> | undefined {
+  const tokens = countTokens(source) ?? 0;
+  if (tokens > limits.tokens) return operationTooComplex('tokens', tokens, limits.tokens);
+  const document = parse(source, { noLocation: true });
+  const measured = measure(loaded.apiSchema, document);
+  for (const name of MEASURES)
+    if (measured[name] > limits[name]) return operationTooComplex(name, measured[name], limits[name]);
+  try {
+    const cost = operationCost(loaded.costModel, loaded.apiSchema, document, undefined, variables);
+    if (cost > limits.cost) return operationTooComplex('cost', cost, limits.cost);
+  } catch (error) {
+    if (exceedsMaxNodes(error)) return operationTooComplex('nodes', MAX_QUERY_NODES + 1, MAX_QUERY_NODES);
+  }
+  return undefined;
+}
+
 /** Express middleware, after `identifyRequests` and the safelist, before Apollo Server. */
 export function useDemandControl(options: DemandControlOptions): RequestHandler {
   const decide = async (req: Request, res: Response): Promise<void> => {

@@ -176,15 +176,16 @@ const EVENT_ADMIN_TYPES = [
 
 /**
  * Change-event rules (docs/design/change-events.md): `_events` (a subgraph's stream, read by the
- * other subgraphs' consumers on the embedded bus) and its types for service principals only; the
- * consumers' dead letters and replays for admins only.
+ * other subgraphs' consumers on the embedded bus, and by the gateway's subscription fan-out as its
+ * own `system` principal, issue 9) and its types for those principals only; the consumers' dead
+ * letters and replays for admins only.
  */
 export function eventPermissions(domain: Domain): PermissionOverrides {
   const name = pascal(domain);
   return {
-    'Query._events': ['service'],
-    'HubEvent.*': ['service'],
-    'HubEventPage.*': ['service'],
+    'Query._events': ['service', 'system'],
+    'HubEvent.*': ['service', 'system'],
+    'HubEventPage.*': ['service', 'system'],
     [`Mutation.replay${name}EventDeadLetter`]: ['admin'],
     [`Mutation.replay${name}Events`]: ['admin'],
     ...Object.fromEntries(EVENT_ADMIN_TYPES.map((type) => [`${type}.*`, ['admin'] as const])),

@@ -16,6 +16,8 @@ export enum ErrorCode {
   /** Rate limit: the viewer's budget for the window is spent (`extensions.retryAfterSeconds`). */
   RateLimited = 'RATE_LIMITED',
   InternalServerError = 'INTERNAL_SERVER_ERROR',
+  /** A subscription fell further behind than its buffer allows; `extensions.cursor` resumes it (issue 9). */
+  SubscriberTooSlow = 'SUBSCRIBER_TOO_SLOW',
 }
 
 /**

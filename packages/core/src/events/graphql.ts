@@ -22,8 +22,10 @@ export function eventsResolvers(log: () => Pick<EmbeddedBus, 'readLocal'>): Reco
   return {
     Query: {
       _events: async (_p: unknown, args: EventsArgs, ctx: { viewer: Viewer }) => {
-        // authz.ts grants it to `service` only; checked again here because a stream is every tenant's.
-        if (!ctx.viewer.roles.includes('service')) throw forbidden('Only other subgraphs may read the event stream');
+        // authz.ts grants it to `service` and the gateway's `system` only (roles no token can claim);
+        // checked again here because a stream is every tenant's.
+        if (!ctx.viewer.roles.some((role) => role === 'service' || role === 'system'))
+          throw forbidden('Only other subgraphs and the gateway may read the event stream');
         const after = args.after ?? undefined;
         if (after !== undefined && after !== 'now' && !/^\d{1,19}$/.test(after))
           throw badUserInput('after', 'must be a cursor or `now`');

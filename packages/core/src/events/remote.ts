@@ -5,7 +5,7 @@
  * only field that accepts it (authz grants `service` nothing else that reads rows without a tenant).
  */
 import type { Domain } from '../domains.js';
-import { REQUEST_ID_HEADER, VIEWER_HEADER, servicePrincipal, type ViewerSigner } from '../viewer.js';
+import { REQUEST_ID_HEADER, VIEWER_HEADER, servicePrincipal, type Viewer, type ViewerSigner } from '../viewer.js';
 import { randomUUID } from 'node:crypto';
 import type { EventEnvelope } from './types.js';
 
@@ -42,10 +42,15 @@ interface WireEvent extends Omit<EventEnvelope, 'payload'> {
 }
 
 export function createRemoteStreamReader(options: {
-  readonly self: Domain;
+  /** The reading subgraph (it signs as its service principal), or the gateway with `principal`. */
+  readonly self: Domain | 'gateway';
   readonly urls: Readonly<Record<Domain, string>>;
   readonly signer: ViewerSigner;
+  /** Who the call speaks as; default the subgraph's service principal in STREAM_TENANT. */
+  readonly principal?: (requestId: string) => Viewer;
 }): StreamReader {
+  const principalOf =
+    options.principal ?? ((requestId: string) => servicePrincipal(options.self, STREAM_TENANT, requestId));
   return async (domain, query) => {
     const request = {
       query: EVENTS_QUERY,
@@ -58,7 +63,7 @@ export function createRemoteStreamReader(options: {
       },
     };
     const requestId = randomUUID();
-    const principal = servicePrincipal(options.self, STREAM_TENANT, requestId);
+    const principal = principalOf(requestId);
     const timeout = AbortSignal.timeout(query.waitMs + 15_000);
     const response = await fetch(options.urls[domain], {
       method: 'POST',

@@ -2,13 +2,15 @@
  * The kit runs a domain's consumers in its process: the customers and health subgraphs as real HTTP
  * servers on one PostgreSQL database, health consuming the customers stream over the embedded bus
  * (customers' `_events`, long-polled and signed with health's service key). `_events` answers only
- * other subgraphs.
+ * other subgraphs and the gateway's `system` principal.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startSubgraph, type RunningSubgraph, type SubgraphDefinition } from '../../src/subgraph.js';
 import { acme, createTestDatabase, gql, registerTestSubgraph, type TestDatabase } from '../../src/testing.js';
 import { defineConsumer } from '../../src/events/types.js';
 import { subgraphConfigFromEnv } from '../../src/subgraph.js';
+import { STREAM_TENANT } from '../../src/events/remote.js';
+import { systemViewer } from '../../src/viewer.js';
 import { countOf, waitFor } from './harness.js';
 
 let database: TestDatabase;
@@ -100,5 +102,18 @@ describe('consumers in the subgraph kit (embedded bus over HTTP)', () => {
     expect(asAdmin.data?._events ?? null).toBeNull();
     const unsigned = await gql(customers.url, '{ _events(limit: 1) { cursor } }', {}, null);
     expect(unsigned.errors?.[0]?.extensions?.['code']).toBe('UNAUTHENTICATED');
+  });
+
+  it('_events answers the gateway’s own system principal (the subscription fan-out of issue 9)', async () => {
+    const res = await gql<{ _events: { cursor: string; events: { type: string }[] } }>(
+      customers.url,
+      '{ _events(limit: 100) { cursor events { type } } }',
+      {},
+      systemViewer('kit-test-gateway', STREAM_TENANT),
+    );
+    expect(res.errors).toBeUndefined();
+    expect(
+      res.data?._events.events.filter((e) => e.type === 'customers.create_customer').length,
+    ).toBeGreaterThanOrEqual(6);
   });
 });

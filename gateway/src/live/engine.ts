@@ -1,0 +1,285 @@
+/**
+ * The subscription fan-out: one event source for the process, one producer loop per subscription.
+ *
+ * Per subscription: register on the source first (live events queue up), then replay each of its
+ * streams from the resume cursor through the bus's `read`, then the queue — every event whose stream
+ * cursor is not after the subscription's position in that stream is skipped, so the seam between
+ * replay and live delivers each event once, in stream order. Each event is filtered (tenant,
+ * domains, customers), resolved through the graph with the subscriber's current viewer (one shared
+ * resolution per event, payload shape and scope class), and delivered only when the subscriber may
+ * read the customer. Its cursor is the subscription's position after it, in every stream.
+ */
+import { DOMAINS, type Domain } from '@hub/core/domains';
+import { ErrorCode, hubError } from '@hub/core/errors';
+import { HEALTH_EVENT_TYPE, healthEventOf } from '@hub/core/events/health';
+import type { EventEnvelope, SyncEventPayload } from '@hub/core/events/types';
+import type { Viewer } from '@hub/core/viewer';
+import { GraphQLError, type ExecutionResult, type GraphQLFormattedError } from 'graphql';
+import type { Logger } from '../logger.js';
+import type { GatewayMetrics } from '../metrics.js';
+import { Channel } from './channel.js';
+import { decodeCursor, encodeCursor, isAfter, type StreamVector } from './cursor.js';
+import { shapePayload, type PayloadPlan, type Resolution } from './payload.js';
+import { probeFor, type LiveSchema } from './schema.js';
+import type { EventSource } from './source.js';
+import { SharedResolutions } from './shared.js';
+
+/** Runs a query through the gateway's executor as `viewer` (Apollo Server -> @apollo/gateway). */
+export type LiveExecutor = (query: string, variables: Record<string, unknown>, viewer: Viewer) => Promise<Resolution>;
+
+export interface LiveEngineOptions {
+  readonly source: EventSource;
+  readonly execute: LiveExecutor;
+  readonly schema: () => LiveSchema | undefined;
+  readonly log: Logger;
+  /** Live events one subscription may have waiting before it is ended (resumable). */
+  readonly bufferLimit: number;
+  readonly metrics: Pick<GatewayMetrics, 'liveResolutions' | 'liveDelivered' | 'liveSubscriptions' | 'liveDeliveryLag'>;
+}
+
+export interface LiveSession {
+  /** The subscriber's viewer now (the transport re-checks credentials and swaps it). */
+  viewer(): Viewer;
+}
+
+/** Codes with which the graph says "this viewer may not read it" rather than "something failed". */
+const REFUSALS = new Set<unknown>([ErrorCode.NotFound, ErrorCode.Forbidden]);
+const PAGE = 500;
+const RETRIES = 3;
+
+const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
+
+function changedFieldsOf(event: EventEnvelope): string[] {
+  const rows = (event.payload as unknown as Partial<SyncEventPayload>).rows ?? [];
+  return [...new Set(rows.flatMap((row) => Object.keys(row.changed ?? {}).map(camel)))].sort();
+}
+
+export function createLiveEngine(options: LiveEngineOptions) {
+  const { source, log } = options;
+  const shared = new SharedResolutions();
+
+  async function resolve(plan: PayloadPlan, probe: string, event: EventEnvelope, viewer: Viewer): Promise<Resolution> {
+    const customerId = event.customerId ?? '';
+    const key = `${event.domain}:${event.cursor}`;
+    const { query, shapeKey } = plan.resolutionFor(probe);
+    return shared.get(key, shapeKey, viewer, async () => {
+      options.metrics.liveResolutions.inc({ field: plan.field });
+      for (let attempt = 1; ; attempt++) {
+        const result = await options.execute(query, { ...plan.variables, hubLiveId: customerId }, viewer);
+        const failed = result.errors.find((e) => !REFUSALS.has(e.extensions?.['code']) && e.path?.[0] === 'hubLiveRow');
+        const whole = result.errors.find((e) => !e.path);
+        if ((!failed && !whole) || attempt >= RETRIES) return result;
+        await new Promise((r) => setTimeout(r, 200 * attempt));
+      }
+    });
+  }
+
+  /**
+   * Whether a resolution lets this subscriber see the event: the customer row came back and the
+   * probe of the event's domain was not refused. Throws when the graph could not say (fail closed,
+   * and the subscription ends resumable rather than skipping the event).
+   */
+  function readable(resolution: Resolution): boolean {
+    const failure = resolution.errors.find(
+      (e) => !e.path || (e.path[0] === 'hubLiveRow' && !REFUSALS.has(e.extensions?.['code'])),
+    );
+    if (failure) throw hubError(ErrorCode.DownstreamServiceError, `An event could not be resolved: ${failure.message}`);
+    if (!resolution.data?.['hubLiveRow']) return false;
+    return !resolution.errors.some((e) => e.path?.[0] === 'hubLiveRow');
+  }
+
+  function subscribe(plan: PayloadPlan, session: LiveSession): Channel<ExecutionResult> {
+    const channel = new Channel<ExecutionResult>();
+    const loaded = options.schema();
+    if (!loaded) {
+      channel.end(hubError(ErrorCode.DownstreamServiceError, 'The graph is not loaded yet; try again shortly'));
+      return channel;
+    }
+    const live: LiveSchema = loaded;
+    if (plan.field === 'syncStatus') {
+      void pushStatus(plan, session, channel, live);
+      return channel;
+    }
+    const args = plan.args as {
+      domains?: string[] | null;
+      customerIds?: string[] | null;
+      after?: string | null;
+      minDelta?: number | null;
+    };
+    const health = plan.field === 'customerHealthChanged';
+    const wanted = new Set<Domain>(
+      health ? ['health'] : args.domains ? args.domains.map((d) => d.toLowerCase() as Domain) : DOMAINS,
+    );
+    const customers = args.customerIds ? new Set(args.customerIds) : undefined;
+    let resumeFrom: StreamVector | undefined;
+    try {
+      resumeFrom = args.after ? decodeCursor(args.after) : undefined;
+    } catch (error) {
+      void finish(channel, error);
+      return channel;
+    }
+    const previous = new Map<string, number>();
+    const queue: EventEnvelope[] = [];
+    let wake: (() => void) | undefined;
+    let overflowed = false;
+    let vector: StreamVector = {};
+
+    // The cheap filters run before queueing (the tenant of a connection's credentials never changes),
+    // so only events this subscription may deliver count against its buffer.
+    const tenantId = session.viewer().tenantId;
+    const unlisten = source.listen((event) => {
+      if (!wanted.has(event.domain) || channel.signal.aborted || event.tenantId !== tenantId) return;
+      if (event.customerId === null || (customers && !customers.has(event.customerId))) return;
+      if (health && event.type !== HEALTH_EVENT_TYPE) return;
+      if (queue.length >= options.bufferLimit) overflowed = true;
+      else queue.push(event);
+      wake?.();
+    });
+    options.metrics.liveSubscriptions.inc({ field: plan.field });
+    channel.signal.addEventListener(
+      'abort',
+      () => {
+        unlisten();
+        wake?.();
+        options.metrics.liveSubscriptions.dec({ field: plan.field });
+      },
+      { once: true },
+    );
+
+    async function handle(event: EventEnvelope): Promise<void> {
+      const domain = event.domain;
+      if (!isAfter(event.cursor, vector[domain])) return;
+      const viewer = session.viewer();
+      let payload: Record<string, unknown> | undefined;
+      const matches =
+        event.tenantId === viewer.tenantId &&
+        event.customerId !== null &&
+        (!customers || customers.has(event.customerId)) &&
+        (!health || event.type === HEALTH_EVENT_TYPE);
+      // The health subscription shows the score: its probe reads it.
+      const probe = !matches
+        ? undefined
+        : health
+          ? probeFor(viewer, 'health', live) && 'health { score }'
+          : probeFor(viewer, domain, live);
+      if (probe && health) {
+        let score: number | undefined;
+        try {
+          score = healthEventOf(event).score;
+        } catch {
+          score = undefined;
+        }
+        const before = previous.get(event.customerId ?? '');
+        if (score !== undefined) {
+          previous.set(event.customerId ?? '', score);
+          if (previous.size > 100_000) previous.delete(previous.keys().next().value ?? '');
+          const delta = before === undefined ? null : score - before;
+          if (args.minDelta == null || delta === null || Math.abs(delta) >= args.minDelta)
+            payload = { committedAt: event.committedAt, score, previousScore: before ?? null, delta };
+        }
+      } else if (probe) {
+        payload = {
+          domain: domain.toUpperCase(),
+          type: event.type,
+          changedFields: changedFieldsOf(event),
+          committedAt: event.committedAt,
+        };
+      }
+      const resolution = payload && probe ? await resolve(plan, probe, event, viewer) : undefined;
+      vector = { ...vector, [domain]: event.cursor };
+      if (payload && resolution && readable(resolution)) {
+        await channel.push(
+          await shapePayload(live.schema, plan, { ...payload, cursor: encodeCursor(vector) }, resolution),
+        );
+        options.metrics.liveDelivered.inc({ field: plan.field });
+        options.metrics.liveDeliveryLag.observe(
+          { field: plan.field },
+          (Date.now() - new Date(event.committedAt).getTime()) / 1000,
+        );
+      }
+    }
+
+    async function run(): Promise<void> {
+      await source.ready();
+      // Positions before any replay: live events queued from here on are after them.
+      const head = source.positions();
+      vector = {};
+      for (const domain of wanted) vector[domain] = resumeFrom?.[domain] ?? head[domain];
+      if (resumeFrom) {
+        for (const domain of wanted) {
+          for (;;) {
+            const after = vector[domain];
+            if (after === undefined || channel.signal.aborted) break;
+            const page = await source.read(domain, after, PAGE);
+            for (const event of page) await handle(event);
+            if (page.length < PAGE) break;
+          }
+        }
+      }
+      while (!channel.signal.aborted) {
+        if (overflowed) {
+          throw hubError(
+            ErrorCode.SubscriberTooSlow,
+            'This subscription fell too far behind; resubscribe with `after`',
+            {
+              cursor: encodeCursor(vector),
+            },
+          );
+        }
+        const event = queue.shift();
+        if (event) await handle(event);
+        else await new Promise<void>((r) => (wake = r));
+      }
+    }
+
+    run().then(
+      () => channel.end(),
+      (error: unknown) => finish(channel, error),
+    );
+    return channel;
+  }
+
+  async function pushStatus(
+    plan: PayloadPlan,
+    session: LiveSession,
+    channel: Channel<ExecutionResult>,
+    live: LiveSchema,
+  ) {
+    const args = plan.args as { intervalMs?: number | null };
+    const intervalMs = Math.min(60_000, Math.max(1000, args.intervalMs ?? 5000));
+    try {
+      while (!channel.signal.aborted) {
+        const { query } = plan.resolutionFor(undefined);
+        const resolution = await options.execute(query, { ...plan.variables }, session.viewer());
+        await channel.push(await shapePayload(live.schema, plan, {}, resolution));
+        await new Promise<void>((r) => {
+          const timer = setTimeout(r, intervalMs);
+          channel.signal.addEventListener('abort', () => (clearTimeout(timer), r()), { once: true });
+        });
+      }
+      channel.end();
+    } catch (error) {
+      await finish(channel, error);
+    }
+  }
+
+  /**
+   * A subscription that cannot go on ends with a last result carrying the coded error (then
+   * `complete`), not with a thrown iterator, which graphql-ws would turn into closing the socket.
+   */
+  async function finish(channel: Channel<ExecutionResult>, error: unknown): Promise<void> {
+    const coded =
+      error instanceof GraphQLError && typeof error.extensions['code'] === 'string'
+        ? error
+        : hubError(ErrorCode.InternalServerError, 'Internal server error');
+    if (coded !== error) log.error({ err: error }, 'live: subscription failed');
+    else log.info({ code: coded.extensions['code'], reason: coded.message }, 'live: subscription ended');
+    await channel.push({ errors: [coded] });
+    channel.end();
+  }
+
+  return { subscribe, close: () => source.close() };
+}
+
+export type LiveEngine = ReturnType<typeof createLiveEngine>;
+export type { GraphQLFormattedError };

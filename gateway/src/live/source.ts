@@ -1,0 +1,121 @@
+/**
+ * Where the gateway's subscriptions get events: the event bus, never the stores. One tail per
+ * domain stream, shared by every subscriber of this process, plus `read` for resumes.
+ *
+ * - Embedded bus (no NATS_URL): each stream is the producing subgraph's outbox, read through its
+ *   internal `_events` long poll (20 s waits, woken by the producer's commits), signed as the
+ *   gateway's own `system` principal in the pseudo-tenant `*` — `_events` answers that principal
+ *   and the subgraphs' service principals only (authz `eventPermissions`).
+ * - With NATS_URL the subgraphs still serve `_events` from their outbox (the log every bus is fed
+ *   from), so this same tail works; reading JetStream itself is the scale-out step (issue 9 item 5).
+ *
+ * A tail starts at the stream's head when the gateway starts ("now"); events before that reach a
+ * subscriber only through a resume cursor. A failed read is retried from the same position with
+ * backoff, so a subgraph restart delays events but loses none.
+ */
+import { DOMAINS, type Domain } from '@hub/core/domains';
+import type { EventEnvelope } from '@hub/core/events/types';
+import type { StreamReader } from '@hub/core/events/remote';
+import type { Logger } from '../logger.js';
+import type { StreamVector } from './cursor.js';
+
+export type EventListener = (event: EventEnvelope) => void;
+
+export interface EventSource {
+  /** Resolves once every stream's head is known (subscriptions wait for it). */
+  ready(): Promise<void>;
+  /** How far every tail has told its listeners, per stream (a fresh subscription's start). */
+  positions(): StreamVector;
+  /** Called synchronously, in stream order, for every event a tail reads. Returns the unsubscribe. */
+  listen(listener: EventListener): () => void;
+  /** Up to `limit` events of `domain` after `after`, in order (resume). */
+  read(domain: Domain, after: string, limit: number): Promise<EventEnvelope[]>;
+  close(): Promise<void>;
+}
+
+/** How a stream is read: a page after a position (long-polling up to `waitMs` when the bus can). */
+export interface StreamPager {
+  head(domain: Domain): Promise<string>;
+  page(
+    domain: Domain,
+    after: string,
+    limit: number,
+    waitMs: number,
+    signal: AbortSignal,
+  ): Promise<{ events: EventEnvelope[]; position: string }>;
+}
+
+export function embeddedPager(reader: StreamReader): StreamPager {
+  return {
+    head: async (domain) => (await reader(domain, { after: 'now', limit: 1, waitMs: 0 })).position,
+    page: (domain, after, limit, waitMs, signal) => reader(domain, { after, limit, waitMs, signal }),
+  };
+}
+
+const PAGE = 500;
+const WAIT_MS = 20_000;
+
+export function createEventSource(options: {
+  readonly pager: StreamPager;
+  readonly log: Logger;
+  readonly domains?: readonly Domain[];
+}): EventSource {
+  const { pager, log } = options;
+  const domains = options.domains ?? DOMAINS;
+  const listeners = new Set<EventListener>();
+  const positions: StreamVector = {};
+  const closing = new AbortController();
+  const sleep = (ms: number) =>
+    new Promise<void>((resolve) => {
+      const timer = setTimeout(resolve, ms);
+      closing.signal.addEventListener('abort', () => (clearTimeout(timer), resolve()), { once: true });
+    });
+
+  async function tail(domain: Domain): Promise<void> {
+    let failures = 0;
+    for (;;) {
+      if (closing.signal.aborted) return;
+      try {
+        const after = positions[domain] ?? (positions[domain] = await pager.head(domain));
+        const page = await pager.page(domain, after, PAGE, WAIT_MS, closing.signal);
+        for (const event of page.events) {
+          positions[domain] = event.cursor;
+          for (const listener of listeners) listener(event);
+        }
+        positions[domain] = page.position;
+        failures = 0;
+      } catch (error) {
+        if (closing.signal.aborted) return;
+        failures++;
+        log.warn({ domain, err: error, failures }, 'live: reading the event stream failed; retrying');
+        await sleep(Math.min(10_000, 250 * 2 ** Math.min(failures, 6)));
+      }
+    }
+  }
+
+  const heads = new Promise<void>((resolve) => {
+    const check = setInterval(() => {
+      if (domains.every((d) => positions[d] !== undefined) || closing.signal.aborted) {
+        clearInterval(check);
+        resolve();
+      }
+    }, 20);
+  });
+  const tails = domains.map((domain) => tail(domain));
+
+  return {
+    ready: () => heads,
+    positions: () => ({ ...positions }),
+    listen(listener) {
+      listeners.add(listener);
+      return () => listeners.delete(listener);
+    },
+    async read(domain, after, limit) {
+      return (await pager.page(domain, after, limit, 0, closing.signal)).events;
+    },
+    async close() {
+      closing.abort();
+      await Promise.allSettled(tails);
+    },
+  };
+}
