@@ -98,11 +98,14 @@ describe('openStore on PostgreSQL', () => {
       'Tenant',
       'Widget',
       '_prisma_migrations',
+      'hub_customer_replica',
       'hub_event_cursor',
       'hub_event_dead_letter',
       'hub_event_inbox',
+      'hub_grant_replica',
       'hub_integration_health',
       'hub_job_run',
+      'hub_replica_state',
       'hub_sync_conflict',
       'hub_sync_dead_letter',
       'hub_sync_idempotency',
@@ -118,6 +121,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_sync/sync_bookkeeping',
       'hub_sync/event_consumers',
       'hub_sync/job_runs',
+      'hub_sync/customer_replica',
     ]);
     expect((await store.migrate()).applied).toEqual([]);
   });
@@ -283,6 +287,7 @@ describe('openStore embedded (PGlite data dir)', () => {
       // The fixture's one migration, then the sync bookkeeping.
       expect((await first.migrate()).applied).toEqual([
         expect.any(String),
+        expect.stringMatching(/^hub_sync\//),
         expect.stringMatching(/^hub_sync\//),
         expect.stringMatching(/^hub_sync\//),
         expect.stringMatching(/^hub_sync\//),

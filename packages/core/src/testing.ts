@@ -53,7 +53,6 @@ export function testViewer(partial: Partial<Viewer> & { tenantId: string | null 
     userId: 'u1',
     roles: ['admin'],
     book: [],
-    customerIds: null,
     requestId: `test-${++requestCounter}`,
     ...partial,
   };
