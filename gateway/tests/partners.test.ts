@@ -69,10 +69,9 @@ async function newKey(overrides: Partial<{ app: string; customerIds: string[]; f
 const asPartner = (secret: string) => ({ 'x-api-key': secret });
 
 beforeAll(async () => {
-  [customers, health] = await Promise.all([
-    startTestSubgraph(customersSubgraph),
-    startTestSubgraph(healthSubgraph) as Promise<TestSubgraph<unknown>>,
-  ]);
+  // One customers store: the health subgraph's replica follows the store the keys are created in.
+  customers = await startTestSubgraph(customersSubgraph);
+  health = (await startTestSubgraph(healthSubgraph, { customers })) as TestSubgraph<unknown>;
   acmeDb = scopeToTenant(customers.store.client, 'acme');
   gateway = await startGateway(
     testConfig([
@@ -84,7 +83,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.stop();
-  await Promise.allSettled([customers?.stop(), health?.stop()]);
+  // Health first: its replica consumer reads the customers stream until it stops.
+  await health?.stop();
+  await customers?.stop();
 });
 
 describe('partner API keys at the gateway', () => {

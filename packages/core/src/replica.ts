@@ -39,7 +39,16 @@ interface RowQueries {
 
 const needsRows = (roles: readonly Role[]) => roles.some((role) => !TENANT_WIDE_ROLES.includes(role));
 
-function directory(queries: RowQueries, waitFor?: (tenantId: string, ids: readonly string[]) => Promise<Set<string>>) {
+/**
+ * How a replica waits for what it may not have seen yet: `until` re-reads `read` while the replica is
+ * behind the customers stream, for at most the bound; it answers the last read and whether the
+ * bound passed with the replica still behind.
+ */
+interface Lag {
+  until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<{ value: T; timedOut: boolean }>;
+}
+
+function directory(queries: RowQueries, lag?: Lag) {
   return {
     async scope(viewer: Viewer): Promise<ScopedViewer> {
       if (!needsRows(viewer.roles) || viewer.tenantId === null) return Object.freeze({ ...viewer, customerIds: null });
@@ -49,7 +58,11 @@ function directory(queries: RowQueries, waitFor?: (tenantId: string, ids: readon
       if (viewer.roles.some((role) => BOOK_ROLES.includes(role)) && book.length > 0)
         for (const id of await queries.book(viewer.tenantId, book)) ids.add(id);
       if (viewer.roles.includes('partner') && viewer.grantId !== undefined) {
-        const grant = await queries.grant(viewer.tenantId, viewer.grantId);
+        const { tenantId, grantId } = viewer;
+        let grant = await queries.grant(tenantId, grantId);
+        // A key created a moment ago may not have reached this replica: waited for, within the bound.
+        // Still unknown after it, or revoked: no rows (fail closed).
+        if (!grant && lag) grant = (await lag.until(() => queries.grant(tenantId, grantId), Boolean)).value;
         for (const id of grant?.customerIds ?? []) ids.add(id);
         fields = grant?.fields;
       }
@@ -64,9 +77,15 @@ function directory(queries: RowQueries, waitFor?: (tenantId: string, ids: readon
     verifier(tenantId: string | null): CustomerVerifier {
       return async (ids) => {
         if (tenantId === null || ids.length === 0) return new Set();
-        const found = await queries.known(tenantId, ids);
-        if (found.size === new Set(ids).size || !waitFor) return found;
-        return waitFor(tenantId, ids);
+        const wanted = [...new Set(ids)];
+        const found = await queries.known(tenantId, wanted);
+        if (found.size === wanted.length || !lag) return found;
+        const waited = await lag.until(
+          () => queries.known(tenantId, wanted),
+          (known) => known.size === wanted.length,
+        );
+        if (waited.timedOut) throw replicaBehind(wanted.filter((id) => !waited.value.has(id)));
+        return waited.value;
       };
     },
   } satisfies CustomerDirectory;
@@ -153,6 +172,7 @@ export interface ReplicaDirectoryOptions {
   readonly pollMs?: number;
 }
 
+/** A write naming customers a lagging replica has not seen yet: refused as retryable. */
 function replicaBehind(missing: readonly string[]) {
   return hubError(
     ErrorCode.DownstreamServiceError,
@@ -169,24 +189,24 @@ function replicaBehind(missing: readonly string[]) {
  * (DOWNSTREAM_SERVICE_ERROR, `extensions.retryable`), and nothing of it is written.
  */
 export function replicaDirectory(options: ReplicaDirectoryOptions): CustomerDirectory {
-  const queries = replicaQueries(options.sql);
   const bound = options.boundMs ?? REPLICA_BOUND_MS;
   const pollMs = options.pollMs ?? 25;
-  return directory(queries, async (tenantId, ids) => {
-    const deadline = Date.now() + bound;
-    const wanted = [...new Set(ids)];
-    for (;;) {
-      let behind: boolean;
-      try {
-        behind = await options.behind();
-      } catch {
-        behind = true;
+  return directory(replicaQueries(options.sql), {
+    async until(read, done) {
+      const deadline = Date.now() + bound;
+      for (;;) {
+        let behind: boolean;
+        try {
+          behind = await options.behind();
+        } catch {
+          behind = true;
+        }
+        // Read after the lag check: what the replica applied before it reported caught up is visible.
+        const value = await read();
+        if (done(value) || !behind) return { value, timedOut: false };
+        if (Date.now() >= deadline) return { value, timedOut: true };
+        await new Promise((resolve) => setTimeout(resolve, pollMs));
       }
-      // Read after the lag check: what the replica applied before it reported caught up is visible.
-      const found = await queries.known(tenantId, wanted);
-      if (found.size === wanted.length || !behind) return found;
-      if (Date.now() >= deadline) throw replicaBehind(wanted.filter((id) => !found.has(id)));
-      await new Promise((resolve) => setTimeout(resolve, pollMs));
-    }
+    },
   });
 }
