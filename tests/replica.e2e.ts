@@ -49,14 +49,15 @@ function replicaSuite(name: string, options: HubOptions) {
     let sales: RecordingProxy;
     let admin: string;
 
-    /** A cs_manager's signed `_entities` fetch straight to `domain`: does the domain's rule let `book` see `id`? */
-    async function sees(domain: Domain, book: string, id: string): Promise<boolean> {
+    /** A cs_manager's (or `as`) signed `_entities` fetch straight to `domain`: does the domain's rule let `book` see `id`? */
+    async function sees(domain: Domain, book: string, id: string, as: Partial<Viewer> = {}): Promise<boolean> {
       const viewer: Viewer = {
         userId: 'probe',
         tenantId: 'acme',
         roles: ['cs_manager'],
         book: [book],
         requestId: 'probe',
+        ...as,
       };
       const body = { query: entitiesQuery(domain, [id]) };
       const signer = createViewerSigner({ issuer: GATEWAY_PRINCIPAL, privateKey: hub.keys.gateway.privateKey });
@@ -83,6 +84,21 @@ function replicaSuite(name: string, options: HubOptions) {
       return Date.now() - started;
     }
 
+    /** Every object type of the public graph (a grant naming them all reads every field of its rows). */
+    async function objectTypes(): Promise<string[]> {
+      const res = await hub.query<{ __schema: { types: { name: string; kind: string }[] } }>(
+        '{ __schema { types { name kind } } }',
+        {},
+        admin,
+      );
+      const types = res.data?.__schema.types ?? [];
+      return types
+        .filter(
+          (t) => t.kind === 'OBJECT' && !t.name.startsWith('__') && !/^(Query|Mutation|Subscription)$/.test(t.name),
+        )
+        .map((t) => t.name);
+    }
+
     beforeAll(async () => {
       sales = await startRecordingProxy();
       hub = await startHub({
@@ -97,17 +113,25 @@ function replicaSuite(name: string, options: HubOptions) {
       // 5,701 customers in three books, through the customers sync API (every one an event on the stream).
       const customers = SIZES.flatMap((size) => idsOf(size).map((id) => ({ id, ownerId: ownerOf(size) })));
       const syncTimestamp = new Date().toISOString();
-      for (let i = 0; i < customers.length; i += 1000) {
-        const events = customers.slice(i, i + 1000).map((c) => ({
+      // Batches of 250 keep each under the gateway's subgraph timeout while six replicas are busy
+      // applying the previous ones; a batch that timed out is sent again (its events' idempotency
+      // keys make the repeat DUPLICATE, never a second write).
+      for (let i = 0; i < customers.length; i += 250) {
+        const events = customers.slice(i, i + 250).map((c) => ({
           customerRecordSync: { customerId: c.id, name: `Replica ${c.id}`, ownerId: c.ownerId, syncTimestamp },
         }));
-        const res = await hub.query<{ syncCustomers: { counts: { applied: number } } }>(
-          'mutation($events: [CustomersSyncEventInput!]!) { syncCustomers(events: $events) { counts { applied } } }',
-          { events },
-          admin,
-        );
-        expect(res.errors).toBeUndefined();
-        expect(res.data?.syncCustomers.counts.applied).toBe(events.length);
+        for (let attempt = 1; ; attempt++) {
+          const res = await hub.query<{ syncCustomers: { counts: { applied: number; duplicate: number } } }>(
+            'mutation($events: [CustomersSyncEventInput!]!) { syncCustomers(events: $events) { counts { applied duplicate } } }',
+            { events },
+            admin,
+          );
+          if (res.errors && attempt < 3) continue;
+          expect(res.errors).toBeUndefined();
+          const counts = res.data?.syncCustomers.counts;
+          expect((counts?.applied ?? 0) + (counts?.duplicate ?? 0)).toBe(events.length);
+          break;
+        }
       }
       // Every replica has applied the last of them (six consumers applying 5,701 events each).
       const caughtUp = await timeUntil((domain) => sees(domain, ownerOf(5000), idOf(5000, 5000)), 400_000);
@@ -198,7 +222,7 @@ function replicaSuite(name: string, options: HubOptions) {
             name: 'replica partner',
             app: 'partner-portal',
             customerIds: granted,
-            fields: ['Query.customers', 'Query.customer', 'Customer.*', 'CustomerHealth.*', 'HealthTrend.*'],
+            fields: ['Query.customers', 'Query.customer', ...(await objectTypes()).map((type) => `${type}.*`)],
           },
         },
         admin,
@@ -233,17 +257,17 @@ function replicaSuite(name: string, options: HubOptions) {
           admin,
         )
       ).data?.apiKeys.edges.find((edge) => edge.node.name === 'replica partner')?.node.id;
+      // Straight at every subgraph: the grant's customer is the partner's row in every domain's rules...
+      const partner = { roles: ['partner' as const], book: [], grantId: keyId ?? '', app: 'partner-portal' };
+      await timeUntil((domain) => sees(domain, '', granted[0] ?? '', partner));
       const revoked = await hub.query('mutation($id: ID!) { revokeApiKey(id: $id) { id } }', { id: keyId }, admin);
       expect(revoked.errors).toBeUndefined();
-      // The gateway may accept the key a little longer (its 30 s cache); the subgraphs' grant is gone.
-      const started = Date.now();
-      for (;;) {
-        const res = await run('PartnerCustomers', { first: 1 });
-        if ((res.data as Page | undefined)?.customers.totalCount === 0 || res.status === 401) break;
-        if (Date.now() - started > 10_000) throw new Error('the revoked grant still reads');
-        await new Promise((resolve) => setTimeout(resolve, 10));
-      }
-      expect(Date.now() - started).toBeLessThan(REPLICA_BOUND_MS);
+      // ...and no more once revoked, within the bound (the gateway may still accept the key: its 30 s cache).
+      const gone = await timeUntil(async (domain) => !(await sees(domain, '', granted[0] ?? '', partner)));
+      console.log(`[replica e2e ${name}] revoked grant reflected in all 7 domains after ${gone} ms`);
+      expect(gone).toBeLessThan(REPLICA_BOUND_MS);
+      const afterRevoke = await run('PartnerCustomers', { first: 1 });
+      expect(afterRevoke.status === 401 || (afterRevoke.data ?? null) === null).toBe(true);
     });
 
     it('a customer created, reassigned and deleted is reflected in every domain’s rules within the bound', async () => {

@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startTestSubgraph, type TestSubgraph } from '@hub/core/testing';
 import { scopeToTenant } from '@hub/store';
+import { REPLICA_BOUND_MS } from '@hub/core/replica';
 import type { PrismaClient } from '@hub/store/customers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../subgraphs/customers/src/apiKeys.js';
@@ -165,6 +166,27 @@ describe('partner API keys at the gateway', () => {
     );
     expect(refused.status).toBe(400);
     expect(refused.body.errors?.[0]?.extensions?.['code']).toBe('PERSISTED_QUERY_NOT_IN_LIST');
+  });
+
+  it('a revoked grant reads nothing in the subgraphs while the gateway still caches the key', async () => {
+    const { secret, apiKey } = await newKey();
+    const read = () =>
+      post(gateway.url, byHash(PARTNER_CUSTOMER.id, { id: 'cust_00001' }), undefined, asPartner(secret));
+    expect((await read()).body.data).toMatchObject({ customer: { id: 'cust_00001' } });
+    await revokeApiKey(acmeDb, apiKey.id);
+    customers.events.wake();
+    const started = Date.now();
+    const refused = (answer: Awaited<ReturnType<typeof read>>) => answer.body.data?.['customer'] === null;
+    let answer = await read();
+    while (!refused(answer) && Date.now() - started < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      answer = await read();
+    }
+    // Still accepted at the gateway (its 30 s key cache), but a revoked grant grants no field or row.
+    expect(answer.status).toBe(200);
+    expect(answer.body.data).toEqual({ customer: null });
+    expect(answer.body.errors?.map((e) => e.extensions?.['code'])).toEqual(['FORBIDDEN']);
+    expect(Date.now() - started).toBeLessThan(REPLICA_BOUND_MS);
   });
 
   it('refuses unknown, malformed and revoked keys with UNAUTHENTICATED (401)', async () => {
