@@ -124,7 +124,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
       running.push(service);
       return service;
     };
-    // Customers first: the other domains check customer ids against it.
+    // Customers first: the other domains fill their customer replica from its snapshot and stream.
     const customers = await spawnSubgraph('customers');
     const others = await Promise.all(DOMAINS.filter((d) => d !== 'customers').map((d) => spawnSubgraph(d)));
     const subgraphs = Object.fromEntries([customers, ...others].map((s) => [s.name, s])) as Record<

@@ -33,7 +33,11 @@ export interface CustomerDirectory {
 /** What the two tables of rows answer; the replica and the customers store each implement it. */
 interface RowQueries {
   book(tenantId: string, owners: readonly string[]): Promise<string[]>;
-  grant(tenantId: string, grantId: string): Promise<{ customerIds: string[]; fields: string[] } | undefined>;
+  /** The grant's live customers and fields; `revoked` when revoked; undefined when unknown here. */
+  grant(
+    tenantId: string,
+    grantId: string,
+  ): Promise<{ customerIds: string[]; fields: string[]; revoked: boolean } | undefined>;
   known(tenantId: string, ids: readonly string[]): Promise<Set<string>>;
 }
 
@@ -61,10 +65,12 @@ function directory(queries: RowQueries, lag?: Lag) {
         const { tenantId, grantId } = viewer;
         let grant = await queries.grant(tenantId, grantId);
         // A key created a moment ago may not have reached this replica: waited for, within the bound.
-        // Still unknown after it, or revoked: no rows (fail closed).
+        // Still unknown after it, or revoked: no field and no row (fail closed).
         if (!grant && lag) grant = (await lag.until(() => queries.grant(tenantId, grantId), Boolean)).value;
-        for (const id of grant?.customerIds ?? []) ids.add(id);
-        fields = grant?.fields;
+        if (grant && !grant.revoked) {
+          for (const id of grant.customerIds) ids.add(id);
+          fields = grant.fields;
+        }
       }
       return Object.freeze({
         ...viewer,
@@ -105,15 +111,15 @@ export function replicaQueries(sql: StoreSql): RowQueries {
       return rows.map((row) => row.customer_id);
     },
     async grant(tenantId, grantId) {
-      // A revoked grant reads nothing; a deleted customer leaves the grant.
-      const [row] = await sql.query<{ customer_ids: string[]; fields: string[] }>(
+      // A deleted customer leaves the grant.
+      const [row] = await sql.query<{ customer_ids: string[]; fields: string[]; revoked: boolean }>(
         `SELECT array(SELECT r."customer_id" FROM "hub_customer_replica" r
                       WHERE r."tenant_id" = g."tenant_id" AND r."customer_id" = ANY(g."customer_ids") AND NOT r."deleted")
-                  AS "customer_ids", g."fields"
-         FROM "hub_grant_replica" g WHERE g."id" = $1 AND g."tenant_id" = $2 AND NOT g."revoked"`,
+                  AS "customer_ids", g."fields", g."revoked"
+         FROM "hub_grant_replica" g WHERE g."id" = $1 AND g."tenant_id" = $2`,
         [grantId, tenantId],
       );
-      return row ? { customerIds: row.customer_ids, fields: row.fields } : undefined;
+      return row ? { customerIds: row.customer_ids, fields: row.fields, revoked: row.revoked } : undefined;
     },
     async known(tenantId, ids) {
       const rows = await sql.query<{ customer_id: string }>(
@@ -137,13 +143,13 @@ export function ownTablesQueries(sql: StoreSql): RowQueries {
       return rows.map((row) => row.id);
     },
     async grant(tenantId, grantId) {
-      const [row] = await sql.query<{ customer_ids: string[]; fields: string[] }>(
+      const [row] = await sql.query<{ customer_ids: string[]; fields: string[]; revoked: boolean }>(
         `SELECT array(SELECT c."id" FROM "Customer" c WHERE c."tenantId" = k."tenantId" AND c."id" = ANY(k."customerIds"))
-                  AS "customer_ids", k."fields"
-         FROM "ApiKey" k WHERE k."id" = $1 AND k."tenantId" = $2 AND k."revokedAt" IS NULL`,
+                  AS "customer_ids", k."fields", k."revokedAt" IS NOT NULL AS "revoked"
+         FROM "ApiKey" k WHERE k."id" = $1 AND k."tenantId" = $2`,
         [grantId, tenantId],
       );
-      return row ? { customerIds: row.customer_ids, fields: row.fields } : undefined;
+      return row ? { customerIds: row.customer_ids, fields: row.fields, revoked: row.revoked } : undefined;
     },
     async known(tenantId, ids) {
       const rows = await sql.query<{ id: string }>(
