@@ -16,7 +16,7 @@ import { createRequire } from 'node:module';
 import { performance } from 'node:perf_hooks';
 import { applyAuthorization, isMutationRequest } from '@hub/core/authz';
 import { EnvReader } from '@hub/core/config';
-import type { Role, Viewer } from '@hub/core/viewer';
+import type { Role, ScopedViewer } from '@hub/core/viewer';
 
 // The CommonJS build of graphql, the one @apollo/subgraph builds the schema with (as in production).
 const { graphql } = createRequire(import.meta.url)('graphql') as typeof GraphQL;
@@ -67,7 +67,7 @@ const rows = ids.map((id, i) => ({
 const resolvers = { Query: { customers: () => rows } };
 const QUERY = '{ customers { id name tier industry ownerId segment region status contacts { id email phone } } }';
 
-const viewer = (roles: Role[], customerIds: string[] | null): Viewer => ({
+const viewer = (roles: Role[], customerIds: string[] | null): ScopedViewer => ({
   userId: 'bench',
   tenantId: 'acme',
   roles,
@@ -77,7 +77,7 @@ const viewer = (roles: Role[], customerIds: string[] | null): Viewer => ({
 });
 const half = ids.filter((_, i) => i % 2 === 0);
 
-async function measure(schema: GraphQLSchema, who: Viewer): Promise<{ p50: number; p95: number }> {
+async function measure(schema: GraphQLSchema, who: ScopedViewer): Promise<{ p50: number; p95: number }> {
   const run = async () => {
     const result = await graphql({ schema, source: QUERY, contextValue: { viewer: who } });
     if (result.errors) throw new Error(result.errors[0]?.message);
@@ -96,7 +96,7 @@ async function measure(schema: GraphQLSchema, who: Viewer): Promise<{ p50: numbe
 
 const bare = buildSubgraphSchema([{ typeDefs, resolvers: resolvers as GraphQLResolverMap<unknown> }]);
 const authorized = applyAuthorization('customers', bare);
-const scenarios: [string, GraphQLSchema, Viewer][] = [
+const scenarios: [string, GraphQLSchema, ScopedViewer][] = [
   ['no authorization (baseline)', bare, viewer(['admin'], null)],
   ['admin (tenant-wide)', authorized, viewer(['admin'], null)],
   ['marketing (tenant-wide, masked)', authorized, viewer(['marketing'], null)],

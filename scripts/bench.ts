@@ -81,7 +81,6 @@ try {
     tenantId: 'acme',
     roles: ['admin'],
     book: [],
-    customerIds: null,
     requestId: 'bench',
   };
   // Signed per request, as the gateway does: a viewer token is addressed to one subgraph and used once.

@@ -65,8 +65,9 @@ try {
     console.log(`  ${domain.padEnd(10)} ${service.url}  (${seconds()} s)`);
     return service;
   };
-  // Every subgraph knows every other's URL up front: the others check customer ids against the
+  // Every subgraph knows every other's URL up front: the others fill their customer replica from the
   // customers subgraph, and each reads the streams it consumes from their producers (embedded bus).
+  // All start at once: a domain waits (retrying) for the customers snapshot before it says ready.
   // A port of 0 (SUBGRAPH_<DOMAIN>_PORT=0) is replaced by a free port chosen here.
   const spare = await freePorts(DOMAINS.length);
   const ports = Object.fromEntries(

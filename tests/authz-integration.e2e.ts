@@ -260,7 +260,6 @@ describe('integration reads nothing of any domain', () => {
         roles: ['integration'],
         domains,
         book: [],
-        customerIds: null,
         requestId: 'matrix',
       };
       const body = { query: entitiesQuery(domain, ['cust_00001', 'cust_00002', 'cust_00003']) };

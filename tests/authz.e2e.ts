@@ -222,7 +222,7 @@ describe('federation internals are not part of the public API', () => {
   const internals = [
     '{ _entities(representations: [{ __typename: "Customer", id: "cust_00001" }]) { ... on Customer { id name } } }',
     '{ _service { sdl } }',
-    '{ _viewerScope(ownerIds: ["u1", "u2", "u3", "u4", "u5", "u6"]) }',
+    '{ _replicaSnapshot { customers { tenantId id ownerId } grants { id customerIds } } }',
     '{ _apiKeyByHash(hash: "0000000000000000000000000000000000000000000000000000000000000000") { id tenantId customerIds } }',
   ];
   const cases = VIEWER_CASES.flatMap((v) =>
@@ -245,6 +245,8 @@ describe('_entities sent straight to a subgraph', () => {
     | 'user JWT as viewer'
     | 'globex admin asks acme ids'
     | 'acme cs_manager asks outside book'
+    | 'acme cs_manager smuggles customer ids'
+    | 'partner names an unknown grant'
     | 'system viewer without tenant';
   const attacks: Attack[] = [
     'unsigned',
@@ -253,6 +255,8 @@ describe('_entities sent straight to a subgraph', () => {
     'user JWT as viewer',
     'globex admin asks acme ids',
     'acme cs_manager asks outside book',
+    'acme cs_manager smuggles customer ids',
+    'partner names an unknown grant',
     'system viewer without tenant',
   ];
   const viewer = (partial: Partial<Viewer>): Viewer => ({
@@ -260,7 +264,6 @@ describe('_entities sent straight to a subgraph', () => {
     tenantId: 'acme',
     roles: ['admin'],
     book: [],
-    customerIds: null,
     requestId: 'matrix',
     ...partial,
   });
@@ -286,7 +289,12 @@ describe('_entities sent straight to a subgraph', () => {
       case 'globex admin asks acme ids':
         return signed(viewer({ tenantId: 'globex' }));
       case 'acme cs_manager asks outside book':
-        return signed(viewer({ roles: ['cs_manager'], book: ['u9'], customerIds: ['cust_00007'] }));
+        return signed(viewer({ roles: ['cs_manager'], book: ['u9'] }));
+      case 'acme cs_manager smuggles customer ids':
+        // A row list in a signed viewer is no longer a claim anyone reads: the rows come from the replica.
+        return signed({ ...viewer({ roles: ['cs_manager'], book: ['u9'] }), customerIds: ACME } as Viewer);
+      case 'partner names an unknown grant':
+        return signed(viewer({ roles: ['partner'], grantId: 'key_unknown', app: 'partner-portal' }));
       case 'system viewer without tenant':
         return signed(viewer({ userId: 'system', roles: ['system'], tenantId: null }));
       case 'acme admin (control)':

@@ -2,7 +2,7 @@
  * A viewer header captured on the wire is worth nothing elsewhere (issue 6, item 2). Recording
  * proxies sit between the gateway and three subgraphs (and between the other subgraphs and
  * customers), in production mode; real traffic from an admin, a partner, the gateway's own lookups
- * and a subgraph's service call is captured, then every captured header is replayed with another
+ * and a subgraph's service calls (its replica's snapshot and stream reads) is captured, then every captured header is replayed with another
  * query, to every other subgraph, again with its own request, and after expiry: each is refused 401
  * with a generic message, and the subgraph's log names the check that refused it.
  */
@@ -100,18 +100,44 @@ function expectUnauthenticated(response: GqlResponse) {
   expect(response.errors?.[0]?.message).toBe('This subgraph only answers requests signed by the gateway');
 }
 
-/** The role of the viewer a captured token carries (read as an attacker can: the payload is not secret). */
-function roleOf(request: CapturedRequest): string {
+/** The viewer a captured token carries (read as an attacker can: the payload is not secret). */
+function viewerOf(request: Pick<CapturedRequest, 'headers'>): { roles: string[]; userId: string } {
   const [payload = ''] = (request.headers['x-hub-viewer'] ?? '').split('.');
-  const claims = JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { viewer: { roles: string[] } };
-  return claims.viewer.roles.join(',');
+  return (
+    JSON.parse(Buffer.from(payload, 'base64url').toString('utf8')) as { viewer: { roles: string[]; userId: string } }
+  ).viewer;
+}
+const roleOf = (request: Pick<CapturedRequest, 'headers'>) => viewerOf(request).roles.join(',');
+
+interface Capture {
+  readonly at: Watched;
+  readonly role: string;
+  readonly user?: string;
+  readonly query: RegExp;
+  /** A request made all the time (a replica's long poll): take the one started last, just now. */
+  readonly latest?: boolean;
 }
 
-/** The one request captured at `domain` from a viewer of `role` whose query matches. */
-function captured({ at, role, query }: { at: Watched; role: string; query: RegExp }): CapturedRequest {
+/** The one request captured at `domain` from a viewer of `role` (and `user`, when given) whose query matches. */
+async function captured({ at, role, user, query, latest }: Capture): Promise<CapturedRequest> {
+  if (latest) {
+    // A customers commit answers every replica's long poll; each starts a new one at once, with a fresh token.
+    const wake = await hub.query(
+      'mutation { updateCustomer(id: "cust_00003", input: { industry: "Retail" }) { id } }',
+      {},
+      admin,
+    );
+    expect(wake.errors).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 300));
+  }
   const found = proxies[at].captured.filter(
-    (c) => c.forwarded && roleOf(c) === role && query.test(String(c.body['query'])),
+    (c) =>
+      c.forwarded &&
+      roleOf(c) === role &&
+      (user === undefined || viewerOf(c).userId === user) &&
+      query.test(String(c.body['query'])),
   );
+  if (latest && found.length > 0) return found[found.length - 1] as CapturedRequest;
   if (found.length !== 1) throw new Error(`${found.length} requests of ${role} at ${at} match ${query}`);
   return found[0] as CapturedRequest;
 }
@@ -165,13 +191,20 @@ afterAll(async () => {
 });
 
 /** Every kind of header seen on the wire, by who sent it and where. */
-const CAPTURES: { name: string; at: Watched; role: string; query: RegExp }[] = [
+const CAPTURES: (Capture & { name: string })[] = [
   { name: 'admin read (gateway -> customers)', at: 'customers', role: 'admin', query: /customers\(first/ },
   { name: 'admin read (gateway -> sales)', at: 'sales', role: 'admin', query: /renewal/ },
   { name: 'admin read (gateway -> health)', at: 'health', role: 'admin', query: /_entities/ },
   { name: 'admin createApiKey (gateway -> customers)', at: 'customers', role: 'admin', query: /createApiKey/ },
   { name: 'admin createOpportunity (gateway -> sales)', at: 'sales', role: 'admin', query: /createOpportunity/ },
-  { name: 'sales service call (sales -> customers)', at: 'customers', role: 'service', query: /_knownCustomers/ },
+  {
+    name: 'sales replica stream read (sales -> customers)',
+    at: 'customers',
+    role: 'service',
+    user: 'service:sales',
+    query: /_events/,
+    latest: true,
+  },
   { name: 'gateway key lookup (gateway -> customers)', at: 'customers', role: 'system', query: /_apiKeyByHash/ },
   { name: 'partner read (gateway -> customers)', at: 'customers', role: 'partner', query: /customer\(id/ },
   { name: 'partner read (gateway -> health)', at: 'health', role: 'partner', query: /_entities/ },
@@ -180,7 +213,7 @@ const CAPTURES: { name: string; at: Watched; role: string; query: RegExp }[] = [
 describe('a captured header, replayed', () => {
   it.each(CAPTURES)('$name: with another query, or other variables -> 401', async (capture) => {
     const { at } = capture;
-    const { headers, body } = captured(capture);
+    const { headers, body } = await captured(capture);
     const keys = await count(API_KEYS);
     await expectRefused(at, { query: ATTACK_QUERY[at] }, headers, /another request/);
     const variables = { ...(body['variables'] as object | undefined), extra: 'x' };
@@ -193,7 +226,7 @@ describe('a captured header, replayed', () => {
   );
   it.each(elsewhere)('$name: to $to, with its own or that subgraph’s query -> 401', async (capture) => {
     const { to } = capture;
-    const { headers, body } = captured(capture);
+    const { headers, body } = await captured(capture);
     // (A service's token at its own subgraph fails earlier: nobody trusts a service to call itself.)
     await expectRefused(to, body, headers, /addressed to|untrusted issuer/);
     await expectRefused(to, { query: ATTACK_QUERY[to] }, headers, /addressed to|untrusted issuer/);
@@ -201,7 +234,7 @@ describe('a captured header, replayed', () => {
 
   it.each(CAPTURES)('$name: again with its own request, twice -> 401, nothing happens twice', async (capture) => {
     const { at } = capture;
-    const { headers, body } = captured(capture);
+    const { headers, body } = await captured(capture);
     const before = { keys: await count(API_KEYS), opportunities: await count(OPPORTUNITIES) };
     await expectRefused(at, body, headers, /already used/);
     await expectRefused(at, body, headers, /already used/);
@@ -211,13 +244,17 @@ describe('a captured header, replayed', () => {
 
 describe('a header captured before it reached the subgraph', () => {
   it('works once for its own request while fresh, and is refused 401 once expired (admin and partner)', async () => {
-    // The proxy keeps the next three customers requests instead of forwarding them: tokens never used.
+    // The proxy keeps the next three gateway requests to customers instead of forwarding them: tokens
+    // never used (the replicas' stream reads pass).
+    proxies.customers.dropOnly = (request) => roleOf(request) !== 'service';
     proxies.customers.drop = 3;
     const from = proxies.customers.captured.length;
     await hub.query(ADMIN_READ, {}, admin);
     await hub.query(ADMIN_READ, {}, admin);
     await postRaw(hub.gatewayUrl, partnerRead, { 'x-api-key': partnerKey });
-    const [fresh, adminLate, partnerLate] = proxies.customers.captured.slice(from);
+    const [fresh, adminLate, partnerLate] = proxies.customers.captured
+      .slice(from)
+      .filter((request) => roleOf(request) !== 'service');
     expect([fresh, adminLate, partnerLate].map((c) => c?.forwarded)).toEqual([false, false, false]);
     if (!fresh || !adminLate || !partnerLate) throw new Error('nothing captured');
     expect(String(partnerLate.body['query'])).toMatch(/customer\(id/);
@@ -239,25 +276,32 @@ describe('a subgraph’s service identity', () => {
     const signer = createViewerSigner({ issuer: serviceIssuer(service), privateKey });
     return { 'x-hub-viewer': signer.sign(servicePrincipal(service, tenant, 'svc'), audience, body) };
   };
-  const KNOWN = { query: '{ _knownCustomers(ids: ["cust_00001", "cust_00002", "cust_99999"]) }' };
+  const SNAPSHOT = {
+    query:
+      '{ _replicaSnapshot { customers { tenantId id ownerId } grants { id tenantId customerIds fields revoked } } }',
+  };
 
   it.each(DOMAINS.filter((d) => d !== 'customers'))(
-    '%s may ask customers which ids exist, within the tenant it names',
+    '%s may read the customers snapshot its replica starts from: ids, owners and grants, never a secret',
     async (service) => {
-      const acme = await send('customers', KNOWN, sign(service, 'customers', KNOWN));
-      expect(acme.response.errors).toBeUndefined();
-      expect([...((acme.response.data?.['_knownCustomers'] as string[]) ?? [])].sort()).toEqual([
-        'cust_00001',
-        'cust_00002',
-      ]);
-      const globex = await send('customers', KNOWN, sign(service, 'customers', KNOWN, 'globex'));
-      expect(globex.response.data).toEqual({ _knownCustomers: [] });
+      const { response } = await send('customers', SNAPSHOT, sign(service, 'customers', SNAPSHOT, '*'));
+      expect(response.errors).toBeUndefined();
+      const snapshot = response.data?.['_replicaSnapshot'] as {
+        customers: { tenantId: string; id: string }[];
+        grants: { id: string }[];
+      };
+      expect(snapshot.customers.find((c) => c.id === 'cust_00001')).toEqual({
+        tenantId: 'acme',
+        id: 'cust_00001',
+        ownerId: 'u1',
+      });
+      expect(snapshot.grants.length).toBeGreaterThan(0);
+      expect(JSON.stringify(snapshot)).not.toMatch(/hub_[A-Za-z0-9_-]{20}|[0-9a-f]{64}/);
     },
   );
 
   const forbidden: [string, string][] = [
     ['the customers list', '{ customers(first: 5) { totalCount edges { node { id name } } } }'],
-    ['a book lookup', '{ _viewerScope(ownerIds: ["u1"]) }'],
     ['an API key lookup', '{ _apiKeyByHash(hash: "00") { id } }'],
     ['createApiKey', ATTACK_QUERY.customers],
     [
@@ -294,8 +338,8 @@ describe('a subgraph’s service identity', () => {
     });
     await expectRefused(
       'customers',
-      KNOWN,
-      { 'x-hub-viewer': impostor.sign(servicePrincipal('sales', 'acme', 'x'), 'customers', KNOWN) },
+      SNAPSHOT,
+      { 'x-hub-viewer': impostor.sign(servicePrincipal('sales', 'acme', 'x'), 'customers', SNAPSHOT) },
       /bad signature/,
     );
   });

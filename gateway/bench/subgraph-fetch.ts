@@ -53,7 +53,6 @@ async function main() {
     tenantId: 'acme',
     roles: ['admin' as const],
     book: [],
-    customerIds: null,
     requestId: 'b',
   };
   const query = 'query($r: [_Any!]!) { _entities(representations: $r) { ... on Customer { health { score } } } }';

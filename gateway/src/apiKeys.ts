@@ -1,6 +1,6 @@
 /**
  * API-key authentication: `x-api-key: hub_…` -> sha256 -> the customers subgraph's internal
- * `_apiKeyByHash` -> a partner viewer scoped to the key's tenant, customers, fields and app, or, for a
+ * `_apiKeyByHash` -> a partner viewer of the key's tenant, grant id and app, or, for a
  * key with domains, an integration viewer writing those domains of the key's tenant.
  */
 import { ErrorCode, hubError, unauthenticated } from '@hub/core/errors';
@@ -44,7 +44,11 @@ function refuse(reason: string): never {
   throw new AuthenticationError(reason, unauthenticated('Invalid or revoked API key'));
 }
 
-/** The partner viewer of a key: its tenant, its customers as the row scope, its fields as the grant. */
+/**
+ * The partner viewer of a key: its tenant, app and grant id. Not its customers or fields: each
+ * subgraph reads the grant from its local replica (packages/core/src/replica.ts), so a grant of
+ * 1,000 customers costs the header nothing, and a revoked grant reads nothing anywhere at once.
+ */
 export function partnerViewer(grant: ApiKeyGrant, requestId: string): Viewer {
   if (grant.app === null) refuse(`API key ${grant.id} has neither an app nor domains`);
   return Object.freeze({
@@ -52,15 +56,14 @@ export function partnerViewer(grant: ApiKeyGrant, requestId: string): Viewer {
     tenantId: grant.tenantId,
     roles: ['partner'] as const,
     book: [],
-    customerIds: Object.freeze([...grant.customerIds]),
-    grant: Object.freeze({ fields: Object.freeze([...grant.fields]) }),
+    grantId: grant.id,
     app: grant.app,
     requestId,
   });
 }
 
 /**
- * The integration viewer of a key with domains: tenant-wide (`customerIds` null) in its tenant, no
+ * The integration viewer of a key with domains: tenant-wide in its tenant, no
  * app (so no safelist: it sends its own sync mutations), the role counting only in those domains.
  */
 export function integrationViewer(grant: ApiKeyGrant, requestId: string): Viewer {
@@ -72,7 +75,6 @@ export function integrationViewer(grant: ApiKeyGrant, requestId: string): Viewer
     roles: ['integration'] as const,
     domains: Object.freeze(domains.domains),
     book: [],
-    customerIds: null,
     requestId,
   });
 }

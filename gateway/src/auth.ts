@@ -72,8 +72,6 @@ export function viewerFromClaims(payload: JWTPayload, requestId: string): Viewer
     roles: roles as Role[],
     ...(domains.domains ? { domains: Object.freeze(domains.domains) } : {}),
     book: stringArray(payload['book'], 'book'),
-    // Book-scoped roles get their customer ids from the scope resolver; until then no rows (fail closed).
-    customerIds: null,
     requestId,
   });
 }

@@ -1,6 +1,7 @@
 /**
  * Who is calling, decided once per HTTP request before Apollo Server runs: a bearer token (users)
- * or an API key (partners), then the viewer's row scope. The outcome is kept on `res.locals` so
+ * or an API key (partners). The viewer says who it is, never its rows: each subgraph resolves those
+ * from its local customer replica (packages/core/src/replica.ts). The outcome is kept on `res.locals` so
  * the persisted-operation safelist can act on it and the context factory can hand it to Apollo
  * (which reports failures with their codes and HTTP statuses, and counts them).
  */
@@ -11,7 +12,6 @@ import type { Viewer } from '@hub/core/viewer';
 import { API_KEY_HEADER, type ApiKeyAuthenticator } from './apiKeys.js';
 import { AuthenticationError, type Authenticator } from './auth.js';
 import { requestIdOf } from './http.js';
-import type { ScopeResolver } from './scope.js';
 
 export type Identity =
   | { readonly ok: true; readonly viewer: Viewer }
@@ -20,7 +20,6 @@ export type Identity =
 export interface IdentifyOptions {
   readonly bearer: Authenticator;
   readonly apiKey: ApiKeyAuthenticator;
-  readonly scope: ScopeResolver;
 }
 
 function header(req: Request, name: string): string | undefined {
@@ -59,11 +58,8 @@ export async function identifyCredentials(
       error.extensions['http'] = { status: 400 };
       return { ok: false, error, reason: 'both Authorization and x-api-key sent' };
     }
-    // A partner's scope is its key's grant; only token viewers need the book lookup.
     const viewer =
-      apiKey !== undefined
-        ? await options.apiKey(apiKey, requestId)
-        : await options.scope.resolve(await options.bearer(authorization, requestId));
+      apiKey !== undefined ? await options.apiKey(apiKey, requestId) : await options.bearer(authorization, requestId);
     return { ok: true, viewer };
   } catch (error) {
     if (error instanceof AuthenticationError) return { ok: false, error: error.graphqlError, reason: error.reason };

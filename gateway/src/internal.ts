@@ -22,7 +22,7 @@ export class InternalLookupError extends Error {
 
 /**
  * Runs one operation against a subgraph directly, as the gateway's own `system` viewer, for the
- * `@inaccessible` fields the supergraph does not expose (`_viewerScope`, `_apiKeyByHash`).
+ * `@inaccessible` fields the supergraph does not expose (`_apiKeyByHash`).
  * `tenantId` is the tenant the lookup is confined to, or null for a cross-tenant lookup.
  */
 export type InternalQuery = <T>(

@@ -31,7 +31,6 @@ import { useIntrospectionPolicy } from './plugins/useIntrospectionPolicy.js';
 import { useObservability } from './plugins/useObservability.js';
 import { loadSafelists, usePersistedOperations } from './plugins/usePersistedOperations.js';
 import { createSubgraphResilience } from './resilience.js';
-import { createScopeResolver } from './scope.js';
 import { createCostModel, type CostModel } from './cost.js';
 import { createRateLimiter } from './rateLimiter.js';
 import { useDemandControl } from './plugins/useDemandControl.js';
@@ -223,7 +222,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     if (unhealthy.length > 0) logger.warn({ unhealthy }, 'composing although some subgraphs are not healthy');
   }
   const customersUrl = hub.subgraphs.find((subgraph) => subgraph.name === 'customers')?.url;
-  if (customersUrl === undefined) throw new Error('the gateway needs the customers subgraph (viewer scopes, API keys)');
+  if (customersUrl === undefined) throw new Error('the gateway needs the customers subgraph (API keys)');
   const customers = createInternalClient({
     url: customersUrl,
     audience: 'customers',
@@ -235,11 +234,6 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
   const identifyOptions = {
     bearer: createAuthenticator(config.jwt),
     apiKey: createApiKeyAuthenticator({ customers }),
-    scope: createScopeResolver({
-      customers,
-      onFailure: (reason, viewer) =>
-        logger.error({ requestId: viewer.requestId, userId: viewer.userId, reason }, 'viewer scope lookup failed'),
-    }),
   };
   const limiter = createRateLimiter({
     redisUrl: config.redisUrl,

@@ -73,23 +73,30 @@ const CREATE = [
 beforeAll(async () => {
   database = await createTestDatabase('hub_t_apikey');
   // Health too, so that the partner operation the new key runs crosses two subgraphs.
-  subgraphs = await Promise.all(
-    ['customers', 'health'].map((name) =>
-      spawnService({
-        name,
-        entry: `subgraphs/${name}/src/index.ts`,
-        env: { NODE_ENV: 'test', PORT: '0', DATABASE_URL: database.url, HUB_SEED_DEMO: 'true', LOG_LEVEL: 'info' },
-        readyMessage: 'subgraph ready',
-      }),
-    ),
-  );
+  const spawnSubgraph = (name: string, env: Record<string, string> = {}) =>
+    spawnService({
+      name,
+      entry: `subgraphs/${name}/src/index.ts`,
+      env: {
+        NODE_ENV: 'test',
+        PORT: '0',
+        DATABASE_URL: database.url,
+        HUB_SEED_DEMO: 'true',
+        LOG_LEVEL: 'info',
+        ...env,
+      },
+      readyMessage: 'subgraph ready',
+    });
+  // Customers first: health's customer replica reads its snapshot and stream at its address.
+  const customers = await spawnSubgraph('customers');
+  subgraphs = [customers, await spawnSubgraph('health', { HUB_CUSTOMERS_URL: customers.url })];
   gateway = await startGateway(testConfig(subgraphs.map(({ name, url }) => ({ name, url }))));
   admin = await token({ roles: ['admin'], user: 'ada' });
 });
 
 afterAll(async () => {
   await gateway?.stop();
-  await Promise.all(subgraphs.map((s) => s.stop()));
+  for (const service of [...subgraphs].reverse()) await service.stop();
   await database?.drop();
 });
 

@@ -48,7 +48,6 @@ describe('the authenticator', () => {
       tenantId: 'acme',
       roles: ['cs_manager'],
       book: ['u3'],
-      customerIds: null,
       requestId: 'req-7',
     });
   });
@@ -138,7 +137,6 @@ describe('the authenticator', () => {
       roles: ['integration'],
       domains: ['finance', 'product'],
       book: [],
-      customerIds: null,
       requestId: 'r1',
     });
   });

@@ -87,16 +87,14 @@ export async function startFakeSubgraph(options: FakeSubgraphOptions): Promise<F
 }
 
 /**
- * Customers owns `Customer`; sales extends it — the smallest federated graph worth testing. Like
- * the real customers subgraph it answers the gateway's internal `_viewerScope` (u1 owns
- * cust_00001, u2 owns cust_00002).
+ * Customers owns `Customer`; sales extends it — the smallest federated graph worth testing
+ * (u1 owns cust_00001, u2 owns cust_00002).
  */
 export const CUSTOMERS_SDL = /* GraphQL */ `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@inaccessible"])
   type Query {
     customers: [Customer!]!
     whoami: String!
-    _viewerScope(ownerIds: [ID!]!): [ID!]! @inaccessible
   }
   type Customer @key(fields: "id") {
     id: ID!
@@ -131,8 +129,6 @@ export function startCustomersSubgraph(gatewayKey?: KeyObject): Promise<FakeSubg
         customers: () => CUSTOMERS,
         whoami: (_parent: unknown, _args: unknown, { viewer }: { viewer: Viewer }) =>
           `${viewer.userId}@${viewer.tenantId}`,
-        _viewerScope: (_parent: unknown, { ownerIds }: { ownerIds: string[] }) =>
-          CUSTOMERS.filter((c) => ownerIds.includes(c.ownerId)).map((c) => c.id),
       },
       Customer: { __resolveReference: (ref: { id: string }) => CUSTOMERS.find((c) => c.id === ref.id) },
     },

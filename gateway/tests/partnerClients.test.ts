@@ -100,12 +100,13 @@ async function refusalCodes(query: Promise<unknown>): Promise<unknown[]> {
 }
 
 beforeAll(async () => {
-  const [customers, ...others] = await Promise.all([
-    startTestSubgraph(customersSubgraph),
-    startTestSubgraph(healthSubgraph),
-    startTestSubgraph(salesSubgraph),
-    startTestSubgraph(supportSubgraph),
-  ]);
+  // One customers store, which every other domain's replica follows (the key is created in it).
+  const customers = await startTestSubgraph(customersSubgraph);
+  const others = await Promise.all(
+    [healthSubgraph, salesSubgraph, supportSubgraph].map((def) =>
+      startTestSubgraph(def as typeof healthSubgraph, { customers }),
+    ),
+  );
   subgraphs = [customers, ...others] as Subgraph[];
   const names = ['customers', 'health', 'sales', 'support'];
   gateway = await startGateway(testConfig(subgraphs.map(({ url }, i) => ({ name: names[i] ?? '', url }))));
@@ -119,7 +120,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.stop();
-  await Promise.allSettled(subgraphs.map((s) => s.stop()));
+  // The replicas' domains first: they read the customers stream until they stop.
+  await Promise.allSettled(subgraphs.slice(1).map((s) => s.stop()));
+  await subgraphs[0]?.stop();
 });
 
 describe.each(['sha256', 'manifest'] as const)('a partner Apollo Client with the %s persisted-query link', (kind) => {

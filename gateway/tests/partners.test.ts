@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { startTestSubgraph, type TestSubgraph } from '@hub/core/testing';
 import { scopeToTenant } from '@hub/store';
+import { REPLICA_BOUND_MS } from '@hub/core/replica';
 import type { PrismaClient } from '@hub/store/customers';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApiKey, revokeApiKey } from '../../subgraphs/customers/src/apiKeys.js';
@@ -69,10 +70,9 @@ async function newKey(overrides: Partial<{ app: string; customerIds: string[]; f
 const asPartner = (secret: string) => ({ 'x-api-key': secret });
 
 beforeAll(async () => {
-  [customers, health] = await Promise.all([
-    startTestSubgraph(customersSubgraph),
-    startTestSubgraph(healthSubgraph) as Promise<TestSubgraph<unknown>>,
-  ]);
+  // One customers store: the health subgraph's replica follows the store the keys are created in.
+  customers = await startTestSubgraph(customersSubgraph);
+  health = (await startTestSubgraph(healthSubgraph, { customers })) as TestSubgraph<unknown>;
   acmeDb = scopeToTenant(customers.store.client, 'acme');
   gateway = await startGateway(
     testConfig([
@@ -84,7 +84,9 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await gateway?.stop();
-  await Promise.allSettled([customers?.stop(), health?.stop()]);
+  // Health first: its replica consumer reads the customers stream until it stops.
+  await health?.stop();
+  await customers?.stop();
 });
 
 describe('partner API keys at the gateway', () => {
@@ -166,6 +168,27 @@ describe('partner API keys at the gateway', () => {
     expect(refused.body.errors?.[0]?.extensions?.['code']).toBe('PERSISTED_QUERY_NOT_IN_LIST');
   });
 
+  it('a revoked grant reads nothing in the subgraphs while the gateway still caches the key', async () => {
+    const { secret, apiKey } = await newKey();
+    const read = () =>
+      post(gateway.url, byHash(PARTNER_CUSTOMER.id, { id: 'cust_00001' }), undefined, asPartner(secret));
+    expect((await read()).body.data).toMatchObject({ customer: { id: 'cust_00001' } });
+    await revokeApiKey(acmeDb, apiKey.id);
+    customers.events.wake();
+    const started = Date.now();
+    const refused = (answer: Awaited<ReturnType<typeof read>>) => answer.body.data?.['customer'] === null;
+    let answer = await read();
+    while (!refused(answer) && Date.now() - started < 5000) {
+      await new Promise((resolve) => setTimeout(resolve, 20));
+      answer = await read();
+    }
+    // Still accepted at the gateway (its 30 s key cache), but a revoked grant grants no field or row.
+    expect(answer.status).toBe(200);
+    expect(answer.body.data).toEqual({ customer: null });
+    expect(answer.body.errors?.map((e) => e.extensions?.['code'])).toEqual(['FORBIDDEN']);
+    expect(Date.now() - started).toBeLessThan(REPLICA_BOUND_MS);
+  });
+
   it('refuses unknown, malformed and revoked keys with UNAUTHENTICATED (401)', async () => {
     const { secret, apiKey } = await newKey();
     await revokeApiKey(acmeDb, apiKey.id);
@@ -231,8 +254,8 @@ describe('the API-key authenticator', () => {
       tenantId: 'acme',
       roles: ['partner'],
       book: [],
-      customerIds: ['cust_00001', 'cust_00002'],
-      grant: { fields: GRANT },
+      // The grant's id, not its customers or fields: subgraphs read those from their replicas.
+      grantId: apiKey.id,
       app: 'partner-portal',
       requestId: 'r1',
     });

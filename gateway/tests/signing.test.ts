@@ -11,7 +11,6 @@ describe('the signed viewer header', () => {
       tenantId: 'acme',
       roles: ['sales_rep' as const],
       book: ['u1'],
-      customerIds: ['cust_00001'],
       requestId: 'r-1',
     };
     const dev = devKeyPair(GATEWAY_PRINCIPAL);
@@ -51,9 +50,8 @@ describe('the gateway signs every subgraph request', () => {
       userId: 'u7',
       tenantId: 'globex',
       roles: ['cs_manager'],
+      // Who the viewer is, never its rows: each subgraph resolves the book from its own replica.
       book: ['u7', 'u2'],
-      // The book's customers, resolved by the gateway (the fake customers subgraph: u2 owns cust_00002).
-      customerIds: ['cust_00002'],
       requestId: 'trace-abc-123',
     };
     expect(hub.customers.viewers.at(-1)).toEqual(expected);

@@ -105,7 +105,6 @@ describe('npm run token', () => {
       tenantId: 't1',
       roles: ['integration'],
       domains: ['finance', 'product'],
-      customerIds: null,
     });
   });
 

@@ -98,11 +98,14 @@ describe('openStore on PostgreSQL', () => {
       'Tenant',
       'Widget',
       '_prisma_migrations',
+      'hub_customer_replica',
       'hub_event_cursor',
       'hub_event_dead_letter',
       'hub_event_inbox',
+      'hub_grant_replica',
       'hub_integration_health',
       'hub_job_run',
+      'hub_replica_state',
       'hub_sync_conflict',
       'hub_sync_dead_letter',
       'hub_sync_idempotency',
@@ -119,6 +122,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_sync/sync_bookkeeping',
       'hub_sync/event_consumers',
       'hub_sync/job_runs',
+      'hub_sync/customer_replica',
       'hub_sync/sync_ingest_slim',
     ]);
     expect((await store.migrate()).applied).toEqual([]);

@@ -150,7 +150,6 @@ const ACME_ADMIN: Viewer = {
   tenantId: 'acme',
   roles: ['admin'],
   book: [],
-  customerIds: null,
   requestId: 'r',
 };
 

@@ -57,6 +57,8 @@ export interface HubOptions {
   urlOf?(domain: Domain, url: string): string;
   /** Extra environment of every gateway process, e.g. demand-control limits. */
   gatewayEnv?: Record<string, string>;
+  /** Extra environment of every subgraph process, e.g. NATS_URL for the JetStream bus. */
+  subgraphEnv?: Record<string, string>;
 }
 
 function metricsUrlOf(service: ServiceProcess): string {
@@ -112,6 +114,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
           PORT: new URL(listenUrls[domain]).port,
           DATABASE_URL: database.url,
           HUB_SEED_DEMO: 'true',
+          ...options.subgraphEnv,
           ...extra,
         },
         readyMessage: 'subgraph ready',
@@ -121,7 +124,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
       running.push(service);
       return service;
     };
-    // Customers first: the other domains check customer ids against it.
+    // Customers first: the other domains fill their customer replica from its snapshot and stream.
     const customers = await spawnSubgraph('customers');
     const others = await Promise.all(DOMAINS.filter((d) => d !== 'customers').map((d) => spawnSubgraph(d)));
     const subgraphs = Object.fromEntries([customers, ...others].map((s) => [s.name, s])) as Record<

@@ -22,6 +22,11 @@ export interface RecordingProxy {
   readonly captured: CapturedRequest[];
   /** How many of the next GraphQL POSTs to record and answer 503 without forwarding. */
   drop: number;
+  /**
+   * Which POSTs `drop` applies to (default: all). The other subgraphs' replicas long-poll the
+   * customers stream through the proxy all the time; a test dropping the gateway's requests skips them.
+   */
+  dropOnly: ((request: Omit<CapturedRequest, 'forwarded'>) => boolean) | undefined;
   stop(): Promise<void>;
 }
 
@@ -46,14 +51,11 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
         if (typeof value === 'string' && !HOP_BY_HOP.has(name)) headers[name] = value;
       }
       const graphql = req.method === 'POST' && (req.url ?? '').startsWith('/graphql');
-      const dropped = graphql && proxy.drop > 0;
-      if (graphql) {
-        proxy.captured.push({
-          headers,
-          body: JSON.parse(body.toString('utf8')) as Record<string, unknown>,
-          forwarded: !dropped,
-        });
-      }
+      const request = graphql
+        ? { headers, body: JSON.parse(body.toString('utf8')) as Record<string, unknown> }
+        : undefined;
+      const dropped = request !== undefined && proxy.drop > 0 && (proxy.dropOnly?.(request) ?? true);
+      if (request) proxy.captured.push({ ...request, forwarded: !dropped });
       if (dropped) {
         proxy.drop--;
         res.writeHead(503, { 'content-type': 'application/json' }).end('{"errors":[{"message":"dropped"}]}');
@@ -79,6 +81,7 @@ export async function startRecordingProxy(): Promise<RecordingProxy> {
     target: undefined,
     captured: [],
     drop: 0,
+    dropOnly: undefined,
     stop: () =>
       new Promise<void>((resolve) => {
         server.closeAllConnections();

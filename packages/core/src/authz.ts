@@ -4,7 +4,8 @@
  *
  * - which roles may read / write each domain's subgraph;
  * - which rows each role brings: the viewer's tenant always; tenant-wide roles every customer of it,
- *   book roles their book, partners their grant's customers (`customerIds`, signed by the gateway);
+ *   book roles their book, partners their grant's customers (`customerIds`, which each subgraph resolves
+ *   from its local customer replica: packages/core/src/replica.ts);
  * - partners read only the fields their grant names;
  * - contact PII is masked for roles that may see customers but not their people;
  * - `integration` (a tenant's service account) counts only in the domains its token names
@@ -32,7 +33,7 @@ import type { GraphQLResolveInfo } from 'graphql';
 import type { RowScope, ViewerScopes } from '@hub/store';
 import type { Domain } from './domains.js';
 import { forbidden } from './errors.js';
-import { hasRole, type Role, type Viewer } from './viewer.js';
+import { hasRole, type Role, type ScopedViewer, type Viewer } from './viewer.js';
 
 const EVERY_READER: readonly Role[] = ['admin', 'cs_manager', 'sales_rep', 'marketing', 'finance', 'partner'];
 
@@ -70,7 +71,7 @@ export const WRITE_ACCESS: Readonly<Record<Domain, readonly Role[]>> = {
  */
 export const TENANT_WIDE_ROLES: readonly Role[] = ['admin', 'marketing', 'finance', 'integration', 'system', 'service'];
 
-/** Roles whose rows are their book of business: the gateway resolves the book into `customerIds`. */
+/** Roles whose rows are their book of business: each subgraph resolves the book into `customerIds` (replica.ts). */
 export const BOOK_ROLES: readonly Role[] = ['cs_manager', 'sales_rep'];
 
 /** Roles that see contact PII unmasked, on the contacts of their own rows. */
@@ -203,12 +204,12 @@ function rolesFor(domain: Domain, action: Action): readonly Role[] {
 }
 
 /** The customers one role of the viewer brings: null for the whole tenant. */
-function customersOf(viewer: Viewer, role: Role): readonly string[] | null {
+function customersOf(viewer: ScopedViewer, role: Role): readonly string[] | null {
   return TENANT_WIDE_ROLES.includes(role) ? null : (viewer.customerIds ?? []);
 }
 
 /** The union of the rows the viewer's roles among `roles` bring in `domain` (none of them: no customer at all). */
-function unionScope(viewer: Viewer, domain: Domain, roles: readonly Role[]): RowScope {
+function unionScope(viewer: ScopedViewer, domain: Domain, roles: readonly Role[]): RowScope {
   const ids = new Set<string>();
   for (const role of rolesIn(viewer, domain).filter((r) => roles.includes(r))) {
     const customers = customersOf(viewer, role);
@@ -219,7 +220,7 @@ function unionScope(viewer: Viewer, domain: Domain, roles: readonly Role[]): Row
 }
 
 /** The rows a viewer may `action` in `domain`: the union of the rows of its roles that may. */
-export function rowScope(viewer: Viewer, domain: Domain, action: Action): RowScope {
+export function rowScope(viewer: ScopedViewer, domain: Domain, action: Action): RowScope {
   return unionScope(viewer, domain, rolesFor(domain, action));
 }
 
@@ -227,7 +228,7 @@ export function rowScope(viewer: Viewer, domain: Domain, action: Action): RowSco
  * The scopes of one request, for `scopeToViewer`. A mutation reads with its write scope too: its own look-ups and read-backs (find the row, then
  * update it; return the written row) must not see or echo rows it may not write.
  */
-export function requestScopes(viewer: Viewer, domain: Domain, mutation: boolean): ViewerScopes {
+export function requestScopes(viewer: ScopedViewer, domain: Domain, mutation: boolean): ViewerScopes {
   const write = rowScope(viewer, domain, 'write');
   return { read: mutation ? write : rowScope(viewer, domain, 'read'), write };
 }
@@ -251,10 +252,10 @@ export function isMutationRequest(body: unknown): boolean {
 }
 
 // Field rules ask per row; a viewer (frozen, one per request) keeps its customers as a set.
-const customerSets = new WeakMap<Viewer, ReadonlySet<string>>();
+const customerSets = new WeakMap<ScopedViewer, ReadonlySet<string>>();
 
 /** Whether one of `roles` (roles of the viewer) covers the row of `customerId` (undefined: unknown). */
-export function coversRow(viewer: Viewer, roles: readonly Role[], customerId: string | undefined): boolean {
+export function coversRow(viewer: ScopedViewer, roles: readonly Role[], customerId: string | undefined): boolean {
   return roles.some((role) => {
     if (!viewer.roles.includes(role)) return false;
     if (TENANT_WIDE_ROLES.includes(role)) return true;
@@ -273,7 +274,7 @@ export function customerOfRow(typeName: string, parent: unknown): string | undef
 }
 
 /** Partner grant check: `Type.field` or `Type.*`. */
-export function grantAllows(viewer: Viewer, typeName: string, fieldName: string): boolean {
+export function grantAllows(viewer: ScopedViewer, typeName: string, fieldName: string): boolean {
   const fields = viewer.grant?.fields ?? [];
   return fields.includes(`${typeName}.${fieldName}`) || fields.includes(`${typeName}.*`);
 }
@@ -282,7 +283,7 @@ export function grantAllows(viewer: Viewer, typeName: string, fieldName: string)
 export type PermissionOverrides = Readonly<Record<string, readonly Role[]>>;
 
 interface AuthzContext {
-  viewer: Viewer;
+  viewer: ScopedViewer;
 }
 
 /** Tag check instead of `instanceof`: robust when two copies of graphql are loaded (see errors.ts). */

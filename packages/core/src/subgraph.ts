@@ -51,7 +51,8 @@ import {
   serviceIssuer,
   type Viewer,
 } from './viewer.js';
-import { createCustomerVerifier, createLocalCustomerVerifier } from './customerDirectory.js';
+import { ownTablesDirectory, replicaDirectory, type CustomerDirectory } from './replica.js';
+import { bootstrapReplica, createSnapshotReader, replicaBehind, replicaConsumer, waitCaughtUp } from './replicaFeed.js';
 import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { createSyncPipeline, type SyncPipeline, type SyncPipelineOptions } from './sync/engine.js';
 import { declaresSync, syncResolvers, syncSdl, type SyncRequestContext } from './sync/sdl.js';
@@ -68,7 +69,6 @@ import { createNatsBus } from './events/bus-nats.js';
 import { createRemoteStreamReader } from './events/remote.js';
 import { startRelay, type Relay } from './events/relay.js';
 import { DEFAULT_BATCH, type BatchPolicy, type ConsumerDefinition, type EventBus } from './events/types.js';
-import { servicePrincipal } from './viewer.js';
 
 export { SUBGRAPH_PORTS, DOMAINS, type Domain } from './domains.js';
 
@@ -93,6 +93,8 @@ export interface SubgraphEvents {
   readonly bus: EventBus;
   /** This process's consumer runtime (undefined with HUB_CONSUMERS=0 or no consumers declared). */
   readonly consumers: ConsumerRuntime | undefined;
+  /** Tells the relay (and local readers) that this store committed outbox rows written outside the pipeline. */
+  wake(): void;
 }
 
 export interface SubgraphDefinition<C, L> {
@@ -140,7 +142,7 @@ export interface SubgraphConfig {
   servicePrivateKey: KeyObject | undefined;
   /** Public keys of the subgraphs whose own calls this one accepts (only for what its permissions grant `service`). */
   trustedServices: Readonly<Record<string, KeyObject>>;
-  /** The customers subgraph, asked whether a customer id exists before other domains write rows for it. */
+  /** The customers subgraph, whose `_replicaSnapshot` fills a new store's customer replica. */
   customersUrl: string;
   /** Where each subgraph listens (`HUB_SUBGRAPH_<DOMAIN>_URL`): the embedded bus reads their streams there. */
   subgraphUrls: Readonly<Record<Domain, string>>;
@@ -237,7 +239,7 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
   const key = (variable: string, kind: 'private' | 'public', principal: string, required: boolean) =>
     readSigningKey(read, variable, kind, { devDefault: devKeyPair(principal)[`${kind}Key`], production, required });
   const gatewayPublicKey = key('HUB_GATEWAY_PUBLIC_KEY', 'public', GATEWAY_PRINCIPAL, true);
-  // Every domain but customers asks the customers subgraph about ids, as itself.
+  // Every domain but customers reads the customers stream and snapshot, as itself.
   const servicePrivateKey = key('HUB_SERVICE_PRIVATE_KEY', 'private', name, name !== 'customers');
   const trustedServices: Record<string, KeyObject> = {};
   for (const other of DOMAINS.filter((domain) => domain !== name)) {
@@ -469,7 +471,7 @@ export async function startSubgraph<C, L>(
     gatewayKey: config.gatewayPublicKey,
     serviceKeys: config.trustedServices,
   });
-  // The customers store checks its own ids with foreign keys; every other domain asks it, as itself.
+  // Every domain but customers keeps a replica of the customers store's customers and grants.
   const checksCustomers = def.name !== 'customers';
   const signer = config.servicePrivateKey
     ? createViewerSigner({ issuer: serviceIssuer(def.name), privateKey: config.servicePrivateKey })
@@ -519,21 +521,22 @@ export async function startSubgraph<C, L>(
           // The reason stays in the log: a prober learns nothing about which check failed.
           throw unauthenticated('This subgraph only answers requests signed by the gateway');
         }
-        const verifyCustomers =
-          checksCustomers && signer ? createCustomerVerifier(config.customersUrl, signer, viewer) : undefined;
-        const scopes = requestScopes(viewer, domain, isMutationRequest(req.body));
-        const db = scopeToViewer(store.client, scopes, def.customerKeys, verifyCustomers);
+        // The viewer's rows, from this store (once per request); the header says only who it is.
+        const scoped = await events.directory.scope(viewer);
+        const verifyCustomers = events.directory.verifier(viewer.tenantId);
+        const scopes = requestScopes(scoped, domain, isMutationRequest(req.body));
+        // The customers store checks its own ids with foreign keys.
+        const db = scopeToViewer(store.client, scopes, def.customerKeys, checksCustomers ? verifyCustomers : undefined);
         const requestLog = log.child({ requestId });
         const sync = requestSync({
           definition: syncDefinition,
           client: store.client,
-          viewer,
+          viewer: scoped,
           // Raw SQL bypasses scopeToViewer: the engine applies the write scope itself.
-          scope: requestScopes(viewer, domain, true).write,
+          scope: requestScopes(scoped, domain, true).write,
           customerKeys: def.customerKeys,
-          // Once per batch: other domains ask the customers subgraph, customers its own table.
-          verifyCustomers: () =>
-            checksCustomers ? verifyCustomers : createLocalCustomerVerifier(store.client, viewer.tenantId),
+          // Once per batch: the local replica (customers: its own table).
+          verifyCustomers: () => verifyCustomers,
           log: requestLog,
           store: store as Store<unknown>,
           runner: jobs,
@@ -542,9 +545,9 @@ export async function startSubgraph<C, L>(
           onCommitted: events.wake,
         });
         return {
-          viewer,
+          viewer: scoped,
           db,
-          loaders: def.createLoaders(db, viewer),
+          loaders: def.createLoaders(db, scoped),
           requestId,
           log: requestLog,
           sync,
@@ -562,10 +565,11 @@ export async function startSubgraph<C, L>(
     metricsServer = await startMetricsServer(metrics.registry, { ...config.metrics, port: config.metrics.port });
   }
   const metricsUrl = metricsServer?.url ?? `http://${config.host}:${port}/metrics`;
-  log.info({ url, port, metricsUrl, store: config.store.kind, jobs: config.jobs }, 'subgraph ready');
 
-  // After listening: the consumers of other processes may already ask for this stream.
+  // After listening: the consumers of other processes may already ask for this stream. Ready once
+  // the customer replica reached the customers stream's head, so a fresh store is right when it serves.
   await events.start();
+  log.info({ url, port, metricsUrl, store: config.store.kind, jobs: config.jobs }, 'subgraph ready');
 
   let stopping: Promise<void> | undefined;
   const stop = () =>
@@ -597,11 +601,15 @@ async function openEvents<C, L>(options: {
   domain: Domain;
 }) {
   const { def, config, store, signer, metrics, log, domain } = options;
-  const consumers = def.consumers ?? [];
+  // The customer replica's consumer runs in every domain but customers (replicaFeed.ts).
+  const replicated = domain !== 'customers';
+  const consumers = [...(replicated ? [replicaConsumer(domain)] : []), ...(def.consumers ?? [])];
   // The relay, the log's readers, the consumers' bookkeeping and the backlog gauge are background
   // work: they use the store's uninstrumented driver, so per-request statement metrics count requests.
   const eventMetrics = createEventMetrics(metrics.registry, domain, store.backgroundSql);
-  const remote = signer ? createRemoteStreamReader({ self: domain, urls: config.subgraphUrls, signer }) : undefined;
+  // HUB_CUSTOMERS_URL (the snapshot's address) is the customers stream's address too.
+  const urls = { ...config.subgraphUrls, customers: config.customersUrl };
+  const remote = signer ? createRemoteStreamReader({ self: domain, urls, signer }) : undefined;
   const localLog = createEmbeddedBus({ domain, store: store.backgroundSql, remote, log });
   if (!config.natsUrl && consumers.length > 0 && config.consumers && !remote)
     throw new Error(`subgraph ${def.name} has consumers: it needs HUB_SERVICE_PRIVATE_KEY to read other streams`);
@@ -620,6 +628,11 @@ async function openEvents<C, L>(options: {
     relay?.wake();
     if (bus !== localLog || !relay) void localLog.publish(domain, []);
   };
+  const behind = replicaBehind(bus, domain);
+  // Request work (a viewer's rows, a write's customers): on the instrumented driver, so it is counted.
+  const directory: CustomerDirectory = replicated
+    ? replicaDirectory({ sql: store.sql, behind })
+    : ownTablesDirectory(store.sql);
   const runtime =
     config.consumers && consumers.length > 0
       ? createConsumerRuntime(
@@ -630,16 +643,8 @@ async function openEvents<C, L>(options: {
             bus,
             sync: options.syncDefinition,
             customerKeys: def.customerKeys,
-            verifyCustomers: (tenantId) =>
-              domain === 'customers'
-                ? createLocalCustomerVerifier(store.client, tenantId)
-                : signer
-                  ? createCustomerVerifier(
-                      config.customersUrl,
-                      signer,
-                      servicePrincipal(domain, tenantId, randomUUID()),
-                    )
-                  : undefined,
+            // Once per event transaction, in this store (no HTTP).
+            verifyCustomers: (tenantId) => directory.verifier(tenantId),
             onCommitted: () => wake(),
             batch: config.consumerBatch,
             log: log.child({ component: 'consumers' }),
@@ -650,7 +655,8 @@ async function openEvents<C, L>(options: {
       : undefined;
   return {
     localLog,
-    context: { bus, consumers: runtime } satisfies SubgraphEvents,
+    context: { bus, consumers: runtime, wake } satisfies SubgraphEvents,
+    directory,
     wake,
     relay: () => relay,
     async start() {
@@ -664,7 +670,15 @@ async function openEvents<C, L>(options: {
           metrics: eventMetrics.relay,
         });
       }
+      if (replicated && runtime && signer) {
+        await bootstrapReplica({
+          sql: store.backgroundSql,
+          read: createSnapshotReader({ self: domain, customersUrl: config.customersUrl, signer }),
+          log,
+        });
+      }
       await runtime?.start();
+      if (replicated && runtime) await waitCaughtUp(behind, log);
     },
     async stop() {
       await runtime?.stop();

@@ -53,7 +53,6 @@ export function testViewer(partial: Partial<Viewer> & { tenantId: string | null 
     userId: 'u1',
     roles: ['admin'],
     book: [],
-    customerIds: null,
     requestId: `test-${++requestCounter}`,
     ...partial,
   };
@@ -146,10 +145,14 @@ function statementSnapshot(running: RunningSubgraph<unknown>): Promise<Map<strin
   });
 }
 
-/** A subgraph on port 0 over a fresh Postgres database, migrated and (by default) seeded. */
+/**
+ * A subgraph on port 0 over a fresh Postgres database, migrated and (by default) seeded. Another
+ * domain gets a customers subgraph of its own on the same database (its customer replica follows
+ * it), or shares `options.customers` (several domains over one customers store; not stopped here).
+ */
 export async function startTestSubgraph<C, L>(
   def: SubgraphDefinition<C, L>,
-  options: { seed?: boolean } = {},
+  options: { seed?: boolean; customers?: RunningSubgraph<unknown> } = {},
 ): Promise<TestSubgraph<C>> {
   const database = await createTestDatabase(`hub_t_${def.name}`);
   const common = {
@@ -158,11 +161,12 @@ export async function startTestSubgraph<C, L>(
     migrate: true,
     logLevel: process.env['LOG_LEVEL'] ?? 'warn',
   };
-  let customers: RunningSubgraph<unknown> | undefined;
+  let customers: RunningSubgraph<unknown> | undefined = options.customers;
+  const ownsCustomers = customers === undefined;
   let running: RunningSubgraph<C>;
   try {
-    // Other domains check customer ids against the real customers subgraph, on the same database.
-    if (def.name !== 'customers') {
+    // Other domains replicate the real customers subgraph's customers, on the same database.
+    if (def.name !== 'customers' && !customers) {
       customers = await startSubgraph(await customersDefinition(), {
         ...common,
         store: { kind: 'postgres', url: database.url, schema: 'customers' },
@@ -174,7 +178,7 @@ export async function startTestSubgraph<C, L>(
       ...(customers ? { customersUrl: customers.url } : {}),
     });
   } catch (error) {
-    await customers?.stop();
+    if (ownsCustomers) await customers?.stop();
     await database.drop();
     throw error;
   }
@@ -203,7 +207,7 @@ export async function startTestSubgraph<C, L>(
     },
     async stop() {
       await running.stop();
-      await customers?.stop();
+      if (ownsCustomers) await customers?.stop();
       await database.drop();
     },
   };

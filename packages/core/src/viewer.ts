@@ -35,13 +35,11 @@ export interface Viewer {
   /** Owner ids whose customers form this viewer's book of business. */
   readonly book: readonly string[];
   /**
-   * Row scope resolved by the gateway: `null` means every customer of the tenant (roles that see the
-   * whole tenant); a list means only these customers (a book of business, a partner's grant).
-   * The subgraph kit treats a missing scope of a book-scoped role as empty: it fails closed.
+   * Partner grant: the API key id whose grant (customers, fields) each subgraph reads from its local
+   * replica (packages/core/src/replica.ts). The viewer never carries a list of rows: its size does
+   * not grow with a book of business or a grant.
    */
-  readonly customerIds: readonly string[] | null;
-  /** Partner grant: the fields a partner may read, as `Type.field` or `Type.*`. */
-  readonly grant?: { readonly fields: readonly string[] } | undefined;
+  readonly grantId?: string | undefined;
   /** Partner app whose persisted-operation safelist applies. */
   readonly app?: string | undefined;
   /**
@@ -50,6 +48,20 @@ export interface Viewer {
    */
   readonly domains?: readonly Domain[] | undefined;
   readonly requestId: string;
+}
+
+/**
+ * A viewer with its rows, resolved by each subgraph from its own store (the local customer replica,
+ * packages/core/src/replica.ts) once per request; never signed and never sent.
+ */
+export interface ScopedViewer extends Viewer {
+  /**
+   * `null`: every customer of the tenant (only tenant-wide roles); a list: only these customers (a
+   * book of business, a partner's grant). A book-scoped role without a list sees nothing: fail closed.
+   */
+  readonly customerIds: readonly string[] | null;
+  /** Partner grant: the fields a partner may read, as `Type.field` or `Type.*` (from the replica). */
+  readonly grant?: { readonly fields: readonly string[] } | undefined;
 }
 
 /**
@@ -203,18 +215,32 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 const isStrings = (value: unknown): value is string[] =>
   Array.isArray(value) && value.every((item) => typeof item === 'string');
 
-/** What the gateway may say about a viewer. It never speaks for a service. */
+/**
+ * What the gateway may say about a viewer. It never speaks for a service, and never about rows: the
+ * viewer is rebuilt from the known claims only, so nothing else a token might carry reaches a resolver.
+ */
 function gatewayViewer(value: unknown): Viewer {
   if (!isRecord(value) || typeof value['userId'] !== 'string' || typeof value['requestId'] !== 'string')
     refuse('malformed viewer');
-  const { roles, book, customerIds, tenantId } = value;
+  const { roles, book, tenantId, grantId, app } = value;
   if (!isStrings(roles) || roles.some((role) => !ROLES.includes(role as Role) || role === 'service'))
     refuse('malformed viewer roles');
-  if (!isStrings(book) || (customerIds !== null && !isStrings(customerIds))) refuse('malformed viewer scope');
+  if (!isStrings(book)) refuse('malformed viewer book');
+  if (grantId !== undefined && typeof grantId !== 'string') refuse('malformed viewer grant');
+  if (app !== undefined && typeof app !== 'string') refuse('malformed viewer app');
   if (tenantId !== null && typeof tenantId !== 'string') refuse('malformed viewer tenant');
   const domains = checkDomainsClaim(roles, value['domains']);
   if (!domains.ok) refuse(`malformed viewer domains: ${domains.reason}`);
-  return value as unknown as Viewer;
+  return {
+    userId: value['userId'],
+    tenantId,
+    roles: roles as Role[],
+    book,
+    requestId: value['requestId'],
+    ...(grantId === undefined ? {} : { grantId }),
+    ...(app === undefined ? {} : { app }),
+    ...(domains.domains ? { domains: domains.domains } : {}),
+  };
 }
 
 export function createViewerVerifier(options: ViewerVerifierOptions): ViewerVerifier {
@@ -273,12 +299,12 @@ export function createViewerVerifier(options: ViewerVerifierOptions): ViewerVeri
  * callee's permission overrides name the few fields a service may call.
  */
 export function servicePrincipal(service: string, tenantId: string, requestId: string): Viewer {
-  return { userId: serviceIssuer(service), tenantId, roles: ['service'], book: [], customerIds: null, requestId };
+  return { userId: serviceIssuer(service), tenantId, roles: ['service'], book: [], requestId };
 }
 
 /** The gateway's own identity: composition (`_service`) without a tenant, or internal lookups within one. */
 export function systemViewer(requestId: string, tenantId: string | null = null): Viewer {
-  return { userId: 'system', tenantId, roles: ['system'], book: [], customerIds: null, requestId };
+  return { userId: 'system', tenantId, roles: ['system'], book: [], requestId };
 }
 
 export function hasRole(viewer: Viewer, ...roles: Role[]): boolean {

@@ -13,7 +13,7 @@ import { createRequire } from 'node:module';
 import { describe, expect, it } from 'vitest';
 import { applyAuthorization, READ_ACCESS, rolesIn, rowScope, WRITE_ACCESS } from '../src/authz.js';
 import { DOMAINS, type Domain } from '../src/domains.js';
-import { checkDomainsClaim, type Role, type Viewer } from '../src/viewer.js';
+import { checkDomainsClaim, type Role, type ScopedViewer } from '../src/viewer.js';
 
 const { graphql } = createRequire(import.meta.url)('graphql') as typeof GraphQL;
 
@@ -82,7 +82,7 @@ const SCHEMAS = Object.fromEntries(DOMAINS.map((d) => [d, schemaFor(d)])) as Rec
 const IN_BOOK = 'cust_00001';
 const OUT_OF_BOOK = 'cust_00002';
 
-function viewer(roles: Role[], domains: Domain[] | undefined): Viewer {
+function viewer(roles: Role[], domains: Domain[] | undefined): ScopedViewer {
   return {
     userId: 'int1',
     tenantId: 'acme',
@@ -98,7 +98,7 @@ interface Result {
   data?: Record<string, unknown> | null;
   errors?: readonly { path?: readonly (string | number)[]; extensions: Record<string, unknown> }[];
 }
-async function run(schema: GraphQLSchema, who: Viewer, source: string): Promise<Result> {
+async function run(schema: GraphQLSchema, who: ScopedViewer, source: string): Promise<Result> {
   const result = await graphql({ schema, source, contextValue: { viewer: who } });
   return {
     data: result.data as Record<string, unknown> | null | undefined,

@@ -22,7 +22,7 @@ import {
   type PermissionOverrides,
 } from '../src/authz.js';
 import type { Domain } from '../src/domains.js';
-import type { Role, Viewer } from '../src/viewer.js';
+import type { Role, ScopedViewer } from '../src/viewer.js';
 
 // Execute with the CommonJS build of graphql, the one @apollo/subgraph and graphql-middleware build
 // the schema with (as in production); the test file's own import may resolve to the ESM build.
@@ -107,7 +107,7 @@ function schemaFor(domain: string, overrides: PermissionOverrides = {}): GraphQL
   );
 }
 
-function viewer(roles: Role[], extra: Partial<Viewer> = {}): Viewer {
+function viewer(roles: Role[], extra: Partial<ScopedViewer> = {}): ScopedViewer {
   return { userId: 'u1', tenantId: 'acme', roles, book: [], customerIds: null, requestId: 'r1', ...extra };
 }
 
@@ -118,7 +118,7 @@ interface Result {
 
 async function run(
   schema: GraphQLSchema,
-  who: Viewer,
+  who: ScopedViewer,
   source: string,
   variableValues: Record<string, unknown> = {},
 ): Promise<Result> {

@@ -30,7 +30,6 @@ const viewer: Viewer = {
   tenantId: 'acme',
   roles: ['sales_rep'],
   book: ['u1'],
-  customerIds: ['cust_00001'],
   requestId: 'r1',
 };
 const request: SignedRequest = {
@@ -143,7 +142,8 @@ describe('viewer token: accepted once, for its audience and request', () => {
   const tamperings: [string, (claims: Record<string, unknown>) => void][] = [
     ['roles raised to admin', (c) => ((c['viewer'] as Record<string, unknown>)['roles'] = ['admin'])],
     ['tenant swapped', (c) => ((c['viewer'] as Record<string, unknown>)['tenantId'] = 'globex')],
-    ['row scope widened', (c) => ((c['viewer'] as Record<string, unknown>)['customerIds'] = null)],
+    ['book widened', (c) => ((c['viewer'] as Record<string, unknown>)['book'] = ['u1', 'u2'])],
+    ['grant swapped', (c) => ((c['viewer'] as Record<string, unknown>)['grantId'] = 'key_other')],
     ['audience changed', (c) => (c['aud'] = 'customers')],
     ['expiry extended', (c) => (c['exp'] = Number(c['exp']) + 60_000)],
     ['jti changed', (c) => (c['jti'] = 'fresh')],
@@ -170,7 +170,16 @@ describe('viewer token: accepted once, for its audience and request', () => {
     const { signer, verify } = setup();
     refused(() => verify(signer.sign({ ...viewer, roles: ['service'] }, 'sales', request), request), /roles/);
     refused(() => verify(signer.sign({ ...viewer, roles: ['root' as 'admin'] }, 'sales', request), request), /roles/);
-    refused(() => verify(signer.sign({ ...viewer, customerIds: 'all' as never }, 'sales', request), request), /scope/);
+    refused(() => verify(signer.sign({ ...viewer, book: 'all' as never }, 'sales', request), request), /book/);
+    refused(() => verify(signer.sign({ ...viewer, grantId: 7 as never }, 'sales', request), request), /grant/);
+  });
+
+  it('keeps only the known claims: rows a token might carry never reach a resolver', () => {
+    const { signer, verify } = setup();
+    const smuggled = { ...viewer, customerIds: ['cust_00002'], grant: { fields: ['Customer.*'] } } as Viewer;
+    const verified = verify(signer.sign(smuggled, 'sales', request), request);
+    expect(verified).toEqual(viewer);
+    expect(Object.keys(verified)).not.toContain('customerIds');
   });
 });
 
@@ -183,13 +192,12 @@ describe('service tokens: a subgraph speaks only as itself', () => {
       gatewayKey: gateway.publicKey,
       serviceKeys: { sales: sales.publicKey },
     });
-    const claimed = { ...viewer, userId: 'admin-1', roles: ['admin' as const], customerIds: null };
+    const claimed = { ...viewer, userId: 'admin-1', roles: ['admin' as const] };
     expect(verifyAt(service.sign(claimed, 'customers', request), request)).toEqual({
       userId: 'service:sales',
       tenantId: 'acme',
       roles: ['service'],
       book: [],
-      customerIds: null,
       requestId: 'r1',
     });
     // Untrusted issuer (a key the callee does not hold), a service naming another service, no tenant.

@@ -5,6 +5,7 @@
 import { randomBytes } from 'node:crypto';
 import { API_KEY_SECRET_PREFIX, hashApiKeySecret, newApiKeySecret, type ApiKeyGrant } from '@hub/core/apiKeys';
 import { badUserInput, mapPrismaError, notFound } from '@hub/core/errors';
+import { appendOutbox, type RawExecutor } from '@hub/core/sync/outbox';
 import { checkDomainsClaim } from '@hub/core/viewer';
 import { customerId, requiredText } from '@hub/core/validate';
 import type { ApiKey, PrismaClient } from '@hub/store/customers';
@@ -100,19 +101,23 @@ export async function createApiKey(
   }
   const secret = newApiKeySecret();
   try {
-    const apiKey = await db.apiKey.create({
-      data: {
-        id: newApiKeyId(),
-        tenantId,
-        name: checked.name,
-        app: checked.app,
-        keyHash: hashApiKeySecret(secret),
-        prefix: secret.slice(0, API_KEY_DISPLAY_PREFIX_LENGTH),
-        customerIds: [...checked.customerIds],
-        fields: [...checked.fields],
-        domains: [...checked.domains],
-        createdBy,
-      },
+    const apiKey = await db.$transaction(async (tx) => {
+      const created = await tx.apiKey.create({
+        data: {
+          id: newApiKeyId(),
+          tenantId,
+          name: checked.name,
+          app: checked.app,
+          keyHash: hashApiKeySecret(secret),
+          prefix: secret.slice(0, API_KEY_DISPLAY_PREFIX_LENGTH),
+          customerIds: [...checked.customerIds],
+          fields: [...checked.fields],
+          domains: [...checked.domains],
+          createdBy,
+        },
+      });
+      await appendGrantEvent(tx, created);
+      return created;
     });
     return { apiKey, secret };
   } catch (error) {
@@ -125,7 +130,28 @@ export async function revokeApiKey(db: PrismaClient, id: string): Promise<ApiKey
   const existing = await db.apiKey.findUnique({ where: { id } });
   if (!existing) throw notFound('ApiKey', id);
   if (existing.revokedAt) return existing;
-  return db.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+  return db.$transaction(async (tx) => {
+    const revoked = await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
+    await appendGrantEvent(tx, revoked);
+    return revoked;
+  });
+}
+
+/**
+ * The grant event every domain's customer replica applies (packages/core/src/replicaFeed.ts): id,
+ * tenant, customers, fields, revoked, and never the secret or its hash. Written through the shared
+ * outbox helper in the key's own transaction: keys bypass the sync pipeline on purpose, because
+ * the pipeline keeps payloads in idempotency and dead-letter records.
+ */
+function appendGrantEvent(tx: RawExecutor, key: ApiKey): Promise<string> {
+  const revoked = key.revokedAt !== null;
+  return appendOutbox(tx, {
+    tenantId: key.tenantId,
+    customerId: null,
+    type: revoked ? 'customers.api_key_revoked' : 'customers.api_key_granted',
+    source: key.createdBy,
+    payload: { id: key.id, tenantId: key.tenantId, customerIds: key.customerIds, fields: key.fields, revoked },
+  });
 }
 
 /** What the gateway needs to turn a presented key into a partner viewer. */
@@ -145,13 +171,16 @@ export async function findActiveApiKeyByHash(db: PrismaClient, hash: string): Pr
   return rows[0] ?? null;
 }
 
-/** Ids of the tenant's customers whose owner is one of `ownerIds` (a book of business), sorted. */
-export async function customerIdsOwnedBy(db: PrismaClient, ownerIds: readonly string[]): Promise<string[]> {
-  if (ownerIds.length === 0) return [];
-  const rows = await db.customer.findMany({
-    where: { ownerId: { in: [...ownerIds] } },
-    select: { id: true },
-    orderBy: { id: 'asc' },
-  });
-  return rows.map((row) => row.id);
+/**
+ * Every tenant's customers and grants, for a new customer replica (`_replicaSnapshot`). Raw SQL for
+ * the reason of findActiveApiKeyByHash: it reads across tenants; only service principals may call it.
+ */
+export async function replicaSnapshot(db: PrismaClient) {
+  const [customers, grants] = await Promise.all([
+    db.$queryRaw<{ tenantId: string; id: string; ownerId: string }[]>`
+      SELECT "tenantId", "id", "ownerId" FROM "Customer" ORDER BY "tenantId", "id"`,
+    db.$queryRaw<{ id: string; tenantId: string; customerIds: string[]; fields: string[]; revoked: boolean }[]>`
+      SELECT "id", "tenantId", "customerIds", "fields", "revokedAt" IS NOT NULL AS "revoked" FROM "ApiKey" ORDER BY "id"`,
+  ]);
+  return { customers, grants };
 }

@@ -21,8 +21,12 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
     'ApiKeyConnection.*': ['admin'],
     'ApiKeyEdge.*': ['admin'],
     'CreateApiKeyPayload.*': ['admin'],
-    // The other domains' own calls (service principals), before they write a row naming a customer.
-    'Query._knownCustomers': ['service'],
+    'Mutation.deleteCustomer': ['admin'],
+    // The other domains' own call (service principals), filling a new store's customer replica.
+    'Query._replicaSnapshot': ['service'],
+    'ReplicaSnapshot.*': ['service'],
+    'ReplicaCustomer.*': ['service'],
+    'ReplicaGrant.*': ['service'],
   },
   customerKeys: { Tenant: null, Customer: 'id', Contact: 'customerId', OwnerAssignment: 'customerId', ApiKey: null },
   seedDemo,

@@ -1,6 +1,9 @@
 import { createHash } from 'node:crypto';
 import { demoCustomers } from '@hub/core/demo';
+import { devKeyPair } from '@hub/core/keys';
+import { createSnapshotReader } from '@hub/core/replicaFeed';
 import { expectError, gql, testViewer, useTestSubgraph } from '@hub/core/testing';
+import { createViewerSigner, serviceIssuer } from '@hub/core/viewer';
 import type { PrismaClient } from '@hub/store/customers';
 import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
@@ -8,8 +11,7 @@ import { subgraph } from '../src/server.js';
 const hub = useTestSubgraph(subgraph);
 const acmeAdmin = testViewer({ tenantId: 'acme', userId: 'admin-1', roles: ['admin'] });
 const globexAdmin = testViewer({ tenantId: 'globex', userId: 'admin-2', roles: ['admin'] });
-const system = (tenantId: string | null) =>
-  testViewer({ tenantId, userId: 'system', roles: ['system'], customerIds: null });
+const system = (tenantId: string | null) => testViewer({ tenantId, userId: 'system', roles: ['system'] });
 
 const CREATE = /* GraphQL */ `
   mutation ($input: CreateApiKeyInput!) {
@@ -68,9 +70,34 @@ const BY_HASH = /* GraphQL */ `
     }
   }
 `;
-const SCOPE = /* GraphQL */ `
-  query ($ownerIds: [ID!]!) {
-    _viewerScope(ownerIds: $ownerIds)
+const SNAPSHOT = /* GraphQL */ `
+  query {
+    _replicaSnapshot {
+      customers {
+        tenantId
+        id
+        ownerId
+      }
+      grants {
+        id
+        tenantId
+        customerIds
+        fields
+        revoked
+      }
+    }
+  }
+`;
+const BOOK = /* GraphQL */ `
+  query {
+    customers(first: 500) {
+      totalCount
+      edges {
+        node {
+          id
+        }
+      }
+    }
   }
 `;
 
@@ -136,7 +163,7 @@ describe('customers subgraph: partner API keys', () => {
   });
 
   it('lets only admins manage keys', async () => {
-    const manager = testViewer({ tenantId: 'acme', roles: ['cs_manager'], book: ['u1'], customerIds: ['cust_00001'] });
+    const manager = testViewer({ tenantId: 'acme', roles: ['cs_manager'], book: ['u1'] });
     expectError(await gql(hub.url, CREATE, { input: INPUT }, manager), 'FORBIDDEN');
     const list = await gql(hub.url, LIST, {}, manager);
     expect(list.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
@@ -206,42 +233,85 @@ describe('customers subgraph: internal fields for the gateway', () => {
     expect((await gql(hub.url, BY_HASH, { hash: sha256(secret) }, system(null))).data).toEqual({ _apiKeyByHash: null });
   });
 
-  it('_apiKeyByHash and _viewerScope answer nobody but the system viewer', async () => {
+  it('_apiKeyByHash answers nobody but the system viewer; _replicaSnapshot nobody but service principals', async () => {
     const { secret } = await create();
-    for (const viewer of [
-      acmeAdmin,
-      testViewer({ tenantId: 'acme', roles: ['partner'], customerIds: ['cust_00001'] }),
-    ]) {
+    for (const viewer of [acmeAdmin, testViewer({ tenantId: 'acme', roles: ['partner'], grantId: 'key_x' })]) {
       const byHash = await gql(hub.url, BY_HASH, { hash: sha256(secret) }, viewer);
       expect(byHash.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
       expect(byHash.data?.['_apiKeyByHash'] ?? null).toBeNull();
-      const scope = await gql(hub.url, SCOPE, { ownerIds: ['u1'] }, viewer);
-      expect(scope.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+    }
+    for (const viewer of [acmeAdmin, system(null), system('acme')]) {
+      const snapshot = await gql(hub.url, SNAPSHOT, {}, viewer);
+      expect(snapshot.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
+      expect(snapshot.data ?? null).toBeNull();
     }
   });
 
-  it('_viewerScope returns exactly the tenant’s customers owned by the book, sorted', async () => {
+  it('a book is resolved from this store: exactly the tenant’s customers owned by the book', async () => {
     const expected = (tenantId: string, owners: string[]) =>
       demoCustomers()
         .filter((customer) => customer.tenantId === tenantId && owners.includes(customer.ownerId))
         .map((customer) => customer.id)
         .sort();
-    const acmeBook = await gql<{ _viewerScope: string[] }>(hub.url, SCOPE, { ownerIds: ['u1', 'u2'] }, system('acme'));
-    expect(acmeBook.data?._viewerScope).toEqual(expected('acme', ['u1', 'u2']));
-    expect(acmeBook.data?._viewerScope.length).toBe(100);
+    const read = async (tenantId: string, book: string[]) => {
+      const res = await gql<{ customers: { totalCount: number; edges: { node: { id: string } }[] } }>(
+        hub.url,
+        BOOK,
+        {},
+        testViewer({ tenantId, roles: ['cs_manager'], book }),
+      );
+      expect(res.errors).toBeUndefined();
+      return res.data?.customers.edges.map((edge) => edge.node.id) ?? [];
+    };
+    const acmeBook = await read('acme', ['u1', 'u2']);
+    expect(acmeBook).toEqual(expected('acme', ['u1', 'u2']));
+    expect(acmeBook.length).toBe(100);
     // Same owner ids in another tenant are other people with other customers.
-    const globexBook = await gql<{ _viewerScope: string[] }>(
-      hub.url,
-      SCOPE,
-      { ownerIds: ['u1', 'u2'] },
-      system('globex'),
+    const globexBook = await read('globex', ['u1', 'u2']);
+    expect(globexBook).toEqual(expected('globex', ['u1', 'u2']));
+    expect(globexBook.some((id) => acmeBook.includes(id))).toBe(false);
+    expect(await read('acme', [])).toEqual([]);
+    expect(await read('acme', ['nobody'])).toEqual([]);
+  });
+
+  it('createApiKey and revokeApiKey each commit one grant event for the replicas, without the secret', async () => {
+    const { apiKey, secret } = await create();
+    await gql(hub.url, REVOKE, { id: apiKey.id }, acmeAdmin);
+    const rows = await hub.store.backgroundSql.query<{ type: string; tenant_id: string; payload: unknown }>(
+      `SELECT "type", "tenant_id", "payload" FROM "hub_sync_outbox" WHERE "payload"->>'id' = $1 ORDER BY "seq"`,
+      [apiKey.id],
     );
-    expect(globexBook.data?._viewerScope).toEqual(expected('globex', ['u1', 'u2']));
-    expect(globexBook.data?._viewerScope.some((id) => acmeBook.data?._viewerScope.includes(id))).toBe(false);
-    expect((await gql(hub.url, SCOPE, { ownerIds: [] }, system('acme'))).data).toEqual({ _viewerScope: [] });
-    expect((await gql(hub.url, SCOPE, { ownerIds: ['nobody'] }, system('acme'))).data).toEqual({ _viewerScope: [] });
-    // Without a tenant there is no scope to compute: the store refuses.
-    expect((await gql(hub.url, SCOPE, { ownerIds: ['u1'] }, system(null))).errors?.length).toBeGreaterThan(0);
+    expect(rows.map((row) => row.type)).toEqual(['customers.api_key_granted', 'customers.api_key_revoked']);
+    expect(rows.map((row) => row.payload)).toEqual([
+      {
+        id: apiKey.id,
+        tenantId: 'acme',
+        customerIds: ['cust_00001', 'cust_00002'],
+        fields: INPUT.fields,
+        revoked: false,
+      },
+      {
+        id: apiKey.id,
+        tenantId: 'acme',
+        customerIds: ['cust_00001', 'cust_00002'],
+        fields: INPUT.fields,
+        revoked: true,
+      },
+    ]);
+    const text = JSON.stringify(rows);
+    expect(text).not.toContain(secret);
+    expect(text).not.toContain(sha256(secret));
+    // What a new replica reads (as the sales subgraph, signed with its own key): the revoked grant, no secret.
+    const signer = createViewerSigner({ issuer: serviceIssuer('sales'), privateKey: devKeyPair('sales').privateKey });
+    const snapshot = await createSnapshotReader({ self: 'sales', customersUrl: hub.url, signer })();
+    expect(snapshot.grants.find((grant) => grant.id === apiKey.id)).toEqual({
+      id: apiKey.id,
+      tenantId: 'acme',
+      customerIds: ['cust_00001', 'cust_00002'],
+      fields: INPUT.fields,
+      revoked: true,
+    });
+    expect(snapshot.customers.length).toBe(demoCustomers().length);
   });
 });
 

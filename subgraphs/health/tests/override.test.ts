@@ -74,9 +74,9 @@ describe('health: admin override', () => {
   });
 
   it.each([
-    ['cs_manager', { roles: ['cs_manager' as const], customerIds: ['cust_00022'] }],
+    ['cs_manager', { roles: ['cs_manager' as const], book: ['u4'] }], // u4 owns cust_00022
     ['integration', { roles: ['integration' as const], domains: ['health' as const], userId: 'gainsight' }],
-    ['sales_rep', { roles: ['sales_rep' as const], customerIds: ['cust_00022'] }],
+    ['sales_rep', { roles: ['sales_rep' as const], book: ['u4'] }],
   ])('is refused to %s (FORBIDDEN) and records nothing', async (_role, partial) => {
     const before = await healthOf('cust_00022');
     const res = await gql(

@@ -135,7 +135,7 @@ describe('health subgraph: recordHealthScore', () => {
   });
 
   it('is refused to a cs_manager: health is computed, people do not type it in', async () => {
-    const manager = { ...acme, roles: ['cs_manager' as const], customerIds: ['cust_00011'] };
+    const manager = { ...acme, roles: ['cs_manager' as const], book: ['u5'] }; // u5 owns cust_00011
     const res = await gql(hub.url, RECORD, { input: { ...BRIEF_PAYLOAD, customerId: 'cust_00011' } }, manager);
     expect(res.errors?.[0]?.extensions?.['code']).toBe('FORBIDDEN');
   });

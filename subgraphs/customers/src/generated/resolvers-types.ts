@@ -415,6 +415,13 @@ export type CustomersSyncEventInput = {
   source?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** What `deleteCustomer` removed. */
+export type DeletedCustomer = {
+  __typename?: 'DeletedCustomer';
+  /** Id of the deleted customer. */
+  id: Scalars['ID']['output'];
+};
+
 /** One committed change of this subgraph's stream (the envelope of packages/core/src/events/types.ts). */
 export type HubEvent = {
   __typename?: 'HubEvent';
@@ -467,6 +474,8 @@ export type Mutation = {
   createContact: Contact;
   /** Creates a customer and its CSM assignment. */
   createCustomer: Customer;
+  /** Deletes a customer with its contacts and account team (admins only); every domain's rules drop it within a second. NOT_FOUND when the id is unknown in the viewer's tenant. */
+  deleteCustomer: DeletedCustomer;
   /** Revokes a partner API key (admins only); the gateway stops accepting it within 30 seconds. Revoking twice is harmless. */
   revokeApiKey: ApiKey;
   /** Changes a contact; NOT_FOUND when the id is unknown in the viewer's tenant. */
@@ -493,6 +502,11 @@ export type MutationCreateContactArgs = {
 /** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
 export type MutationCreateCustomerArgs = {
   input: CreateCustomerInput;
+};
+
+/** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
+export type MutationDeleteCustomerArgs = {
+  id: Scalars['ID']['input'];
 };
 
 /** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
@@ -560,10 +574,8 @@ export type Query = {
    * waits up to that long (at most 25 s) for the next commit: a long poll. Other subgraphs only.
    */
   _events: HubEventPage;
-  /** Internal (other subgraphs only): which of `ids` are customers of the caller's tenant. Other domains check a customer id with it before writing rows that refer to it. */
-  _knownCustomers: Array<Scalars['ID']['output']>;
-  /** Internal (gateway only): ids of the tenant's customers owned by one of `ownerIds`, i.e. a book of business. */
-  _viewerScope: Array<Scalars['ID']['output']>;
+  /** Internal (other subgraphs only): every tenant's customers (id, owner) and API key grants, no secrets. A domain whose customer replica was never filled reads it once at startup, then follows the customers stream. */
+  _replicaSnapshot: ReplicaSnapshot;
   /** Partner API keys of the viewer's tenant, revoked ones included, oldest first (admins only). */
   apiKeys: ApiKeyConnection;
   /** One contact by id, or null when the viewer's tenant has no such contact. */
@@ -591,16 +603,6 @@ export type Query_EventsArgs = {
 };
 
 /** Customer accounts, their contacts and account teams. */
-export type Query_KnownCustomersArgs = {
-  ids: Array<Scalars['ID']['input']>;
-};
-
-/** Customer accounts, their contacts and account teams. */
-export type Query_ViewerScopeArgs = {
-  ownerIds: Array<Scalars['ID']['input']>;
-};
-
-/** Customer accounts, their contacts and account teams. */
 export type QueryApiKeysArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
@@ -621,6 +623,41 @@ export type QueryCustomersArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<CustomerFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** Internal: one customer as a replica keeps it. */
+export type ReplicaCustomer = {
+  __typename?: 'ReplicaCustomer';
+  /** Customer id. */
+  id: Scalars['ID']['output'];
+  /** Owner whose book holds the customer. */
+  ownerId: Scalars['ID']['output'];
+  /** Tenant of the customer. */
+  tenantId: Scalars['ID']['output'];
+};
+
+/** Internal: one API key grant as a replica keeps it (never its secret or hash). */
+export type ReplicaGrant = {
+  __typename?: 'ReplicaGrant';
+  /** Customers the key may read. */
+  customerIds: Array<Scalars['ID']['output']>;
+  /** Fields the key may read, as `Type.field` or `Type.*`. */
+  fields: Array<Scalars['String']['output']>;
+  /** Key id (the viewer's grant id). */
+  id: Scalars['ID']['output'];
+  /** Whether the key was revoked. */
+  revoked: Scalars['Boolean']['output'];
+  /** Tenant of the key. */
+  tenantId: Scalars['ID']['output'];
+};
+
+/** Internal: the customers store as the other domains' customer replicas need it (packages/core/src/replica.ts). */
+export type ReplicaSnapshot = {
+  __typename?: 'ReplicaSnapshot';
+  /** Every customer of every tenant. */
+  customers: Array<ReplicaCustomer>;
+  /** Every API key grant, revoked ones included. */
+  grants: Array<ReplicaGrant>;
 };
 
 /** A tenant of the hub: the organisation whose data a viewer sees. */
@@ -823,6 +860,7 @@ export type ResolversTypes = ResolversObject<{
   CustomersSyncEventInput: CustomersSyncEventInput;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeletedCustomer: ResolverTypeWrapper<DeletedCustomer>;
   HubEvent: ResolverTypeWrapper<HubEvent>;
   HubEventPage: ResolverTypeWrapper<HubEventPage>;
   LifecycleStatus: LifecycleStatus;
@@ -832,6 +870,9 @@ export type ResolversTypes = ResolversObject<{
   OwnerRole: OwnerRole;
   PageInfo: ResolverTypeWrapper<PageInfo>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  ReplicaCustomer: ResolverTypeWrapper<ReplicaCustomer>;
+  ReplicaGrant: ResolverTypeWrapper<ReplicaGrant>;
+  ReplicaSnapshot: ResolverTypeWrapper<ReplicaSnapshot>;
   Tenant: ResolverTypeWrapper<TenantModel>;
   UpdateContactInput: UpdateContactInput;
   UpdateCustomerInput: UpdateCustomerInput;
@@ -867,6 +908,7 @@ export type ResolversParentTypes = ResolversObject<{
   CustomersSyncEventInput: CustomersSyncEventInput;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DeletedCustomer: DeletedCustomer;
   HubEvent: HubEvent;
   HubEventPage: HubEventPage;
   Money: Scalars['Money']['output'];
@@ -874,6 +916,9 @@ export type ResolversParentTypes = ResolversObject<{
   OwnerAssignment: OwnerAssignmentModel;
   PageInfo: PageInfo;
   Query: Record<PropertyKey, never>;
+  ReplicaCustomer: ReplicaCustomer;
+  ReplicaGrant: ReplicaGrant;
+  ReplicaSnapshot: ReplicaSnapshot;
   Tenant: TenantModel;
   UpdateContactInput: UpdateContactInput;
   UpdateCustomerInput: UpdateCustomerInput;
@@ -1093,6 +1138,13 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeletedCustomerResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DeletedCustomer'] = ResolversParentTypes['DeletedCustomer'],
+> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
 export type HubEventResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['HubEvent'] = ResolversParentTypes['HubEvent'],
@@ -1149,6 +1201,12 @@ export type MutationResolvers<
     ParentType,
     ContextType,
     RequireFields<MutationCreateCustomerArgs, 'input'>
+  >;
+  deleteCustomer?: Resolver<
+    ResolversTypes['DeletedCustomer'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationDeleteCustomerArgs, 'id'>
   >;
   revokeApiKey?: Resolver<
     ResolversTypes['ApiKey'],
@@ -1207,18 +1265,7 @@ export type QueryResolvers<
     ContextType,
     RequireFields<Query_EventsArgs, 'limit' | 'waitMs'>
   >;
-  _knownCustomers?: Resolver<
-    Array<ResolversTypes['ID']>,
-    ParentType,
-    ContextType,
-    RequireFields<Query_KnownCustomersArgs, 'ids'>
-  >;
-  _viewerScope?: Resolver<
-    Array<ResolversTypes['ID']>,
-    ParentType,
-    ContextType,
-    RequireFields<Query_ViewerScopeArgs, 'ownerIds'>
-  >;
+  _replicaSnapshot?: Resolver<ResolversTypes['ReplicaSnapshot'], ParentType, ContextType>;
   apiKeys?: Resolver<
     ResolversTypes['ApiKeyConnection'],
     ParentType,
@@ -1239,6 +1286,34 @@ export type QueryResolvers<
     RequireFields<QueryCustomersArgs, 'first'>
   >;
   tenant?: Resolver<Maybe<ResolversTypes['Tenant']>, ParentType, ContextType>;
+}>;
+
+export type ReplicaCustomerResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ReplicaCustomer'] = ResolversParentTypes['ReplicaCustomer'],
+> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  ownerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export type ReplicaGrantResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ReplicaGrant'] = ResolversParentTypes['ReplicaGrant'],
+> = ResolversObject<{
+  customerIds?: Resolver<Array<ResolversTypes['ID']>, ParentType, ContextType>;
+  fields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  revoked?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export type ReplicaSnapshotResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ReplicaSnapshot'] = ResolversParentTypes['ReplicaSnapshot'],
+> = ResolversObject<{
+  customers?: Resolver<Array<ResolversTypes['ReplicaCustomer']>, ParentType, ContextType>;
+  grants?: Resolver<Array<ResolversTypes['ReplicaGrant']>, ParentType, ContextType>;
 }>;
 
 export type TenantResolvers<
@@ -1275,6 +1350,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DeletedCustomer?: DeletedCustomerResolvers<ContextType>;
   HubEvent?: HubEventResolvers<ContextType>;
   HubEventPage?: HubEventPageResolvers<ContextType>;
   Money?: GraphQLScalarType;
@@ -1282,6 +1358,9 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   OwnerAssignment?: OwnerAssignmentResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  ReplicaCustomer?: ReplicaCustomerResolvers<ContextType>;
+  ReplicaGrant?: ReplicaGrantResolvers<ContextType>;
+  ReplicaSnapshot?: ReplicaSnapshotResolvers<ContextType>;
   Tenant?: TenantResolvers<ContextType>;
   federation__FieldSet?: GraphQLScalarType;
   link__Import?: GraphQLScalarType;

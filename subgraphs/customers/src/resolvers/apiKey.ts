@@ -3,13 +3,13 @@ import { afterIdWhere, paginate } from '@hub/core/pagination';
 import { hasRole } from '@hub/core/viewer';
 import type { Context } from '../context.js';
 import type { Resolvers } from '../generated/resolvers-types.js';
-import { createApiKey, customerIdsOwnedBy, findActiveApiKeyByHash, revokeApiKey } from '../apiKeys.js';
+import { createApiKey, findActiveApiKeyByHash, replicaSnapshot, revokeApiKey } from '../apiKeys.js';
 import * as check from '../validation.js';
 
 /**
  * The shield already limits the internal fields to the `system` viewer (the gateway) or, for
- * `_knownCustomers`, to service principals (the other subgraphs); checked again here because
- * `_apiKeyByHash` reads across tenants and must never answer anyone else, whatever the rule tree says.
+ * `_replicaSnapshot`, to service principals (the other subgraphs); checked again here because both
+ * read across tenants and must never answer anyone else, whatever the rule tree says.
  */
 function requireRole(ctx: Context, field: string, role: 'system' | 'service' = 'system'): void {
   if (!hasRole(ctx.viewer, role)) throw forbidden(`${field} is internal to the hub`);
@@ -31,14 +31,9 @@ export const apiKeyResolvers: Resolvers = {
         () => ctx.db.apiKey.count(),
       );
     },
-    _viewerScope: (_parent, { ownerIds }, ctx) => {
-      requireRole(ctx, '_viewerScope');
-      return customerIdsOwnedBy(ctx.db, ownerIds);
-    },
-    _knownCustomers: async (_parent, { ids }, ctx) => {
-      requireRole(ctx, '_knownCustomers', 'service');
-      const rows = await ctx.db.customer.findMany({ where: { id: { in: [...new Set(ids)] } }, select: { id: true } });
-      return rows.map((row) => row.id);
+    _replicaSnapshot: (_parent, _args, ctx) => {
+      requireRole(ctx, '_replicaSnapshot', 'service');
+      return replicaSnapshot(ctx.db);
     },
     _apiKeyByHash: (_parent, { hash }, ctx) => {
       requireRole(ctx, '_apiKeyByHash');
@@ -47,13 +42,18 @@ export const apiKeyResolvers: Resolvers = {
   },
 
   Mutation: {
-    createApiKey: (_parent, { input }, ctx) => {
+    // Each writes its grant event to the outbox in its transaction; the relay publishes it at once.
+    createApiKey: async (_parent, { input }, ctx) => {
       requireAdmin(ctx);
-      return createApiKey(ctx.db, check.requireTenant(ctx.viewer), input, ctx.viewer.userId);
+      const created = await createApiKey(ctx.db, check.requireTenant(ctx.viewer), input, ctx.viewer.userId);
+      ctx.events.wake();
+      return created;
     },
-    revokeApiKey: (_parent, { id }, ctx) => {
+    revokeApiKey: async (_parent, { id }, ctx) => {
       requireAdmin(ctx);
-      return revokeApiKey(ctx.db, id);
+      const revoked = await revokeApiKey(ctx.db, id);
+      ctx.events.wake();
+      return revoked;
     },
   },
 

@@ -1,5 +1,6 @@
 import { afterIdWhere, connectionFromRows, paginate, pageWindow } from '@hub/core/pagination';
 import { badUserInput, notFound } from '@hub/core/errors';
+import { appendOutbox } from '@hub/core/sync/outbox';
 import type { Prisma } from '@hub/store/customers';
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
@@ -104,6 +105,26 @@ export const customerResolvers: Resolvers = {
       });
       const assignment = result.rows.find((row) => row.model === 'OwnerAssignment');
       return ctx.db.ownerAssignment.findUniqueOrThrow({ where: { id: assignment?.id ?? '' } });
+    },
+
+    // A deletion is no field change the sync pipeline knows: the row goes (contacts and account team
+    // with it, by foreign key) and a `customers.customer_deleted` event takes it out of every
+    // domain's replica, so it leaves every book and grant and no domain accepts writes for it.
+    deleteCustomer: async (_parent, { id }, ctx) => {
+      const tenantId = check.requireTenant(ctx.viewer);
+      await existingCustomer(ctx, id);
+      await ctx.db.$transaction(async (tx) => {
+        await tx.customer.delete({ where: { id } });
+        await appendOutbox(tx, {
+          tenantId,
+          customerId: id,
+          type: 'customers.customer_deleted',
+          source: `${ctx.viewer.roles[0] ?? 'viewer'}:${ctx.viewer.userId}`,
+          payload: { customerId: id },
+        });
+      });
+      ctx.events.wake();
+      return { id };
     },
   },
 };
