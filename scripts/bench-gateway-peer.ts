@@ -62,7 +62,6 @@ const viewerFor = (): Viewer => ({
   tenantId: 'acme',
   roles: ['admin'],
   book: [],
-  customerIds: null,
   requestId: randomUUID(),
 });
 const supergraphSdl = readFileSync(config.supergraphPath, 'utf8');

@@ -19,7 +19,7 @@ import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { Channel } from './channel.js';
 import { decodeCursor, encodeCursor, isAfter, type StreamVector } from './cursor.js';
-import { shapePayload, type PayloadPlan, type Resolution } from './payload.js';
+import { isCheckKey, PROBE_ALIAS, shapePayload, type PayloadPlan, type Resolution } from './payload.js';
 import { probeFor, type LiveSchema } from './schema.js';
 import type { EventSource } from './source.js';
 import { SharedResolutions } from './shared.js';
@@ -66,7 +66,7 @@ export function createLiveEngine(options: LiveEngineOptions) {
       options.metrics.liveResolutions.inc({ field: plan.field });
       for (let attempt = 1; ; attempt++) {
         const result = await options.execute(query, { ...plan.variables, hubLiveId: customerId }, viewer);
-        const failed = result.errors.find((e) => !REFUSALS.has(e.extensions?.['code']) && e.path?.[0] === 'hubLiveRow');
+        const failed = result.errors.find((e) => !REFUSALS.has(e.extensions?.['code']) && isCheckKey(e.path?.[0]));
         const whole = result.errors.find((e) => !e.path);
         if ((!failed && !whole) || attempt >= RETRIES) return result;
         await new Promise((r) => setTimeout(r, 200 * attempt));
@@ -81,11 +81,14 @@ export function createLiveEngine(options: LiveEngineOptions) {
    */
   function readable(resolution: Resolution): boolean {
     const failure = resolution.errors.find(
-      (e) => !e.path || (e.path[0] === 'hubLiveRow' && !REFUSALS.has(e.extensions?.['code'])),
+      (e) => !e.path || (isCheckKey(e.path[0]) && !REFUSALS.has(e.extensions?.['code'])),
     );
     if (failure) throw hubError(ErrorCode.DownstreamServiceError, `An event could not be resolved: ${failure.message}`);
-    if (!resolution.data?.['hubLiveRow']) return false;
-    return !resolution.errors.some((e) => e.path?.[0] === 'hubLiveRow');
+    const data = resolution.data ?? {};
+    const refused = new Set(resolution.errors.filter((e) => isCheckKey(e.path?.[0])).map((e) => String(e.path?.[0])));
+    if (!data['hubLiveRow'] || refused.has('hubLiveRow')) return false;
+    // Readable when one probe came back unrefused (a partner's grant may name only some of them).
+    return Object.keys(data).some((key) => key.startsWith(PROBE_ALIAS) && data[key] && !refused.has(key));
   }
 
   function subscribe(plan: PayloadPlan, session: LiveSession): Channel<ExecutionResult> {
@@ -160,7 +163,7 @@ export function createLiveEngine(options: LiveEngineOptions) {
       const probe = !matches
         ? undefined
         : health
-          ? probeFor(viewer, 'health', live) && 'health { score }'
+          ? probeFor(viewer, 'health', live) && `${PROBE_ALIAS}0: health { score }`
           : probeFor(viewer, domain, live);
       if (probe && health) {
         let score: number | undefined;

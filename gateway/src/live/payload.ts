@@ -6,6 +6,7 @@
  *   subscription { customerChanged { cursor c: customer { name renewal { contractValue } } } }
  *   -> query HubLivePayload($hubLiveId: ID!) {
  *        hubLiveRow: customer(id: $hubLiveId) { id __typename }      # may the subscriber read it?
+ *        hubProbe0: customer(id: $hubLiveId) { id renewal { __typename } __typename }  # and this domain?
  *        c: customer(id: $hubLiveId) { name renewal { contractValue __typename } __typename }
  *      }
  *
@@ -60,6 +61,13 @@ export interface PayloadPlan {
 
 const ROW = 'hubLiveRow';
 const ID_VAR = 'hubLiveId';
+/** Aliases of the probe fields (schema.ts `probeFor`), each its own root `customer(id:)`. */
+export const PROBE_ALIAS = 'hubProbe';
+
+/** A response key of the row check or of a probe: never part of the subscriber's payload. */
+export function isCheckKey(key: unknown): boolean {
+  return key === ROW || (typeof key === 'string' && key.startsWith(PROBE_ALIAS));
+}
 
 function typenameEverywhere(document: DocumentNode): DocumentNode {
   return visit(document, {
@@ -185,13 +193,23 @@ export function planPayload(
   );
   const build = (probe: string | undefined) => {
     // Parsed, not hand-built: a fixed piece of the query (the probe comes from the schema, schema.ts).
+    // Each probe field under its own `customer(id:)` alias: a refused non-null probe nulls only
+    // its own alias, never the row or another probe (a partner's probes may be refused but one).
+    const probes =
+      probe === undefined
+        ? ''
+        : (getOperationAST(parse(`query { ${probe} }`))?.selectionSet.selections ?? [])
+            .filter((s): s is FieldNode => s.kind === Kind.FIELD)
+            .map(
+              (s) =>
+                `${s.alias?.value ?? s.name.value}: customer(id: $${ID_VAR}) { id ${print({ ...s, alias: undefined })} }`,
+            )
+            .join(' ');
     const row =
       probe === undefined
         ? []
-        : [
-            getOperationAST(parse(`query { ${ROW}: customer(id: $${ID_VAR}) { id ${probe} } }`))?.selectionSet
-              .selections[0] as FieldNode,
-          ];
+        : ((getOperationAST(parse(`query { ${ROW}: customer(id: $${ID_VAR}) { id } ${probes} }`))?.selectionSet
+            .selections ?? []) as FieldNode[]);
     const query: DocumentNode = typenameEverywhere({
       kind: Kind.DOCUMENT,
       definitions: [
@@ -246,7 +264,7 @@ export async function shapePayload(
   event: Readonly<Record<string, unknown>>,
   resolution: Resolution,
 ): Promise<ExecutionResult> {
-  const errors = resolution.errors.filter((e) => e.path && e.path[0] !== ROW);
+  const errors = resolution.errors.filter((e) => e.path && !isCheckKey(e.path[0]));
   const fieldResolver: GraphQLFieldResolver<unknown, unknown> = (source, _args, _ctx, info) => {
     const path: (string | number)[] = [];
     for (let p: typeof info.path | undefined = info.path; p; p = p.prev) path.unshift(p.key);

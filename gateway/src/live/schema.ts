@@ -1,8 +1,8 @@
 /**
  * The schema subscriptions are validated and shaped against: the composed API schema the gateway
  * serves queries from, extended with the gateway-owned `Subscription` type (schema.graphql here).
- * Plus, from the supergraph, which subgraph resolves each `Customer` field: a partner receives a
- * domain's events only when its grant names a field of that domain (see `visibleDomains`).
+ * Plus, from the supergraph, which subgraph resolves each `Customer` field: the probes that decide
+ * whether a subscriber may see a domain's event about a customer (see `probeFor`).
  */
 import { readFileSync } from 'node:fs';
 import { Supergraph } from '@apollo/federation-internals';
@@ -20,6 +20,7 @@ import {
 import { READ_ACCESS, rolesIn } from '@hub/core/authz';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import type { Viewer } from '@hub/core/viewer';
+import { PROBE_ALIAS } from './payload.js';
 
 /** The subscription SDL, also read by codegen's API schema loader (scripts/codegen-api-schema.mjs). */
 export const LIVE_SDL_PATH = new URL('./schema.graphql', import.meta.url);
@@ -85,9 +86,11 @@ export function probeFor(viewer: Viewer, domain: Domain, live: LiveSchema): stri
   const roles = rolesIn(viewer, domain).filter((role) => readers.includes(role));
   if (roles.length === 0) return undefined;
   const candidates = live.probes[domain];
-  if (roles.some((role) => role !== 'partner')) return candidates[0]?.selection;
-  const grant = viewer.grant?.fields ?? [];
-  return candidates.find((c) => grant.includes('Customer.*') || grant.includes(c.coordinate))?.selection;
+  // A partner's grant (its fields) lives in each subgraph's replica, not in the viewer: ask every
+  // field the domain resolves, each under its own alias; one that is not refused is enough.
+  const asked = roles.some((role) => role !== 'partner') ? candidates.slice(0, 1) : candidates;
+  if (asked.length === 0) return undefined;
+  return asked.map((candidate, i) => `${PROBE_ALIAS}${i}: ${candidate.selection}`).join(' ');
 }
 
 /** The domains `probeFor` has a question for: a first filter before anything is resolved. */
