@@ -293,6 +293,7 @@ describe('openStore embedded (PGlite data dir)', () => {
         expect.stringMatching(/^hub_sync\//),
         expect.stringMatching(/^hub_sync\//),
         expect.stringMatching(/^hub_sync\//),
+        expect.stringMatching(/^hub_sync\//),
       ]);
       await first.client.tenant.create({ data: { id: 't1', name: 'One' } });
       await scopeToTenant(first.client, 't1').widget.create({ data: { id: 'w1', name: 'n', price: '3.50' } });

@@ -9,8 +9,9 @@
  * - With NATS_URL the subgraphs still serve `_events` from their outbox (the log every bus is fed
  *   from), so this same tail works; reading JetStream itself is the scale-out step (issue 9 item 5).
  *
- * A tail starts at the stream's head when the gateway starts ("now"); events before that reach a
- * subscriber only through a resume cursor. A failed read is retried from the same position with
+ * The tails start with the process's first subscription, at each stream's head ("now"): a gateway
+ * nobody subscribes to makes no `_events` calls. Events before that reach a subscriber only
+ * through a resume cursor. A failed read is retried from the same position with
  * backoff, so a subgraph restart delays events but loses none.
  */
 import { DOMAINS, type Domain } from '@hub/core/domains';
@@ -93,20 +94,26 @@ export function createEventSource(options: {
     }
   }
 
-  const heads = new Promise<void>((resolve) => {
-    const check = setInterval(() => {
-      if (domains.every((d) => positions[d] !== undefined) || closing.signal.aborted) {
-        clearInterval(check);
-        resolve();
-      }
-    }, 20);
-  });
-  const tails = domains.map((domain) => tail(domain));
+  let started: { heads: Promise<void>; tails: Promise<void>[] } | undefined;
+  function start() {
+    if (started) return started;
+    const heads = new Promise<void>((resolve) => {
+      const check = setInterval(() => {
+        if (domains.every((d) => positions[d] !== undefined) || closing.signal.aborted) {
+          clearInterval(check);
+          resolve();
+        }
+      }, 20);
+    });
+    started = { heads, tails: domains.map((domain) => tail(domain)) };
+    return started;
+  }
 
   return {
-    ready: () => heads,
+    ready: () => start().heads,
     positions: () => ({ ...positions }),
     listen(listener) {
+      start();
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
@@ -115,7 +122,7 @@ export function createEventSource(options: {
     },
     async close() {
       closing.abort();
-      await Promise.allSettled(tails);
+      await Promise.allSettled(started?.tails ?? []);
     },
   };
 }
