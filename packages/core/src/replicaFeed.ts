@@ -116,6 +116,11 @@ export function replicaConsumer(domain: Domain): ConsumerDefinition {
     source: 'customer-replica',
     start: { from: 'beginning' },
     handle: ({ tx, event }) => applyReplicaEvent(tx, event),
+    // Plain writes in the consumer's transaction (no sync pipeline, so no outbox lock held between
+    // events): a batch of deliveries applies in one transaction, as a catch-up after an import needs.
+    async handleBatch({ tx, events }) {
+      for (const event of events) await applyReplicaEvent(tx, event);
+    },
   });
 }
 
