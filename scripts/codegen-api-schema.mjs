@@ -13,6 +13,7 @@ import { fileURLToPath } from 'node:url';
 import { composeServices } from '@apollo/composition';
 import { Supergraph, printSchema } from '@apollo/federation-internals';
 import { parse } from 'graphql';
+import { withoutClassification } from '../packages/core/src/classification.ts';
 import { declaresSync, syncSdl } from '../packages/core/src/sync/sdl.ts';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -42,5 +43,8 @@ export default function loadHubApiSchema() {
   // Plus the gateway-owned Subscription type (gateway/src/live/schema.graphql), which the gateway
   // serves on the same API schema.
   const live = readFileSync(path.join(ROOT, 'gateway/src/live/schema.graphql'), 'utf8');
-  return parse(`${printSchema(Supergraph.build(result.supergraphSdl).apiSchema())}\n${live}`, { noLocation: true });
+  // Its @classification directives are metadata (checked by codegen:check), not part of the API.
+  return withoutClassification(
+    parse(`${printSchema(Supergraph.build(result.supergraphSdl).apiSchema())}\n${live}`, { noLocation: true }),
+  );
 }

@@ -18,6 +18,7 @@ import {
   type GraphQLSchema,
 } from 'graphql';
 import { READ_ACCESS, rolesIn } from '@hub/core/authz';
+import { classifyDocument, withoutClassification } from '@hub/core/classification';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import type { Viewer } from '@hub/core/viewer';
 import { PROBE_ALIAS } from './payload.js';
@@ -25,6 +26,9 @@ import { PROBE_ALIAS } from './payload.js';
 /** The subscription SDL, also read by codegen's API schema loader (scripts/codegen-api-schema.mjs). */
 export const LIVE_SDL_PATH = new URL('./schema.graphql', import.meta.url);
 export const LIVE_SDL = readFileSync(LIVE_SDL_PATH, 'utf8');
+/** Its fields' classification (checked by `npm run codegen:check`); served without the directive. */
+export const LIVE_CLASSIFICATION = classifyDocument(LIVE_SDL);
+const LIVE_DOCUMENT = withoutClassification(parse(`${LIVE_SDL}\nextend schema { subscription: Subscription }`));
 
 export interface LiveSchema {
   /** API schema + Subscription. */
@@ -47,7 +51,7 @@ export function buildLiveSchema(coreSupergraphSdl: string): LiveSchema {
   const supergraph = Supergraph.build(coreSupergraphSdl);
   const api = buildASTSchema(parse(printSchema(supergraph.apiSchema().toGraphQLJSSchema())));
   // extendSchema, unlike buildASTSchema, does not take root types by their names.
-  const schema = extendSchema(api, parse(`${LIVE_SDL}\nextend schema { subscription: Subscription }`));
+  const schema = extendSchema(api, LIVE_DOCUMENT);
   const customerFields = Object.fromEntries(DOMAINS.map((d) => [d, [] as string[]])) as Record<Domain, string[]>;
   for (const subgraph of supergraph.subgraphs()) {
     const type = subgraph.schema.type('Customer');

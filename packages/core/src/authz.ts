@@ -7,7 +7,8 @@
  *   book roles their book, partners their grant's customers (`customerIds`, which each subgraph resolves
  *   from its local customer replica: packages/core/src/replica.ts);
  * - partners read only the fields their grant names;
- * - contact PII is masked for roles that may see customers but not their people;
+ * - fields classified PII (`@classification`, classification.ts) are masked unless a PII role covers
+ *   the row, and never reach a partner, whatever its grant names;
  * - `integration` (a tenant's service account) counts only in the domains its token names
  *   (`viewer.domains`, see `rolesIn`): there it writes tenant-wide and reads nothing but its answers.
  *
@@ -31,6 +32,7 @@ import { applyMiddleware, type IMiddleware } from 'graphql-middleware';
 import { rule, shield, type IRules } from 'graphql-shield';
 import type { GraphQLResolveInfo } from 'graphql';
 import type { RowScope, ViewerScopes } from '@hub/store';
+import { MASKS, assertClassified, classifySchema, isPii, type Classification } from './classification.js';
 import type { Domain } from './domains.js';
 import { forbidden } from './errors.js';
 import { hasRole, type Role, type ScopedViewer, type Viewer } from './viewer.js';
@@ -77,21 +79,7 @@ export const BOOK_ROLES: readonly Role[] = ['cs_manager', 'sales_rep'];
 /** Roles that see contact PII unmasked, on the contacts of their own rows. */
 export const PII_ROLES: readonly Role[] = ['admin', 'cs_manager', 'sales_rep', 'finance'];
 
-export function maskEmail(value: unknown): unknown {
-  if (typeof value !== 'string') return value;
-  const [local = '', domain = ''] = value.split('@');
-  return `${local.slice(0, 1)}***@${domain}`;
-}
-
-export function maskPhone(value: unknown): unknown {
-  return typeof value === 'string' ? `***${value.replace(/\D/g, '').slice(-2)}` : value;
-}
-
-/** Fields masked unless a PII role of the viewer covers the contact's customer. */
-export const PII_MASKS: Readonly<Record<string, (value: unknown) => unknown>> = {
-  'Contact.email': maskEmail,
-  'Contact.phone': maskPhone,
-};
+export { maskEmail, maskPhone } from './classification.js';
 
 export type Action = 'read' | 'write';
 
@@ -274,9 +262,18 @@ export function customerOfRow(typeName: string, parent: unknown): string | undef
 }
 
 /** Partner grant check: `Type.field` or `Type.*`. */
-export function grantAllows(viewer: ScopedViewer, typeName: string, fieldName: string): boolean {
+export function grantAllows(
+  viewer: ScopedViewer,
+  typeName: string,
+  fieldName: string,
+  classification?: Classification,
+): boolean {
+  const coordinate = `${typeName}.${fieldName}`;
+  // Personal data is never a partner's, whatever the grant names (a grant stored before the field
+  // was classified PII included).
+  if (classification && isPii(classification, coordinate)) return false;
   const fields = viewer.grant?.fields ?? [];
-  return fields.includes(`${typeName}.${fieldName}`) || fields.includes(`${typeName}.*`);
+  return fields.includes(coordinate) || fields.includes(`${typeName}.*`);
 }
 
 /** Per-subgraph exceptions: `Type.field` or `Type.*` -> the only roles allowed (replaces the matrix). */
@@ -348,7 +345,13 @@ function answerIdRule(name: string, domain: Domain, otherwise: Check) {
  * customer cannot be told (value types, connections, roots) was confined by the data layer to the
  * rows of the domain's readers: it passes when the allowing roles include all of those readers.
  */
-function readCheck(domain: Domain, typeName: string, fieldName: string, roles: readonly Role[]): Check {
+function readCheck(
+  domain: Domain,
+  typeName: string,
+  fieldName: string,
+  roles: readonly Role[],
+  classification: Classification,
+): Check {
   const coordinate = `${typeName}.${fieldName}`;
   const readers = READ_ACCESS[domain] ?? [];
   const writers = WRITE_ACCESS[domain] ?? [];
@@ -360,7 +363,9 @@ function readCheck(domain: Domain, typeName: string, fieldName: string, roles: r
     const allowing = own.filter(
       (role) =>
         roles.includes(role) &&
-        (role !== 'partner' || STRUCTURAL_TYPE.test(typeName) || grantAllows(viewer, typeName, fieldName)),
+        (role !== 'partner' ||
+          (STRUCTURAL_TYPE.test(typeName) && !isPii(classification, coordinate)) ||
+          grantAllows(viewer, typeName, fieldName, classification)),
     );
     if (allowing.length === 0) return forbidden(`Your partner grant does not include ${coordinate}`);
     const customerId = customerOfRow(typeName, parent);
@@ -377,12 +382,25 @@ function readCheck(domain: Domain, typeName: string, fieldName: string, roles: r
   };
 }
 
-function readRule(domain: Domain, typeName: string, fieldName: string, roles: readonly Role[]) {
-  return rule(`read:${typeName}.${fieldName}`, { cache: 'no_cache' })(readCheck(domain, typeName, fieldName, roles));
+function readRule(
+  domain: Domain,
+  typeName: string,
+  fieldName: string,
+  roles: readonly Role[],
+  classification: Classification,
+) {
+  return rule(`read:${typeName}.${fieldName}`, { cache: 'no_cache' })(
+    readCheck(domain, typeName, fieldName, roles, classification),
+  );
 }
 
 /** The shield rule tree of one subgraph, generated from its schema and the matrix. */
-export function buildPermissions(domain: Domain, schema: GraphQLSchema, overrides: PermissionOverrides = {}): IRules {
+export function buildPermissions(
+  domain: Domain,
+  schema: GraphQLSchema,
+  overrides: PermissionOverrides = {},
+  classification: Classification = classifySchema(schema),
+): IRules {
   const readers = READ_ACCESS[domain] ?? [];
   const writers = WRITE_ACCESS[domain] ?? [];
   const builtIn = { ...syncPermissions(domain), ...eventPermissions(domain) };
@@ -414,7 +432,7 @@ export function buildPermissions(domain: Domain, schema: GraphQLSchema, override
         fields[fieldName] =
           type.name === mutationType
             ? rolesRule(`override:${coordinate}`, domain, override, `call ${coordinate}`)
-            : readRule(domain, type.name, fieldName, override);
+            : readRule(domain, type.name, fieldName, override, classification);
       else if (type.name === mutationType)
         fields[fieldName] = shared(`write:${domain}`, writers, `change ${domain} data`);
       else if (fieldName === 'id')
@@ -423,19 +441,22 @@ export function buildPermissions(domain: Domain, schema: GraphQLSchema, override
           domain,
           isKeyField(type, fieldName)
             ? rolesCheck(domain, readers, `read ${domain} data`)
-            : readCheck(domain, type.name, fieldName, readers),
+            : readCheck(domain, type.name, fieldName, readers, classification),
         );
       else if (isKeyField(type, fieldName)) fields[fieldName] = shared(`key:${domain}`, readers, `read ${domain} data`);
-      else fields[fieldName] = readRule(domain, type.name, fieldName, readers);
+      else fields[fieldName] = readRule(domain, type.name, fieldName, readers, classification);
     }
     tree[type.name] = fields;
   }
   return tree as IRules;
 }
 
-function maskMiddleware(schema: GraphQLSchema): IMiddleware {
+/** A mask on every PII output field (classification.ts), lifted unless a PII role covers the row. */
+function maskMiddleware(schema: GraphQLSchema, classification: Classification): IMiddleware {
   const middleware: Record<string, Record<string, unknown>> = {};
-  for (const [coordinate, mask] of Object.entries(PII_MASKS)) {
+  for (const [coordinate, { level, mask: maskName }] of classification.fields) {
+    if (level !== 'PII' || maskName === undefined) continue;
+    const mask = MASKS[maskName];
     const [typeName = '', fieldName = ''] = coordinate.split('.');
     const type = schema.getType(typeName);
     if (!isObjectType(type) || !type.getFields()[fieldName]) continue;
@@ -449,7 +470,7 @@ function maskMiddleware(schema: GraphQLSchema): IMiddleware {
         info: unknown,
       ) => {
         const value = await resolve(parent, args, ctx, info);
-        // Unmasked only where a PII role covers this contact's customer (unknown customer: masked).
+        // Unmasked only where a PII role covers this row's customer (unknown customer: masked).
         return coversRow(ctx.viewer, PII_ROLES, customerOfRow(typeName, parent)) ? value : mask(value);
       },
     };
@@ -457,18 +478,24 @@ function maskMiddleware(schema: GraphQLSchema): IMiddleware {
   return middleware as IMiddleware;
 }
 
-/** Wraps a built subgraph schema with its shield (fallback: deny) and the PII masks. */
+/**
+ * Wraps a built subgraph schema with its shield (fallback: deny) and the PII masks. Refuses a schema
+ * with an unclassified field: masks and grants derive from the classification, so a field without
+ * one would be a rule forgotten.
+ */
 export function applyAuthorization(
   domain: Domain,
   schema: GraphQLSchema,
   overrides: PermissionOverrides = {},
 ): GraphQLSchema {
-  const permissions = shield(buildPermissions(domain, schema, overrides), {
+  const classification = classifySchema(schema);
+  assertClassified(`subgraph ${domain}`, classification);
+  const permissions = shield(buildPermissions(domain, schema, overrides, classification), {
     fallbackRule: rule('fallback-deny', { cache: 'no_cache' })(() =>
       forbidden('No authorization rule covers this field'),
     ),
     allowExternalErrors: true,
     debug: false,
   });
-  return applyMiddleware(schema, permissions, maskMiddleware(schema));
+  return applyMiddleware(schema, permissions, maskMiddleware(schema, classification));
 }

@@ -19,12 +19,10 @@ import {
 import { applyAuthorization, isMutationRequest, requestScopes, type PermissionOverrides } from './authz.js';
 import express from 'express';
 import { parse, type DocumentNode } from 'graphql';
-import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
 import { fileURLToPath } from 'node:url';
-import path from 'node:path';
 import type { KeyObject } from 'node:crypto';
 import { EnvReader, isProduction } from './config.js';
 import { DOMAINS, SUBGRAPH_PORTS, type Domain } from './domains.js';
@@ -55,7 +53,8 @@ import { ownTablesDirectory, replicaDirectory, type CustomerDirectory } from './
 import { bootstrapReplica, createSnapshotReader, replicaBehind, replicaConsumer, waitCaughtUp } from './replicaFeed.js';
 import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { createSyncPipeline, type SyncPipeline, type SyncPipelineOptions } from './sync/engine.js';
-import { declaresSync, syncResolvers, syncSdl, type SyncRequestContext } from './sync/sdl.js';
+import { syncResolvers, type SyncRequestContext } from './sync/sdl.js';
+import { subgraphSdl } from './schemaFiles.js';
 import type { SyncDefinition } from './sync/types.js';
 import { createEventsAdmin, type EventsAdmin } from './events/admin.js';
 import { integrationHealthJob } from './events/integrationHealth.js';
@@ -187,24 +186,7 @@ export interface RunningSubgraph<C = unknown> {
   stop(): Promise<void>;
 }
 
-const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
-const COMMON_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/common.graphql');
-const SYNC_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/sync.graphql');
-const EVENTS_SDL_PATH = path.join(ROOT, 'packages/core/src/graphql/events.graphql');
-
-/**
- * The full SDL of a subgraph: its own schema.graphql plus the shared common.graphql, and, when
- * the schema declares `input <Domain>SyncEventInput`, the shared sync.graphql and the domain's
- * sync fields (`syncSdl`). The domain is the name of the schema's folder (subgraphs/<domain>/).
- */
-export function subgraphSdl(schemaPath: string): string {
-  const own = readFileSync(schemaPath, 'utf8');
-  // Every subgraph serves its own stream to the others (`_events`, events.graphql).
-  const common = `${readFileSync(COMMON_SDL_PATH, 'utf8')}\n${readFileSync(EVENTS_SDL_PATH, 'utf8')}`;
-  const domain = path.basename(path.dirname(schemaPath));
-  if (!declaresSync(domain, own)) return `${own}\n${common}`;
-  return `${own}\n${common}\n${readFileSync(SYNC_SDL_PATH, 'utf8')}\n${syncSdl(domain)}`;
-}
+export { subgraphSchemaPath, subgraphSdl } from './schemaFiles.js';
 
 /** Resolver maps merged type by type (a domain's Query/Mutation beside the sync fields). */
 function mergeResolvers(...maps: object[]): Record<string, Record<string, unknown>> {
@@ -221,10 +203,6 @@ function mergeResolvers(...maps: object[]): Record<string, Record<string, unknow
 function hasSyncInput(def: { name: string; typeDefs: DocumentNode }): boolean {
   const name = `${def.name.charAt(0).toUpperCase()}${def.name.slice(1)}SyncEventInput`;
   return def.typeDefs.definitions.some((d) => d.kind === 'InputObjectTypeDefinition' && d.name.value === name);
-}
-
-export function subgraphSchemaPath(domain: string): string {
-  return path.join(ROOT, 'subgraphs', domain, 'schema.graphql');
 }
 
 /** `loadSchema(import.meta.url, '../schema.graphql')` from a subgraph's src/server.ts. */

@@ -23,37 +23,38 @@ function schemaFor(domain: Domain): GraphQLSchema {
   const D = pascal(domain);
   const typeDefs = parse(/* GraphQL */ `
     extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@shareable"])
-    type Row {
+    directive @classification(level: String!, mask: String) repeatable on OBJECT | INTERFACE | INPUT_OBJECT | FIELD_DEFINITION | INPUT_FIELD_DEFINITION
+    type Row @classification(level: "INTERNAL") {
       id: ID!
       customerId: ID!
       count: Int!
       detail: Detail!
     }
     "A value type: its object does not tell the customer."
-    type Detail {
+    type Detail @classification(level: "INTERNAL") {
       note: String!
     }
-    type SyncOutcomeCounts @shareable {
+    type SyncOutcomeCounts @shareable @classification(level: "INTERNAL") {
       applied: Int!
     }
-    type SyncEventResult @shareable {
+    type SyncEventResult @shareable @classification(level: "INTERNAL") {
       outcome: String!
     }
-    type SyncBatchResult @shareable {
+    type SyncBatchResult @shareable @classification(level: "INTERNAL") {
       results: [SyncEventResult!]!
       counts: SyncOutcomeCounts!
     }
-    type DomainSync @shareable {
+    type DomainSync @shareable @classification(level: "INTERNAL") {
       deadLetters: Int!
     }
-    type SyncDomains @shareable {
+    type SyncDomains @shareable @classification(level: "INTERNAL") {
       ${domain}: DomainSync!
     }
-    type Query {
+    type Query @classification(level: "INTERNAL") {
       row(customerId: ID!): Row
       sync: SyncDomains! @shareable
     }
-    type Mutation {
+    type Mutation @classification(level: "INTERNAL") {
       recordRow(customerId: ID!): Row!
       sync${D}(events: [String!]!): SyncBatchResult!
       resolve${D}Conflict(id: ID!): SyncEventResult!

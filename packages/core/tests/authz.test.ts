@@ -30,34 +30,38 @@ const { graphql } = createRequire(import.meta.url)('graphql') as typeof GraphQL;
 
 const typeDefs = parse(/* GraphQL */ `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key", "@inaccessible"])
+  directive @classification(
+    level: String!
+    mask: String
+  ) repeatable on OBJECT | INTERFACE | INPUT_OBJECT | FIELD_DEFINITION | INPUT_FIELD_DEFINITION
 
-  type Customer @key(fields: "id") {
+  type Customer @key(fields: "id") @classification(level: "INTERNAL") {
     id: ID!
     name: String!
     secretNote: String
     contacts: ContactConnection!
   }
-  type Contact {
+  type Contact @classification(level: "INTERNAL") {
     id: ID!
     customerId: ID
-    email: String!
-    phone: String
+    email: String! @classification(level: "PII", mask: "EMAIL")
+    phone: String @classification(level: "PII", mask: "PHONE")
   }
-  type ContactConnection {
+  type ContactConnection @classification(level: "INTERNAL") {
     edges: [ContactEdge!]!
     pageInfo: PageInfo!
   }
-  type ContactEdge {
+  type ContactEdge @classification(level: "INTERNAL") {
     node: Contact!
   }
-  type PageInfo {
+  type PageInfo @classification(level: "PUBLIC") {
     hasNextPage: Boolean!
   }
-  type Query {
+  type Query @classification(level: "INTERNAL") {
     customer(id: ID!): Customer
     _internal: String @inaccessible
   }
-  type Mutation {
+  type Mutation @classification(level: "INTERNAL") {
     renameCustomer(id: ID!, name: String!): Customer!
   }
 `);
@@ -290,17 +294,31 @@ describe('partner grants', () => {
   it('reads granted fields, connection types and the entity key without naming them', async () => {
     const result = await run(
       customers,
-      partner(['Query.customer', 'Customer.name', 'Customer.contacts', 'Contact.email']),
-      '{ customer(id: "cust_00001") { id name contacts { pageInfo { hasNextPage } edges { node { email } } } } }',
+      partner(['Query.customer', 'Customer.name', 'Customer.contacts', 'Contact.id']),
+      '{ customer(id: "cust_00001") { id name contacts { pageInfo { hasNextPage } edges { node { id } } } } }',
     );
     expect(result.errors).toBeUndefined();
     expect(result.data).toEqual({
       customer: {
         id: 'cust_00001',
         name: CUSTOMER.name,
-        contacts: { pageInfo: { hasNextPage: false }, edges: [{ node: { email: 'j***@acme.example' } }] },
+        contacts: { pageInfo: { hasNextPage: false }, edges: [{ node: { id: CONTACT.id } }] },
       },
     });
+  });
+
+  it('never reads a PII field, even one its grant names or a wildcard covers', async () => {
+    for (const fields of [['Contact.id', 'Contact.phone'], ['Contact.*']]) {
+      const result = await run(
+        customers,
+        partner(['Query.customer', 'Customer.contacts', ...fields]),
+        '{ customer(id: "cust_00001") { contacts { edges { node { id phone } } } } }',
+      );
+      expect(result.errors?.map((e) => [e.extensions['code'], e.path?.join('.')])).toEqual([
+        ['FORBIDDEN', 'customer.contacts.edges.0.node.phone'],
+      ]);
+      expect(result.data).toEqual({ customer: { contacts: { edges: [{ node: { id: CONTACT.id, phone: null } }] } } });
+    }
   });
 
   it('refuses a field outside the grant with FORBIDDEN on that field only', async () => {

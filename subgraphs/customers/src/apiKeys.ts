@@ -4,7 +4,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { API_KEY_SECRET_PREFIX, hashApiKeySecret, newApiKeySecret, type ApiKeyGrant } from '@hub/core/apiKeys';
+import { isPii } from '@hub/core/classification';
 import { badUserInput, mapPrismaError, notFound } from '@hub/core/errors';
+import { hubClassification } from '@hub/core/schemaFiles';
 import { appendOutbox, type RawExecutor } from '@hub/core/sync/outbox';
 import { checkDomainsClaim } from '@hub/core/viewer';
 import { customerId, requiredText } from '@hub/core/validate';
@@ -79,6 +81,11 @@ export function checkApiKeyInput(input: ApiKeyInput): CheckedApiKeyInput {
   if (fields.length > MAX_FIELDS) throw badUserInput('input.fields', `must name at most ${MAX_FIELDS} fields`);
   const bad = fields.find((field) => !FIELD_RE.test(field));
   if (bad !== undefined) throw badUserInput('input.fields', `${JSON.stringify(bad)} is not "Type.field" or "Type.*"`);
+  // Partners never read personal data (the shield refuses it whatever the grant says); a grant that
+  // names it is refused here so that no admin believes otherwise.
+  const personal = fields.filter((field) => isPii(hubClassification(), field));
+  if (personal.length > 0)
+    throw badUserInput('input.fields', `personal data (PII) is never granted to partners: ${personal.join(', ')}`);
   return { name, app, customerIds, fields, domains: [] };
 }
 

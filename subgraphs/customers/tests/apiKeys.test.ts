@@ -147,7 +147,7 @@ describe('customers subgraph: partner API keys', () => {
     expect(JSON.stringify(list)).not.toContain(secret.slice(8, 20));
   });
 
-  it('refuses grants naming another tenant’s customers, unsafe app names and malformed fields', async () => {
+  it('refuses grants naming another tenant’s customers, unsafe app names, malformed fields and personal data', async () => {
     const globexCustomer = demoCustomers().find((customer) => customer.tenantId === 'globex')?.id;
     const cases: [Record<string, unknown>, string][] = [
       [{ ...INPUT, customerIds: ['cust_00001', globexCustomer] }, 'input.customerIds'],
@@ -155,6 +155,9 @@ describe('customers subgraph: partner API keys', () => {
       [{ ...INPUT, app: '../../etc/passwd' }, 'input.app'],
       [{ ...INPUT, fields: ['customer.name'] }, 'input.fields'],
       [{ ...INPUT, fields: ['Customer'] }, 'input.fields'],
+      // Personal data (classified PII in the schema) is never a partner's.
+      [{ ...INPUT, fields: ['Customer.name', 'Contact.email'] }, 'input.fields'],
+      [{ ...INPUT, fields: ['Contact.phone'] }, 'input.fields'],
       [{ ...INPUT, name: '  ' }, 'input.name'],
     ];
     for (const [input, field] of cases) {

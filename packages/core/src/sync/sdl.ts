@@ -34,18 +34,18 @@ export function declaresSync(domain: string, schemaText: string): boolean {
 export function syncSdl(domain: string): string {
   const D = pascal(domain);
   return `
-extend type Query {
+extend type Query @classification(level: "INTERNAL") {
   "Sync bookkeeping per domain (admins)."
   sync: SyncDomains! @shareable
 }
 
 "Each domain's sync bookkeeping; every domain answers its own field."
-type SyncDomains @shareable {
+type SyncDomains @shareable @classification(level: "INTERNAL") {
   "${D} data quality, conflicts and dead letters."
   ${domain}: DomainSync!
 }
 
-extend type Mutation {
+extend type Mutation @classification(level: "INTERNAL") {
   "Applies a batch of ${domain} sync events (at most 1,000 per transaction); one result per event, in order."
   sync${D}("The events, in order." events: [${D}SyncEventInput!]!): SyncBatchResult!
   "Overrides a recorded ${domain} conflict with the picked value, through the same pipeline (admins)."

@@ -927,6 +927,18 @@ export type ResolversParentTypes = ResolversObject<{
   String: Scalars['String']['output'];
 }>;
 
+export type ClassificationDirectiveArgs = {
+  level: Scalars['String']['input'];
+  mask?: Maybe<Scalars['String']['input']>;
+};
+
+export type ClassificationDirectiveResolver<
+  Result,
+  Parent,
+  ContextType = Context,
+  Args = ClassificationDirectiveArgs,
+> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type InaccessibleDirectiveArgs = {};
 
 export type InaccessibleDirectiveResolver<
@@ -1367,6 +1379,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
 }>;
 
 export type DirectiveResolvers<ContextType = Context> = ResolversObject<{
+  classification?: ClassificationDirectiveResolver<any, any, ContextType>;
   inaccessible?: InaccessibleDirectiveResolver<any, any, ContextType>;
   interfaceObject?: InterfaceObjectDirectiveResolver<any, any, ContextType>;
   link?: LinkDirectiveResolver<any, any, ContextType>;
