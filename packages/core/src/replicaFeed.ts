@@ -13,6 +13,7 @@
 import { randomUUID } from 'node:crypto';
 import type { SqlTx, StoreSql } from '@hub/store';
 import type { Domain } from './domains.js';
+import { CUSTOMER_ERASED, eraseInStore, type ErasurePlan } from './erasure.js';
 import { defineConsumer, type ConsumerDefinition, type EventBus, type EventEnvelope } from './events/types.js';
 import { STREAM_TENANT } from './events/remote.js';
 import type { Logger } from './logger.js';
@@ -25,6 +26,7 @@ export const REPLICA_EVENT_TYPES = [
   'customers.update_customer',
   'customers.assign_owner',
   'customers.customer_deleted',
+  CUSTOMER_ERASED,
   'customers.api_key_granted',
   'customers.api_key_revoked',
 ] as const;
@@ -48,11 +50,14 @@ const strings = (value: unknown): string[] =>
 async function upsertCustomer(tx: SqlTx, tenantId: string, customerId: string, ownerId: unknown, cursor: string) {
   // An event that does not change the owner keeps the stored one; a row written again is live again.
   await tx.execute(
+    // ... except an erased one: an older event replayed from the bus (JetStream keeps payloads the
+    // stores scrubbed) must not bring it back.
     `INSERT INTO "hub_customer_replica" ("tenant_id", "customer_id", "owner_id", "deleted", "cursor", "updated_at")
-     VALUES ($1, $2, $3, false, $4, now())
+     VALUES ($1, $2, $3,
+             EXISTS (SELECT 1 FROM "hub_erased_customer" WHERE "tenant_id" = $1 AND "customer_id" = $2), $4, now())
      ON CONFLICT ("tenant_id", "customer_id") DO UPDATE SET
        "owner_id" = coalesce(EXCLUDED."owner_id", "hub_customer_replica"."owner_id"),
-       "deleted" = false, "cursor" = EXCLUDED."cursor", "updated_at" = now()`,
+       "deleted" = EXCLUDED."deleted", "cursor" = EXCLUDED."cursor", "updated_at" = now()`,
     [tenantId, customerId, typeof ownerId === 'string' ? ownerId : null, cursor],
   );
 }
@@ -67,9 +72,25 @@ async function upsertGrant(tx: SqlTx, grant: GrantEventPayload, cursor: string) 
   );
 }
 
-/** Applies one customers-stream event to the replica tables in `tx`. */
-export async function applyReplicaEvent(tx: SqlTx, event: EventEnvelope): Promise<void> {
+/**
+ * Applies one customers-stream event to the replica tables in `tx`; an erasure also erases the
+ * customer's rows of this domain (`plan`) in the same transaction, so the tombstone and the
+ * erasure commit together.
+ */
+export async function applyReplicaEvent(tx: SqlTx, event: EventEnvelope, plan?: ErasurePlan): Promise<void> {
   const { payload, tenantId, cursor } = event;
+  if (event.type === CUSTOMER_ERASED) {
+    if (event.customerId === null) return;
+    await tx.execute(
+      `INSERT INTO "hub_customer_replica" ("tenant_id", "customer_id", "deleted", "cursor") VALUES ($1, $2, true, $3)
+       ON CONFLICT ("tenant_id", "customer_id") DO UPDATE SET "deleted" = true, "cursor" = EXCLUDED."cursor", "updated_at" = now()`,
+      [tenantId, event.customerId, cursor],
+    );
+    if (!plan) throw new Error(`replica: ${CUSTOMER_ERASED} needs the domain's erasure plan`);
+    const requestedBy = typeof payload['requestedBy'] === 'string' ? payload['requestedBy'] : event.source;
+    await eraseInStore(tx, plan, tenantId, event.customerId, requestedBy);
+    return;
+  }
   if (event.type === 'customers.customer_deleted') {
     if (event.customerId === null) return;
     await tx.execute(
@@ -108,18 +129,18 @@ export async function applyReplicaEvent(tx: SqlTx, event: EventEnvelope): Promis
 }
 
 /** The replica's consumer in `domain` (the kit registers it beside the domain's own consumers). */
-export function replicaConsumer(domain: Domain): ConsumerDefinition {
+export function replicaConsumer(domain: Domain, erasure: ErasurePlan): ConsumerDefinition {
   return defineConsumer({
     name: replicaConsumerName(domain),
     from: 'customers',
     types: REPLICA_EVENT_TYPES,
     source: 'customer-replica',
     start: { from: 'beginning' },
-    handle: ({ tx, event }) => applyReplicaEvent(tx, event),
+    handle: ({ tx, event }) => applyReplicaEvent(tx, event, erasure),
     // Plain writes in the consumer's transaction (no sync pipeline, so no outbox lock held between
     // events): a batch of deliveries applies in one transaction, as a catch-up after an import needs.
     async handleBatch({ tx, events }) {
-      for (const event of events) await applyReplicaEvent(tx, event);
+      for (const event of events) await applyReplicaEvent(tx, event, erasure);
     },
   });
 }

@@ -52,6 +52,14 @@ import {
 import { ownTablesDirectory, replicaDirectory, type CustomerDirectory } from './replica.js';
 import { bootstrapReplica, createSnapshotReader, replicaBehind, replicaConsumer, waitCaughtUp } from './replicaFeed.js';
 import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
+import { classifyDocument } from './classification.js';
+import {
+  createErasureAdmin,
+  erasurePlan,
+  type ErasureAdmin,
+  type ErasureDeclaration,
+  type ErasurePlan,
+} from './erasure.js';
 import { createSyncPipeline, type SyncPipeline, type SyncPipelineOptions } from './sync/engine.js';
 import { syncResolvers, type SyncRequestContext } from './sync/sdl.js';
 import { subgraphSdl } from './schemaFiles.js';
@@ -127,6 +135,11 @@ export interface SubgraphDefinition<C, L> {
    * this subgraph's process against its store (events/consumer.ts).
    */
   consumers?: readonly ConsumerDefinition[];
+  /**
+   * Right to erasure (erasure.ts): models the domain must keep (with the reason) and customer-keyed
+   * models the graph does not serve. Every other customer-keyed model's rows of an erased customer go.
+   */
+  erasure?: ErasureDeclaration;
 }
 
 export interface SubgraphConfig {
@@ -293,6 +306,7 @@ function requestSync(options: {
   consumers: () => readonly { name: string; from: Domain }[];
   bus: () => EventBus | undefined;
   onCommitted: () => void;
+  erasure: ErasurePlan;
 }): SyncRequestContext['sync'] {
   const { viewer } = options;
   const actor = `${viewer.roles[0] ?? 'viewer'}:${viewer.userId}`;
@@ -314,6 +328,7 @@ function requestSync(options: {
   let pipeline: SyncPipeline | undefined;
   let admin: SyncAdmin | undefined;
   let events: EventsAdmin | undefined;
+  let erasure: ErasureAdmin | undefined;
   const writes = () => (pipeline ??= pipelineWith(new Set(integration ? [viewer.userId] : [])));
   return {
     domain: options.definition.domain,
@@ -325,6 +340,15 @@ function requestSync(options: {
         runner: options.runner,
         consumers: options.consumers,
         bus: options.bus,
+      }));
+    },
+    get erasure() {
+      return (erasure ??= createErasureAdmin({
+        sql: options.store.sql,
+        plan: options.erasure,
+        tenantId: viewer.tenantId,
+        actor,
+        onCommitted: options.onCommitted,
       }));
     },
     apply: (events) => writes().apply(events),
@@ -371,6 +395,9 @@ export async function startSubgraph<C, L>(
   }
 
   const domain = def.name as Domain;
+  // What erasing a customer deletes or keeps here, derived once from the customer keys, the
+  // declaration and the schema's classification (a retained model the keys do not know throws).
+  const erasure = erasurePlan(domain, def.customerKeys, def.erasure, classifyDocument(def.typeDefs));
   // A domain without a declaration still gets a pipeline (it knows no kinds), so ctx.sync is always there.
   const syncDefinition: SyncDefinition = def.sync ?? { domain, kinds: [], models: {} };
   // The consumers this domain runs, as the status and the weekly report name them (their lag is read
@@ -457,7 +484,7 @@ export async function startSubgraph<C, L>(
   if (checksCustomers && !signer) throw new Error(`subgraph ${def.name} needs HUB_SERVICE_PRIVATE_KEY`);
 
   // Change events: the relay moves this store's outbox to the bus; the consumers apply other streams.
-  const events = await openEvents({ def, config, store, signer, metrics, log, syncDefinition, domain });
+  const events = await openEvents({ def, config, store, signer, metrics, log, syncDefinition, domain, erasure });
   eventsRef.current = events;
   logRef.current = events.localLog;
   const grantsServices = Object.values(def.permissions ?? {}).some((roles) => roles.includes('service'));
@@ -521,6 +548,7 @@ export async function startSubgraph<C, L>(
           consumers: consumerRefs,
           bus: () => events.context.bus,
           onCommitted: events.wake,
+          erasure,
         });
         return {
           viewer: scoped,
@@ -577,11 +605,12 @@ async function openEvents<C, L>(options: {
   log: Logger;
   syncDefinition: SyncDefinition;
   domain: Domain;
+  erasure: ErasurePlan;
 }) {
   const { def, config, store, signer, metrics, log, domain } = options;
   // The customer replica's consumer runs in every domain but customers (replicaFeed.ts).
   const replicated = domain !== 'customers';
-  const consumers = [...(replicated ? [replicaConsumer(domain)] : []), ...(def.consumers ?? [])];
+  const consumers = [...(replicated ? [replicaConsumer(domain, options.erasure)] : []), ...(def.consumers ?? [])];
   // The relay, the log's readers, the consumers' bookkeeping and the backlog gauge are background
   // work: they use the store's uninstrumented driver, so per-request statement metrics count requests.
   const eventMetrics = createEventMetrics(metrics.registry, domain, store.backgroundSql);

@@ -22,6 +22,8 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
     'ApiKeyEdge.*': ['admin'],
     'CreateApiKeyPayload.*': ['admin'],
     'Mutation.deleteCustomer': ['admin'],
+    'Mutation.eraseCustomer': ['admin'],
+    'Query.customerErasure': ['admin'],
     // The other domains' own call (service principals), filling a new store's customer replica.
     'Query._replicaSnapshot': ['service'],
     'ReplicaSnapshot.*': ['service'],

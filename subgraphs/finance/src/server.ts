@@ -24,6 +24,15 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
     Invoice: 'customerId',
     FinanceDailyRollup: 'customerId',
   },
+  // Financial records outlive the customer (bookkeeping and tax law keep invoices and revenue
+  // recognition for years): an erasure keeps them under the customer id, their personal fields
+  // (none today: every field of both is INTERNAL) anonymised; the analytics rows go.
+  erasure: {
+    retain: {
+      Invoice: 'financial record: invoices are kept for the statutory retention period (10 years)',
+      RevenueAttribution: 'financial record: revenue recognition is kept for the statutory retention period',
+    },
+  },
   seedDemo,
   sync,
   jobs,

@@ -15,6 +15,9 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   PrismaClient,
   createLoaders,
   customerKeys,
+  // The consumers' inputs (per customer, from the other domains' events) are no graph type, so not
+  // a customer key; an erasure removes them too.
+  erasure: { models: { HealthInputRow: 'customerId' } },
   // Health is computed; the one hand-set value is an admin's override, recorded as such (override.ts).
   permissions: {
     'Mutation.overrideHealth': ['admin'],

@@ -9,6 +9,7 @@
  * (scripts/*.mjs) can use it too.
  */
 import { badUserInput } from '../errors.js';
+import type { ErasureAdmin } from '../erasure.js';
 import type { EventsAdmin } from '../events/admin.js';
 import type { JobRunRecord } from '../events/jobs.js';
 import type { SyncAdmin } from './admin.js';
@@ -43,6 +44,15 @@ extend type Query @classification(level: "INTERNAL") {
 type SyncDomains @shareable @classification(level: "INTERNAL") {
   "${D} data quality, conflicts and dead letters."
   ${domain}: DomainSync!
+}
+
+"""
+A customer's erasure (\`eraseCustomer\`, \`customerErasure\`), as each domain reports it (admins).
+"""
+type CustomerErasure @key(fields: "customerId") @classification(level: "INTERNAL") {
+  customerId: ID!
+  "What the ${domain} domain erased; waits briefly for the domain to apply a fresh erasure."
+  ${domain}: DomainErasure!
 }
 
 extend type Mutation @classification(level: "INTERNAL") {
@@ -99,7 +109,7 @@ function counts(results: readonly SyncResult[]) {
 
 /** What the sync resolvers need from the request context (`ctx.sync`). */
 export interface SyncRequestContext {
-  sync: SyncPipeline & { admin: SyncAdmin; events: EventsAdmin };
+  sync: SyncPipeline & { admin: SyncAdmin; events: EventsAdmin; erasure: ErasureAdmin };
 }
 
 /** A run as the GraphQL `JobRun` type shows it (enums upper-case, the summary as JSON text). */
@@ -150,6 +160,11 @@ export function syncResolvers(definition: SyncDefinition): Record<string, Record
   return {
     Query: { sync: () => ({}) },
     SyncDomains: { [domain]: () => ({ domain }) },
+    CustomerErasure: {
+      __resolveReference: (ref: { customerId: string }) => ({ customerId: ref.customerId }),
+      [domain]: (parent: { customerId: string }, _args: unknown, ctx: SyncRequestContext) =>
+        ctx.sync.erasure.report(parent.customerId),
+    },
     DomainSync: {
       domain: () => domain,
       dataQuality: (_p: unknown, args: { windowHours?: number | null }, ctx: SyncRequestContext) =>

@@ -8,6 +8,7 @@ import type {
   ApiKey as ApiKeyModel,
 } from '@hub/store/customers';
 import type { ApiKeyGrantRow as ApiKeyGrantRowModel } from '../apiKeys.js';
+import type { CustomerErasureRef as CustomerErasureRefModel } from '@hub/core/erasure';
 import type { Context } from '../context.js';
 export type Maybe<T> = T | null;
 export type InputMaybe<T> = Maybe<T>;
@@ -118,6 +119,47 @@ export type AssignOwnerInput = {
   ownerId: Scalars['ID']['input'];
   /** Role the owner takes; assigning the CSM also moves the customer to that owner's book of business. */
   role: OwnerRole;
+};
+
+/** A batch job a domain declares (subgraphs/<domain>/src/jobs.ts). */
+export type BatchJob = {
+  __typename?: 'BatchJob';
+  description: Scalars['String']['output'];
+  domain: Scalars['String']['output'];
+  /** What run<Domain>Job and `npm run job` take, e.g. finance-rollup. */
+  name: Scalars['String']['output'];
+  /** Cron in UTC; null for on-demand only. */
+  schedule?: Maybe<Scalars['String']['output']>;
+};
+
+/** Which value an override keeps. */
+export type ConflictPick = 'INCOMING' | 'STORED';
+
+/** How a field conflict was decided. */
+export type ConflictRule =
+  /** The later source time wins. */
+  | 'LATEST_SOURCE_TIME'
+  /** An admin picked the value with resolve<Domain>Conflict. */
+  | 'OVERRIDE'
+  /** The field's system of record (declared per domain) wins whatever the time. */
+  | 'SYSTEM_OF_RECORD'
+  /** Equal source times: the stored value is kept. */
+  | 'TIE_KEEPS_STORED';
+
+/** Which side of a conflict won. */
+export type ConflictWinner = 'INCOMING' | 'STORED';
+
+/** A consumer of this domain and how far behind the stream it reads it is. */
+export type ConsumerLag = {
+  __typename?: 'ConsumerLag';
+  /** The producing domain whose stream it reads. */
+  from: Scalars['String']['output'];
+  /** Events not yet acknowledged (the whole stream, every tenant). */
+  lag: Scalars['Int']['output'];
+  /** Durable name, e.g. health.recompute. */
+  name: Scalars['String']['output'];
+  /** Commit time of the oldest of them; null when caught up. */
+  oldestPendingAt?: Maybe<Scalars['DateTime']['output']>;
 };
 
 /** A person at a customer. `email` and `phone` are personal data. */
@@ -344,6 +386,14 @@ export type CustomerEdge = {
   node: Customer;
 };
 
+/** A customer's erasure (`eraseCustomer`, `customerErasure`), as each domain reports it (admins). */
+export type CustomerErasure = {
+  __typename?: 'CustomerErasure';
+  customerId: Scalars['ID']['output'];
+  /** What the customers domain erased; waits briefly for the domain to apply a fresh erasure. */
+  customers: DomainErasure;
+};
+
 /** Narrows a customer list. All given criteria must hold. */
 export type CustomerFilter = {
   /** Only customers of this industry (exact match). */
@@ -415,11 +465,195 @@ export type CustomersSyncEventInput = {
   source?: InputMaybe<Scalars['String']['input']>;
 };
 
+/** Data quality of one domain for the caller's tenant over a window. */
+export type DataQualityReport = {
+  __typename?: 'DataQualityReport';
+  /** Share of records valid: mean validity, rejected records counting 0. */
+  accuracy: QualityDimension;
+  completeness: QualityDimension;
+  consistency: QualityDimension;
+  domain: Scalars['String']['output'];
+  /** Records received in the window (accepted and rejected). */
+  records: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  /** Mean record score. */
+  score?: Maybe<Scalars['Float']['output']>;
+  since: Scalars['DateTime']['output'];
+  timeliness: QualityDimension;
+  until: Scalars['DateTime']['output'];
+};
+
+/** Waiting (not replayed) dead letters of the tenant. */
+export type DeadLetterCounts = {
+  __typename?: 'DeadLetterCounts';
+  /** Events a consumer of this domain gave up on. */
+  consumer: Scalars['Int']['output'];
+  /** Sync events the pipeline refused (`deadLetters`). */
+  sync: Scalars['Int']['output'];
+};
+
 /** What `deleteCustomer` removed. */
 export type DeletedCustomer = {
   __typename?: 'DeletedCustomer';
   /** Id of the deleted customer. */
   id: Scalars['ID']['output'];
+};
+
+/** What erasing a customer did in one domain (admins). */
+export type DomainErasure = {
+  __typename?: 'DomainErasure';
+  /** Bookkeeping records scrubbed: outbox payloads reduced to their envelope, conflicts, row sources and dead letters deleted. */
+  bookkeeping: Array<ErasureCount>;
+  /** Rows deleted, per model. */
+  deleted: Array<ErasureCount>;
+  /** When this domain erased it; null while PENDING. */
+  erasedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Who asked (`admin:<user>`). */
+  requestedBy?: Maybe<Scalars['String']['output']>;
+  /** Rows kept because the domain must retain them, their PII and CONFIDENTIAL fields anonymised. */
+  retained: Array<ErasureCount>;
+  status: ErasureStatus;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSync = {
+  __typename?: 'DomainSync';
+  /** Quality over the last `windowHours` hours (default 24, at most 2160). */
+  dataQuality: DataQualityReport;
+  deadLetters: SyncDeadLetterConnection;
+  domain: Scalars['String']['output'];
+  /** Change events this domain's consumers dead-lettered, oldest first. */
+  eventDeadLetters: EventDeadLetterConnection;
+  /** Weekly integration-health reports, newest first. */
+  integrationHealth: IntegrationHealthReportConnection;
+  /** One run, e.g. to follow a run started with run<Domain>Job. */
+  jobRun?: Maybe<JobRun>;
+  /** Runs of the domain's jobs for the caller's tenant (and runs over every tenant), newest first. */
+  jobRuns: JobRunConnection;
+  /** The domain's batch jobs. */
+  jobs: Array<BatchJob>;
+  /** Events/s, backlog, consumer lag, dead letters, last error and latest job runs, now. */
+  status: SyncStatus;
+  syncConflicts: SyncConflictConnection;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDataQualityArgs = {
+  windowHours?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncDeadLettersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncDeadLetterFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncEventDeadLettersArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncIntegrationHealthArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncJobRunArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncJobRunsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+  job?: InputMaybe<Scalars['String']['input']>;
+  status?: InputMaybe<JobRunStatus>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncSyncConflictsArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  filter?: InputMaybe<SyncConflictFilter>;
+  first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** Rows of one model an erasure deleted, kept or scrubbed. */
+export type ErasureCount = {
+  __typename?: 'ErasureCount';
+  count: Scalars['Int']['output'];
+  /** Prisma model or bookkeeping table, e.g. `Contact`, `hub_sync_outbox`. */
+  model: Scalars['String']['output'];
+  /** Why the rows were kept (retained models only). */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** Where one domain stands with a customer's erasure. */
+export type ErasureStatus =
+  /** This domain erased the customer's personal data (see the counts). */
+  | 'ERASED'
+  /** The customers domain erased the customer; this domain has not applied it yet (it will: the event is durable). */
+  | 'PENDING';
+
+/** A change event one of this domain's consumers gave up on, kept whole for an admin to replay. */
+export type EventDeadLetter = {
+  __typename?: 'EventDeadLetter';
+  /** Deliveries that failed before it was set aside. */
+  attempts: Scalars['Int']['output'];
+  /** The consumer's durable name (`health.recompute`). */
+  consumer: Scalars['String']['output'];
+  /** The event envelope as JSON text. */
+  envelope: Scalars['String']['output'];
+  eventId: Scalars['ID']['output'];
+  firstFailedAt: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  lastFailedAt: Scalars['DateTime']['output'];
+  reason: Scalars['String']['output'];
+  /** APPLIED or DUPLICATE once replayed. */
+  replayOutcome?: Maybe<Scalars['String']['output']>;
+  replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The producing domain. */
+  stream: Scalars['String']['output'];
+  type: Scalars['String']['output'];
+};
+
+export type EventDeadLetterConnection = {
+  __typename?: 'EventDeadLetterConnection';
+  edges: Array<EventDeadLetterEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type EventDeadLetterEdge = {
+  __typename?: 'EventDeadLetterEdge';
+  cursor: Scalars['String']['output'];
+  node: EventDeadLetter;
+};
+
+/** What replaying one event dead letter did. */
+export type EventDeadLetterReplay = {
+  __typename?: 'EventDeadLetterReplay';
+  id: Scalars['ID']['output'];
+  /** APPLIED (now applied), DUPLICATE (it already was) or FAILED (still failing: see reason). */
+  outcome: Scalars['String']['output'];
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** What a replay re-drove for one consumer. */
+export type EventReplayReport = {
+  __typename?: 'EventReplayReport';
+  consumer: Scalars['String']['output'];
+  /** Failed again: dead-lettered. */
+  failed: Scalars['Int']['output'];
+  /** Events of the consumer's types read from the log. */
+  read: Scalars['Int']['output'];
+  /** Applied now (they were not in the consumer's inbox). */
+  redriven: Scalars['Int']['output'];
+  /** Already applied: skipped by the inbox. */
+  skipped: Scalars['Int']['output'];
 };
 
 /** One committed change of this subgraph's stream (the envelope of packages/core/src/events/types.ts). */
@@ -452,6 +686,109 @@ export type HubEventPage = {
   events: Array<HubEvent>;
 };
 
+/** The weekly integration-health report of one domain for one tenant (job integration-health). */
+export type IntegrationHealthReport = {
+  __typename?: 'IntegrationHealthReport';
+  accuracy?: Maybe<Scalars['Float']['output']>;
+  completeness?: Maybe<Scalars['Float']['output']>;
+  consistency?: Maybe<Scalars['Float']['output']>;
+  consumerDeadLetters: Scalars['Int']['output'];
+  /** The domain's consumers when the report ran. */
+  consumers: Array<ConsumerLag>;
+  createdAt: Scalars['DateTime']['output'];
+  domain: Scalars['String']['output'];
+  /** Outbox events committed in the period, and their mean rate. */
+  events: Scalars['Int']['output'];
+  eventsPerSecond: Scalars['Float']['output'];
+  outboxBacklog: Scalars['Int']['output'];
+  periodEnd: Scalars['DateTime']['output'];
+  periodStart: Scalars['DateTime']['output'];
+  /** Relay publish lag (commit to publish) of the period's events, ms. */
+  publishLagP50Ms?: Maybe<Scalars['Float']['output']>;
+  publishLagP95Ms?: Maybe<Scalars['Float']['output']>;
+  /** Mean quality of the period's records (hub_sync_quality). */
+  qualityScore?: Maybe<Scalars['Float']['output']>;
+  /** Sync records received, and how many were rejected. */
+  records: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  runId: Scalars['ID']['output'];
+  syncDeadLetters: Scalars['Int']['output'];
+};
+
+export type IntegrationHealthReportConnection = {
+  __typename?: 'IntegrationHealthReportConnection';
+  edges: Array<IntegrationHealthReportEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type IntegrationHealthReportEdge = {
+  __typename?: 'IntegrationHealthReportEdge';
+  cursor: Scalars['String']['output'];
+  node: IntegrationHealthReport;
+};
+
+/** One run of a batch job, as recorded in the domain's store. */
+export type JobRun = {
+  __typename?: 'JobRun';
+  /** How many times a runner started or resumed it (a killed run resumes from its checkpoint). */
+  attempts: Scalars['Int']['output'];
+  domain: Scalars['String']['output'];
+  endedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** The last failure, or why it was resumed. */
+  error?: Maybe<Scalars['String']['output']>;
+  /** Items that failed (e.g. rejected by the sync pipeline). */
+  failed: Scalars['Int']['output'];
+  /** Host and process id of the runner that last ran it. */
+  host?: Maybe<Scalars['String']['output']>;
+  /** The run id (also the job queue's id of it). */
+  id: Scalars['ID']['output'];
+  job: Scalars['String']['output'];
+  pid?: Maybe<Scalars['Int']['output']>;
+  /** Items done so far (customers, tenants): updated with every checkpoint. */
+  processed: Scalars['Int']['output'];
+  queuedAt: Scalars['DateTime']['output'];
+  startedAt?: Maybe<Scalars['DateTime']['output']>;
+  status: JobRunStatus;
+  /** The job's summary details (JSON text), once it succeeded. */
+  summary?: Maybe<Scalars['String']['output']>;
+  /** The tenant it ran for; null for a run over every tenant of the store. */
+  tenantId?: Maybe<Scalars['String']['output']>;
+  /** Items in all, once the job knows. */
+  total?: Maybe<Scalars['Int']['output']>;
+  trigger: JobTrigger;
+};
+
+export type JobRunConnection = {
+  __typename?: 'JobRunConnection';
+  edges: Array<JobRunEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type JobRunEdge = {
+  __typename?: 'JobRunEdge';
+  cursor: Scalars['String']['output'];
+  node: JobRun;
+};
+
+/** Where a job run is in its life. */
+export type JobRunStatus =
+  | 'CANCELLED'
+  /** Failed for good: its retries are spent. */
+  | 'FAILED'
+  /** Waiting for a runner (a new run, or one to be retried or resumed). */
+  | 'QUEUED'
+  | 'RUNNING'
+  | 'SUCCEEDED';
+
+/** What started a job run. */
+export type JobTrigger =
+  /** An admin: run<Domain>Job or `npm run job`. */
+  | 'MANUAL'
+  /** The job's cron schedule (UTC). */
+  | 'SCHEDULE';
+
 /** Lifecycle status of a customer. */
 export type LifecycleStatus =
   /** Live and in good standing. */
@@ -476,8 +813,29 @@ export type Mutation = {
   createCustomer: Customer;
   /** Deletes a customer with its contacts and account team (admins only); every domain's rules drop it within a second. NOT_FOUND when the id is unknown in the viewer's tenant. */
   deleteCustomer: DeletedCustomer;
+  /**
+   * Right to erasure (admins only): deletes the customer, its contacts and account team here and its
+   * rows in every domain, scrubs its values from the sync bookkeeping, and keeps only what a domain
+   * must retain (finance's invoices and revenue records) with their personal fields anonymised. The
+   * id can never be written again. Each domain's field of the answer reports what it did (waiting
+   * briefly for it). NOT_FOUND when the id is unknown in the viewer's tenant; erasing again answers
+   * the first report.
+   */
+  eraseCustomer: CustomerErasure;
+  /** Re-runs a customers dead letter, as stored or as corrected (admins). */
+  replayCustomersDeadLetter: SyncEventResult;
+  /** Re-runs a change event one of the customers consumers dead-lettered (admins). */
+  replayCustomersEventDeadLetter: EventDeadLetterReplay;
+  /** Re-drives the customers consumers of `producer`'s stream from `from` (a cursor, or an ISO time) for the caller's tenant; the inbox skips what was applied (admins). */
+  replayCustomersEvents: Array<EventReplayReport>;
+  /** Overrides a recorded customers conflict with the picked value, through the same pipeline (admins). */
+  resolveCustomersConflict: SyncEventResult;
   /** Revokes a partner API key (admins only); the gateway stops accepting it within 30 seconds. Revoking twice is harmless. */
   revokeApiKey: ApiKey;
+  /** Queues a run of one of the customers jobs for the caller's tenant and returns it; follow it with `sync { customers { jobRun(id) } }` (admins). */
+  runCustomersJob: JobRun;
+  /** Applies a batch of customers sync events (at most 1,000 per transaction); one result per event, in order. */
+  syncCustomers: SyncBatchResult;
   /** Changes a contact; NOT_FOUND when the id is unknown in the viewer's tenant. */
   updateContact: Contact;
   /** Changes a customer; NOT_FOUND when the id is unknown in the viewer's tenant. */
@@ -510,8 +868,48 @@ export type MutationDeleteCustomerArgs = {
 };
 
 /** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
+export type MutationEraseCustomerArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
+export type MutationReplayCustomersDeadLetterArgs = {
+  event?: InputMaybe<CustomersSyncEventInput>;
+  id: Scalars['ID']['input'];
+};
+
+/** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
+export type MutationReplayCustomersEventDeadLetterArgs = {
+  id: Scalars['ID']['input'];
+};
+
+/** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
+export type MutationReplayCustomersEventsArgs = {
+  consumer?: InputMaybe<Scalars['String']['input']>;
+  from: Scalars['String']['input'];
+  producer: Scalars['String']['input'];
+};
+
+/** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
+export type MutationResolveCustomersConflictArgs = {
+  id: Scalars['ID']['input'];
+  pick: ConflictPick;
+};
+
+/** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
 export type MutationRevokeApiKeyArgs = {
   id: Scalars['ID']['input'];
+};
+
+/** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
+export type MutationRunCustomersJobArgs = {
+  job: Scalars['String']['input'];
+  tenant?: InputMaybe<Scalars['String']['input']>;
+};
+
+/** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
+export type MutationSyncCustomersArgs = {
+  events: Array<CustomersSyncEventInput>;
 };
 
 /** Writes to customers, contacts and account teams. Every write stays inside the viewer's tenant. */
@@ -563,6 +961,17 @@ export type PageInfo = {
   startCursor?: Maybe<Scalars['String']['output']>;
 };
 
+/** One quality dimension over the window, beside the brief's target. */
+export type QualityDimension = {
+  __typename?: 'QualityDimension';
+  /** value >= target (null when either is missing). */
+  meetsTarget?: Maybe<Scalars['Boolean']['output']>;
+  /** The brief's target (accuracy 0.999, completeness 0.98, consistency 0.995); null where it sets none. */
+  target?: Maybe<Scalars['Float']['output']>;
+  /** Mean 0..1 over the window's records (null when there were none). */
+  value?: Maybe<Scalars['Float']['output']>;
+};
+
 /** Customer accounts, their contacts and account teams. */
 export type Query = {
   __typename?: 'Query';
@@ -582,8 +991,12 @@ export type Query = {
   contact?: Maybe<Contact>;
   /** One customer by id, or null when the viewer's tenant has no such customer. */
   customer?: Maybe<Customer>;
+  /** The erasure of a customer (admins only), as each domain reports it; null when it was never erased. */
+  customerErasure?: Maybe<CustomerErasure>;
   /** Customers of the viewer's tenant, ordered by id. */
   customers: CustomerConnection;
+  /** Sync bookkeeping per domain (admins). */
+  sync: SyncDomains;
   /** The viewer's tenant. */
   tenant?: Maybe<Tenant>;
 };
@@ -616,6 +1029,11 @@ export type QueryContactArgs = {
 /** Customer accounts, their contacts and account teams. */
 export type QueryCustomerArgs = {
   id: Scalars['ID']['input'];
+};
+
+/** Customer accounts, their contacts and account teams. */
+export type QueryCustomerErasureArgs = {
+  customerId: Scalars['ID']['input'];
 };
 
 /** Customer accounts, their contacts and account teams. */
@@ -658,6 +1076,212 @@ export type ReplicaSnapshot = {
   customers: Array<ReplicaCustomer>;
   /** Every API key grant, revoked ones included. */
   grants: Array<ReplicaGrant>;
+};
+
+/** The answer to a sync batch: every event's outcome, in order. */
+export type SyncBatchResult = {
+  __typename?: 'SyncBatchResult';
+  counts: SyncOutcomeCounts;
+  results: Array<SyncEventResult>;
+};
+
+/** One recorded field conflict, with both values. */
+export type SyncConflict = {
+  __typename?: 'SyncConflict';
+  customerId?: Maybe<Scalars['String']['output']>;
+  decidedAt: Scalars['DateTime']['output'];
+  domain: Scalars['String']['output'];
+  field: Scalars['String']['output'];
+  id: Scalars['ID']['output'];
+  incomingAt: Scalars['DateTime']['output'];
+  incomingSource: Scalars['String']['output'];
+  /** Incoming value (JSON text), its source and source time. */
+  incomingValue?: Maybe<Scalars['String']['output']>;
+  model: Scalars['String']['output'];
+  resolvedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Set once an admin overrode the decision. */
+  resolvedBy?: Maybe<Scalars['String']['output']>;
+  /** The row's natural key, as JSON text. */
+  rowKey: Scalars['String']['output'];
+  rule: ConflictRule;
+  storedAt?: Maybe<Scalars['DateTime']['output']>;
+  storedSource?: Maybe<Scalars['String']['output']>;
+  /** Stored value (JSON text), its source and source time. */
+  storedValue?: Maybe<Scalars['String']['output']>;
+  winner: ConflictWinner;
+};
+
+export type SyncConflictConnection = {
+  __typename?: 'SyncConflictConnection';
+  edges: Array<SyncConflictEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncConflictEdge = {
+  __typename?: 'SyncConflictEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncConflict;
+};
+
+/** Filters for syncConflicts; all given filters must hold. */
+export type SyncConflictFilter = {
+  customerId?: InputMaybe<Scalars['String']['input']>;
+  field?: InputMaybe<Scalars['String']['input']>;
+  model?: InputMaybe<Scalars['String']['input']>;
+  /** true: only overridden; false: only not yet overridden. */
+  resolved?: InputMaybe<Scalars['Boolean']['input']>;
+  rule?: InputMaybe<ConflictRule>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+  until?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** An event the pipeline refused, kept for an admin to fix and replay. */
+export type SyncDeadLetter = {
+  __typename?: 'SyncDeadLetter';
+  code: Scalars['String']['output'];
+  domain: Scalars['String']['output'];
+  field?: Maybe<Scalars['String']['output']>;
+  id: Scalars['ID']['output'];
+  idempotencyKey: Scalars['String']['output'];
+  kind: Scalars['String']['output'];
+  line?: Maybe<Scalars['Int']['output']>;
+  /** The payload as received (camelCase JSON text). */
+  payload: Scalars['String']['output'];
+  reason: Scalars['String']['output'];
+  receivedAt: Scalars['DateTime']['output'];
+  /** Outcome of the replay, once replayed. */
+  replayOutcome?: Maybe<SyncOutcome>;
+  replayedAt?: Maybe<Scalars['DateTime']['output']>;
+  source: Scalars['String']['output'];
+};
+
+export type SyncDeadLetterConnection = {
+  __typename?: 'SyncDeadLetterConnection';
+  edges: Array<SyncDeadLetterEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncDeadLetterEdge = {
+  __typename?: 'SyncDeadLetterEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncDeadLetter;
+};
+
+export type SyncDeadLetterFilter = {
+  kind?: InputMaybe<Scalars['String']['input']>;
+  /** true: only replayed; false: only waiting. */
+  replayed?: InputMaybe<Scalars['Boolean']['input']>;
+  since?: InputMaybe<Scalars['DateTime']['input']>;
+};
+
+/** Each domain's sync bookkeeping; every domain answers its own field. */
+export type SyncDomains = {
+  __typename?: 'SyncDomains';
+  /** Customers data quality, conflicts and dead letters. */
+  customers: DomainSync;
+};
+
+/** The latest failure of a kind. */
+export type SyncError = {
+  __typename?: 'SyncError';
+  at: Scalars['DateTime']['output'];
+  message: Scalars['String']['output'];
+  /** sync (a refused event), consumer (a dead-lettered delivery) or job (a failed run). */
+  source: Scalars['String']['output'];
+};
+
+/** The outcome of one event of a sync batch, in the order sent. */
+export type SyncEventResult = {
+  __typename?: 'SyncEventResult';
+  /** For REJECTED: an error code (BAD_USER_INPUT, NOT_FOUND, FORBIDDEN). */
+  code?: Maybe<Scalars['String']['output']>;
+  conflicts: Array<SyncFieldConflict>;
+  /** For REJECTED and stored for repair: the dead letter's id. */
+  deadLetterId?: Maybe<Scalars['ID']['output']>;
+  /** For REJECTED: the payload path at fault (e.g. financialHealth.invoiceAccuracy). */
+  field?: Maybe<Scalars['String']['output']>;
+  /** For DUPLICATE: the outcome of the first time this key was seen. */
+  firstOutcome?: Maybe<SyncOutcome>;
+  /** The key given, or the one derived from the payload. */
+  idempotencyKey: Scalars['String']['output'];
+  /** Position of the event in the batch (0-based). */
+  index: Scalars['Int']['output'];
+  /** Payload kind, as the brief names it (e.g. usage_analytics_sync). */
+  kind: Scalars['String']['output'];
+  /** NDJSON line number, for bulk imports. */
+  line?: Maybe<Scalars['Int']['output']>;
+  outcome: SyncOutcome;
+  quality?: Maybe<SyncQualityScore>;
+  /** For REJECTED: why. */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** A field whose stored and incoming values disagreed. */
+export type SyncFieldConflict = {
+  __typename?: 'SyncFieldConflict';
+  field: Scalars['String']['output'];
+  /** Conflict id; pass it to resolve<Domain>Conflict to override. */
+  id: Scalars['ID']['output'];
+  model: Scalars['String']['output'];
+  rule: ConflictRule;
+  winner: ConflictWinner;
+};
+
+/** What the sync pipeline did with one event. */
+export type SyncOutcome =
+  /** Every field of the event was written. */
+  | 'APPLIED'
+  /** The idempotency key was seen before: nothing changed; `firstOutcome` is the outcome it got then. */
+  | 'DUPLICATE'
+  /** Some fields were written, others kept the stored value (see `conflicts`). */
+  | 'MERGED'
+  /** Invalid, unknown customer or outside the caller's rows: nothing written (`code`, `reason`, `field`). */
+  | 'REJECTED'
+  /** Older than what is stored, field by field: recorded, nothing changed. */
+  | 'STALE';
+
+/** Counts per outcome of one batch. */
+export type SyncOutcomeCounts = {
+  __typename?: 'SyncOutcomeCounts';
+  applied: Scalars['Int']['output'];
+  duplicate: Scalars['Int']['output'];
+  merged: Scalars['Int']['output'];
+  rejected: Scalars['Int']['output'];
+  stale: Scalars['Int']['output'];
+};
+
+/** Data-quality score of one accepted record, each dimension 0..1. */
+export type SyncQualityScore = {
+  __typename?: 'SyncQualityScore';
+  completeness: Scalars['Float']['output'];
+  consistency: Scalars['Float']['output'];
+  /** 0.35 validity + 0.25 completeness + 0.25 consistency + 0.15 timeliness. */
+  score: Scalars['Float']['output'];
+  timeliness: Scalars['Float']['output'];
+  validity: Scalars['Float']['output'];
+};
+
+/**
+ * The live state of one domain's sync for the caller's tenant (admins): what issue 9's `syncStatus`
+ * subscription pushes, in the same shape.
+ */
+export type SyncStatus = {
+  __typename?: 'SyncStatus';
+  /** When it was read. */
+  at: Scalars['DateTime']['output'];
+  consumers: Array<ConsumerLag>;
+  deadLetters: DeadLetterCounts;
+  domain: Scalars['String']['output'];
+  /** Outbox events committed over the last minute, per second. */
+  eventsPerSecond: Scalars['Float']['output'];
+  /** The latest run of each job. */
+  jobRuns: Array<JobRun>;
+  lastError?: Maybe<SyncError>;
+  /** Outbox events not yet published by the relay. */
+  outboxBacklog: Scalars['Int']['output'];
+  tenantId: Scalars['String']['output'];
 };
 
 /** A tenant of the hub: the organisation whose data a viewer sees. */
@@ -820,11 +1444,16 @@ export type DirectiveResolverFn<
 /** Mapping of federation types */
 export type FederationTypes = ResolversObject<{
   Customer: Customer;
+  CustomerErasure: CustomerErasure;
 }>;
 
 /** Mapping of federation reference types */
 export type FederationReferenceTypes = ResolversObject<{
   Customer: { __typename: 'Customer' } & GraphQLRecursivePick<FederationTypes['Customer'], { id: true }>;
+  CustomerErasure: { __typename: 'CustomerErasure' } & GraphQLRecursivePick<
+    FederationTypes['CustomerErasure'],
+    { customerId: true }
+  >;
 }>;
 
 /** Mapping between all available schema types and the resolvers types */
@@ -839,6 +1468,11 @@ export type ResolversTypes = ResolversObject<{
   ApiKeyEdge: ResolverTypeWrapper<Omit<ApiKeyEdge, 'node'> & { node: ResolversTypes['ApiKey'] }>;
   ApiKeyGrant: ResolverTypeWrapper<ApiKeyGrantRowModel>;
   AssignOwnerInput: AssignOwnerInput;
+  BatchJob: ResolverTypeWrapper<BatchJob>;
+  ConflictPick: ConflictPick;
+  ConflictRule: ConflictRule;
+  ConflictWinner: ConflictWinner;
+  ConsumerLag: ResolverTypeWrapper<ConsumerLag>;
   Contact: ResolverTypeWrapper<ContactModel>;
   ContactConnection: ResolverTypeWrapper<
     Omit<ContactConnection, 'edges'> & { edges: Array<ResolversTypes['ContactEdge']> }
@@ -854,25 +1488,64 @@ export type ResolversTypes = ResolversObject<{
     Omit<CustomerConnection, 'edges'> & { edges: Array<ResolversTypes['CustomerEdge']> }
   >;
   CustomerEdge: ResolverTypeWrapper<Omit<CustomerEdge, 'node'> & { node: ResolversTypes['Customer'] }>;
+  CustomerErasure: ResolverTypeWrapper<CustomerErasureRefModel>;
   CustomerFilter: CustomerFilter;
   CustomerRecordSyncInput: CustomerRecordSyncInput;
   CustomerTier: CustomerTier;
   CustomersSyncEventInput: CustomersSyncEventInput;
+  DataQualityReport: ResolverTypeWrapper<DataQualityReport>;
+  Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
+  DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
   DeletedCustomer: ResolverTypeWrapper<DeletedCustomer>;
+  DomainErasure: ResolverTypeWrapper<DomainErasure>;
+  DomainSync: ResolverTypeWrapper<DomainSync>;
+  ErasureCount: ResolverTypeWrapper<ErasureCount>;
+  ErasureStatus: ErasureStatus;
+  EventDeadLetter: ResolverTypeWrapper<EventDeadLetter>;
+  EventDeadLetterConnection: ResolverTypeWrapper<EventDeadLetterConnection>;
+  EventDeadLetterEdge: ResolverTypeWrapper<EventDeadLetterEdge>;
+  EventDeadLetterReplay: ResolverTypeWrapper<EventDeadLetterReplay>;
+  EventReplayReport: ResolverTypeWrapper<EventReplayReport>;
   HubEvent: ResolverTypeWrapper<HubEvent>;
   HubEventPage: ResolverTypeWrapper<HubEventPage>;
+  IntegrationHealthReport: ResolverTypeWrapper<IntegrationHealthReport>;
+  IntegrationHealthReportConnection: ResolverTypeWrapper<IntegrationHealthReportConnection>;
+  IntegrationHealthReportEdge: ResolverTypeWrapper<IntegrationHealthReportEdge>;
+  JobRun: ResolverTypeWrapper<JobRun>;
+  JobRunConnection: ResolverTypeWrapper<JobRunConnection>;
+  JobRunEdge: ResolverTypeWrapper<JobRunEdge>;
+  JobRunStatus: JobRunStatus;
+  JobTrigger: JobTrigger;
   LifecycleStatus: LifecycleStatus;
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   OwnerAssignment: ResolverTypeWrapper<OwnerAssignmentModel>;
   OwnerRole: OwnerRole;
   PageInfo: ResolverTypeWrapper<PageInfo>;
+  QualityDimension: ResolverTypeWrapper<QualityDimension>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   ReplicaCustomer: ResolverTypeWrapper<ReplicaCustomer>;
   ReplicaGrant: ResolverTypeWrapper<ReplicaGrant>;
   ReplicaSnapshot: ResolverTypeWrapper<ReplicaSnapshot>;
+  SyncBatchResult: ResolverTypeWrapper<SyncBatchResult>;
+  SyncConflict: ResolverTypeWrapper<SyncConflict>;
+  SyncConflictConnection: ResolverTypeWrapper<SyncConflictConnection>;
+  SyncConflictEdge: ResolverTypeWrapper<SyncConflictEdge>;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: ResolverTypeWrapper<SyncDeadLetter>;
+  SyncDeadLetterConnection: ResolverTypeWrapper<SyncDeadLetterConnection>;
+  SyncDeadLetterEdge: ResolverTypeWrapper<SyncDeadLetterEdge>;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: ResolverTypeWrapper<SyncDomains>;
+  SyncError: ResolverTypeWrapper<SyncError>;
+  SyncEventResult: ResolverTypeWrapper<SyncEventResult>;
+  SyncFieldConflict: ResolverTypeWrapper<SyncFieldConflict>;
+  SyncOutcome: SyncOutcome;
+  SyncOutcomeCounts: ResolverTypeWrapper<SyncOutcomeCounts>;
+  SyncQualityScore: ResolverTypeWrapper<SyncQualityScore>;
+  SyncStatus: ResolverTypeWrapper<SyncStatus>;
   Tenant: ResolverTypeWrapper<TenantModel>;
   UpdateContactInput: UpdateContactInput;
   UpdateCustomerInput: UpdateCustomerInput;
@@ -892,6 +1565,8 @@ export type ResolversParentTypes = ResolversObject<{
   ApiKeyEdge: Omit<ApiKeyEdge, 'node'> & { node: ResolversParentTypes['ApiKey'] };
   ApiKeyGrant: ApiKeyGrantRowModel;
   AssignOwnerInput: AssignOwnerInput;
+  BatchJob: BatchJob;
+  ConsumerLag: ConsumerLag;
   Contact: ContactModel;
   ContactConnection: Omit<ContactConnection, 'edges'> & { edges: Array<ResolversParentTypes['ContactEdge']> };
   ContactEdge: Omit<ContactEdge, 'node'> & { node: ResolversParentTypes['Contact'] };
@@ -903,22 +1578,57 @@ export type ResolversParentTypes = ResolversObject<{
   Customer: CustomerModel;
   CustomerConnection: Omit<CustomerConnection, 'edges'> & { edges: Array<ResolversParentTypes['CustomerEdge']> };
   CustomerEdge: Omit<CustomerEdge, 'node'> & { node: ResolversParentTypes['Customer'] };
+  CustomerErasure: CustomerErasureRefModel;
   CustomerFilter: CustomerFilter;
   CustomerRecordSyncInput: CustomerRecordSyncInput;
   CustomersSyncEventInput: CustomersSyncEventInput;
+  DataQualityReport: DataQualityReport;
+  Float: Scalars['Float']['output'];
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
+  DeadLetterCounts: DeadLetterCounts;
   DeletedCustomer: DeletedCustomer;
+  DomainErasure: DomainErasure;
+  DomainSync: DomainSync;
+  ErasureCount: ErasureCount;
+  EventDeadLetter: EventDeadLetter;
+  EventDeadLetterConnection: EventDeadLetterConnection;
+  EventDeadLetterEdge: EventDeadLetterEdge;
+  EventDeadLetterReplay: EventDeadLetterReplay;
+  EventReplayReport: EventReplayReport;
   HubEvent: HubEvent;
   HubEventPage: HubEventPage;
+  IntegrationHealthReport: IntegrationHealthReport;
+  IntegrationHealthReportConnection: IntegrationHealthReportConnection;
+  IntegrationHealthReportEdge: IntegrationHealthReportEdge;
+  JobRun: JobRun;
+  JobRunConnection: JobRunConnection;
+  JobRunEdge: JobRunEdge;
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   OwnerAssignment: OwnerAssignmentModel;
   PageInfo: PageInfo;
+  QualityDimension: QualityDimension;
   Query: Record<PropertyKey, never>;
   ReplicaCustomer: ReplicaCustomer;
   ReplicaGrant: ReplicaGrant;
   ReplicaSnapshot: ReplicaSnapshot;
+  SyncBatchResult: SyncBatchResult;
+  SyncConflict: SyncConflict;
+  SyncConflictConnection: SyncConflictConnection;
+  SyncConflictEdge: SyncConflictEdge;
+  SyncConflictFilter: SyncConflictFilter;
+  SyncDeadLetter: SyncDeadLetter;
+  SyncDeadLetterConnection: SyncDeadLetterConnection;
+  SyncDeadLetterEdge: SyncDeadLetterEdge;
+  SyncDeadLetterFilter: SyncDeadLetterFilter;
+  SyncDomains: SyncDomains;
+  SyncError: SyncError;
+  SyncEventResult: SyncEventResult;
+  SyncFieldConflict: SyncFieldConflict;
+  SyncOutcomeCounts: SyncOutcomeCounts;
+  SyncQualityScore: SyncQualityScore;
+  SyncStatus: SyncStatus;
   Tenant: TenantModel;
   UpdateContactInput: UpdateContactInput;
   UpdateCustomerInput: UpdateCustomerInput;
@@ -1049,6 +1759,26 @@ export type ApiKeyGrantResolvers<
   tenantId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
 }>;
 
+export type BatchJobResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['BatchJob'] = ResolversParentTypes['BatchJob'],
+> = ResolversObject<{
+  description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  schedule?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type ConsumerLagResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ConsumerLag'] = ResolversParentTypes['ConsumerLag'],
+> = ResolversObject<{
+  from?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  lag?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  oldestPendingAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+}>;
+
 export type ContactResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Contact'] = ResolversParentTypes['Contact'],
@@ -1142,6 +1872,37 @@ export type CustomerEdgeResolvers<
   node?: Resolver<ResolversTypes['Customer'], ParentType, ContextType>;
 }>;
 
+export type CustomerErasureResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['CustomerErasure'] = ResolversParentTypes['CustomerErasure'],
+  FederationReferenceType extends FederationReferenceTypes['CustomerErasure'] =
+    FederationReferenceTypes['CustomerErasure'],
+> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<
+    Maybe<ResolversTypes['CustomerErasure']> | FederationReferenceType,
+    FederationReferenceType,
+    ContextType
+  >;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  customers?: Resolver<ResolversTypes['DomainErasure'], ParentType, ContextType>;
+}>;
+
+export type DataQualityReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DataQualityReport'] = ResolversParentTypes['DataQualityReport'],
+> = ResolversObject<{
+  accuracy?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  completeness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  records?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  score?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  since?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['QualityDimension'], ParentType, ContextType>;
+  until?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+}>;
+
 export interface DateScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Date'], any> {
   name: 'Date';
 }
@@ -1150,11 +1911,147 @@ export interface DateTimeScalarConfig extends GraphQLScalarTypeConfig<ResolversT
   name: 'DateTime';
 }
 
+export type DeadLetterCountsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DeadLetterCounts'] = ResolversParentTypes['DeadLetterCounts'],
+> = ResolversObject<{
+  consumer?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  sync?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
 export type DeletedCustomerResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['DeletedCustomer'] = ResolversParentTypes['DeletedCustomer'],
 > = ResolversObject<{
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+}>;
+
+export type DomainErasureResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DomainErasure'] = ResolversParentTypes['DomainErasure'],
+> = ResolversObject<{
+  bookkeeping?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  deleted?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  erasedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  requestedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  retained?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ErasureStatus'], ParentType, ContextType>;
+}>;
+
+export type DomainSyncResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DomainSync'] = ResolversParentTypes['DomainSync'],
+> = ResolversObject<{
+  dataQuality?: Resolver<
+    ResolversTypes['DataQualityReport'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDataQualityArgs, 'windowHours'>
+  >;
+  deadLetters?: Resolver<
+    ResolversTypes['SyncDeadLetterConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncDeadLettersArgs, 'first'>
+  >;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventDeadLetters?: Resolver<
+    ResolversTypes['EventDeadLetterConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncEventDeadLettersArgs, 'first'>
+  >;
+  integrationHealth?: Resolver<
+    ResolversTypes['IntegrationHealthReportConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncIntegrationHealthArgs, 'first'>
+  >;
+  jobRun?: Resolver<
+    Maybe<ResolversTypes['JobRun']>,
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncJobRunArgs, 'id'>
+  >;
+  jobRuns?: Resolver<
+    ResolversTypes['JobRunConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncJobRunsArgs, 'first'>
+  >;
+  jobs?: Resolver<Array<ResolversTypes['BatchJob']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['SyncStatus'], ParentType, ContextType>;
+  syncConflicts?: Resolver<
+    ResolversTypes['SyncConflictConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncSyncConflictsArgs, 'first'>
+  >;
+}>;
+
+export type ErasureCountResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ErasureCount'] = ResolversParentTypes['ErasureCount'],
+> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type EventDeadLetterResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetter'] = ResolversParentTypes['EventDeadLetter'],
+> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  consumer?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  envelope?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  firstFailedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  lastFailedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  replayOutcome?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  stream?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  type?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type EventDeadLetterConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetterConnection'] =
+    ResolversParentTypes['EventDeadLetterConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['EventDeadLetterEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type EventDeadLetterEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetterEdge'] = ResolversParentTypes['EventDeadLetterEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['EventDeadLetter'], ParentType, ContextType>;
+}>;
+
+export type EventDeadLetterReplayResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventDeadLetterReplay'] = ResolversParentTypes['EventDeadLetterReplay'],
+> = ResolversObject<{
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type EventReplayReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['EventReplayReport'] = ResolversParentTypes['EventReplayReport'],
+> = ResolversObject<{
+  consumer?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  read?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  redriven?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  skipped?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
 export type HubEventResolvers<
@@ -1180,6 +2077,90 @@ export type HubEventPageResolvers<
 > = ResolversObject<{
   cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   events?: Resolver<Array<ResolversTypes['HubEvent']>, ParentType, ContextType>;
+}>;
+
+export type IntegrationHealthReportResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['IntegrationHealthReport'] = ResolversParentTypes['IntegrationHealthReport'],
+> = ResolversObject<{
+  accuracy?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  completeness?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  consistency?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  consumerDeadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  consumers?: Resolver<Array<ResolversTypes['ConsumerLag']>, ParentType, ContextType>;
+  createdAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  events?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  eventsPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  outboxBacklog?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  periodEnd?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  periodStart?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  publishLagP50Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  publishLagP95Ms?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  qualityScore?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  records?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  runId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  syncDeadLetters?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type IntegrationHealthReportConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['IntegrationHealthReportConnection'] =
+    ResolversParentTypes['IntegrationHealthReportConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['IntegrationHealthReportEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type IntegrationHealthReportEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['IntegrationHealthReportEdge'] =
+    ResolversParentTypes['IntegrationHealthReportEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['IntegrationHealthReport'], ParentType, ContextType>;
+}>;
+
+export type JobRunResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['JobRun'] = ResolversParentTypes['JobRun'],
+> = ResolversObject<{
+  attempts?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  host?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  job?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  pid?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  processed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  queuedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  startedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['JobRunStatus'], ParentType, ContextType>;
+  summary?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  tenantId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  total?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  trigger?: Resolver<ResolversTypes['JobTrigger'], ParentType, ContextType>;
+}>;
+
+export type JobRunConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['JobRunConnection'] = ResolversParentTypes['JobRunConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['JobRunEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type JobRunEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['JobRunEdge'] = ResolversParentTypes['JobRunEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['JobRun'], ParentType, ContextType>;
 }>;
 
 export interface MoneyScalarConfig extends GraphQLScalarTypeConfig<ResolversTypes['Money'], any> {
@@ -1220,11 +2201,53 @@ export type MutationResolvers<
     ContextType,
     RequireFields<MutationDeleteCustomerArgs, 'id'>
   >;
+  eraseCustomer?: Resolver<
+    ResolversTypes['CustomerErasure'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationEraseCustomerArgs, 'id'>
+  >;
+  replayCustomersDeadLetter?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplayCustomersDeadLetterArgs, 'id'>
+  >;
+  replayCustomersEventDeadLetter?: Resolver<
+    ResolversTypes['EventDeadLetterReplay'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplayCustomersEventDeadLetterArgs, 'id'>
+  >;
+  replayCustomersEvents?: Resolver<
+    Array<ResolversTypes['EventReplayReport']>,
+    ParentType,
+    ContextType,
+    RequireFields<MutationReplayCustomersEventsArgs, 'from' | 'producer'>
+  >;
+  resolveCustomersConflict?: Resolver<
+    ResolversTypes['SyncEventResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationResolveCustomersConflictArgs, 'id' | 'pick'>
+  >;
   revokeApiKey?: Resolver<
     ResolversTypes['ApiKey'],
     ParentType,
     ContextType,
     RequireFields<MutationRevokeApiKeyArgs, 'id'>
+  >;
+  runCustomersJob?: Resolver<
+    ResolversTypes['JobRun'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationRunCustomersJobArgs, 'job'>
+  >;
+  syncCustomers?: Resolver<
+    ResolversTypes['SyncBatchResult'],
+    ParentType,
+    ContextType,
+    RequireFields<MutationSyncCustomersArgs, 'events'>
   >;
   updateContact?: Resolver<
     ResolversTypes['Contact'],
@@ -1261,6 +2284,15 @@ export type PageInfoResolvers<
   startCursor?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type QualityDimensionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['QualityDimension'] = ResolversParentTypes['QualityDimension'],
+> = ResolversObject<{
+  meetsTarget?: Resolver<Maybe<ResolversTypes['Boolean']>, ParentType, ContextType>;
+  target?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+  value?: Resolver<Maybe<ResolversTypes['Float']>, ParentType, ContextType>;
+}>;
+
 export type QueryResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Query'] = ResolversParentTypes['Query'],
@@ -1291,12 +2323,19 @@ export type QueryResolvers<
     ContextType,
     RequireFields<QueryCustomerArgs, 'id'>
   >;
+  customerErasure?: Resolver<
+    Maybe<ResolversTypes['CustomerErasure']>,
+    ParentType,
+    ContextType,
+    RequireFields<QueryCustomerErasureArgs, 'customerId'>
+  >;
   customers?: Resolver<
     ResolversTypes['CustomerConnection'],
     ParentType,
     ContextType,
     RequireFields<QueryCustomersArgs, 'first'>
   >;
+  sync?: Resolver<ResolversTypes['SyncDomains'], ParentType, ContextType>;
   tenant?: Resolver<Maybe<ResolversTypes['Tenant']>, ParentType, ContextType>;
 }>;
 
@@ -1328,6 +2367,173 @@ export type ReplicaSnapshotResolvers<
   grants?: Resolver<Array<ResolversTypes['ReplicaGrant']>, ParentType, ContextType>;
 }>;
 
+export type SyncBatchResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncBatchResult'] = ResolversParentTypes['SyncBatchResult'],
+> = ResolversObject<{
+  counts?: Resolver<ResolversTypes['SyncOutcomeCounts'], ParentType, ContextType>;
+  results?: Resolver<Array<ResolversTypes['SyncEventResult']>, ParentType, ContextType>;
+}>;
+
+export type SyncConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflict'] = ResolversParentTypes['SyncConflict'],
+> = ResolversObject<{
+  customerId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  decidedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  incomingAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  incomingSource?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  incomingValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  resolvedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  resolvedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rowKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  storedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  storedSource?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  storedValue?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictConnection'] = ResolversParentTypes['SyncConflictConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncConflictEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncConflictEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncConflictEdge'] = ResolversParentTypes['SyncConflictEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncConflict'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetter'] = ResolversParentTypes['SyncDeadLetter'],
+> = ResolversObject<{
+  code?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  payload?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  receivedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  replayOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  replayedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterConnection'] =
+    ResolversParentTypes['SyncDeadLetterConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncDeadLetterEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncDeadLetterEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDeadLetterEdge'] = ResolversParentTypes['SyncDeadLetterEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncDeadLetter'], ParentType, ContextType>;
+}>;
+
+export type SyncDomainsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncDomains'] = ResolversParentTypes['SyncDomains'],
+> = ResolversObject<{
+  customers?: Resolver<ResolversTypes['DomainSync'], ParentType, ContextType>;
+}>;
+
+export type SyncErrorResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncError'] = ResolversParentTypes['SyncError'],
+> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  message?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  source?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
+export type SyncEventResultResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncEventResult'] = ResolversParentTypes['SyncEventResult'],
+> = ResolversObject<{
+  code?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  conflicts?: Resolver<Array<ResolversTypes['SyncFieldConflict']>, ParentType, ContextType>;
+  deadLetterId?: Resolver<Maybe<ResolversTypes['ID']>, ParentType, ContextType>;
+  field?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  firstOutcome?: Resolver<Maybe<ResolversTypes['SyncOutcome']>, ParentType, ContextType>;
+  idempotencyKey?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  index?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  line?: Resolver<Maybe<ResolversTypes['Int']>, ParentType, ContextType>;
+  outcome?: Resolver<ResolversTypes['SyncOutcome'], ParentType, ContextType>;
+  quality?: Resolver<Maybe<ResolversTypes['SyncQualityScore']>, ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type SyncFieldConflictResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncFieldConflict'] = ResolversParentTypes['SyncFieldConflict'],
+> = ResolversObject<{
+  field?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rule?: Resolver<ResolversTypes['ConflictRule'], ParentType, ContextType>;
+  winner?: Resolver<ResolversTypes['ConflictWinner'], ParentType, ContextType>;
+}>;
+
+export type SyncOutcomeCountsResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncOutcomeCounts'] = ResolversParentTypes['SyncOutcomeCounts'],
+> = ResolversObject<{
+  applied?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  duplicate?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  merged?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  rejected?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  stale?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncQualityScoreResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncQualityScore'] = ResolversParentTypes['SyncQualityScore'],
+> = ResolversObject<{
+  completeness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  consistency?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  timeliness?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  validity?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
+export type SyncStatusResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncStatus'] = ResolversParentTypes['SyncStatus'],
+> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  consumers?: Resolver<Array<ResolversTypes['ConsumerLag']>, ParentType, ContextType>;
+  deadLetters?: Resolver<ResolversTypes['DeadLetterCounts'], ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  eventsPerSecond?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  jobRuns?: Resolver<Array<ResolversTypes['JobRun']>, ParentType, ContextType>;
+  lastError?: Resolver<Maybe<ResolversTypes['SyncError']>, ParentType, ContextType>;
+  outboxBacklog?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  tenantId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+}>;
+
 export type TenantResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['Tenant'] = ResolversParentTypes['Tenant'],
@@ -1353,6 +2559,8 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   ApiKeyConnection?: ApiKeyConnectionResolvers<ContextType>;
   ApiKeyEdge?: ApiKeyEdgeResolvers<ContextType>;
   ApiKeyGrant?: ApiKeyGrantResolvers<ContextType>;
+  BatchJob?: BatchJobResolvers<ContextType>;
+  ConsumerLag?: ConsumerLagResolvers<ContextType>;
   Contact?: ContactResolvers<ContextType>;
   ContactConnection?: ContactConnectionResolvers<ContextType>;
   ContactEdge?: ContactEdgeResolvers<ContextType>;
@@ -1360,19 +2568,51 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Customer?: CustomerResolvers<ContextType>;
   CustomerConnection?: CustomerConnectionResolvers<ContextType>;
   CustomerEdge?: CustomerEdgeResolvers<ContextType>;
+  CustomerErasure?: CustomerErasureResolvers<ContextType>;
+  DataQualityReport?: DataQualityReportResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
+  DeadLetterCounts?: DeadLetterCountsResolvers<ContextType>;
   DeletedCustomer?: DeletedCustomerResolvers<ContextType>;
+  DomainErasure?: DomainErasureResolvers<ContextType>;
+  DomainSync?: DomainSyncResolvers<ContextType>;
+  ErasureCount?: ErasureCountResolvers<ContextType>;
+  EventDeadLetter?: EventDeadLetterResolvers<ContextType>;
+  EventDeadLetterConnection?: EventDeadLetterConnectionResolvers<ContextType>;
+  EventDeadLetterEdge?: EventDeadLetterEdgeResolvers<ContextType>;
+  EventDeadLetterReplay?: EventDeadLetterReplayResolvers<ContextType>;
+  EventReplayReport?: EventReplayReportResolvers<ContextType>;
   HubEvent?: HubEventResolvers<ContextType>;
   HubEventPage?: HubEventPageResolvers<ContextType>;
+  IntegrationHealthReport?: IntegrationHealthReportResolvers<ContextType>;
+  IntegrationHealthReportConnection?: IntegrationHealthReportConnectionResolvers<ContextType>;
+  IntegrationHealthReportEdge?: IntegrationHealthReportEdgeResolvers<ContextType>;
+  JobRun?: JobRunResolvers<ContextType>;
+  JobRunConnection?: JobRunConnectionResolvers<ContextType>;
+  JobRunEdge?: JobRunEdgeResolvers<ContextType>;
   Money?: GraphQLScalarType;
   Mutation?: MutationResolvers<ContextType>;
   OwnerAssignment?: OwnerAssignmentResolvers<ContextType>;
   PageInfo?: PageInfoResolvers<ContextType>;
+  QualityDimension?: QualityDimensionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
   ReplicaCustomer?: ReplicaCustomerResolvers<ContextType>;
   ReplicaGrant?: ReplicaGrantResolvers<ContextType>;
   ReplicaSnapshot?: ReplicaSnapshotResolvers<ContextType>;
+  SyncBatchResult?: SyncBatchResultResolvers<ContextType>;
+  SyncConflict?: SyncConflictResolvers<ContextType>;
+  SyncConflictConnection?: SyncConflictConnectionResolvers<ContextType>;
+  SyncConflictEdge?: SyncConflictEdgeResolvers<ContextType>;
+  SyncDeadLetter?: SyncDeadLetterResolvers<ContextType>;
+  SyncDeadLetterConnection?: SyncDeadLetterConnectionResolvers<ContextType>;
+  SyncDeadLetterEdge?: SyncDeadLetterEdgeResolvers<ContextType>;
+  SyncDomains?: SyncDomainsResolvers<ContextType>;
+  SyncError?: SyncErrorResolvers<ContextType>;
+  SyncEventResult?: SyncEventResultResolvers<ContextType>;
+  SyncFieldConflict?: SyncFieldConflictResolvers<ContextType>;
+  SyncOutcomeCounts?: SyncOutcomeCountsResolvers<ContextType>;
+  SyncQualityScore?: SyncQualityScoreResolvers<ContextType>;
+  SyncStatus?: SyncStatusResolvers<ContextType>;
   Tenant?: TenantResolvers<ContextType>;
   federation__FieldSet?: GraphQLScalarType;
   link__Import?: GraphQLScalarType;

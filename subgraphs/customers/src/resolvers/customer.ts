@@ -41,6 +41,10 @@ export async function existingCustomer(ctx: Context, id: string) {
 
 export const customerResolvers: Resolvers = {
   Query: {
+    customerErasure: async (_parent, { customerId }, ctx) => {
+      check.requireTenant(ctx.viewer);
+      return (await ctx.sync.erasure.erased(customerId)) ? { customerId } : null;
+    },
     customers: (_parent, args, ctx) => {
       const where = customerWhere(args.filter);
       return paginate(
@@ -110,6 +114,15 @@ export const customerResolvers: Resolvers = {
     // A deletion is no field change the sync pipeline knows: the row goes (contacts and account team
     // with it, by foreign key) and a `customers.customer_deleted` event takes it out of every
     // domain's replica, so it leaves every book and grant and no domain accepts writes for it.
+    // Right to erasure (packages/core/src/erasure.ts): erased here in one transaction with its
+    // tombstone and the `customers.customer_erased` event; every other domain erases on that event.
+    // The answer's per-domain fields are each domain's own report (CustomerErasure entity).
+    eraseCustomer: async (_parent, { id }, ctx) => {
+      check.requireTenant(ctx.viewer);
+      await ctx.sync.erasure.erase(id);
+      return { customerId: id };
+    },
+
     deleteCustomer: async (_parent, { id }, ctx) => {
       const tenantId = check.requireTenant(ctx.viewer);
       await existingCustomer(ctx, id);

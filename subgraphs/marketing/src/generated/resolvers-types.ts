@@ -315,6 +315,14 @@ export type CustomerCampaignsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** A customer's erasure (`eraseCustomer`, `customerErasure`), as each domain reports it (admins). */
+export type CustomerErasure = {
+  __typename?: 'CustomerErasure';
+  customerId: Scalars['ID']['output'];
+  /** What the marketing domain erased; waits briefly for the domain to apply a fresh erasure. */
+  marketing: DomainErasure;
+};
+
 /** A customer's current journey position, its stage history and the predicted next stage. */
 export type CustomerJourney = {
   __typename?: 'CustomerJourney';
@@ -395,6 +403,22 @@ export type DeadLetterCounts = {
   sync: Scalars['Int']['output'];
 };
 
+/** What erasing a customer did in one domain (admins). */
+export type DomainErasure = {
+  __typename?: 'DomainErasure';
+  /** Bookkeeping records scrubbed: outbox payloads reduced to their envelope, conflicts, row sources and dead letters deleted. */
+  bookkeeping: Array<ErasureCount>;
+  /** Rows deleted, per model. */
+  deleted: Array<ErasureCount>;
+  /** When this domain erased it; null while PENDING. */
+  erasedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Who asked (`admin:<user>`). */
+  requestedBy?: Maybe<Scalars['String']['output']>;
+  /** Rows kept because the domain must retain them, their PII and CONFIDENTIAL fields anonymised. */
+  retained: Array<ErasureCount>;
+  status: ErasureStatus;
+};
+
 /** One domain's sync bookkeeping (admins). */
 export type DomainSync = {
   __typename?: 'DomainSync';
@@ -460,6 +484,23 @@ export type DomainSyncSyncConflictsArgs = {
   filter?: InputMaybe<SyncConflictFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
+
+/** Rows of one model an erasure deleted, kept or scrubbed. */
+export type ErasureCount = {
+  __typename?: 'ErasureCount';
+  count: Scalars['Int']['output'];
+  /** Prisma model or bookkeeping table, e.g. `Contact`, `hub_sync_outbox`. */
+  model: Scalars['String']['output'];
+  /** Why the rows were kept (retained models only). */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** Where one domain stands with a customer's erasure. */
+export type ErasureStatus =
+  /** This domain erased the customer's personal data (see the counts). */
+  | 'ERASED'
+  /** The customers domain erased the customer; this domain has not applied it yet (it will: the event is durable). */
+  | 'PENDING';
 
 /** A change event one of this domain's consumers gave up on, kept whole for an admin to replay. */
 export type EventDeadLetter = {
@@ -1374,11 +1415,16 @@ export type DirectiveResolverFn<
 /** Mapping of federation types */
 export type FederationTypes = ResolversObject<{
   Customer: Customer;
+  CustomerErasure: CustomerErasure;
 }>;
 
 /** Mapping of federation reference types */
 export type FederationReferenceTypes = ResolversObject<{
   Customer: { __typename: 'Customer' } & GraphQLRecursivePick<FederationTypes['Customer'], { id: true }>;
+  CustomerErasure: { __typename: 'CustomerErasure' } & GraphQLRecursivePick<
+    FederationTypes['CustomerErasure'],
+    { customerId: true }
+  >;
 }>;
 
 /** Mapping between all available schema types and the resolvers types */
@@ -1413,6 +1459,7 @@ export type ResolversTypes = ResolversObject<{
   ConsumerLag: ResolverTypeWrapper<ConsumerLag>;
   CreateCampaignInput: CreateCampaignInput;
   Customer: ResolverTypeWrapper<CustomerRefModel>;
+  CustomerErasure: ResolverTypeWrapper<CustomerErasure>;
   CustomerJourney: ResolverTypeWrapper<CustomerJourneyModel>;
   CustomerJourneyConnection: ResolverTypeWrapper<
     Omit<CustomerJourneyConnection, 'edges'> & { edges: Array<ResolversTypes['CustomerJourneyEdge']> }
@@ -1425,7 +1472,10 @@ export type ResolversTypes = ResolversObject<{
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
+  DomainErasure: ResolverTypeWrapper<DomainErasure>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
+  ErasureCount: ResolverTypeWrapper<ErasureCount>;
+  ErasureStatus: ErasureStatus;
   EventDeadLetter: ResolverTypeWrapper<EventDeadLetter>;
   EventDeadLetterConnection: ResolverTypeWrapper<EventDeadLetterConnection>;
   EventDeadLetterEdge: ResolverTypeWrapper<EventDeadLetterEdge>;
@@ -1515,6 +1565,7 @@ export type ResolversParentTypes = ResolversObject<{
   ConsumerLag: ConsumerLag;
   CreateCampaignInput: CreateCampaignInput;
   Customer: CustomerRefModel;
+  CustomerErasure: CustomerErasure | FederationReferenceTypes['CustomerErasure'];
   CustomerJourney: CustomerJourneyModel;
   CustomerJourneyConnection: Omit<CustomerJourneyConnection, 'edges'> & {
     edges: Array<ResolversParentTypes['CustomerJourneyEdge']>;
@@ -1525,7 +1576,9 @@ export type ResolversParentTypes = ResolversObject<{
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DeadLetterCounts: DeadLetterCounts;
+  DomainErasure: DomainErasure;
   DomainSync: DomainSync;
+  ErasureCount: ErasureCount;
   EventDeadLetter: EventDeadLetter;
   EventDeadLetterConnection: EventDeadLetterConnection;
   EventDeadLetterEdge: EventDeadLetterEdge;
@@ -1790,6 +1843,21 @@ export type CustomerResolvers<
   segment?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
+export type CustomerErasureResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['CustomerErasure'] = ResolversParentTypes['CustomerErasure'],
+  FederationReferenceType extends FederationReferenceTypes['CustomerErasure'] =
+    FederationReferenceTypes['CustomerErasure'],
+> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<
+    Maybe<ResolversTypes['CustomerErasure']> | FederationReferenceType,
+    FederationReferenceType,
+    ContextType
+  >;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  marketing?: Resolver<ResolversTypes['DomainErasure'], ParentType, ContextType>;
+}>;
+
 export type CustomerJourneyResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['CustomerJourney'] = ResolversParentTypes['CustomerJourney'],
@@ -1854,6 +1922,18 @@ export type DeadLetterCountsResolvers<
   sync?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
 }>;
 
+export type DomainErasureResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DomainErasure'] = ResolversParentTypes['DomainErasure'],
+> = ResolversObject<{
+  bookkeeping?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  deleted?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  erasedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  requestedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  retained?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ErasureStatus'], ParentType, ContextType>;
+}>;
+
 export type DomainSyncResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['DomainSync'] = ResolversParentTypes['DomainSync'],
@@ -1903,6 +1983,15 @@ export type DomainSyncResolvers<
     ContextType,
     RequireFields<DomainSyncSyncConflictsArgs, 'first'>
   >;
+}>;
+
+export type ErasureCountResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ErasureCount'] = ResolversParentTypes['ErasureCount'],
+> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type EventDeadLetterResolvers<
@@ -2433,6 +2522,7 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   CampaignResults?: CampaignResultsResolvers<ContextType>;
   ConsumerLag?: ConsumerLagResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
+  CustomerErasure?: CustomerErasureResolvers<ContextType>;
   CustomerJourney?: CustomerJourneyResolvers<ContextType>;
   CustomerJourneyConnection?: CustomerJourneyConnectionResolvers<ContextType>;
   CustomerJourneyEdge?: CustomerJourneyEdgeResolvers<ContextType>;
@@ -2440,7 +2530,9 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   DeadLetterCounts?: DeadLetterCountsResolvers<ContextType>;
+  DomainErasure?: DomainErasureResolvers<ContextType>;
   DomainSync?: DomainSyncResolvers<ContextType>;
+  ErasureCount?: ErasureCountResolvers<ContextType>;
   EventDeadLetter?: EventDeadLetterResolvers<ContextType>;
   EventDeadLetterConnection?: EventDeadLetterConnectionResolvers<ContextType>;
   EventDeadLetterEdge?: EventDeadLetterEdgeResolvers<ContextType>;

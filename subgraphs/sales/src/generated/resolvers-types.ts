@@ -155,6 +155,14 @@ export type CustomerOpportunitiesArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** A customer's erasure (`eraseCustomer`, `customerErasure`), as each domain reports it (admins). */
+export type CustomerErasure = {
+  __typename?: 'CustomerErasure';
+  customerId: Scalars['ID']['output'];
+  /** What the sales domain erased; waits briefly for the domain to apply a fresh erasure. */
+  sales: DomainErasure;
+};
+
 /** Data quality of one domain for the caller's tenant over a window. */
 export type DataQualityReport = {
   __typename?: 'DataQualityReport';
@@ -180,6 +188,22 @@ export type DeadLetterCounts = {
   consumer: Scalars['Int']['output'];
   /** Sync events the pipeline refused (`deadLetters`). */
   sync: Scalars['Int']['output'];
+};
+
+/** What erasing a customer did in one domain (admins). */
+export type DomainErasure = {
+  __typename?: 'DomainErasure';
+  /** Bookkeeping records scrubbed: outbox payloads reduced to their envelope, conflicts, row sources and dead letters deleted. */
+  bookkeeping: Array<ErasureCount>;
+  /** Rows deleted, per model. */
+  deleted: Array<ErasureCount>;
+  /** When this domain erased it; null while PENDING. */
+  erasedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Who asked (`admin:<user>`). */
+  requestedBy?: Maybe<Scalars['String']['output']>;
+  /** Rows kept because the domain must retain them, their PII and CONFIDENTIAL fields anonymised. */
+  retained: Array<ErasureCount>;
+  status: ErasureStatus;
 };
 
 /** One domain's sync bookkeeping (admins). */
@@ -247,6 +271,23 @@ export type DomainSyncSyncConflictsArgs = {
   filter?: InputMaybe<SyncConflictFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
+
+/** Rows of one model an erasure deleted, kept or scrubbed. */
+export type ErasureCount = {
+  __typename?: 'ErasureCount';
+  count: Scalars['Int']['output'];
+  /** Prisma model or bookkeeping table, e.g. `Contact`, `hub_sync_outbox`. */
+  model: Scalars['String']['output'];
+  /** Why the rows were kept (retained models only). */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** Where one domain stands with a customer's erasure. */
+export type ErasureStatus =
+  /** This domain erased the customer's personal data (see the counts). */
+  | 'ERASED'
+  /** The customers domain erased the customer; this domain has not applied it yet (it will: the event is durable). */
+  | 'PENDING';
 
 /** A change event one of this domain's consumers gave up on, kept whole for an admin to replay. */
 export type EventDeadLetter = {
@@ -1188,11 +1229,16 @@ export type DirectiveResolverFn<
 /** Mapping of federation types */
 export type FederationTypes = ResolversObject<{
   Customer: Customer;
+  CustomerErasure: CustomerErasure;
 }>;
 
 /** Mapping of federation reference types */
 export type FederationReferenceTypes = ResolversObject<{
   Customer: { __typename: 'Customer' } & GraphQLRecursivePick<FederationTypes['Customer'], { id: true }>;
+  CustomerErasure: { __typename: 'CustomerErasure' } & GraphQLRecursivePick<
+    FederationTypes['CustomerErasure'],
+    { customerId: true }
+  >;
 }>;
 
 /** Mapping between all available schema types and the resolvers types */
@@ -1209,11 +1255,15 @@ export type ResolversTypes = ResolversObject<{
   CsContribution: ResolverTypeWrapper<CsContribution>;
   CsContributionInput: CsContributionInput;
   Customer: ResolverTypeWrapper<CustomerRefModel>;
+  CustomerErasure: ResolverTypeWrapper<CustomerErasure>;
   DataQualityReport: ResolverTypeWrapper<DataQualityReport>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
+  DomainErasure: ResolverTypeWrapper<DomainErasure>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
+  ErasureCount: ResolverTypeWrapper<ErasureCount>;
+  ErasureStatus: ErasureStatus;
   EventDeadLetter: ResolverTypeWrapper<EventDeadLetter>;
   EventDeadLetterConnection: ResolverTypeWrapper<EventDeadLetterConnection>;
   EventDeadLetterEdge: ResolverTypeWrapper<EventDeadLetterEdge>;
@@ -1292,11 +1342,14 @@ export type ResolversParentTypes = ResolversObject<{
   CsContribution: CsContribution;
   CsContributionInput: CsContributionInput;
   Customer: CustomerRefModel;
+  CustomerErasure: CustomerErasure | FederationReferenceTypes['CustomerErasure'];
   DataQualityReport: DataQualityReport;
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DeadLetterCounts: DeadLetterCounts;
+  DomainErasure: DomainErasure;
   DomainSync: DomainSync;
+  ErasureCount: ErasureCount;
   EventDeadLetter: EventDeadLetter;
   EventDeadLetterConnection: EventDeadLetterConnection;
   EventDeadLetterEdge: EventDeadLetterEdge;
@@ -1481,6 +1534,21 @@ export type CustomerResolvers<
   renewal?: Resolver<Maybe<ResolversTypes['RenewalForecast']>, ParentType, ContextType>;
 }>;
 
+export type CustomerErasureResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['CustomerErasure'] = ResolversParentTypes['CustomerErasure'],
+  FederationReferenceType extends FederationReferenceTypes['CustomerErasure'] =
+    FederationReferenceTypes['CustomerErasure'],
+> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<
+    Maybe<ResolversTypes['CustomerErasure']> | FederationReferenceType,
+    FederationReferenceType,
+    ContextType
+  >;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  sales?: Resolver<ResolversTypes['DomainErasure'], ParentType, ContextType>;
+}>;
+
 export type DataQualityReportResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['DataQualityReport'] = ResolversParentTypes['DataQualityReport'],
@@ -1511,6 +1579,18 @@ export type DeadLetterCountsResolvers<
 > = ResolversObject<{
   consumer?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   sync?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type DomainErasureResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DomainErasure'] = ResolversParentTypes['DomainErasure'],
+> = ResolversObject<{
+  bookkeeping?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  deleted?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  erasedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  requestedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  retained?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ErasureStatus'], ParentType, ContextType>;
 }>;
 
 export type DomainSyncResolvers<
@@ -1562,6 +1642,15 @@ export type DomainSyncResolvers<
     ContextType,
     RequireFields<DomainSyncSyncConflictsArgs, 'first'>
   >;
+}>;
+
+export type ErasureCountResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ErasureCount'] = ResolversParentTypes['ErasureCount'],
+> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type EventDeadLetterResolvers<
@@ -2112,11 +2201,14 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   ConsumerLag?: ConsumerLagResolvers<ContextType>;
   CsContribution?: CsContributionResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
+  CustomerErasure?: CustomerErasureResolvers<ContextType>;
   DataQualityReport?: DataQualityReportResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   DeadLetterCounts?: DeadLetterCountsResolvers<ContextType>;
+  DomainErasure?: DomainErasureResolvers<ContextType>;
   DomainSync?: DomainSyncResolvers<ContextType>;
+  ErasureCount?: ErasureCountResolvers<ContextType>;
   EventDeadLetter?: EventDeadLetterResolvers<ContextType>;
   EventDeadLetterConnection?: EventDeadLetterConnectionResolvers<ContextType>;
   EventDeadLetterEdge?: EventDeadLetterEdgeResolvers<ContextType>;

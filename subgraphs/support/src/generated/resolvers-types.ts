@@ -117,6 +117,14 @@ export type CustomerTicketsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
 };
 
+/** A customer's erasure (`eraseCustomer`, `customerErasure`), as each domain reports it (admins). */
+export type CustomerErasure = {
+  __typename?: 'CustomerErasure';
+  customerId: Scalars['ID']['output'];
+  /** What the support domain erased; waits briefly for the domain to apply a fresh erasure. */
+  support: DomainErasure;
+};
+
 /** Narrows a customer's tickets; all given conditions must hold. */
 export type CustomerTicketFilter = {
   /** Only tickets of this priority. */
@@ -150,6 +158,22 @@ export type DeadLetterCounts = {
   consumer: Scalars['Int']['output'];
   /** Sync events the pipeline refused (`deadLetters`). */
   sync: Scalars['Int']['output'];
+};
+
+/** What erasing a customer did in one domain (admins). */
+export type DomainErasure = {
+  __typename?: 'DomainErasure';
+  /** Bookkeeping records scrubbed: outbox payloads reduced to their envelope, conflicts, row sources and dead letters deleted. */
+  bookkeeping: Array<ErasureCount>;
+  /** Rows deleted, per model. */
+  deleted: Array<ErasureCount>;
+  /** When this domain erased it; null while PENDING. */
+  erasedAt?: Maybe<Scalars['DateTime']['output']>;
+  /** Who asked (`admin:<user>`). */
+  requestedBy?: Maybe<Scalars['String']['output']>;
+  /** Rows kept because the domain must retain them, their PII and CONFIDENTIAL fields anonymised. */
+  retained: Array<ErasureCount>;
+  status: ErasureStatus;
 };
 
 /** One domain's sync bookkeeping (admins). */
@@ -217,6 +241,23 @@ export type DomainSyncSyncConflictsArgs = {
   filter?: InputMaybe<SyncConflictFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
 };
+
+/** Rows of one model an erasure deleted, kept or scrubbed. */
+export type ErasureCount = {
+  __typename?: 'ErasureCount';
+  count: Scalars['Int']['output'];
+  /** Prisma model or bookkeeping table, e.g. `Contact`, `hub_sync_outbox`. */
+  model: Scalars['String']['output'];
+  /** Why the rows were kept (retained models only). */
+  reason?: Maybe<Scalars['String']['output']>;
+};
+
+/** Where one domain stands with a customer's erasure. */
+export type ErasureStatus =
+  /** This domain erased the customer's personal data (see the counts). */
+  | 'ERASED'
+  /** The customers domain erased the customer; this domain has not applied it yet (it will: the event is durable). */
+  | 'PENDING';
 
 /** A change event one of this domain's consumers gave up on, kept whole for an admin to replay. */
 export type EventDeadLetter = {
@@ -1054,12 +1095,17 @@ export type DirectiveResolverFn<
 /** Mapping of federation types */
 export type FederationTypes = ResolversObject<{
   Customer: Customer;
+  CustomerErasure: CustomerErasure;
   Ticket: Ticket;
 }>;
 
 /** Mapping of federation reference types */
 export type FederationReferenceTypes = ResolversObject<{
   Customer: { __typename: 'Customer' } & GraphQLRecursivePick<FederationTypes['Customer'], { id: true }>;
+  CustomerErasure: { __typename: 'CustomerErasure' } & GraphQLRecursivePick<
+    FederationTypes['CustomerErasure'],
+    { customerId: true }
+  >;
   Ticket: { __typename: 'Ticket' } & GraphQLRecursivePick<FederationTypes['Ticket'], { id: true }>;
 }>;
 
@@ -1074,13 +1120,17 @@ export type ResolversTypes = ResolversObject<{
   CreateTicketInput: CreateTicketInput;
   ID: ResolverTypeWrapper<Scalars['ID']['output']>;
   Customer: ResolverTypeWrapper<CustomerRefModel>;
+  CustomerErasure: ResolverTypeWrapper<CustomerErasure>;
   CustomerTicketFilter: CustomerTicketFilter;
   DataQualityReport: ResolverTypeWrapper<DataQualityReport>;
   Float: ResolverTypeWrapper<Scalars['Float']['output']>;
   Date: ResolverTypeWrapper<Scalars['Date']['output']>;
   DateTime: ResolverTypeWrapper<Scalars['DateTime']['output']>;
   DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
+  DomainErasure: ResolverTypeWrapper<DomainErasure>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
+  ErasureCount: ResolverTypeWrapper<ErasureCount>;
+  ErasureStatus: ErasureStatus;
   EventDeadLetter: ResolverTypeWrapper<EventDeadLetter>;
   EventDeadLetterConnection: ResolverTypeWrapper<EventDeadLetterConnection>;
   EventDeadLetterEdge: ResolverTypeWrapper<EventDeadLetterEdge>;
@@ -1147,13 +1197,16 @@ export type ResolversParentTypes = ResolversObject<{
   CreateTicketInput: CreateTicketInput;
   ID: Scalars['ID']['output'];
   Customer: CustomerRefModel;
+  CustomerErasure: CustomerErasure | FederationReferenceTypes['CustomerErasure'];
   CustomerTicketFilter: CustomerTicketFilter;
   DataQualityReport: DataQualityReport;
   Float: Scalars['Float']['output'];
   Date: Scalars['Date']['output'];
   DateTime: Scalars['DateTime']['output'];
   DeadLetterCounts: DeadLetterCounts;
+  DomainErasure: DomainErasure;
   DomainSync: DomainSync;
+  ErasureCount: ErasureCount;
   EventDeadLetter: EventDeadLetter;
   EventDeadLetterConnection: EventDeadLetterConnection;
   EventDeadLetterEdge: EventDeadLetterEdge;
@@ -1318,6 +1371,21 @@ export type CustomerResolvers<
   >;
 }>;
 
+export type CustomerErasureResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['CustomerErasure'] = ResolversParentTypes['CustomerErasure'],
+  FederationReferenceType extends FederationReferenceTypes['CustomerErasure'] =
+    FederationReferenceTypes['CustomerErasure'],
+> = ResolversObject<{
+  __resolveReference?: ReferenceResolver<
+    Maybe<ResolversTypes['CustomerErasure']> | FederationReferenceType,
+    FederationReferenceType,
+    ContextType
+  >;
+  customerId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  support?: Resolver<ResolversTypes['DomainErasure'], ParentType, ContextType>;
+}>;
+
 export type DataQualityReportResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['DataQualityReport'] = ResolversParentTypes['DataQualityReport'],
@@ -1348,6 +1416,18 @@ export type DeadLetterCountsResolvers<
 > = ResolversObject<{
   consumer?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
   sync?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type DomainErasureResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['DomainErasure'] = ResolversParentTypes['DomainErasure'],
+> = ResolversObject<{
+  bookkeeping?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  deleted?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  erasedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
+  requestedBy?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  retained?: Resolver<Array<ResolversTypes['ErasureCount']>, ParentType, ContextType>;
+  status?: Resolver<ResolversTypes['ErasureStatus'], ParentType, ContextType>;
 }>;
 
 export type DomainSyncResolvers<
@@ -1399,6 +1479,15 @@ export type DomainSyncResolvers<
     ContextType,
     RequireFields<DomainSyncSyncConflictsArgs, 'first'>
   >;
+}>;
+
+export type ErasureCountResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ErasureCount'] = ResolversParentTypes['ErasureCount'],
+> = ResolversObject<{
+  count?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  model?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  reason?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
 
 export type EventDeadLetterResolvers<
@@ -1899,11 +1988,14 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   BatchJob?: BatchJobResolvers<ContextType>;
   ConsumerLag?: ConsumerLagResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
+  CustomerErasure?: CustomerErasureResolvers<ContextType>;
   DataQualityReport?: DataQualityReportResolvers<ContextType>;
   Date?: GraphQLScalarType;
   DateTime?: GraphQLScalarType;
   DeadLetterCounts?: DeadLetterCountsResolvers<ContextType>;
+  DomainErasure?: DomainErasureResolvers<ContextType>;
   DomainSync?: DomainSyncResolvers<ContextType>;
+  ErasureCount?: ErasureCountResolvers<ContextType>;
   EventDeadLetter?: EventDeadLetterResolvers<ContextType>;
   EventDeadLetterConnection?: EventDeadLetterConnectionResolvers<ContextType>;
   EventDeadLetterEdge?: EventDeadLetterEdgeResolvers<ContextType>;
