@@ -22,6 +22,7 @@ import { parse, type DocumentNode } from 'graphql';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { randomUUID } from 'node:crypto';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
 import { EnvReader, isProduction } from './config.js';
@@ -53,6 +54,7 @@ import { ownTablesDirectory, replicaDirectory, type CustomerDirectory } from './
 import { bootstrapReplica, createSnapshotReader, replicaBehind, replicaConsumer, waitCaughtUp } from './replicaFeed.js';
 import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { classifyDocument } from './classification.js';
+import { retentionJob } from './retention.js';
 import {
   createErasureAdmin,
   erasurePlan,
@@ -180,6 +182,11 @@ export interface SubgraphConfig {
    * still queues runs (run<Domain>Job) and serves their records: an API-only replica.
    */
   jobs: boolean;
+  /**
+   * Where the retention job exports what it removes (`HUB_ARCHIVE_DIR`, default `.data/archive`,
+   * resolved against the working directory; retention.ts).
+   */
+  archiveDir: string;
   /** Job runner tuning (tests): pg-boss polling and retry delay, orphan check interval, seconds. */
   jobTuning?: { pollingIntervalSeconds?: number; retryDelaySeconds?: number; orphanCheckSeconds?: number };
 }
@@ -268,6 +275,7 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     logLevel: read.string('LOG_LEVEL', 'info'),
     metrics: readMetricsEndpoint(read, { production, host, port, defaultPort: defaultPort + 5400 }),
     jobs: read.bool('HUB_JOBS', true),
+    archiveDir: path.resolve(read.string('HUB_ARCHIVE_DIR', path.join('.data', 'archive'))),
   });
 }
 
@@ -411,6 +419,7 @@ export async function startSubgraph<C, L>(
     jobs: [
       ...(def.jobs ?? []),
       integrationHealthJob(domain, { consumers: consumerRefs, bus: () => eventsRef.current?.context.bus }),
+      retentionJob(domain, { archiveDir: config.archiveDir }),
     ],
     // A job derives its rows from the store's own: tenant-wide, customers not asked again, and its
     // source (`job:<name>`) is no field's system of record.
