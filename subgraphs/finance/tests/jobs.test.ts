@@ -94,7 +94,11 @@ describe('finance-rollup job', () => {
       acme,
     );
     expect(res.errors).toBeUndefined();
-    expect(res.data?.sync.finance.jobs.map((j) => j.name).sort()).toEqual(['finance-rollup', 'integration-health', 'retention-archive']);
+    expect(res.data?.sync.finance.jobs.map((j) => j.name).sort()).toEqual([
+      'finance-rollup',
+      'integration-health',
+      'retention-archive',
+    ]);
     expect(res.data?.sync.finance.jobs.find((j) => j.name === 'finance-rollup')?.schedule).toBe('0 1 * * *');
     expect(res.data?.sync.finance.jobRuns.totalCount).toBeGreaterThanOrEqual(1);
     // Globex's admin sees none of acme's runs.
