@@ -73,7 +73,7 @@ import type { JobDefinition } from './events/types.js';
 import { createEmbeddedBus, type EmbeddedBus } from './events/bus-embedded.js';
 import { createConsumerRuntime, type ConsumerRuntime } from './events/consumer.js';
 import { eventAdminResolvers, eventsResolvers } from './events/graphql.js';
-import { createEventMetrics } from './events/metrics.js';
+import { createEventMetrics, createSyncHealthMetrics } from './events/metrics.js';
 import { createNatsBus } from './events/bus-nats.js';
 import { createRemoteStreamReader } from './events/remote.js';
 import { startRelay, type Relay } from './events/relay.js';
@@ -440,6 +440,8 @@ export async function startSubgraph<C, L>(
     ...config.jobTuning,
   });
   await jobs.start();
+  // What the alerting rules watch beyond the event series (ops/prometheus/hub-alerts.yml).
+  createSyncHealthMetrics(metrics.registry, domain, store.backgroundSql, jobs.jobs);
   if (hasSyncInput(def) !== (def.sync !== undefined))
     throw new Error(
       `subgraph ${def.name}: a ${def.name}SyncEventInput in schema.graphql and SubgraphDefinition.sync go together`,
