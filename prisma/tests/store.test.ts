@@ -100,6 +100,7 @@ describe('openStore on PostgreSQL', () => {
       'Tenant',
       'Widget',
       '_prisma_migrations',
+      'hub_anomaly',
       'hub_customer_replica',
       'hub_erased_customer',
       'hub_event_cursor',
@@ -128,6 +129,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_sync/customer_replica',
       'hub_sync/sync_ingest_slim',
       'hub_sync/customer_erasure',
+      'hub_sync/anomalies',
     ]);
     expect((await store.migrate()).applied).toEqual([]);
   });

@@ -112,6 +112,10 @@ const SYNC_ANSWER_TYPES = [
 /** Sync bookkeeping of the tenant (stored values of conflicts, payloads of dead letters, quality): admins. */
 const SYNC_ADMIN_TYPES = [
   'SyncDomains',
+  // Anomalies (anomaly.ts) the hourly scan found.
+  'SyncAnomaly',
+  'SyncAnomalyEdge',
+  'SyncAnomalyConnection',
   // Right to erasure (erasure.ts): what each domain did with an erased customer.
   'CustomerErasure',
   'DomainErasure',

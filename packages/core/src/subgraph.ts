@@ -55,6 +55,8 @@ import { bootstrapReplica, createSnapshotReader, replicaBehind, replicaConsumer,
 import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { classifyDocument } from './classification.js';
 import { retentionJob } from './retention.js';
+import { anomalyJob } from './events/anomalyJob.js';
+import { Counter } from 'prom-client';
 import {
   createErasureAdmin,
   erasurePlan,
@@ -412,6 +414,12 @@ export async function startSubgraph<C, L>(
   // from the bus, which opens after the runner: bound late).
   const consumerRefs = () => (def.consumers ?? []).map((c) => ({ name: c.name, from: c.from }));
   const eventsRef: { current?: { wake(): void; context: SubgraphEvents } } = {};
+  const anomaliesFound = new Counter({
+    name: 'hub_anomalies_total',
+    help: 'Anomalies the hourly anomaly-scan found, by series kind (events: a source’s rate; quality)',
+    labelNames: ['domain', 'series'] as const,
+    registers: [metrics.registry],
+  });
   const jobs = createJobRunner({
     domain,
     sql: store.backgroundSql,
@@ -420,6 +428,7 @@ export async function startSubgraph<C, L>(
       ...(def.jobs ?? []),
       integrationHealthJob(domain, { consumers: consumerRefs, bus: () => eventsRef.current?.context.bus }),
       retentionJob(domain, { archiveDir: config.archiveDir }),
+      anomalyJob(domain, { found: (series) => anomaliesFound.inc({ domain, series: series.split(':')[0] ?? series }) }),
     ],
     // A job derives its rows from the store's own: tenant-wide, customers not asked again, and its
     // source (`job:<name>`) is no field's system of record.

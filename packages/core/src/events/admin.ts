@@ -7,7 +7,8 @@
 import type { StoreSql } from '@hub/store';
 import type { Domain } from '../domains.js';
 import { forbidden, notFound } from '../errors.js';
-import type { Connection, PageArgs } from '../pagination.js';
+import { connectionFromRows, pageWindow, type Connection, type PageArgs } from '../pagination.js';
+import { listAnomalies, type AnomalyRecord } from './anomalyJob.js';
 import type { JobRunner, JobRunRecord } from './jobs.js';
 import {
   getJobRun,
@@ -32,6 +33,8 @@ export interface EventsAdmin {
   jobRuns(args: PageArgs & { job?: string | null; status?: string | null }): Promise<Connection<JobRunRecord>>;
   jobRun(id: string): Promise<JobRunRecord | null>;
   integrationHealth(args: PageArgs): Promise<Connection<Record<string, unknown> & { id: string }>>;
+  /** Anomalies the hourly anomaly-scan found for the tenant, newest first. */
+  anomalies(args: PageArgs): Promise<Connection<AnomalyRecord>>;
   /** Queues a run of `job` for the viewer's tenant (`tenant`, when given, must be it). */
   runJob(job: string, tenant?: string | null): Promise<JobRunRecord>;
 }
@@ -64,6 +67,18 @@ export function createEventsAdmin(options: EventsAdminOptions): EventsAdmin {
     jobRuns: (args) => listJobRuns(sql, domain, tenant(), args),
     jobRun: (id) => getJobRun(sql, domain, tenant(), id),
     integrationHealth: (args) => integrationHealthReports(sql, tenant(), args),
+    async anomalies(args) {
+      const tenantId = tenant();
+      const window = pageWindow(args);
+      const rows = await listAnomalies(sql, tenantId, window.take, window.afterId);
+      return connectionFromRows(rows, window.take - 1, window.afterId !== undefined, async () => {
+        const [row] = await sql.query<{ n: number }>(
+          `SELECT count(*)::int AS "n" FROM "hub_anomaly" WHERE "tenant_id" = $1`,
+          [tenantId],
+        );
+        return row?.n ?? 0;
+      });
+    },
     async runJob(job, requested) {
       const tenantId = tenant();
       // An admin's token is of one tenant: naming another is refused, not silently narrowed.

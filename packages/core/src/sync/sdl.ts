@@ -194,6 +194,8 @@ export function syncResolvers(definition: SyncDefinition): Record<string, Record
       },
       eventDeadLetters: (_p: unknown, args: Parameters<SyncAdmin['eventDeadLetters']>[0], ctx: SyncRequestContext) =>
         ctx.sync.admin.eventDeadLetters(args),
+      anomalies: (_p: unknown, args: Parameters<EventsAdmin['anomalies']>[0], ctx: SyncRequestContext) =>
+        ctx.sync.events.anomalies(args),
     },
     Mutation: {
       [`sync${D}`]: async (_p: unknown, args: { events: EventInput[] }, ctx: SyncRequestContext) => {

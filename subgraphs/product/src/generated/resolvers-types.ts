@@ -238,6 +238,8 @@ export type DomainErasure = {
 /** One domain's sync bookkeeping (admins). */
 export type DomainSync = {
   __typename?: 'DomainSync';
+  /** Hours whose event rate per source or quality score left its seasonal band (the hourly anomaly-scan job), newest first. */
+  anomalies: SyncAnomalyConnection;
   /** Quality over the last `windowHours` hours (default 24, at most 2160). */
   dataQuality: DataQualityReport;
   deadLetters: SyncDeadLetterConnection;
@@ -255,6 +257,12 @@ export type DomainSync = {
   /** Events/s, backlog, consumer lag, dead letters, last error and latest job runs, now. */
   status: SyncStatus;
   syncConflicts: SyncConflictConnection;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncAnomaliesArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  first?: InputMaybe<Scalars['Int']['input']>;
 };
 
 /** One domain's sync bookkeeping (admins). */
@@ -813,6 +821,41 @@ export type SuccessCorrelationSyncInput = {
   roiAchievement: Scalars['Float']['input'];
 };
 
+/**
+ * An hour whose series left its normal band: its value beside the median of the same hour on the 14
+ * days before (the baseline) and the band (5 robust standard deviations; packages/core/src/anomaly.ts).
+ */
+export type SyncAnomaly = {
+  __typename?: 'SyncAnomaly';
+  /** Half-width of the normal band: normal is baseline ± band. */
+  band: Scalars['Float']['output'];
+  baseline: Scalars['Float']['output'];
+  detectedAt: Scalars['DateTime']['output'];
+  /** `above` or `below` the band. */
+  direction: Scalars['String']['output'];
+  /** Start of the hour. */
+  hour: Scalars['DateTime']['output'];
+  id: Scalars['ID']['output'];
+  /** (value - baseline) in robust standard deviations. */
+  score: Scalars['Float']['output'];
+  /** `events:<source>` (accepted changes per hour from one source system) or `quality` (the hour's mean quality score). */
+  series: Scalars['String']['output'];
+  value: Scalars['Float']['output'];
+};
+
+export type SyncAnomalyConnection = {
+  __typename?: 'SyncAnomalyConnection';
+  edges: Array<SyncAnomalyEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type SyncAnomalyEdge = {
+  __typename?: 'SyncAnomalyEdge';
+  cursor: Scalars['String']['output'];
+  node: SyncAnomaly;
+};
+
 /** The answer to a sync batch: every event's outcome, in order. */
 export type SyncBatchResult = {
   __typename?: 'SyncBatchResult';
@@ -1225,6 +1268,9 @@ export type ResolversTypes = ResolversObject<{
   RecordAdoptionMetricsInput: RecordAdoptionMetricsInput;
   RecordFeatureUsageInput: RecordFeatureUsageInput;
   SuccessCorrelationSyncInput: SuccessCorrelationSyncInput;
+  SyncAnomaly: ResolverTypeWrapper<SyncAnomaly>;
+  SyncAnomalyConnection: ResolverTypeWrapper<SyncAnomalyConnection>;
+  SyncAnomalyEdge: ResolverTypeWrapper<SyncAnomalyEdge>;
   SyncBatchResult: ResolverTypeWrapper<SyncBatchResult>;
   SyncConflict: ResolverTypeWrapper<SyncConflict>;
   SyncConflictConnection: ResolverTypeWrapper<SyncConflictConnection>;
@@ -1303,6 +1349,9 @@ export type ResolversParentTypes = ResolversObject<{
   RecordAdoptionMetricsInput: RecordAdoptionMetricsInput;
   RecordFeatureUsageInput: RecordFeatureUsageInput;
   SuccessCorrelationSyncInput: SuccessCorrelationSyncInput;
+  SyncAnomaly: SyncAnomaly;
+  SyncAnomalyConnection: SyncAnomalyConnection;
+  SyncAnomalyEdge: SyncAnomalyEdge;
   SyncBatchResult: SyncBatchResult;
   SyncConflict: SyncConflict;
   SyncConflictConnection: SyncConflictConnection;
@@ -1543,6 +1592,12 @@ export type DomainSyncResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['DomainSync'] = ResolversParentTypes['DomainSync'],
 > = ResolversObject<{
+  anomalies?: Resolver<
+    ResolversTypes['SyncAnomalyConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncAnomaliesArgs, 'first'>
+  >;
   dataQuality?: Resolver<
     ResolversTypes['DataQualityReport'],
     ParentType,
@@ -1907,6 +1962,38 @@ export type QueryResolvers<
   sync?: Resolver<ResolversTypes['SyncDomains'], ParentType, ContextType>;
 }>;
 
+export type SyncAnomalyResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncAnomaly'] = ResolversParentTypes['SyncAnomaly'],
+> = ResolversObject<{
+  band?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  baseline?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  detectedAt?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  direction?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  hour?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  series?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  value?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
+export type SyncAnomalyConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncAnomalyConnection'] = ResolversParentTypes['SyncAnomalyConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['SyncAnomalyEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type SyncAnomalyEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['SyncAnomalyEdge'] = ResolversParentTypes['SyncAnomalyEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['SyncAnomaly'], ParentType, ContextType>;
+}>;
+
 export type SyncBatchResultResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['SyncBatchResult'] = ResolversParentTypes['SyncBatchResult'],
@@ -2121,6 +2208,9 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   PageInfo?: PageInfoResolvers<ContextType>;
   QualityDimension?: QualityDimensionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  SyncAnomaly?: SyncAnomalyResolvers<ContextType>;
+  SyncAnomalyConnection?: SyncAnomalyConnectionResolvers<ContextType>;
+  SyncAnomalyEdge?: SyncAnomalyEdgeResolvers<ContextType>;
   SyncBatchResult?: SyncBatchResultResolvers<ContextType>;
   SyncConflict?: SyncConflictResolvers<ContextType>;
   SyncConflictConnection?: SyncConflictConnectionResolvers<ContextType>;
