@@ -95,6 +95,7 @@ describe('finance-rollup job', () => {
     );
     expect(res.errors).toBeUndefined();
     expect(res.data?.sync.finance.jobs.map((j) => j.name).sort()).toEqual([
+      'anomaly-scan',
       'finance-rollup',
       'integration-health',
       'retention-archive',
