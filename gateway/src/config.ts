@@ -68,6 +68,13 @@ export interface LiveConfig {
   readonly keepAliveMs: number;
   /** Live events one subscription may have waiting before it is ended, resumable (`HUB_LIVE_BUFFER`). @default 10000 */
   readonly bufferLimit: number;
+  /**
+   * With `NATS_URL`, subscriptions read the domains' JetStream streams themselves (an ordered
+   * consumer per stream and process), so every gateway process sees every event; without it, the
+   * subgraphs' `_events` (the embedded bus). `HUB_NATS_PREFIX` names the streams, as in the subgraphs.
+   */
+  readonly natsUrl: string | undefined;
+  readonly natsPrefix: string;
 }
 
 export interface GatewayConfig {
@@ -241,6 +248,8 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
       credentialCheckMs: env.int('HUB_LIVE_CREDENTIAL_CHECK_MS', 10_000, { min: 100 }),
       keepAliveMs: env.int('HUB_LIVE_KEEPALIVE_MS', 12_000, { min: 100 }),
       bufferLimit: env.int('HUB_LIVE_BUFFER', 10_000, { min: 1 }),
+      natsUrl: env.optional('NATS_URL'),
+      natsPrefix: env.string('HUB_NATS_PREFIX', 'HUB'),
     },
     costDefaultListSize: env.int('HUB_COST_LIST_SIZE', 10, { min: 1 }),
     redisUrl: env.optional('REDIS_URL'),

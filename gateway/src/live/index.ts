@@ -8,6 +8,7 @@ import type { Server } from 'node:http';
 import type { ApolloServer } from '@apollo/server';
 import type { ApolloGateway } from '@apollo/gateway';
 import { DOMAINS, type Domain } from '@hub/core/domains';
+import { createNatsStreamPager, type NatsStreamPager } from '@hub/core/events/natsTail';
 import { createRemoteStreamReader, STREAM_TENANT } from '@hub/core/events/remote';
 import { systemViewer, type ViewerSigner } from '@hub/core/viewer';
 import type { GatewayConfig, SubgraphEndpoint } from '../config.js';
@@ -25,7 +26,7 @@ import { createLiveEngine, type LiveEngine, type LiveExecutor } from './engine.j
 import { liveMultipart } from './multipart.js';
 import type { PrepareOptions } from './prepare.js';
 import { buildLiveSchema, type LiveSchema } from './schema.js';
-import { createEventSource, embeddedPager } from './source.js';
+import { createEventSource, embeddedPager, natsPager } from './source.js';
 import { attachLiveTransport } from './transport.js';
 
 export interface LiveOptions {
@@ -77,6 +78,7 @@ export function createLive(options: LiveOptions) {
     principal: (requestId) => systemViewer(requestId, STREAM_TENANT),
   });
   let source: ReturnType<typeof createEventSource> | undefined;
+  let nats: Promise<NatsStreamPager> | undefined;
   let transport: ReturnType<typeof attachLiveTransport> | undefined;
   let engine: LiveEngine | undefined;
   let identifyLive: IdentifyOptions | undefined;
@@ -91,7 +93,19 @@ export function createLive(options: LiveOptions) {
     /** Starts tailing the streams and serves graphql-ws on `path` of `httpServer`. */
     attach(httpServer: Server, path: string, identify: IdentifyOptions, safelists: Safelists) {
       // Only the streams of subgraphs this gateway routes to (a partial graph in tests has fewer).
-      source = createEventSource({ pager: embeddedPager(reader), log, domains: DOMAINS.filter((d) => urls[d] !== '') });
+      const { natsUrl, natsPrefix } = options.config.live;
+      // Connected by the first read (a gateway nobody subscribes to holds no connection); a failed
+      // connect is tried again by the tails' next read.
+      const connectNats = (url: string) => () =>
+        (nats ??= createNatsStreamPager({ servers: url, prefix: natsPrefix, name: 'gateway-live' }).catch((error) => {
+          nats = undefined;
+          throw error;
+        }));
+      source = createEventSource({
+        pager: natsUrl ? natsPager(connectNats(natsUrl)) : embeddedPager(reader),
+        log,
+        domains: DOMAINS.filter((d) => urls[d] !== ''),
+      });
       identifyLive = identify;
       safelistsLive = safelists;
       engine = createLiveEngine({
@@ -136,6 +150,7 @@ export function createLive(options: LiveOptions) {
     async close() {
       await transport?.close();
       await source?.close();
+      await (await nats?.catch(() => undefined))?.close();
     },
   };
 }

@@ -6,16 +6,18 @@
  *   internal `_events` long poll (20 s waits, woken by the producer's commits), signed as the
  *   gateway's own `system` principal in the pseudo-tenant `*` — `_events` answers that principal
  *   and the subgraphs' service principals only (authz `eventPermissions`).
- * - With NATS_URL the subgraphs still serve `_events` from their outbox (the log every bus is fed
- *   from), so this same tail works; reading JetStream itself is the scale-out step (issue 9 item 5).
+ * - With NATS_URL: the domains' JetStream streams, through an ordered consumer per stream held by
+ *   this process (core events/natsTail.ts), so several gateway processes sharing no memory each
+ *   deliver every event to their own subscribers; cursors are stream sequences, valid on any of them.
  *
  * The tails start with the process's first subscription, at each stream's head ("now"): a gateway
- * nobody subscribes to makes no `_events` calls. Events before that reach a subscriber only
+ * nobody subscribes to reads no stream. Events before that reach a subscriber only
  * through a resume cursor. A failed read is retried from the same position with
  * backoff, so a subgraph restart delays events but loses none.
  */
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import type { EventEnvelope } from '@hub/core/events/types';
+import type { NatsStreamPager } from '@hub/core/events/natsTail';
 import type { StreamReader } from '@hub/core/events/remote';
 import type { Logger } from '../logger.js';
 import type { StreamVector } from './cursor.js';
@@ -50,6 +52,14 @@ export function embeddedPager(reader: StreamReader): StreamPager {
   return {
     head: async (domain) => (await reader(domain, { after: 'now', limit: 1, waitMs: 0 })).position,
     page: (domain, after, limit, waitMs, signal) => reader(domain, { after, limit, waitMs, signal }),
+  };
+}
+
+/** The JetStream streams themselves (NATS_URL), through the connection `pager` gives. */
+export function natsPager(pager: () => Promise<NatsStreamPager>): StreamPager {
+  return {
+    head: async (domain) => (await pager()).head(domain),
+    page: async (domain, after, limit, waitMs, signal) => (await pager()).page(domain, after, limit, waitMs, signal),
   };
 }
 

@@ -27,6 +27,7 @@ import {
 } from '@nats-io/jetstream';
 import type { Domain } from '../domains.js';
 import type { Logger } from '../logger.js';
+import { REPLAY_WINDOW_DAYS } from '../retention.js';
 import { batchHandlerOf, runBatch, sleep, type BatchItem } from './batching.js';
 import type { EventBus, EventEnvelope, StartPosition, Subscription } from './types.js';
 
@@ -47,6 +48,14 @@ export interface NatsBusOptions {
 }
 
 const ns = (ms: number) => ms * 1_000_000;
+
+/** A stream message as the envelope it carries; its cursor is its stream sequence. */
+export function decodeEnvelope(msg: { data: Uint8Array; seq: number }): EventEnvelope {
+  return {
+    ...(JSON.parse(new TextDecoder().decode(msg.data)) as Omit<EventEnvelope, 'cursor'>),
+    cursor: String(msg.seq),
+  };
+}
 
 /** A tenant id as one subject token: kept when it is plain, else `~` + base64url of it. */
 export function subjectToken(value: string): string {
@@ -94,6 +103,9 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
             subjects: [`${root}.${domain}.>`],
             storage: StorageType.File,
             duplicate_window: ns(options.duplicateWindowMs ?? 120_000),
+            // The bus keeps events as long as the outbox does (retention.ts): a replay or a live
+            // resume reaches as far back on NATS as on the embedded bus.
+            max_age: ns(REPLAY_WINDOW_DAYS * 86_400_000),
           });
         }
       })();
@@ -103,10 +115,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
     return ready;
   }
 
-  const decode = (msg: { data: Uint8Array; seq: number }): EventEnvelope => ({
-    ...(JSON.parse(new TextDecoder().decode(msg.data)) as Omit<EventEnvelope, 'cursor'>),
-    cursor: String(msg.seq),
-  });
+  const decode = decodeEnvelope;
 
   function startConfig(start: StartPosition): Partial<ConsumerConfig> {
     switch (start.from) {
