@@ -26,8 +26,6 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
-import { connect } from '@nats-io/transport-node';
-import { AckPolicy, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
 import { EnvReader } from '@hub/core/config';
 import { createEmbeddedBus } from '@hub/core/events/bus-embedded';
 import { createNatsBus } from '@hub/core/events/bus-nats';
@@ -44,6 +42,7 @@ import { customerKeys as healthKeys, sync as healthSync } from '@hub/subgraph-he
 import { subgraph as product } from '@hub/subgraph-product/src/server.js';
 import { sync as productSync } from '@hub/subgraph-product/src/sync.js';
 import { benchHealthRecompute } from './bench-health-recompute.js';
+import { inProcessFloor, natsFloor, offer as offerAt, summarize, type LatencySummary } from './bench-stream.js';
 
 const read = new EnvReader();
 const full = process.argv.includes('--full');
@@ -61,61 +60,13 @@ const config = read.done({
 const CUSTOMERS = 500;
 const TENANT = 'bench';
 
-/** Wall-clock milliseconds with sub-millisecond resolution (the floors are well under 1 ms). */
-const nowMs = () => performance.timeOrigin + performance.now();
-
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))] ?? NaN;
-}
-
-interface Result {
-  readonly path: string;
-  readonly offered: number;
-  readonly events: number;
-  /** From the first commit to the last event applied. */
-  readonly seconds: number;
-  readonly p50: number;
-  readonly p99: number;
-  readonly floor?: 'in-process' | 'nats';
+interface Result extends LatencySummary {
   /** Consumer transactions (a batch each). */
   readonly batches?: number;
 }
 
-function summary(path: string, offered: number, latencies: number[], seconds: number, floor?: Result['floor']): Result {
-  const sorted = [...latencies].sort((a, b) => a - b);
-  return {
-    path,
-    offered,
-    events: sorted.length,
-    seconds,
-    p50: percentile(sorted, 50),
-    p99: percentile(sorted, 99),
-    ...(floor ? { floor } : {}),
-  };
-}
-
-/**
- * Offers `rate` events/s for `seconds`: every 10 ms, the events due by then that were not sent yet
- * go in one `tick(n)` — one at a time, so a tick that takes longer than 10 ms makes the next one
- * larger (a producer that commits what arrived meanwhile) rather than piling up transactions that
- * wait on each other.
- */
-async function offer(seconds: number, tick: (n: number) => Promise<void>): Promise<number> {
-  const perTick = config.rate / 100;
-  const started = performance.now();
-  let sent = 0;
-  const total = config.rate * seconds;
-  while (sent < total) {
-    const due = Math.min(total, Math.floor(((performance.now() - started) / 10 + 1) * perTick));
-    if (due > sent) {
-      const n = due - sent;
-      sent = due;
-      await tick(n);
-    }
-    await new Promise((resolve) => setTimeout(resolve, Math.max(0, 10 - ((performance.now() - started) % 10))));
-  }
-  return (performance.now() - started) / 1000;
-}
+const summary = summarize;
+const offer = (seconds: number, tick: (n: number) => Promise<void>) => offerAt(config.rate, seconds, tick);
 
 /** The event number a usage event carries (its usage count, `usageCount: i` in `usageEvent`). */
 function eventNumber(event: { payload: Record<string, unknown> }): number {
@@ -299,50 +250,9 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
   return { ...summary(label, total, latencies, elapsed), batches: sizes.length };
 }
 
-async function inProcessFloor(): Promise<Result> {
-  const latencies: number[] = [];
-  const seconds = await offer(config.seconds, async (count) => {
-    const sent = nowMs();
-    for (let i = 0; i < count; i++) setImmediate(() => latencies.push(nowMs() - sent));
-  });
-  return summary('floor: in-process hand-off', config.rate * config.seconds, latencies, seconds, 'in-process');
-}
-
-async function natsFloor(): Promise<Result> {
-  const nc = await connect({ servers: config.nats });
-  const jsm = await jetstreamManager(nc);
-  const js = jetstream(nc);
-  const name = `BFLOOR_${randomBytes(4).toString('hex').toUpperCase()}`;
-  await jsm.streams.add({ name, subjects: [`${name.toLowerCase()}.>`], storage: StorageType.File });
-  await jsm.consumers.add(name, { durable_name: 'floor', ack_policy: AckPolicy.Explicit });
-  const consumer = await js.consumers.get(name, 'floor');
-  const latencies: number[] = [];
-  const total = config.rate * config.seconds;
-  const messages = await consumer.consume({ max_messages: 1024 });
-  const done = (async () => {
-    for await (const msg of messages) {
-      latencies.push(nowMs() - Number(new TextDecoder().decode(msg.data)));
-      msg.ack();
-      if (latencies.length >= total) break;
-    }
-  })();
-  const seconds = await offer(config.seconds, async (count) => {
-    await Promise.all(
-      Array.from({ length: count }, () =>
-        js.publish(`${name.toLowerCase()}.x`, new TextEncoder().encode(String(nowMs())), { timeout: 30_000 }),
-      ),
-    );
-  });
-  await Promise.race([done, new Promise((r) => setTimeout(r, 30_000))]);
-  await messages.close();
-  await jsm.streams.delete(name);
-  await nc.close();
-  return summary('floor: raw JetStream publish -> consume', total, latencies, seconds, 'nats');
-}
-
 const batch: BatchPolicy = { maxEvents: config.batch, lingerMs: config.lingerMs };
-const results: Result[] = [await inProcessFloor()];
-if (config.paths.includes('nats')) results.push(await natsFloor());
+const results: Result[] = [await inProcessFloor(config.rate, config.seconds)];
+if (config.paths.includes('nats')) results.push(await natsFloor(config.nats, config.rate, config.seconds));
 const ours: Partial<Record<Kind | 'baseline', Result>> = {};
 if (config.paths.includes('embedded'))
   ours.embedded = await healthPath('embedded', batch, config.seconds, 'health, embedded bus on postgres');

@@ -565,4 +565,70 @@ describe('backpressure', () => {
     expect(new Set(got().map((e) => e.customer?.id)).size).toBe(ids.length);
     await Promise.all([slow.close(), other.close(), resumed.close()]);
   }, 120_000);
+  it('a socket that stops reading is dropped within two keep-alive intervals; the others go on; its last cursor resumes it exactly once', async () => {
+    // The client stops reading its socket (TCP-level: no frames, no pongs). The gateway's writes to
+    // it await the socket, so only its own subscription waits; the unanswered ping ends the
+    // connection, and what the client last read resumes it.
+    const KEEPALIVE_MS = 500;
+    await hub.startGateway({ HUB_LIVE_KEEPALIVE_MS: String(KEEPALIVE_MS) });
+    const ids = (await oracle.customerIds('acme', ['u2'])).slice(0, 8);
+    const vars = { ids, domains: ['CUSTOMERS'] };
+    let socket: WebSocket | undefined;
+    const stalled = subscribeLive<Change>(
+      hub.gatewayUrl,
+      bearer(await admin('acme')),
+      CHANGES,
+      vars,
+      undefined,
+      (s) => {
+        socket = s;
+      },
+    );
+    const reading = subscribeLive<Change>(hub.gatewayUrl, bearer(await admin('acme')), CHANGES, vars);
+    await settle();
+    const before = ids.slice(0, 4);
+    for (const id of before) await write('acme', 'customers', id);
+    for (const sub of [stalled, reading])
+      await sub.until((r) => changesOf(r).length >= before.length, 30_000, 'events before the stall');
+
+    socket?.pause();
+    const live = async () => {
+      const text = await hub.scrapeMetrics(hub.gatewayMetricsUrl);
+      const open = /^hub_live_subscriptions\{[^}]*field="customerChanged"[^}]*\} (\d+)/m.exec(text)?.[1];
+      if (open === undefined)
+        throw new Error(
+          `no open-subscription gauge in:\n${text
+            .split('\n')
+            .filter((l) => l.includes('live'))
+            .join('\n')}`,
+        );
+      return Number(open);
+    };
+    expect(await live()).toBe(2);
+    const stalledAt = Date.now();
+    for (const id of ids) await write('acme', 'customers', id);
+    // The reading subscriber gets every event while the other socket is stalled.
+    await reading.until((r) => changesOf(r).length >= before.length + ids.length, 30_000, 'the reading subscriber');
+    // The gateway ends the stalled connection: the unanswered ping times out after one interval.
+    const deadline = Date.now() + 30_000;
+    while ((await live()) !== 1) {
+      if (Date.now() > deadline) throw new Error('the stalled connection was never dropped');
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(Date.now() - stalledAt).toBeLessThan(2 * KEEPALIVE_MS + 5_000);
+
+    // The client reads again: what reached its socket before the drop, then the close.
+    socket?.resume();
+    expect(await stalled.closed).not.toBe(1000);
+    const cursor = changesOf(stalled.received).at(-1)?.cursor;
+    const resumed = subscribeLive<Change>(hub.gatewayUrl, bearer(await admin('acme')), CHANGES, {
+      ...vars,
+      after: cursor,
+    });
+    const got = () => [...changesOf(stalled.received), ...changesOf(resumed.received)];
+    await resumed.until(() => got().length >= before.length + ids.length, 30_000, 'the missed events');
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(got().map((e) => e.cursor)).toEqual(changesOf(reading.received).map((e) => e.cursor));
+    await Promise.all([stalled.close(), reading.close(), resumed.close()]);
+  }, 120_000);
 });

@@ -25,19 +25,31 @@ export function wsUrlOf(gatewayUrl: string): string {
   return gatewayUrl.replace(/^http/, 'ws');
 }
 
+/** A `ws` client class whose every socket is handed to `onSocket` as it is made. */
+function socketHandedTo(onSocket: (socket: WebSocket) => void) {
+  return class extends WebSocket {
+    constructor(url: string, protocols?: string | string[]) {
+      super(url, protocols);
+      onSocket(this);
+    }
+  };
+}
+
 export function subscribeLive<T = Record<string, unknown>>(
   gatewayUrl: string,
   connectionParams: Record<string, unknown>,
   query: string,
   variables: Record<string, unknown> = {},
   extensions?: Record<string, unknown>,
+  /** Hands over the client's socket (e.g. to `pause()` it: a client that stops reading). */
+  onSocket?: (socket: WebSocket) => void,
 ): LiveSubscriber<T> {
   const received: Received<T>[] = [];
   let onClosed: (code: number) => void = () => undefined;
   const closed = new Promise<number>((resolve) => (onClosed = resolve));
   const client: Client = createClient({
     url: wsUrlOf(gatewayUrl),
-    webSocketImpl: WebSocket,
+    webSocketImpl: onSocket ? socketHandedTo(onSocket) : WebSocket,
     connectionParams,
     retryAttempts: 0,
     lazy: false,
