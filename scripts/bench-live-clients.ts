@@ -28,6 +28,7 @@ let errors = 0;
 let firstError: string | undefined;
 /** Deliveries per subscriber since the phase started. */
 let perSubscriber: number[] = [];
+let closing = false;
 
 function send(message: unknown) {
   process.send?.(message);
@@ -45,6 +46,14 @@ process.on('message', (message: Message) => {
             connectionParams: { authorization: `Bearer ${message.token}` },
             lazy: false,
             retryAttempts: 0,
+            on: {
+              closed: (event) => {
+                const code = (event as { code?: number }).code ?? 0;
+                if (closing) return;
+                errors++;
+                firstError ??= `connection closed with ${code}`;
+              },
+            },
           });
           clients.push(client);
           const index = i;
@@ -93,6 +102,7 @@ process.on('message', (message: Message) => {
         break;
       }
       case 'close':
+        closing = true;
         await Promise.all(clients.map((c) => c.dispose()));
         send({ type: 'closed' });
         process.exit(0);

@@ -147,8 +147,14 @@ async function runPath(name: PathName): Promise<Row[]> {
         headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${target.token}` },
         body,
       });
-      const answers = (await response.text()).split('\n').filter((l) => l !== '');
-      return answers.filter((l) => (JSON.parse(l) as { outcome?: string }).outcome === 'APPLIED').length;
+      const answers = (await response.text())
+        .split('\n')
+        .filter((l) => l !== '')
+        .map((l) => JSON.parse(l) as { outcome?: string });
+      const applied = answers.filter((a) => a.outcome === 'APPLIED').length;
+      if (applied < n)
+        throw new Error(`HTTP ${response.status}: ${JSON.stringify(answers.find((a) => a.outcome !== 'APPLIED'))}`);
+      return applied;
     };
 
     await clients.ask({

@@ -223,12 +223,13 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): EmbeddedBus {
       subscriptions.add(subscription);
       return subscription;
     },
-    async lag(domain, durable) {
+    async lag(domain, durable, tenantId) {
       const cursor = (await storedCursor(store, durable, domain, 'embedded')) ?? '0';
       if (domain === local) {
         const [row] = await store.query<{ pending: string; oldest: Date | string | null }>(
-          `SELECT count(*)::text AS pending, min("committed_at") AS oldest FROM "hub_sync_outbox" WHERE "seq" > $1::bigint`,
-          [cursor],
+          `SELECT count(*)::text AS pending, min("committed_at") AS oldest FROM "hub_sync_outbox"
+            WHERE "seq" > $1::bigint${tenantId === undefined ? '' : ` AND "tenant_id" = $2`}`,
+          tenantId === undefined ? [cursor] : [cursor, tenantId],
         );
         const oldest = row?.oldest ?? null;
         return {
@@ -238,7 +239,8 @@ export function createEmbeddedBus(options: EmbeddedBusOptions): EmbeddedBus {
       }
       // A remote stream is only read, not counted: at most one page tells the lag (capped).
       const page = await reader(domain)(domain, { after: cursor, limit: 5000, waitMs: 0 });
-      return { pending: page.events.length, oldestCommittedAt: page.events[0]?.committedAt ?? null };
+      const events = tenantId === undefined ? page.events : page.events.filter((e) => e.tenantId === tenantId);
+      return { pending: events.length, oldestCommittedAt: events[0]?.committedAt ?? null };
     },
     async close() {
       closing.abort();

@@ -117,6 +117,31 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
 
   const decode = decodeEnvelope;
 
+  /**
+   * One tenant's part of a durable consumer's lag: the tenant's events after the consumer's ack
+   * floor (its subjects, `<root>.<domain>.<tenant>.>`), counted by a throwaway consumer filtered on
+   * them, whose first message is the oldest. JetStream keeps no per-subject count of a
+   * consumer's pending events; events acknowledged out of order past the floor (at most
+   * `maxAckPending`) are counted too, so this is an upper bound by the events in flight.
+   */
+  async function tenantLag(stream: string, domain: Domain, ackFloor: number, tenantId: string) {
+    // Counted at creation: `num_pending` of a new consumer is what matches its filter from its start.
+    const counting = await jsm.consumers.add(stream, {
+      filter_subject: `${root}.${domain}.${subjectToken(tenantId)}.>`,
+      deliver_policy: DeliverPolicy.StartSequence,
+      opt_start_seq: ackFloor + 1,
+      ack_policy: AckPolicy.None,
+      inactive_threshold: ns(10_000),
+    });
+    try {
+      if (counting.num_pending === 0) return { pending: 0, oldestCommittedAt: null };
+      const first = await (await js.consumers.get(stream, counting.name)).next({ expires: 1000 });
+      return { pending: counting.num_pending, oldestCommittedAt: first ? decode(first).committedAt : null };
+    } finally {
+      await jsm.consumers.delete(stream, counting.name).catch(() => undefined);
+    }
+  }
+
   function startConfig(start: StartPosition): Partial<ConsumerConfig> {
     switch (start.from) {
       case 'beginning':
@@ -351,11 +376,12 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
       }
       return events;
     },
-    async lag(domain, durable) {
+    async lag(domain, durable, tenantId) {
       const stream = streamName(domain);
       const info = await jsm.consumers.info(stream, consumerName(durable));
       const pending = info.num_pending + info.num_ack_pending;
       if (pending === 0) return { pending: 0, oldestCommittedAt: null };
+      if (tenantId !== undefined) return tenantLag(stream, domain, info.ack_floor.stream_seq, tenantId);
       const oldest = await jsm.streams.getMessage(stream, { seq: info.ack_floor.stream_seq + 1 }).catch(() => null);
       const committedAt = oldest ? (oldest.json<{ committedAt?: string }>().committedAt ?? null) : null;
       return { pending, oldestCommittedAt: committedAt };

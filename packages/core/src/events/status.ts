@@ -20,7 +20,7 @@ export interface ConsumerRef {
 export interface ConsumerLag {
   readonly name: string;
   readonly from: Domain;
-  /** Events of `from`'s stream not yet acknowledged by this consumer (the whole stream, every tenant). */
+  /** The tenant's events of `from`'s stream not yet acknowledged by this consumer. */
   readonly lag: number;
   readonly oldestPendingAt: string | null;
 }
@@ -107,7 +107,7 @@ export async function syncStatus(options: {
   const consumers = await Promise.all(
     (options.consumers ?? []).map(async (consumer): Promise<ConsumerLag> => {
       const lag = options.bus
-        ? await options.bus.lag(consumer.from, consumer.name)
+        ? await options.bus.lag(consumer.from, consumer.name, tenantId)
         : { pending: 0, oldestCommittedAt: null };
       return { name: consumer.name, from: consumer.from, lag: lag.pending, oldestPendingAt: lag.oldestCommittedAt };
     }),

@@ -130,11 +130,13 @@ export interface EventBus {
   }): Promise<Subscription>;
   /**
    * How far `durable` is behind `domain`'s stream head: events not yet acknowledged, and the commit
-   * time of the oldest of them (null when caught up). Feeds `syncStatus` and the lag metrics.
+   * time of the oldest of them (null when caught up). With `tenantId`, only that tenant's events
+   * (`syncStatus` is per tenant). Feeds `syncStatus` and the lag metrics.
    */
   lag(
     domain: Domain,
     durable: string,
+    tenantId?: string,
   ): Promise<{ readonly pending: number; readonly oldestCommittedAt: string | null }>;
   /** Events of `domain` from `start`, in order, without touching any consumer's position (replay, subscriptions). */
   read(domain: Domain, start: StartPosition, limit: number): Promise<EventEnvelope[]>;

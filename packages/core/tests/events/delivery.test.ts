@@ -49,3 +49,44 @@ describe.each(PATHS)('$bus bus on $store', (setup) => {
     },
   );
 });
+
+describe.each(PATHS)('consumer lag per tenant, $bus bus on $store', (setup) => {
+  it("counts a stuck consumer's pending events of each tenant apart, and all of them together", async () => {
+    // Every attempt fails (and is retried, never dead-lettered), so nothing is acknowledged.
+    path = await openPath(setup, [
+      mirrorConsumer({
+        maxAttempts: 1000,
+        fail: () => {
+          throw new Error('stuck');
+        },
+      }),
+    ]);
+    const open = path;
+    await open.write(6, { tenant: 'acme' });
+    await open.write(3, { tenant: 'globex' });
+    await waitFor('outbox published', async () =>
+      (await countOf(
+        open.pair.producer.sql,
+        `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`,
+      )) === 0
+        ? true
+        : undefined,
+    );
+    const [oldest] = await open.pair.producer.sql.query<{ acme: Date | string; globex: Date | string }>(
+      `SELECT min("committed_at") FILTER (WHERE "tenant_id" = 'acme') AS acme,
+              min("committed_at") FILTER (WHERE "tenant_id" = 'globex') AS globex FROM "hub_sync_outbox"`,
+    );
+    for (const bus of [open.consumerBus, open.producerBus]) {
+      expect(await bus.lag('product', 'health.mirror', 'acme')).toEqual({
+        pending: 6,
+        oldestCommittedAt: new Date(oldest?.acme ?? NaN).toISOString(),
+      });
+      expect(await bus.lag('product', 'health.mirror', 'globex')).toEqual({
+        pending: 3,
+        oldestCommittedAt: new Date(oldest?.globex ?? NaN).toISOString(),
+      });
+      expect(await bus.lag('product', 'health.mirror', 'initech')).toEqual({ pending: 0, oldestCommittedAt: null });
+      expect((await bus.lag('product', 'health.mirror')).pending).toBe(9);
+    }
+  });
+});

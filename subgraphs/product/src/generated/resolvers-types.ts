@@ -140,7 +140,7 @@ export type ConsumerLag = {
   __typename?: 'ConsumerLag';
   /** The producing domain whose stream it reads. */
   from: Scalars['String']['output'];
-  /** Events not yet acknowledged (the whole stream, every tenant). */
+  /** The tenant's events of that stream not yet acknowledged (on NATS: counted from the consumer's ack floor, so an upper bound by the events in flight). */
   lag: Scalars['Int']['output'];
   /** Durable name, e.g. health.recompute. */
   name: Scalars['String']['output'];
