@@ -262,6 +262,50 @@ describe('shared resolutions', () => {
   }, 60_000);
 });
 
+describe('batched resolutions', () => {
+  const batches = async () => {
+    const text = await hub.scrapeMetrics(hub.gatewayMetricsUrl);
+    const read = (name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} ([\\d.]+)`, 'm').exec(text)?.[1] ?? 0);
+    return {
+      queries: read('hub_live_resolution_batch_size_count'),
+      customers: read('hub_live_resolution_batch_size_sum'),
+    };
+  };
+
+  it('events arriving together are resolved in shared queries, each subscriber still getting only its own rows', async () => {
+    const mine = (await oracle.customerIds('acme', ['u1'])).slice(0, 6);
+    const others = (await oracle.customerIds('acme', ['u2'])).slice(0, 6);
+    const ids = [...mine, ...others];
+    const vars = { ids, domains: ['CUSTOMERS'] };
+    const everyone = subscribeLive<Change>(hub.gatewayUrl, bearer(await admin('acme')), CHANGES, vars);
+    const book = subscribeLive<Change>(
+      hub.gatewayUrl,
+      bearer(await tokenOf('acme', ['cs_manager'], 'u1', ['u1'])),
+      CHANGES,
+      vars,
+    );
+    await settle();
+    const before = await batches();
+    await Promise.all(ids.map((id) => write('acme', 'customers', id)));
+    await everyone.until((r) => changesOf(r).length >= ids.length, 30_000, 'every change');
+    await book.until((r) => changesOf(r).length >= mine.length, 30_000, "the book's changes");
+    await new Promise((r) => setTimeout(r, 1000));
+    expect(new Set(changesOf(everyone.received).map((e) => e.customer?.id))).toEqual(new Set(ids));
+    // Resolved beside the admin's events of the other book, yet none of them reach this subscriber.
+    expect(
+      changesOf(book.received)
+        .map((e) => e.customer?.id)
+        .sort(),
+    ).toEqual([...mine].sort());
+    const after = await batches();
+    const customers = after.customers - before.customers;
+    // One customer part per event and scope class (admin; the book), in fewer queries than parts.
+    expect(customers).toBe(2 * ids.length);
+    expect(after.queries - before.queries).toBeLessThan(customers);
+    await Promise.all([everyone.close(), book.close()]);
+  }, 60_000);
+});
+
 describe('gateway restart', () => {
   it('a client that resumes on a new gateway process loses nothing committed while none ran', async () => {
     const id = 'cust_00013';

@@ -16,6 +16,7 @@ export interface GatewayMetrics extends ProcessMetrics {
   readonly liveResolutions: Counter<'field'>;
   readonly liveDelivered: Counter<'field'>;
   readonly liveSubscriptions: Gauge<'field'>;
+  readonly liveQueries: Histogram;
   /** Commit of the event -> its payload handed to the subscriber's socket. */
   readonly liveDeliveryLag: Histogram<'field'>;
 }
@@ -59,6 +60,12 @@ export function createGatewayMetrics(): GatewayMetrics {
       name: 'hub_live_delivered_total',
       help: 'Subscription events delivered to subscribers',
       labelNames: ['field'] as const,
+      registers: [metrics.registry],
+    }),
+    liveQueries: new Histogram({
+      name: 'hub_live_resolution_batch_size',
+      help: 'Customers resolved per query of live payload resolution (its count: the queries sent)',
+      buckets: [1, 2, 4, 8, 16, 32, 64],
       registers: [metrics.registry],
     }),
     liveSubscriptions: new Gauge({

@@ -19,7 +19,8 @@ import type { Logger } from '../logger.js';
 import type { GatewayMetrics } from '../metrics.js';
 import { Channel } from './channel.js';
 import { decodeCursor, encodeCursor, isAfter, type StreamVector } from './cursor.js';
-import { isCheckKey, PROBE_ALIAS, shapePayload, type PayloadPlan, type Resolution } from './payload.js';
+import { ResolutionBatcher } from './batch.js';
+import { ID_VAR, isCheckKey, PROBE_ALIAS, shapePayload, type PayloadPlan, type Resolution } from './payload.js';
 import { probeFor, type LiveSchema } from './schema.js';
 import type { EventSource } from './source.js';
 import { SharedResolutions } from './shared.js';
@@ -34,7 +35,10 @@ export interface LiveEngineOptions {
   readonly log: Logger;
   /** Live events one subscription may have waiting before it is ended (resumable). */
   readonly bufferLimit: number;
-  readonly metrics: Pick<GatewayMetrics, 'liveResolutions' | 'liveDelivered' | 'liveSubscriptions' | 'liveDeliveryLag'>;
+  readonly metrics: Pick<
+    GatewayMetrics,
+    'liveResolutions' | 'liveDelivered' | 'liveSubscriptions' | 'liveDeliveryLag' | 'liveQueries'
+  >;
 }
 
 export interface LiveSession {
@@ -46,6 +50,16 @@ export interface LiveSession {
 const REFUSALS = new Set<unknown>([ErrorCode.NotFound, ErrorCode.Forbidden]);
 const PAGE = 500;
 const RETRIES = 3;
+/** Events of one subscription resolved ahead of their delivery (together, see batch.ts). */
+const LOOKAHEAD = 32;
+
+interface Prepared {
+  readonly event: EventEnvelope;
+  /** Not after the subscription's position (the replay/live seam): nothing to do. */
+  readonly skip: boolean;
+  /** Started when the subscriber may be shown the event (it matched and has a probe). */
+  readonly resolution?: Promise<Resolution>;
+}
 
 const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
@@ -57,6 +71,7 @@ function changedFieldsOf(event: EventEnvelope): string[] {
 export function createLiveEngine(options: LiveEngineOptions) {
   const { source, log } = options;
   const shared = new SharedResolutions();
+  const batcher = new ResolutionBatcher(options.execute, (customers) => options.metrics.liveQueries.observe(customers));
 
   async function resolve(plan: PayloadPlan, probe: string, event: EventEnvelope, viewer: Viewer): Promise<Resolution> {
     const customerId = event.customerId ?? '';
@@ -65,7 +80,7 @@ export function createLiveEngine(options: LiveEngineOptions) {
     return shared.get(key, shapeKey, viewer, async () => {
       options.metrics.liveResolutions.inc({ field: plan.field });
       for (let attempt = 1; ; attempt++) {
-        const result = await options.execute(query, { ...plan.variables, hubLiveId: customerId }, viewer);
+        const result = await batcher.run(query, ID_VAR, plan.variables, customerId, viewer);
         const failed = result.errors.find((e) => !REFUSALS.has(e.extensions?.['code']) && isCheckKey(e.path?.[0]));
         const whole = result.errors.find((e) => !e.path);
         if ((!failed && !whole) || attempt >= RETRIES) return result;
@@ -149,11 +164,14 @@ export function createLiveEngine(options: LiveEngineOptions) {
       { once: true },
     );
 
-    async function handle(event: EventEnvelope): Promise<void> {
-      const domain = event.domain;
-      if (!isAfter(event.cursor, vector[domain])) return;
+    /**
+     * The first half of handling an event: the cheap checks with the subscriber's current viewer,
+     * and its resolution started — so that the events waiting in the queue are resolved together
+     * (batch.ts) while they are delivered one by one, in order, by `deliver`.
+     */
+    function prepare(event: EventEnvelope): Prepared {
+      if (!isAfter(event.cursor, vector[event.domain])) return { event, skip: true };
       const viewer = session.viewer();
-      let payload: Record<string, unknown> | undefined;
       const matches =
         event.tenantId === viewer.tenantId &&
         event.customerId !== null &&
@@ -164,8 +182,20 @@ export function createLiveEngine(options: LiveEngineOptions) {
         ? undefined
         : health
           ? probeFor(viewer, 'health', live) && `${PROBE_ALIAS}0: health { score }`
-          : probeFor(viewer, domain, live);
-      if (probe && health) {
+          : probeFor(viewer, event.domain, live);
+      if (!probe) return { event, skip: false };
+      const resolution = resolve(plan, probe, event, viewer);
+      // Awaited by `deliver`; a failure is its to raise (not an unhandled rejection meanwhile).
+      resolution.catch(() => undefined);
+      return { event, skip: false, resolution };
+    }
+
+    async function deliver(prepared: Prepared): Promise<void> {
+      const { event } = prepared;
+      const domain = event.domain;
+      if (prepared.skip || !isAfter(event.cursor, vector[domain])) return;
+      let payload: Record<string, unknown> | undefined;
+      if (prepared.resolution && health) {
         let score: number | undefined;
         try {
           score = healthEventOf(event).score;
@@ -180,7 +210,7 @@ export function createLiveEngine(options: LiveEngineOptions) {
           if (args.minDelta == null || delta === null || Math.abs(delta) >= args.minDelta)
             payload = { committedAt: event.committedAt, score, previousScore: before ?? null, delta };
         }
-      } else if (probe) {
+      } else if (prepared.resolution) {
         payload = {
           domain: domain.toUpperCase(),
           type: event.type,
@@ -188,7 +218,7 @@ export function createLiveEngine(options: LiveEngineOptions) {
           committedAt: event.committedAt,
         };
       }
-      const resolution = payload && probe ? await resolve(plan, probe, event, viewer) : undefined;
+      const resolution = payload && prepared.resolution ? await prepared.resolution : undefined;
       vector = { ...vector, [domain]: event.cursor };
       if (payload && resolution && readable(resolution)) {
         await channel.push(
@@ -199,6 +229,15 @@ export function createLiveEngine(options: LiveEngineOptions) {
           { field: plan.field },
           (Date.now() - new Date(event.committedAt).getTime()) / 1000,
         );
+      }
+    }
+
+    /** Handles `events` in order, their resolutions started together. */
+    async function handleAll(events: readonly EventEnvelope[]): Promise<void> {
+      const prepared = events.map(prepare);
+      for (const item of prepared) {
+        if (channel.signal.aborted) return;
+        await deliver(item);
       }
     }
 
@@ -214,7 +253,7 @@ export function createLiveEngine(options: LiveEngineOptions) {
             const after = vector[domain];
             if (after === undefined || channel.signal.aborted) break;
             const page = await source.read(domain, after, PAGE);
-            for (const event of page) await handle(event);
+            for (let i = 0; i < page.length; i += LOOKAHEAD) await handleAll(page.slice(i, i + LOOKAHEAD));
             if (page.length < PAGE) break;
           }
         }
@@ -229,8 +268,8 @@ export function createLiveEngine(options: LiveEngineOptions) {
             },
           );
         }
-        const event = queue.shift();
-        if (event) await handle(event);
+        const events = queue.splice(0, LOOKAHEAD);
+        if (events.length > 0) await handleAll(events);
         else await new Promise<void>((r) => (wake = r));
       }
     }

@@ -60,7 +60,8 @@ export interface PayloadPlan {
 }
 
 const ROW = 'hubLiveRow';
-const ID_VAR = 'hubLiveId';
+/** The variable of the resolution query that names the event's customer. */
+export const ID_VAR = 'hubLiveId';
 /** Aliases of the probe fields (schema.ts `probeFor`), each its own root `customer(id:)`. */
 export const PROBE_ALIAS = 'hubProbe';
 
