@@ -112,6 +112,11 @@ export interface GatewayConfig {
   readonly live: LiveConfig;
   /** Assumed size of a list field the cost model knows no size of. */
   readonly costDefaultListSize: number;
+  /**
+   * Identical query fetches of one viewer in flight share one subgraph call (`HUB_SUBGRAPH_DEDUP`,
+   * datasource.ts); never across viewers. @default true
+   */
+  readonly deduplicateFetches: boolean;
   /** Shares rate-limit budgets between replicas; unset keeps them in process memory. */
   readonly redisUrl: string | undefined;
   /** Prefix of the rate-limit keys in Redis. */
@@ -252,6 +257,7 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
       natsPrefix: env.string('HUB_NATS_PREFIX', 'HUB'),
     },
     costDefaultListSize: env.int('HUB_COST_LIST_SIZE', 10, { min: 1 }),
+    deduplicateFetches: env.bool('HUB_SUBGRAPH_DEDUP', true),
     redisUrl: env.optional('REDIS_URL'),
     rateLimitPrefix: env.string('HUB_RATE_LIMIT_PREFIX', 'hub:ratelimit'),
     resilience: {

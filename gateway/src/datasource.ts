@@ -3,6 +3,7 @@ import { RemoteGraphQLDataSource, type GraphQLDataSourceProcessOptions } from '@
 import type { FetcherResponse } from '@apollo/utils.fetcher';
 import { BrokenCircuitError } from 'cockatiel';
 import { GraphQLError, Kind, parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
+import { canonicalJson } from '@hub/core/canonicalJson';
 import { ErrorCode } from '@hub/core/errors';
 import { REQUEST_ID_HEADER, VIEWER_HEADER, systemViewer, type Viewer, type ViewerSigner } from '@hub/core/viewer';
 import type { GatewayContext } from './context.js';
@@ -10,6 +11,7 @@ import type { Logger } from './logger.js';
 import type { SubgraphFetcher } from './fetcher.js';
 import type { GatewayMetrics } from './metrics.js';
 import { isTimeout, type OperationKind, type SubgraphPolicy } from './resilience.js';
+import { scopeClassOf } from './viewerScope.js';
 
 type ProcessOptions = GraphQLDataSourceProcessOptions<GatewayContext>;
 type ProcessResult = Awaited<ReturnType<RemoteGraphQLDataSource<GatewayContext>['process']>>;
@@ -79,6 +81,20 @@ export interface HubDataSourceOptions {
   readonly policy?: SubgraphPolicy | undefined;
   /** Put the transport failure's own message into the error (development only: it names internal URLs). */
   readonly exposeDetails?: boolean;
+  /** Identical query fetches of one viewer in flight share one call (`HUB_SUBGRAPH_DEDUP`). @default false */
+  readonly deduplicate?: boolean;
+}
+
+/**
+ * The key under which identical fetches in flight share one call: the operation, its variables and
+ * the viewer — its scope class (viewerScope.ts: what decides rows and fields) and its user. The
+ * user is in the key although no rule reads it: the subgraphs record who read unmasked contact PII
+ * (the audit trail), and a shared fetch would record only the first reader. So requests of one
+ * viewer share (a dashboard's parallel panels, a client's retries, a popular page hit by one
+ * service account), and two viewers never do — whatever their books.
+ */
+function inflightKey(request: ProcessOptions['request'], viewer: Viewer): string {
+  return `${request.query ?? ''}\u0000${canonicalJson(request.variables ?? {})}\u0000${viewer.userId}\u0000${scopeClassOf(viewer)}`;
 }
 
 /**
@@ -98,6 +114,8 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly exposeDetails: boolean;
   private readonly subgraphFetcher: SubgraphFetcher | undefined;
   private readonly policy: SubgraphPolicy | undefined;
+  private readonly deduplicate: boolean;
+  private readonly inflight = new Map<string, { answer: Promise<ProcessResult>; followers: number }>();
 
   constructor(options: HubDataSourceOptions) {
     super({ url: options.url, ...(options.fetcher ? { fetcher: options.fetcher.fetch } : {}) });
@@ -108,6 +126,7 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     this.log = options.log;
     this.metrics = options.metrics;
     this.exposeDetails = options.exposeDetails ?? false;
+    this.deduplicate = options.deduplicate ?? false;
   }
 
   override async willSendRequest(options: ProcessOptions): Promise<void> {
@@ -123,6 +142,29 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   override async process(options: ProcessOptions): Promise<ProcessResult> {
     // Composition-time failures must reach IntrospectAndCompose untouched so start-up fails loudly.
     if (!isIncomingOperation(options)) return super.process(options);
+    const viewer = options.context.viewer;
+    if (
+      !this.deduplicate ||
+      !viewer ||
+      operationKind(options.document ?? parseQuietly(options.request.query)) !== 'query'
+    )
+      return this.fetchOnce(options);
+    const key = inflightKey(options.request, viewer);
+    const leader = this.inflight.get(key);
+    if (leader) {
+      leader.followers++;
+      this.metrics?.subgraphDeduplicated.inc({ subgraph: this.name });
+      // The executor merges answers into its own result objects: each request gets its own copy,
+      // taken from the answer nobody has touched.
+      return structuredClone(await leader.answer);
+    }
+    const entry = { answer: this.fetchOnce(options).finally(() => this.inflight.delete(key)), followers: 0 };
+    this.inflight.set(key, entry);
+    const answer = await entry.answer;
+    return entry.followers > 0 ? structuredClone(answer) : answer;
+  }
+
+  private async fetchOnce(options: IncomingOperation): Promise<ProcessResult> {
     const stopTimer = this.metrics?.subgraphFetchDuration.startTimer({ subgraph: this.name });
     try {
       const response = await this.attempts(options);

@@ -17,6 +17,7 @@ export interface GatewayMetrics extends ProcessMetrics {
   readonly liveDelivered: Counter<'field'>;
   readonly liveSubscriptions: Gauge<'field'>;
   readonly liveQueries: Histogram;
+  readonly subgraphDeduplicated: Counter<'subgraph'>;
   /** Commit of the event -> its payload handed to the subscriber's socket. */
   readonly liveDeliveryLag: Histogram<'field'>;
 }
@@ -60,6 +61,12 @@ export function createGatewayMetrics(): GatewayMetrics {
       name: 'hub_live_delivered_total',
       help: 'Subscription events delivered to subscribers',
       labelNames: ['field'] as const,
+      registers: [metrics.registry],
+    }),
+    subgraphDeduplicated: new Counter({
+      name: 'hub_subgraph_fetches_deduplicated_total',
+      help: 'Subgraph fetches answered by an identical fetch of the same viewer already in flight',
+      labelNames: ['subgraph'] as const,
       registers: [metrics.registry],
     }),
     liveQueries: new Histogram({

@@ -120,6 +120,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
       fetcher,
       policy: resilience.forSubgraph(name),
       exposeDetails: development,
+      deduplicate: config.deduplicateFetches,
     });
 
   const gateway = new ApolloGateway({

@@ -14,10 +14,11 @@
  * per key while keeping each key's errors apart.
  */
 import { Kind, parse, print, type DocumentNode, type FieldNode, type OperationDefinitionNode } from 'graphql';
+import { canonicalJson } from '@hub/core/canonicalJson';
 import type { Viewer } from '@hub/core/viewer';
 import type { LiveExecutor } from './engine.js';
 import type { Resolution } from './payload.js';
-import { scopeClassOf } from './shared.js';
+import { scopeClassOf } from '../viewerScope.js';
 
 const ALIAS = /^hb(\d+)_(.*)$/s;
 
@@ -28,14 +29,6 @@ interface Waiting {
   readonly viewer: Viewer;
   /** Per customer id, everyone waiting for its part. */
   readonly ids: Map<string, { resolve: (r: Resolution) => void; reject: (e: unknown) => void }[]>;
-}
-
-function stable(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) =>
-    v !== null && typeof v === 'object' && !Array.isArray(v)
-      ? Object.fromEntries(Object.entries(v as Record<string, unknown>).sort(([a], [b]) => (a < b ? -1 : 1)))
-      : v,
-  );
 }
 
 /**
@@ -116,7 +109,7 @@ export class ResolutionBatcher {
     id: string,
     viewer: Viewer,
   ): Promise<Resolution> {
-    const key = `${query}\u0000${stable(variables)}\u0000${scopeClassOf(viewer)}`;
+    const key = `${query}\u0000${canonicalJson(variables)}\u0000${scopeClassOf(viewer)}`;
     let group = this.waiting.get(key);
     if (!group) {
       group = { query, idVariable, variables, viewer, ids: new Map() };
