@@ -79,6 +79,10 @@ describe('the gateway’s browser pages', () => {
     const fallback = /<div class="fallback">([\s\S]*?)<\/div>/.exec(html)?.[1] ?? '';
     expect(fallback).toContain('<a href="/graphiql">GraphiQL</a>');
     expect(fallback).toContain('<a href="/console">');
+    // Sandbox's empty container would cover the links; the rule hiding it carries the page's CSP nonce.
+    const nonce = /<style nonce="([0-9a-f]+)">#embeddableSandbox:empty/.exec(html)?.[1];
+    expect(nonce).toBeDefined();
+    expect(html).toContain(`'nonce-${nonce}'`);
   });
 });
 

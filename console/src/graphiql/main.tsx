@@ -34,8 +34,11 @@ query FirstCustomers {
 }
 `;
 
+// Read before the first render: a token handed over in the URL leaves the address bar at once.
+const initialCredential = loadCredential();
+
 function App() {
-  const [credential, setCredential] = useState<Credential | undefined>(loadCredential);
+  const [credential, setCredential] = useState<Credential | undefined>(initialCredential);
   const current = useRef(credential);
   current.current = credential;
 

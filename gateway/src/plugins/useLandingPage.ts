@@ -12,11 +12,28 @@ export const OFFLINE_LINKS =
   '<p id="hub-offline">No internet, or Apollo&rsquo;s CDN blocked? Use the hub&rsquo;s offline explorer: ' +
   '<a href="/graphiql">GraphiQL</a> (bundled, same tokens) &middot; <a href="/console">integration console</a></p>';
 
-/** Apollo's page with the offline links inside its fallback (which Sandbox covers once it loads). */
+/**
+ * Sandbox's container covers the whole page even while it is empty (its script never loaded), which
+ * would leave the fallback's links visible but unclickable; once Sandbox loads it holds an iframe.
+ */
+const EMPTY_SANDBOX_STYLE = '#embeddableSandbox:empty { display: none; }';
+
+/**
+ * Apollo's page with the offline links inside its fallback (which Sandbox covers once it loads).
+ * The page's own CSP admits styles by the nonce of this rendering only, so the one rule added here
+ * carries that nonce.
+ */
 export function withOfflineLinks(html: string): string {
-  if (html.includes(FALLBACK_OPENING)) return html.replace(FALLBACK_OPENING, `${FALLBACK_OPENING}\n  ${OFFLINE_LINKS}`);
+  const nonce = /<style nonce="?([0-9a-f]+)"?>/.exec(html)?.[1];
+  const style = nonce !== undefined ? `<style nonce="${nonce}">${EMPTY_SANDBOX_STYLE}</style>` : '';
+  const opening = html.indexOf(FALLBACK_OPENING);
+  const closing = opening >= 0 ? html.indexOf('</div>', opening) : -1;
+  if (closing >= 0) {
+    // After Apollo's own words ("Apollo Sandbox cannot be loaded …"), inside the fallback.
+    return `${html.slice(0, opening)}${style}${html.slice(opening, closing)}  ${OFFLINE_LINKS}\n${html.slice(closing)}`;
+  }
   // A future Apollo page without that fallback: the links go at the end of the body, never lost.
-  return html.replace('</body>', `${OFFLINE_LINKS}</body>`);
+  return html.replace('</body>', `${style}${OFFLINE_LINKS}</body>`);
 }
 
 /**
