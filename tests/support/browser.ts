@@ -8,11 +8,11 @@
  * Each page records its console errors, uncaught exceptions and CSP violations, so a test can
  * assert that the page ran cleanly under the gateway's Content-Security-Policy.
  */
-import { mkdirSync } from 'node:fs';
+import { mkdirSync, writeFileSync } from 'node:fs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { chromium, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { REPO_ROOT } from '@hub/core/process';
 
 export const CHROMIUM_PATH = process.env['HUB_CHROMIUM_PATH'] ?? '/usr/bin/chromium';
@@ -40,8 +40,11 @@ export interface HubBrowser {
   readonly context: BrowserContext;
   /** A new tab that may talk to `origin` only; its problems are collected. */
   open(url: string): Promise<{ page: Page; problems: PageProblems }>;
-  /** Saves a screenshot to .data/screenshots/<name>.png, and to docs/screenshots/ with HUB_UPDATE_SCREENSHOTS=1. */
-  screenshot(page: Page, name: string): Promise<string>;
+  /**
+   * Saves a screenshot of a page or of one element to .data/screenshots/<name>.png, and to
+   * docs/screenshots/ with HUB_UPDATE_SCREENSHOTS=1.
+   */
+  screenshot(target: Page | Locator, name: string): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -75,13 +78,13 @@ export async function launchBrowser(origin: string): Promise<HubBrowser> {
       await page.goto(url);
       return { page, problems };
     },
-    async screenshot(page, name) {
+    async screenshot(target, name) {
       mkdirSync(scratch, { recursive: true });
       const file = path.join(scratch, `${name}.png`);
-      await page.screenshot({ path: file });
+      const image = await target.screenshot({ path: file });
       if (process.env['HUB_UPDATE_SCREENSHOTS'] === '1') {
         mkdirSync(docs, { recursive: true });
-        await page.screenshot({ path: path.join(docs, `${name}.png`) });
+        writeFileSync(path.join(docs, `${name}.png`), image);
       }
       return file;
     },
