@@ -11,6 +11,7 @@ import { execFileSync } from 'node:child_process';
 import { DOMAINS, SUBGRAPH_PORTS, type Domain } from '@hub/core/domains';
 import { REPO_ROOT, freePorts, spawnService, type ServiceProcess } from '@hub/core/process';
 import { EnvReader } from '@hub/core/config';
+import { pagesOutdated } from '@hub/console/pages';
 
 const read = new EnvReader();
 const config = read.done({
@@ -28,6 +29,15 @@ if (DOMAINS.some((domain) => !existsSync(path.join(REPO_ROOT, 'prisma', domain, 
   execFileSync(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'prisma/src/cli/generate.ts'), 'all'], {
     cwd: REPO_ROOT,
     stdio: 'inherit',
+  });
+}
+
+// The browser pages (/graphiql, /console) are built by Vite into console/dist; the gateway serves them.
+if (pagesOutdated()) {
+  console.log('Building the browser pages (console/)…');
+  execFileSync('npm', ['run', '-s', 'build', '-w', '@hub/console'], {
+    cwd: REPO_ROOT,
+    stdio: ['ignore', 'ignore', 'inherit'],
   });
 }
 
@@ -107,7 +117,9 @@ try {
     });
   }
   console.log(`\nCustomer Data Hub ready in ${seconds()} s: ${gateway.url.replace('127.0.0.1', 'localhost')}`);
-  console.log('Open it in a browser for Apollo Sandbox. Get a development token with:');
+  const origin = gateway.url.replace('127.0.0.1', 'localhost').replace(/\/graphql$/, '');
+  console.log(`Open it in a browser for Apollo Sandbox; offline: ${origin}/graphiql, the console: ${origin}/console.`);
+  console.log('Get a development token with:');
   console.log('  npm run token -- --tenant acme --role admin --user u1');
   console.log(`Logs: ${path.relative(process.cwd(), logDir)}/<service>.log — Ctrl+C stops everything.`);
 } catch (error) {

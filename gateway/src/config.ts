@@ -125,6 +125,13 @@ export interface GatewayConfig {
   /** `/metrics`: on its own port in production, optionally behind a bearer token. */
   readonly metrics: MetricsEndpointConfig;
   readonly logLevel: (typeof LOG_LEVELS)[number];
+  /** The browser pages /graphiql and /console (src/ui.ts). */
+  readonly ui: UiConfig;
+}
+
+export interface UiConfig {
+  /** The built pages (`HUB_UI_DIR`); unset: the console workspace's dist/. */
+  readonly distDir: string | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -268,5 +275,6 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
     },
     metrics: readMetricsEndpoint(env, { production, host, port, defaultPort: 9400 }),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
+    ui: { distDir: env.optional('HUB_UI_DIR') },
   });
 }

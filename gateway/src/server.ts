@@ -3,7 +3,6 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
-import { ApolloServerPluginLandingPageLocalDefault } from '@apollo/server/plugin/landingPage/default';
 import { ApolloGateway, IntrospectAndCompose, type ServiceEndpointDefinition } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
 import { expressMiddleware } from '@as-integrations/express5';
@@ -28,6 +27,7 @@ import { createInternalClient } from './internal.js';
 import { createGatewayLogger, type Logger } from './logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
 import { useIntrospectionPolicy } from './plugins/useIntrospectionPolicy.js';
+import { useLandingPage } from './plugins/useLandingPage.js';
 import { useObservability } from './plugins/useObservability.js';
 import { loadSafelists, usePersistedOperations } from './plugins/usePersistedOperations.js';
 import { createSubgraphResilience } from './resilience.js';
@@ -40,6 +40,7 @@ import { useRateLimits } from './plugins/useRateLimits.js';
 import { useRequestErrors } from './plugins/useRequestErrors.js';
 import { SYNC_PATH, syncImportRoute } from './sync/route.js';
 import { createLive } from './live/index.js';
+import { uiRoutes } from './ui.js';
 
 export const GRAPHQL_PATH = '/graphql';
 
@@ -159,7 +160,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     stopOnTerminationSignals: false,
     plugins: [
       ApolloServerPluginDrainHttpServer({ httpServer }),
-      ApolloServerPluginLandingPageLocalDefault({ embed: true, includeCookies: false }),
+      // Apollo Sandbox (from Apollo's CDN); where it cannot load, its page links the bundled /graphiql.
+      useLandingPage({ embed: true, includeCookies: false }),
       // Introspection, and with it the Sandbox's schema, is for admins; HUB_INTROSPECTION=false turns it off for all.
       useIntrospectionPolicy({ allow: (viewer) => config.introspection && hasRole(viewer, 'admin') }),
       useObservability({ metrics }),
@@ -188,6 +190,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   app.get('/', (_req, res) => {
     res.redirect(GRAPHQL_PATH);
   });
+  // The bundled pages (console/): /graphiql, /console and their assets, under a strict CSP (src/ui.ts).
+  app.use(uiRoutes({ ...config.ui, log: logger }));
 
   return {
     config,
