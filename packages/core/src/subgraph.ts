@@ -54,6 +54,7 @@ import { ownTablesDirectory, replicaDirectory, type CustomerDirectory } from './
 import { bootstrapReplica, createSnapshotReader, replicaBehind, replicaConsumer, waitCaughtUp } from './replicaFeed.js';
 import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { classifyDocument } from './classification.js';
+import { viewerActor } from './audit.js';
 import { retentionJob } from './retention.js';
 import { anomalyJob } from './events/anomalyJob.js';
 import { Counter } from 'prom-client';
@@ -332,6 +333,7 @@ function requestSync(options: {
       verifyCustomers: options.verifyCustomers(),
       defaultSource: integration ? viewer.userId : actor,
       claimableSources,
+      actor: viewerActor(viewer),
       log: options.log,
       onCommitted: options.onCommitted,
     });
@@ -432,7 +434,7 @@ export async function startSubgraph<C, L>(
     ],
     // A job derives its rows from the store's own: tenant-wide, customers not asked again, and its
     // source (`job:<name>`) is no field's system of record.
-    sync: (tenantId, source) =>
+    sync: (tenantId, source, actor) =>
       createSyncPipeline({
         definition: syncDefinition,
         client: store.client,
@@ -440,6 +442,7 @@ export async function startSubgraph<C, L>(
         customerKeys: def.customerKeys,
         defaultSource: source,
         claimableSources: new Set(),
+        actor,
         log,
         // The relay publishes a job's outbox rows as soon as each chunk commits.
         onCommitted: () => eventsRef.current?.wake(),
