@@ -116,6 +116,10 @@ const SYNC_ADMIN_TYPES = [
   'SyncAnomaly',
   'SyncAnomalyEdge',
   'SyncAnomalyConnection',
+  // The audit trail (audit.ts): who changed or read what of a customer.
+  'AuditEntry',
+  'AuditEntryEdge',
+  'AuditEntryConnection',
   // Right to erasure (erasure.ts): what each domain did with an erased customer.
   'CustomerErasure',
   'DomainErasure',

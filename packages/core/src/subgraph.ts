@@ -54,7 +54,7 @@ import { ownTablesDirectory, replicaDirectory, type CustomerDirectory } from './
 import { bootstrapReplica, createSnapshotReader, replicaBehind, replicaConsumer, waitCaughtUp } from './replicaFeed.js';
 import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { classifyDocument } from './classification.js';
-import { viewerActor } from './audit.js';
+import { auditTrail, viewerActor } from './audit.js';
 import { retentionJob } from './retention.js';
 import { anomalyJob } from './events/anomalyJob.js';
 import { Counter } from 'prom-client';
@@ -363,6 +363,7 @@ function requestSync(options: {
         onCommitted: options.onCommitted,
       }));
     },
+    auditTrail: (args) => auditTrail(options.store.sql, viewer.tenantId, options.definition.domain, args),
     apply: (events) => writes().apply(events),
     applyOne: (event) => writes().applyOne(event),
     get admin() {
