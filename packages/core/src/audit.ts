@@ -108,6 +108,17 @@ export async function appendAudit(
   await tx.query(AUDIT_APPEND_SQL, [tenantId, domain, auditJson(entries)]);
 }
 
+/** `appendAudit` in a Prisma interactive transaction (the few writes beside the pipeline that use Prisma). */
+export async function appendAuditRaw(
+  tx: { $executeRawUnsafe(sql: string, ...values: unknown[]): Promise<number> },
+  tenantId: string,
+  domain: string,
+  entries: readonly AuditEntry[],
+): Promise<void> {
+  if (entries.length === 0) return;
+  await tx.$executeRawUnsafe(AUDIT_APPEND_SQL, tenantId, domain, auditJson(entries));
+}
+
 export const AUDIT_MARKERS = { PII: '[PII]', CONFIDENTIAL: '[CONFIDENTIAL]' } as const;
 
 /** `(model, field, value)` -> what the audit stores for it: the value, or a marker for personal data. */

@@ -14,6 +14,7 @@ import {
   storeConfigFromEnv,
   type CustomerKeys,
   type Store,
+  type StoreSql,
   type StoreConfig,
 } from '@hub/store';
 import { applyAuthorization, isMutationRequest, requestScopes, type PermissionOverrides } from './authz.js';
@@ -54,7 +55,7 @@ import { ownTablesDirectory, replicaDirectory, type CustomerDirectory } from './
 import { bootstrapReplica, createSnapshotReader, replicaBehind, replicaConsumer, waitCaughtUp } from './replicaFeed.js';
 import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { classifyDocument } from './classification.js';
-import { auditTrail, viewerActor } from './audit.js';
+import { appendAudit, auditTrail, PiiReadLog, viewerActor } from './audit.js';
 import { retentionJob } from './retention.js';
 import { anomalyJob } from './events/anomalyJob.js';
 import { Counter } from 'prom-client';
@@ -99,6 +100,8 @@ export interface SubgraphContext<C, L> {
   sync: SyncRequestContext['sync'];
   /** Change events (issue 8): the bus this process publishes to and reads from, and its consumers. */
   events: SubgraphEvents;
+  /** The customers whose contact PII the masks let through unmasked (authz.ts); audited when the request ends. */
+  piiReads: PiiReadLog;
 }
 
 export interface SubgraphEvents {
@@ -285,6 +288,32 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
 /** The routes a subgraph serves; any other path is counted as `other` in the HTTP metrics. */
 const SUBGRAPH_ROUTES = ['/graphql', '/healthz', '/readyz', '/metrics'] as const;
 
+/**
+ * Records the request's unmasked PII reads (`ctx.piiReads`) in the audit trail: one entry when the
+ * request ends, naming every customer read, before the answer leaves. A failure to record is logged
+ * as an error (the answer is already computed; the log line names the request).
+ */
+function piiReadAudit<C, L>(sql: StoreSql, domain: Domain, log: Logger): ApolloServerPlugin<SubgraphContext<C, L>> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, request }) {
+          const reads = contextValue?.piiReads;
+          const viewer = contextValue?.viewer;
+          if (!reads || !viewer || reads.size === 0 || viewer.tenantId === null) return;
+          const entry = reads.entry(viewerActor(viewer), request.operationName ?? null);
+          if (!entry) return;
+          try {
+            await appendAudit(sql, viewer.tenantId, domain, [entry]);
+          } catch (error) {
+            log.error({ err: error, requestId: contextValue.requestId }, 'a PII read could not be audited');
+          }
+        },
+      };
+    },
+  };
+}
+
 function metricsPlugin(metrics: ProcessMetrics): ApolloServerPlugin {
   return {
     async requestDidStart() {
@@ -360,6 +389,7 @@ function requestSync(options: {
         plan: options.erasure,
         tenantId: viewer.tenantId,
         actor,
+        auditActor: viewerActor(viewer),
         onCommitted: options.onCommitted,
       }));
     },
@@ -492,6 +522,7 @@ export async function startSubgraph<C, L>(
       metricsPlugin(metrics),
       useInputChecks(),
       useErrorLogging<SubgraphContext<C, L>>({ log }),
+      piiReadAudit<C, L>(store.sql, domain, log),
     ],
   });
   await server.start();
@@ -582,6 +613,7 @@ export async function startSubgraph<C, L>(
           log: requestLog,
           sync,
           events: events.context,
+          piiReads: new PiiReadLog(),
         };
       },
     }),

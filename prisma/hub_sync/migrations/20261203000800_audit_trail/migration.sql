@@ -77,6 +77,10 @@ $$;
 -- set here) to the stream (tenant, domain) in one INSERT, chained to the stream's head, and moves the
 -- head. The head's row lock is held to COMMIT: a concurrent append to the same stream waits, then
 -- chains after this one. Returns the stream's new last position.
+-- Lock order: the store's outbox lock (the sync engine's OUTBOX_LOCK_KEY, 'hub_outbox' as digits)
+-- first, then the head. Every writer of the store takes them in that order, whether it appends to the
+-- outbox before or after its audit entries, so no two can deadlock; the sync engine already holds the
+-- outbox lock here (taking it again costs nothing).
 CREATE FUNCTION "hub_audit_append"(p_tenant TEXT, p_domain TEXT, p_entries JSONB) RETURNS BIGINT
 LANGUAGE plpgsql AS $$
 DECLARE
@@ -90,6 +94,7 @@ BEGIN
   IF p_entries IS NULL OR jsonb_array_length(p_entries) = 0 THEN
     RETURN NULL;
   END IF;
+  PERFORM pg_advisory_xact_lock(29402462946293108);
   SELECT h."position", h."hash", h."at" INTO head_position, head_hash, head_at
     FROM "hub_audit_head" h WHERE h."tenant_id" = p_tenant AND h."domain" = p_domain FOR UPDATE;
   IF NOT FOUND THEN
