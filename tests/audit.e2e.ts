@@ -225,13 +225,15 @@ describe('the audit trail through the gateway', () => {
     expect(intact.code).toBe(0);
 
     const { rows } = await db.query<{ position: string }>(
-      `SELECT "position" FROM customers."hub_audit" WHERE "tenant_id" = 'acme' AND "row_id" = $1 AND "action" = 'update'`,
+      `SELECT "position" FROM customers."hub_audit"
+        WHERE "tenant_id" = 'acme' AND "entry"::jsonb ->> 'rowId' = $1 AND "entry"::jsonb ->> 'action' = 'update'`,
       [contactId],
     );
     const position = rows[0]?.position ?? '';
     await db.query(`ALTER TABLE customers."hub_audit" DISABLE TRIGGER "hub_audit_append_only"`);
     await db.query(
-      `UPDATE customers."hub_audit" SET "actor_id" = 'someone-else' WHERE "tenant_id" = 'acme' AND "position" = $1`,
+      `UPDATE customers."hub_audit" SET "entry" = replace("entry", '"id":"u1"', '"id":"someone-else"')
+        WHERE "tenant_id" = 'acme' AND "position" = $1`,
       [position],
     );
     await db.query(`ALTER TABLE customers."hub_audit" ENABLE TRIGGER "hub_audit_append_only"`);

@@ -17,6 +17,7 @@
  * keyed hash: a hash of an email is still personal data (it confirms a guess), would need a key to
  * manage and survive an erasure, and the entry already says that the field changed, when and by whom.
  */
+import { createHash } from 'node:crypto';
 import type { SqlTx, StoreSql } from '@hub/store';
 import { hubClassification } from './schemaFiles.js';
 import type { Classification } from './classification.js';
@@ -74,27 +75,55 @@ export interface AuditEntry {
   readonly changes: Readonly<Record<string, unknown>>;
 }
 
-/** The statement every writer sends: `$1` tenant, `$2` domain, `$3` the entries' JSON. */
-export const AUDIT_APPEND_SQL = `SELECT "hub_audit_append"($1, $2, $3::jsonb)`;
+/** The statement every writer sends: `$1` tenant, `$2` domain, then `auditParams(entries)`. */
+export const AUDIT_APPEND_SQL = `SELECT "hub_audit_append"($1, $2, $3::text[], $4::text[])`;
 
-/** The entries as `hub_audit_append` takes them (hub_audit's column names). */
-export function auditJson(entries: readonly AuditEntry[]): string {
-  return JSON.stringify(
-    entries.map((e) => ({
-      action: e.action,
-      actor_type: e.actor.type,
-      actor_id: e.actor.id,
-      actor_role: e.actor.role,
-      source: e.source ?? null,
-      idempotency_key: e.idempotencyKey ?? null,
-      operation: e.operation ?? null,
-      customer_ids: e.customerIds,
-      model: e.model ?? null,
-      row_id: e.rowId ?? null,
-      row_key: e.rowKey ?? null,
-      changes: e.changes,
-    })),
-  );
+/** Separates the customer ids of one entry in `hub_audit_append`'s `p_customers`. */
+const CUSTOMER_SEPARATOR = '\u001f';
+
+/** The entry as stored (`hub_audit.entry`) and hashed: its JSON text, fields in this order. */
+export function entryText(e: AuditEntry): string {
+  return JSON.stringify({
+    action: e.action,
+    actor: { type: e.actor.type, id: e.actor.id, role: e.actor.role },
+    source: e.source ?? null,
+    idempotencyKey: e.idempotencyKey ?? null,
+    operation: e.operation ?? null,
+    customerIds: e.customerIds,
+    model: e.model ?? null,
+    rowId: e.rowId ?? null,
+    rowKey: e.rowKey ?? null,
+    changes: e.changes,
+  });
+}
+
+/** `hub_audit_append`'s `$3` (the entry texts) and `$4` (each entry's customer ids). */
+export function auditParams(entries: readonly AuditEntry[]): [string[], string[]] {
+  const texts: string[] = [];
+  const customers: string[] = [];
+  for (const e of entries) {
+    texts.push(entryText(e));
+    customers.push(e.customerIds.join(CUSTOMER_SEPARATOR));
+  }
+  return [texts, customers];
+}
+
+/**
+ * An entry's hash as `hub_audit_hash` computes it: sha256 (hex) of the previous hash, the stream,
+ * the position, the time in ms and the entry text, one per line. Verification recomputes it here,
+ * in Node, so a store whose function was replaced cannot vouch for itself.
+ */
+export function auditHash(
+  prev: string,
+  tenantId: string,
+  domain: string,
+  position: number | string,
+  atMs: number | string,
+  entry: string,
+): string {
+  return createHash('sha256')
+    .update(`${prev}\n${tenantId}\n${domain}\n${String(position)}\n${String(atMs)}\n${entry}`, 'utf8')
+    .digest('hex');
 }
 
 /** Appends `entries` to the stream (tenant, domain) inside `tx`; nothing when there are none. */
@@ -105,7 +134,7 @@ export async function appendAudit(
   entries: readonly AuditEntry[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  await tx.query(AUDIT_APPEND_SQL, [tenantId, domain, auditJson(entries)]);
+  await tx.query(AUDIT_APPEND_SQL, [tenantId, domain, ...auditParams(entries)]);
 }
 
 /** `appendAudit` in a Prisma interactive transaction (the few writes beside the pipeline that use Prisma). */
@@ -116,7 +145,7 @@ export async function appendAuditRaw(
   entries: readonly AuditEntry[],
 ): Promise<void> {
   if (entries.length === 0) return;
-  await tx.$executeRawUnsafe(AUDIT_APPEND_SQL, tenantId, domain, auditJson(entries));
+  await tx.$executeRawUnsafe(AUDIT_APPEND_SQL, tenantId, domain, ...auditParams(entries));
 }
 
 export const AUDIT_MARKERS = { PII: '[PII]', CONFIDENTIAL: '[CONFIDENTIAL]' } as const;
@@ -224,6 +253,20 @@ export interface AuditEntryNode {
 
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
+/** `hub_audit.entry` parsed (what `entryText` wrote). */
+interface StoredEntry {
+  action: string;
+  actor: { type: string; id: string; role: string | null };
+  source: string | null;
+  idempotencyKey: string | null;
+  operation: string | null;
+  customerIds: string[];
+  model: string | null;
+  rowId: string | null;
+  rowKey: unknown;
+  changes: unknown;
+}
+
 /**
  * A page of the entries of `tenantId` in this store's `domain` stream that name `customerId`, in
  * chain order (oldest first), within [from, to]. The cursor is the entry's position.
@@ -247,29 +290,33 @@ export async function auditTrail(
   const baseParams = [...params];
   where.push(`"position" > $${params.push(after)}`);
   const rows = await sql.query<Record<string, unknown>>(
-    `SELECT * FROM "hub_audit" WHERE ${where.join(' AND ')} ORDER BY "position" LIMIT $${params.push(take)}`,
+    `SELECT "position", "at", "entry", "prev_hash", "hash" FROM "hub_audit"
+      WHERE ${where.join(' AND ')} ORDER BY "position" LIMIT $${params.push(take)}`,
     params,
   );
-  const nodes = rows.map((row): AuditEntryNode => ({
-    id: `${domain}:${String(row['position'])}`,
-    domain,
-    position: Number(row['position']),
-    at: row['at'] as Date,
-    action: String(row['action']),
-    actorType: String(row['actor_type']),
-    actorId: String(row['actor_id']),
-    actorRole: (row['actor_role'] as string | null) ?? null,
-    source: (row['source'] as string | null) ?? null,
-    idempotencyKey: (row['idempotency_key'] as string | null) ?? null,
-    operation: (row['operation'] as string | null) ?? null,
-    customerIds: (row['customer_ids'] as string[] | null) ?? [],
-    model: (row['model'] as string | null) ?? null,
-    rowId: (row['row_id'] as string | null) ?? null,
-    rowKey: json(row['row_key']),
-    changes: json(row['changes']) ?? '{}',
-    hash: String(row['hash']),
-    prevHash: String(row['prev_hash']),
-  }));
+  const nodes = rows.map((row): AuditEntryNode => {
+    const entry = JSON.parse(String(row['entry'])) as StoredEntry;
+    return {
+      id: `${domain}:${String(row['position'])}`,
+      domain,
+      position: Number(row['position']),
+      at: row['at'] as Date,
+      action: entry.action,
+      actorType: entry.actor.type,
+      actorId: entry.actor.id,
+      actorRole: entry.actor.role,
+      source: entry.source,
+      idempotencyKey: entry.idempotencyKey,
+      operation: entry.operation,
+      customerIds: entry.customerIds,
+      model: entry.model,
+      rowId: entry.rowId,
+      rowKey: json(entry.rowKey),
+      changes: json(entry.changes) ?? '{}',
+      hash: String(row['hash']),
+      prevHash: String(row['prev_hash']),
+    };
+  });
   const page = nodes.slice(0, take - 1);
   const edges = page.map((node) => ({ cursor: encodeCursor(String(node.position)), node }));
   return {
@@ -300,9 +347,12 @@ export interface AuditBreak {
   readonly tenantId: string;
   readonly domain: string;
   readonly position: number;
-  /** `hash`: the entry's content does not give its hash; `link`: its prev_hash is not the entry before's
-   * hash; `gap`: positions missing; `head`: the stream's head disagrees with its last entry. */
-  readonly kind: 'hash' | 'link' | 'gap' | 'head';
+  /**
+   * `hash`: the entry's content does not give its hash; `link`: its prev_hash is not the entry
+   * before's hash; `gap`: positions missing; `head`: the stream's head disagrees with its last entry;
+   * `customers`: the row's customer column (what auditTrail filters on) is not what the entry names.
+   */
+  readonly kind: 'hash' | 'link' | 'gap' | 'head' | 'customers';
   readonly expected: string;
   readonly found: string;
 }
@@ -323,9 +373,25 @@ const VERIFY_PAGE = 5_000;
 
 interface VerifyRow {
   position: string | number;
+  at_ms: string | number;
+  customer_ids: string[];
+  entry: string;
   prev_hash: string;
   hash: string;
-  computed: string;
+}
+
+/** Whether the row's customer column says what its entry says (auditTrail filters on the column). */
+function customersMatch(row: VerifyRow): boolean {
+  try {
+    const named = (JSON.parse(row.entry) as { customerIds?: unknown }).customerIds;
+    return (
+      Array.isArray(named) &&
+      named.length === row.customer_ids.length &&
+      named.every((id, i) => id === row.customer_ids[i])
+    );
+  } catch {
+    return false;
+  }
 }
 
 /**
@@ -375,9 +441,10 @@ export async function verifyAudit(
     let from = -1;
     while (broken === null) {
       const rows: VerifyRow[] = await sql.query<VerifyRow>(
-        `SELECT a."position", a."prev_hash", a."hash", "hub_audit_hash"(a."prev_hash", a) AS computed
-           FROM "hub_audit" a WHERE a."tenant_id" = $1 AND a."domain" = $2 AND a."position" > $3
-          ORDER BY a."position" LIMIT ${VERIFY_PAGE}`,
+        `SELECT "position", (extract(epoch FROM "at") * 1000)::bigint::text AS at_ms, "customer_ids", "entry",
+                "prev_hash", "hash"
+           FROM "hub_audit" WHERE "tenant_id" = $1 AND "domain" = $2 AND "position" > $3
+          ORDER BY "position" LIMIT ${VERIFY_PAGE}`,
         [stream.tenantId, stream.domain, from],
       );
       for (const row of rows) {
@@ -385,7 +452,12 @@ export async function verifyAudit(
         first ??= at;
         if (at !== position + 1) broken = breakAt(position + 1, 'gap', `position ${position + 1}`, `position ${at}`);
         else if (row.prev_hash !== hash) broken = breakAt(at, 'link', hash, row.prev_hash);
-        else if (row.computed !== row.hash) broken = breakAt(at, 'hash', row.computed, row.hash);
+        else {
+          const computed = auditHash(row.prev_hash, stream.tenantId, stream.domain, at, row.at_ms, row.entry);
+          if (computed !== row.hash) broken = breakAt(at, 'hash', computed, row.hash);
+          else if (!customersMatch(row))
+            broken = breakAt(at, 'customers', 'the customerIds of the entry', JSON.stringify(row.customer_ids));
+        }
         if (broken !== null) break;
         position = at;
         hash = row.hash;

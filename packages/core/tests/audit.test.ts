@@ -14,7 +14,9 @@ import { openStore, migrationsDirFor, type Store } from '@hub/store';
 import { PrismaClient } from '@hub/store/product';
 import {
   AUDIT_MARKERS,
+  auditHash,
   auditRedactor,
+  entryText,
   auditTrail,
   jobActor,
   PiiReadLog,
@@ -55,8 +57,37 @@ describe('the audit migration', () => {
 for (const kind of ['postgres', 'pglite'] as const) {
   describe(`the audit trail on a product store (${kind})`, () => {
     let handle: { store: Store<PrismaClient>; close(): Promise<void> };
-    const rows = (tenant: string) =>
-      handle.store.sql.query<Row>(`SELECT * FROM "hub_audit" WHERE "tenant_id" = $1 ORDER BY "position"`, [tenant]);
+    /** A stream's entries, their JSON flattened beside the columns. */
+    const rows = async (tenant: string): Promise<Row[]> =>
+      (
+        await handle.store.sql.query<{
+          position: string;
+          at: Date;
+          domain: string;
+          customer_ids: string[];
+          entry: string;
+        }>(`SELECT * FROM "hub_audit" WHERE "tenant_id" = $1 ORDER BY "position"`, [tenant])
+      ).map((r) => {
+        const e = JSON.parse(r.entry) as Record<string, unknown> & { actor: Record<string, unknown> };
+        return {
+          position: r.position,
+          at: r.at,
+          domain: r.domain,
+          action: e['action'],
+          actor_type: e.actor['type'],
+          actor_id: e.actor['id'],
+          actor_role: e.actor['role'],
+          source: e['source'],
+          idempotency_key: e['idempotencyKey'],
+          operation: e['operation'],
+          customer_ids: r.customer_ids,
+          entry_customers: e['customerIds'],
+          model: e['model'],
+          row_id: e['rowId'],
+          row_key: e['rowKey'],
+          changes: e['changes'] as Record<string, unknown>,
+        };
+      });
 
     beforeAll(async () => {
       handle = await openJobTestStore<PrismaClient>('product', PrismaClient, kind);
@@ -199,7 +230,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
 
     it('is append-only: UPDATE, DELETE and TRUNCATE are refused', async () => {
       const sql = handle.store.sql;
-      await expect(sql.query(`UPDATE "hub_audit" SET "actor_id" = 'someone else'`)).rejects.toThrow(/append-only/);
+      await expect(sql.query(`UPDATE "hub_audit" SET "entry" = '{}'`)).rejects.toThrow(/append-only/);
       await expect(sql.query(`DELETE FROM "hub_audit" WHERE "tenant_id" = 't1'`)).rejects.toThrow(/append-only/);
       await expect(sql.query(`TRUNCATE "hub_audit"`)).rejects.toThrow(/append-only/);
       const [intact] = await verifyAudit(sql, { tenantId: 't1' });
@@ -221,7 +252,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
       // What an attacker with the superuser's rights does: the trigger off, the value changed, the trigger on.
       await sql.query(`ALTER TABLE "hub_audit" DISABLE TRIGGER "hub_audit_append_only"`);
       await sql.query(
-        `UPDATE "hub_audit" SET "changes" = '{"arr": [2, 30]}' WHERE "tenant_id" = 't3' AND "position" = 2`,
+        `UPDATE "hub_audit" SET "entry" = replace("entry", '[2,3]', '[2,30]') WHERE "tenant_id" = 't3' AND "position" = 2`,
       );
       await sql.query(`ALTER TABLE "hub_audit" ENABLE TRIGGER "hub_audit_append_only"`);
       const [report] = await verifyAudit(sql, { tenantId: 't3' });
@@ -232,7 +263,8 @@ for (const kind of ['postgres', 'pglite'] as const) {
       // Recomputing the edited entry's own hash moves the break to the next link.
       await sql.query(`ALTER TABLE "hub_audit" DISABLE TRIGGER "hub_audit_append_only"`);
       await sql.query(
-        `UPDATE "hub_audit" a SET "hash" = "hub_audit_hash"(a."prev_hash", a) WHERE "tenant_id" = 't3' AND "position" = 2`,
+        `UPDATE "hub_audit" SET "hash" = "hub_audit_hash"("prev_hash", "tenant_id", "domain", "position", "at", "entry")
+          WHERE "tenant_id" = 't3' AND "position" = 2`,
       );
       await sql.query(`ALTER TABLE "hub_audit" ENABLE TRIGGER "hub_audit_append_only"`);
       expect((await verifyAudit(sql, { tenantId: 't3' }))[0]?.broken).toMatchObject({ position: 3, kind: 'link' });
@@ -252,6 +284,13 @@ for (const kind of ['postgres', 'pglite'] as const) {
       await sql.query(`DELETE FROM "hub_audit" WHERE "tenant_id" = 't5' AND "position" = 3`);
       await sql.query(`ALTER TABLE "hub_audit" ENABLE TRIGGER USER`);
       expect((await verifyAudit(sql, { tenantId: 't5' }))[0]?.broken).toMatchObject({ position: 3, kind: 'head' });
+
+      // The customer column auditTrail filters on must say what the hashed entry says.
+      await appendAudit(sql, 't8', 'product', [entry, entry]);
+      await sql.query(`ALTER TABLE "hub_audit" DISABLE TRIGGER USER`);
+      await sql.query(`UPDATE "hub_audit" SET "customer_ids" = '{c2}' WHERE "tenant_id" = 't8' AND "position" = 2`);
+      await sql.query(`ALTER TABLE "hub_audit" ENABLE TRIGGER USER`);
+      expect((await verifyAudit(sql, { tenantId: 't8' }))[0]?.broken).toMatchObject({ position: 2, kind: 'customers' });
     });
 
     it('stores markers, never values, for fields classified PII or CONFIDENTIAL', async () => {
@@ -286,27 +325,20 @@ for (const kind of ['postgres', 'pglite'] as const) {
       let prev = '0'.repeat(64);
       const old = Date.now() - 8 * 365 * DAY_MS;
       for (let position = 1; position <= 3; position++) {
-        const entry = {
-          tenant_id: 't7',
-          domain: 'product',
-          position,
-          at: new Date(old + position * 1000).toISOString(),
+        const atMs = old + position * 1000;
+        const entry = entryText({
           action: 'update',
-          actor_type: 'user',
-          actor_id: 'u1',
-          customer_ids: ['c1'],
-          changes: { n: [position - 1, position] },
-          prev_hash: prev,
-          hash: '',
-        };
-        const [row] = await sql.query<{ h: string }>(
-          `SELECT "hub_audit_hash"($1, jsonb_populate_record(NULL::"hub_audit", $2::jsonb)) AS h`,
-          [prev, JSON.stringify(entry)],
+          actor: INTEGRATION,
+          customerIds: ['c1'],
+          changes: { n: position },
+        });
+        const hash = auditHash(prev, 't7', 'product', position, atMs, entry);
+        await sql.query(
+          `INSERT INTO "hub_audit" ("tenant_id", "domain", "position", "at", "customer_ids", "entry", "prev_hash", "hash")
+           VALUES ('t7', 'product', $1, $2, '{c1}', $3, $4, $5)`,
+          [position, new Date(atMs), entry, prev, hash],
         );
-        prev = row?.h ?? '';
-        await sql.query(`INSERT INTO "hub_audit" SELECT * FROM jsonb_populate_record(NULL::"hub_audit", $1::jsonb)`, [
-          JSON.stringify({ ...entry, hash: prev }),
-        ]);
+        prev = hash;
       }
       await sql.query(
         `INSERT INTO "hub_audit_head" ("tenant_id", "domain", "position", "hash", "at") VALUES ('t7', 'product', 3, $1, $2)`,
@@ -396,7 +428,7 @@ describe('two writers on their own pools (PostgreSQL)', () => {
     expect(report).toMatchObject({ broken: null, entries: 800, firstPosition: 1, lastPosition: 800 });
     // The writers interleaved (the test would prove nothing if they had run one after the other).
     const order = await handle.store.sql.query<{ actor_id: string }>(
-      `SELECT "actor_id" FROM "hub_audit" WHERE "tenant_id" = 't1' ORDER BY "position"`,
+      `SELECT "entry"::jsonb #>> '{actor,id}' AS actor_id FROM "hub_audit" WHERE "tenant_id" = 't1' ORDER BY "position"`,
     );
     const switches = order.filter((row, i) => i > 0 && row.actor_id !== order[i - 1]?.actor_id).length;
     expect(switches).toBeGreaterThan(3);

@@ -26,7 +26,7 @@ import {
 } from '@hub/store';
 import {
   AUDIT_APPEND_SQL,
-  auditJson,
+  auditParams,
   defaultAuditRedactor,
   type AuditActor,
   type AuditEntry,
@@ -1249,7 +1249,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     // The audit trail: one entry per changed row, chained to the stream (tenant, domain) in one
     // statement. Its head's row lock is taken under the outbox lock above, so it adds no wait of its
     // own: the writers of a store are serialized from here to COMMIT already.
-    db.track(db.query(AUDIT_APPEND_SQL, tenantId, domain, auditJson(auditEntries(batch))));
+    db.track(db.query(AUDIT_APPEND_SQL, tenantId, domain, ...auditParams(auditEntries(batch))));
   }
 
   /** The audit entries of a batch's changed rows, before/after of each changed field as `redact` stores it. */
