@@ -72,6 +72,7 @@ DECLARE
   head_at TIMESTAMPTZ;
   stamp TIMESTAMPTZ(3);
   hashes TEXT[];
+  e TEXT;
   i INT;
 BEGIN
   IF n = 0 THEN
@@ -86,15 +87,19 @@ BEGIN
       FROM "hub_audit_head" h WHERE h."tenant_id" = p_tenant AND h."domain" = p_domain FOR UPDATE;
   END IF;
   stamp := greatest(clock_timestamp(), head_at);
+  -- Sequential passes only (FOREACH, multi-array unnest): a subscript into a parameter array of
+  -- texts walks it from the start, which made a batch of 5,000 entries quadratic.
   hashes := array_fill(NULL::TEXT, ARRAY[n + 1]);
   hashes[1] := head_hash;
-  FOR i IN 1..n LOOP
-    hashes[i + 1] := "hub_audit_hash"(hashes[i], p_tenant, p_domain, head_position + i, stamp, p_entries[i]);
+  i := 1;
+  FOREACH e IN ARRAY p_entries LOOP
+    hashes[i + 1] := "hub_audit_hash"(hashes[i], p_tenant, p_domain, head_position + i, stamp, e);
+    i := i + 1;
   END LOOP;
   INSERT INTO "hub_audit" ("tenant_id", "domain", "position", "at", "customer_ids", "entry", "prev_hash", "hash")
-  SELECT p_tenant, p_domain, head_position + x.i, stamp,
-         coalesce(string_to_array(nullif(p_customers[x.i], ''), E'\x1f'), '{}'), x.e, hashes[x.i], hashes[x.i + 1]
-    FROM unnest(p_entries) WITH ORDINALITY AS x(e, i);
+  SELECT p_tenant, p_domain, head_position + x.i, stamp, coalesce(string_to_array(nullif(x.c, ''), E'\x1f'), '{}'),
+         x.e, x.p, x.h
+    FROM unnest(p_entries, p_customers, hashes[1:n], hashes[2:n + 1]) WITH ORDINALITY AS x(e, c, p, h, i);
   UPDATE "hub_audit_head" SET "position" = head_position + n, "hash" = hashes[n + 1], "at" = stamp
    WHERE "tenant_id" = p_tenant AND "domain" = p_domain;
   RETURN head_position + n;
