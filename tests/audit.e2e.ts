@@ -41,7 +41,7 @@ interface Entry {
   rowId: string | null;
   changes: string;
 }
-type TrailAnswer = { sync: Record<string, { totalCount: number; edges: { node: Entry }[] }> };
+type TrailAnswer = { sync: Record<string, { auditTrail: { totalCount: number; edges: { node: Entry }[] } }> };
 
 describe('the audit trail through the gateway', () => {
   let hub: Hub;
@@ -55,7 +55,7 @@ describe('the audit trail through the gateway', () => {
   const entries = async (domain: string, token = admin) => {
     const res = await hub.query<TrailAnswer>(trail([domain]), { id: customer, from: started }, token);
     expect(res.errors).toBeUndefined();
-    return res.data?.sync[domain]?.edges.map((e) => e.node) ?? [];
+    return res.data?.sync[domain]?.auditTrail.edges.map((e) => e.node) ?? [];
   };
 
   beforeAll(async () => {
@@ -198,8 +198,8 @@ describe('the audit trail through the gateway', () => {
     const globex = await hub.token({ tenant: 'globex', roles: ['admin'], sub: 'g1' });
     const res = await hub.query<TrailAnswer>(trail(['customers', 'product']), { id: customer }, globex);
     expect(res.errors).toBeUndefined();
-    expect(res.data?.sync['customers']?.totalCount).toBe(0);
-    expect(res.data?.sync['product']?.edges).toEqual([]);
+    expect(res.data?.sync['customers']?.auditTrail.totalCount).toBe(0);
+    expect(res.data?.sync['product']?.auditTrail.edges).toEqual([]);
   });
 
   it('gives the customer’s trail across domains in one query', async () => {
@@ -210,7 +210,7 @@ describe('the audit trail through the gateway', () => {
     );
     expect(res.errors).toBeUndefined();
     for (const domain of ['customers', 'product', 'health'])
-      expect(res.data?.sync[domain]?.totalCount, domain).toBeGreaterThan(0);
+      expect(res.data?.sync[domain]?.auditTrail.totalCount, domain).toBeGreaterThan(0);
   });
 
   it('audit:verify finds every chain intact, then the entry edited by SQL with the trigger disabled', async () => {
