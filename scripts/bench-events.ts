@@ -215,6 +215,7 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
     customerKeys: product.customerKeys,
     defaultSource: 'amplitude',
     claimableSources: 'all',
+    actor: { type: 'integration', id: 'amplitude', role: 'integration' },
     onCommitted: () => relay.wake(),
   });
   let n = 0;

@@ -309,6 +309,7 @@ async function runEngine(
   let last = 0;
   const pipeline = createSyncPipeline({
     claimableSources: 'all',
+    actor: { type: 'integration', id: 'bench', role: 'integration' },
     definition: product,
     client: store.client,
     scope: { tenantId, customerIds: null },

@@ -204,6 +204,26 @@ export async function migrateStore(config: StoreConfig, migrationsDir: string): 
 }
 
 /**
+ * The store's driver alone, without a Prisma client or migrations: for tools that read a store
+ * (`npm run audit:verify`). An embedded store must not be open in another process at the same time.
+ */
+export async function openStoreSql(config: StoreConfig): Promise<{ sql: StoreSql; close(): Promise<void> }> {
+  if (config.kind === 'postgres') {
+    const conn = pgConnection(config.url, config.schema);
+    const pool = new pg.Pool({ ...conn, max: 1 });
+    pool.on('error', () => undefined);
+    return { sql: pgSql(pool), close: () => pool.end() };
+  }
+  const pglite = await PGlite.create(config.dataDir);
+  return {
+    sql: pgliteSql(pglite),
+    async close() {
+      if (!pglite.closed) await pglite.close();
+    },
+  };
+}
+
+/**
  * A dedicated connection to a Postgres store (search_path = its schema), outside the pool: for
  * session state a pooled connection cannot hold, e.g. the outbox relay's leader lock
  * (`pg_try_advisory_lock`, released when this connection drops) and LISTEN. Embedded stores have

@@ -101,6 +101,8 @@ describe('openStore on PostgreSQL', () => {
       'Widget',
       '_prisma_migrations',
       'hub_anomaly',
+      'hub_audit',
+      'hub_audit_head',
       'hub_customer_replica',
       'hub_erased_customer',
       'hub_event_cursor',
@@ -130,6 +132,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_sync/sync_ingest_slim',
       'hub_sync/customer_erasure',
       'hub_sync/anomalies',
+      'hub_sync/audit_trail',
     ]);
     expect((await store.migrate()).applied).toEqual([]);
   });

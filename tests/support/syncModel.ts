@@ -122,6 +122,7 @@ export function pipelineFor(store: ProductStore, tenantId: string, faults: Fault
   const known = new Set(CUSTOMERS);
   const pipeline = createSyncPipeline({
     claimableSources: 'all',
+    actor: { type: 'user', id: 'property', role: 'admin' },
     definition,
     client: store.client,
     scope: { tenantId, customerIds: null },

@@ -8,7 +8,8 @@
  *   from its local customer replica: packages/core/src/replica.ts);
  * - partners read only the fields their grant names;
  * - fields classified PII (`@classification`, classification.ts) are masked unless a PII role covers
- *   the row, and never reach a partner, whatever its grant names;
+ *   the row, and never reach a partner, whatever its grant names; each unmasked value let through is
+ *   noted in the request's `piiReads` (the audit trail's PII reads, audit.ts);
  * - `integration` (a tenant's service account) counts only in the domains its token names
  *   (`viewer.domains`, see `rolesIn`): there it writes tenant-wide and reads nothing but its answers.
  *
@@ -116,6 +117,10 @@ const SYNC_ADMIN_TYPES = [
   'SyncAnomaly',
   'SyncAnomalyEdge',
   'SyncAnomalyConnection',
+  // The audit trail (audit.ts): who changed or read what of a customer.
+  'AuditEntry',
+  'AuditEntryEdge',
+  'AuditEntryConnection',
   // Right to erasure (erasure.ts): what each domain did with an erased customer.
   'CustomerErasure',
   'DomainErasure',
@@ -289,6 +294,8 @@ export type PermissionOverrides = Readonly<Record<string, readonly Role[]>>;
 
 interface AuthzContext {
   viewer: ScopedViewer;
+  /** Where the masks note each unmasked PII value they let through (the audit's PII reads, audit.ts). */
+  piiReads?: { add(customerId: string, coordinate: string): void } | undefined;
 }
 
 /** Tag check instead of `instanceof`: robust when two copies of graphql are loaded (see errors.ts). */
@@ -479,7 +486,11 @@ function maskMiddleware(schema: GraphQLSchema, classification: Classification): 
       ) => {
         const value = await resolve(parent, args, ctx, info);
         // Unmasked only where a PII role covers this row's customer (unknown customer: masked).
-        return coversRow(ctx.viewer, PII_ROLES, customerOfRow(typeName, parent)) ? value : mask(value);
+        const customerId = customerOfRow(typeName, parent);
+        if (!coversRow(ctx.viewer, PII_ROLES, customerId)) return mask(value);
+        // A real value let through is a PII read the audit records (one entry per request, not per field).
+        if (value !== null && value !== undefined) ctx.piiReads?.add(customerId ?? '(unknown)', coordinate);
+        return value;
       },
     };
   }

@@ -14,6 +14,8 @@
  * - each store scrubs its bookkeeping of the customer: outbox payloads are reduced to their
  *   envelope (`{"erased": true}`), conflicts (both values), row sources and dead letters (raw
  *   payloads) are deleted. Idempotency and quality records keep ids and scores only, no values.
+ *   The audit trail (audit.ts) is kept: append-only and chained, and it holds ids and markers in
+ *   place of personal values by construction; the erasure adds its own `erase` entry there.
  *
  * What is not reached: messages already in a JetStream stream keep their payload until the stream's
  * retention drops them (consumers skip them: the customer is a tombstone everywhere), and backups
@@ -21,6 +23,7 @@
  */
 import type { SqlTx, StoreSql } from '@hub/store';
 import { ErrorCode, hubError, notFound } from './errors.js';
+import { appendAudit, type AuditActor } from './audit.js';
 import { appendOutbox } from './sync/outbox.js';
 import type { Classification } from './classification.js';
 import type { Domain } from './domains.js';
@@ -127,6 +130,7 @@ export async function eraseInStore(
   tenantId: string,
   customerId: string,
   requestedBy: string,
+  actor: AuditActor,
 ): Promise<ErasureReport> {
   const [existing] = await tx.query<{ report: ErasureReport }>(
     `SELECT "report" FROM "hub_erased_customer" WHERE "tenant_id" = $1 AND "customer_id" = $2`,
@@ -181,6 +185,18 @@ export async function eraseInStore(
      ON CONFLICT DO NOTHING`,
     [tenantId, customerId, requestedBy, JSON.stringify(report)],
   );
+  // The audit trail keeps its entries of the customer (they hold ids and markers, no personal
+  // value, by construction: audit.ts) and records the erasure itself, with the counts.
+  await appendAudit(tx, tenantId, plan.domain, [
+    {
+      action: 'erase',
+      actor,
+      source: requestedBy,
+      operation: 'erase_customer',
+      customerIds: [customerId],
+      changes: { deleted, retained, bookkeeping },
+    },
+  ]);
   return report;
 }
 
@@ -274,6 +290,8 @@ export function createErasureAdmin(options: {
   readonly tenantId: string | null;
   /** `admin:<user>`. */
   readonly actor: string;
+  /** The admin as the audit trail names them (`viewerActor`). */
+  readonly auditActor: AuditActor;
   /** Wakes the relay after the erasure's event committed. */
   readonly onCommitted: () => void;
 }): ErasureAdmin {
@@ -310,7 +328,7 @@ export function createErasureAdmin(options: {
           customerId,
         ]);
         if (found.length === 0) throw notFound('Customer', customerId);
-        const done = await eraseInStore(tx, options.plan, tenantId, customerId, options.actor);
+        const done = await eraseInStore(tx, options.plan, tenantId, customerId, options.actor, options.auditActor);
         await appendOutbox(
           { $executeRawUnsafe: (text: string, ...values: unknown[]) => tx.execute(text, values) },
           {

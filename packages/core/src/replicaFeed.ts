@@ -12,6 +12,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import type { SqlTx, StoreSql } from '@hub/store';
+import { consumerActor, type AuditActor } from './audit.js';
 import type { Domain } from './domains.js';
 import { CUSTOMER_ERASED, eraseInStore, type ErasurePlan } from './erasure.js';
 import { defineConsumer, type ConsumerDefinition, type EventBus, type EventEnvelope } from './events/types.js';
@@ -77,7 +78,12 @@ async function upsertGrant(tx: SqlTx, grant: GrantEventPayload, cursor: string) 
  * customer's rows of this domain (`plan`) in the same transaction, so the tombstone and the
  * erasure commit together.
  */
-export async function applyReplicaEvent(tx: SqlTx, event: EventEnvelope, plan?: ErasurePlan): Promise<void> {
+export async function applyReplicaEvent(
+  tx: SqlTx,
+  event: EventEnvelope,
+  plan?: ErasurePlan,
+  actor: AuditActor = consumerActor(plan ? replicaConsumerName(plan.domain) : 'customer-replica'),
+): Promise<void> {
   const { payload, tenantId, cursor } = event;
   if (event.type === CUSTOMER_ERASED) {
     if (event.customerId === null) return;
@@ -88,7 +94,7 @@ export async function applyReplicaEvent(tx: SqlTx, event: EventEnvelope, plan?: 
     );
     if (!plan) throw new Error(`replica: ${CUSTOMER_ERASED} needs the domain's erasure plan`);
     const requestedBy = typeof payload['requestedBy'] === 'string' ? payload['requestedBy'] : event.source;
-    await eraseInStore(tx, plan, tenantId, event.customerId, requestedBy);
+    await eraseInStore(tx, plan, tenantId, event.customerId, requestedBy, actor);
     return;
   }
   if (event.type === 'customers.customer_deleted') {

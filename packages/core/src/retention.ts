@@ -105,6 +105,18 @@ const BOOKKEEPING: readonly RetentionPolicy[] = [
     reason: 'finished job runs',
   },
   {
+    // The audit trail's append-only trigger lets only entries this old be deleted (the migration's
+    // 2555 days is this policy's age). A stream is archived from its oldest entry on (entries are
+    // stamped in chain order), and the head keeps the last archived entry's hash, so what remains
+    // still verifies from there (audit.ts `verifyAudit`); the archive files hold the segment whole.
+    table: 'hub_audit',
+    column: 'at',
+    keepDays: 7 * YEAR,
+    tenantColumn: 'tenant_id',
+    key: ['tenant_id', 'domain', 'position'],
+    reason: 'audit trail, seven years; the oldest segment of each chain leaves whole (the head keeps its last hash)',
+  },
+  {
     table: 'hub_integration_health',
     column: 'period_end',
     keepDays: 2 * YEAR,

@@ -14,6 +14,7 @@ import {
   storeConfigFromEnv,
   type CustomerKeys,
   type Store,
+  type StoreSql,
   type StoreConfig,
 } from '@hub/store';
 import { applyAuthorization, isMutationRequest, requestScopes, type PermissionOverrides } from './authz.js';
@@ -54,6 +55,7 @@ import { ownTablesDirectory, replicaDirectory, type CustomerDirectory } from './
 import { bootstrapReplica, createSnapshotReader, replicaBehind, replicaConsumer, waitCaughtUp } from './replicaFeed.js';
 import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { classifyDocument } from './classification.js';
+import { appendAudit, auditTrail, PiiReadLog, viewerActor } from './audit.js';
 import { retentionJob } from './retention.js';
 import { anomalyJob } from './events/anomalyJob.js';
 import { Counter } from 'prom-client';
@@ -98,6 +100,8 @@ export interface SubgraphContext<C, L> {
   sync: SyncRequestContext['sync'];
   /** Change events (issue 8): the bus this process publishes to and reads from, and its consumers. */
   events: SubgraphEvents;
+  /** The customers whose contact PII the masks let through unmasked (authz.ts); audited when the request ends. */
+  piiReads: PiiReadLog;
 }
 
 export interface SubgraphEvents {
@@ -284,6 +288,32 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
 /** The routes a subgraph serves; any other path is counted as `other` in the HTTP metrics. */
 const SUBGRAPH_ROUTES = ['/graphql', '/healthz', '/readyz', '/metrics'] as const;
 
+/**
+ * Records the request's unmasked PII reads (`ctx.piiReads`) in the audit trail: one entry when the
+ * request ends, naming every customer read, before the answer leaves. A failure to record is logged
+ * as an error (the answer is already computed; the log line names the request).
+ */
+function piiReadAudit<C, L>(sql: StoreSql, domain: Domain, log: Logger): ApolloServerPlugin<SubgraphContext<C, L>> {
+  return {
+    async requestDidStart() {
+      return {
+        async willSendResponse({ contextValue, request }) {
+          const reads = contextValue?.piiReads;
+          const viewer = contextValue?.viewer;
+          if (!reads || !viewer || reads.size === 0 || viewer.tenantId === null) return;
+          const entry = reads.entry(viewerActor(viewer), request.operationName ?? null);
+          if (!entry) return;
+          try {
+            await appendAudit(sql, viewer.tenantId, domain, [entry]);
+          } catch (error) {
+            log.error({ err: error, requestId: contextValue.requestId }, 'a PII read could not be audited');
+          }
+        },
+      };
+    },
+  };
+}
+
 function metricsPlugin(metrics: ProcessMetrics): ApolloServerPlugin {
   return {
     async requestDidStart() {
@@ -332,6 +362,7 @@ function requestSync(options: {
       verifyCustomers: options.verifyCustomers(),
       defaultSource: integration ? viewer.userId : actor,
       claimableSources,
+      actor: viewerActor(viewer),
       log: options.log,
       onCommitted: options.onCommitted,
     });
@@ -358,9 +389,11 @@ function requestSync(options: {
         plan: options.erasure,
         tenantId: viewer.tenantId,
         actor,
+        auditActor: viewerActor(viewer),
         onCommitted: options.onCommitted,
       }));
     },
+    auditTrail: (args) => auditTrail(options.store.sql, viewer.tenantId, options.definition.domain, args),
     apply: (events) => writes().apply(events),
     applyOne: (event) => writes().applyOne(event),
     get admin() {
@@ -432,7 +465,7 @@ export async function startSubgraph<C, L>(
     ],
     // A job derives its rows from the store's own: tenant-wide, customers not asked again, and its
     // source (`job:<name>`) is no field's system of record.
-    sync: (tenantId, source) =>
+    sync: (tenantId, source, actor) =>
       createSyncPipeline({
         definition: syncDefinition,
         client: store.client,
@@ -440,6 +473,7 @@ export async function startSubgraph<C, L>(
         customerKeys: def.customerKeys,
         defaultSource: source,
         claimableSources: new Set(),
+        actor,
         log,
         // The relay publishes a job's outbox rows as soon as each chunk commits.
         onCommitted: () => eventsRef.current?.wake(),
@@ -488,6 +522,7 @@ export async function startSubgraph<C, L>(
       metricsPlugin(metrics),
       useInputChecks(),
       useErrorLogging<SubgraphContext<C, L>>({ log }),
+      piiReadAudit<C, L>(store.sql, domain, log),
     ],
   });
   await server.start();
@@ -578,6 +613,7 @@ export async function startSubgraph<C, L>(
           log: requestLog,
           sync,
           events: events.context,
+          piiReads: new PiiReadLog(),
         };
       },
     }),

@@ -3,6 +3,7 @@
  * shared by the admin mutations and the `npm run apikey` CLI (one home, so both agree).
  */
 import { randomBytes } from 'node:crypto';
+import { appendAuditRaw, defaultAuditRedactor, type AuditActor } from '@hub/core/audit';
 import { API_KEY_SECRET_PREFIX, hashApiKeySecret, newApiKeySecret, type ApiKeyGrant } from '@hub/core/apiKeys';
 import { isPii } from '@hub/core/classification';
 import { badUserInput, mapPrismaError, notFound } from '@hub/core/errors';
@@ -98,6 +99,8 @@ export async function createApiKey(
   tenantId: string,
   input: ApiKeyInput,
   createdBy: string,
+  /** Who the audit trail names (the resolver passes the viewer; default: the creator as a user). */
+  actor: AuditActor = { type: 'user', id: createdBy, role: null },
 ): Promise<{ apiKey: ApiKey; secret: string }> {
   const checked = checkApiKeyInput(input);
   const known = await db.customer.findMany({ where: { id: { in: [...checked.customerIds] } }, select: { id: true } });
@@ -123,7 +126,7 @@ export async function createApiKey(
           createdBy,
         },
       });
-      await appendGrantEvent(tx, created);
+      await appendGrantEvent(tx, created, actor);
       return created;
     });
     return { apiKey, secret };
@@ -133,13 +136,17 @@ export async function createApiKey(
 }
 
 /** Revokes a key of the tenant; revoking again keeps the first revocation time. NOT_FOUND for other tenants' ids. */
-export async function revokeApiKey(db: PrismaClient, id: string): Promise<ApiKey> {
+export async function revokeApiKey(
+  db: PrismaClient,
+  id: string,
+  actor: AuditActor = { type: 'system', id: 'revoke-api-key', role: null },
+): Promise<ApiKey> {
   const existing = await db.apiKey.findUnique({ where: { id } });
   if (!existing) throw notFound('ApiKey', id);
   if (existing.revokedAt) return existing;
   return db.$transaction(async (tx) => {
     const revoked = await tx.apiKey.update({ where: { id }, data: { revokedAt: new Date() } });
-    await appendGrantEvent(tx, revoked);
+    await appendGrantEvent(tx, revoked, actor);
     return revoked;
   });
 }
@@ -150,15 +157,36 @@ export async function revokeApiKey(db: PrismaClient, id: string): Promise<ApiKey
  * outbox helper in the key's own transaction: keys bypass the sync pipeline on purpose, because
  * the pipeline keeps payloads in idempotency and dead-letter records.
  */
-function appendGrantEvent(tx: RawExecutor, key: ApiKey): Promise<string> {
+async function appendGrantEvent(tx: RawExecutor, key: ApiKey, actor: AuditActor): Promise<string> {
   const revoked = key.revokedAt !== null;
-  return appendOutbox(tx, {
+  const id = await appendOutbox(tx, {
     tenantId: key.tenantId,
     customerId: null,
     type: revoked ? 'customers.api_key_revoked' : 'customers.api_key_granted',
     source: key.createdBy,
     payload: { id: key.id, tenantId: key.tenantId, customerIds: key.customerIds, fields: key.fields, revoked },
   });
+  // The audit trail names the customers the grant reaches (so each one's trail shows who was given
+  // access to it); the key's own fields are CONFIDENTIAL, so their values are markers.
+  const redact = defaultAuditRedactor();
+  const grant = { name: key.name, app: key.app, fields: key.fields, domains: key.domains };
+  await appendAuditRaw(tx, key.tenantId, 'customers', [
+    {
+      action: revoked ? 'update' : 'create',
+      actor,
+      source: key.createdBy,
+      operation: revoked ? 'revoke_api_key' : 'create_api_key',
+      customerIds: key.customerIds,
+      model: 'ApiKey',
+      rowId: key.id,
+      changes: revoked
+        ? { revokedAt: [null, redact('ApiKey', 'revokedAt', key.revokedAt)] }
+        : Object.fromEntries(
+            Object.entries(grant).map(([field, value]) => [field, [null, redact('ApiKey', field, value)]]),
+          ),
+    },
+  ]);
+  return id;
 }
 
 /** What the gateway needs to turn a presented key into a partner viewer. */

@@ -11,6 +11,7 @@
  * input at all would then get their neutral first score too.
  */
 import type { SqlTx, StoreSql } from '@hub/store';
+import { jobActor } from '@hub/core/audit';
 import { defineJob, type JobContext, type JobSummary } from '@hub/core/events/types';
 import { healthPipeline, recomputeHealth } from './recompute.js';
 
@@ -70,7 +71,7 @@ export async function recomputeAll(
       const results = await ctx.store.transaction(async (tx) => {
         const customers = await nextCustomers(tx, tenantId, after, chunk);
         if (customers.length === 0) return null;
-        const pipeline = healthPipeline(ctx.store, tenantId, tx);
+        const pipeline = healthPipeline(ctx.store, tenantId, jobActor('health-recompute', ctx.runId), tx);
         const written = await recomputeHealth(
           { sql: tx, sync: pipeline },
           tenantId,

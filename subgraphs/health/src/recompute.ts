@@ -7,6 +7,7 @@
  * call whatever the number of customers, then the pipeline's batches of up to 1,000 events.
  */
 import { attachStoreSql, type SqlTx, type StoreSql } from '@hub/store';
+import type { AuditActor } from '@hub/core/audit';
 import { createSyncPipeline } from '@hub/core/sync/engine';
 import type { SyncEvent, SyncResult } from '@hub/core/sync/types';
 import type { CustomerHealthSyncInput } from './generated/resolvers-types.js';
@@ -136,7 +137,7 @@ export async function recomputeHealth(
  * it runs inside that open transaction (the consumers' ctx.sync is the runtime's equivalent).
  * Customer ids are not checked: they come from the producers' committed events.
  */
-export function healthPipeline(store: StoreSql, tenantId: string, transaction?: SqlTx) {
+export function healthPipeline(store: StoreSql, tenantId: string, actor: AuditActor, transaction?: SqlTx) {
   const client = {};
   attachStoreSql(client, store);
   return createSyncPipeline({
@@ -146,6 +147,7 @@ export function healthPipeline(store: StoreSql, tenantId: string, transaction?: 
     customerKeys,
     defaultSource: HEALTH_ENGINE,
     claimableSources: new Set([HEALTH_ENGINE]),
+    actor,
     transaction,
   });
 }

@@ -17,6 +17,7 @@
  * `replayDeadLetter` re-runs one, `replay` re-drives consumers from a position of the log (the inbox
  * skips what was applied).
  */
+import { consumerActor } from '../audit.js';
 import type { CustomerKeys, CustomerVerifier, SqlTx, StoreSql } from '@hub/store';
 import type { Domain } from '../domains.js';
 import type { Logger } from '../logger.js';
@@ -153,6 +154,7 @@ export function createConsumerRuntime(
       verifyCustomers: options.verifyCustomers?.(tenantId),
       defaultSource: consumer.source,
       claimableSources: 'all',
+      actor: consumerActor(consumer.name),
       transaction: tx,
       log,
     });

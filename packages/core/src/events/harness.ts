@@ -8,6 +8,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { storeSqlOf, type CustomerKeys, type StoreSql } from '@hub/store';
+import { consumerActor } from '../audit.js';
 import { createSyncPipeline } from '../sync/engine.js';
 import type { SyncDefinition } from '../sync/types.js';
 import type { Domain } from '../domains.js';
@@ -36,6 +37,7 @@ export async function runHandler(
       customerKeys: store.customerKeys,
       defaultSource: consumer.source,
       claimableSources: new Set([consumer.source]),
+      actor: consumerActor(consumer.name),
       transaction: tx,
     });
     await consumer.handle({ event, tx, sync: { apply: (events) => pipeline.apply(events) } });
@@ -64,6 +66,7 @@ export async function runBatchHandler(
         customerKeys: store.customerKeys,
         defaultSource: consumer.source,
         claimableSources: new Set([consumer.source]),
+        actor: consumerActor(consumer.name),
         transaction: tx,
       });
       const sync = { apply: (batch: Parameters<typeof pipeline.apply>[0]) => pipeline.apply(batch) };
@@ -159,6 +162,7 @@ export function storePipeline(store: HandlerStore, tenantId: string, source: str
     customerKeys: store.customerKeys,
     defaultSource: source,
     claimableSources: 'all',
+    actor: { type: 'integration', id: source, role: 'integration' },
   });
 }
 

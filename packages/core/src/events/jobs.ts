@@ -26,6 +26,7 @@ import { createHash } from 'node:crypto';
 import os from 'node:os';
 import PgBoss from 'pg-boss';
 import type { StoreSql } from '@hub/store';
+import { jobActor, type AuditActor } from '../audit.js';
 import type { Domain } from '../domains.js';
 import type { Logger } from '../logger.js';
 import type { JobDefinition, JobSummary, JobSync } from './types.js';
@@ -62,8 +63,11 @@ export interface JobRunnerOptions {
   /** What a job's `ctx.store` is (the instrumented driver, so a job's statements show in the metrics). Default `sql`. */
   readonly jobSql?: StoreSql;
   readonly jobs: readonly JobDefinition[];
-  /** The domain's pipeline for a tenant, writing as `source` (the kit builds it from the domain's SyncDefinition). */
-  sync(tenantId: string, source: string): JobSync;
+  /**
+   * The domain's pipeline for a tenant, writing as `source` (`job:<name>`) and audited as `actor` (the
+   * job and its run); the kit builds it from the domain's SyncDefinition.
+   */
+  sync(tenantId: string, source: string, actor: AuditActor): JobSync;
   readonly log: Logger;
   /** Schedule and work jobs in this process (`HUB_JOBS`); false: enqueue and read only (API replicas). */
   readonly work: boolean;
@@ -287,7 +291,8 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         signal,
         sync: (tenantId) => {
           let pipeline = pipelines.get(tenantId);
-          if (!pipeline) pipelines.set(tenantId, (pipeline = options.sync(tenantId, `job:${def.name}`)));
+          if (!pipeline)
+            pipelines.set(tenantId, (pipeline = options.sync(tenantId, `job:${def.name}`, jobActor(def.name, id))));
           return pipeline;
         },
         async checkpoint(state, progress) {

@@ -128,7 +128,7 @@ export async function runJobOnce(options: {
     sql: store.backgroundSql,
     jobSql: store.sql,
     jobs: [options.job],
-    sync: (tenantId, source) =>
+    sync: (tenantId, source, actor) =>
       createSyncPipeline({
         definition: options.sync,
         client: store.client,
@@ -136,6 +136,7 @@ export async function runJobOnce(options: {
         customerKeys: options.customerKeys,
         defaultSource: source,
         claimableSources: new Set(),
+        actor,
       }),
     log: createLogger('job-test', 'warn'),
     work: true,

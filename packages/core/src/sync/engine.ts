@@ -24,6 +24,14 @@ import {
   type RowScope,
   type SqlTx,
 } from '@hub/store';
+import {
+  AUDIT_APPEND_SQL,
+  auditParams,
+  defaultAuditRedactor,
+  type AuditActor,
+  type AuditEntry,
+  type AuditRedactor,
+} from '../audit.js';
 import { ErrorCode, hubError, isGraphQLError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { canonicalJson } from '../canonicalJson.js';
@@ -95,6 +103,13 @@ export interface SyncPipelineOptions {
    * forget it and silently let any writer win as an owner.
    */
   readonly claimableSources: ReadonlySet<string> | 'all';
+  /**
+   * Who writes, for the audit trail (audit.ts): the viewer (`viewerActor`), a consumer or a job.
+   * Required, like `claimableSources`: no write goes unattributed.
+   */
+  readonly actor: AuditActor;
+  /** How the audit stores a field's before/after; default: the hub's classification (`auditRedactor()`). */
+  readonly redact?: AuditRedactor | undefined;
   readonly log?: Logger | undefined;
   readonly now?: () => Date;
   /** Failure injection for tests: runs after each step; throwing there fails the batch (before `committed`: rolled back). */
@@ -157,6 +172,9 @@ interface Prepared {
     id: string;
     key: Readonly<Record<string, unknown>>;
     changed: Readonly<Record<string, unknown>>;
+    /** The stored values of the changed fields (the audit's before); null for a row this event created. */
+    before: Readonly<Record<string, unknown>> | null;
+    customerId: string | null;
   }[];
 }
 
@@ -314,7 +332,8 @@ function overrideKind(definition: SyncDefinition, now: () => Date): SyncKind<Rec
 }
 
 export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
-  const { definition, scope, customerKeys, verifyCustomers, log } = options;
+  const { definition, scope, customerKeys, verifyCustomers, log, actor } = options;
+  const redact = options.redact ?? defaultAuditRedactor();
   const driver = storeSqlOf(options.client as object);
   if (!driver) throw new Error('sync: the store client has no driver (open it with openStore or attachStoreSql)');
   const client = driver;
@@ -860,6 +879,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           false,
         );
       let changed: Readonly<Record<string, unknown>>;
+      let before: Record<string, unknown> | null = null;
       let next: RowState;
       if (current === null) {
         const values: Record<string, unknown> = { ...change.key, ...change.fields, tenantId: scope.tenantId };
@@ -885,6 +905,8 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       } else {
         const edited: Record<string, unknown> = {};
         changed = edited;
+        const was: Record<string, unknown> = {};
+        before = was;
         next = { ...current, values: { ...current.values }, sources: { ...current.sources }, customerId: customer };
         // A field the record does not name has the row's provenance as stored, not as an earlier
         // event of this batch may have moved it.
@@ -910,6 +932,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
             next.dirty = true;
             next.sourcesDirty = true;
             edited[field] = value;
+            was[field] = storedValue;
             written++;
           } else {
             kept++;
@@ -956,7 +979,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       }
       staged.set(id, next);
       const rowId = typeof next.values['id'] === 'string' ? next.values['id'] : rowKey;
-      changes.push({ model: change.model, id: rowId, key: change.key, changed });
+      changes.push({ model: change.model, id: rowId, key: change.key, changed, before, customerId: customer });
     }
     for (const [id, next] of staged) state.set(id, next);
     p.outcome = kept === 0 ? 'APPLIED' : written === 0 ? 'STALE' : 'MERGED';
@@ -1223,6 +1246,41 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         outbox,
       ),
     );
+    // The audit trail: one entry per changed row, chained to the stream (tenant, domain) in one
+    // statement. Its head's row lock is taken under the outbox lock above, so it adds no wait of its
+    // own: the writers of a store are serialized from here to COMMIT already.
+    db.track(db.query(AUDIT_APPEND_SQL, tenantId, domain, ...auditParams(auditEntries(batch))));
+  }
+
+  /** The audit entries of a batch's changed rows, before/after of each changed field as `redact` stores it. */
+  function auditEntries(batch: readonly Prepared[]): AuditEntry[] {
+    const entries: AuditEntry[] = [];
+    for (const p of batch) {
+      if (p.rejection !== null || p.dupOf !== null) continue;
+      for (const c of p.changes) {
+        const changes: Record<string, unknown> = {};
+        for (const field in c.changed)
+          changes[field] = [
+            c.before === null ? null : redact(c.model, field, c.before[field]),
+            redact(c.model, field, c.changed[field]),
+          ];
+        const rowKey: Record<string, unknown> = {};
+        for (const column in c.key) rowKey[column] = redact(c.model, column, c.key[column]);
+        entries.push({
+          action: c.before === null ? 'create' : 'update',
+          actor,
+          source: p.source,
+          idempotencyKey: p.key,
+          operation: p.event.kind,
+          customerIds: c.customerId === null ? [] : [c.customerId],
+          model: c.model,
+          rowId: c.id,
+          rowKey,
+          changes,
+        });
+      }
+    }
+    return entries;
   }
 
   function toResult(p: Prepared): SyncResult {

@@ -8,7 +8,9 @@
  * This module is plain data and functions (no imports of the kit), so the codegen loaders
  * (scripts/*.mjs) can use it too.
  */
+import type { AuditEntryNode, AuditTrailArgs } from '../audit.js';
 import { badUserInput } from '../errors.js';
+import type { Connection } from '../pagination.js';
 import type { ErasureAdmin } from '../erasure.js';
 import type { EventsAdmin } from '../events/admin.js';
 import type { JobRunRecord } from '../events/jobs.js';
@@ -109,7 +111,13 @@ function counts(results: readonly SyncResult[]) {
 
 /** What the sync resolvers need from the request context (`ctx.sync`). */
 export interface SyncRequestContext {
-  sync: SyncPipeline & { admin: SyncAdmin; events: EventsAdmin; erasure: ErasureAdmin };
+  sync: SyncPipeline & {
+    admin: SyncAdmin;
+    events: EventsAdmin;
+    erasure: ErasureAdmin;
+    /** This domain's audit trail of a customer for the viewer's tenant (audit.ts). */
+    auditTrail(args: AuditTrailArgs): Promise<Connection<AuditEntryNode>>;
+  };
 }
 
 /** A run as the GraphQL `JobRun` type shows it (enums upper-case, the summary as JSON text). */
@@ -196,6 +204,16 @@ export function syncResolvers(definition: SyncDefinition): Record<string, Record
         ctx.sync.admin.eventDeadLetters(args),
       anomalies: (_p: unknown, args: Parameters<EventsAdmin['anomalies']>[0], ctx: SyncRequestContext) =>
         ctx.sync.events.anomalies(args),
+      auditTrail: async (_p: unknown, args: AuditTrailArgs, ctx: SyncRequestContext) => {
+        const page = await ctx.sync.auditTrail(args);
+        return {
+          ...page,
+          edges: page.edges.map((edge) => ({
+            ...edge,
+            node: { ...edge.node, position: String(edge.node.position), action: edge.node.action.toUpperCase() },
+          })),
+        };
+      },
     },
     Mutation: {
       [`sync${D}`]: async (_p: unknown, args: { events: EventInput[] }, ctx: SyncRequestContext) => {

@@ -1,10 +1,12 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { AuditActor } from '../../src/audit.js';
 import { createSyncPipeline, type SyncPipelineOptions } from '../../src/sync/engine.js';
 import { KEY_LOCK_BUCKETS, LOCK_BUCKETS } from '../../src/sync/ids.js';
 import { defineSync, type RowChange, type SyncEvent } from '../../src/sync/types.js';
 import { fixturePipeline, usageEventAt } from './fixture.js';
 import { openTestStore, STORE_KINDS, useTestStore, type TestStore } from './stores.js';
 
+const TEST_ACTOR: AuditActor = { type: 'user', id: 'u1', role: 'admin' };
 const KNOWN = new Set(['cust_a', 'cust_b', 'cust_c']);
 const T0 = Date.parse('2026-11-20T10:00:00.000Z');
 const at = (hours: number) => new Date(T0 + hours * 3_600_000).toISOString();
@@ -461,6 +463,7 @@ describe.each(STORE_KINDS)('sync engine on %s', (kind) => {
     const make = (customerIds: string[] | null) =>
       createSyncPipeline({
         claimableSources: 'all',
+        actor: TEST_ACTOR,
         definition: tickets,
         client: store.client,
         scope: { tenantId, customerIds },
@@ -545,6 +548,7 @@ describe.each(STORE_KINDS)('sync engine and the store’s constraints on %s', (k
     const tenantId = `c${++tenantCounter}_${kind}`;
     const sync = createSyncPipeline({
       claimableSources: 'all',
+      actor: TEST_ACTOR,
       definition: accounts,
       client: store.client,
       scope: { tenantId, customerIds: null },
@@ -728,6 +732,7 @@ describe.each(STORE_KINDS)('sync engine: a scoped viewer cannot re-file a row to
     const make = (customerIds: string[] | null) =>
       createSyncPipeline({
         claimableSources: 'all',
+        actor: TEST_ACTOR,
         definition: cases,
         client: store.client,
         scope: { tenantId, customerIds },

@@ -150,6 +150,7 @@ export function fixturePipeline(
 ): SyncPipeline {
   return createSyncPipeline({
     claimableSources: 'all',
+    actor: { type: 'user', id: 'u1', role: 'admin' },
     definition,
     client,
     scope: { tenantId, customerIds: null },

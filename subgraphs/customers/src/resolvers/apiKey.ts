@@ -1,3 +1,4 @@
+import { viewerActor } from '@hub/core/audit';
 import { forbidden } from '@hub/core/errors';
 import { afterIdWhere, paginate } from '@hub/core/pagination';
 import { hasRole } from '@hub/core/viewer';
@@ -45,13 +46,19 @@ export const apiKeyResolvers: Resolvers = {
     // Each writes its grant event to the outbox in its transaction; the relay publishes it at once.
     createApiKey: async (_parent, { input }, ctx) => {
       requireAdmin(ctx);
-      const created = await createApiKey(ctx.db, check.requireTenant(ctx.viewer), input, ctx.viewer.userId);
+      const created = await createApiKey(
+        ctx.db,
+        check.requireTenant(ctx.viewer),
+        input,
+        ctx.viewer.userId,
+        viewerActor(ctx.viewer),
+      );
       ctx.events.wake();
       return created;
     },
     revokeApiKey: async (_parent, { id }, ctx) => {
       requireAdmin(ctx);
-      const revoked = await revokeApiKey(ctx.db, id);
+      const revoked = await revokeApiKey(ctx.db, id, viewerActor(ctx.viewer));
       ctx.events.wake();
       return revoked;
     },

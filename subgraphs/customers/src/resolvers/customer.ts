@@ -1,3 +1,4 @@
+import { appendAuditRaw, viewerActor } from '@hub/core/audit';
 import { afterIdWhere, connectionFromRows, paginate, pageWindow } from '@hub/core/pagination';
 import { badUserInput, notFound } from '@hub/core/errors';
 import { appendOutbox } from '@hub/core/sync/outbox';
@@ -128,13 +129,27 @@ export const customerResolvers: Resolvers = {
       await existingCustomer(ctx, id);
       await ctx.db.$transaction(async (tx) => {
         await tx.customer.delete({ where: { id } });
+        const source = `${ctx.viewer.roles[0] ?? 'viewer'}:${ctx.viewer.userId}`;
         await appendOutbox(tx, {
           tenantId,
           customerId: id,
           type: 'customers.customer_deleted',
-          source: `${ctx.viewer.roles[0] ?? 'viewer'}:${ctx.viewer.userId}`,
+          source,
           payload: { customerId: id },
         });
+        // Its contacts and account team go with it (foreign keys): one entry for the deletion.
+        await appendAuditRaw(tx, tenantId, 'customers', [
+          {
+            action: 'delete',
+            actor: viewerActor(ctx.viewer),
+            source,
+            operation: 'delete_customer',
+            customerIds: [id],
+            model: 'Customer',
+            rowId: id,
+            changes: {},
+          },
+        ]);
       });
       ctx.events.wake();
       return { id };

@@ -74,7 +74,7 @@ const runner = createJobRunner({
   sql: store.backgroundSql,
   jobSql: store.sql,
   jobs: [slowed(financeRollupJob({ chunkSize: Number(process.env['JW_CHUNK'] ?? '25') })), probe],
-  sync: (tenantId, source) =>
+  sync: (tenantId, source, actor) =>
     createSyncPipeline({
       definition: sync,
       client: store.client,
@@ -82,6 +82,7 @@ const runner = createJobRunner({
       customerKeys: subgraph.customerKeys,
       defaultSource: source,
       claimableSources: new Set(),
+      actor,
     }),
   log,
   work: true,

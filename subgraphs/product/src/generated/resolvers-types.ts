@@ -107,6 +107,69 @@ export type AdoptionMetricsSyncInput = {
   overallAdoptionRate: Scalars['Float']['input'];
 };
 
+/** What an audit entry records. */
+export type AuditAction =
+  /** A row was created. */
+  | 'CREATE'
+  /** A row was deleted. */
+  | 'DELETE'
+  /** The customer was erased in this domain (eraseCustomer); `changes` holds the domain's counts. */
+  | 'ERASE'
+  /** Contact PII of the customers was read unmasked; `changes` lists the fields. */
+  | 'PII_READ'
+  /** Fields of a row changed. */
+  | 'UPDATE';
+
+/**
+ * One entry of a domain's audit trail (packages/core/src/audit.ts): append-only, chained to the entry
+ * before it in its stream (tenant, domain) by `prevHash`; `npm run audit:verify` checks the chains.
+ */
+export type AuditEntry = {
+  __typename?: 'AuditEntry';
+  action: AuditAction;
+  /** The user id, partner key id, integration account, consumer name or `<job>/<run id>`. */
+  actorId: Scalars['String']['output'];
+  /** The viewer's roles (comma-separated); null for consumers and jobs. */
+  actorRole?: Maybe<Scalars['String']['output']>;
+  /** user, partner, integration, service, system, consumer or job. */
+  actorType: Scalars['String']['output'];
+  /** When the store recorded it (the writing transaction). */
+  at: Scalars['DateTime']['output'];
+  /** JSON text: `{field: [before, after]}` for writes, with [PII]/[CONFIDENTIAL] in place of personal values; `{fields}` for PII reads. */
+  changes: Scalars['String']['output'];
+  customerIds: Array<Scalars['String']['output']>;
+  domain: Scalars['String']['output'];
+  hash: Scalars['String']['output'];
+  /** `<domain>:<position>`. */
+  id: Scalars['ID']['output'];
+  idempotencyKey?: Maybe<Scalars['String']['output']>;
+  model?: Maybe<Scalars['String']['output']>;
+  /** The sync kind or mutation (contact_record_sync, update_ticket), or a read's operation name. */
+  operation?: Maybe<Scalars['String']['output']>;
+  /** Position in the stream, from 1, in commit order (a 64-bit integer as text). */
+  position: Scalars['String']['output'];
+  prevHash: Scalars['String']['output'];
+  /** The row's id. */
+  rowId?: Maybe<Scalars['String']['output']>;
+  /** The row's natural key (JSON text). */
+  rowKey?: Maybe<Scalars['String']['output']>;
+  /** The source system of the change (salesforce, admin:u1, job:finance-rollup). */
+  source?: Maybe<Scalars['String']['output']>;
+};
+
+export type AuditEntryConnection = {
+  __typename?: 'AuditEntryConnection';
+  edges: Array<AuditEntryEdge>;
+  pageInfo: PageInfo;
+  totalCount: Scalars['Int']['output'];
+};
+
+export type AuditEntryEdge = {
+  __typename?: 'AuditEntryEdge';
+  cursor: Scalars['String']['output'];
+  node: AuditEntry;
+};
+
 /** A batch job a domain declares (subgraphs/<domain>/src/jobs.ts). */
 export type BatchJob = {
   __typename?: 'BatchJob';
@@ -240,6 +303,13 @@ export type DomainSync = {
   __typename?: 'DomainSync';
   /** Hours whose event rate per source or quality score left its seasonal band (the hourly anomaly-scan job), newest first. */
   anomalies: SyncAnomalyConnection;
+  /**
+   * The audit trail of one customer in this domain, oldest first: every change to its rows (who, when,
+   * source system, idempotency key, before/after per field; personal values as markers) and, in
+   * customers, every read of its contacts' unmasked PII. Select several domains of `sync` in one
+   * query for the customer across domains.
+   */
+  auditTrail: AuditEntryConnection;
   /** Quality over the last `windowHours` hours (default 24, at most 2160). */
   dataQuality: DataQualityReport;
   deadLetters: SyncDeadLetterConnection;
@@ -263,6 +333,15 @@ export type DomainSync = {
 export type DomainSyncAnomaliesArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncAuditTrailArgs = {
+  after?: InputMaybe<Scalars['String']['input']>;
+  customerId: Scalars['ID']['input'];
+  first?: InputMaybe<Scalars['Int']['input']>;
+  from?: InputMaybe<Scalars['DateTime']['input']>;
+  to?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
 /** One domain's sync bookkeeping (admins). */
@@ -1218,6 +1297,10 @@ export type ResolversTypes = ResolversObject<{
   >;
   AdoptionMetricsFilter: AdoptionMetricsFilter;
   AdoptionMetricsSyncInput: AdoptionMetricsSyncInput;
+  AuditAction: AuditAction;
+  AuditEntry: ResolverTypeWrapper<AuditEntry>;
+  AuditEntryConnection: ResolverTypeWrapper<AuditEntryConnection>;
+  AuditEntryEdge: ResolverTypeWrapper<AuditEntryEdge>;
   BatchJob: ResolverTypeWrapper<BatchJob>;
   ConflictPick: ConflictPick;
   ConflictRule: ConflictRule;
@@ -1307,6 +1390,9 @@ export type ResolversParentTypes = ResolversObject<{
   AdoptionMetricsEdge: Omit<AdoptionMetricsEdge, 'node'> & { node: ResolversParentTypes['AdoptionMetrics'] };
   AdoptionMetricsFilter: AdoptionMetricsFilter;
   AdoptionMetricsSyncInput: AdoptionMetricsSyncInput;
+  AuditEntry: AuditEntry;
+  AuditEntryConnection: AuditEntryConnection;
+  AuditEntryEdge: AuditEntryEdge;
   BatchJob: BatchJob;
   ConsumerLag: ConsumerLag;
   Customer: CustomerRefModel;
@@ -1494,6 +1580,47 @@ export type AdoptionMetricsEdgeResolvers<
   node?: Resolver<ResolversTypes['AdoptionMetrics'], ParentType, ContextType>;
 }>;
 
+export type AuditEntryResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['AuditEntry'] = ResolversParentTypes['AuditEntry'],
+> = ResolversObject<{
+  action?: Resolver<ResolversTypes['AuditAction'], ParentType, ContextType>;
+  actorId?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  actorRole?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  actorType?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  changes?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  customerIds?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  hash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  idempotencyKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  model?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  operation?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  position?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  prevHash?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  rowId?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  rowKey?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+  source?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
+}>;
+
+export type AuditEntryConnectionResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['AuditEntryConnection'] = ResolversParentTypes['AuditEntryConnection'],
+> = ResolversObject<{
+  edges?: Resolver<Array<ResolversTypes['AuditEntryEdge']>, ParentType, ContextType>;
+  pageInfo?: Resolver<ResolversTypes['PageInfo'], ParentType, ContextType>;
+  totalCount?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type AuditEntryEdgeResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['AuditEntryEdge'] = ResolversParentTypes['AuditEntryEdge'],
+> = ResolversObject<{
+  cursor?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  node?: Resolver<ResolversTypes['AuditEntry'], ParentType, ContextType>;
+}>;
+
 export type BatchJobResolvers<
   ContextType = Context,
   ParentType extends ResolversParentTypes['BatchJob'] = ResolversParentTypes['BatchJob'],
@@ -1597,6 +1724,12 @@ export type DomainSyncResolvers<
     ParentType,
     ContextType,
     RequireFields<DomainSyncAnomaliesArgs, 'first'>
+  >;
+  auditTrail?: Resolver<
+    ResolversTypes['AuditEntryConnection'],
+    ParentType,
+    ContextType,
+    RequireFields<DomainSyncAuditTrailArgs, 'customerId' | 'first'>
   >;
   dataQuality?: Resolver<
     ResolversTypes['DataQualityReport'],
@@ -2176,6 +2309,9 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   AdoptionMetrics?: AdoptionMetricsResolvers<ContextType>;
   AdoptionMetricsConnection?: AdoptionMetricsConnectionResolvers<ContextType>;
   AdoptionMetricsEdge?: AdoptionMetricsEdgeResolvers<ContextType>;
+  AuditEntry?: AuditEntryResolvers<ContextType>;
+  AuditEntryConnection?: AuditEntryConnectionResolvers<ContextType>;
+  AuditEntryEdge?: AuditEntryEdgeResolvers<ContextType>;
   BatchJob?: BatchJobResolvers<ContextType>;
   ConsumerLag?: ConsumerLagResolvers<ContextType>;
   Customer?: CustomerResolvers<ContextType>;
