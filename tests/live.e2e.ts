@@ -260,6 +260,26 @@ describe('shared resolutions', () => {
     expect((await resolutions()) - before).toBe(3);
     await Promise.all(subs.map((sub) => sub.close()));
   }, 60_000);
+
+  it('a payload that selects personal data is shared only by subscribers of one user (PII reads are audited per user)', async () => {
+    const id = await oracle.customerWithRow('acme', 'u1', null);
+    const PII = `subscription Pii($ids: [ID!]) {
+      customerChanged(domains: [CUSTOMERS], customerIds: $ids) { cursor customer { id contacts(first: 2) { edges { node { email } } } } }
+    }`;
+    const viewers = [
+      await tokenOf('acme', ['admin'], 'admin1'),
+      await tokenOf('acme', ['admin'], 'admin1'),
+      await tokenOf('acme', ['admin'], 'admin2'),
+    ];
+    const subs = viewers.map((token) => subscribeLive<Change>(hub.gatewayUrl, bearer(token), PII, { ids: [id] }));
+    await settle();
+    const before = await resolutions();
+    await write('acme', 'customers', id);
+    for (const sub of subs) await sub.until((r) => changesOf(r).length === 1);
+    // admin1 (twice: shared); admin2 alone.
+    expect((await resolutions()) - before).toBe(2);
+    await Promise.all(subs.map((sub) => sub.close()));
+  }, 60_000);
 });
 
 describe('batched resolutions', () => {

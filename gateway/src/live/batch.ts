@@ -108,8 +108,9 @@ export class ResolutionBatcher {
     variables: Readonly<Record<string, unknown>>,
     id: string,
     viewer: Viewer,
+    perUser = false,
   ): Promise<Resolution> {
-    const key = `${query}\u0000${canonicalJson(variables)}\u0000${scopeClassOf(viewer)}`;
+    const key = `${query}\u0000${canonicalJson(variables)}\u0000${scopeClassOf(viewer)}${perUser ? `\u0000${viewer.userId}` : ''}`;
     let group = this.waiting.get(key);
     if (!group) {
       group = { query, idVariable, variables, viewer, ids: new Map() };

@@ -77,10 +77,10 @@ export function createLiveEngine(options: LiveEngineOptions) {
     const customerId = event.customerId ?? '';
     const key = `${event.domain}:${event.cursor}`;
     const { query, shapeKey } = plan.resolutionFor(probe);
-    return shared.get(key, shapeKey, viewer, async () => {
+    return shared.get(key, shapeKey, viewer, plan.readsPii, async () => {
       options.metrics.liveResolutions.inc({ field: plan.field });
       for (let attempt = 1; ; attempt++) {
-        const result = await batcher.run(query, ID_VAR, plan.variables, customerId, viewer);
+        const result = await batcher.run(query, ID_VAR, plan.variables, customerId, viewer, plan.readsPii);
         const failed = result.errors.find((e) => !REFUSALS.has(e.extensions?.['code']) && isCheckKey(e.path?.[0]));
         const whole = result.errors.find((e) => !e.path);
         if ((!failed && !whole) || attempt >= RETRIES) return result;

@@ -18,6 +18,8 @@ import { createHash } from 'node:crypto';
 import {
   GraphQLError,
   Kind,
+  TypeInfo,
+  visitWithTypeInfo,
   execute,
   getOperationAST,
   print,
@@ -36,7 +38,9 @@ import {
 } from 'graphql';
 import { parse } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values.js';
+import { isPii, type Classification } from '@hub/core/classification';
 import { badUserInput } from '@hub/core/errors';
+import { hubClassification } from '@hub/core/schemaFiles';
 
 export const LIVE_FIELDS = ['customerChanged', 'customerHealthChanged', 'syncStatus'] as const;
 export type LiveField = (typeof LIVE_FIELDS)[number];
@@ -54,6 +58,11 @@ export interface PayloadPlan {
    */
   resolutionFor(probe: string | undefined): { readonly query: string; readonly shapeKey: string };
   readonly variables: Readonly<Record<string, unknown>>;
+  /**
+   * The payload selects personal data (a PII-classified field): its resolutions are then shared
+   * only by subscribers of one user, since the subgraphs audit who read unmasked PII.
+   */
+  readonly readsPii: boolean;
   readonly document: DocumentNode;
   readonly operation: OperationDefinitionNode;
   readonly rawVariables: Readonly<Record<string, unknown>>;
@@ -244,10 +253,32 @@ export function planPayload(
     args,
     resolutionFor,
     variables: queryVariables,
+    readsPii: selectsPii(schema, document),
     document,
     operation,
     rawVariables: variables,
   };
+}
+
+let classification: Classification | undefined;
+
+/** Whether `document` selects a field classified PII (fragments included), by the hub's classification. */
+function selectsPii(schema: GraphQLSchema, document: DocumentNode): boolean {
+  classification ??= hubClassification();
+  const known = classification;
+  const typeInfo = new TypeInfo(schema);
+  let found = false;
+  visit(
+    document,
+    visitWithTypeInfo(typeInfo, {
+      Field() {
+        const parent = typeInfo.getParentType();
+        const field = typeInfo.getFieldDef();
+        if (parent && field && isPii(known, `${parent.name}.${field.name}`)) found = true;
+      },
+    }),
+  );
+  return found;
 }
 
 export interface Resolution {

@@ -16,8 +16,15 @@ export class SharedResolutions {
   /** Resolutions asked of the graph (tests and metrics: sharing is measured, not assumed). */
   executed = 0;
 
-  get(eventKey: string, shapeKey: string, viewer: Viewer, run: () => Promise<Resolution>): Promise<Resolution> {
-    const key = `${eventKey}\u0000${shapeKey}\u0000${scopeClassOf(viewer)}`;
+  /** `perUser`: the payload reads PII, whose reads are audited per user — share within one user only. */
+  get(
+    eventKey: string,
+    shapeKey: string,
+    viewer: Viewer,
+    perUser: boolean,
+    run: () => Promise<Resolution>,
+  ): Promise<Resolution> {
+    const key = `${eventKey}\u0000${shapeKey}\u0000${scopeClassOf(viewer)}${perUser ? `\u0000${viewer.userId}` : ''}`;
     const now = Date.now();
     const existing = this.entries.get(key);
     if (existing && now - existing.at < KEEP_MS) return existing.promise;
