@@ -57,6 +57,33 @@ export function decodeEnvelope(msg: { data: Uint8Array; seq: number }): EventEnv
   };
 }
 
+/**
+ * A one-shot read of `stream` from `start` up to sequence `last` (the head when the read began), at
+ * most `limit` events, through a throwaway ordered consumer: the bus's `read` and the live tails'
+ * resume reads (natsTail.ts).
+ */
+export async function readUpTo(
+  js: JetStreamClient,
+  stream: string,
+  start: Partial<ConsumerConfig>,
+  last: number,
+  limit: number,
+): Promise<EventEnvelope[]> {
+  const events: EventEnvelope[] = [];
+  const consumer = await js.consumers.get(stream, start);
+  try {
+    while (events.length < limit) {
+      const msg = await consumer.next({ expires: 1000 });
+      if (!msg) break;
+      events.push(decodeEnvelope(msg));
+      if (msg.seq >= last) break;
+    }
+  } finally {
+    await consumer.delete().catch(() => undefined);
+  }
+  return events;
+}
+
 /** A tenant id as one subject token: kept when it is plain, else `~` + base64url of it. */
 export function subjectToken(value: string): string {
   return /^[A-Za-z0-9_-]+$/.test(value) ? value : `~${Buffer.from(value, 'utf8').toString('base64url')}`;
@@ -363,18 +390,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
       const last = info.state.last_seq;
       const events: EventEnvelope[] = [];
       if (start.from === 'now' || last === 0) return events;
-      const consumer = await js.consumers.get(stream, startConfig(start));
-      try {
-        while (events.length < limit) {
-          const msg = await consumer.next({ expires: 1000 });
-          if (!msg) break;
-          events.push(decode(msg));
-          if (msg.seq >= last) break;
-        }
-      } finally {
-        await consumer.delete().catch(() => undefined);
-      }
-      return events;
+      return readUpTo(js, stream, startConfig(start), last, limit);
     },
     async lag(domain, durable, tenantId) {
       const stream = streamName(domain);

@@ -16,7 +16,7 @@
 import { connect } from '@nats-io/transport-node';
 import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Domain } from '../domains.js';
-import { decodeEnvelope } from './bus-nats.js';
+import { decodeEnvelope, readUpTo } from './bus-nats.js';
 import type { EventEnvelope } from './types.js';
 
 export interface StreamPage {
@@ -91,22 +91,9 @@ export async function createNatsStreamPager(options: {
 
   async function oneShot(domain: Domain, after: number, limit: number): Promise<StreamPage> {
     const last = await lastSeq(domain);
-    const events: EventEnvelope[] = [];
-    if (last <= after) return { events, position: String(after) };
-    const consumer = await js.consumers.get(streamName(domain), {
-      deliver_policy: DeliverPolicy.StartSequence,
-      opt_start_seq: after + 1,
-    });
-    try {
-      while (events.length < limit) {
-        const msg = await consumer.next({ expires: 1000 });
-        if (!msg) break;
-        events.push(decodeEnvelope(msg));
-        if (msg.seq >= last) break;
-      }
-    } finally {
-      await consumer.delete().catch(() => undefined);
-    }
+    if (last <= after) return { events: [], position: String(after) };
+    const start = { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: after + 1 };
+    const events = await readUpTo(js, streamName(domain), start, last, limit);
     return { events, position: events.at(-1)?.cursor ?? String(after) };
   }
 
