@@ -235,7 +235,8 @@ describe('subgraph calls', () => {
 
   it('open the circuit after consecutive failures, fail fast without calling, and close after a probe', async () => {
     // halfOpenAfter long enough that the open-circuit requests below all fall inside it on a loaded machine.
-    const breaker = { timeoutMs: 400, retries: 0, breakerFailures: 3, halfOpenAfterMs: 3000 };
+    // Failures here are 503s, answered at once: the timeout only needs room for the probe on a loaded machine.
+    const breaker = { timeoutMs: 2000, retries: 0, breakerFailures: 3, halfOpenAfterMs: 3000 };
     const gateway = await gatewayWith(breaker);
     const query = { query: '{ pipelineTotal }' };
     front.mode = '503';
