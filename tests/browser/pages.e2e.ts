@@ -137,6 +137,11 @@ function usageEvent(
   };
 }
 
+const SYNC_CUSTOMERS = `mutation SyncCustomers($events: [CustomersSyncEventInput!]!) {
+  syncCustomers(events: $events) { results { outcome reason } }
+}`;
+const UPDATE_CUSTOMER = `mutation UpdateCustomer($id: ID!, $input: UpdateCustomerInput!) { updateCustomer(id: $id, input: $input) { id industry } }`;
+
 async function sync(events: unknown[]) {
   const answer = await hub.query<SyncAnswer>(SYNC_PRODUCT, { events }, admin);
   expect(answer.errors).toBeUndefined();
@@ -260,6 +265,80 @@ describe('the integration console (/console)', () => {
     const row = jobs.locator('tbody tr', { hasText: 'product-usage-rollup' }).first();
     await expect.poll(async () => text(await row.innerText()), { timeout: 90_000 }).toMatch(/SUCCEEDED\s+MANUAL/);
     await browser.screenshot(jobs, 'console-jobs');
+    expect(problems.errors).toEqual([]);
+    expect(problems.offOrigin).toEqual([]);
+    await page.close();
+  });
+
+  it('looks up a customer’s audit trail: who changed which field, newest first, page by page', async () => {
+    const customer = 'cust_00070';
+    const suffix = Date.now().toString(36);
+    const key = `console-audit-${suffix}`;
+    const synced = await hub.query<{ syncCustomers: { results: { outcome: string; reason: string | null }[] } }>(
+      SYNC_CUSTOMERS,
+      {
+        events: [
+          {
+            idempotencyKey: key,
+            source: 'hubspot',
+            contactRecordSync: {
+              customerId: customer,
+              contactId: `cont_console_${suffix}`,
+              firstName: 'Grace',
+              lastName: 'Hopper',
+              email: `grace.${suffix}@example.test`,
+              title: 'Rear Admiral',
+              syncTimestamp: new Date(Date.now() - 60_000).toISOString(),
+            },
+          },
+        ],
+      },
+      admin,
+    );
+    expect(synced.errors).toBeUndefined();
+    expect(synced.data?.syncCustomers.results.map((r) => r.reason ?? r.outcome)).toEqual(['APPLIED']);
+    const industry = `Aerospace ${suffix}`;
+    const updated = await hub.query(UPDATE_CUSTOMER, { id: customer, input: { industry } }, admin);
+    expect(updated.errors).toBeUndefined();
+
+    // One entry per domain and page, so the newest entry comes first and the contact needs "More".
+    const { page, problems } = await browser.open(`${origin}/console?auditPage=1#token=${admin}`);
+    const panel = page.locator('#audit');
+    await panel.getByRole('textbox', { name: 'customer id' }).fill(customer);
+    await panel.getByRole('button', { name: 'Look up' }).click();
+    await expect.poll(() => panel.getByTestId('audit-summary').textContent(), soon).toMatch(/^cust_00070: \d+ of \d+/);
+    const rows = panel.locator('tbody tr');
+    const change = rows.filter({ has: page.getByTestId('change-industry'), hasText: industry });
+    const contact = rows.filter({ has: page.getByTestId('change-email'), hasText: key });
+    /** Clicks "More" until `row` shows (another domain's newer entries may come first). */
+    const moreUntil = async (row: typeof rows) => {
+      for (let i = 0; i < 20 && (await row.count()) === 0; i++) {
+        const before = await rows.count();
+        await panel.getByRole('button', { name: 'More' }).click();
+        await expect.poll(() => rows.count(), soon).toBeGreaterThan(before);
+      }
+      await expect.poll(() => row.count(), soon).toBe(1);
+    };
+    await moreUntil(change);
+    const updateText = text(await change.innerText());
+    expect(updateText).toContain('UPDATE');
+    expect(updateText).toMatch(/user\s+admin1\s+\(admin\)/);
+    expect(updateText).toContain('admin:admin1');
+    expect(text(await change.getByTestId('change-industry').innerText())).toMatch(new RegExp(`→ ${industry}$`));
+
+    // The contact's creation is older: it comes after the change, its email as the stored marker.
+    await moreUntil(contact);
+    const contactText = text(await contact.innerText());
+    expect(contactText).toContain('CREATE');
+    expect(contactText).toContain('hubspot');
+    expect(contactText).toContain('contact_record_sync');
+    expect(text(await contact.getByTestId('change-email').innerText())).toBe('email – → [PII]');
+    expect(text(await contact.getByTestId('change-title').innerText())).toBe('title – → Rear Admiral');
+    expect(await panel.innerText()).not.toContain('Hopper');
+    const order = await rows.evaluateAll((all) => all.map((row) => row.getAttribute('data-testid')));
+    const [changeId, contactId] = [await change.getAttribute('data-testid'), await contact.getAttribute('data-testid')];
+    expect(order.indexOf(changeId)).toBeLessThan(order.indexOf(contactId));
+    await browser.screenshot(panel, 'console-audit');
     expect(problems.errors).toEqual([]);
     expect(problems.offOrigin).toEqual([]);
     await page.close();

@@ -267,10 +267,64 @@ export function runJob(credential: Credential | undefined, domain: Domain, job: 
   );
 }
 
-/** Whether the graph has grown a field (the audit trail is being built elsewhere; admins only). */
-export function queryFields(credential: Credential | undefined) {
-  return request<{ __type: { fields: { name: string }[] } | null }>(
+export interface AuditEntry {
+  id: string;
+  domain: string;
+  position: string;
+  at: string;
+  action: 'CREATE' | 'UPDATE' | 'DELETE' | 'ERASE' | 'PII_READ';
+  actorType: string;
+  actorId: string;
+  actorRole: string | null;
+  source: string | null;
+  idempotencyKey: string | null;
+  operation: string | null;
+  model: string | null;
+  rowId: string | null;
+  rowKey: string | null;
+  changes: string;
+}
+
+export interface AuditPage {
+  totalCount: number;
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  edges: { node: AuditEntry }[];
+}
+
+/** A customer, optionally within [from, to] (ISO times). */
+export interface AuditLookup {
+  customerId: string;
+  from: string | null;
+  to: string | null;
+}
+
+const AUDIT_FIELDS = `id domain position at action actorType actorId actorRole source idempotencyKey operation model rowId rowKey changes`;
+
+/**
+ * One page of the customer's trail, newest first, in each of `pages`' domains — one query selecting
+ * several domains' `auditTrail`, each after its own cursor (null: from the newest entry).
+ */
+export function auditTrail(
+  credential: Credential | undefined,
+  lookup: AuditLookup,
+  pages: Partial<Record<Domain, string | null>>,
+  first: number,
+) {
+  const domains = DOMAINS.filter((d) => d in pages);
+  const cursors = domains.map((d) => `$after_${d}: String`).join(', ');
+  const selections = domains.map(
+    (
+      d,
+    ) => `${d} { auditTrail(customerId: $id, from: $from, to: $to, first: $first, after: $after_${d}, newestFirst: true) {
+        totalCount pageInfo { hasNextPage endCursor } edges { node { ${AUDIT_FIELDS} } } } }`,
+  );
+  const variables: Record<string, unknown> = { id: lookup.customerId, from: lookup.from, to: lookup.to, first };
+  for (const d of domains) variables[`after_${d}`] = pages[d] ?? null;
+  return request<{ sync: Partial<Record<Domain, { auditTrail: AuditPage } | null>> }>(
     credential,
-    `query ConsoleQueryFields { __type(name: "Query") { fields { name } } }`,
+    `query ConsoleAuditTrail($id: ID!, $from: DateTime, $to: DateTime, $first: Int!, ${cursors}) {
+      sync { ${selections.join('\n')} }
+    }`,
+    variables,
   );
 }

@@ -227,6 +227,8 @@ export interface AuditTrailArgs extends PageArgs {
   customerId: string;
   from?: Date | null;
   to?: Date | null;
+  /** Newest first (the console's order); `after` then pages to older entries. */
+  newestFirst?: boolean | null;
 }
 
 /** One entry as `AuditEntry` of the graph shows it. */
@@ -269,7 +271,8 @@ interface StoredEntry {
 
 /**
  * A page of the entries of `tenantId` in this store's `domain` stream that name `customerId`, in
- * chain order (oldest first), within [from, to]. The cursor is the entry's position.
+ * chain order (oldest first, or newest first with `newestFirst`), within [from, to]. The cursor is
+ * the entry's position: the next page holds the positions after it in the chosen order.
  */
 export async function auditTrail(
   sql: Pick<StoreSql, 'query'>,
@@ -282,16 +285,18 @@ export async function auditTrail(
   const { take } = pageWindow(args);
   const after = args.after ? Number(decodeCursor(args.after)) : 0;
   if (!Number.isSafeInteger(after) || after < 0) throw badUserInput('after', 'is not a cursor returned by this API');
+  const newestFirst = args.newestFirst === true;
   const where = [`"tenant_id" = $1`, `"domain" = $2`, `"customer_ids" @> ARRAY[$3]::text[]`];
   const params: unknown[] = [tenantId, domain, args.customerId];
   if (args.from) where.push(`"at" >= $${params.push(args.from)}`);
   if (args.to) where.push(`"at" <= $${params.push(args.to)}`);
   const base = [...where];
   const baseParams = [...params];
-  where.push(`"position" > $${params.push(after)}`);
+  if (newestFirst && args.after) where.push(`"position" < $${params.push(after)}`);
+  if (!newestFirst) where.push(`"position" > $${params.push(after)}`);
   const rows = await sql.query<Record<string, unknown>>(
     `SELECT "position", "at", "entry", "prev_hash", "hash" FROM "hub_audit"
-      WHERE ${where.join(' AND ')} ORDER BY "position" LIMIT $${params.push(take)}`,
+      WHERE ${where.join(' AND ')} ORDER BY "position" ${newestFirst ? 'DESC' : 'ASC'} LIMIT $${params.push(take)}`,
     params,
   );
   const nodes = rows.map((row): AuditEntryNode => {

@@ -228,6 +228,17 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect((await auditTrail(handle.store.sql, 't2', 'product', { customerId: 'cust_a' })).edges).toEqual([]);
     });
 
+    it('pages a customer’s entries newest first on request (the console’s order)', async () => {
+      const args = { customerId: 'cust_a', first: 2, newestFirst: true };
+      const page = await auditTrail(handle.store.sql, 't1', 'product', args);
+      expect(page.edges.map((e) => e.node.position)).toEqual([3, 2]);
+      expect(page.pageInfo).toMatchObject({ hasNextPage: true, hasPreviousPage: false });
+      const next = await auditTrail(handle.store.sql, 't1', 'product', { ...args, after: page.pageInfo.endCursor });
+      expect(next.edges.map((e) => [e.node.position, e.node.action])).toEqual([[1, 'create']]);
+      expect(next.pageInfo).toMatchObject({ hasNextPage: false, hasPreviousPage: true });
+      expect(await next.totalCount).toBe(3);
+    });
+
     it('is append-only: UPDATE, DELETE and TRUNCATE are refused', async () => {
       const sql = handle.store.sql;
       await expect(sql.query(`UPDATE "hub_audit" SET "entry" = '{}'`)).rejects.toThrow(/append-only/);

@@ -584,10 +584,10 @@ export type DomainSync = {
   /** Hours whose event rate per source or quality score left its seasonal band (the hourly anomaly-scan job), newest first. */
   anomalies: SyncAnomalyConnection;
   /**
-   * The audit trail of one customer in this domain, oldest first: every change to its rows (who, when,
-   * source system, idempotency key, before/after per field; personal values as markers) and, in
-   * customers, every read of its contacts' unmasked PII. Select several domains of `sync` in one
-   * query for the customer across domains.
+   * The audit trail of one customer in this domain, oldest first (chain order; `newestFirst` turns
+   * it round): every change to its rows (who, when, source system, idempotency key, before/after per
+   * field; personal values as markers) and, in customers, every read of its contacts' unmasked PII.
+   * Select several domains of `sync` in one query for the customer across domains.
    */
   auditTrail: AuditEntryConnection;
   /** Quality over the last `windowHours` hours (default 24, at most 2160). */
@@ -621,6 +621,7 @@ export type DomainSyncAuditTrailArgs = {
   customerId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
   from?: InputMaybe<Scalars['DateTime']['input']>;
+  newestFirst?: InputMaybe<Scalars['Boolean']['input']>;
   to?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
@@ -2128,7 +2129,7 @@ export type DomainSyncResolvers<
     ResolversTypes['AuditEntryConnection'],
     ParentType,
     ContextType,
-    RequireFields<DomainSyncAuditTrailArgs, 'customerId' | 'first'>
+    RequireFields<DomainSyncAuditTrailArgs, 'customerId' | 'first' | 'newestFirst'>
   >;
   dataQuality?: Resolver<
     ResolversTypes['DataQualityReport'],

@@ -274,10 +274,10 @@ export type DomainSync = {
   /** Hours whose event rate per source or quality score left its seasonal band (the hourly anomaly-scan job), newest first. */
   anomalies: SyncAnomalyConnection;
   /**
-   * The audit trail of one customer in this domain, oldest first: every change to its rows (who, when,
-   * source system, idempotency key, before/after per field; personal values as markers) and, in
-   * customers, every read of its contacts' unmasked PII. Select several domains of `sync` in one
-   * query for the customer across domains.
+   * The audit trail of one customer in this domain, oldest first (chain order; `newestFirst` turns
+   * it round): every change to its rows (who, when, source system, idempotency key, before/after per
+   * field; personal values as markers) and, in customers, every read of its contacts' unmasked PII.
+   * Select several domains of `sync` in one query for the customer across domains.
    */
   auditTrail: AuditEntryConnection;
   /** Quality over the last `windowHours` hours (default 24, at most 2160). */
@@ -311,6 +311,7 @@ export type DomainSyncAuditTrailArgs = {
   customerId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
   from?: InputMaybe<Scalars['DateTime']['input']>;
+  newestFirst?: InputMaybe<Scalars['Boolean']['input']>;
   to?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
@@ -1452,6 +1453,7 @@ export type ResolversTypes = ResolversObject<{
   DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
   DomainErasure: ResolverTypeWrapper<DomainErasure>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ErasureCount: ResolverTypeWrapper<ErasureCount>;
   ErasureStatus: ErasureStatus;
   EventDeadLetter: ResolverTypeWrapper<EventDeadLetter>;
@@ -1490,7 +1492,6 @@ export type ResolversTypes = ResolversObject<{
   Money: ResolverTypeWrapper<Scalars['Money']['output']>;
   Mutation: ResolverTypeWrapper<Record<PropertyKey, never>>;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   PaymentStatus: PaymentStatus;
   QualityDimension: ResolverTypeWrapper<QualityDimension>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
@@ -1551,6 +1552,7 @@ export type ResolversParentTypes = ResolversObject<{
   DeadLetterCounts: DeadLetterCounts;
   DomainErasure: DomainErasure;
   DomainSync: DomainSync;
+  Boolean: Scalars['Boolean']['output'];
   ErasureCount: ErasureCount;
   EventDeadLetter: EventDeadLetter;
   EventDeadLetterConnection: EventDeadLetterConnection;
@@ -1582,7 +1584,6 @@ export type ResolversParentTypes = ResolversObject<{
   Money: Scalars['Money']['output'];
   Mutation: Record<PropertyKey, never>;
   PageInfo: PageInfo;
-  Boolean: Scalars['Boolean']['output'];
   QualityDimension: QualityDimension;
   Query: Record<PropertyKey, never>;
   RevenueAttribution: RevenueAttributionModel;
@@ -1857,7 +1858,7 @@ export type DomainSyncResolvers<
     ResolversTypes['AuditEntryConnection'],
     ParentType,
     ContextType,
-    RequireFields<DomainSyncAuditTrailArgs, 'customerId' | 'first'>
+    RequireFields<DomainSyncAuditTrailArgs, 'customerId' | 'first' | 'newestFirst'>
   >;
   dataQuality?: Resolver<
     ResolversTypes['DataQualityReport'],

@@ -488,10 +488,10 @@ export type DomainSync = {
   /** Hours whose event rate per source or quality score left its seasonal band (the hourly anomaly-scan job), newest first. */
   anomalies: SyncAnomalyConnection;
   /**
-   * The audit trail of one customer in this domain, oldest first: every change to its rows (who, when,
-   * source system, idempotency key, before/after per field; personal values as markers) and, in
-   * customers, every read of its contacts' unmasked PII. Select several domains of `sync` in one
-   * query for the customer across domains.
+   * The audit trail of one customer in this domain, oldest first (chain order; `newestFirst` turns
+   * it round): every change to its rows (who, when, source system, idempotency key, before/after per
+   * field; personal values as markers) and, in customers, every read of its contacts' unmasked PII.
+   * Select several domains of `sync` in one query for the customer across domains.
    */
   auditTrail: AuditEntryConnection;
   /** Quality over the last `windowHours` hours (default 24, at most 2160). */
@@ -525,6 +525,7 @@ export type DomainSyncAuditTrailArgs = {
   customerId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
   from?: InputMaybe<Scalars['DateTime']['input']>;
+  newestFirst?: InputMaybe<Scalars['Boolean']['input']>;
   to?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
@@ -1600,6 +1601,7 @@ export type ResolversTypes = ResolversObject<{
   DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
   DomainErasure: ResolverTypeWrapper<DomainErasure>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ErasureCount: ResolverTypeWrapper<ErasureCount>;
   ErasureStatus: ErasureStatus;
   EventDeadLetter: ResolverTypeWrapper<EventDeadLetter>;
@@ -1621,7 +1623,6 @@ export type ResolversTypes = ResolversObject<{
   JourneyFilter: JourneyFilter;
   JourneyStage: JourneyStage;
   JourneyStageEntry: ResolverTypeWrapper<JourneyStageEntryModel>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   JourneyStageSyncInput: JourneyStageSyncInput;
   MarketingDataSyncInput: MarketingDataSyncInput;
   MarketingSyncEventInput: MarketingSyncEventInput;
@@ -1710,6 +1711,7 @@ export type ResolversParentTypes = ResolversObject<{
   DeadLetterCounts: DeadLetterCounts;
   DomainErasure: DomainErasure;
   DomainSync: DomainSync;
+  Boolean: Scalars['Boolean']['output'];
   ErasureCount: ErasureCount;
   EventDeadLetter: EventDeadLetter;
   EventDeadLetterConnection: EventDeadLetterConnection;
@@ -1727,7 +1729,6 @@ export type ResolversParentTypes = ResolversObject<{
   JobRunEdge: JobRunEdge;
   JourneyFilter: JourneyFilter;
   JourneyStageEntry: JourneyStageEntryModel;
-  Boolean: Scalars['Boolean']['output'];
   JourneyStageSyncInput: JourneyStageSyncInput;
   MarketingDataSyncInput: MarketingDataSyncInput;
   MarketingSyncEventInput: MarketingSyncEventInput;
@@ -2124,7 +2125,7 @@ export type DomainSyncResolvers<
     ResolversTypes['AuditEntryConnection'],
     ParentType,
     ContextType,
-    RequireFields<DomainSyncAuditTrailArgs, 'customerId' | 'first'>
+    RequireFields<DomainSyncAuditTrailArgs, 'customerId' | 'first' | 'newestFirst'>
   >;
   dataQuality?: Resolver<
     ResolversTypes['DataQualityReport'],

@@ -275,10 +275,10 @@ export type DomainSync = {
   /** Hours whose event rate per source or quality score left its seasonal band (the hourly anomaly-scan job), newest first. */
   anomalies: SyncAnomalyConnection;
   /**
-   * The audit trail of one customer in this domain, oldest first: every change to its rows (who, when,
-   * source system, idempotency key, before/after per field; personal values as markers) and, in
-   * customers, every read of its contacts' unmasked PII. Select several domains of `sync` in one
-   * query for the customer across domains.
+   * The audit trail of one customer in this domain, oldest first (chain order; `newestFirst` turns
+   * it round): every change to its rows (who, when, source system, idempotency key, before/after per
+   * field; personal values as markers) and, in customers, every read of its contacts' unmasked PII.
+   * Select several domains of `sync` in one query for the customer across domains.
    */
   auditTrail: AuditEntryConnection;
   /** Quality over the last `windowHours` hours (default 24, at most 2160). */
@@ -312,6 +312,7 @@ export type DomainSyncAuditTrailArgs = {
   customerId: Scalars['ID']['input'];
   first?: InputMaybe<Scalars['Int']['input']>;
   from?: InputMaybe<Scalars['DateTime']['input']>;
+  newestFirst?: InputMaybe<Scalars['Boolean']['input']>;
   to?: InputMaybe<Scalars['DateTime']['input']>;
 };
 
@@ -1388,6 +1389,7 @@ export type ResolversTypes = ResolversObject<{
   DeadLetterCounts: ResolverTypeWrapper<DeadLetterCounts>;
   DomainErasure: ResolverTypeWrapper<DomainErasure>;
   DomainSync: ResolverTypeWrapper<DomainSync>;
+  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   ErasureCount: ResolverTypeWrapper<ErasureCount>;
   ErasureStatus: ErasureStatus;
   EventDeadLetter: ResolverTypeWrapper<EventDeadLetter>;
@@ -1418,7 +1420,6 @@ export type ResolversTypes = ResolversObject<{
   OpportunityStage: OpportunityStage;
   OpportunityType: OpportunityType;
   PageInfo: ResolverTypeWrapper<PageInfo>;
-  Boolean: ResolverTypeWrapper<Scalars['Boolean']['output']>;
   QualityDimension: ResolverTypeWrapper<QualityDimension>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
   RenewalFilter: RenewalFilter;
@@ -1481,6 +1482,7 @@ export type ResolversParentTypes = ResolversObject<{
   DeadLetterCounts: DeadLetterCounts;
   DomainErasure: DomainErasure;
   DomainSync: DomainSync;
+  Boolean: Scalars['Boolean']['output'];
   ErasureCount: ErasureCount;
   EventDeadLetter: EventDeadLetter;
   EventDeadLetterConnection: EventDeadLetterConnection;
@@ -1506,7 +1508,6 @@ export type ResolversParentTypes = ResolversObject<{
   OpportunityEdge: Omit<OpportunityEdge, 'node'> & { node: ResolversParentTypes['Opportunity'] };
   OpportunityFilter: OpportunityFilter;
   PageInfo: PageInfo;
-  Boolean: Scalars['Boolean']['output'];
   QualityDimension: QualityDimension;
   Query: Record<PropertyKey, never>;
   RenewalFilter: RenewalFilter;
@@ -1783,7 +1784,7 @@ export type DomainSyncResolvers<
     ResolversTypes['AuditEntryConnection'],
     ParentType,
     ContextType,
-    RequireFields<DomainSyncAuditTrailArgs, 'customerId' | 'first'>
+    RequireFields<DomainSyncAuditTrailArgs, 'customerId' | 'first' | 'newestFirst'>
   >;
   dataQuality?: Resolver<
     ResolversTypes['DataQualityReport'],
