@@ -193,7 +193,10 @@ describe('the integration console (/console)', () => {
     const payload = letter.getByRole('textbox', { name: 'payload' });
     await payload.fill((await payload.inputValue()).replace('"soon"', '"21_days"'));
     await letter.getByRole('button', { name: 'Replay corrected' }).click();
-    await expect.poll(() => letter.getByTestId('replay-outcome').textContent(), soon).toBe('APPLIED');
+    // The outcome stays above the list: the replayed letter leaves it with the reload that follows.
+    const last = page.getByTestId('last-replay');
+    await expect.poll(() => last.getAttribute('data-letter'), soon).toBe(id);
+    expect(await page.getByTestId('last-replay-outcome').textContent()).toBe('APPLIED');
 
     // The graph agrees: replayed, applied, and the corrected value is stored.
     const after = await hub.query<{

@@ -26,7 +26,8 @@ function Letter({
   credential: Credential | undefined;
   domain: Domain;
   letter: DeadLetter;
-  onDone: () => void;
+  /** A replay that took the letter off the list: `text` says how it went (the letter is gone on reload). */
+  onDone: (text: string) => void;
 }) {
   const [draft, setDraft] = useState(() => pretty(letter.payload));
   const [outcome, setOutcome] = useState<string | undefined>();
@@ -42,13 +43,13 @@ function Letter({
     }
     const result = await replayDeadLetter(credential, domain, letter, payload);
     const answer = result.data?.['result'];
-    setOutcome(
+    const text =
       errorText(result.errors) ??
-        (answer
-          ? `${answer.outcome}${answer.reason ? ` — ${answer.code}: ${answer.reason} (${answer.field ?? ''})` : ''}`
-          : ''),
-    );
-    if (answer && answer.outcome !== 'REJECTED') onDone();
+      (answer
+        ? `${answer.outcome}${answer.reason ? ` — ${answer.code}: ${answer.reason} (${answer.field ?? ''})` : ''}`
+        : '');
+    setOutcome(text);
+    if (answer && answer.outcome !== 'REJECTED') onDone(text);
   };
   return (
     <li className="letter" data-testid={`dead-letter-${letter.id}`}>
@@ -87,6 +88,8 @@ function Letter({
 export function DeadLettersPanel({ credential, domain }: { credential: Credential | undefined; domain: Domain }) {
   const loaded = useGraph(`${credential?.value}:${domain}`, () => deadLetters(credential, domain));
   const [eventOutcome, setEventOutcome] = useState<Record<string, string>>({});
+  // Shown above the list: a replayed letter leaves it with the reload that follows.
+  const [lastReplay, setLastReplay] = useState<{ id: string; text: string } | undefined>();
   const sync = loaded.data?.sync[domain];
   const letters = sync?.deadLetters.edges.map((e) => e.node) ?? [];
   const events = sync?.eventDeadLetters.edges.map((e) => e.node).filter((e) => e.replayedAt === null) ?? [];
@@ -101,12 +104,26 @@ export function DeadLettersPanel({ credential, domain }: { credential: Credentia
       </h2>
       {loaded.error !== undefined && <p className="error">{loaded.error}</p>}
       <h3>Sync events refused ({sync?.deadLetters.totalCount ?? '…'} waiting)</h3>
+      {lastReplay !== undefined && (
+        <p data-testid="last-replay" data-letter={lastReplay.id}>
+          Replayed <code>{lastReplay.id}</code>: <span data-testid="last-replay-outcome">{lastReplay.text}</span>
+        </p>
+      )}
       {letters.length === 0 ? (
         <p className="muted">None waiting.</p>
       ) : (
         <ul className="letters">
           {letters.map((letter) => (
-            <Letter key={letter.id} credential={credential} domain={domain} letter={letter} onDone={loaded.reload} />
+            <Letter
+              key={letter.id}
+              credential={credential}
+              domain={domain}
+              letter={letter}
+              onDone={(text) => {
+                setLastReplay({ id: letter.id, text });
+                loaded.reload();
+              }}
+            />
           ))}
         </ul>
       )}
