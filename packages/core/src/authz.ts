@@ -116,6 +116,10 @@ const SYNC_ADMIN_TYPES = [
   'SyncAnomaly',
   'SyncAnomalyEdge',
   'SyncAnomalyConnection',
+  // Reconciliation reports (reconcile.ts).
+  'Reconciliation',
+  'ReconciliationCheck',
+  'ReconciliationDifference',
   // Right to erasure (erasure.ts): what each domain did with an erased customer.
   'CustomerErasure',
   'DomainErasure',
