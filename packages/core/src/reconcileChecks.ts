@@ -17,7 +17,8 @@
  *   - for each field the window's events changed, the stored value equals the value of the latest
  *     such event (in commit order), compared as the engine compares (numerics as numbers, instants as
  *     instants, lists and objects canonically);
- *   - its provenance (`hub_sync_row_source`: source and source time) is that event's source and source
+ *   - its provenance (`hub_sync_row_source`, else the row's own `sourceSystem`/`sourceUpdatedAt`, as the
+ *     engine reads it: source and source time) is that event's source and source
  *     time, or a later source time (a later event from another source may vouch for the same value
  *     without changing it, which writes no event).
  * A row failing the first is `missing`; the others `different` with the fields. A row the pipeline
@@ -347,16 +348,22 @@ export function logCheck(options: {
         continue;
       }
       const sources = provenance.get(id) ?? {};
+      // Without a record (or a field it does not name) the row's own columns speak for every field,
+      // as the engine reads them (engine.ts legacySource): a new row written by one event has none.
+      const time = values['sourceUpdatedAt'] ?? values['updatedAt'];
+      const own = {
+        s: typeof values['sourceSystem'] === 'string' ? values['sourceSystem'] : null,
+        t: typeof time === 'string' ? time : null,
+      };
       const fields: string[] = [];
       for (const [field, logged] of row.fields) {
         if (!sameValue(values[field], logged.value, columns.get(row.model)?.get(field))) {
           fields.push(field);
           continue;
         }
-        const source = sources[field];
-        const at = source?.t ? Date.parse(source.t) : NaN;
-        if (!source || Number.isNaN(at) || at < logged.at || (at === logged.at && source.s !== logged.source))
-          fields.push(field);
+        const source = sources[field] ?? own;
+        const at = source.t ? Date.parse(source.t) : NaN;
+        if (Number.isNaN(at) || at < logged.at || (at === logged.at && source.s !== logged.source)) fields.push(field);
       }
       if (fields.length > 0) differences.push({ check: 'log', key, kind: 'different', fields: fields.sort() });
     }
@@ -414,13 +421,13 @@ export function logCheck(options: {
       const { byId, rows } = await readLog(store, tenantId, now);
       const wanted = new Map(differences.filter((d) => d.kind !== 'extra').map((d) => [d.key, d]));
       const eventIds = new Set<string>();
-      const resets: { model: string; rowKey: string; fields: readonly string[] }[] = [];
+      const resets: { model: string; rowKey: string; customerId: string | null; fields: readonly string[] }[] = [];
       for (const row of rows.values()) {
         const difference = wanted.get(`${row.model}:${row.rowKey}`);
         if (!difference) continue;
         for (const id of row.events) eventIds.add(id);
         if (difference.kind === 'different')
-          resets.push({ model: row.model, rowKey: row.rowKey, fields: difference.fields });
+          resets.push({ model: row.model, rowKey: row.rowKey, customerId: row.customerId, fields: difference.fields });
       }
       if (eventIds.size === 0) return;
       // The differing fields' provenance, cleared: the logged values win again under the conflict rule.
@@ -430,13 +437,15 @@ export function logCheck(options: {
             `SELECT "sources" FROM "hub_sync_row_source" WHERE "tenant_id" = $1 AND "model" = $2 AND "row_key" = $3 FOR UPDATE`,
             [tenantId, reset.model, reset.rowKey],
           );
-          if (!row) continue;
-          const sources = { ...fieldSources(typeof row.sources === 'string' ? JSON.parse(row.sources) : row.sources) };
+          // No record: the row's own columns speak for its fields; a record naming the reset ones overrides them.
+          const stored: unknown = row ? (typeof row.sources === 'string' ? JSON.parse(row.sources) : row.sources) : [];
+          const sources = { ...fieldSources(stored) };
           for (const field of reset.fields) sources[field] = { s: null, t: null };
           await tx.execute(
-            `UPDATE "hub_sync_row_source" SET "sources" = $4::jsonb, "updated_at" = now()
-              WHERE "tenant_id" = $1 AND "model" = $2 AND "row_key" = $3`,
-            [tenantId, reset.model, reset.rowKey, JSON.stringify(groupSources(sources))],
+            `INSERT INTO "hub_sync_row_source" ("tenant_id", "model", "row_key", "customer_id", "sources", "updated_at")
+             VALUES ($1, $2, $3, $4, $5::jsonb, now())
+             ON CONFLICT ("tenant_id", "model", "row_key") DO UPDATE SET "sources" = EXCLUDED."sources", "updated_at" = now()`,
+            [tenantId, reset.model, reset.rowKey, reset.customerId, JSON.stringify(groupSources(sources))],
           );
         }
       });
