@@ -121,19 +121,25 @@ export async function reconcile(
   const settleMs = options.settleMs ?? 1_000;
   const figures: CheckFigures[] = [];
   const differences: (Difference & { repaired: boolean })[] = [];
-  for (const check of checks) {
-    const found = await confirmed(check, ctx, settleMs);
-    let left = new Set(found.differences.map(id));
-    if (options.repair && check.repair && found.differences.length > 0) {
-      await check.repair(ctx, found.differences);
-      left = new Set((await check.check(ctx)).differences.map(id));
+  // Every check before any repair: a repair may fix what a later check would have found too (a
+  // health score re-driven from the log is also the formula's again), and the report says what was wrong.
+  const found: CheckResult[] = [];
+  for (const check of checks) found.push(await confirmed(check, ctx, settleMs));
+  const repairing = options.repair && found.some((result) => result.differences.length > 0);
+  if (repairing)
+    for (const [i, check] of checks.entries()) {
+      const differences = found[i]?.differences ?? [];
+      if (check.repair && differences.length > 0) await check.repair(ctx, differences);
     }
-    const marked = found.differences.map((d) => ({ ...d, repaired: options.repair && !left.has(id(d)) }));
+  for (const [i, check] of checks.entries()) {
+    const result = found[i] ?? { checked: 0, differences: [] };
+    const left = repairing ? new Set((await check.check(ctx)).differences.map(id)) : new Set<string>();
+    const marked = result.differences.map((d) => ({ ...d, repaired: repairing && !left.has(id(d)) }));
     differences.push(...marked);
     figures.push({
       check: check.name,
-      checked: found.checked,
-      differing: found.differences.length,
+      checked: result.checked,
+      differing: result.differences.length,
       repaired: marked.filter((d) => d.repaired).length,
     });
   }
