@@ -81,21 +81,6 @@ describe('reconcile against a running hub', () => {
     });
     for (const domain of DOMAINS.filter((d) => d !== 'health'))
       expect(first[domain], domain).toMatchObject({ differing: 0, score: 1 });
-    console.log(
-      JSON.stringify(
-        Object.fromEntries(
-          DOMAINS.map((d) => [
-            d,
-            first[d] && {
-              checked: first[d].checked,
-              differing: first[d].differing,
-              score: first[d].score,
-              checks: first[d].checks,
-            },
-          ]),
-        ),
-      ),
-    );
     const recompute = await jobCli(['health-recompute', '--tenant', 'acme'], admin, hub.gatewayUrl);
     expect(recompute.code, recompute.stdout + recompute.stderr).toBe(0);
 
