@@ -111,6 +111,8 @@ describe('openStore on PostgreSQL', () => {
       'hub_grant_replica',
       'hub_integration_health',
       'hub_job_run',
+      'hub_reconciliation',
+      'hub_reconciliation_difference',
       'hub_replica_state',
       'hub_sync_conflict',
       'hub_sync_dead_letter',
@@ -133,6 +135,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_sync/customer_erasure',
       'hub_sync/anomalies',
       'hub_sync/audit_trail',
+      'hub_sync/reconciliation',
     ]);
     expect((await store.migrate()).applied).toEqual([]);
   });

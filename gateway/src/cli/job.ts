@@ -2,6 +2,7 @@
  * Runs a batch job on demand on a running hub and follows it to the end:
  *   HUB_TOKEN=$(npm run -s token -- --tenant acme --role admin --user u1) \
  *   npm run job -- finance-rollup [--tenant acme] [--url http://localhost:4000] [--json]
+ *   npm run job -- reconcile --repair      (a flag the job declares: `--<flag>` or `--flag <flag>`)
  * Finds the domain(s) declaring the job (`sync { <domain> { jobs { name } } }`; `integration-health`
  * runs in every domain), queues a run in each through the gateway (`run<Domain>Job`, admins only, the
  * token's tenant), shows a progress bar (processed/total, rate, ETA) on a terminal while polling
@@ -14,7 +15,7 @@ import { DOMAINS, type Domain } from '@hub/core/domains';
 
 const DEFAULT_URL = 'http://localhost:4000';
 const POLL_MS = 500;
-const USAGE = `usage: HUB_TOKEN=<admin token> npm run job -- <job> [--tenant <tenant>] [--url ${DEFAULT_URL}] [--json]
+const USAGE = `usage: HUB_TOKEN=<admin token> npm run job -- <job> [--tenant <tenant>] [--repair] [--flag <flag>]... [--url ${DEFAULT_URL}] [--json]
 A development admin token: npm run -s token -- --tenant acme --role admin --user u1`;
 
 class JobCliError extends Error {}
@@ -95,6 +96,9 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
         tenant: { type: 'string' },
         url: { type: 'string', default: DEFAULT_URL },
         json: { type: 'boolean', default: false },
+        // Job flags (JobDefinition.flags): `--repair` is `--flag repair`; the job refuses one it does not take.
+        repair: { type: 'boolean', default: false },
+        flag: { type: 'string', multiple: true, default: [] },
       },
     });
   } catch (error) {
@@ -106,6 +110,7 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const token = env['HUB_TOKEN']?.trim();
   if (!token) throw new JobCliError(`no token: set HUB_TOKEN to an admin's bearer token\n${USAGE}`);
   const url = graphqlUrl(values.url);
+  const flags = [...new Set([...values.flag, ...(values.repair ? ['repair'] : [])])];
 
   const { owners, known } = await domainsOf(url, token, job);
   if (owners.length === 0) throw new JobCliError(`unknown job ${job}; the hub runs: ${known.join(', ')}`);
@@ -114,8 +119,8 @@ async function main(argv: string[], env: NodeJS.ProcessEnv): Promise<number> {
     const data = await call<Record<string, Run>>(
       url,
       token,
-      `mutation ($job: String!, $tenant: String) { run${pascal(domain)}Job(job: $job, tenant: $tenant) { ${RUN_FIELDS} } }`,
-      { job, tenant: values.tenant ?? null },
+      `mutation ($job: String!, $tenant: String, $flags: [String!]) { run${pascal(domain)}Job(job: $job, tenant: $tenant, flags: $flags) { ${RUN_FIELDS} } }`,
+      { job, tenant: values.tenant ?? null, flags },
     );
     const run = data[`run${pascal(domain)}Job`];
     if (run) runs.push(run);

@@ -121,6 +121,10 @@ const SYNC_ADMIN_TYPES = [
   'AuditEntry',
   'AuditEntryEdge',
   'AuditEntryConnection',
+  // Reconciliation reports (reconcile.ts).
+  'Reconciliation',
+  'ReconciliationCheck',
+  'ReconciliationDifference',
   // Right to erasure (erasure.ts): what each domain did with an erased customer.
   'CustomerErasure',
   'DomainErasure',

@@ -63,7 +63,7 @@ async function upsertCustomer(tx: SqlTx, tenantId: string, customerId: string, o
   );
 }
 
-async function upsertGrant(tx: SqlTx, grant: GrantEventPayload, cursor: string) {
+export async function upsertGrant(tx: SqlTx, grant: GrantEventPayload, cursor: string) {
   await tx.execute(
     `INSERT INTO "hub_grant_replica" ("id", "tenant_id", "customer_ids", "fields", "revoked", "cursor", "updated_at")
      VALUES ($1, $2, $3::text[], $4::text[], $5, $6, now())

@@ -124,6 +124,14 @@ const BOOKKEEPING: readonly RetentionPolicy[] = [
     key: ['tenant_id', 'period_start'],
     reason: 'weekly integration-health reports, for two years of trend',
   },
+  {
+    table: 'hub_reconciliation',
+    column: 'at',
+    keepDays: YEAR,
+    tenantColumn: 'tenant_id',
+    key: ['id'],
+    reason: 'daily reconciliation reports (their sampled differences go with them), a year of consistency scores',
+  },
 ];
 
 /** The domains' own records with a life shorter than the customer's. */

@@ -52,12 +52,21 @@ import {
   type Viewer,
 } from './viewer.js';
 import { ownTablesDirectory, replicaDirectory, type CustomerDirectory } from './replica.js';
-import { bootstrapReplica, createSnapshotReader, replicaBehind, replicaConsumer, waitCaughtUp } from './replicaFeed.js';
+import {
+  bootstrapReplica,
+  createSnapshotReader,
+  replicaBehind,
+  replicaConsumer,
+  waitCaughtUp,
+  type ReplicaSnapshot,
+} from './replicaFeed.js';
 import { createSyncAdmin, type SyncAdmin } from './sync/admin.js';
 import { classifyDocument } from './classification.js';
 import { appendAudit, auditTrail, PiiReadLog, viewerActor } from './audit.js';
 import { retentionJob } from './retention.js';
 import { anomalyJob } from './events/anomalyJob.js';
+import { reconcileJob, type ReconcileCheck } from './reconcile.js';
+import { logCheck, replicaCheck } from './reconcileChecks.js';
 import { Counter } from 'prom-client';
 import {
   createErasureAdmin,
@@ -148,6 +157,11 @@ export interface SubgraphDefinition<C, L> {
    * models the graph does not serve. Every other customer-keyed model's rows of an erased customer go.
    */
   erasure?: ErasureDeclaration;
+  /**
+   * The domain's own reconciliation checks (reconcile.ts), run by the daily `reconcile` job after the
+   * kit's `replica` and `log` checks, e.g. health's stored health against the formula.
+   */
+  reconcile?: readonly ReconcileCheck[];
 }
 
 export interface SubgraphConfig {
@@ -446,7 +460,13 @@ export async function startSubgraph<C, L>(
   // The consumers this domain runs, as the status and the weekly report name them (their lag is read
   // from the bus, which opens after the runner: bound late).
   const consumerRefs = () => (def.consumers ?? []).map((c) => ({ name: c.name, from: c.from }));
-  const eventsRef: { current?: { wake(): void; context: SubgraphEvents } } = {};
+  const eventsRef: {
+    current?: {
+      wake(): void;
+      context: SubgraphEvents;
+      replica: { snapshot(): Promise<ReplicaSnapshot>; caughtUp(): Promise<void> } | undefined;
+    };
+  } = {};
   const anomaliesFound = new Counter({
     name: 'hub_anomalies_total',
     help: 'Anomalies the hourly anomaly-scan found, by series kind (events: a source’s rate; quality)',
@@ -462,6 +482,22 @@ export async function startSubgraph<C, L>(
       integrationHealthJob(domain, { consumers: consumerRefs, bus: () => eventsRef.current?.context.bus }),
       retentionJob(domain, { archiveDir: config.archiveDir }),
       anomalyJob(domain, { found: (series) => anomaliesFound.inc({ domain, series: series.split(':')[0] ?? series }) }),
+      // Bound late: the replica's snapshot reader and lag exist once the events machinery is open.
+      reconcileJob(domain, {
+        checks: () => {
+          const replica = eventsRef.current?.replica;
+          return [
+            ...(replica ? [replicaCheck(replica)] : []),
+            logCheck({
+              domain,
+              definition: syncDefinition,
+              customerKeys: def.customerKeys,
+              onCommitted: () => eventsRef.current?.wake(),
+            }),
+            ...(def.reconcile ?? []),
+          ];
+        },
+      }),
     ],
     // A job derives its rows from the store's own: tenant-wide, customers not asked again, and its
     // source (`job:<name>`) is no field's system of record.
@@ -716,9 +752,18 @@ async function openEvents<C, L>(options: {
           consumers,
         )
       : undefined;
+  // What the `reconcile` job's replica check compares: the customers domain's snapshot, once caught up.
+  const replica =
+    replicated && signer
+      ? {
+          snapshot: createSnapshotReader({ self: domain, customersUrl: config.customersUrl, signer }),
+          caughtUp: () => waitCaughtUp(behind, log, 10_000),
+        }
+      : undefined;
   return {
     localLog,
     context: { bus, consumers: runtime, wake } satisfies SubgraphEvents,
+    replica,
     directory,
     wake,
     relay: () => relay,

@@ -98,6 +98,7 @@ describe('finance-rollup job', () => {
       'anomaly-scan',
       'finance-rollup',
       'integration-health',
+      'reconcile',
       'retention-archive',
     ]);
     expect(res.data?.sync.finance.jobs.find((j) => j.name === 'finance-rollup')?.schedule).toBe('0 1 * * *');

@@ -4,6 +4,7 @@ import { createLoaders, type Loaders } from './loaders.js';
 import { resolvers } from './resolvers/index.js';
 import { consumers } from './consumers.js';
 import { jobs } from './jobs.js';
+import { healthCheck } from './reconcile.js';
 import { seedDemo } from './seed.js';
 import { customerKeys, sync } from './sync.js';
 
@@ -27,6 +28,8 @@ export const subgraph: SubgraphDefinition<PrismaClient, Loaders> = {
   sync,
   consumers,
   jobs,
+  // The reconcile job's third check: stored health against the formula over the stored inputs.
+  reconcile: [healthCheck],
 };
 
 export function start(config: Partial<SubgraphConfig> = {}) {

@@ -6,9 +6,10 @@
  */
 import type { StoreSql } from '@hub/store';
 import type { Domain } from '../domains.js';
-import { forbidden, notFound } from '../errors.js';
+import { badUserInput, forbidden, notFound } from '../errors.js';
 import { connectionFromRows, pageWindow, type Connection, type PageArgs } from '../pagination.js';
 import { listAnomalies, type AnomalyRecord } from './anomalyJob.js';
+import { latestReconciliation, type ReconciliationReport } from '../reconcile.js';
 import type { JobRunner, JobRunRecord } from './jobs.js';
 import {
   getJobRun,
@@ -25,6 +26,7 @@ export interface JobInfo {
   readonly domain: Domain;
   readonly schedule: string | null;
   readonly description: string;
+  readonly flags: readonly string[];
 }
 
 export interface EventsAdmin {
@@ -35,8 +37,10 @@ export interface EventsAdmin {
   integrationHealth(args: PageArgs): Promise<Connection<Record<string, unknown> & { id: string }>>;
   /** Anomalies the hourly anomaly-scan found for the tenant, newest first. */
   anomalies(args: PageArgs): Promise<Connection<AnomalyRecord>>;
+  /** The tenant's latest reconciliation report (or run `runId`'s). */
+  reconciliation(runId?: string | null): Promise<ReconciliationReport | null>;
   /** Queues a run of `job` for the viewer's tenant (`tenant`, when given, must be it). */
-  runJob(job: string, tenant?: string | null): Promise<JobRunRecord>;
+  runJob(job: string, tenant?: string | null, flags?: readonly string[] | null): Promise<JobRunRecord>;
 }
 
 export interface EventsAdminOptions {
@@ -63,6 +67,7 @@ export function createEventsAdmin(options: EventsAdminOptions): EventsAdmin {
         domain: job.domain,
         schedule: job.schedule,
         description: job.description,
+        flags: job.flags ?? [],
       })),
     jobRuns: (args) => listJobRuns(sql, domain, tenant(), args),
     jobRun: (id) => getJobRun(sql, domain, tenant(), id),
@@ -79,13 +84,21 @@ export function createEventsAdmin(options: EventsAdminOptions): EventsAdmin {
         return row?.n ?? 0;
       });
     },
-    async runJob(job, requested) {
+    reconciliation: (runId) => latestReconciliation(sql, tenant(), runId),
+    async runJob(job, requested, flags) {
       const tenantId = tenant();
       // An admin's token is of one tenant: naming another is refused, not silently narrowed.
       if (requested != null && requested !== tenantId) throw forbidden('You may run jobs only for your own tenant');
       const runner = options.runner;
-      if (!runner || !runner.jobs.some((j) => j.name === job)) throw notFound(`${domain} job`, job);
-      return runner.trigger(job, tenantId, 'manual');
+      const def = runner?.jobs.find((j) => j.name === job);
+      if (!runner || !def) throw notFound(`${domain} job`, job);
+      const unknown = (flags ?? []).filter((flag) => !(def.flags ?? []).includes(flag));
+      if (unknown.length > 0)
+        throw badUserInput(
+          'flags',
+          `${job} takes ${def.flags?.length ? `only ${def.flags.join(', ')}` : 'no flags'}, not ${unknown.join(', ')}`,
+        );
+      return runner.trigger(job, tenantId, 'manual', flags ?? []);
     },
   };
 }

@@ -50,6 +50,8 @@ export interface JobRunRecord {
   readonly total: number | null;
   readonly checkpoint: unknown;
   readonly summary: unknown;
+  /** The flags it was asked with (`JobDefinition.flags`), e.g. `repair`. */
+  readonly flags: readonly string[];
   readonly error: string | null;
   readonly attempts: number;
   readonly host: string | null;
@@ -92,7 +94,12 @@ export interface JobRunner {
    * Enqueues a run of `name` for `tenantId` (null: every tenant) and returns its record. While a run of
    * the same job and tenant is already waiting, returns that one instead of queueing a second.
    */
-  trigger(name: string, tenantId: string | null, trigger?: JobTrigger): Promise<JobRunRecord>;
+  trigger(
+    name: string,
+    tenantId: string | null,
+    trigger?: JobTrigger,
+    flags?: readonly string[],
+  ): Promise<JobRunRecord>;
   /** Hands runs whose runner died back to pg-boss; returns their ids (run at start and periodically). */
   recoverOrphans(): Promise<string[]>;
   /** Stops scheduling and polling; a running job is signalled to stop after its current chunk. */
@@ -102,10 +109,12 @@ export interface JobRunner {
 interface BossData {
   readonly tenantId: string | null;
   readonly trigger: JobTrigger;
+  /** Absent on jobs queued before flags existed. */
+  readonly flags?: readonly string[];
 }
 
 export const RUN_COLUMNS = `"id", "job", "tenant_id", "status", "trigger", "queued_at", "started_at", "ended_at", "processed",
-  "failed", "total", "checkpoint", "summary", "error", "attempts", "host", "pid"`;
+  "failed", "total", "checkpoint", "summary", "flags", "error", "attempts", "host", "pid"`;
 
 export function jobRunFromRow(domain: Domain, row: Record<string, unknown>): JobRunRecord {
   const date = (v: unknown) => (v === null || v === undefined ? null : new Date(v as string));
@@ -124,6 +133,7 @@ export function jobRunFromRow(domain: Domain, row: Record<string, unknown>): Job
     total: row['total'] === null || row['total'] === undefined ? null : Number(row['total']),
     checkpoint: row['checkpoint'] ?? null,
     summary: row['summary'] ?? null,
+    flags: Array.isArray(row['flags']) ? (row['flags'] as string[]) : [],
     error: (row['error'] as string | null) ?? null,
     attempts: Number(row['attempts']),
     host: (row['host'] as string | null) ?? null,
@@ -233,11 +243,17 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
     });
   }
 
-  async function insertQueued(id: string, job: string, tenantId: string | null, trigger: JobTrigger): Promise<void> {
+  async function insertQueued(
+    id: string,
+    job: string,
+    tenantId: string | null,
+    trigger: JobTrigger,
+    flags: readonly string[] = [],
+  ): Promise<void> {
     await sql.query(
-      `INSERT INTO "hub_job_run" ("id", "job", "tenant_id", "status", "trigger") VALUES ($1, $2, $3, 'queued', $4)
-       ON CONFLICT ("id") DO NOTHING`,
-      [id, job, tenantId, trigger],
+      `INSERT INTO "hub_job_run" ("id", "job", "tenant_id", "status", "trigger", "flags")
+       VALUES ($1, $2, $3, 'queued', $4, $5::text[]) ON CONFLICT ("id") DO NOTHING`,
+      [id, job, tenantId, trigger, [...flags]],
     );
   }
 
@@ -286,6 +302,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
         runId: id,
         tenantId: run.tenantId,
         resumeFrom: run.checkpoint,
+        flags: run.flags,
         queuedAt: run.queuedAt,
         store: options.jobSql ?? sql,
         signal,
@@ -331,7 +348,7 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       const tenants: (string | null)[] = data.tenantId !== null ? [data.tenantId] : [...(await def.tenants(sql))];
       const runIds = tenants.map((tenant) => (tenant === data.tenantId ? job.id : fanOutRunId(job.id, tenant ?? '')));
       for (const [i, tenant] of tenants.entries())
-        await insertQueued(runIds[i] ?? job.id, def.name, tenant, data.trigger);
+        await insertQueued(runIds[i] ?? job.id, def.name, tenant, data.trigger, data.flags ?? []);
       // The placeholder `trigger(name, null)` recorded stands for the per-tenant runs now recorded.
       if (data.tenantId === null)
         await sql.query(`DELETE FROM "hub_job_run" WHERE "id" = $1 AND "tenant_id" IS NULL`, [job.id]);
@@ -444,22 +461,27 @@ export function createJobRunner(options: JobRunnerOptions): JobRunner {
       );
       orphanTimer.unref();
     },
-    async trigger(name, tenantId, trigger = 'manual') {
+    async trigger(name, tenantId, trigger = 'manual', flags = []) {
       const def = byName.get(name);
       if (!def) throw new Error(`unknown job ${name}`);
       if (!started) throw new Error('job runner not started');
-      const data: BossData = { tenantId, trigger };
-      const id = await boss.send(name, data, { singletonKey: tenantId ?? undefined });
+      const unknown = flags.filter((flag) => !(def.flags ?? []).includes(flag));
+      if (unknown.length > 0) throw new Error(`job ${name} takes no flag ${unknown.join(', ')}`);
+      const sorted = [...new Set(flags)].sort();
+      const data: BossData = { tenantId, trigger, flags: sorted };
+      // Stately per tenant and flags: a waiting plain run does not stand for a repair (nor the reverse).
+      const singletonKey = sorted.length > 0 ? `${tenantId ?? '*'}|${sorted.join(',')}` : (tenantId ?? undefined);
+      const id = await boss.send(name, data, { singletonKey });
       if (id) {
-        await insertQueued(id, name, tenantId, trigger);
+        await insertQueued(id, name, tenantId, trigger, sorted);
         const run = await readRun(id);
         if (run) return run;
       }
       // Stately: a run of this job and tenant is already waiting; it is the one the caller asked for.
       const [waiting] = await sql.query(
         `SELECT ${RUN_COLUMNS} FROM "hub_job_run" WHERE "job" = $1 AND "tenant_id" IS NOT DISTINCT FROM $2
-           AND "status" = 'queued' ORDER BY "queued_at" DESC LIMIT 1`,
-        [name, tenantId],
+           AND "status" = 'queued' AND "flags" = $3::text[] ORDER BY "queued_at" DESC LIMIT 1`,
+        [name, tenantId, sorted],
       );
       if (waiting) return jobRunFromRow(domain, waiting);
       throw new Error(`job ${name}: could not be queued (a run is already waiting)`);

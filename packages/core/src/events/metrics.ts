@@ -7,6 +7,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import cronParser from 'cron-parser';
 import type { StoreSql } from '@hub/store';
 import { QUALITY_TARGETS } from '../sync/admin.js';
+import { latestScores } from '../reconcile.js';
 import type { ConsumerMetrics } from './consumer.js';
 import type { RelayMetrics } from './relay.js';
 
@@ -102,6 +103,17 @@ export function createSyncHealthMetrics(
         );
         this.set({ domain, kind: 'sync' }, Number(row?.sync ?? 0));
         this.set({ domain, kind: 'event' }, Number(row?.event ?? 0));
+      });
+    },
+  });
+  new Gauge({
+    name: 'hub_reconciliation_consistency',
+    help: 'Consistency score of the latest reconcile run per tenant: 1 - differing/checked (target: hub_sync_quality_target{dimension="consistency"})',
+    labelNames: ['domain', 'tenant'] as const,
+    registers: [registry],
+    async collect() {
+      await quiet(async () => {
+        for (const { tenantId, score } of await latestScores(store)) this.set({ domain, tenant: tenantId }, score);
       });
     },
   });

@@ -27,16 +27,24 @@ export interface JobRunView {
   attempts: number;
   error: string | null;
   summary: string | null;
+  flags: string[];
 }
 
-const RUN_FIELDS = 'id job tenantId status trigger processed failed total attempts error summary';
+const RUN_FIELDS = 'id job tenantId status trigger processed failed total attempts error summary flags';
 
 /** `run<Domain>Job` as `viewer`; the raw response (for error assertions) and the run. */
-export async function runJobMutation(url: string, domain: string, job: string, viewer: Viewer, tenant?: string) {
+export async function runJobMutation(
+  url: string,
+  domain: string,
+  job: string,
+  viewer: Viewer,
+  tenant?: string,
+  flags?: readonly string[],
+) {
   const res = await gql<Record<string, JobRunView>>(
     url,
-    `mutation ($job: String!, $tenant: String) { run${pascal(domain)}Job(job: $job, tenant: $tenant) { ${RUN_FIELDS} } }`,
-    { job, tenant: tenant ?? null },
+    `mutation ($job: String!, $tenant: String, $flags: [String!]) { run${pascal(domain)}Job(job: $job, tenant: $tenant, flags: $flags) { ${RUN_FIELDS} } }`,
+    { job, tenant: tenant ?? null, flags: flags ?? null },
     viewer,
   );
   return { res, run: res.data?.[`run${pascal(domain)}Job`] ?? null };

@@ -223,6 +223,11 @@ export interface JobDefinition {
   readonly schedule: string | null;
   readonly description: string;
   /**
+   * The flags an on-demand run may carry (`npm run job -- reconcile --repair`, `run<Domain>Job(flags:
+   * ["repair"])`), e.g. `repair`; a flag the job does not declare is refused. Default: none.
+   */
+  readonly flags?: readonly string[];
+  /**
    * Does the work in resumable chunks: `ctx.checkpoint` is stored with the run, so a run killed
    * halfway resumes after the last checkpoint and never applies a chunk twice (each chunk's writes
    * go through the sync pipeline with idempotency keys derived from run id + chunk).
@@ -247,6 +252,8 @@ export interface JobContext {
   readonly tenantId: string | null;
   /** The last checkpoint the run stored (null on a fresh run). */
   readonly resumeFrom: unknown;
+  /** The run's flags (declared in `JobDefinition.flags`), kept with the run so a resumed run has them too. */
+  readonly flags?: readonly string[];
   checkpoint(state: unknown, progress: { processed: number; failed: number; total?: number }): Promise<void>;
   readonly store: StoreSql;
   readonly signal: AbortSignal;

@@ -65,7 +65,7 @@ extend type Mutation @classification(level: "INTERNAL") {
   "Re-runs a ${domain} dead letter, as stored or as corrected (admins)."
   replay${D}DeadLetter("The dead letter id." id: ID!, "The corrected event; default: the stored one." event: ${D}SyncEventInput): SyncEventResult!
   "Queues a run of one of the ${domain} jobs for the caller's tenant and returns it; follow it with \`sync { ${domain} { jobRun(id) } }\` (admins)."
-  run${D}Job("The job's name (\`sync { ${domain} { jobs { name } } }\`)." job: String!, "The tenant; must be the caller's own (default)." tenant: String): JobRun!
+  run${D}Job("The job's name (\`sync { ${domain} { jobs { name } } }\`)." job: String!, "The tenant; must be the caller's own (default)." tenant: String, "Flags the job declares (\`sync { ${domain} { jobs { flags } } }\`), e.g. \`repair\`." flags: [String!]): JobRun!
   "Re-runs a change event one of the ${domain} consumers dead-lettered (admins)."
   replay${D}EventDeadLetter("The event dead letter id." id: ID!): EventDeadLetterReplay!
   "Re-drives the ${domain} consumers of \`producer\`'s stream from \`from\` (a cursor, or an ISO time) for the caller's tenant; the inbox skips what was applied (admins)."
@@ -214,6 +214,8 @@ export function syncResolvers(definition: SyncDefinition): Record<string, Record
           })),
         };
       },
+      reconciliation: (_p: unknown, args: { runId?: string | null }, ctx: SyncRequestContext) =>
+        ctx.sync.events.reconciliation(args.runId),
     },
     Mutation: {
       [`sync${D}`]: async (_p: unknown, args: { events: EventInput[] }, ctx: SyncRequestContext) => {
@@ -257,8 +259,11 @@ export function syncResolvers(definition: SyncDefinition): Record<string, Record
         args: { id: string; event?: EventInput | null },
         ctx: SyncRequestContext,
       ) => ctx.sync.admin.replayDeadLetter(args.id, args.event ? toEvent(args.event) : null),
-      [`run${D}Job`]: async (_p: unknown, args: { job: string; tenant?: string | null }, ctx: SyncRequestContext) =>
-        jobRunOut(await ctx.sync.events.runJob(args.job, args.tenant)),
+      [`run${D}Job`]: async (
+        _p: unknown,
+        args: { job: string; tenant?: string | null; flags?: string[] | null },
+        ctx: SyncRequestContext,
+      ) => jobRunOut(await ctx.sync.events.runJob(args.job, args.tenant, args.flags)),
     },
   };
 }

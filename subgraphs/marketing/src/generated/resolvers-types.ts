@@ -128,6 +128,8 @@ export type BatchJob = {
   __typename?: 'BatchJob';
   description: Scalars['String']['output'];
   domain: Scalars['String']['output'];
+  /** The flags an on-demand run may carry (run<Domain>Job's `flags`, `npm run job -- <job> --<flag>`), e.g. `repair`. */
+  flags: Array<Scalars['String']['output']>;
   /** What run<Domain>Job and `npm run job` take, e.g. finance-rollup. */
   name: Scalars['String']['output'];
   /** Cron in UTC; null for on-demand only. */
@@ -508,6 +510,8 @@ export type DomainSync = {
   jobRuns: JobRunConnection;
   /** The domain's batch jobs. */
   jobs: Array<BatchJob>;
+  /** The latest report of the daily `reconcile` job for the caller's tenant (or of run `runId`); null before any run. */
+  reconciliation?: Maybe<Reconciliation>;
   /** Events/s, backlog, consumer lag, dead letters, last error and latest job runs, now. */
   status: SyncStatus;
   syncConflicts: SyncConflictConnection;
@@ -564,6 +568,11 @@ export type DomainSyncJobRunsArgs = {
   first?: InputMaybe<Scalars['Int']['input']>;
   job?: InputMaybe<Scalars['String']['input']>;
   status?: InputMaybe<JobRunStatus>;
+};
+
+/** One domain's sync bookkeeping (admins). */
+export type DomainSyncReconciliationArgs = {
+  runId?: InputMaybe<Scalars['ID']['input']>;
 };
 
 /** One domain's sync bookkeeping (admins). */
@@ -753,6 +762,8 @@ export type JobRun = {
   error?: Maybe<Scalars['String']['output']>;
   /** Items that failed (e.g. rejected by the sync pipeline). */
   failed: Scalars['Int']['output'];
+  /** The flags it was asked with, e.g. `repair`. */
+  flags: Array<Scalars['String']['output']>;
   /** Host and process id of the runner that last ran it. */
   host?: Maybe<Scalars['String']['output']>;
   /** The run id (also the job queue's id of it). */
@@ -953,6 +964,7 @@ export type MutationResolveMarketingConflictArgs = {
 
 /** Marketing writes. Every write stays inside the viewer's tenant. */
 export type MutationRunMarketingJobArgs = {
+  flags?: InputMaybe<Array<Scalars['String']['input']>>;
   job: Scalars['String']['input'];
   tenant?: InputMaybe<Scalars['String']['input']>;
 };
@@ -1037,6 +1049,59 @@ export type QueryJourneysArgs = {
   after?: InputMaybe<Scalars['String']['input']>;
   filter?: InputMaybe<JourneyFilter>;
   first?: InputMaybe<Scalars['Int']['input']>;
+};
+
+/**
+ * What one run of the `reconcile` job found for one tenant (packages/core/src/reconcile.ts): the domain's
+ * customer replica against the customers domain, its rows against its event log (the replay window),
+ * and for health the stored health against the formula.
+ */
+export type Reconciliation = {
+  __typename?: 'Reconciliation';
+  at: Scalars['DateTime']['output'];
+  /** Items compared: replica customers and grants, logged rows, health scores. */
+  checked: Scalars['Int']['output'];
+  /** The same figures per check. */
+  checks: Array<ReconciliationCheck>;
+  /** A sample of the differences (at most 100), in the order found. */
+  differences: Array<ReconciliationDifference>;
+  /** Items that differed (before any repair). */
+  differing: Scalars['Int']['output'];
+  id: Scalars['ID']['output'];
+  /** Whether the run repaired what differed (`npm run job -- reconcile --repair`). */
+  repair: Scalars['Boolean']['output'];
+  /** Differences the repair re-drove and a check after it no longer found. */
+  repaired: Scalars['Int']['output'];
+  /** The job run (`sync { <domain> { jobRun(id) } }`). */
+  runId: Scalars['ID']['output'];
+  /** Consistency score: 1 - differing/checked (1 when nothing was checked). */
+  score: Scalars['Float']['output'];
+  /** The brief's consistency target (0.995). */
+  target: Scalars['Float']['output'];
+};
+
+/** One check of a reconciliation. */
+export type ReconciliationCheck = {
+  __typename?: 'ReconciliationCheck';
+  /** `replica`, `log` or `health`. */
+  check: Scalars['String']['output'];
+  checked: Scalars['Int']['output'];
+  differing: Scalars['Int']['output'];
+  repaired: Scalars['Int']['output'];
+};
+
+/** One difference a reconciliation found. */
+export type ReconciliationDifference = {
+  __typename?: 'ReconciliationDifference';
+  check: Scalars['String']['output'];
+  /** The fields that differ (`different`). */
+  fields: Array<Scalars['String']['output']>;
+  /** What differs: `customer:<id>`, `grant:<id>`, `<Model>:<natural key as JSON>`, `health:<customer>`. */
+  key: Scalars['String']['output'];
+  /** `missing` (the reference has it, the domain not), `extra` (the reverse) or `different`. */
+  kind: Scalars['String']['output'];
+  /** Whether the run's repair fixed it. */
+  repaired: Scalars['Boolean']['output'];
 };
 
 /** Performance of a campaign for one customer; replaces earlier figures for the same pair. */
@@ -1631,6 +1696,9 @@ export type ResolversTypes = ResolversObject<{
   PageInfo: ResolverTypeWrapper<PageInfo>;
   QualityDimension: ResolverTypeWrapper<QualityDimension>;
   Query: ResolverTypeWrapper<Record<PropertyKey, never>>;
+  Reconciliation: ResolverTypeWrapper<Reconciliation>;
+  ReconciliationCheck: ResolverTypeWrapper<ReconciliationCheck>;
+  ReconciliationDifference: ResolverTypeWrapper<ReconciliationDifference>;
   RecordCampaignPerformanceInput: RecordCampaignPerformanceInput;
   RecordJourneyStageInput: RecordJourneyStageInput;
   StagePrediction: ResolverTypeWrapper<StagePrediction>;
@@ -1737,6 +1805,9 @@ export type ResolversParentTypes = ResolversObject<{
   PageInfo: PageInfo;
   QualityDimension: QualityDimension;
   Query: Record<PropertyKey, never>;
+  Reconciliation: Reconciliation;
+  ReconciliationCheck: ReconciliationCheck;
+  ReconciliationDifference: ReconciliationDifference;
   RecordCampaignPerformanceInput: RecordCampaignPerformanceInput;
   RecordJourneyStageInput: RecordJourneyStageInput;
   StagePrediction: StagePrediction;
@@ -1905,6 +1976,7 @@ export type BatchJobResolvers<
 > = ResolversObject<{
   description?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   domain?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  flags?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   name?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
   schedule?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
 }>;
@@ -2165,6 +2237,12 @@ export type DomainSyncResolvers<
     RequireFields<DomainSyncJobRunsArgs, 'first'>
   >;
   jobs?: Resolver<Array<ResolversTypes['BatchJob']>, ParentType, ContextType>;
+  reconciliation?: Resolver<
+    Maybe<ResolversTypes['Reconciliation']>,
+    ParentType,
+    ContextType,
+    Partial<DomainSyncReconciliationArgs>
+  >;
   status?: Resolver<ResolversTypes['SyncStatus'], ParentType, ContextType>;
   syncConflicts?: Resolver<
     ResolversTypes['SyncConflictConnection'],
@@ -2330,6 +2408,7 @@ export type JobRunResolvers<
   endedAt?: Resolver<Maybe<ResolversTypes['DateTime']>, ParentType, ContextType>;
   error?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   failed?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  flags?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
   host?: Resolver<Maybe<ResolversTypes['String']>, ParentType, ContextType>;
   id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
   job?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
@@ -2492,6 +2571,45 @@ export type QueryResolvers<
     RequireFields<QueryJourneysArgs, 'first'>
   >;
   sync?: Resolver<ResolversTypes['SyncDomains'], ParentType, ContextType>;
+}>;
+
+export type ReconciliationResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['Reconciliation'] = ResolversParentTypes['Reconciliation'],
+> = ResolversObject<{
+  at?: Resolver<ResolversTypes['DateTime'], ParentType, ContextType>;
+  checked?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  checks?: Resolver<Array<ResolversTypes['ReconciliationCheck']>, ParentType, ContextType>;
+  differences?: Resolver<Array<ResolversTypes['ReconciliationDifference']>, ParentType, ContextType>;
+  differing?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  id?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  repair?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
+  repaired?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  runId?: Resolver<ResolversTypes['ID'], ParentType, ContextType>;
+  score?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+  target?: Resolver<ResolversTypes['Float'], ParentType, ContextType>;
+}>;
+
+export type ReconciliationCheckResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ReconciliationCheck'] = ResolversParentTypes['ReconciliationCheck'],
+> = ResolversObject<{
+  check?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  checked?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  differing?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+  repaired?: Resolver<ResolversTypes['Int'], ParentType, ContextType>;
+}>;
+
+export type ReconciliationDifferenceResolvers<
+  ContextType = Context,
+  ParentType extends ResolversParentTypes['ReconciliationDifference'] =
+    ResolversParentTypes['ReconciliationDifference'],
+> = ResolversObject<{
+  check?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  fields?: Resolver<Array<ResolversTypes['String']>, ParentType, ContextType>;
+  key?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  kind?: Resolver<ResolversTypes['String'], ParentType, ContextType>;
+  repaired?: Resolver<ResolversTypes['Boolean'], ParentType, ContextType>;
 }>;
 
 export type StagePredictionResolvers<
@@ -2777,6 +2895,9 @@ export type Resolvers<ContextType = Context> = ResolversObject<{
   PageInfo?: PageInfoResolvers<ContextType>;
   QualityDimension?: QualityDimensionResolvers<ContextType>;
   Query?: QueryResolvers<ContextType>;
+  Reconciliation?: ReconciliationResolvers<ContextType>;
+  ReconciliationCheck?: ReconciliationCheckResolvers<ContextType>;
+  ReconciliationDifference?: ReconciliationDifferenceResolvers<ContextType>;
   StagePrediction?: StagePredictionResolvers<ContextType>;
   StageProgressIndicators?: StageProgressIndicatorsResolvers<ContextType>;
   StageSuccessMetrics?: StageSuccessMetricsResolvers<ContextType>;
