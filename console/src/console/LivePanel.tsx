@@ -29,6 +29,9 @@ const lagSeconds = (status: SyncStatus | undefined) => {
   return oldest.length === 0 ? 0 : Math.max(0, (Date.parse(status.at) - Math.min(...oldest)) / 1000);
 };
 
+/** Pause before a subscription the gateway ended is taken up again. */
+const RESUBSCRIBE_MS = 2000;
+
 export function LivePanel({ client, intervalMs }: { client: Client; intervalMs: number }) {
   const [points, setPoints] = useState<Point[]>([]);
   const [state, setState] = useState<'connecting' | 'live' | 'closed'>('connecting');
@@ -37,30 +40,49 @@ export function LivePanel({ client, intervalMs }: { client: Client; intervalMs: 
   useEffect(() => {
     setPoints([]);
     setState('connecting');
-    const dispose = client.subscribe<{ syncStatus: SyncStatusPayload }>(
-      { query: syncStatusSubscription(intervalMs) },
-      {
-        next: (result) => {
-          const message = errorText(result.errors as GraphQLErrorShape[] | undefined);
-          setError(message);
-          const payload = result.data?.syncStatus;
-          if (payload === undefined || payload === null) return;
-          const statuses: Point['statuses'] = {};
-          for (const domain of DOMAINS) {
-            const status = payload[domain]?.status;
-            if (status) statuses[domain] = status;
-          }
-          setState('live');
-          setPoints((previous) => [...previous, { at: Date.now() / 1000, statuses }].slice(-KEEP));
+    // A subscription the gateway ends (the graph not loaded yet, a subgraph down, a failed
+    // resolution: a last error, then complete) is taken up again after a pause, so the panel
+    // recovers by itself; the socket's own reconnects are graphql-ws's (graphql.ts).
+    let stopped = false;
+    let dispose: () => void = () => undefined;
+    let retry: ReturnType<typeof setTimeout> | undefined;
+    const again = () => {
+      setState('closed');
+      if (!stopped) retry = setTimeout(start, RESUBSCRIBE_MS);
+    };
+    function start() {
+      if (stopped) return;
+      setState('connecting');
+      dispose = client.subscribe<{ syncStatus: SyncStatusPayload }>(
+        { query: syncStatusSubscription(intervalMs) },
+        {
+          next: (result) => {
+            const message = errorText(result.errors as GraphQLErrorShape[] | undefined);
+            setError(message);
+            const payload = result.data?.syncStatus;
+            if (payload === undefined || payload === null) return;
+            const statuses: Point['statuses'] = {};
+            for (const domain of DOMAINS) {
+              const status = payload[domain]?.status;
+              if (status) statuses[domain] = status;
+            }
+            setState('live');
+            setPoints((previous) => [...previous, { at: Date.now() / 1000, statuses }].slice(-KEEP));
+          },
+          error: (reason: unknown) => {
+            setError(reason instanceof Error ? reason.message : describeClose(reason));
+            again();
+          },
+          complete: again,
         },
-        error: (reason: unknown) => {
-          setState('closed');
-          setError(reason instanceof Error ? reason.message : describeClose(reason));
-        },
-        complete: () => setState('closed'),
-      },
-    );
-    return dispose;
+      );
+    }
+    start();
+    return () => {
+      stopped = true;
+      if (retry !== undefined) clearTimeout(retry);
+      dispose();
+    };
   }, [client, intervalMs]);
 
   const times = useMemo(() => points.map((p) => p.at), [points]);
