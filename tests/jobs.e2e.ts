@@ -3,28 +3,13 @@
  * a run queued through the gateway, followed to its end with a summary, recorded and readable by
  * admins in `Query.sync`, and refused to anyone else.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOMAINS } from '@hub/core/domains';
-import { REPO_ROOT } from '@hub/core/process';
-import { finished } from '../gateway/tests/syncCli.js';
+import { runGatewayCli } from '../gateway/tests/syncCli.js';
 import { startHub, type Hub } from './support/hub.js';
 
-function jobCli(args: string[], token: string | undefined, url: string) {
-  return finished(
-    spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(REPO_ROOT, 'gateway/src/cli/job.ts'), ...args, '--url', url],
-      {
-        cwd: REPO_ROOT,
-        env: { ...process.env, HUB_TOKEN: token },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      },
-    ),
-  );
-}
+const jobCli = (args: string[], token: string | undefined, url: string) => runGatewayCli('job', args, token, url);
 
 describe('npm run job against a running hub', () => {
   let hub: Hub;

@@ -5,24 +5,13 @@
  * next run reports it (exit code 2: items differ) with its score, read as an admin through the
  * gateway; `--repair` re-drives it; the run after finds nothing anywhere.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { DOMAINS } from '@hub/core/domains';
-import { REPO_ROOT } from '@hub/core/process';
-import { finished } from '../gateway/tests/syncCli.js';
+import { runGatewayCli } from '../gateway/tests/syncCli.js';
 import { startHub, type Hub } from './support/hub.js';
 
-function jobCli(args: string[], token: string | undefined, url: string) {
-  return finished(
-    spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(REPO_ROOT, 'gateway/src/cli/job.ts'), ...args, '--url', url],
-      { cwd: REPO_ROOT, env: { ...process.env, HUB_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  );
-}
+const jobCli = (args: string[], token: string | undefined, url: string) => runGatewayCli('job', args, token, url);
 
 interface Report {
   checked: number;

@@ -5,23 +5,13 @@
  * inbox skips all), an event whose inbox row is gone is re-driven and still changes nothing (the
  * handler finds its inputs kept), and a non-admin token is refused.
  */
-import { spawn } from 'node:child_process';
-import path from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { REPO_ROOT } from '@hub/core/process';
-import { finished } from '../gateway/tests/syncCli.js';
+import { runGatewayCli } from '../gateway/tests/syncCli.js';
 import { startHub, type Hub } from './support/hub.js';
 
-function replayCli(args: string[], token: string, url: string) {
-  return finished(
-    spawn(
-      process.execPath,
-      ['--import', 'tsx', path.join(REPO_ROOT, 'gateway/src/cli/sync-replay.ts'), ...args, '--url', url],
-      { cwd: REPO_ROOT, env: { ...process.env, HUB_TOKEN: token }, stdio: ['ignore', 'pipe', 'pipe'] },
-    ),
-  );
-}
+const replayCli = (args: string[], token: string | undefined, url: string) =>
+  runGatewayCli('sync-replay', args, token, url);
 
 async function waitFor<T>(what: string, probe: () => Promise<T | undefined>, timeoutMs = 60_000): Promise<T> {
   const deadline = Date.now() + timeoutMs;

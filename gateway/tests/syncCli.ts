@@ -1,5 +1,6 @@
 /**
- * `npm run sync:import` as a child process, as a user runs it (also used by tests/syncImport.e2e.ts).
+ * The gateway's CLIs (`npm run sync:import`, `job`, `sync:replay`) as child processes, as a user
+ * runs them — one home for the spawning used by the gateway's tests and the e2e tests.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
@@ -14,13 +15,23 @@ export interface CliResult {
   stderr: string;
 }
 
-/** Starts the CLI; HUB_TOKEN only as given in `env`. */
-export function spawnCli(args: string[], env: Record<string, string | undefined>): ChildProcess {
-  return spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, 'gateway/src/cli/sync-import.ts'), ...args], {
+/** Starts `gateway/src/cli/<cli>.ts`; HUB_TOKEN only as given in `env`. */
+export function spawnGatewayCli(cli: string, args: string[], env: Record<string, string | undefined>): ChildProcess {
+  return spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, `gateway/src/cli/${cli}.ts`), ...args], {
     cwd: REPO_ROOT,
     env: { ...process.env, HUB_TOKEN: undefined, ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
+}
+
+/** Starts `npm run sync:import`; HUB_TOKEN only as given in `env`. */
+export function spawnCli(args: string[], env: Record<string, string | undefined>): ChildProcess {
+  return spawnGatewayCli('sync-import', args, env);
+}
+
+/** Runs `gateway/src/cli/<cli>.ts <args> --url <url>` with `token` as HUB_TOKEN, to its end. */
+export function runGatewayCli(cli: string, args: string[], token: string | undefined, url: string): Promise<CliResult> {
+  return finished(spawnGatewayCli(cli, [...args, '--url', url], { HUB_TOKEN: token }));
 }
 
 export function finished(child: ChildProcess): Promise<CliResult> {

@@ -231,22 +231,26 @@ export interface AuditTrailArgs extends PageArgs {
   newestFirst?: boolean | null;
 }
 
-/** One entry as `AuditEntry` of the graph shows it. */
-export interface AuditEntryNode {
-  id: string;
-  domain: string;
-  position: number;
-  at: Date;
+/** What an entry says of the change, stored (`hub_audit.entry`) and shown (`AuditEntry`) alike. */
+interface EntryFacts {
   action: string;
-  actorType: string;
-  actorId: string;
-  actorRole: string | null;
   source: string | null;
   idempotencyKey: string | null;
   operation: string | null;
   customerIds: string[];
   model: string | null;
   rowId: string | null;
+}
+
+/** One entry as `AuditEntry` of the graph shows it. */
+export interface AuditEntryNode extends EntryFacts {
+  id: string;
+  domain: string;
+  position: number;
+  at: Date;
+  actorType: string;
+  actorId: string;
+  actorRole: string | null;
   rowKey: string | null;
   changes: string;
   hash: string;
@@ -256,15 +260,8 @@ export interface AuditEntryNode {
 const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
 
 /** `hub_audit.entry` parsed (what `entryText` wrote). */
-interface StoredEntry {
-  action: string;
+interface StoredEntry extends EntryFacts {
   actor: { type: string; id: string; role: string | null };
-  source: string | null;
-  idempotencyKey: string | null;
-  operation: string | null;
-  customerIds: string[];
-  model: string | null;
-  rowId: string | null;
   rowKey: unknown;
   changes: unknown;
 }
