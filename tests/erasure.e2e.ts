@@ -34,7 +34,9 @@ type DomainReport = {
   bookkeeping: Counts;
 };
 type EraseAnswer = { eraseCustomer: Record<string, DomainReport> & { customerId: string } };
-type SyncAnswer = { syncCustomers: { results: { outcome: string; code: string | null; field: string | null }[] } };
+type SyncAnswer = {
+  syncCustomers: { results: { outcome: string; code: string | null; field: string | null; reason: string | null }[] };
+};
 
 describe('eraseCustomer through the gateway', () => {
   let hub: Hub;
@@ -222,6 +224,7 @@ describe('eraseCustomer through the gateway', () => {
       ['REJECTED', 'BAD_USER_INPUT'],
       ['REJECTED', 'NOT_FOUND'],
     ]);
+    expect(record.data?.syncCustomers.results[0]?.reason).toBe(`Customer: customer ${customer} was erased`);
     const usage = await hub.query(
       `mutation($input: RecordFeatureUsageInput!) { recordFeatureUsage(input: $input) { usageCount } }`,
       {

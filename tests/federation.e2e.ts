@@ -4,22 +4,14 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHash } from 'node:crypto';
-import type { DevTokenClaims } from '@hub/gateway/token';
-import { startHub, type GraphQLResponse, type Hub, type TokenClaims } from './support/hub.js';
+import { startHub, type GraphQLResponse, type Hub } from './support/hub.js';
 import { at } from './support/matrix.js';
-import { readmeTour } from './support/readme.js';
+import { readmeTour, tokenClaimsOf } from './support/readme.js';
 
 let hub: Hub;
 let admin: string;
 
 const TOUR = readmeTour();
-/** The claims a README `npm run token` command mints, as the test harness signs them. */
-const claimsOf = ({ tenant, roles, user, book = [] }: DevTokenClaims): TokenClaims => ({
-  tenant,
-  roles: [...roles],
-  sub: user,
-  book: [...book],
-});
 
 beforeAll(async () => {
   hub = await startHub();
@@ -216,7 +208,7 @@ describe('federated customer graph', () => {
   it.each(TOUR.map((example) => [example.title, example] as const))(
     'README tour %s: the token it names reads all of it, and running it twice works',
     async (_title, example) => {
-      const token = await hub.token(claimsOf(example.full));
+      const token = await hub.token(tokenClaimsOf(example.full));
       const runs = [await hub.query(example.query, {}, token), await hub.query(example.query, {}, token)];
       for (const result of runs) {
         expect(result.errors, example.query.slice(0, 80)).toBeUndefined();
@@ -236,7 +228,7 @@ describe('federated customer graph', () => {
           .query('{ customer(id: "cust_00001") { opportunities(first: 1) { totalCount } } }', {}, admin)
           .then((result) => at(result.data, 'customer', 'opportunities', 'totalCount'));
       const before = await opportunities();
-      const result = await hub.query(example.query, {}, await hub.token(claimsOf(example.narrower)));
+      const result = await hub.query(example.query, {}, await hub.token(tokenClaimsOf(example.narrower)));
       const errors = result.errors ?? [];
       expect(errors.map((error) => error.extensions?.['code'])).toEqual(errors.map(() => 'FORBIDDEN'));
       const fields = errors.map((error) => (error.path ?? []).filter((key) => typeof key === 'string').at(-1));
@@ -257,7 +249,7 @@ describe('federated customer graph', () => {
     if (!example) throw new Error('the README tour has no createOpportunity example');
     const withId = example.query.replace('customerId:', `id: "crm_tour_${Date.now()}"\n      customerId:`);
     expect(withId).not.toBe(example.query);
-    const token = await hub.token(claimsOf(example.full));
+    const token = await hub.token(tokenClaimsOf(example.full));
     const first = await hub.query(withId, {}, token);
     expect(first.errors).toBeUndefined();
     const again = await hub.query(withId, {}, token);

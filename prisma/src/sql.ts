@@ -46,6 +46,8 @@ export interface DriverError {
   constraint?: string;
   column?: string;
   detail?: string;
+  /** The context the error was raised in: `PL/pgSQL function …` when one of the store's triggers raised it. */
+  where?: string;
   message: string;
 }
 

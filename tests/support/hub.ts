@@ -8,7 +8,7 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import { encodeKey, generateSigningKeyPair, type SigningKeyPair } from '@hub/core/keys';
-import { REPO_ROOT, freePorts, spawnService, type ServiceProcess } from '@hub/core/process';
+import { REPO_ROOT, freePorts, spawnService, type Runtime, type ServiceProcess } from '@hub/core/process';
 import { createTestDatabase, type TestDatabase } from '@hub/core/testing';
 import { parseStatementCounts, diffCounts } from '@hub/core/metrics';
 import { post, signToken, type TokenClaims } from './tokens.js';
@@ -59,6 +59,8 @@ export interface HubOptions {
   gatewayEnv?: Record<string, string>;
   /** Extra environment of every subgraph process, e.g. NATS_URL for the JetStream bus. */
   subgraphEnv?: Record<string, string>;
+  /** tsx (default: `HUB_RUNTIME`, else tsx) or the bundles of `npm run build:server`. */
+  runtime?: Runtime;
 }
 
 function metricsUrlOf(service: ServiceProcess): string {
@@ -120,6 +122,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
         readyMessage: 'subgraph ready',
         logFile: path.join(logDir, `${domain}.log`),
         timeoutMs: 240_000,
+        runtime: options.runtime,
       });
       running.push(service);
       return service;
@@ -151,6 +154,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
         },
         readyMessage: 'gateway ready',
         logFile: path.join(logDir, 'gateway.log'),
+        runtime: options.runtime,
       });
       running.push(started);
       gateway = started;

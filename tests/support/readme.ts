@@ -7,6 +7,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { REPO_ROOT } from '@hub/core/process';
 import { devTokenClaimsFromArgs, type DevTokenClaims } from '@hub/gateway/token';
+import type { TokenClaims } from './tokens.js';
 
 export interface TourExample {
   /** The bold heading, e.g. `1. A book of business with health, renewal and usage`. */
@@ -21,7 +22,7 @@ export interface TourExample {
 
 const TOKEN_COMMAND = /`npm run token -- ([^`]+)`/g;
 
-function claimsOf(command: string): DevTokenClaims {
+function claimsOfCommand(command: string): DevTokenClaims {
   return devTokenClaimsFromArgs(command.trim().split(/\s+/));
 }
 
@@ -43,9 +44,17 @@ export function readmeTour(): TourExample[] {
     return {
       title,
       query,
-      full: claimsOf(full),
-      narrower: claimsOf(narrower),
+      full: claimsOfCommand(full),
+      narrower: claimsOfCommand(narrower),
       forbidden: [...forbidden.matchAll(/`(\w+)`/g)].map((field) => field[1] ?? ''),
     };
   });
 }
+
+/** The claims a README `npm run token` command mints, as the test harness signs them. */
+export const tokenClaimsOf = ({ tenant, roles, user, book = [] }: DevTokenClaims): TokenClaims => ({
+  tenant,
+  roles: [...roles],
+  sub: user,
+  book: [...book],
+});

@@ -3,13 +3,33 @@
  * Shared by the `npm start` launcher and the end-to-end tests, so both run the hub the same way.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createWriteStream, mkdirSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { createServer } from 'node:net';
 import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
+
+/** Where `npm run build:server` writes the compiled processes. */
+export const COMPILED_ROOT = path.join(REPO_ROOT, 'dist/server');
+
+/** The compiled bundle of a process entry, relative to the repo root (`dist/server/<entry>.js`). */
+export function compiledEntry(entry: string): string {
+  return path.join('dist/server', entry.replace(/\.ts$/, '.js'));
+}
+
+/**
+ * How processes run: `tsx` (TypeScript compiled on the fly; development and tests) or `compiled`
+ * (plain node on the bundles of `npm run build:server`; production). From `HUB_RUNTIME`.
+ */
+export type Runtime = 'tsx' | 'compiled';
+
+export function runtimeFromEnv(env: Record<string, string | undefined> = process.env): Runtime {
+  const value = env.HUB_RUNTIME ?? 'tsx';
+  if (value !== 'tsx' && value !== 'compiled') throw new Error(`HUB_RUNTIME must be tsx or compiled, not ${value}`);
+  return value;
+}
 
 export interface ServiceProcess {
   name: string;
@@ -35,11 +55,21 @@ export interface SpawnOptions {
   /** Where to append the process's JSON log lines; by default they are dropped unless it fails. */
   logFile?: string;
   timeoutMs?: number;
+  /** Default: `HUB_RUNTIME` of this process (tsx when unset). */
+  runtime?: Runtime;
 }
 
-/** Starts `node --import tsx <entry>` and resolves once it logs `readyMessage` with a `url`. */
+/**
+ * Starts `node --import tsx <entry>` (or `node <its bundle>` with the compiled runtime) and
+ * resolves once it logs `readyMessage` with a `url`.
+ */
 export function spawnService(options: SpawnOptions): Promise<ServiceProcess> {
-  const child = spawn(process.execPath, ['--import', 'tsx', path.join(REPO_ROOT, options.entry)], {
+  const runtime = options.runtime ?? runtimeFromEnv();
+  const compiled = path.join(REPO_ROOT, compiledEntry(options.entry));
+  if (runtime === 'compiled' && !existsSync(compiled))
+    return Promise.reject(new Error(`${compiled} is missing: run npm run build:server first`));
+  const args = runtime === 'compiled' ? [compiled] : ['--import', 'tsx', path.join(REPO_ROOT, options.entry)];
+  const child = spawn(process.execPath, args, {
     cwd: REPO_ROOT,
     env: { ...process.env, ...options.env },
     stdio: ['ignore', 'pipe', 'pipe'],

@@ -555,6 +555,10 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           `${table}: ${columns.join(', ') || 'a reference'} refers to a row that does not exist`,
           field,
         );
+      // A rule one of the store's own triggers enforces raises a message written for people (e.g.
+      // "customer c1 was erased"); the constraint machinery's messages name internals instead.
+      if (e.code === '23514' && e.where?.includes('PL/pgSQL') === true)
+        return fail(ErrorCode.BadUserInput, `${table}: ${e.message}`, field);
       if (e.code === '23514' || e.code === '23502')
         return fail(
           ErrorCode.BadUserInput,
