@@ -21,20 +21,19 @@
  * Last line: `bench:gateway distinct=<hub/apollo RPS, distinct mix> identical=<hub/hive-rust RPS,
  * the lower of the two identical workloads> floor_p99=<hub p99 / floor p99, distinct mix>`.
  */
-import { fork } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import path from 'node:path';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import { EnvReader } from '@hub/core/config';
 import { encodeKey } from '@hub/core/keys';
-import { REPO_ROOT, spawnService, type ServiceProcess } from '@hub/core/process';
+import { spawnService, type ServiceProcess } from '@hub/core/process';
 import { composeRepo } from '@hub/gateway/compose';
 import { startHub, type Hub } from '../tests/support/hub.js';
 import { checkEngines, printChecks } from './bench-gateway-checks.js';
-import type { LoadJob, LoadResult } from './bench-gateway-load.js';
 import { startTimedRecorder, type FloorPlan } from './bench-gateway-record.js';
 import { buildWorkloads, distinctBodies, type Workload } from './bench-gateway-workloads.js';
+import { startLoadGenerator } from './bench-gateway-client.js';
 import { cpuSeconds, median, printTable, subgraphCalls, type Measurement } from './bench-gateway-report.js';
 
 const read = new EnvReader();
@@ -50,17 +49,7 @@ export type Target = (typeof TARGETS)[number];
 
 let hub: Hub | undefined;
 const started: ServiceProcess[] = [];
-const loader = fork(path.join(REPO_ROOT, 'scripts/bench-gateway-load.ts'), [], { execArgv: ['--import', 'tsx'] });
-
-function load(job: LoadJob): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    loader.once('message', (message: { result?: LoadResult; error?: string }) => {
-      if (message.result) resolve(message.result);
-      else reject(new Error(message.error ?? 'load generator failed'));
-    });
-    loader.send(job);
-  });
-}
+const { load, stop: stopLoad } = startLoadGenerator();
 
 async function spawnPeer(running: Hub, peer: string, supergraphPath: string, extra: Record<string, string> = {}) {
   const service = await spawnService({
@@ -233,7 +222,7 @@ try {
     `bench:gateway distinct=${distinct.toFixed(2)} identical=${identical.toFixed(2)} floor_p99=${floorP99.toFixed(2)}`,
   );
 } finally {
-  loader.disconnect();
+  stopLoad();
   for (const service of started) await service.stop();
   await hub?.stop();
 }

@@ -11,15 +11,14 @@
  * Last line: `bench:runtime rps=<compiled/tsx, distinct> gateway_cpu=<compiled/tsx CPU per request>
  * subgraph_cpu=<compiled/tsx CPU per subgraph call>`.
  */
-import { fork } from 'node:child_process';
 import { cpus, loadavg } from 'node:os';
-import path from 'node:path';
 import { DOMAINS } from '@hub/core/domains';
 import { EnvReader } from '@hub/core/config';
-import { REPO_ROOT, type Runtime } from '@hub/core/process';
+import type { Runtime } from '@hub/core/process';
 import { startHub, type Hub } from '../tests/support/hub.js';
 import { buildServer } from './build-server.js';
-import type { LoadJob, LoadResult } from './bench-gateway-load.js';
+import { startLoadGenerator } from './bench-gateway-client.js';
+import type { LoadResult } from './bench-gateway-load.js';
 import { cpuSeconds, median, subgraphCalls } from './bench-gateway-report.js';
 import { buildWorkloads, type Workload } from './bench-gateway-workloads.js';
 
@@ -32,16 +31,7 @@ const config = read.done({
 });
 const RUNTIMES: readonly Runtime[] = ['tsx', 'compiled'];
 
-const loader = fork(path.join(REPO_ROOT, 'scripts/bench-gateway-load.ts'), [], { execArgv: ['--import', 'tsx'] });
-function load(job: LoadJob): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    loader.once('message', (message: { result?: LoadResult; error?: string }) => {
-      if (message.result) resolve(message.result);
-      else reject(new Error(message.error ?? 'load generator failed'));
-    });
-    loader.send(job);
-  });
-}
+const { load, stop: stopLoad } = startLoadGenerator();
 
 interface Running {
   hub: Hub;
@@ -163,6 +153,6 @@ try {
     `bench:runtime rps=${ratio((runs) => median(runs.map((f) => f.result.rps))).toFixed(2)} gateway_cpu=${ratio(perRequest).toFixed(2)} subgraph_cpu=${ratio(perCall).toFixed(2)}`,
   );
 } finally {
-  loader.disconnect();
+  stopLoad();
   for (const running of Object.values(hubs)) await running.hub.stop();
 }
