@@ -178,6 +178,13 @@ describe('traces', () => {
     );
     const insert = write.find((s) => s.service === 'subgraph-customers' && s.name === 'INSERT Contact');
     expect(insert?.attributes['db.query.text']).toMatch(/\$\d/);
+    // The write went through the sync pipeline: its batch is a span under the request, the statements under it.
+    const batch = write.find((s) => s.spanId === insert?.parentSpanId);
+    expect(batch).toMatchObject({
+      name: 'sync batch',
+      attributes: { 'hub.sync.domain': 'customers', 'hub.sync.events': 1 },
+    });
+    expect(batch?.parentSpanId).toBe(serverOf(write, 'customers')?.spanId);
     // A read filtered on nothing but returning the email, and an input refused for its value.
     const read = await ask(OVERVIEW, { first: 1 });
     const refused = await ask(
