@@ -75,7 +75,8 @@ let provider: NodeTracerProvider | undefined;
 let users = 0;
 let active = false;
 
-const tracer = trace.getTracer('@hub/core');
+/** Looked up per use (only when on): a tracer kept from an earlier SDK would still point at it after a restart. */
+const tracer = () => trace.getTracer('@hub/core');
 
 /** Whether this process registered an SDK (an endpoint is configured). */
 export function tracingEnabled(): boolean {
@@ -149,7 +150,7 @@ export function inSpan<T>(
   fn: (span: Span | undefined) => Promise<T>,
 ): Promise<T> {
   if (!active) return fn(undefined);
-  return tracer.startActiveSpan(name, options, async (span) => {
+  return tracer().startActiveSpan(name, options, async (span) => {
     try {
       return await fn(span);
     } catch (error) {
@@ -185,7 +186,7 @@ export function serverSpans(options: ServerSpanOptions): RequestHandler {
     if (!active) return next();
     const parent = options.trustParent(req) ? propagation.extract(ROOT_CONTEXT, req.headers) : ROOT_CONTEXT;
     const requestId = options.requestId(req, res);
-    const span = tracer.startSpan(
+    const span = tracer().startSpan(
       `${req.method} ${req.baseUrl || req.path}`,
       {
         kind: SpanKind.SERVER,
@@ -278,7 +279,7 @@ export function statementSpans(namespace: string): (sql: string, durationMs: num
     if (!parent?.isRecording()) return;
     const operation = /^\s*(\w+)/.exec(sql)?.[1]?.toUpperCase() ?? 'SQL';
     const table = statementTable(sql);
-    const span = tracer.startSpan(`${operation} ${table}`, {
+    const span = tracer().startSpan(`${operation} ${table}`, {
       kind: SpanKind.CLIENT,
       startTime: performance.timeOrigin + performance.now() - durationMs,
       attributes: {

@@ -62,15 +62,19 @@ describe('tracing on', () => {
       context.with(context.active(), () => statementSpans('sales')('SELECT 2', 1));
     } finally {
       await tracing.shutdown();
-      await new Promise<void>((resolve) => server.close(() => resolve()));
     }
     expect(tracingEnabled()).toBe(false);
     expect(trace.getTracer('t').startSpan('s').isRecording()).toBe(false);
+    // Started again in the same process, it exports again.
+    const again = startTracing({ endpoint: `http://127.0.0.1:${port}/v1/traces`, serviceName: 'unit' });
+    await inSpan('again', {}, async () => undefined);
+    await again.shutdown();
+    await new Promise<void>((resolve) => server.close(() => resolve()));
     const names = bodies.flatMap((b) =>
       (JSON.parse(b) as { resourceSpans: { scopeSpans: { spans: { name: string }[] }[] }[] }).resourceSpans.flatMap(
         (r) => r.scopeSpans.flatMap((s) => s.spans.map((span) => span.name)),
       ),
     );
-    expect(names.sort()).toEqual(['SELECT Opportunity', 'batch']);
+    expect(names.sort()).toEqual(['SELECT Opportunity', 'again', 'batch']);
   });
 });
