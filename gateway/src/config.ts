@@ -5,6 +5,7 @@ import { GATEWAY_PRINCIPAL, devKeyPair, readSigningKey } from '@hub/core/keys';
 import { DOMAINS, SUBGRAPH_PORTS } from '@hub/core/domains';
 import { readLimitsConfig, type LimitsConfig } from './limits.js';
 import { readMetricsEndpoint, type MetricsEndpointConfig } from '@hub/core/metricsEndpoint';
+import { readTracingConfig, type TracingConfig } from '@hub/core/tracing';
 
 export const NODE_ENVS = ['development', 'test', 'production'] as const;
 export const LOG_LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const;
@@ -127,6 +128,8 @@ export interface GatewayConfig {
   readonly logLevel: (typeof LOG_LEVELS)[number];
   /** The browser pages /graphiql and /console (src/ui.ts). */
   readonly ui: UiConfig;
+  /** OpenTelemetry traces (`OTEL_EXPORTER_OTLP_ENDPOINT`, packages/core/src/tracing.ts): off unless set. */
+  readonly tracing: TracingConfig;
 }
 
 export interface UiConfig {
@@ -276,5 +279,6 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
     metrics: readMetricsEndpoint(env, { production, host, port, defaultPort: 9400 }),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
     ui: { distDir: env.optional('HUB_UI_DIR') },
+    tracing: readTracingConfig(env, 'gateway'),
   });
 }

@@ -5,6 +5,8 @@ import { BrokenCircuitError } from 'cockatiel';
 import { GraphQLError, Kind, parse, type DocumentNode, type GraphQLFormattedError } from 'graphql';
 import { canonicalJson } from '@hub/core/canonicalJson';
 import { ErrorCode } from '@hub/core/errors';
+import { activeSpan, injectTraceContext, inSpan } from '@hub/core/tracing';
+import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { REQUEST_ID_HEADER, VIEWER_HEADER, systemViewer, type Viewer, type ViewerSigner } from '@hub/core/viewer';
 import type { GatewayContext } from './context.js';
 import type { Logger } from './logger.js';
@@ -137,6 +139,8 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     // subgraph, bound to this exact request and usable once, so a captured header buys nothing.
     headers.set(VIEWER_HEADER, this.signer.sign(viewer, this.name, options.request));
     headers.set(REQUEST_ID_HEADER, viewer.requestId);
+    // The subgraph's server span continues this fetch's span (tracing.ts; nothing when tracing is off).
+    injectTraceContext(headers);
   }
 
   override async process(options: ProcessOptions): Promise<ProcessResult> {
@@ -154,6 +158,8 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (leader) {
       leader.followers++;
       this.metrics?.subgraphDeduplicated.inc({ subgraph: this.name });
+      // The fetch's span is in the leader's trace; this one only notes that it waited for it.
+      activeSpan()?.addEvent('subgraph fetch shared', { 'hub.subgraph.name': this.name });
       // The executor merges answers into its own result objects: each request gets its own copy,
       // taken from the answer nobody has touched.
       return structuredClone(await leader.answer);
@@ -164,15 +170,37 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     return entry.followers > 0 ? structuredClone(answer) : answer;
   }
 
-  private async fetchOnce(options: IncomingOperation): Promise<ProcessResult> {
+  /** One span per subgraph fetch, retries included (the fetcher notes each answer's HTTP status on it). */
+  private fetchOnce(options: IncomingOperation): Promise<ProcessResult> {
+    return inSpan(
+      `subgraph ${this.name}`,
+      { kind: SpanKind.CLIENT, attributes: { 'hub.subgraph.name': this.name } },
+      (span) =>
+        this.fetchUntraced(options, (outcome) => {
+          if (!span) return;
+          span.setAttribute('hub.subgraph.outcome', outcome);
+          // A subgraph's GraphQL errors and refusals are its answer; the fetch itself worked.
+          if (outcome !== 'ok' && outcome !== 'graphql_error' && outcome !== 'refused')
+            span.setStatus({ code: SpanStatusCode.ERROR, message: outcome });
+        }),
+    );
+  }
+
+  private async fetchUntraced(
+    options: IncomingOperation,
+    noteOutcome: (outcome: string) => void,
+  ): Promise<ProcessResult> {
     const stopTimer = this.metrics?.subgraphFetchDuration.startTimer({ subgraph: this.name });
     try {
       const response = await this.attempts(options);
-      stopTimer?.({ outcome: response.errors?.length ? 'graphql_error' : 'ok' });
+      const outcome = response.errors?.length ? 'graphql_error' : 'ok';
+      stopTimer?.({ outcome });
+      noteOutcome(outcome);
       return response;
     } catch (error) {
       if (error instanceof SubgraphRefusal) {
         stopTimer?.({ outcome: 'refused' });
+        noteOutcome('refused');
         return { data: null, ...error.body };
       }
       const outcome =
@@ -182,6 +210,7 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
             ? 'timeout'
             : 'unavailable';
       stopTimer?.({ outcome });
+      noteOutcome(outcome);
       const reason = error instanceof Error ? error.message : String(error);
       // While a circuit is open every request would log the same failure: the breaker logs its opening once.
       if (outcome !== 'circuit_open')

@@ -1,6 +1,7 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import type { Fetcher } from '@apollo/utils.fetcher';
 import { Agent, fetch } from 'undici';
+import { activeSpan } from '@hub/core/tracing';
 
 export interface SubgraphFetcherOptions {
   /**
@@ -40,7 +41,10 @@ export function createSubgraphFetcher(options: SubgraphFetcherOptions = {}): Sub
   const attempt = new AsyncLocalStorage<AbortSignal>();
   const subgraphFetch = (async (url, init) => {
     const signal = attempt.getStore();
-    return fetch(url, { ...init, dispatcher: agent, ...(signal ? { signal } : {}) });
+    const response = await fetch(url, { ...init, dispatcher: agent, ...(signal ? { signal } : {}) });
+    // The subgraph fetch's span (datasource.ts), when tracing is on and the request sampled.
+    activeSpan()?.setAttribute('http.response.status_code', response.status);
+    return response;
   }) as Fetcher;
   return {
     fetch: subgraphFetch,

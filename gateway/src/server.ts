@@ -13,6 +13,7 @@ import { GATEWAY_PRINCIPAL } from '@hub/core/keys';
 import { useErrorLogging } from '@hub/core/errorLogging';
 import { serveMetrics, startMetricsServer, type MetricsServer } from '@hub/core/metricsEndpoint';
 import { createViewerSigner, hasRole } from '@hub/core/viewer';
+import { serverSpans, startTracing, tracingPlugin } from '@hub/core/tracing';
 import { createApiKeyAuthenticator } from './apiKeys.js';
 import { createAuthenticator } from './auth.js';
 import { BoundedLruCache } from './apqCache.js';
@@ -165,6 +166,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
       // Introspection, and with it the Sandbox's schema, is for admins; HUB_INTROSPECTION=false turns it off for all.
       useIntrospectionPolicy({ allow: (viewer) => config.introspection && hasRole(viewer, 'admin') }),
       useObservability({ metrics }),
+      tracingPlugin<GatewayContext>(),
       // Schema names in "Did you mean" are for the viewers who may introspect the schema.
       useFieldSuggestions({ allow: (viewer) => config.introspection && hasRole(viewer, 'admin') }),
       useErrorLogging<GatewayContext>({ log: logger }),
@@ -219,6 +221,7 @@ function displayHost(host: string): string {
  * `Accept: text/html`) does not.
  */
 export async function startGateway(config: GatewayConfig, deps: GatewayDependencies = {}): Promise<RunningGateway> {
+  const tracing = startTracing(config.tracing);
   const hub = createGateway(config, deps);
   const { app, apollo, httpServer, logger, metrics, loaded } = hub;
 
@@ -275,6 +278,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     requestContext(metrics),
     cors(),
     express.json({ limit: '1mb' }),
+    // One trace per request. A client's traceparent is honoured as its parent (the usual practice:
+    // it only links our spans into the caller's trace); the subgraphs accept only the gateway's.
+    serverSpans({ trustParent: () => true, requestId: (_req, res) => requestIdOf(res) }),
     identifyRequests(identifyOptions),
     usePersistedOperations({ safelists }),
     // Limits, then input checks, before Apollo Server parses, validates or plans anything.
@@ -358,6 +364,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
       await apollo.stop();
       await limiter.close();
       await hub.fetcher.close();
+      await tracing.shutdown();
     },
   };
 }

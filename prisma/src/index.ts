@@ -11,7 +11,7 @@ import pg from 'pg';
 import { applyMigrations } from './migrate.js';
 import { SYNC_MIGRATIONS } from './paths.js';
 import { connectToSchema, ensureDatabase, pgliteRunner, pgRunner, quoteIdent } from './runners.js';
-import { attachStoreSql, pgliteSql, pgSql, type StoreSql } from './sql.js';
+import { attachStoreSql, pgliteSql, pgSql, type QueryListener, type StoreSql } from './sql.js';
 
 export { migrationsDirFor, schemaPathFor, DOMAINS, SYNC_MIGRATIONS, type Domain } from './paths.js';
 export {
@@ -66,8 +66,8 @@ export interface OpenStoreOptions<C> {
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   PrismaClient: new (o: any) => C;
   migrationsDir: string;
-  /** Called for every SQL statement the client runs (metrics, slow-query logs). */
-  onQuery?: (sql: string, durationMs: number) => void;
+  /** Called for every SQL statement the client runs (metrics, traces), with its error when it failed. */
+  onQuery?: QueryListener;
 }
 
 /** The part of every generated PrismaClient this module relies on. */

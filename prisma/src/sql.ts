@@ -58,17 +58,23 @@ export function driverErrorOf(error: unknown): DriverError | null {
   return typeof code === 'string' && /^[0-9A-Z]{5}$/.test(code) ? (error as DriverError) : null;
 }
 
-/** Called with every statement's text and time when the store was opened with `onQuery`. */
-export type QueryListener = (sql: string, durationMs: number) => void;
+/**
+ * Called with every statement's text and time when the store was opened with `onQuery`, and the
+ * driver's error when it failed (raw SQL; Prisma reports its statements once they succeeded).
+ */
+export type QueryListener = (sql: string, durationMs: number, error?: unknown) => void;
 
 /** Times `run` for the listener; without one it adds nothing. */
 async function timed<T>(onQuery: QueryListener | undefined, sql: string, run: () => Promise<T>): Promise<T> {
   if (!onQuery) return run();
   const started = performance.now();
   try {
-    return await run();
-  } finally {
+    const result = await run();
     onQuery(sql, performance.now() - started);
+    return result;
+  } catch (error) {
+    onQuery(sql, performance.now() - started, error);
+    throw error;
   }
 }
 

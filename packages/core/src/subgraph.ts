@@ -43,6 +43,14 @@ import {
 } from './metricsEndpoint.js';
 import { scalarResolvers } from './scalars.js';
 import {
+  readTracingConfig,
+  serverSpans,
+  startTracing,
+  statementSpans,
+  tracingPlugin,
+  type TracingConfig,
+} from './tracing.js';
+import {
   REQUEST_ID_HEADER,
   VIEWER_HEADER,
   ViewerVerificationError,
@@ -207,6 +215,8 @@ export interface SubgraphConfig {
    * resolved against the working directory; retention.ts).
    */
   archiveDir: string;
+  /** OpenTelemetry traces (tracing.ts): off unless an OTLP endpoint is configured. */
+  tracing: TracingConfig;
   /** Job runner tuning (tests): pg-boss polling and retry delay, orphan check interval, seconds. */
   jobTuning?: { pollingIntervalSeconds?: number; retryDelaySeconds?: number; orphanCheckSeconds?: number };
 }
@@ -296,6 +306,7 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     metrics: readMetricsEndpoint(read, { production, host, port, defaultPort: defaultPort + 5400 }),
     jobs: read.bool('HUB_JOBS', true),
     archiveDir: path.resolve(read.string('HUB_ARCHIVE_DIR', path.join('.data', 'archive'))),
+    tracing: readTracingConfig(read, `subgraph-${name}`),
   });
 }
 
@@ -434,12 +445,17 @@ export async function startSubgraph<C, L>(
   const config = { ...subgraphConfigFromEnv(def.name), ...overrides };
   const log = createLogger(`subgraph-${def.name}`, config.logLevel);
   const metrics = createMetrics(`subgraph-${def.name}`);
+  const tracing = startTracing(config.tracing);
+  const traceStatement = statementSpans(def.name);
   const store = await openStore<C>({
     domain: def.name,
     config: config.store,
     PrismaClient: def.PrismaClient as never,
     migrationsDir: migrationsDirFor(def.name),
-    onQuery: (sql, durationMs) => metrics.countStatement(sql, durationMs),
+    onQuery: (sql, durationMs, error) => {
+      metrics.countStatement(sql, durationMs);
+      traceStatement(sql, durationMs, error);
+    },
   });
   if (config.migrate) {
     const { applied } = await store.migrate();
@@ -556,6 +572,7 @@ export async function startSubgraph<C, L>(
       ApolloServerPluginLandingPageDisabled(),
       ApolloServerPluginInlineTraceDisabled(),
       metricsPlugin(metrics),
+      tracingPlugin<SubgraphContext<C, L>>(),
       useInputChecks(),
       useErrorLogging<SubgraphContext<C, L>>({ log }),
       piiReadAudit<C, L>(store.sql, domain, log),
@@ -604,6 +621,12 @@ export async function startSubgraph<C, L>(
   app.use(
     '/graphql',
     express.json({ limit: '5mb' }),
+    // The gateway's trace goes on here. A caller without a viewer header is refused below anyway; its
+    // traceparent does not get to join a trace.
+    serverSpans({
+      trustParent: (req) => req.header(VIEWER_HEADER) !== undefined,
+      requestId: (req) => req.header(REQUEST_ID_HEADER),
+    }),
     expressMiddleware(server, {
       context: async ({ req }) => {
         const requestId = req.header(REQUEST_ID_HEADER) ?? randomUUID();
@@ -678,6 +701,7 @@ export async function startSubgraph<C, L>(
       // Before the store closes: a running job stops after its current chunk (its checkpoint holds).
       await jobs.stop();
       await store.close();
+      await tracing.shutdown();
     })());
   return { url, port, metricsUrl, store, metrics, jobs, events: events.context, relay: events.relay(), stop };
 }

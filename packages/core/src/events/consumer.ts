@@ -22,6 +22,8 @@ import type { CustomerKeys, CustomerVerifier, SqlTx, StoreSql } from '@hub/store
 import type { Domain } from '../domains.js';
 import type { Logger } from '../logger.js';
 import { createSyncPipeline } from '../sync/engine.js';
+import { inSpan } from '../tracing.js';
+import { SpanKind } from '@opentelemetry/api';
 import type { SyncDefinition } from '../sync/types.js';
 import { advanceCursor, claimInboxBatch, writeDeadLetter } from './inbox.js';
 import {
@@ -324,7 +326,23 @@ export function createConsumerRuntime(
             types: consumer.types,
             start: consumer.start ?? { from: 'beginning' },
             batch: options.batch ?? DEFAULT_BATCH,
-            handleBatch: async (deliveries) => void (await settle(consumer, deliveries)),
+            // One trace per delivered batch (tracing.ts): the consumer's own statements under it.
+            handleBatch: (deliveries) =>
+              inSpan(
+                `consume ${consumer.from}`,
+                {
+                  kind: SpanKind.CONSUMER,
+                  attributes: {
+                    'hub.consumer': consumer.name,
+                    'messaging.source.name': consumer.from,
+                    'messaging.batch.message_count': deliveries.length,
+                  },
+                },
+                async (span) => {
+                  const settled = await settle(consumer, deliveries);
+                  if (!settled) span?.setAttribute('hub.consumer.redelivered', true);
+                },
+              ),
           }),
         );
       }

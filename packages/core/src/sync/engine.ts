@@ -38,6 +38,7 @@ import { canonicalJson } from '../canonicalJson.js';
 import { decideField, OVERRIDE_KIND, type FieldSource } from './conflicts.js';
 import { deriveIdempotencyKey, keyLockKey, plainValue, rowKeyText, rowLockKey, uuidv7 } from './ids.js';
 import { completeness, passed, qualityScore, timeliness } from './quality.js';
+import { inSpan } from '../tracing.js';
 import {
   insertOutcomes,
   insertRecords,
@@ -1327,7 +1328,17 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           // Awaited by the next round; a failure of this batch drops it unawaited.
           ahead.catch(() => undefined);
         };
-      results.push(...(await runBatch(chunk, start, pipelined)));
+      // A span per batch (tracing.ts), its statements under it; the events' values are not recorded.
+      const batch = await inSpan(
+        'sync batch',
+        { attributes: { 'hub.sync.domain': domain, 'hub.sync.events': chunk.length } },
+        async (span) => {
+          const outcomes = await runBatch(chunk, start, pipelined);
+          span?.setAttribute('hub.sync.rejected', outcomes.filter((r) => r.outcome === 'REJECTED').length);
+          return outcomes;
+        },
+      );
+      results.push(...batch);
       // Not reached while committing (e.g. the batch's events were all refused before any SQL).
       pipelined.whileCommitting?.();
     }
