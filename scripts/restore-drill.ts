@@ -64,7 +64,7 @@ async function settle(db: pg.Client, timeoutMs = 300_000): Promise<void> {
   const union = (sql: (schema: string) => string) => DOMAINS.map((d) => `(${sql(`"${d}"`)})`).join(' + ');
   let previous = '';
   let stable = 0;
-  for (const until = Date.now() + timeoutMs; Date.now() < until; ) {
+  for (const until = Date.now() + timeoutMs; Date.now() < until;) {
     const { rows } = await db.query<{ unpublished: number; moved: string }>(
       `SELECT ${union((s) => `SELECT count(*) FROM ${s}.hub_sync_outbox WHERE published_at IS NULL`)} AS unpublished,
               (${union((s) => `SELECT count(*) FROM ${s}.hub_event_inbox`)})::text || '/' ||
@@ -108,21 +108,16 @@ try {
     if (res.code !== 0 && name !== 'reconcile') throw new Error(`${name}: ${res.stdout}${res.stderr}`);
   };
   const opportunity = (n: number) =>
-    gql(
-      hub,
-      admin,
-      `mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { id } }`,
-      {
-        input: {
-          customerId: `cust_${String(n).padStart(5, '0')}`,
-          ownerId: 'u1',
-          type: 'UPSELL',
-          value: `${1000 + n}.00`,
-          probability: 0.5,
-          timeline: 'q4_2027',
-        },
+    gql(hub, admin, `mutation($input: CreateOpportunityInput!) { createOpportunity(input: $input) { id } }`, {
+      input: {
+        customerId: `cust_${String(n).padStart(5, '0')}`,
+        ownerId: 'u1',
+        type: 'UPSELL',
+        value: `${1000 + n}.00`,
+        probability: 0.5,
+        timeline: 'q4_2027',
       },
-    ) as Promise<{ createOpportunity: { id: string } }>;
+    }) as Promise<{ createOpportunity: { id: string } }>;
 
   await phase('traffic before T', async () => {
     await job('health-recompute');
@@ -166,7 +161,9 @@ try {
   );
   const others = DOMAINS.filter((d) => d !== domain);
   const digest = async () =>
-    Object.fromEntries(await Promise.all(others.map(async (d) => [d, await schemaDigest(hub.database.url, d)] as const)));
+    Object.fromEntries(
+      await Promise.all(others.map(async (d) => [d, await schemaDigest(hub.database.url, d)] as const)),
+    );
   const before = await digest();
   const lostRows = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM "${domain}".hub_sync_outbox WHERE committed_at >= $1`,
@@ -180,7 +177,10 @@ try {
   const restore = await phase('restore', async () => {
     let crashed: string | null = null;
     if (crashAfter > 0) {
-      const res = await runRestore(['--domain', domain, '--dump', dump], { ...env, HUB_RESTORE_CRASH_AFTER: String(crashAfter) });
+      const res = await runRestore(['--domain', domain, '--dump', dump], {
+        ...env,
+        HUB_RESTORE_CRASH_AFTER: String(crashAfter),
+      });
       if (res.code !== 3) throw new Error(`the crash run exited ${String(res.code)}: ${res.stderr}`);
       crashed = res.stderr.trim();
     }
@@ -219,7 +219,14 @@ try {
     consumedAfterT: Object.fromEntries(consumedAfterT.rows.map((r) => [r.consumer, r.n])),
     restore,
     differences: Object.fromEntries(
-      DOMAINS.map((d) => [d, { checked: reports[d]?.checked ?? 0, differing: reports[d]?.differing ?? 0, sample: reports[d]?.differences.slice(0, 5) ?? [] }]),
+      DOMAINS.map((d) => [
+        d,
+        {
+          checked: reports[d]?.checked ?? 0,
+          differing: reports[d]?.differing ?? 0,
+          sample: reports[d]?.differences.slice(0, 5) ?? [],
+        },
+      ]),
     ),
     othersUntouched: changed.length === 0,
     changedTables: changed,
@@ -228,11 +235,15 @@ try {
   else {
     const replay = (restore as { replay?: Record<string, unknown> }).replay;
     console.log(`\nrestore drill (${domain}): ${String(totalMs)} ms in all`);
-    console.log(`  lost: ${String(result.lostOutboxRows)} outbox events of ${domain} after T; consumed after T: ${JSON.stringify(result.consumedAfterT)}`);
+    console.log(
+      `  lost: ${String(result.lostOutboxRows)} outbox events of ${domain} after T; consumed after T: ${JSON.stringify(result.consumedAfterT)}`,
+    );
     if (restore.crashed) console.log(`  first run killed mid-replay (${restore.crashed}); the rerun resumed`);
     console.log(`  replay: ${JSON.stringify(replay)}`);
     for (const d of DOMAINS)
-      console.log(`  ${d}: checked ${String(result.differences[d]?.checked)}, differences left ${String(result.differences[d]?.differing)}`);
+      console.log(
+        `  ${d}: checked ${String(result.differences[d]?.checked)}, differences left ${String(result.differences[d]?.differing)}`,
+      );
     console.log(`  other domains untouched: ${result.othersUntouched ? 'yes' : `NO (${changed.join(', ')})`}`);
   }
   exitCode = left === 0 && changed.length === 0 ? 0 : 1;

@@ -50,20 +50,30 @@ if (values.backup) {
   const started = performance.now();
   await dumpDomain(domain, config, values.backup);
   const ms = Math.round(performance.now() - started);
-  console.log(values.json ? JSON.stringify({ domain, backup: values.backup, ms }) : `${domain}: dumped to ${values.backup} in ${ms} ms`);
+  console.log(
+    values.json
+      ? JSON.stringify({ domain, backup: values.backup, ms })
+      : `${domain}: dumped to ${values.backup} in ${ms} ms`,
+  );
   process.exit(0);
 }
 
 const natsUrl = process.env['NATS_URL'];
 if (!natsUrl) fail('NATS_URL is not set: the stream is the log that survives the store (the embedded bus has none)');
 // The domain's declaration (sync kinds, customer keys, consumers), without starting it.
-const { subgraph } = (await import(`../subgraphs/${domain}/src/server.ts`)) as { subgraph: SubgraphDefinition<unknown, unknown> };
+const { subgraph } = (await import(`../subgraphs/${domain}/src/server.ts`)) as {
+  subgraph: SubgraphDefinition<unknown, unknown>;
+};
 const crashAfter = Number(process.env['HUB_RESTORE_CRASH_AFTER'] ?? 0);
 
 const phases: Record<string, number> = {};
 if (values.dump) await timed(phases, 'load', () => loadDump(domain, config, values.dump as string));
 const { sql, close } = await openStoreSql(config);
-const bus = await createNatsBus({ servers: natsUrl, prefix: process.env['HUB_NATS_PREFIX'], name: `restore-${domain}` });
+const bus = await createNatsBus({
+  servers: natsUrl,
+  prefix: process.env['HUB_NATS_PREFIX'],
+  name: `restore-${domain}`,
+});
 try {
   const replay = await timed(phases, 'replay', () =>
     replayLostEvents({
@@ -95,7 +105,8 @@ try {
         `${replay.read} read (${replay.present} already there, ${replay.loggedOnly} logged only, ${replay.markedPublished} marked published) ` +
         `in ${String(phases['replay'])} ms; outcomes ${JSON.stringify(replay.outcomes)}`,
     );
-    for (const r of rewound) console.log(`  ${r.consumer} (${r.stream}): from ${r.cursor === null ? 'the beginning' : `after ${r.cursor}`}`);
+    for (const r of rewound)
+      console.log(`  ${r.consumer} (${r.stream}): from ${r.cursor === null ? 'the beginning' : `after ${r.cursor}`}`);
   }
 } catch (error) {
   fail(error instanceof Error ? (error.stack ?? error.message) : String(error));

@@ -82,7 +82,14 @@ export async function loadDump(domain: Domain, config: PostgresConfig, file: str
   } finally {
     await client.end();
   }
-  await run('pg_restore', ['--no-owner', '--single-transaction', '--exit-on-error', '--dbname', libpqUrl(config), file]);
+  await run('pg_restore', [
+    '--no-owner',
+    '--single-transaction',
+    '--exit-on-error',
+    '--dbname',
+    libpqUrl(config),
+    file,
+  ]);
 }
 
 export interface ReplayReport {
@@ -129,9 +136,10 @@ export async function replayLostEvents(options: {
     events.length === 0
       ? []
       : (
-          await store.query<{ id: string }>(`SELECT "id"::text AS "id" FROM "hub_sync_outbox" WHERE "id" = ANY($1::uuid[])`, [
-            events.map((e) => e.id),
-          ])
+          await store.query<{ id: string }>(
+            `SELECT "id"::text AS "id" FROM "hub_sync_outbox" WHERE "id" = ANY($1::uuid[])`,
+            [events.map((e) => e.id)],
+          )
         ).map((row) => row.id),
   );
   const markedPublished =
