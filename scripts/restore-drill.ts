@@ -9,7 +9,8 @@
  * killed after N replayed events first and run again without the dump: the resume), starts the
  * process again, and runs `reconcile` in every domain. Prints the time per phase, the events
  * replayed, the differences left per domain and whether the other domains' stores are unchanged.
- * Exit code 1 when a difference is left or another store changed.
+ * Also compares the domain's rows (models, replica, provenance) with what the loss destroyed.
+ * Exit code 1 when a difference is left, a row is not as before the loss, or another store changed.
  */
 import { randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
@@ -23,6 +24,7 @@ import { connect } from '@nats-io/transport-node';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import { REPO_ROOT } from '@hub/core/process';
 import { schemaDigest } from '@hub/core/restore';
+import type { SubgraphDefinition } from '@hub/core/subgraph';
 import { finished, runGatewayCli } from '../gateway/tests/syncCli.js';
 import { startHub, type Hub } from '../tests/support/hub.js';
 import { spawn } from 'node:child_process';
@@ -164,6 +166,21 @@ try {
     Object.fromEntries(
       await Promise.all(others.map(async (d) => [d, await schemaDigest(hub.database.url, d)] as const)),
     );
+  // The restored domain's content, as the loss found it: its models, replica and provenance (times of
+  // the write itself aside, which a replay cannot give back).
+  const { subgraph } = (await import(`../subgraphs/${domain}/src/server.ts`)) as {
+    subgraph: SubgraphDefinition<unknown, unknown>;
+  };
+  const content = {
+    tables: [
+      ...Object.keys(subgraph.sync?.models ?? {}),
+      'hub_customer_replica',
+      'hub_grant_replica',
+      'hub_sync_row_source',
+    ],
+    ignoreColumns: ['createdAt', 'updatedAt', 'updated_at'],
+  };
+  const lostState = await schemaDigest(hub.database.url, domain, content);
   const before = await digest();
   const lostRows = await db.query<{ n: number }>(
     `SELECT count(*)::int AS n FROM "${domain}".hub_sync_outbox WHERE committed_at >= $1`,
@@ -193,6 +210,8 @@ try {
     await settle(db);
   });
   const after = await digest();
+  const restoredState = await schemaDigest(hub.database.url, domain, content);
+  const notRestored = Object.keys({ ...lostState, ...restoredState }).filter((t) => lostState[t] !== restoredState[t]);
   const changed = others.flatMap((d) =>
     Object.keys({ ...before[d], ...after[d] })
       .filter((table) => before[d]?.[table] !== after[d]?.[table])
@@ -228,6 +247,9 @@ try {
         },
       ]),
     ),
+    restoredAsLost: notRestored.length === 0,
+    restoredTables: Object.fromEntries(Object.entries(restoredState).map(([t, d]) => [t, Number(d.split(':')[0])])),
+    notRestored,
     othersUntouched: changed.length === 0,
     changedTables: changed,
   };
@@ -244,9 +266,12 @@ try {
       console.log(
         `  ${d}: checked ${String(result.differences[d]?.checked)}, differences left ${String(result.differences[d]?.differing)}`,
       );
+    console.log(
+      `  ${domain}'s rows as before the loss: ${result.restoredAsLost ? 'yes' : `NO (${notRestored.join(', ')})`} ${JSON.stringify(result.restoredTables)}`,
+    );
     console.log(`  other domains untouched: ${result.othersUntouched ? 'yes' : `NO (${changed.join(', ')})`}`);
   }
-  exitCode = left === 0 && changed.length === 0 ? 0 : 1;
+  exitCode = left === 0 && changed.length === 0 && notRestored.length === 0 ? 0 : 1;
 } finally {
   await db.end();
   await hub.stop();

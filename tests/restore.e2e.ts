@@ -25,6 +25,8 @@ interface DrillResult {
     rewound: { consumer: string; stream: string; cursor: string | null }[];
   };
   differences: Record<string, { checked: number; differing: number }>;
+  restoredAsLost: boolean;
+  notRestored: string[];
   othersUntouched: boolean;
   changedTables: string[];
 }
@@ -62,6 +64,8 @@ describe('restore of one domain', () => {
       expect(result.differences[domain]?.differing, domain).toBe(0);
     }
     expect(result.differences['sales']?.checked).toBeGreaterThan(300);
+    // Sales' rows are what the loss destroyed (values, provenance with its source times, the replica).
+    expect(result.restoredAsLost, result.notRestored.join(', ')).toBe(true);
     expect(result.othersUntouched, result.changedTables.join(', ')).toBe(true);
   }, 1_500_000);
 });

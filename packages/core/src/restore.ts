@@ -107,6 +107,30 @@ export interface ReplayReport {
   readonly outcomes: Record<string, number>;
 }
 
+/**
+ * The payload with its source time where the kind reads it (`sourceTimeField`), when the caller gave
+ * none: a mutation without `sourceUpdatedAt` took its arrival time (mutationSourceTime), which a
+ * replay must not replace by its own — the event's `occurredAt` is that time.
+ */
+function withSourceTime(
+  payload: Record<string, unknown>,
+  field: string | undefined,
+  occurredAt: string,
+): Record<string, unknown> {
+  if (!field) return payload;
+  const copy = structuredClone(payload);
+  const path = field.split('.');
+  let node: Record<string, unknown> = copy;
+  for (const step of path.slice(0, -1)) {
+    const next = node[step];
+    if (next === null || typeof next !== 'object') return payload;
+    node = next as Record<string, unknown>;
+  }
+  const last = path.at(-1) as string;
+  if (node[last] === undefined || node[last] === null) node[last] = occurredAt;
+  return copy;
+}
+
 /** How far before the dump's last outbox commit the stream is read (commit times are transaction starts). */
 const OVERLAP_MS = 5 * 60_000;
 
@@ -151,7 +175,7 @@ export async function replayLostEvents(options: {
             [events.map((e) => e.id)],
           ),
         );
-  const kinds = new Set(definition.kinds.map((kind) => kind.name));
+  const kinds = new Map(definition.kinds.map((kind) => [kind.name, kind]));
   const prefix = `${domain}.`;
   const outcomes: Record<string, number> = {};
   let present = 0;
@@ -164,7 +188,8 @@ export async function replayLostEvents(options: {
     }
     const kind = event.type.startsWith(prefix) ? event.type.slice(prefix.length) : event.type;
     const payload = event.payload as { idempotencyKey?: string; data?: Record<string, unknown> };
-    const applies = kinds.has(kind) && payload.data !== undefined;
+    const declared = kinds.get(kind);
+    const applies = declared !== undefined && payload.data !== undefined;
     await store.transaction(async (tx) => {
       const [head] = await tx.query<{ seq: string | null }>(`SELECT max("seq")::text AS "seq" FROM "hub_sync_outbox"`);
       if (applies) {
@@ -180,9 +205,16 @@ export async function replayLostEvents(options: {
           // As the event was accepted the first time: its own source, system-of-record ones included.
           claimableSources: 'all',
           actor: jobActor('restore', runId),
+          // Arrival as the first time (quality timeliness, idempotency record).
+          now: () => new Date(event.committedAt),
         });
         const [result] = await pipeline.apply([
-          { kind, payload: payload.data ?? {}, source: event.source, idempotencyKey: payload.idempotencyKey ?? null },
+          {
+            kind,
+            payload: withSourceTime(payload.data ?? {}, declared?.sourceTimeField, event.occurredAt),
+            source: event.source,
+            idempotencyKey: payload.idempotencyKey ?? null,
+          },
         ]);
         const outcome = result?.outcome ?? 'REJECTED';
         outcomes[outcome] = (outcomes[outcome] ?? 0) + 1;
@@ -248,10 +280,15 @@ export async function rewindConsumers(options: {
 const VOLATILE = /^(hub_job_run|hub_reconciliation.*|hub_integration_health|_prisma_migrations|hub_migrations)$/;
 
 /**
- * Per table of `schema` (its content, not its bookkeeping): row count and an order-independent digest
- * of the rows — what "untouched" is measured with.
+ * Per table of `schema` (its content, not its bookkeeping; or `tables`): row count and an
+ * order-independent digest of the rows without `ignoreColumns` — what "untouched" and "restored as it
+ * was" are measured with.
  */
-export async function schemaDigest(url: string, schema: string): Promise<Record<string, string>> {
+export async function schemaDigest(
+  url: string,
+  schema: string,
+  options: { tables?: readonly string[]; ignoreColumns?: readonly string[] } = {},
+): Promise<Record<string, string>> {
   const client = new pg.Client({ connectionString: libpqUrl({ kind: 'postgres', url, schema }) });
   await client.connect();
   try {
@@ -261,10 +298,12 @@ export async function schemaDigest(url: string, schema: string): Promise<Record<
     );
     const digest: Record<string, string> = {};
     for (const { table_name: table } of tables.rows) {
-      if (VOLATILE.test(table)) continue;
+      if (options.tables ? !options.tables.includes(table) : VOLATILE.test(table)) continue;
       const name = `"${schema.replace(/"/g, '""')}"."${table.replace(/"/g, '""')}"`;
       const { rows } = await client.query<{ n: number; md5: string | null }>(
-        `SELECT count(*)::int AS n, md5(string_agg(h, '' ORDER BY h)) AS md5 FROM (SELECT md5(t::text) AS h FROM ${name} t) x`,
+        `SELECT count(*)::int AS n, md5(string_agg(h, '' ORDER BY h)) AS md5
+           FROM (SELECT md5((to_jsonb(t) - $1::text[])::text) AS h FROM ${name} t) x`,
+        [options.ignoreColumns ?? []],
       );
       digest[table] = `${String(rows[0]?.n ?? 0)}:${rows[0]?.md5 ?? ''}`;
     }
