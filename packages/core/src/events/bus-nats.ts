@@ -94,6 +94,13 @@ export interface NatsBus extends EventBus {
   readonly connection: NatsConnection;
   streamName(domain: Domain): string;
   consumerName(durable: string): string;
+  /**
+   * Moves the durable consumer `durable` of `domain`'s stream back (or forward) to `start`: deleted and
+   * created again with the config `subscribe` gives it. For a restored store (restore.ts), whose
+   * consumers' inbox and cursors are those of the dump: the bus must deliver again what came after.
+   * Nothing may be subscribed to it meanwhile (its process is stopped).
+   */
+  rewind(domain: Domain, durable: string, start: StartPosition): Promise<void>;
 }
 
 export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
@@ -183,11 +190,31 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
     }
   }
 
+  function durableConfig(domain: Domain, name: string, start: StartPosition): Partial<ConsumerConfig> {
+    return {
+      durable_name: name,
+      ack_policy: AckPolicy.Explicit,
+      ack_wait: ns(ackWaitMs),
+      // The runtime counts attempts and dead-letters itself; the server never gives up on an event.
+      max_deliver: -1,
+      max_ack_pending: maxAckPending,
+      filter_subject: `${root}.${domain}.>`,
+      ...startConfig(start),
+    };
+  }
+
   const bus: NatsBus = {
     kind: 'nats',
     connection: nc,
     streamName,
     consumerName,
+    async rewind(domain, durable, start) {
+      await ensureStream(domain);
+      const stream = streamName(domain);
+      const name = consumerName(durable);
+      await jsm.consumers.delete(stream, name).catch(() => undefined);
+      await jsm.consumers.add(stream, durableConfig(domain, name, start));
+    },
     async publish(domain, events) {
       if (events.length === 0) return;
       await ensureStream(domain);
@@ -214,16 +241,7 @@ export async function createNatsBus(options: NatsBusOptions): Promise<NatsBus> {
         // An existing durable keeps its position and config; its start only applies the first time.
         info = await jsm.consumers.info(stream, name);
       } catch {
-        info = await jsm.consumers.add(stream, {
-          durable_name: name,
-          ack_policy: AckPolicy.Explicit,
-          ack_wait: ns(ackWaitMs),
-          // The runtime counts attempts and dead-letters itself; the server never gives up on an event.
-          max_deliver: -1,
-          max_ack_pending: maxAckPending,
-          filter_subject: `${root}.${domain}.>`,
-          ...startConfig(start),
-        });
+        info = await jsm.consumers.add(stream, durableConfig(domain, name, start));
       }
       const consumer = await js.consumers.get(stream, name);
       /**
