@@ -20,16 +20,15 @@
  * Options: BENCH_SECONDS per measurement (default 5), BENCH_ROUNDS (default 3), BENCH_CONNECTIONS
  * (default 16). Last line: `bench:otel on100=<RPS ratio to off, distinct mix> on10=<...>`.
  */
-import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, loadavg } from 'node:os';
-import path from 'node:path';
 import { EnvReader } from '@hub/core/config';
 import { DOMAINS } from '@hub/core/domains';
-import { REPO_ROOT, type ServiceProcess } from '@hub/core/process';
+import type { ServiceProcess } from '@hub/core/process';
 import { startHub, type Hub } from '../tests/support/hub.js';
-import type { LoadJob, LoadResult } from './bench-gateway-load.js';
+import { startLoadGenerator } from './bench-gateway-client.js';
+import type { LoadResult } from './bench-gateway-load.js';
 import { cpuSeconds, median } from './bench-gateway-report.js';
 import { buildWorkloads } from './bench-gateway-workloads.js';
 
@@ -53,16 +52,7 @@ const sink = createServer((req, res) => {
 await new Promise<void>((resolve) => sink.listen(0, '127.0.0.1', resolve));
 const endpoint = `http://127.0.0.1:${String((sink.address() as AddressInfo).port)}`;
 
-const loader = fork(path.join(REPO_ROOT, 'scripts/bench-gateway-load.ts'), [], { execArgv: ['--import', 'tsx'] });
-function load(job: LoadJob): Promise<LoadResult> {
-  return new Promise((resolve, reject) => {
-    loader.once('message', (message: { result?: LoadResult; error?: string }) => {
-      if (message.result) resolve(message.result);
-      else reject(new Error(message.error ?? 'load generator failed'));
-    });
-    loader.send(job);
-  });
-}
+const { load, stop: stopLoad } = startLoadGenerator();
 
 interface Row {
   config: Config;
@@ -175,7 +165,7 @@ try {
   );
   console.log(`bench:otel on100=${ratio('on 100 %').toFixed(2)} on10=${ratio('on 10 %').toFixed(2)}`);
 } finally {
-  loader.disconnect();
+  stopLoad();
   await hub?.stop();
   await new Promise<void>((resolve) => sink.close(() => resolve()));
 }
