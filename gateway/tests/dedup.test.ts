@@ -2,7 +2,7 @@
  * Viewer-safe in-flight deduplication (datasource.ts, issue 10 item 3): identical query fetches of
  * one viewer in flight share one subgraph call; two viewers never share one — not of different
  * books, not of one book (the user is part of the key) — and mutations are never shared. A real
- * gateway in front of a real subgraph whose field takes 300 ms, so the concurrent requests overlap.
+ * gateway in front of a real subgraph whose field takes 1.5 s, so the concurrent requests overlap.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Viewer } from '@hub/core/viewer';
@@ -19,7 +19,9 @@ const SDL = /* GraphQL */ `
     slowTouch: String!
   }
 `;
-const pause = () => new Promise((r) => setTimeout(r, 300));
+// Long enough that every concurrent request reaches its fetch while the first is still in flight,
+// even on a loaded machine (at 300 ms, 32 requests under load 40+ did not all overlap).
+const pause = () => new Promise((r) => setTimeout(r, 1500));
 const whoami = ({ viewer }: { viewer: Viewer }) => `${viewer.userId}@${viewer.tenantId}:${viewer.book.join(',')}`;
 
 let subgraph: FakeSubgraph;
