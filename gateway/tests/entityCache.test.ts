@@ -37,6 +37,10 @@ const SALES_SDL = /* GraphQL */ `
     id: ID!
     stage: String
     seenBy: String
+    contacts: [Contact!]!
+  }
+  type Contact {
+    email: String!
   }
 `;
 const QUERY = '{ customers { id name stage seenBy } }';
@@ -175,7 +179,12 @@ beforeAll(async () => {
             await parked.release;
           }
           if (failing.has(ref.id)) throw new Error('sales store unavailable');
-          return { id: ref.id, stage, seenBy: `${viewer.tenantId}:${viewer.roles.join('+')}:${viewer.book.join(',')}` };
+          return {
+            id: ref.id,
+            stage,
+            contacts: [{ email: `${ref.id}@example.com` }],
+            seenBy: `${viewer.tenantId}:${viewer.roles.join('+')}:${viewer.book.join(',')}`,
+          };
         },
       },
     },
@@ -294,6 +303,18 @@ describe('entity cache, in memory', () => {
     expect(rows.map((r) => r.seenBy)).toEqual(['acme:sales_rep:u2', 'acme:sales_rep:u2']);
     expect(await callsDuring(sales, async () => void ({ rows } = await read(gateway, rep1Again)))).toBe(0);
     expect(rows.map((r) => r.seenBy)).toEqual(['acme:sales_rep:u1', 'acme:sales_rep:u1']);
+  });
+
+  it('a selection reading PII (Contact.email) is cached per user: the subgraphs audit each reader', async () => {
+    const query = '{ customers { id contacts { email } } }';
+    const [u1, u9] = await Promise.all([
+      token({ user: 'p1', roles: ['cs_manager'], book: ['p1'] }),
+      token({ user: 'p9', roles: ['cs_manager'], book: ['p1'] }),
+    ]);
+    await post(gateway.url, { query }, u1);
+    expect(await callsDuring(sales, () => post(gateway.url, { query }, u1))).toBe(0);
+    expect(await callsDuring(sales, () => post(gateway.url, { query }, u9))).toBe(1);
+    expect(sales.viewers.at(-1)?.userId).toBe('p9');
   });
 
   it('never caches an error: the next read asks the subgraph again', async () => {
