@@ -191,7 +191,10 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
       if (head === '_entities' && typeof index === 'number') erred.add(index);
       else unplaced = true;
     }
-    if (!unplaced) fetched.forEach((entity, j) => erred.has(j) || lookup.store(misses[j]!, entity));
+    if (!unplaced)
+      misses.forEach((i, j) => {
+        if (!erred.has(j)) lookup.store(i, fetched[j]);
+      });
     const merged: unknown[] = representations.map((_, i) => lookup.hits.get(i));
     misses.forEach((i, j) => (merged[i] = fetched[j]));
     return {

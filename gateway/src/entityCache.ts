@@ -255,7 +255,10 @@ export function createEntityCache(options: EntityCacheOptions): EntityCache {
   let shapesOf: GraphQLSchema | undefined;
   const shapeOf = (query: string): FetchShape => {
     const schema = options.schema();
-    if (schema !== shapesOf) (shapes.clear(), (shapesOf = schema));
+    if (schema !== shapesOf) {
+      shapes.clear();
+      shapesOf = schema;
+    }
     let shape = shapes.get(query);
     if (!shape) {
       let document: DocumentNode | undefined;
@@ -267,7 +270,8 @@ export function createEntityCache(options: EntityCacheOptions): EntityCache {
       const cacheable = document !== undefined && isEntitiesOnly(document);
       shape = {
         cacheable,
-        readsPii: !cacheable || !schema || selectsPii(schema, (classification ??= hubClassification()), document!),
+        readsPii:
+          !document || !cacheable || !schema || selectsPii(schema, (classification ??= hubClassification()), document),
       };
       if (shapes.size >= 10_000) shapes.clear();
       shapes.set(query, shape);

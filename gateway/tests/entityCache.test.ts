@@ -73,12 +73,16 @@ async function startTcpProxy(target: URL): Promise<TcpProxy> {
     new Promise<void>((resolve) => {
       server = createServer((client) => {
         const upstream = connect(Number(target.port), target.hostname);
-        for (const s of [client, upstream])
-          (sockets.add(s), s.on('close', () => sockets.delete(s)), s.on('error', () => undefined));
+        for (const s of [client, upstream]) {
+          sockets.add(s);
+          s.on('close', () => sockets.delete(s));
+          s.on('error', () => undefined);
+        }
         client.pipe(upstream).pipe(client);
       });
-      server.listen(port, '127.0.0.1', () => {
-        port = (server!.address() as { port: number }).port;
+      const listening = server;
+      listening.listen(port, '127.0.0.1', () => {
+        port = (listening.address() as { port: number }).port;
         resolve();
       });
     });
@@ -120,6 +124,9 @@ async function counter(
     .reduce((sum, v) => sum + v.value, 0);
 }
 
+/** Whether `gateway`'s entity cache answers lookups now (false when it has none). */
+const serving = (gateway: RunningGateway) => gateway.hub.entityCache?.serving() ?? false;
+
 async function until(what: string, check: () => boolean | Promise<boolean>, ms = 15_000): Promise<void> {
   const deadline = Date.now() + ms;
   while (!(await check())) {
@@ -134,7 +141,9 @@ async function change(on: RunningGateway[], tenant: string, id: string | null, s
   const before = await Promise.all(on.map((g) => counter(g, 'entityCacheInvalidations')));
   await publish(tenant, id);
   await until('the invalidation', async () =>
-    (await Promise.all(on.map((g) => counter(g, 'entityCacheInvalidations')))).every((n, i) => n > before[i]!),
+    (await Promise.all(on.map((g) => counter(g, 'entityCacheInvalidations')))).every(
+      (n, i) => n > (before[i] ?? Infinity),
+    ),
   );
 }
 
@@ -149,7 +158,7 @@ async function gatewayWith(overrides: Partial<GatewayConfig> = {}, natsUrl = NAT
     }),
   );
   gateways.push(gateway);
-  if (gateway.hub.entityCache) await until('the cache to serve', () => gateway.hub.entityCache!.serving());
+  if (gateway.hub.entityCache) await until('the cache to serve', () => serving(gateway));
   return gateway;
 }
 
@@ -349,7 +358,7 @@ describe('entity cache while the bus connection is down', () => {
     expect(await callsDuring(sales, () => read(gateway, t))).toBe(0);
 
     await natsProxy.cut();
-    await until('the cache to stop serving', () => !gateway.hub.entityCache!.serving());
+    await until('the cache to stop serving', () => !serving(gateway));
     // Committed while this gateway cannot see the bus.
     stages.set('acme:c1', 'v2');
     await publish('acme', 'c1');
@@ -358,7 +367,7 @@ describe('entity cache while the bus connection is down', () => {
     expect(answer?.rows.find((r) => r.id === 'c1')?.stage).toBe('v2');
 
     await natsProxy.restore();
-    await until('the cache to serve again', () => gateway.hub.entityCache!.serving(), 30_000);
+    await until('the cache to serve again', () => serving(gateway), 30_000);
     expect((await read(gateway, t)).rows.find((r) => r.id === 'c1')?.stage).toBe('v2');
     expect(await callsDuring(sales, () => read(gateway, t))).toBe(0);
   }, 90_000);
@@ -370,7 +379,7 @@ describe('entity cache and APQ in Redis (REDIS_URL), shared by two gateways', ()
   beforeAll(async () => {
     a = await gatewayWith({ redisUrl: REDIS });
     b = await gatewayWith({ redisUrl: REDIS });
-    await until('both to serve', () => a.hub.entityCache!.serving() && b.hub.entityCache!.serving());
+    await until('both to serve', () => serving(a) && serving(b));
   });
 
   it('an entry stored through one gateway serves the other; an event is seen by both', async () => {

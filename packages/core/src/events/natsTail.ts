@@ -65,7 +65,10 @@ export async function createNatsStreamPager(options: {
     for await (const status of nc.status()) {
       if (status.type === 'disconnect') {
         disconnected = true;
-        for (const tail of tails.values()) (tail.stop(), tail.wake?.());
+        for (const tail of tails.values()) {
+          tail.stop();
+          tail.wake?.();
+        }
         tails.clear();
       } else if (status.type === 'reconnect') disconnected = false;
     }
