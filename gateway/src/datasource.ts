@@ -156,7 +156,15 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     if (!isIncomingOperation(options)) return super.process(options);
     const viewer = options.context.viewer;
     const { query, variables } = options.request;
-    if (this.entityCache && viewer && query !== undefined && variables && 'representations' in variables) {
+    if (
+      this.entityCache &&
+      viewer &&
+      query !== undefined &&
+      variables &&
+      'representations' in variables &&
+      // A mutation's own follow-up fetches read what it has just written, before its event is back.
+      options.incomingRequestContext.operation?.operation !== 'mutation'
+    ) {
       const lookup = await this.entityCache.lookup(this.name, query, variables, viewer);
       if (lookup) return this.throughCache(options, lookup);
     }

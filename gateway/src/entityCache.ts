@@ -25,6 +25,9 @@
  * when it first catches up, since events committed before it started are in no replica's future.
  * `maxAgeSeconds` is a backstop (memory, and fields computed from the clock), not the mechanism.
  *
+ * Not cached: partner viewers (their grant lives in the subgraphs' replicas, and its changes are no
+ * customer's events) and the fetches of a mutation (they read its own write before its event).
+ *
  * Errors are never cached, nor anything of a response with an error it does not place on one
  * representation; `null` entities are cached like any answer (their meaning is the scope's).
  */
@@ -284,6 +287,9 @@ export function createEntityCache(options: EntityCacheOptions): EntityCache {
     async lookup(subgraph, query, variables, viewer) {
       const { representations, ...rest } = variables;
       const tenant = viewer.tenantId;
+      // A partner's grant (its customers and fields) is read from each subgraph's replica, not
+      // carried by the viewer, and a change of it is no change event of a customer: never cached.
+      if (viewer.grantId !== undefined) return undefined;
       if (tenant === null || !Array.isArray(representations) || representations.length === 0) return undefined;
       const customers: string[] = [];
       for (const r of representations as unknown[]) {
