@@ -49,6 +49,7 @@ export function median(values: readonly number[]): number {
 
 const LABELS: Record<string, string> = {
   hub: 'hub gateway',
+  'hub-nocache': 'hub gateway, entity cache off',
   apollo: 'Apollo Gateway 2.14',
   hive: 'Hive Gateway (JS planner)',
   'hive-rust': 'Hive + Rust planner',

@@ -16,7 +16,8 @@
  * makes to another count too).
  *
  * Options: BENCH_SECONDS per measurement (default 5), BENCH_ROUNDS (default 2),
- * BENCH_CONNECTIONS (default 16), BENCH_DISTINCT customers drawn from (default 200).
+ * BENCH_CONNECTIONS (default 16), BENCH_DISTINCT customers drawn from (default 200), BENCH_TARGETS
+ * (comma-separated subset of ALL_TARGETS; `hub,hub-nocache` compares the entity cache on and off).
  * The full run of the README: BENCH_SECONDS=20 BENCH_ROUNDS=3.
  * Last line: `bench:gateway distinct=<hub/apollo RPS, distinct mix> identical=<hub/hive-rust RPS,
  * the lower of the two identical workloads> floor_p99=<hub p99 / floor p99, distinct mix>`.
@@ -44,8 +45,16 @@ const config = read.done({
   distinct: read.int('BENCH_DISTINCT', 200, { min: 10 }),
 });
 
-export const TARGETS = ['hub', 'apollo', 'hive', 'hive-rust', 'floor'] as const;
-export type Target = (typeof TARGETS)[number];
+export const ALL_TARGETS = ['hub', 'hub-nocache', 'apollo', 'hive', 'hive-rust', 'floor'] as const;
+export type Target = (typeof ALL_TARGETS)[number];
+/** `BENCH_TARGETS` (comma-separated) measures only these, e.g. `hub,hub-nocache` (cache on vs off). */
+const TARGETS: readonly Target[] = (() => {
+  const wanted = process.env['BENCH_TARGETS']?.split(',').map((t) => t.trim());
+  if (!wanted) return ALL_TARGETS;
+  const unknown = wanted.filter((t) => !(ALL_TARGETS as readonly string[]).includes(t));
+  if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown ${unknown.join(', ')} (${ALL_TARGETS.join(', ')})`);
+  return ALL_TARGETS.filter((t) => wanted.includes(t));
+})();
 
 let hub: Hub | undefined;
 const started: ServiceProcess[] = [];
@@ -124,16 +133,22 @@ try {
   );
   const supergraphPath = path.join(running.logDir, 'supergraph.graphql');
   const bodies = distinctBodies(workloads);
-  console.log(`Recording the floor: ${String(bodies.length)} distinct requests through Apollo Gateway…`);
-  const planPath = await recordFloor(running, bodies, headers);
+  if (TARGETS.includes('floor'))
+    console.log(`Recording the floor: ${String(bodies.length)} distinct requests through Apollo Gateway…`);
+  const planPath = TARGETS.includes('floor') ? await recordFloor(running, bodies, headers) : '';
 
-  const processes: Record<Target, ServiceProcess> = {
-    hub: running.gateway,
-    apollo: await spawnPeer(running, 'apollo', supergraphPath),
-    hive: await spawnPeer(running, 'hive', supergraphPath),
-    'hive-rust': await spawnPeer(running, 'hive-rust', supergraphPath),
-    floor: await spawnPeer(running, 'floor', supergraphPath, { BENCH_FLOOR_PLAN: planPath }),
+  const hubGateway = running.gateway;
+  const spawn: Record<Target, () => Promise<ServiceProcess>> = {
+    hub: async () => hubGateway,
+    // The same gateway with its entity cache off (HUB_ENTITY_CACHE=false), beside the default.
+    'hub-nocache': () => running.startGateway({ HUB_ENTITY_CACHE: 'false' }),
+    apollo: () => spawnPeer(running, 'apollo', supergraphPath),
+    hive: () => spawnPeer(running, 'hive', supergraphPath),
+    'hive-rust': () => spawnPeer(running, 'hive-rust', supergraphPath),
+    floor: () => spawnPeer(running, 'floor', supergraphPath, { BENCH_FLOOR_PLAN: planPath }),
   };
+  const processes = {} as Record<Target, ServiceProcess>;
+  for (const target of TARGETS) processes[target] = await spawn[target]();
   console.log(`${String(Math.round((Date.now() - t0) / 1000))} s: hub started, floor recorded, peers running`);
   const engines = TARGETS.filter((t) => t !== 'floor');
   printChecks(await checkEngines(Object.fromEntries(engines.map((t) => [t, processes[t].url])), workloads, headers));

@@ -1,3 +1,5 @@
+import type { Redis } from 'ioredis';
+
 /**
  * A bounded in-memory LRU with optional per-entry ttl (seconds), in Apollo's `KeyValueCache` shape.
  * It holds the automatic persisted queries (strings) — a shared cache (Redis) replaces it when the
@@ -38,5 +40,36 @@ export class BoundedLruCache<V = string> {
 
   async delete(key: string): Promise<boolean> {
     return this.entries.delete(key);
+  }
+}
+
+/**
+ * Apollo's `KeyValueCache` over the gateway's Redis connection (redis.ts), for the automatic
+ * persisted queries of several replicas: a query registered through one is found by every other.
+ * A few lines over the client the gateway already holds, rather than Keyv and its adapter on a
+ * second connection. Redis away: a lookup misses (the client sends the query again, as for an
+ * evicted entry) and a registration is lost, never an error of the request.
+ */
+export class RedisKeyValueCache {
+  constructor(
+    private readonly client: Redis,
+    private readonly prefix: string,
+  ) {}
+
+  async get(key: string): Promise<string | undefined> {
+    return (await this.client.get(this.prefix + key).catch(() => null)) ?? undefined;
+  }
+
+  async set(key: string, value: string, options?: { ttl?: number | null }): Promise<void> {
+    const ttl = options?.ttl;
+    await (
+      typeof ttl === 'number' && ttl > 0
+        ? this.client.set(this.prefix + key, value, 'EX', Math.ceil(ttl))
+        : this.client.set(this.prefix + key, value)
+    ).catch(() => undefined);
+  }
+
+  async delete(key: string): Promise<boolean> {
+    return (await this.client.del(this.prefix + key).catch(() => 0)) > 0;
   }
 }

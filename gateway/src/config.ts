@@ -118,8 +118,15 @@ export interface GatewayConfig {
    * datasource.ts); never across viewers. @default true
    */
   readonly deduplicateFetches: boolean;
-  /** Shares rate-limit budgets between replicas; unset keeps them in process memory. */
+  /** Entity cache of `_entities` fetches, invalidated by change events (entityCache.ts). */
+  readonly entityCache: EntityCacheConfig;
+  /**
+   * Shares rate-limit budgets, automatic persisted queries and the entity cache between replicas
+   * (one connection, redis.ts); unset keeps them in process memory.
+   */
   readonly redisUrl: string | undefined;
+  /** Prefix of the APQ and entity-cache keys in Redis (`HUB_REDIS_PREFIX`). @default hub */
+  readonly redisPrefix: string;
   /** Prefix of the rate-limit keys in Redis. */
   readonly rateLimitPrefix: string;
   readonly resilience: SubgraphResilienceConfig;
@@ -130,6 +137,15 @@ export interface GatewayConfig {
   readonly ui: UiConfig;
   /** OpenTelemetry traces (`OTEL_EXPORTER_OTLP_ENDPOINT`, packages/core/src/tracing.ts): off unless set. */
   readonly tracing: TracingConfig;
+}
+
+export interface EntityCacheConfig {
+  /** `HUB_ENTITY_CACHE`. @default true */
+  readonly enabled: boolean;
+  /** Entries in process memory without Redis (`HUB_ENTITY_CACHE_SIZE`). @default 50000 */
+  readonly maxEntries: number;
+  /** Backstop age of an entry, events or not (`HUB_ENTITY_CACHE_MAX_AGE`). @default 3600 */
+  readonly maxAgeSeconds: number;
 }
 
 export interface UiConfig {
@@ -268,7 +284,13 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
     },
     costDefaultListSize: env.int('HUB_COST_LIST_SIZE', 10, { min: 1 }),
     deduplicateFetches: env.bool('HUB_SUBGRAPH_DEDUP', true),
+    entityCache: {
+      enabled: env.bool('HUB_ENTITY_CACHE', true),
+      maxEntries: env.int('HUB_ENTITY_CACHE_SIZE', 50_000, { min: 1 }),
+      maxAgeSeconds: readDurationSeconds(env, 'HUB_ENTITY_CACHE_MAX_AGE', 3600),
+    },
     redisUrl: env.optional('REDIS_URL'),
+    redisPrefix: env.string('HUB_REDIS_PREFIX', 'hub'),
     rateLimitPrefix: env.string('HUB_RATE_LIMIT_PREFIX', 'hub:ratelimit'),
     resilience: {
       timeoutMs: env.int('SUBGRAPH_TIMEOUT_MS', 5000, { min: 1 }),

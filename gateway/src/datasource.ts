@@ -9,6 +9,7 @@ import { activeSpan, injectTraceContext, inSpan } from '@hub/core/tracing';
 import { SpanKind, SpanStatusCode } from '@opentelemetry/api';
 import { REQUEST_ID_HEADER, VIEWER_HEADER, systemViewer, type Viewer, type ViewerSigner } from '@hub/core/viewer';
 import type { GatewayContext } from './context.js';
+import type { EntityCache, EntityLookup } from './entityCache.js';
 import type { Logger } from './logger.js';
 import type { SubgraphFetcher } from './fetcher.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -85,6 +86,15 @@ export interface HubDataSourceOptions {
   readonly exposeDetails?: boolean;
   /** Identical query fetches of one viewer in flight share one call (`HUB_SUBGRAPH_DEDUP`). @default false */
   readonly deduplicate?: boolean;
+  /** Customer `_entities` fetches answered from it where it can (`HUB_ENTITY_CACHE`, entityCache.ts). */
+  readonly entityCache?: EntityCache | undefined;
+}
+
+/** Moves an error's `["_entities", j, …]` to the `j`-th miss's place in the whole fetch. */
+function remapEntityError(error: GraphQLFormattedError, misses: readonly number[]): GraphQLFormattedError {
+  const [head, index, ...rest] = error.path ?? [];
+  if (head !== '_entities' || typeof index !== 'number' || misses[index] === undefined) return error;
+  return { ...error, path: ['_entities', misses[index], ...rest] };
 }
 
 /**
@@ -117,6 +127,7 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   private readonly subgraphFetcher: SubgraphFetcher | undefined;
   private readonly policy: SubgraphPolicy | undefined;
   private readonly deduplicate: boolean;
+  private readonly entityCache: EntityCache | undefined;
   private readonly inflight = new Map<string, { answer: Promise<ProcessResult>; followers: number }>();
 
   constructor(options: HubDataSourceOptions) {
@@ -129,6 +140,7 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
     this.metrics = options.metrics;
     this.exposeDetails = options.exposeDetails ?? false;
     this.deduplicate = options.deduplicate ?? false;
+    this.entityCache = options.entityCache;
   }
 
   override async willSendRequest(options: ProcessOptions): Promise<void> {
@@ -146,6 +158,66 @@ export class HubDataSource extends RemoteGraphQLDataSource<GatewayContext> {
   override async process(options: ProcessOptions): Promise<ProcessResult> {
     // Composition-time failures must reach IntrospectAndCompose untouched so start-up fails loudly.
     if (!isIncomingOperation(options)) return super.process(options);
+    const viewer = options.context.viewer;
+    const { query, variables } = options.request;
+    if (
+      this.entityCache &&
+      viewer &&
+      query !== undefined &&
+      variables &&
+      'representations' in variables &&
+      // A mutation's own follow-up fetches read what it has just written, before its event is back.
+      options.incomingRequestContext.operation?.operation !== 'mutation'
+    ) {
+      const lookup = await this.entityCache.lookup(this.name, query, variables, viewer);
+      if (lookup) return this.throughCache(options, lookup);
+    }
+    return this.shared(options);
+  }
+
+  /**
+   * Hits from the cache, the misses in one fetch (in their order), merged back in the order of the
+   * representations. Only entities whose fetch placed no error on them are stored, and nothing of a
+   * response with an error that names no representation.
+   */
+  private async throughCache(options: IncomingOperation, lookup: EntityLookup): Promise<ProcessResult> {
+    const representations = options.request.variables?.['representations'] as unknown[];
+    const misses = representations.flatMap((_, i) => (lookup.hits.has(i) ? [] : [i]));
+    if (misses.length === 0) return { data: { _entities: representations.map((_, i) => lookup.hits.get(i)) } };
+    const request = {
+      ...options.request,
+      variables: { ...options.request.variables, representations: misses.map((i) => representations[i]) },
+    };
+    const response = await this.shared({ ...options, request });
+    const fetched = (response.data as { _entities?: unknown } | null | undefined)?._entities;
+    if (!Array.isArray(fetched) || fetched.length !== misses.length) {
+      // The subgraph failed the whole fetch (unavailable, refused): as without the cache.
+      return lookup.hits.size === 0
+        ? response
+        : { ...response, errors: response.errors?.map((e) => remapEntityError(e, misses)) };
+    }
+    const erred = new Set<number>();
+    let unplaced = false;
+    for (const error of response.errors ?? []) {
+      const [head, index] = error.path ?? [];
+      if (head === '_entities' && typeof index === 'number') erred.add(index);
+      else unplaced = true;
+    }
+    if (!unplaced)
+      misses.forEach((i, j) => {
+        if (!erred.has(j)) lookup.store(i, fetched[j]);
+      });
+    const merged: unknown[] = representations.map((_, i) => lookup.hits.get(i));
+    misses.forEach((i, j) => (merged[i] = fetched[j]));
+    return {
+      ...response,
+      data: { ...response.data, _entities: merged },
+      ...(response.errors ? { errors: response.errors.map((e) => remapEntityError(e, misses)) } : {}),
+    };
+  }
+
+  /** One fetch, shared with identical ones of the same viewer in flight when deduplicating. */
+  private async shared(options: IncomingOperation): Promise<ProcessResult> {
     const viewer = options.context.viewer;
     if (
       !this.deduplicate ||

@@ -18,6 +18,10 @@ export interface GatewayMetrics extends ProcessMetrics {
   readonly liveSubscriptions: Gauge<'field'>;
   readonly liveQueries: Histogram;
   readonly subgraphDeduplicated: Counter<'subgraph'>;
+  /** Entity cache (entityCache.ts): representations answered from it, fetched, or passed by while it is not serving. */
+  readonly entityCacheLookups: Counter<'subgraph' | 'outcome'>;
+  /** Change events applied to the entity cache, by what they drop (one customer, or a whole tenant). */
+  readonly entityCacheInvalidations: Counter<'scope'>;
   /** Commit of the event -> its payload handed to the subscriber's socket. */
   readonly liveDeliveryLag: Histogram<'field'>;
 }
@@ -67,6 +71,18 @@ export function createGatewayMetrics(): GatewayMetrics {
       name: 'hub_subgraph_fetches_deduplicated_total',
       help: 'Subgraph fetches answered by an identical fetch of the same viewer already in flight',
       labelNames: ['subgraph'] as const,
+      registers: [metrics.registry],
+    }),
+    entityCacheLookups: new Counter({
+      name: 'hub_gateway_entity_cache_lookups_total',
+      help: 'Customer representations of _entities fetches: hit (answered from the entity cache), miss (fetched), bypass (cache not serving)',
+      labelNames: ['subgraph', 'outcome'] as const,
+      registers: [metrics.registry],
+    }),
+    entityCacheInvalidations: new Counter({
+      name: 'hub_gateway_entity_cache_invalidations_total',
+      help: 'Change events that invalidated entity cache entries, by scope (customer, or tenant for events naming none)',
+      labelNames: ['scope'] as const,
       registers: [metrics.registry],
     }),
     liveQueries: new Histogram({

@@ -9,13 +9,13 @@
  * every viewer bounded — by N replicas × the budget in the worst case — while Redis is away. The
  * client does not queue commands while disconnected, so the fallback is immediate, not a timeout.
  */
-import { Redis } from 'ioredis';
 import { RateLimiterMemory, RateLimiterRedis, RateLimiterRes, type RateLimiterAbstract } from 'rate-limiter-flexible';
 import type { Logger } from './logger.js';
+import type { SharedRedis } from './redis.js';
 
 export interface RateLimiterOptions {
-  /** Shared store; undefined keeps budgets in this process. */
-  redisUrl: string | undefined;
+  /** Shared store (the gateway's one connection, redis.ts); undefined keeps budgets in this process. */
+  redis: SharedRedis | undefined;
   /** Prefix of every Redis key, so several hubs (or test runs) can share one Redis. */
   keyPrefix: string;
   windowSeconds: number;
@@ -27,22 +27,15 @@ export type Consumed = { readonly ok: true } | { readonly ok: false; readonly re
 export interface RateLimiter {
   /** Takes `points` from `key`'s budget `budget` (of `limit` points per window). */
   consume(budget: string, key: string, points: number, limit: number): Promise<Consumed>;
+  /** The Redis connection is the gateway's (redis.ts), closed by its owner. */
   close(): Promise<void>;
 }
 
 export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
-  const redis =
-    options.redisUrl === undefined
-      ? undefined
-      : new Redis(options.redisUrl, { enableOfflineQueue: false, maxRetriesPerRequest: 1, lazyConnect: false });
-  let redisDown = false;
-  redis?.on('error', (error: Error) => {
-    if (!redisDown) options.log.warn({ err: error.message }, 'rate limits: Redis unreachable, budgets per replica');
-    redisDown = true;
-  });
-  redis?.on('ready', () => {
-    if (redisDown) options.log.info('rate limits: Redis reachable again, budgets shared');
-    redisDown = false;
+  const redis = options.redis?.client;
+  options.redis?.onChange((ready) => {
+    if (ready) options.log.info('rate limits: Redis reachable again, budgets shared');
+    else options.log.warn('rate limits: Redis unreachable, budgets per replica');
   });
 
   // One limiter per budget and limit: a limit changed by configuration starts a fresh budget.
@@ -78,8 +71,6 @@ export function createRateLimiter(options: RateLimiterOptions): RateLimiter {
         throw rejection;
       }
     },
-    async close() {
-      if (redis !== undefined) redis.disconnect();
-    },
+    async close() {},
   };
 }

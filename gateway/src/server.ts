@@ -16,7 +16,9 @@ import { createViewerSigner, hasRole } from '@hub/core/viewer';
 import { serverSpans, startTracing, tracingPlugin } from '@hub/core/tracing';
 import { createApiKeyAuthenticator } from './apiKeys.js';
 import { createAuthenticator } from './auth.js';
-import { BoundedLruCache } from './apqCache.js';
+import { BoundedLruCache, RedisKeyValueCache } from './apqCache.js';
+import { createEntityCache, type EntityCache } from './entityCache.js';
+import { createSharedRedis, type SharedRedis } from './redis.js';
 import type { GatewayConfig, SubgraphEndpoint } from './config.js';
 import type { GatewayContext } from './context.js';
 import { HubDataSource } from './datasource.js';
@@ -61,7 +63,11 @@ export interface HubGateway {
   readonly logger: Logger;
   /** The loaded supergraph's API schema and cost model (demand control, input checks). */
   readonly loaded: () => { readonly apiSchema: GraphQLSchema; readonly costModel: CostModel } | undefined;
-  readonly apqCache: BoundedLruCache;
+  readonly apqCache: BoundedLruCache | RedisKeyValueCache;
+  /** `REDIS_URL`'s one connection (rate limits, APQ, entity cache); closed when the gateway stops. */
+  readonly redis: SharedRedis | undefined;
+  /** Undefined with `HUB_ENTITY_CACHE=false`; it serves once it follows the change events (startGateway). */
+  readonly entityCache: EntityCache | undefined;
   /** Where each subgraph is called: an explicit `SUBGRAPH_<NAME>_URL`, else the supergraph file's URL. */
   readonly subgraphs: readonly SubgraphEndpoint[];
   /** The pooled HTTP client of every subgraph call; closed when the gateway stops. */
@@ -110,6 +116,18 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const subgraphs = resolveSubgraphs(config, supergraphSdl);
   const fetcher = createSubgraphFetcher();
   const resilience = createSubgraphResilience(config.resilience, { metrics, log: logger });
+  const redis = config.redisUrl === undefined ? undefined : createSharedRedis(config.redisUrl, logger);
+  let loaded: { apiSchema: GraphQLSchema; costModel: CostModel } | undefined;
+  const entityCache = config.entityCache.enabled
+    ? createEntityCache({
+        ...config.entityCache,
+        redis,
+        keyPrefix: config.redisPrefix,
+        schema: () => loaded?.apiSchema,
+        metrics,
+        log: logger,
+      })
+    : undefined;
 
   // `url` is the supergraph file's routing URL (or the introspected one); only an explicit variable wins.
   const buildService = ({ name, url }: ServiceEndpointDefinition) =>
@@ -123,6 +141,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
       policy: resilience.forSubgraph(name),
       exposeDetails: development,
       deduplicate: config.deduplicateFetches,
+      entityCache,
     });
 
   const gateway = new ApolloGateway({
@@ -137,12 +156,14 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     logger: logger.child({ component: 'apollo-gateway' }),
   });
   let supergraphLoaded = false;
-  let loaded: { apiSchema: GraphQLSchema; costModel: CostModel } | undefined;
   gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
     supergraphLoaded = true;
     loaded = { apiSchema, costModel: createCostModel(coreSupergraphSdl, config.costDefaultListSize) };
   });
-  const apqCache = new BoundedLruCache(config.apqCacheSize);
+  // Shared by the replicas with Redis: a query registered on one is known to all.
+  const apqCache = redis
+    ? new RedisKeyValueCache(redis.client, `${config.redisPrefix}:apq:`)
+    : new BoundedLruCache(config.apqCacheSize);
 
   const app = express();
   app.disable('x-powered-by');
@@ -205,6 +226,8 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     logger,
     loaded: () => loaded,
     apqCache,
+    redis,
+    entityCache,
     subgraphs,
     fetcher,
     readiness,
@@ -244,7 +267,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     apiKey: createApiKeyAuthenticator({ customers }),
   };
   const limiter = createRateLimiter({
-    redisUrl: config.redisUrl,
+    redis: hub.redis,
     keyPrefix: config.rateLimitPrefix,
     windowSeconds: config.limits.windowSeconds,
     log: logger,
@@ -272,6 +295,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     },
     safelists,
   );
+  const events = live.events();
+  if (hub.entityCache && events) hub.entityCache.follow(events);
 
   app.use(
     GRAPHQL_PATH,
@@ -338,6 +363,7 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     await live.close();
     await apollo.stop();
     await limiter.close();
+    hub.redis?.close();
     throw error;
   }
   const { port } = httpServer.address() as AddressInfo;
@@ -363,6 +389,8 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
       await live.close();
       await apollo.stop();
       await limiter.close();
+      hub.entityCache?.close();
+      hub.redis?.close();
       await hub.fetcher.close();
       await tracing.shutdown();
     },

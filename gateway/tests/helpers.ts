@@ -164,6 +164,9 @@ export function testConfig(
     subgraphUrlOverrides: Object.fromEntries(subgraphs.map(({ name, url }) => [name, url])),
     subgraphWaitMs: 5000,
     logLevel: 'silent',
+    // Fake subgraphs carry no change events (no `_events` to tail): the entity cache would never
+    // serve, and its tails would add calls to the subgraphs the tests count. Its own tests turn it on.
+    entityCache: { ...loadGatewayConfig({ NODE_ENV: 'test' }).entityCache, enabled: false },
     ...overrides,
   };
 }

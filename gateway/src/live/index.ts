@@ -90,6 +90,8 @@ export function createLive(options: LiveOptions) {
 
   return {
     schema: () => schema,
+    /** The tails of every domain's stream (after `attach`); the entity cache follows them too. */
+    events: () => source,
     /** Starts tailing the streams and serves graphql-ws on `path` of `httpServer`. */
     attach(httpServer: Server, path: string, identify: IdentifyOptions, safelists: Safelists) {
       // Only the streams of subgraphs this gateway routes to (a partial graph in tests has fewer).

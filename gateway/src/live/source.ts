@@ -31,6 +31,15 @@ export interface EventSource {
   positions(): StreamVector;
   /** Called synchronously, in stream order, for every event a tail reads. Returns the unsubscribe. */
   listen(listener: EventListener): () => void;
+  /**
+   * Every tail is caught up: its last read succeeded and reached the stream's head (fewer events
+   * than a page), every event before it handed to the listeners. False from the start until then,
+   * and again from a failed read until its retry catches up from the same position. The entity
+   * cache serves only while this holds (entityCache.ts): an event it has not seen may be committed.
+   */
+  caughtUp(): boolean;
+  /** Called on every change of `caughtUp()`; starts the tails, like `listen`. Returns the unsubscribe. */
+  onCaughtUp(listener: (caughtUp: boolean) => void): () => void;
   /** Up to `limit` events of `domain` after `after`, in order (resume). */
   read(domain: Domain, after: string, limit: number): Promise<EventEnvelope[]>;
   close(): Promise<void>;
@@ -64,6 +73,15 @@ export function natsPager(pager: () => Promise<NatsStreamPager>): StreamPager {
 }
 
 const PAGE = 500;
+
+/** Cursors of both buses are sequence numbers (outbox seq, JetStream sequence). */
+function atOrPast(position: string, head: string): boolean {
+  try {
+    return BigInt(position) >= BigInt(head);
+  } catch {
+    return false;
+  }
+}
 const WAIT_MS = 20_000;
 
 export function createEventSource(options: {
@@ -74,7 +92,21 @@ export function createEventSource(options: {
   const { pager, log } = options;
   const domains = options.domains ?? DOMAINS;
   const listeners = new Set<EventListener>();
+  const healthListeners = new Set<(caughtUp: boolean) => void>();
   const positions: StreamVector = {};
+  const behind = new Set<Domain>(domains);
+  let wasCaughtUp = false;
+  // Taking the head, or finding it where the tail stands after a failure, is caught up at once
+  // (on a quiet stream the next page would only return after its long poll's wait).
+  const caughtUp = (domain: Domain) => {
+    if (behind.delete(domain)) report();
+  };
+  const report = () => {
+    const now = behind.size === 0;
+    if (now === wasCaughtUp) return;
+    wasCaughtUp = now;
+    for (const listener of healthListeners) listener(now);
+  };
   const closing = new AbortController();
   const sleep = (ms: number) =>
     new Promise<void>((resolve) => {
@@ -87,7 +119,11 @@ export function createEventSource(options: {
     for (;;) {
       if (closing.signal.aborted) return;
       try {
-        const after = positions[domain] ?? (positions[domain] = await pager.head(domain));
+        let after = positions[domain];
+        if (after === undefined) {
+          after = positions[domain] = await pager.head(domain);
+          caughtUp(domain);
+        } else if (behind.has(domain) && atOrPast(after, await pager.head(domain))) caughtUp(domain);
         const page = await pager.page(domain, after, PAGE, WAIT_MS, closing.signal);
         for (const event of page.events) {
           positions[domain] = event.cursor;
@@ -95,8 +131,11 @@ export function createEventSource(options: {
         }
         positions[domain] = page.position;
         failures = 0;
+        if (page.events.length < PAGE) caughtUp(domain);
       } catch (error) {
         if (closing.signal.aborted) return;
+        behind.add(domain);
+        report();
         failures++;
         log.warn({ domain, err: error, failures }, 'live: reading the event stream failed; retrying');
         await sleep(Math.min(10_000, 250 * 2 ** Math.min(failures, 6)));
@@ -127,11 +166,19 @@ export function createEventSource(options: {
       listeners.add(listener);
       return () => listeners.delete(listener);
     },
+    caughtUp: () => behind.size === 0,
+    onCaughtUp(listener) {
+      start();
+      healthListeners.add(listener);
+      return () => healthListeners.delete(listener);
+    },
     async read(domain, after, limit) {
       return (await pager.page(domain, after, limit, 0, closing.signal)).events;
     },
     async close() {
       closing.abort();
+      domains.forEach((d) => behind.add(d));
+      report();
       await Promise.allSettled(started?.tails ?? []);
     },
   };

@@ -12,6 +12,9 @@
  *   that does not continue from the previous one (a restart from another position) re-creates the
  *   consumer there.
  * - `page(after, limit, 0)`: a one-shot read up to the stream's last sequence at the time (resume).
+ * - While the connection is down every page fails (a waiting one at once) and the tails are dropped,
+ *   so a reader knows it may be missing events (the gateway's entity cache stops serving) and its
+ *   retry re-creates the consumer at its own position once the client has reconnected.
  */
 import { connect } from '@nats-io/transport-node';
 import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
@@ -57,6 +60,22 @@ export async function createNatsStreamPager(options: {
   const jsm = await jetstreamManager(nc);
   const streamName = (domain: Domain) => `${prefix}_${domain.toUpperCase()}`;
   const tails = new Map<Domain, Tail>();
+  let disconnected = false;
+  void (async () => {
+    for await (const status of nc.status()) {
+      if (status.type === 'disconnect') {
+        disconnected = true;
+        for (const tail of tails.values()) {
+          tail.stop();
+          tail.wake?.();
+        }
+        tails.clear();
+      } else if (status.type === 'reconnect') disconnected = false;
+    }
+  })().catch(() => undefined);
+  const connected = () => {
+    if (disconnected) throw new Error('NATS connection lost; reconnecting');
+  };
 
   const lastSeq = async (domain: Domain): Promise<number> => {
     try {
@@ -101,6 +120,7 @@ export async function createNatsStreamPager(options: {
     head: async (domain) => String(await lastSeq(domain)),
     async page(domain, afterCursor, limit, waitMs, signal) {
       const after = Number(afterCursor);
+      connected();
       if (waitMs <= 0) return oneShot(domain, after, limit);
       let tail = tails.get(domain);
       if (!tail || tail.last !== after) {
@@ -130,6 +150,7 @@ export async function createNatsStreamPager(options: {
           current.wake = done;
           signal.addEventListener('abort', done, { once: true });
         });
+      connected();
       const events = current.buffer.splice(0, limit);
       const lastEvent = events.at(-1);
       if (lastEvent) current.last = Number(lastEvent.cursor);
