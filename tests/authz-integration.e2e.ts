@@ -521,8 +521,9 @@ describe('sync bookkeeping: the domain’s integration accounts read their domai
       syncTimestamp: '2020-03-02T08:00:00Z',
     },
   });
-  const letterOf = async (key: string) => {
-    const response = await ask(key, SYNC_PRODUCT, { events: [refusedUsage('cust_00001')] });
+  // Distinct customers: one idempotency key would make both refusals one waiting letter.
+  const letterOf = async (key: string, customerId: string) => {
+    const response = await ask(key, SYNC_PRODUCT, { events: [refusedUsage(customerId)] });
     expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
     const [result] = at(response.data, 'syncProduct', 'results') as { outcome: string; deadLetterId: string }[];
     expect(result?.outcome).toBe('REJECTED');
@@ -543,8 +544,9 @@ describe('sync bookkeeping: the domain’s integration accounts read their domai
   it.runIf(SYNCED.includes('product'))(
     'product: tenant rows only; an integration account replays its own dead letters, no one else’s',
     async () => {
-      const own = await letterOf('integration@acme[product]');
-      const admins = await letterOf('admin@acme');
+      const own = await letterOf('integration@acme[product]', 'cust_00001');
+      const admins = await letterOf('admin@acme', 'cust_00002');
+      expect(own).not.toBe(admins);
       const acme = await letters('integration@acme[product]');
       expect(acme).toContainEqual({ id: own, source: 'int1' });
       expect(acme.map((l) => l.id)).toContain(admins);

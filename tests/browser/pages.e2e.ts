@@ -376,7 +376,7 @@ describe('the integration console (/console)', () => {
     expect(await page.locator('#audit').count()).toBe(0);
     expect(await page.getByRole('button', { name: /^Override/ }).count()).toBe(0);
     expect(await page.getByRole('button', { name: /^Run / }).count()).toBe(0);
-    expect(await page.locator('.error').count()).toBe(0);
+    expect(await page.locator('p.error').allTextContents()).toEqual([]);
     await browser.screenshot(page, 'console-integration');
     expect(problems.errors).toEqual([]);
     expect(problems.offOrigin).toEqual([]);
