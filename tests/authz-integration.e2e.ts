@@ -434,15 +434,9 @@ describe('sync API: sync<Domain> for admins and the domain’s integration accou
     },
     {
       domain,
-      what: 'dead-letter replay',
-      query: `mutation { replay${pascal(domain)}DeadLetter(id: "d1") { outcome } }`,
-      field: `replay${pascal(domain)}DeadLetter`,
-    },
-    {
-      domain,
-      what: 'bookkeeping',
-      query: `{ sync { ${domain} { deadLetters { totalCount } syncConflicts { totalCount } } } }`,
-      field: 'sync',
+      what: 'a job run',
+      query: `mutation { run${pascal(domain)}Job(job: "integration-health") { id } }`,
+      field: `run${pascal(domain)}Job`,
     },
   ]);
   it.each(named(adminOnly.map((c) => ({ ...c, name: `an integration account of ${c.domain}: ${c.what}` }))))(
@@ -450,6 +444,131 @@ describe('sync API: sync<Domain> for admins and the domain’s integration accou
     async (_title, c) => {
       const response = await ask(`integration@acme[${c.domain}]`, c.query);
       expectRefused(response, ['FORBIDDEN'], c.field);
+    },
+  );
+});
+
+/**
+ * The sync bookkeeping a domain's integration team reads (issue 12): each field of `sync { <domain> }`,
+ * for every synced domain x every naming x both tenants, and for each human role of both tenants.
+ * `team` fields are the domain's integration accounts' and admins'; the rest admins' only.
+ */
+const BOOKKEEPING: readonly { field: string; selection: string; team: boolean }[] = [
+  { field: 'status', selection: 'status { domain eventsPerSecond outboxBacklog }', team: true },
+  { field: 'deadLetters', selection: 'deadLetters { totalCount edges { node { id source payload } } }', team: true },
+  { field: 'syncConflicts', selection: 'syncConflicts { totalCount edges { node { id storedValue } } }', team: true },
+  { field: 'dataQuality', selection: 'dataQuality { records score accuracy { value target } }', team: true },
+  { field: 'jobs', selection: 'jobs { name }', team: true },
+  { field: 'jobRuns', selection: 'jobRuns { totalCount edges { node { id status } } }', team: true },
+  { field: 'integrationHealth', selection: 'integrationHealth { totalCount }', team: true },
+  { field: 'auditTrail', selection: 'auditTrail(customerId: "cust_00001") { totalCount }', team: false },
+  { field: 'eventDeadLetters', selection: 'eventDeadLetters { totalCount }', team: false },
+  { field: 'anomalies', selection: 'anomalies { totalCount }', team: false },
+  { field: 'reconciliation', selection: 'reconciliation { checked }', team: false },
+];
+
+describe('sync bookkeeping: the domain’s integration accounts read their domains’ own, never governance', () => {
+  const cases = SYNCED.flatMap((domain) =>
+    BOOKKEEPING.flatMap((item) => [
+      ...TENANTS.flatMap((tenant) =>
+        NAMINGS.map((naming) => ({
+          domain,
+          item,
+          key: `integration@${tenant}[${domainsFor(domain, naming).join(',')}]`,
+          may: item.team && naming !== 'none-of',
+        })),
+      ),
+      ...TENANTS.flatMap((tenant) =>
+        VIEWERS.map((spec) => ({ domain, item, key: `${spec.role}@${tenant}`, may: spec.role === 'admin' })),
+      ),
+    ]),
+  ).map((c) => ({ ...c, name: `${c.key} sync { ${c.domain} { ${c.item.field} } }` }));
+  it('covers every synced domain x field x (integration namings + human roles) x tenant', () =>
+    expect(cases).toHaveLength(
+      SYNCED.length * BOOKKEEPING.length * TENANTS.length * (NAMINGS.length + VIEWERS.length),
+    ));
+
+  it.each(named(cases))('%s', async (_title, c) => {
+    const response = await ask(c.key, `{ sync { ${c.domain} { ${c.item.selection} } } }`);
+    if (c.may) {
+      expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
+      expect(at(response.data, 'sync', c.domain, c.item.field)).toBeDefined();
+      return;
+    }
+    expectRefused(response, ['FORBIDDEN']);
+    expect(informativeLeaves(response.data ?? null)).toEqual([]);
+  });
+
+  // Rows of the tenant: a dead letter of acme's product integration is acme's alone. Its account
+  // replays it; another source's letter, another tenant's, another domain's account may not.
+  const SYNC_PRODUCT = `mutation Sync($events: [ProductSyncEventInput!]!) {
+    syncProduct(events: $events) { results { outcome deadLetterId } } }`;
+  const refusedUsage = (customerId: string) => ({
+    usageAnalyticsSync: {
+      customerId,
+      usagePeriod: '2020-03-01_to_2020-03-28',
+      featureUsage: {
+        coreFeatures: [{ feature: 'email_campaigns', usageCount: 45, adoptionScore: 0.85, successCorrelation: 0.92 }],
+        advancedFeatures: [],
+      },
+      adoptionMetrics: {
+        overallAdoptionRate: 0.7,
+        featureDiscoveryRate: 0.45,
+        activationTime: 'soon',
+        maturityLevel: 'intermediate',
+      },
+      successCorrelation: { highUsageHealth: 0.88, featureCompleteness: 0.65, roiAchievement: 0.92 },
+      syncTimestamp: '2020-03-02T08:00:00Z',
+    },
+  });
+  // Distinct customers: one idempotency key would make both refusals one waiting letter.
+  const letterOf = async (key: string, customerId: string) => {
+    const response = await ask(key, SYNC_PRODUCT, { events: [refusedUsage(customerId)] });
+    expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
+    const [result] = at(response.data, 'syncProduct', 'results') as { outcome: string; deadLetterId: string }[];
+    expect(result?.outcome).toBe('REJECTED');
+    return result?.deadLetterId ?? '';
+  };
+  const letters = async (key: string) => {
+    const response = await ask(
+      key,
+      '{ sync { product { deadLetters(first: 100) { edges { node { id source } } } } } }',
+    );
+    expect(response.errors, JSON.stringify(response.errors)).toBeUndefined();
+    return (
+      at(response.data, 'sync', 'product', 'deadLetters', 'edges') as { node: { id: string; source: string } }[]
+    ).map((e) => e.node);
+  };
+  const replay = (key: string, id: string) => ask(key, `mutation { replayProductDeadLetter(id: "${id}") { outcome } }`);
+
+  it.runIf(SYNCED.includes('product'))(
+    'product: tenant rows only; an integration account replays its own dead letters, no one else’s',
+    async () => {
+      const own = await letterOf('integration@acme[product]', 'cust_00001');
+      const admins = await letterOf('admin@acme', 'cust_00002');
+      expect(own).not.toBe(admins);
+      const acme = await letters('integration@acme[product]');
+      expect(acme).toContainEqual({ id: own, source: 'int1' });
+      expect(acme.map((l) => l.id)).toContain(admins);
+      for (const key of ['integration@globex[product]', 'admin@globex']) {
+        const theirs = (await letters(key)).map((l) => l.id);
+        expect(theirs).not.toContain(own);
+        expect(theirs).not.toContain(admins);
+      }
+      // Another tenant's letter does not exist for it; another domain's account may not replay.
+      expectRefused(await replay('integration@globex[product]', own), ['NOT_FOUND'], 'replayProductDeadLetter');
+      const elsewhere = `integration@acme[${domainsFor('product', 'none-of').join(',')}]`;
+      expectRefused(await replay(elsewhere, own), ['FORBIDDEN'], 'replayProductDeadLetter');
+      for (const human of VIEWERS.filter((v) => v.role !== 'admin'))
+        expectRefused(await replay(`${human.role}@acme`, own), ['FORBIDDEN'], 'replayProductDeadLetter');
+      // Another source's letter (the admin's): replaying it would write as that source.
+      expectRefused(await replay('integration@acme[product]', admins), ['FORBIDDEN'], 'replayProductDeadLetter');
+      // Its own letter, as stored: still refused by the pipeline (REJECTED), but replayed by it.
+      const again = await replay('integration@acme[product]', own);
+      expect(again.errors, JSON.stringify(again.errors)).toBeUndefined();
+      expect(at(again.data, 'replayProductDeadLetter', 'outcome')).toBe('REJECTED');
+      const replayed = await replay('admin@acme', admins);
+      expect(replayed.errors, JSON.stringify(replayed.errors)).toBeUndefined();
     },
   );
 });

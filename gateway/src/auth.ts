@@ -3,7 +3,7 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } 
 import { unauthenticated } from '@hub/core/errors';
 import { checkDomainsClaim, ROLES, type Role, type Viewer } from '@hub/core/viewer';
 import type { GraphQLError } from 'graphql';
-import type { JwtConfig } from './config.js';
+import { DEFAULT_CLAIM_NAMES, type ClaimNames, type JwtConfig } from './config.js';
 
 /**
  * Roles a bearer token may claim. `system` is the gateway's own identity and `service` a subgraph's;
@@ -53,25 +53,33 @@ function stringArray(value: unknown, claim: string): string[] {
   return value;
 }
 
-/** Turns verified JWT claims into the viewer every subgraph receives. */
-export function viewerFromClaims(payload: JWTPayload, requestId: string): Viewer {
+/**
+ * Turns verified JWT claims into the viewer every subgraph receives. `names` maps the viewer's fields
+ * to the token's claims (an identity provider's namespaced custom claims, `HUB_JWT_CLAIM_*`); the
+ * values must have the hub's own shape, nothing is translated.
+ */
+export function viewerFromClaims(
+  payload: JWTPayload,
+  requestId: string,
+  names: ClaimNames = DEFAULT_CLAIM_NAMES,
+): Viewer {
   const userId = payload.sub;
   if (typeof userId !== 'string' || userId === '') refuse('claim "sub" is missing');
-  const tenantId = payload['tenant'];
-  if (typeof tenantId !== 'string' || tenantId === '') refuse('claim "tenant" is missing');
-  const roles = stringArray(payload['roles'], 'roles');
-  if (roles.length === 0) refuse('claim "roles" is empty');
+  const tenantId = payload[names.tenant];
+  if (typeof tenantId !== 'string' || tenantId === '') refuse(`claim "${names.tenant}" is missing`);
+  const roles = stringArray(payload[names.roles], names.roles);
+  if (roles.length === 0) refuse(`claim "${names.roles}" is empty`);
   const unknown = roles.filter((role) => !(TOKEN_ROLES as readonly string[]).includes(role));
-  if (unknown.length > 0) refuse(`claim "roles" has unknown roles: ${unknown.join(', ')}`);
+  if (unknown.length > 0) refuse(`claim "${names.roles}" has unknown roles: ${unknown.join(', ')}`);
   // An integration account writes only the domains its token names; a token naming none is refused.
-  const domains = checkDomainsClaim(roles, payload['domains']);
-  if (!domains.ok) refuse(`claim "domains": ${domains.reason}`);
+  const domains = checkDomainsClaim(roles, payload[names.domains]);
+  if (!domains.ok) refuse(`claim "${names.domains}": ${domains.reason}`);
   return Object.freeze({
     userId,
     tenantId,
     roles: roles as Role[],
     ...(domains.domains ? { domains: Object.freeze(domains.domains) } : {}),
-    book: stringArray(payload['book'], 'book'),
+    book: stringArray(payload[names.book], names.book),
     requestId,
   });
 }
@@ -129,6 +137,6 @@ export function createAuthenticator(config: JwtConfig): Authenticator {
     if (lifetime > maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) {
       refuse(`token lifetime ${lifetime}s exceeds the maximum token age ${maxAgeSeconds}s`);
     }
-    return viewerFromClaims(payload, requestId);
+    return viewerFromClaims(payload, requestId, config.claims);
   };
 }

@@ -28,6 +28,45 @@ export interface JwtConfig {
    * @default 86400 (24 h; `HUB_JWT_MAX_AGE`)
    */
   readonly maxAgeSeconds?: number;
+  /**
+   * Which claim carries each of the hub's viewer fields (`HUB_JWT_CLAIM_<FIELD>`). An identity
+   * provider usually namespaces custom claims (`https://hub.example.com/tenant`); `sub` stays `sub`.
+   * @default the hub's own names: tenant, roles, book, domains
+   */
+  readonly claims?: ClaimNames;
+}
+
+/** Claim names of the viewer's fields in a bearer token (`HUB_JWT_CLAIM_TENANT`, `_ROLES`, `_BOOK`, `_DOMAINS`). */
+export interface ClaimNames {
+  readonly tenant: string;
+  readonly roles: string;
+  readonly book: string;
+  readonly domains: string;
+}
+
+export const DEFAULT_CLAIM_NAMES: ClaimNames = Object.freeze({
+  tenant: 'tenant',
+  roles: 'roles',
+  book: 'book',
+  domains: 'domains',
+});
+
+/**
+ * The pages' sign-in at the identity provider (OIDC authorization code + PKCE, console/src/shared/oidc.ts):
+ * a public client, so nothing here is a secret; the gateway serves it to the pages as /ui/config.json.
+ * The issuer is `HUB_JWT_ISSUER`, whose tokens the gateway already verifies against `HUB_JWKS_URL`.
+ */
+export interface OidcLoginConfig {
+  readonly issuer: string;
+  /** `HUB_OIDC_CLIENT_ID`: the pages' client at the provider (redirect URIs: `<origin>/console`, `<origin>/graphiql`). */
+  readonly clientId: string;
+  /** `HUB_OIDC_SCOPES`, space-separated. @default "openid profile" */
+  readonly scopes: string;
+  /**
+   * `HUB_OIDC_RESOURCE`: RFC 8707 resource indicator sent with the authorization and token requests,
+   * for providers that issue a JWT access token for the hub's audience only when asked for it.
+   */
+  readonly resource: string | undefined;
 }
 
 /** How the gateway calls each subgraph (query-plan fetches and its internal lookups). */
@@ -151,6 +190,8 @@ export interface EntityCacheConfig {
 export interface UiConfig {
   /** The built pages (`HUB_UI_DIR`); unset: the console workspace's dist/. */
   readonly distDir: string | undefined;
+  /** Set by `HUB_OIDC_CLIENT_ID`: the pages offer "Sign in" at the identity provider. */
+  readonly oidc: OidcLoginConfig | undefined;
 }
 
 type Env = Record<string, string | undefined>;
@@ -175,6 +216,50 @@ function readUrl(env: EnvReader, name: string, fallback: string | undefined): st
     env.problems.push(`${name} must be an http(s) URL, got ${JSON.stringify(value)}`);
   }
   return value;
+}
+
+/** Loopback hosts, where an http issuer is allowed (RFC 8252 §8.3); anywhere else it must be https. */
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', 'localhost', '[::1]']);
+
+/** RFC 8707 §2: an absolute URI (a URN will do) without a fragment. */
+function readResource(env: EnvReader): string | undefined {
+  const value = env.optional('HUB_OIDC_RESOURCE');
+  if (value === undefined) return undefined;
+  let valid = false;
+  try {
+    valid = new URL(value).hash === '' && !value.includes('#');
+  } catch {
+    valid = false;
+  }
+  if (!valid)
+    env.problems.push(`HUB_OIDC_RESOURCE must be an absolute URI without a fragment, got ${JSON.stringify(value)}`);
+  return value;
+}
+
+function readOidcLogin(env: EnvReader, jwksUrl: string | undefined, issuer: string): OidcLoginConfig | undefined {
+  const clientId = env.optional('HUB_OIDC_CLIENT_ID');
+  if (clientId === undefined) return undefined;
+  if (jwksUrl === undefined) env.problems.push('HUB_OIDC_CLIENT_ID needs HUB_JWKS_URL (the provider signs the tokens)');
+  let url: URL | undefined;
+  try {
+    url = new URL(issuer);
+  } catch {
+    // reported below
+  }
+  if (
+    url === undefined ||
+    !(url.protocol === 'https:' || (url.protocol === 'http:' && LOOPBACK_HOSTS.has(url.hostname)))
+  ) {
+    env.problems.push(
+      `HUB_OIDC_CLIENT_ID needs HUB_JWT_ISSUER to be the provider's https issuer URL, got ${JSON.stringify(issuer)}`,
+    );
+  }
+  return {
+    issuer,
+    clientId,
+    scopes: env.string('HUB_OIDC_SCOPES', 'openid profile'),
+    resource: readResource(env),
+  };
 }
 
 const DURATION_UNITS: Record<string, number> = { s: 1, m: 60, h: 3600, d: 86_400 };
@@ -241,6 +326,7 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
   const jwksUrl = readUrl(env, 'HUB_JWKS_URL', undefined);
   const jwtSecret = readSecret(env, 'HUB_JWT_SECRET', DEV_JWT_SECRET, production, jwksUrl === undefined);
 
+  const issuer = env.string('HUB_JWT_ISSUER', 'customer-data-hub');
   const port = env.int('PORT', 4000, { min: 0, max: 65535 });
   const host = env.string('HOST', production ? '0.0.0.0' : '127.0.0.1');
   return env.done({
@@ -260,9 +346,15 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
     jwt: {
       secret: jwksUrl === undefined ? jwtSecret : undefined,
       jwksUrl,
-      issuer: env.string('HUB_JWT_ISSUER', 'customer-data-hub'),
+      issuer,
       audience: env.string('HUB_JWT_AUDIENCE', 'customer-data-hub'),
       maxAgeSeconds: readDurationSeconds(env, 'HUB_JWT_MAX_AGE', 24 * 3600),
+      claims: {
+        tenant: env.string('HUB_JWT_CLAIM_TENANT', DEFAULT_CLAIM_NAMES.tenant),
+        roles: env.string('HUB_JWT_CLAIM_ROLES', DEFAULT_CLAIM_NAMES.roles),
+        book: env.string('HUB_JWT_CLAIM_BOOK', DEFAULT_CLAIM_NAMES.book),
+        domains: env.string('HUB_JWT_CLAIM_DOMAINS', DEFAULT_CLAIM_NAMES.domains),
+      },
     },
     // On by default: the introspection policy lets only admins use it; `false` turns it off for everyone.
     introspection: env.bool('HUB_INTROSPECTION', true),
@@ -300,7 +392,7 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
     },
     metrics: readMetricsEndpoint(env, { production, host, port, defaultPort: 9400 }),
     logLevel: env.oneOf('LOG_LEVEL', LOG_LEVELS, nodeEnv === 'test' ? 'silent' : 'info'),
-    ui: { distDir: env.optional('HUB_UI_DIR') },
+    ui: { distDir: env.optional('HUB_UI_DIR'), oidc: readOidcLogin(env, jwksUrl, issuer) },
     tracing: readTracingConfig(env, 'gateway'),
   });
 }

@@ -214,7 +214,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     res.redirect(GRAPHQL_PATH);
   });
   // The bundled pages (console/): /graphiql, /console and their assets, under a strict CSP (src/ui.ts).
-  app.use(uiRoutes({ ...config.ui, log: logger }));
+  app.use(uiRoutes({ ...config.ui, claims: config.jwt.claims, log: logger }));
 
   return {
     config,

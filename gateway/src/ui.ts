@@ -14,15 +14,36 @@ import path from 'node:path';
 import express, { type NextFunction, type Request, type RequestHandler, type Response, type Router } from 'express';
 import { DIST_DIR, PAGES, UI_BASE } from '@hub/console/pages';
 import type { Logger } from './logger.js';
+import { DEFAULT_CLAIM_NAMES, type ClaimNames, type OidcLoginConfig } from './config.js';
 
 export { PAGES, UI_BASE };
 
 export interface UiOptions {
   /** The built pages (`HUB_UI_DIR`). @default console/dist */
   readonly distDir?: string;
-  /** Extra origins the pages may call (an identity provider's token endpoint for the sign-in flow). */
+  /** Extra origins the pages may call, besides the identity provider's. */
   readonly connectOrigins?: readonly string[];
+  /** The sign-in at the identity provider (`HUB_OIDC_CLIENT_ID`); its issuer's origin joins connect-src. */
+  readonly oidc?: OidcLoginConfig | undefined;
+  /** The gateway's claim names (`HUB_JWT_CLAIM_*`), told to the pages for display. */
+  readonly claims?: ClaimNames;
   readonly log: Logger;
+}
+
+/** What the pages learn from the gateway at start (`GET /ui/config.json`): public values only. */
+export interface PagesConfig {
+  readonly oidc: { issuer: string; clientId: string; scopes: string; resource: string | null } | null;
+  /** The claims that carry the tenant, roles and domains, so the pages can tell who a token is (display only). */
+  readonly claims: { tenant: string; roles: string; domains: string };
+}
+
+export function pagesConfig(oidc: OidcLoginConfig | undefined, claims: ClaimNames = DEFAULT_CLAIM_NAMES): PagesConfig {
+  return {
+    oidc: oidc
+      ? { issuer: oidc.issuer, clientId: oidc.clientId, scopes: oidc.scopes, resource: oidc.resource ?? null }
+      : null,
+    claims: { tenant: claims.tenant, roles: claims.roles, domains: claims.domains },
+  };
 }
 
 /** The policy of every page and asset (tests/browser checks that the pages run under it). */
@@ -63,11 +84,23 @@ function securityHeaders(connectOrigins: readonly string[]): RequestHandler {
 export function uiRoutes(options: UiOptions): Router {
   const distDir = options.distDir ?? DIST_DIR;
   const router = express.Router();
-  const headers = securityHeaders(options.connectOrigins ?? []);
+  // The pages call the provider's discovery and token endpoints at the issuer's origin; a provider
+  // serving them from another origin is blocked by this policy (fails closed, the page says why).
+  const connectOrigins = [
+    ...(options.connectOrigins ?? []),
+    ...(options.oidc ? [new URL(options.oidc.issuer).origin] : []),
+  ];
+  const headers = securityHeaders(connectOrigins);
   const built = (file: string) => existsSync(path.join(distDir, file));
   if (!built(PAGES.graphiql.file) || !built(PAGES.console.file)) {
     options.log.warn({ distDir }, 'browser pages not built (npm run build); /graphiql and /console answer 503');
   }
+
+  const config = JSON.stringify(pagesConfig(options.oidc, options.claims));
+  router.get(`${UI_BASE}config.json`, headers, (_req, res) => {
+    res.setHeader('Cache-Control', 'no-cache');
+    res.type('application/json').send(config);
+  });
 
   // Hashed file names: an asset never changes under its name.
   router.use(

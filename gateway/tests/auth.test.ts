@@ -152,6 +152,32 @@ describe('the authenticator', () => {
     expect(error.reason).toMatch(/domains/);
   });
 
+  it('reads the viewer from the claims HUB_JWT_CLAIM_* name (an identity provider’s namespaced claims)', async () => {
+    const ns = 'https://hub.example.com/';
+    const mapped = createAuthenticator({
+      ...jwtConfig,
+      claims: { tenant: `${ns}tenant`, roles: `${ns}roles`, book: `${ns}book`, domains: `${ns}domains` },
+    });
+    const claims = { sub: 'ada', [`${ns}tenant`]: 'acme', [`${ns}roles`]: ['cs_manager'], [`${ns}book`]: ['u3'] };
+    expect(await mapped(`Bearer ${await rawToken(claims, { exp: '1h' })}`, 'r1')).toEqual({
+      userId: 'ada',
+      tenantId: 'acme',
+      roles: ['cs_manager'],
+      book: ['u3'],
+      requestId: 'r1',
+    });
+    // The hub's own names mean nothing there: no tenant under the mapped name is refused.
+    const plain = await rawToken({ sub: 'ada', tenant: 'acme', roles: ['admin'] }, { exp: '1h' });
+    const error = await mapped(`Bearer ${plain}`, 'r2').catch((caught: unknown) => caught);
+    expect(error).toBeInstanceOf(AuthenticationError);
+    expect((error as AuthenticationError).reason).toBe(`claim "${ns}tenant" is missing`);
+    const integration = await rawToken(
+      { sub: 'crm', [`${ns}tenant`]: 'acme', [`${ns}roles`]: ['integration'], [`${ns}domains`]: ['product'] },
+      { exp: '1h' },
+    );
+    expect(await mapped(`Bearer ${integration}`, 'r3')).toMatchObject({ roles: ['integration'], domains: ['product'] });
+  });
+
   it('keeps a well-formed caller request id and replaces a malformed one', () => {
     expect(requestIdFrom('abc-123')).toBe('abc-123');
     expect(requestIdFrom('bad id\nforged log line')).toMatch(/^[0-9a-f-]{36}$/);

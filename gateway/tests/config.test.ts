@@ -37,7 +37,9 @@ describe('gateway config', () => {
       issuer: 'customer-data-hub',
       audience: 'customer-data-hub',
       maxAgeSeconds: 24 * 3600,
+      claims: { tenant: 'tenant', roles: 'roles', book: 'book', domains: 'domains' },
     });
+    expect(config.ui.oidc).toBeUndefined();
     expect(config.introspection).toBe(true);
     expect(Object.isFrozen(config)).toBe(true);
   });
@@ -109,6 +111,53 @@ describe('gateway config', () => {
     expect(config.jwt.jwksUrl).toBe('https://idp.example.com/.well-known/jwks.json');
     expect(config.introspection).toBe(true); // on; the policy still lets only admins use it
     expect(config.host).toBe('0.0.0.0');
+  });
+
+  it('offers the pages an OIDC sign-in with HUB_OIDC_CLIENT_ID, for the JWKS issuer only', () => {
+    const idp = { HUB_JWKS_URL: 'https://idp.example.com/jwks', HUB_JWT_ISSUER: 'https://idp.example.com' };
+    expect(loadGatewayConfig(idp).ui.oidc).toBeUndefined();
+    expect(loadGatewayConfig({ ...idp, HUB_OIDC_CLIENT_ID: 'hub-console' }).ui.oidc).toEqual({
+      issuer: 'https://idp.example.com',
+      clientId: 'hub-console',
+      scopes: 'openid profile',
+      resource: undefined,
+    });
+    const full = loadGatewayConfig({
+      ...idp,
+      HUB_OIDC_CLIENT_ID: 'hub-console',
+      HUB_OIDC_SCOPES: 'openid hub',
+      HUB_OIDC_RESOURCE: 'urn:customer-data-hub',
+      HUB_JWT_CLAIM_ROLES: 'https://hub.example.com/roles',
+    });
+    expect(full.ui.oidc).toMatchObject({ scopes: 'openid hub', resource: 'urn:customer-data-hub' });
+    expect(full.jwt.claims).toEqual({
+      tenant: 'tenant',
+      roles: 'https://hub.example.com/roles',
+      book: 'book',
+      domains: 'domains',
+    });
+    // Loopback may be http (a provider on the same machine); elsewhere the issuer must be https.
+    expect(
+      loadGatewayConfig({
+        HUB_JWKS_URL: 'http://127.0.0.1:9/jwks',
+        HUB_JWT_ISSUER: 'http://127.0.0.1:9',
+        HUB_OIDC_CLIENT_ID: 'c',
+      }).ui.oidc?.issuer,
+    ).toBe('http://127.0.0.1:9');
+    expect(
+      problems({
+        HUB_JWKS_URL: 'http://idp.example.com/jwks',
+        HUB_JWT_ISSUER: 'http://idp.example.com',
+        HUB_OIDC_CLIENT_ID: 'c',
+      }),
+    ).toEqual([expect.stringMatching(/HUB_JWT_ISSUER to be the provider's https issuer URL/)]);
+    expect(problems({ HUB_OIDC_CLIENT_ID: 'c' })).toEqual([
+      expect.stringMatching(/HUB_OIDC_CLIENT_ID needs HUB_JWKS_URL/),
+      expect.stringMatching(/https issuer URL, got "customer-data-hub"/),
+    ]);
+    expect(problems({ ...idp, HUB_OIDC_CLIENT_ID: 'c', HUB_OIDC_RESOURCE: 'hub#x' })).toEqual([
+      expect.stringMatching(/HUB_OIDC_RESOURCE must be an absolute URI/),
+    ]);
   });
 
   it('reads the maximum token age as seconds or a duration, and refuses anything else', () => {

@@ -65,6 +65,16 @@ describe('the gateway’s browser pages', () => {
     }
   });
 
+  it('tells the pages there is no identity provider to sign in at, and the claim names', async () => {
+    const response = await fetch(`${base}/ui/config.json`);
+    expect(response.status).toBe(200);
+    expect(directives(response.headers.get('content-security-policy')).get('connect-src')).toEqual(["'self'"]);
+    expect(await response.json()).toEqual({
+      oidc: null,
+      claims: { tenant: 'tenant', roles: 'roles', domains: 'domains' },
+    });
+  });
+
   it('answers an unknown asset with 404, not a page', async () => {
     const response = await fetch(`${base}/ui/assets/nothing-here.js`);
     expect(response.status).toBe(404);
@@ -91,7 +101,7 @@ describe('the gateway without a build of the pages', () => {
   let empty: string;
   beforeAll(async () => {
     empty = await mkdtemp(path.join(tmpdir(), 'hub-ui-'));
-    hub = await startTestHub({ ui: { distDir: empty } });
+    hub = await startTestHub({ ui: { distDir: empty, oidc: undefined } });
   });
   afterAll(async () => {
     await hub.stop();

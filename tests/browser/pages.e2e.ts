@@ -346,4 +346,40 @@ describe('the integration console (/console)', () => {
     expect(problems.offOrigin).toEqual([]);
     await page.close();
   });
+
+  it('shows an integration account its domains’ live status and dead letters, and no audit panel', async () => {
+    const integration = await hub.token({
+      tenant: 'acme',
+      roles: ['integration'],
+      sub: 'analytics',
+      domains: ['product'],
+      expiresIn: '1h',
+    });
+    // A refused event of its own (its principal is the source) waits as a dead letter it may replay.
+    const answer = await hub.query<SyncAnswer>(
+      SYNC_PRODUCT,
+      { events: [usageEvent('cust_00062', 3, { activationTime: 'soon' })] },
+      integration,
+    );
+    expect(answer.errors).toBeUndefined();
+    const id = answer.data?.syncProduct.results[0]?.deadLetterId ?? '';
+    expect(id).not.toBe('');
+
+    const { page, problems } = await browser.open(`${origin}/console?domain=product#token=${integration}`);
+    await expect.poll(() => page.getByTestId('live-state').textContent(), soon).toBe('live');
+    await page.getByTestId('live-product').waitFor(soon);
+    expect(await page.getByTestId('live-customers').count()).toBe(0);
+    expect(await page.getByTestId('not-admin').textContent()).toContain('integration account of product');
+    await page.getByTestId(`dead-letter-${id}`).waitFor(soon);
+    // Only its domain to pick, no audit trail, no overrides or job buttons, and no error shown.
+    expect(await page.locator('nav.domains button').allTextContents()).toEqual(['product']);
+    expect(await page.locator('#audit').count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Override/ }).count()).toBe(0);
+    expect(await page.getByRole('button', { name: /^Run / }).count()).toBe(0);
+    expect(await page.locator('p.error').allTextContents()).toEqual([]);
+    await browser.screenshot(page, 'console-integration');
+    expect(problems.errors).toEqual([]);
+    expect(problems.offOrigin).toEqual([]);
+    await page.close();
+  });
 });

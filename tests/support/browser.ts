@@ -48,7 +48,13 @@ export interface HubBrowser {
   close(): Promise<void>;
 }
 
-export async function launchBrowser(origin: string): Promise<HubBrowser> {
+export interface LaunchOptions {
+  /** Other origins the pages may reach besides `origin` (an identity provider's login). */
+  readonly allowOrigins?: readonly string[];
+}
+
+export async function launchBrowser(origin: string, options: LaunchOptions = {}): Promise<HubBrowser> {
+  const allowed = [origin, ...(options.allowOrigins ?? [])];
   const userDataDir = await mkdtemp(path.join(tmpdir(), 'hub-chromium-'));
   const context = await chromium.launchPersistentContext(userDataDir, {
     executablePath: CHROMIUM_PATH,
@@ -69,7 +75,11 @@ export async function launchBrowser(origin: string): Promise<HubBrowser> {
       page.on('pageerror', (error) => problems.errors.push(`uncaught: ${error.message}`));
       await page.route('**/*', (route) => {
         const target = route.request().url();
-        if (target.startsWith(origin) || target.startsWith('data:') || target.startsWith('blob:')) {
+        if (
+          allowed.some((o) => target.startsWith(`${o}/`)) ||
+          target.startsWith('data:') ||
+          target.startsWith('blob:')
+        ) {
           return route.continue();
         }
         problems.offOrigin.push(target);

@@ -35,7 +35,16 @@ function Side({
   );
 }
 
-export function ConflictsPanel({ credential, domain }: { credential: Credential | undefined; domain: Domain }) {
+export function ConflictsPanel({
+  credential,
+  domain,
+  canOverride,
+}: {
+  credential: Credential | undefined;
+  domain: Domain;
+  /** `resolve<Domain>Conflict` is for admins: others read both values without the buttons. */
+  canOverride: boolean;
+}) {
   const loaded = useGraph(`${credential?.value}:${domain}`, () => conflicts(credential, domain));
   const [outcomes, setOutcomes] = useState<Record<string, string>>({});
   const list: Conflict[] = loaded.data?.sync[domain]?.syncConflicts.edges.map((e) => e.node) ?? [];
@@ -93,14 +102,16 @@ export function ConflictsPanel({ credential, domain }: { credential: Credential 
                   won={conflict.winner === 'INCOMING'}
                 />
               </div>
-              <div className="actions">
-                <button type="button" onClick={() => void pick(conflict, 'STORED')}>
-                  Override: keep stored
-                </button>
-                <button type="button" onClick={() => void pick(conflict, 'INCOMING')}>
-                  Override: use incoming
-                </button>
-              </div>
+              {canOverride && (
+                <div className="actions">
+                  <button type="button" onClick={() => void pick(conflict, 'STORED')}>
+                    Override: keep stored
+                  </button>
+                  <button type="button" onClick={() => void pick(conflict, 'INCOMING')}>
+                    Override: use incoming
+                  </button>
+                </div>
+              )}
             </li>
           ))}
         </ul>

@@ -85,14 +85,25 @@ function Letter({
   );
 }
 
-export function DeadLettersPanel({ credential, domain }: { credential: Credential | undefined; domain: Domain }) {
-  const loaded = useGraph(`${credential?.value}:${domain}`, () => deadLetters(credential, domain));
+export function DeadLettersPanel({
+  credential,
+  domain,
+  withEvents,
+}: {
+  credential: Credential | undefined;
+  domain: Domain;
+  /** The consumers' change-event dead letters hold other domains' events: admins only. */
+  withEvents: boolean;
+}) {
+  const loaded = useGraph(`${credential?.value}:${domain}:${withEvents}`, () =>
+    deadLetters(credential, domain, withEvents),
+  );
   const [eventOutcome, setEventOutcome] = useState<Record<string, string>>({});
   // Shown above the list: a replayed letter leaves it with the reload that follows.
   const [lastReplay, setLastReplay] = useState<{ id: string; text: string } | undefined>();
   const sync = loaded.data?.sync[domain];
   const letters = sync?.deadLetters.edges.map((e) => e.node) ?? [];
-  const events = sync?.eventDeadLetters.edges.map((e) => e.node).filter((e) => e.replayedAt === null) ?? [];
+  const events = sync?.eventDeadLetters?.edges.map((e) => e.node).filter((e) => e.replayedAt === null) ?? [];
 
   return (
     <section className="panel" id="dead-letters">
@@ -127,8 +138,8 @@ export function DeadLettersPanel({ credential, domain }: { credential: Credentia
           ))}
         </ul>
       )}
-      <h3>Change events a consumer gave up on ({events.length} waiting)</h3>
-      {events.length === 0 ? (
+      {withEvents && <h3>Change events a consumer gave up on ({events.length} waiting)</h3>}
+      {!withEvents ? null : events.length === 0 ? (
         <p className="muted">None waiting.</p>
       ) : (
         <table className="grid">

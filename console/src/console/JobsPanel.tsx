@@ -22,7 +22,16 @@ function Progress({ run }: { run: JobRun }) {
   );
 }
 
-export function JobsPanel({ credential, domain }: { credential: Credential | undefined; domain: Domain }) {
+export function JobsPanel({
+  credential,
+  domain,
+  canRun,
+}: {
+  credential: Credential | undefined;
+  domain: Domain;
+  /** `run<Domain>Job` is for admins: others see the runs without the buttons. */
+  canRun: boolean;
+}) {
   const loaded = useGraph(`${credential?.value}:${domain}`, () => jobRuns(credential, domain));
   const [message, setMessage] = useState<string | undefined>();
   const sync = loaded.data?.sync[domain];
@@ -46,7 +55,7 @@ export function JobsPanel({ credential, domain }: { credential: Credential | und
       </h2>
       {loaded.error !== undefined && <p className="error">{loaded.error}</p>}
       <div className="jobs">
-        {(sync?.jobs ?? []).map((job) => (
+        {(canRun ? (sync?.jobs ?? []) : []).map((job) => (
           <button
             key={job.name}
             type="button"

@@ -5,7 +5,7 @@
  */
 import { useEffect, useMemo, useState } from 'react';
 import type { Client } from 'graphql-ws';
-import { DOMAINS, syncStatusSubscription, type Domain, type SyncStatus, type SyncStatusPayload } from './api.js';
+import { syncStatusSubscription, type Domain, type SyncStatus, type SyncStatusPayload } from './api.js';
 import { TimeChart } from './TimeChart.js';
 import { errorText, type GraphQLErrorShape } from '../shared/graphql.js';
 
@@ -32,7 +32,16 @@ const lagSeconds = (status: SyncStatus | undefined) => {
 /** Pause before a subscription the gateway ended is taken up again. */
 const RESUBSCRIBE_MS = 2000;
 
-export function LivePanel({ client, intervalMs }: { client: Client; intervalMs: number }) {
+export function LivePanel({
+  client,
+  intervalMs,
+  domains,
+}: {
+  client: Client;
+  intervalMs: number;
+  /** The domains the viewer may watch (an integration account: those its credential names). */
+  domains: readonly Domain[];
+}) {
   const [points, setPoints] = useState<Point[]>([]);
   const [state, setState] = useState<'connecting' | 'live' | 'closed'>('connecting');
   const [error, setError] = useState<string | undefined>();
@@ -54,7 +63,7 @@ export function LivePanel({ client, intervalMs }: { client: Client; intervalMs: 
       if (stopped) return;
       setState('connecting');
       dispose = client.subscribe<{ syncStatus: SyncStatusPayload }>(
-        { query: syncStatusSubscription(intervalMs) },
+        { query: syncStatusSubscription(intervalMs, domains) },
         {
           next: (result) => {
             const message = errorText(result.errors as GraphQLErrorShape[] | undefined);
@@ -62,7 +71,7 @@ export function LivePanel({ client, intervalMs }: { client: Client; intervalMs: 
             const payload = result.data?.syncStatus;
             if (payload === undefined || payload === null) return;
             const statuses: Point['statuses'] = {};
-            for (const domain of DOMAINS) {
+            for (const domain of domains) {
               const status = payload[domain]?.status;
               if (status) statuses[domain] = status;
             }
@@ -83,11 +92,11 @@ export function LivePanel({ client, intervalMs }: { client: Client; intervalMs: 
       if (retry !== undefined) clearTimeout(retry);
       dispose();
     };
-  }, [client, intervalMs]);
+  }, [client, intervalMs, domains]);
 
   const times = useMemo(() => points.map((p) => p.at), [points]);
   const series = (pick: (status: SyncStatus | undefined) => number | null) =>
-    DOMAINS.map((domain) => points.map((p) => pick(p.statuses[domain])));
+    domains.map((domain) => points.map((p) => pick(p.statuses[domain])));
   const throughput = useMemo(() => series((s) => s?.eventsPerSecond ?? null), [points]);
   const backlog = useMemo(() => series((s) => s?.outboxBacklog ?? null), [points]);
   const lag = useMemo(() => series(consumerLag), [points]);
@@ -106,21 +115,21 @@ export function LivePanel({ client, intervalMs }: { client: Client; intervalMs: 
       <div className="charts">
         <TimeChart
           title="Throughput (events/s committed, last minute)"
-          names={DOMAINS}
+          names={domains}
           times={times}
           values={throughput}
           testId="chart-throughput"
         />
         <TimeChart
           title="Outbox backlog (events not yet published)"
-          names={DOMAINS}
+          names={domains}
           times={times}
           values={backlog}
           testId="chart-backlog"
         />
         <TimeChart
           title="Consumer lag (events not yet acknowledged)"
-          names={DOMAINS}
+          names={domains}
           times={times}
           values={lag}
           testId="chart-lag"
@@ -139,7 +148,7 @@ export function LivePanel({ client, intervalMs }: { client: Client; intervalMs: 
           </tr>
         </thead>
         <tbody>
-          {DOMAINS.map((domain) => {
+          {domains.map((domain) => {
             const status = latest[domain];
             const seconds = lagSeconds(status);
             return (

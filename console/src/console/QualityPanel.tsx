@@ -4,7 +4,7 @@
  * integration-health reports (`integrationHealth`) per dimension.
  */
 import { useState } from 'react';
-import { DOMAINS, dataQuality, type QualityDimension } from './api.js';
+import { dataQuality, type Domain, type QualityDimension } from './api.js';
 import { TimeChart } from './TimeChart.js';
 import { useGraph } from './useGraph.js';
 import type { Credential } from '../shared/credentials.js';
@@ -23,19 +23,25 @@ function QualityCell({ dimension }: { dimension: QualityDimension | undefined })
   );
 }
 
-export function QualityPanel({ credential }: { credential: Credential | undefined }) {
+export function QualityPanel({
+  credential,
+  domains,
+}: {
+  credential: Credential | undefined;
+  domains: readonly Domain[];
+}) {
   const [windowHours, setWindowHours] = useState(24);
-  const quality = useGraph(`${credential?.value}:${windowHours}`, () => dataQuality(credential, windowHours));
+  const quality = useGraph(`${credential?.value}:${windowHours}`, () => dataQuality(credential, windowHours, domains));
   const sync = quality.data?.sync;
 
   const trend = (dimension: 'accuracy' | 'completeness' | 'consistency') => {
     const times = new Set<number>();
-    for (const domain of DOMAINS) {
+    for (const domain of domains) {
       for (const { node } of sync?.[domain]?.integrationHealth.edges ?? [])
         times.add(Date.parse(node.periodEnd) / 1000);
     }
     const axis = [...times].sort((a, b) => a - b);
-    const values = DOMAINS.map((domain) => {
+    const values = domains.map((domain) => {
       const byTime = new Map(
         (sync?.[domain]?.integrationHealth.edges ?? []).map(({ node }) => [
           Date.parse(node.periodEnd) / 1000,
@@ -46,7 +52,7 @@ export function QualityPanel({ credential }: { credential: Credential | undefine
     });
     return { axis, values };
   };
-  const hasReports = DOMAINS.some((domain) => (sync?.[domain]?.integrationHealth.edges.length ?? 0) > 0);
+  const hasReports = domains.some((domain) => (sync?.[domain]?.integrationHealth.edges.length ?? 0) > 0);
 
   return (
     <section className="panel" id="quality">
@@ -76,7 +82,7 @@ export function QualityPanel({ credential }: { credential: Credential | undefine
           </tr>
         </thead>
         <tbody>
-          {DOMAINS.map((domain) => {
+          {domains.map((domain) => {
             const report = sync?.[domain]?.dataQuality;
             return (
               <tr key={domain}>
@@ -99,7 +105,7 @@ export function QualityPanel({ credential }: { credential: Credential | undefine
               <TimeChart
                 key={dimension}
                 title={`${dimension} by week (integration-health reports)`}
-                names={DOMAINS}
+                names={domains}
                 times={axis}
                 values={values}
               />

@@ -52,9 +52,9 @@ const STATUS_FIELDS = `domain tenantId at eventsPerSecond outboxBacklog
   lastError { at source message }
   jobRuns { ${JOB_RUN_FIELDS} }`;
 
-/** The live subscription: every domain's status, pushed every `intervalMs`. */
-export function syncStatusSubscription(intervalMs: number): string {
-  const domains = DOMAINS.map((d) => `${d} { status { ${STATUS_FIELDS} } }`).join('\n    ');
+/** The live subscription: the status of each of `shown` (default every domain), pushed every `intervalMs`. */
+export function syncStatusSubscription(intervalMs: number, shown: readonly Domain[] = DOMAINS): string {
+  const domains = shown.map((d) => `${d} { status { ${STATUS_FIELDS} } }`).join('\n    ');
   return `subscription ConsoleSyncStatus {\n  syncStatus(intervalMs: ${intervalMs}) {\n    ${domains}\n  }\n}`;
 }
 
@@ -91,8 +91,12 @@ export interface HealthReport {
 
 const DIMENSION = `value target meetsTarget`;
 
-export async function dataQuality(credential: Credential | undefined, windowHours: number) {
-  const domains = DOMAINS.map(
+export async function dataQuality(
+  credential: Credential | undefined,
+  windowHours: number,
+  shown: readonly Domain[] = DOMAINS,
+) {
+  const domains = shown.map(
     (d) => `${d} {
       dataQuality(windowHours: ${windowHours}) { domain since until records rejected score
         accuracy { ${DIMENSION} } completeness { ${DIMENSION} } consistency { ${DIMENSION} } timeliness { ${DIMENSION} } }
@@ -133,13 +137,14 @@ export interface EventDeadLetter {
   replayOutcome: string | null;
 }
 
-export function deadLetters(credential: Credential | undefined, domain: Domain) {
+/** The domain's sync dead letters and, with `withEvents` (admins: other domains' events), its consumers'. */
+export function deadLetters(credential: Credential | undefined, domain: Domain, withEvents = true) {
   return request<{
     sync: Record<
       string,
       {
         deadLetters: { totalCount: number; edges: { node: DeadLetter }[] };
-        eventDeadLetters: { totalCount: number; edges: { node: EventDeadLetter }[] };
+        eventDeadLetters?: { totalCount: number; edges: { node: EventDeadLetter }[] };
       }
     >;
   }>(
@@ -148,8 +153,12 @@ export function deadLetters(credential: Credential | undefined, domain: Domain) 
       sync { ${domain} {
         deadLetters(first: 50, filter: { replayed: false }) { totalCount edges { node {
           id kind idempotencyKey source payload code reason field receivedAt replayedAt replayOutcome } } }
-        eventDeadLetters(first: 50) { totalCount edges { node {
-          id consumer stream type reason attempts lastFailedAt replayedAt replayOutcome } } }
+        ${
+          withEvents
+            ? `eventDeadLetters(first: 50) { totalCount edges { node {
+          id consumer stream type reason attempts lastFailedAt replayedAt replayOutcome } } }`
+            : ''
+        }
       } }
     }`,
   );

@@ -12,7 +12,7 @@ import './console.css';
 import { StrictMode, useEffect, useMemo, useRef, useState } from 'react';
 import { createRoot } from 'react-dom/client';
 import { CredentialBar } from '../shared/CredentialBar.js';
-import { decodeJwtClaims, loadCredential, type Credential } from '../shared/credentials.js';
+import { credentialDomains, credentialRoles, loadCredential, type Credential } from '../shared/credentials.js';
 import { createWsClient } from '../shared/graphql.js';
 import { DOMAINS, type Domain } from './api.js';
 import { AuditPanel } from './AuditPanel.js';
@@ -30,19 +30,34 @@ const initialDomain = (DOMAINS as readonly string[]).includes(params.get('domain
   : 'product';
 const intervalMs = Math.min(60_000, Math.max(1000, Number(params.get('interval')) || 2000));
 
-function rolesOf(credential: Credential | undefined): string[] | undefined {
-  if (credential?.kind !== 'bearer') return undefined;
-  const roles = decodeJwtClaims(credential.value)?.['roles'];
-  return Array.isArray(roles) ? roles.map(String) : undefined;
+/**
+ * What the panels ask for, from what the credential says of itself (the gateway decides; this only
+ * keeps the page from asking for what it would refuse). An integration account reads the sync
+ * bookkeeping of the domains its token names, not the audit trail nor the consumers' event dead
+ * letters (admins'); anyone else is asked for everything and shown the gateway's answer.
+ */
+interface View {
+  readonly domains: readonly Domain[];
+  readonly admin: boolean;
+  readonly integration: boolean;
+}
+
+function viewOf(credential: Credential | undefined): View {
+  const roles = credentialRoles(credential);
+  const named = credentialDomains(credential);
+  if (roles === undefined || roles.includes('admin') || !roles.includes('integration') || named === undefined)
+    return { domains: DOMAINS, admin: roles === undefined || roles.includes('admin'), integration: false };
+  return { domains: DOMAINS.filter((d) => named.includes(d)), admin: false, integration: true };
 }
 
 function Notice({ credential }: { credential: Credential | undefined }) {
-  const roles = rolesOf(credential);
+  const roles = credentialRoles(credential);
   if (credential === undefined) {
     return (
       <p className="notice">
-        Paste a token above. In development: <code>npm run token -- --tenant acme --role admin --user u1</code>; in
-        production, your identity provider's token for the hub.
+        Sign in above, or paste a token. In development:{' '}
+        <code>npm run token -- --tenant acme --role admin --user u1</code>; in production, the identity provider's
+        sign-in (or its token for the hub).
       </p>
     );
   }
@@ -50,8 +65,8 @@ function Notice({ credential }: { credential: Credential | undefined }) {
     return (
       <p className="notice" data-testid="not-admin">
         {roles.includes('integration')
-          ? 'This is an integration account: the graph lets it push its domains’ sync events but read nothing, sync bookkeeping included (README, “Integration accounts”). The panels below need an admin of the tenant; each shows the gateway’s answer.'
-          : `Sync bookkeeping is for admins; this token has ${roles.join(', ')}. The panels below show the gateway’s answer.`}
+          ? `This is an integration account of ${credentialDomains(credential)?.join(', ') ?? 'no domain'}: it sees those domains’ sync health, quality, dead letters (and replays its own), conflicts and job runs; the audit trail and the other domains are for admins (README, “Integration accounts”).`
+          : `Sync bookkeeping is for admins and integration accounts; this token has ${roles.join(', ')}. The panels below show the gateway’s answer.`}
       </p>
     );
   }
@@ -60,7 +75,9 @@ function Notice({ credential }: { credential: Credential | undefined }) {
 
 function App() {
   const [credential, setCredential] = useState<Credential | undefined>(initialCredential);
-  const [domain, setDomain] = useState<Domain>(initialDomain);
+  const view = useMemo(() => viewOf(credential), [credential]);
+  const [chosen, setDomain] = useState<Domain>(initialDomain);
+  const domain = view.domains.includes(chosen) ? chosen : (view.domains[0] ?? chosen);
   const current = useRef(credential);
   current.current = credential;
   // graphql-ws authenticates in connection_init: a new credential means a new socket.
@@ -84,19 +101,19 @@ function App() {
         <Notice credential={credential} />
         {credential !== undefined && (
           <>
-            <LivePanel client={client} intervalMs={intervalMs} />
-            <QualityPanel credential={credential} />
+            <LivePanel client={client} intervalMs={intervalMs} domains={view.domains} />
+            <QualityPanel credential={credential} domains={view.domains} />
             <nav className="domains" aria-label="domain">
-              {DOMAINS.map((d) => (
+              {view.domains.map((d) => (
                 <button key={d} type="button" className={d === domain ? 'active' : ''} onClick={() => choose(d)}>
                   {d}
                 </button>
               ))}
             </nav>
-            <DeadLettersPanel credential={credential} domain={domain} />
-            <ConflictsPanel credential={credential} domain={domain} />
-            <JobsPanel credential={credential} domain={domain} />
-            <AuditPanel credential={credential} />
+            <DeadLettersPanel credential={credential} domain={domain} withEvents={!view.integration} />
+            <ConflictsPanel credential={credential} domain={domain} canOverride={!view.integration} />
+            <JobsPanel credential={credential} domain={domain} canRun={!view.integration} />
+            {!view.integration && <AuditPanel credential={credential} />}
           </>
         )}
       </main>

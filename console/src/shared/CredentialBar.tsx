@@ -8,6 +8,7 @@ import {
   type Credential,
   type CredentialKind,
 } from './credentials.js';
+import { useSignIn } from './useSignIn.js';
 
 export interface CredentialBarProps {
   readonly title: string;
@@ -17,20 +18,26 @@ export interface CredentialBarProps {
   readonly children?: ReactNode;
 }
 
-/** The token bar every page shares: paste a bearer token or an API key, keep it for the tab or the browser. */
+/**
+ * The token bar every page shares: paste a bearer token or an API key, keep it for the tab or the
+ * browser; or, when the gateway names an identity provider, "Sign in" there (useSignIn.ts).
+ */
 export function CredentialBar({ title, credential, onChange, children }: CredentialBarProps) {
   const [draft, setDraft] = useState('');
   const [kind, setKind] = useState<CredentialKind | 'auto'>('auto');
   const [remember, setRemember] = useState(isRemembered);
+  const login = useSignIn(onChange);
 
   const apply = () => {
     const next = parseCredential(draft, kind === 'auto' ? undefined : kind);
     if (next === undefined) return;
+    login.forget();
     saveCredential(next, remember);
     setDraft('');
     onChange(next);
   };
   const clear = () => {
+    login.forget();
     clearCredential();
     onChange(undefined);
   };
@@ -66,9 +73,24 @@ export function CredentialBar({ title, credential, onChange, children }: Credent
           Forget
         </button>
       </form>
+      {login.config !== undefined &&
+        (login.session === undefined ? (
+          <button type="button" className="hub-bar-signin" onClick={login.signIn} disabled={login.busy}>
+            {login.busy ? 'Signing in…' : 'Sign in'}
+          </button>
+        ) : (
+          <button type="button" onClick={login.signOut}>
+            Sign out
+          </button>
+        ))}
       <span className="hub-bar-who" data-testid="credential">
         {describeCredential(credential)}
       </span>
+      {login.error !== undefined && (
+        <span className="hub-bar-error" role="alert" data-testid="signin-error">
+          {login.error}
+        </span>
+      )}
       <nav className="hub-bar-links">{children}</nav>
     </header>
   );

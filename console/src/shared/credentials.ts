@@ -99,15 +99,41 @@ export function connectionParams(credential: Credential | undefined): Record<str
   return credentialHeaders(credential);
 }
 
+/** Which claims name the tenant, roles and domains (the gateway's `HUB_JWT_CLAIM_*`, from /ui/config.json). */
+export interface ClaimNames {
+  readonly tenant: string;
+  readonly roles: string;
+  readonly domains: string;
+}
+let claimNames: ClaimNames = { tenant: 'tenant', roles: 'roles', domains: 'domains' };
+
+export function setClaimNames(names: ClaimNames): void {
+  claimNames = { tenant: names.tenant, roles: names.roles, domains: names.domains };
+}
+
+/** The domains an integration token names (display only: the gateway decides). */
+export function credentialDomains(credential: Credential | undefined): string[] | undefined {
+  if (credential?.kind !== 'bearer') return undefined;
+  const domains = decodeJwtClaims(credential.value)?.[claimNames.domains];
+  return Array.isArray(domains) ? domains.map(String) : undefined;
+}
+
+/** The roles a bearer token claims (display only: the gateway decides). */
+export function credentialRoles(credential: Credential | undefined): string[] | undefined {
+  if (credential?.kind !== 'bearer') return undefined;
+  const roles = decodeJwtClaims(credential.value)?.[claimNames.roles];
+  return Array.isArray(roles) ? roles.map(String) : undefined;
+}
+
 /** What a person can tell about a bearer token without verifying it (display only). */
 export function describeCredential(credential: Credential | undefined): string {
   if (credential === undefined) return 'no credential';
   if (credential.kind === 'apiKey') return `API key ${credential.value.slice(0, 8)}…`;
   const claims = decodeJwtClaims(credential.value);
   if (claims === undefined) return 'bearer token';
-  const roles = Array.isArray(claims['roles']) ? claims['roles'].join(', ') : '?';
+  const roles = credentialRoles(credential)?.join(', ') ?? '?';
   const exp = typeof claims['exp'] === 'number' ? new Date(claims['exp'] * 1000).toLocaleString() : '?';
-  return `${String(claims['sub'] ?? '?')} @ ${String(claims['tenant'] ?? '?')} (${roles}), expires ${exp}`;
+  return `${String(claims['sub'] ?? '?')} @ ${String(claims[claimNames.tenant] ?? '?')} (${roles}), expires ${exp}`;
 }
 
 export function decodeJwtClaims(token: string): Record<string, unknown> | undefined {

@@ -7,6 +7,7 @@
 import { decodeJwt } from 'jose';
 import { parse, specifiedRules, validate, type DocumentNode, type GraphQLError } from 'graphql';
 import { ErrorCode, badUserInput, forbidden, hubError } from '@hub/core/errors';
+import { SYNC_TEAM } from '@hub/core/authz';
 import { hasRole, type Viewer } from '@hub/core/viewer';
 import type { Identity } from '../identify.js';
 import type { Logger } from '../logger.js';
@@ -83,7 +84,9 @@ export function prepareSubscription(
   const probe = plan.field === 'syncStatus' ? undefined : 'id';
   const refusal = options.demand(viewer, plan.resolutionFor(probe).query, { ...plan.variables, hubLiveId: '' });
   if (refusal) return [refusal];
-  if (plan.field === 'syncStatus' && !hasRole(viewer, 'admin')) return [forbidden('syncStatus is for admins')];
+  // Each domain's status is then decided by its subgraph: an integration account's of its domains only.
+  if (plan.field === 'syncStatus' && !SYNC_TEAM.some((role) => hasRole(viewer, role)))
+    return [forbidden('syncStatus is for admins and integration accounts')];
   if (plan.field !== 'syncStatus' && visibleDomains(viewer, live).size === 0)
     return [forbidden('Your roles read no domain whose changes you could receive')];
   return { plan, live };

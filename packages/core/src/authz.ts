@@ -110,25 +110,14 @@ const SYNC_ANSWER_TYPES = [
   'SyncFieldConflict',
   'SyncQualityScore',
 ];
-/** Sync bookkeeping of the tenant (stored values of conflicts, payloads of dead letters, quality): admins. */
-const SYNC_ADMIN_TYPES = [
+/**
+ * Sync bookkeeping of the tenant (stored values of conflicts, payloads of dead letters, quality,
+ * jobs, status): for admins and the integration team of the domain — an integration account reads
+ * it in the domains its credential names (`rolesIn`: each subgraph answers only its own domain),
+ * always of its own tenant (the resolvers read the viewer's tenant only).
+ */
+const SYNC_TEAM_TYPES = [
   'SyncDomains',
-  // Anomalies (anomaly.ts) the hourly scan found.
-  'SyncAnomaly',
-  'SyncAnomalyEdge',
-  'SyncAnomalyConnection',
-  // The audit trail (audit.ts): who changed or read what of a customer.
-  'AuditEntry',
-  'AuditEntryEdge',
-  'AuditEntryConnection',
-  // Reconciliation reports (reconcile.ts).
-  'Reconciliation',
-  'ReconciliationCheck',
-  'ReconciliationDifference',
-  // Right to erasure (erasure.ts): what each domain did with an erased customer.
-  'CustomerErasure',
-  'DomainErasure',
-  'ErasureCount',
   'DomainSync',
   'SyncConflict',
   'SyncConflictEdge',
@@ -151,23 +140,53 @@ const SYNC_ADMIN_TYPES = [
   'IntegrationHealthReportEdge',
   'IntegrationHealthReportConnection',
 ];
+/** Who reads SYNC_TEAM_TYPES and replays the domain's sync dead letters. */
+export const SYNC_TEAM: readonly Role[] = ['admin', 'integration'];
+/**
+ * Governance and cross-domain bookkeeping: admins only. The audit trail names every actor and read;
+ * the consumers' event dead letters hold other domains' events; anomalies, reconciliation and
+ * erasure reports are the tenant's, not one integration's.
+ */
+const SYNC_ADMIN_TYPES = [
+  // Anomalies (anomaly.ts) the hourly scan found.
+  'SyncAnomaly',
+  'SyncAnomalyEdge',
+  'SyncAnomalyConnection',
+  // The audit trail (audit.ts): who changed or read what of a customer.
+  'AuditEntry',
+  'AuditEntryEdge',
+  'AuditEntryConnection',
+  // Reconciliation reports (reconcile.ts).
+  'Reconciliation',
+  'ReconciliationCheck',
+  'ReconciliationDifference',
+  // Right to erasure (erasure.ts): what each domain did with an erased customer.
+  'CustomerErasure',
+  'DomainErasure',
+  'ErasureCount',
+];
+/** Fields of `DomainSync` (otherwise SYNC_TEAM's) that lead to admin-only bookkeeping. */
+const DOMAIN_SYNC_ADMIN_FIELDS = ['auditTrail', 'eventDeadLetters', 'anomalies', 'reconciliation'];
 
 /**
  * The sync API's rules (docs/design/sync-pipeline.md, contract of issue 7), as overrides every subgraph
- * gets under its own: `sync<Domain>` for SYNC_WRITERS, overriding a conflict and replaying a dead letter
- * for admins only, `Query.sync` and what hangs below it for admins only. Coordinates a subgraph's schema
- * does not have are ignored.
+ * gets under its own: `sync<Domain>` for SYNC_WRITERS; `Query.sync`, the domain's dead letters,
+ * conflicts, quality, jobs and status, and replaying its dead letters for SYNC_TEAM; overriding a
+ * conflict, running a job, and the governance bookkeeping for admins only. Coordinates a subgraph's
+ * schema does not have are ignored.
  */
 export function syncPermissions(domain: Domain): PermissionOverrides {
   const name = pascal(domain);
   return {
     [`Mutation.sync${name}`]: SYNC_WRITERS,
     [`Mutation.resolve${name}Conflict`]: ['admin'],
-    [`Mutation.replay${name}DeadLetter`]: ['admin'],
+    [`Mutation.replay${name}DeadLetter`]: SYNC_TEAM,
     [`Mutation.run${name}Job`]: ['admin'],
-    'Query.sync': ['admin'],
+    'Query.sync': SYNC_TEAM,
     ...Object.fromEntries(SYNC_ANSWER_TYPES.map((type) => [`${type}.*`, SYNC_WRITERS])),
+    ...Object.fromEntries(SYNC_TEAM_TYPES.map((type) => [`${type}.*`, SYNC_TEAM])),
     ...Object.fromEntries(SYNC_ADMIN_TYPES.map((type) => [`${type}.*`, ['admin'] as const])),
+    ...Object.fromEntries(DOMAIN_SYNC_ADMIN_FIELDS.map((field) => [`DomainSync.${field}`, ['admin'] as const])),
   };
 }
 

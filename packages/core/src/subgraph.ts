@@ -422,12 +422,14 @@ function requestSync(options: {
     apply: (events) => writes().apply(events),
     applyOne: (event) => writes().applyOne(event),
     get admin() {
-      // Repairs (admins only) re-apply stored events under the source they arrived with, or an override.
+      // Repairs re-apply stored events under the source they arrived with, or an override: an admin
+      // any, an integration account (replays only, authz.ts) the letters of its own events.
       return (admin ??= createSyncAdmin({
         client: options.client,
         domain: options.definition.domain,
         tenantId: viewer.tenantId,
         actor,
+        replaySources: viewer.roles.includes('admin') ? 'all' : new Set([viewer.userId]),
         pipeline: pipelineWith('all'),
       }));
     },

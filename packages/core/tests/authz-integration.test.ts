@@ -46,6 +46,7 @@ function schemaFor(domain: Domain): GraphQLSchema {
     }
     type DomainSync @shareable @classification(level: "INTERNAL") {
       deadLetters: Int!
+      auditTrail: Int!
     }
     type SyncDomains @shareable @classification(level: "INTERNAL") {
       ${domain}: DomainSync!
@@ -65,7 +66,7 @@ function schemaFor(domain: Domain): GraphQLSchema {
   const answer = { outcome: 'APPLIED' };
   const resolvers = {
     Query: { row: (_: unknown, { customerId }: { customerId: string }) => row(customerId), sync: () => ({}) },
-    SyncDomains: { [domain]: () => ({ deadLetters: 3 }) },
+    SyncDomains: { [domain]: () => ({ deadLetters: 3, auditTrail: 5 }) },
     Mutation: {
       recordRow: (_: unknown, { customerId }: { customerId: string }) => row(customerId),
       [`sync${D}`]: () => ({ results: [answer], counts: { applied: 1 } }),
@@ -183,20 +184,25 @@ describe('integration in the role matrix, per domain x naming x companion role x
       expect(JSON.stringify(read.data ?? null)).not.toMatch(/secret|"count"/);
     }
 
-    // Sync: admins and named integration accounts; conflicts, dead letters and bookkeeping: admins.
+    // Sync, dead-letter replays and the bookkeeping: admins and named integration accounts;
+    // conflict overrides and the audit trail: admins.
     const sync = await run(schema, who, `mutation { sync${D}(events: []) { results { outcome } counts { applied } } }`);
     if (isNamed || human === 'admin') {
       expect(sync.errors).toBeUndefined();
       expect(sync.data).toEqual({ [`sync${D}`]: { results: [{ outcome: 'APPLIED' }], counts: { applied: 1 } } });
     } else expect(refusedAt(sync)).toEqual([['FORBIDDEN', `sync${D}`]]);
-    for (const field of [`resolve${D}Conflict(id: "c1")`, `replay${D}DeadLetter(id: "d1")`]) {
-      const admin = await run(schema, who, `mutation { ${field} { outcome } }`);
-      if (human === 'admin') expect(admin.errors).toBeUndefined();
-      else expect(refusedAt(admin)).toEqual([['FORBIDDEN', field.slice(0, field.indexOf('('))]]);
-    }
+    const override = await run(schema, who, `mutation { resolve${D}Conflict(id: "c1") { outcome } }`);
+    if (human === 'admin') expect(override.errors).toBeUndefined();
+    else expect(refusedAt(override)).toEqual([['FORBIDDEN', `resolve${D}Conflict`]]);
+    const replay = await run(schema, who, `mutation { replay${D}DeadLetter(id: "d1") { outcome } }`);
+    if (isNamed || human === 'admin') expect(replay.errors).toBeUndefined();
+    else expect(refusedAt(replay)).toEqual([['FORBIDDEN', `replay${D}DeadLetter`]]);
     const books = await run(schema, who, `{ sync { ${domain} { deadLetters } } }`);
-    if (human === 'admin') expect(books.data).toEqual({ sync: { [domain]: { deadLetters: 3 } } });
+    if (isNamed || human === 'admin') expect(books.data).toEqual({ sync: { [domain]: { deadLetters: 3 } } });
     else expect(refusedAt(books)).toEqual([['FORBIDDEN', 'sync']]);
+    const audit = await run(schema, who, `{ sync { ${domain} { auditTrail } } }`);
+    if (human === 'admin') expect(audit.data).toEqual({ sync: { [domain]: { auditTrail: 5 } } });
+    else expect(refusedAt(audit)).toEqual([['FORBIDDEN', isNamed ? `sync.${domain}.auditTrail` : 'sync']]);
 
     // The data layer agrees: writes tenant-wide where named, reads only the companion's rows.
     const companion = human ? viewer([human], undefined) : viewer([], undefined);

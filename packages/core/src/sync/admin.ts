@@ -96,6 +96,12 @@ export function createSyncAdmin(options: {
   tenantId: string | null;
   /** `<role>:<user>` of the admin, recorded as `override:<admin>` and in `resolved_by`. */
   actor: string;
+  /**
+   * Whose dead letters the caller may replay: `all` (an admin), or the sources it writes as (an
+   * integration account: its own events). A replay writes as the letter's source, so replaying
+   * another source's letter would borrow that source's standing (a system of record's included).
+   */
+  replaySources?: 'all' | ReadonlySet<string>;
   pipeline: SyncPipeline;
   now?: () => Date;
 }): SyncAdmin {
@@ -275,6 +281,13 @@ export function createSyncAdmin(options: {
         uuidArg('id', id),
       );
       if (!letter) throw notFound('SyncDeadLetter', id);
+      const replaySources = options.replaySources ?? 'all';
+      if (replaySources !== 'all' && !replaySources.has(String(letter['source'])))
+        throw hubError(
+          ErrorCode.Forbidden,
+          `SyncDeadLetter ${JSON.stringify(id)} came from another source: an integration account replays its own`,
+          { id },
+        );
       if (letter['replayed_at'] !== null)
         throw hubError(ErrorCode.Conflict, `SyncDeadLetter ${JSON.stringify(id)} was already replayed`, { id });
       const stored: SyncEvent = {
