@@ -28,6 +28,7 @@ import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
 import { EnvReader, isProduction, readMasterKeys } from './config.js';
 import { enableEncryption, type MasterKeyProvider } from './crypto/index.js';
+import { DEFAULT_PLAINTEXT_CACHE } from './crypto/fields.js';
 import { rotateKeysJob } from './crypto/rotate.js';
 import { DOMAINS, SUBGRAPH_PORTS, type Domain } from './domains.js';
 import { GATEWAY_PRINCIPAL, devKeyPair, readSigningKey } from './keys.js';
@@ -214,6 +215,8 @@ export interface SubgraphConfig {
    * stores PII columns in plaintext: for the side-by-side benchmark only, never from the environment.
    */
   masterKeys: MasterKeyProvider | null;
+  /** Decrypted values kept per process (HUB_ENCRYPTION_CACHE, default 20,000; 0: none). */
+  encryptionCache: number;
   /** Job runner tuning (tests): pg-boss polling and retry delay, orphan check interval, seconds. */
   jobTuning?: { pollingIntervalSeconds?: number; retryDelaySeconds?: number; orphanCheckSeconds?: number };
 }
@@ -304,6 +307,7 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     jobs: read.bool('HUB_JOBS', true),
     archiveDir: path.resolve(read.string('HUB_ARCHIVE_DIR', path.join('.data', 'archive'))),
     masterKeys: readMasterKeys(read, production),
+    encryptionCache: read.int('HUB_ENCRYPTION_CACHE', DEFAULT_PLAINTEXT_CACHE, { max: 1_000_000 }),
   });
 }
 
@@ -455,7 +459,9 @@ export async function startSubgraph<C, L>(
   }
   // Before the seed and every reader: the PII columns the classification names are encrypted from the first write.
   const classification = classifyDocument(def.typeDefs);
-  const encryption = config.masterKeys ? await enableEncryption(store, classification, config.masterKeys) : undefined;
+  const encryption = config.masterKeys
+    ? await enableEncryption(store, classification, config.masterKeys, { cacheSize: config.encryptionCache })
+    : undefined;
   if (config.seedDemo && def.seedDemo) {
     const started = Date.now();
     await def.seedDemo(store.client);

@@ -29,10 +29,11 @@ export async function enableEncryption<C>(
   store: Store<C>,
   classification: Classification,
   master: MasterKeyProvider,
+  options: { cacheSize?: number } = {},
 ): Promise<FieldCrypto | undefined> {
   const plan = encryptionPlan(classification, await storeTables(store.sql));
   if (plan.size === 0) return undefined;
-  const crypto = new FieldCrypto(store.sql, plan, master);
+  const crypto = new FieldCrypto(store.sql, plan, master, options.cacheSize);
   const sqls: StoreSql[] = [store.sql, store.backgroundSql];
   for (const sql of sqls) codecs.set(sql, crypto);
   const client = encryptingClient(store.client, crypto);
