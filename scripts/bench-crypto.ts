@@ -77,7 +77,15 @@ async function once(url: string): Promise<{ ms: number; contacts: number }> {
 
 /** `cold`: the encrypted store a second, cache-less process reads (PostgreSQL: `on`'s; PGlite: its own copy). */
 async function bench(label: string, stores: { on: StoreConfig; cold?: StoreConfig; off: StoreConfig }): Promise<void> {
-  const common = { port: 0, seedDemo: true, migrate: true, logLevel: 'warn', jobs: false, relay: false, consumers: false };
+  const common = {
+    port: 0,
+    seedDemo: true,
+    migrate: true,
+    logLevel: 'warn',
+    jobs: false,
+    relay: false,
+    consumers: false,
+  };
   const on = await startSubgraph(subgraph, { ...common, store: stores.on });
   // The same store read by a second process that keeps no decrypted values: every read decrypts.
   const cold = await startSubgraph(subgraph, {
@@ -110,7 +118,9 @@ async function bench(label: string, stores: { on: StoreConfig; cold?: StoreConfi
     const base = stats(samples.off);
     const fmt = (s: { p50: number; p95: number; mean: number }) =>
       `p50 ${s.p50.toFixed(2)} ms  p95 ${s.p95.toFixed(2)} ms  mean ${s.mean.toFixed(2)} ms`;
-    console.log(`\n${label}: 100 customers, ${contacts} contacts (email + phone each), ${config.iterations} requests per side`);
+    console.log(
+      `\n${label}: 100 customers, ${contacts} contacts (email + phone each), ${config.iterations} requests per side`,
+    );
     console.log(`  encryption off:                  ${fmt(base)}`);
     for (const [side, title] of [
       ['on', 'encryption on:                 '],
@@ -129,7 +139,12 @@ async function bench(label: string, stores: { on: StoreConfig; cold?: StoreConfi
   }
 }
 
-console.log(`bench:crypto — load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `bench:crypto — load average ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);
 if (config.stores.includes('postgres')) {
   const database = await createTestDatabase('hub_bench_crypto');
   try {
@@ -153,4 +168,9 @@ if (config.stores.includes('pglite')) {
     await rm(dir, { recursive: true, force: true });
   }
 }
-console.log(`\nload average after: ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+console.log(
+  `\nload average after: ${os
+    .loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ')}`,
+);

@@ -2,7 +2,13 @@
  * Typed environment parsing. Every process has one config module that calls these once at
  * start-up and freezes the result; resolvers never read `process.env`.
  */
-import { DEV_MASTER_KEY, envMasterKeys, parseMasterKey, type MasterKey, type MasterKeyProvider } from './crypto/envelope.js';
+import {
+  DEV_MASTER_KEY,
+  envMasterKeys,
+  parseMasterKey,
+  type MasterKey,
+  type MasterKeyProvider,
+} from './crypto/envelope.js';
 
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {

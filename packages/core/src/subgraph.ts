@@ -29,6 +29,7 @@ import type { KeyObject } from 'node:crypto';
 import { EnvReader, isProduction, readMasterKeys } from './config.js';
 import { enableEncryption, type MasterKeyProvider } from './crypto/index.js';
 import { DEFAULT_PLAINTEXT_CACHE } from './crypto/fields.js';
+import { DEMO_TENANTS } from './demo.js';
 import { rotateKeysJob } from './crypto/rotate.js';
 import { DOMAINS, SUBGRAPH_PORTS, type Domain } from './domains.js';
 import { GATEWAY_PRINCIPAL, devKeyPair, readSigningKey } from './keys.js';
@@ -460,7 +461,10 @@ export async function startSubgraph<C, L>(
   // Before the seed and every reader: the PII columns the classification names are encrypted from the first write.
   const classification = classifyDocument(def.typeDefs);
   const encryption = config.masterKeys
-    ? await enableEncryption(store, classification, config.masterKeys, { cacheSize: config.encryptionCache })
+    ? await enableEncryption(store, classification, config.masterKeys, {
+        cacheSize: config.encryptionCache,
+        tenants: config.seedDemo ? DEMO_TENANTS.map((tenant) => tenant.id) : [],
+      })
     : undefined;
   if (config.seedDemo && def.seedDemo) {
     const started = Date.now();

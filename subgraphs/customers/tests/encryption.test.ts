@@ -42,12 +42,9 @@ const CONTACT_QUERY = /* GraphQL */ `
 `;
 
 async function contactsOf(customerId: string, viewer = acme) {
-  const res = await gql<{ customer: { contacts: { edges: { node: { id: string; email: string; phone: string | null } }[] } } }>(
-    hub.url,
-    CONTACT_QUERY,
-    { id: customerId },
-    viewer,
-  );
+  const res = await gql<{
+    customer: { contacts: { edges: { node: { id: string; email: string; phone: string | null } }[] } };
+  }>(hub.url, CONTACT_QUERY, { id: customerId }, viewer);
   return { errors: res.errors, contacts: res.data?.customer?.contacts.edges.map((e) => e.node) ?? [] };
 }
 
@@ -59,7 +56,15 @@ const crypto = (): FieldCrypto => {
 
 async function syncContact(customerId: string, contactId: string, email: string, phone: string, viewer = acme) {
   const customer = { customerId, name: `Customer ${customerId}`, ownerId: 'u1', syncTimestamp: '2026-11-01T00:00:00Z' };
-  const contact = { customerId, contactId, firstName: 'Ada', lastName: 'Byron', email, phone, syncTimestamp: '2026-11-01T00:00:00Z' };
+  const contact = {
+    customerId,
+    contactId,
+    firstName: 'Ada',
+    lastName: 'Byron',
+    email,
+    phone,
+    syncTimestamp: '2026-11-01T00:00:00Z',
+  };
   const batch = await syncBatch(
     hub.url,
     'customers',
@@ -90,9 +95,10 @@ describe('encryption at rest of contact PII (derived from the classification)', 
       expect(row.emailBlindIndex).toMatch(/^[\w-]{43}$/);
     }
     const [first] = rows.filter((r) => r.tenantId === 'acme');
-    const customer = await hub.store.sql.query<{ customerId: string }>(`SELECT "customerId" FROM "Contact" WHERE id = $1`, [
-      first?.id,
-    ]);
+    const customer = await hub.store.sql.query<{ customerId: string }>(
+      `SELECT "customerId" FROM "Contact" WHERE id = $1`,
+      [first?.id],
+    );
     const { errors, contacts } = await contactsOf(customer[0]?.customerId ?? '');
     expect(errors).toBeUndefined();
     for (const contact of contacts) expect(contact.email).toMatch(/^[^@\s]+@[^@\s]+$/);
@@ -113,16 +119,22 @@ describe('encryption at rest of contact PII (derived from the classification)', 
     const db = hub.store.client;
     const found = await db.contact.findMany({ where: { tenantId: 'acme', email: '  LINUS@Kernel.example ' } });
     expect(found.map((c) => [c.id, c.email])).toEqual([['cont_enc_2', 'linus@kernel.example']]);
-    const viaEquals = await db.contact.findFirst({ where: { AND: [{ tenantId: 'acme' }], email: { equals: 'linus@kernel.example' } } });
+    const viaEquals = await db.contact.findFirst({
+      where: { AND: [{ tenantId: 'acme' }], email: { equals: 'linus@kernel.example' } },
+    });
     expect(viaEquals?.id).toBe('cont_enc_2');
     expect(await db.contact.findMany({ where: { tenantId: 'globex', email: 'linus@kernel.example' } })).toEqual([]);
     // Ciphertext has no order or substrings: anything but equality is refused, never answered wrongly.
-    await expect(db.contact.findMany({ where: { tenantId: 'acme', email: { contains: 'linus' } } })).rejects.toMatchObject({
+    await expect(
+      db.contact.findMany({ where: { tenantId: 'acme', email: { contains: 'linus' } } }),
+    ).rejects.toMatchObject({
       code: 'UNSUPPORTED_QUERY',
     });
-    await expect(db.contact.findMany({ where: { tenantId: 'acme' }, orderBy: { email: 'asc' } })).rejects.toMatchObject({
-      code: 'UNSUPPORTED_QUERY',
-    });
+    await expect(db.contact.findMany({ where: { tenantId: 'acme' }, orderBy: { email: 'asc' } })).rejects.toMatchObject(
+      {
+        code: 'UNSUPPORTED_QUERY',
+      },
+    );
   });
 
   it('one email per customer still holds through the blind index: a second contact with it is CONFLICT on email', async () => {
@@ -181,9 +193,11 @@ describe('encryption at rest of contact PII (derived from the classification)', 
     await expect(crypto().decodeRows('Contact', [{ ...row, phone: row.email }])).rejects.toMatchObject({
       code: 'CIPHERTEXT_INVALID',
     });
-    await expect(crypto().decodeRows('Contact', [{ ...row, email: `v2:${row.email.slice(3)}` }])).rejects.toMatchObject({
-      code: 'CIPHERTEXT_INVALID',
-    });
+    await expect(crypto().decodeRows('Contact', [{ ...row, email: `v2:${row.email.slice(3)}` }])).rejects.toMatchObject(
+      {
+        code: 'CIPHERTEXT_INVALID',
+      },
+    );
     await hub.store.sql.query(`UPDATE "Contact" SET "email" = $1 WHERE "id" = 'cont_enc_4'`, [tampered]);
     const { errors, contacts } = await contactsOf('cust_enc_4');
     expect(contacts).toEqual([]);

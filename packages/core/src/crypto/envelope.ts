@@ -126,7 +126,9 @@ export function normaliseForIndex(value: string): string {
  * value but not that two rows share it.
  */
 export function blindIndexOf(indexKey: Buffer, column: string, value: string): string {
-  return createHmac('sha256', indexKey).update(`${column}\u0000${normaliseForIndex(value)}`, 'utf8').digest('base64url');
+  return createHmac('sha256', indexKey)
+    .update(`${column}\u0000${normaliseForIndex(value)}`, 'utf8')
+    .digest('base64url');
 }
 
 /**

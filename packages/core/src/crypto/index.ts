@@ -21,7 +21,8 @@ export function fieldCryptoOf(target: object): FieldCrypto | undefined {
 }
 
 /**
- * Turns encryption on for `store` (migrated: the plan reads its tables). Replaces `store.client`
+ * Turns encryption on for `store` (migrated: the plan reads its tables); `tenants`: tenants whose
+ * keys to have ready (the demo seed's). Replaces `store.client`
  * with the encrypting client; a store whose tables hold no PII column is left as it is. Returns
  * the codec, or undefined when nothing is encrypted there.
  */
@@ -29,11 +30,12 @@ export async function enableEncryption<C>(
   store: Store<C>,
   classification: Classification,
   master: MasterKeyProvider,
-  options: { cacheSize?: number } = {},
+  options: { cacheSize?: number; tenants?: readonly string[] } = {},
 ): Promise<FieldCrypto | undefined> {
   const plan = encryptionPlan(classification, await storeTables(store.sql));
   if (plan.size === 0) return undefined;
   const crypto = new FieldCrypto(store.sql, plan, master, options.cacheSize);
+  await crypto.keyring.preload(options.tenants);
   const sqls: StoreSql[] = [store.sql, store.backgroundSql];
   for (const sql of sqls) codecs.set(sql, crypto);
   const client = encryptingClient(store.client, crypto);

@@ -53,6 +53,17 @@ export class Keyring {
     if (tenantId === '') throw new EncryptionError('TENANT_REQUIRED', 'no tenant to take the keys of');
     const cached = this.active.get(tenantId);
     if (cached && this.now() - cached.at < ACTIVE_TTL_MS) return cached.keys;
+    if (cached && via === undefined) {
+      // Stale: answered from memory and refreshed behind. The caller may hold the one connection of
+      // an embedded store (a Prisma transaction), which a refresh it awaited would wait for forever.
+      cached.at = this.now();
+      const refresh = this.loadActive(tenantId, this.sql);
+      refresh.then(
+        () => this.active.set(tenantId, { at: this.now(), keys: refresh }),
+        () => undefined,
+      );
+      return cached.keys;
+    }
     const keys = this.loadActive(tenantId, via ?? this.sql);
     if (via === undefined) {
       this.active.set(tenantId, { at: this.now(), keys });
@@ -61,9 +72,16 @@ export class Keyring {
     return keys;
   }
 
-  /** The cached writing keys, if loaded (the synchronous write paths call `tenant` first). */
-  cachedTenant(tenantId: string): Promise<TenantKeys> | undefined {
-    return this.active.get(tenantId)?.keys;
+  /**
+   * Loads every key of the store, and the writing keys of `tenants` (created when missing), before
+   * the store serves: on an embedded store a first load from inside a Prisma transaction (the
+   * seed's) would wait for that transaction's own connection. A key a master key given cannot
+   * unwrap fails here, at start, with its code.
+   */
+  async preload(tenants: readonly string[] = []): Promise<void> {
+    const rows = await this.sql.query<{ id: string; tenant_id: string }>(`SELECT "id", "tenant_id" FROM "hub_data_key"`);
+    await this.keys(rows.map((row) => row.id));
+    for (const tenantId of new Set([...rows.map((row) => row.tenant_id), ...tenants])) await this.tenant(tenantId);
   }
 
   /** Drops the cached writing keys of a tenant (after a rotation created new ones). */
@@ -135,7 +153,10 @@ export async function createKey(
   purpose: KeyPurpose,
 ): Promise<string> {
   const id = newKeyId(purpose);
-  const { wrapped, masterKeyId } = await master.wrap(newKeyMaterial(), wrapContext({ tenant_id: tenantId, id, purpose }));
+  const { wrapped, masterKeyId } = await master.wrap(
+    newKeyMaterial(),
+    wrapContext({ tenant_id: tenantId, id, purpose }),
+  );
   await via.query(
     `INSERT INTO "hub_data_key" ("id", "tenant_id", "purpose", "wrapped_key", "master_key_id")
      VALUES ($1, $2, $3, $4, $5)

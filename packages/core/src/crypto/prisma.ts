@@ -39,8 +39,11 @@ function isRecord(value: unknown): value is Args {
 }
 
 function relationsOf(client: object): Relations {
-  const model = (client as { _runtimeDataModel?: { models: Record<string, { fields: { name: string; kind: string; type: string }[] }> } })
-    ._runtimeDataModel;
+  const model = (
+    client as {
+      _runtimeDataModel?: { models: Record<string, { fields: { name: string; kind: string; type: string }[] }> };
+    }
+  )._runtimeDataModel;
   if (!model) throw new Error('encryption: the Prisma client has no runtime data model to find relations in');
   return new Map(
     Object.entries(model.models).map(([name, { fields }]) => [
@@ -94,7 +97,8 @@ export function encryptingClient<C>(client: C, crypto: FieldCrypto): C {
           'UNSUPPORTED_QUERY',
           `${model}.${key} is encrypted: only equality${index ? '' : ' through a blind index (it has none)'} can be looked up`,
         );
-      if (!tenantId) throw new EncryptionError('TENANT_REQUIRED', `${model}.${key}: a lookup needs the tenant's index key`);
+      if (!tenantId)
+        throw new EncryptionError('TENANT_REQUIRED', `${model}.${key}: a lookup needs the tenant's index key`);
       const hashed = await Promise.all(equals.map((v) => crypto.blindIndex(tenantId, model, key, v)));
       out[index] = typeof value === 'string' || 'equals' in (value as Args) ? hashed[0] : { in: hashed };
     }
@@ -104,10 +108,20 @@ export function encryptingClient<C>(client: C, crypto: FieldCrypto): C {
   function refuseOrdering(model: string, args: Args): void {
     const fields = crypto.plan.get(model)?.fields ?? [];
     const named = (value: unknown): string[] =>
-      Array.isArray(value) ? value.flatMap(named) : isRecord(value) ? Object.keys(value) : typeof value === 'string' ? [value] : [];
+      Array.isArray(value)
+        ? value.flatMap(named)
+        : isRecord(value)
+          ? Object.keys(value)
+          : typeof value === 'string'
+            ? [value]
+            : [];
     for (const key of ['orderBy', 'by', 'distinct', 'cursor'] as const) {
       const hit = named(args[key]).find((name) => fields.includes(name));
-      if (hit) throw new EncryptionError('UNSUPPORTED_QUERY', `${model}.${hit} is encrypted: it cannot be ${key === 'by' ? 'grouped' : 'ordered'} by`);
+      if (hit)
+        throw new EncryptionError(
+          'UNSUPPORTED_QUERY',
+          `${model}.${hit} is encrypted: it cannot be ${key === 'by' ? 'grouped' : 'ordered'} by`,
+        );
     }
   }
 
@@ -117,7 +131,8 @@ export function encryptingClient<C>(client: C, crypto: FieldCrypto): C {
     const fields = crypto.plan.get(model)?.fields ?? [];
     if (!fields.some((field) => Object.hasOwn(data, field))) return data;
     const tenantId = typeof data['tenantId'] === 'string' ? data['tenantId'] : tenantFromWhere;
-    if (!tenantId) throw new EncryptionError('TENANT_REQUIRED', `${model}: an encrypted field is written without a tenant`);
+    if (!tenantId)
+      throw new EncryptionError('TENANT_REQUIRED', `${model}: an encrypted field is written without a tenant`);
     const keys: TenantKeys = await crypto.writeKeys(tenantId);
     // `{ set: value }` is Prisma's long form of an update.
     const plain: Args = { ...data };
@@ -147,7 +162,7 @@ export function encryptingClient<C>(client: C, crypto: FieldCrypto): C {
     name: 'hub-encryption',
     query: {
       $allModels: {
-        async $allOperations({ model, operation, args, query }) {
+        async $allOperations({ model, args, query }) {
           if (!reaching.has(model)) return query(args);
           const scoped: Args = isRecord(args) ? { ...args } : {};
           if (crypto.encrypts(model)) {

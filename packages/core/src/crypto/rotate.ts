@@ -43,7 +43,13 @@ function staleCondition(fields: readonly string[]): string {
 
 async function rewrap(sql: StoreSql, crypto: FieldCrypto, tenantId: string): Promise<number> {
   const master = crypto.keyring.master;
-  const rows = await sql.query<{ id: string; tenant_id: string; purpose: string; wrapped_key: string; master_key_id: string }>(
+  const rows = await sql.query<{
+    id: string;
+    tenant_id: string;
+    purpose: string;
+    wrapped_key: string;
+    master_key_id: string;
+  }>(
     `SELECT "id", "tenant_id", "purpose", "wrapped_key", "master_key_id" FROM "hub_data_key"
       WHERE "tenant_id" = $1 AND "master_key_id" <> $2`,
     [tenantId, master.currentId],
@@ -134,7 +140,10 @@ export function rotateKeysJob(domain: Domain, crypto: FieldCrypto): JobDefinitio
             const changed: number = await sql.transaction((tx) =>
               tx.execute(
                 `UPDATE ${quote(model)} t SET ${columns.map((c) => `${quote(c)} = x.${quote(c)}`).join(', ')}
-                   FROM json_to_recordset($2::json) AS x("id" text, ${[...columns, ...spec.fields.map((f) => `was_${f}`)]
+                   FROM json_to_recordset($2::json) AS x("id" text, ${[
+                     ...columns,
+                     ...spec.fields.map((f) => `was_${f}`),
+                   ]
                      .map((c) => `${quote(c)} text`)
                      .join(', ')})
                   WHERE t."tenantId" = $1 AND t."id" = x."id"
@@ -142,7 +151,11 @@ export function rotateKeysJob(domain: Domain, crypto: FieldCrypto): JobDefinitio
                 [tenantId, JSON.stringify(updates)],
               ),
             );
-            state = { ...state, reencrypted: state.reencrypted + changed, after: String(rows[rows.length - 1]?.['id']) };
+            state = {
+              ...state,
+              reencrypted: state.reencrypted + changed,
+              after: String(rows[rows.length - 1]?.['id']),
+            };
             await ctx.checkpoint(state, { processed: state.reencrypted, failed: 0 });
           }
         }

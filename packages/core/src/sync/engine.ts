@@ -553,7 +553,9 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     const table = e.table !== undefined && e.table in definition.models ? e.table : null;
     // A blind index column is named as the field it indexes (what the caller sent).
     const columns = constraintColumns(e.detail).map((column) =>
-      table !== null && column.endsWith(BLIND_INDEX_SUFFIX) && crypto?.blindIndexColumn(table, column.slice(0, -BLIND_INDEX_SUFFIX.length))
+      table !== null &&
+      column.endsWith(BLIND_INDEX_SUFFIX) &&
+      crypto?.blindIndexColumn(table, column.slice(0, -BLIND_INDEX_SUFFIX.length))
         ? column.slice(0, -BLIND_INDEX_SUFFIX.length)
         : column,
     );
