@@ -79,7 +79,9 @@ export class Keyring {
    * unwrap fails here, at start, with its code.
    */
   async preload(tenants: readonly string[] = []): Promise<void> {
-    const rows = await this.sql.query<{ id: string; tenant_id: string }>(`SELECT "id", "tenant_id" FROM "hub_data_key"`);
+    const rows = await this.sql.query<{ id: string; tenant_id: string }>(
+      `SELECT "id", "tenant_id" FROM "hub_data_key"`,
+    );
     await this.keys(rows.map((row) => row.id));
     for (const tenantId of new Set([...rows.map((row) => row.tenant_id), ...tenants])) await this.tenant(tenantId);
   }
