@@ -250,12 +250,12 @@ function constraintColumns(detail: string | undefined): string[] {
     .filter((c) => c !== 'tenantId');
 }
 
-/** `record` with its values as `plainValue` gives them (Dates as ISO strings, Decimals as numbers). */
 /** The engine's executor as the `(sql, params[])` shape the keyring reads through. */
 function queryVia(db: SqlExecutor): { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> } {
   return { query: <T>(sql: string, params: readonly unknown[] = []) => db.query<T>(sql, ...params) };
 }
 
+/** `record` with its values as `plainValue` gives them (Dates as ISO strings, Decimals as numbers). */
 function plainRecord(record: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
   // JSON already writes Dates as ISO strings: only a Decimal (written as a string) needs the copy.
   let decimals = false;
