@@ -68,7 +68,11 @@ function metricsUrlOf(service: ServiceProcess): string {
 
 export async function startHub(options: HubOptions = {}): Promise<Hub> {
   const database = await createTestDatabase('hub_e2e');
-  const secrets = { jwt: randomBytes(24).toString('hex'), metrics: randomBytes(16).toString('hex') };
+  const secrets = {
+    jwt: randomBytes(24).toString('hex'),
+    metrics: randomBytes(16).toString('hex'),
+    masterKey: randomBytes(32).toString('base64'),
+  };
   const keys = {
     gateway: generateSigningKeyPair(),
     services: Object.fromEntries(DOMAINS.map((d) => [d, generateSigningKeyPair()])) as Record<Domain, SigningKeyPair>,
@@ -81,6 +85,8 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
   const common = {
     NODE_ENV: 'production',
     HUB_JWT_SECRET: secrets.jwt,
+    // Encryption at rest's master key (production refuses to start without one).
+    HUB_MASTER_KEY: secrets.masterKey,
     LOG_LEVEL: 'info',
     // /metrics on a free port of its own (named in each ready line), behind a scraper token.
     METRICS_PORT: '0',
