@@ -26,7 +26,7 @@ export interface Hub {
   database: TestDatabase;
   /** Where each process writes its log (`<name>.log`): refusal reasons are only there. */
   logDir: string;
-  secrets: { jwt: string; metrics: string };
+  secrets: { jwt: string; metrics: string; masterKey: string };
   /** The gateway's key pair and each subgraph's service key pair (tests sign with them to attack). */
   keys: { gateway: SigningKeyPair; services: Record<Domain, SigningKeyPair> };
   token(claims: TokenClaims): Promise<string>;
