@@ -117,7 +117,7 @@ const SYNCED = DOMAINS.filter((domain) => existsSync(path.join(REPO_ROOT, 'subgr
 
 beforeAll(async () => {
   hub = await startHub();
-  oracle = new Oracle(hub.database.url);
+  oracle = new Oracle(hub.database.url, hub.secrets.masterKey);
   for (const spec of DISTINCT) {
     tokens.set(
       spec.key,

@@ -59,7 +59,7 @@ const tokens = new Map<string, string>();
 
 beforeAll(async () => {
   hub = await startHub();
-  oracle = new Oracle(hub.database.url);
+  oracle = new Oracle(hub.database.url, hub.secrets.masterKey);
   for (const tenant of TENANTS) {
     for (const spec of VIEWERS) {
       tokens.set(

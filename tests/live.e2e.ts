@@ -52,7 +52,7 @@ beforeAll(async () => {
   // Apollo's GraphQLWsLink tells close events by the global WebSocket (Node 20 has none).
   globalThis.WebSocket ??= WebSocket as unknown as typeof globalThis.WebSocket;
   hub = await startHub({ gatewayEnv: { HUB_LIVE_CREDENTIAL_CHECK_MS: String(CHECK_MS) } });
-  oracle = new Oracle(hub.database.url);
+  oracle = new Oracle(hub.database.url, hub.secrets.masterKey);
 }, 600_000);
 afterAll(async () => {
   await oracle?.close();

@@ -26,7 +26,7 @@ export interface Hub {
   database: TestDatabase;
   /** Where each process writes its log (`<name>.log`): refusal reasons are only there. */
   logDir: string;
-  secrets: { jwt: string; metrics: string };
+  secrets: { jwt: string; metrics: string; masterKey: string };
   /** The gateway's key pair and each subgraph's service key pair (tests sign with them to attack). */
   keys: { gateway: SigningKeyPair; services: Record<Domain, SigningKeyPair> };
   token(claims: TokenClaims): Promise<string>;
@@ -70,7 +70,11 @@ function metricsUrlOf(service: ServiceProcess): string {
 
 export async function startHub(options: HubOptions = {}): Promise<Hub> {
   const database = await createTestDatabase('hub_e2e');
-  const secrets = { jwt: randomBytes(24).toString('hex'), metrics: randomBytes(16).toString('hex') };
+  const secrets = {
+    jwt: randomBytes(24).toString('hex'),
+    metrics: randomBytes(16).toString('hex'),
+    masterKey: randomBytes(32).toString('base64'),
+  };
   const keys = {
     gateway: generateSigningKeyPair(),
     services: Object.fromEntries(DOMAINS.map((d) => [d, generateSigningKeyPair()])) as Record<Domain, SigningKeyPair>,
@@ -83,6 +87,8 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
   const common = {
     NODE_ENV: 'production',
     HUB_JWT_SECRET: secrets.jwt,
+    // Encryption at rest's master key (production refuses to start without one).
+    HUB_MASTER_KEY: secrets.masterKey,
     LOG_LEVEL: 'info',
     // /metrics on a free port of its own (named in each ready line), behind a scraper token.
     METRICS_PORT: '0',

@@ -4,6 +4,15 @@
  * imported from packages/core/src/authz.ts, which is what is under test — and the rows come from SQL
  * on the hub's own database (the oracle for "exactly these rows").
  */
+import {
+  decryptValue,
+  envMasterKeys,
+  keyIdOf,
+  parseMasterKey,
+  type DataKey,
+  type MasterKeyProvider,
+} from '@hub/core/crypto/envelope';
+import { wrapContext } from '@hub/core/crypto/keyring';
 import pg from 'pg';
 import { expect } from 'vitest';
 import type { Role } from '@hub/core/viewer';
@@ -225,13 +234,45 @@ export async function postRaw(url: string, body: unknown, headers: Record<string
 /** SQL over the hub's database: one Postgres schema per domain, tables named after the Prisma models. */
 export class Oracle {
   private readonly pool: pg.Pool;
+  private readonly master: MasterKeyProvider | undefined;
+  private readonly keys = new Map<string, Promise<DataKey>>();
 
-  constructor(url: string) {
+  /** `masterKey`: the hub's HUB_MASTER_KEY, to read encrypted contact columns as the graph serves them. */
+  constructor(url: string, masterKey?: string) {
     this.pool = new pg.Pool({ connectionString: url, max: 4 });
+    this.master = masterKey === undefined ? undefined : envMasterKeys(parseMasterKey('HUB_MASTER_KEY', masterKey));
   }
 
   async rows<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T[]> {
-    return (await this.pool.query(sql, params)).rows as T[];
+    const rows = (await this.pool.query(sql, params)).rows as Record<string, unknown>[];
+    // Contact.email and Contact.phone are stored encrypted (README, Encryption at rest); the oracle
+    // selects them under their own names.
+    for (const row of rows)
+      for (const field of ['email', 'phone'])
+        if (typeof row[field] === 'string' && keyIdOf(row[field] as string) !== null)
+          row[field] = await this.decrypt(`Contact.${field}`, row[field] as string);
+    return rows as T[];
+  }
+
+  private async decrypt(column: string, value: string): Promise<string> {
+    const id = keyIdOf(value) ?? '';
+    let key = this.keys.get(id);
+    if (!key) {
+      const master = this.master;
+      if (!master) throw new Error('Oracle: an encrypted value, and no master key given');
+      key = this.pool
+        .query<{ id: string; tenant_id: string; purpose: string; wrapped_key: string; master_key_id: string }>(
+          `SELECT "id", "tenant_id", "purpose", "wrapped_key", "master_key_id" FROM customers."hub_data_key" WHERE "id" = $1`,
+          [id],
+        )
+        .then(async ({ rows: [row] }) => {
+          if (!row) throw new Error(`Oracle: no data key ${id}`);
+          const material = await master.unwrap(row.wrapped_key, row.master_key_id, wrapContext(row));
+          return { id, tenantId: row.tenant_id, key: material };
+        });
+      this.keys.set(id, key);
+    }
+    return decryptValue(await key, column, value);
   }
 
   async one<T = Record<string, unknown>>(sql: string, params: unknown[] = []): Promise<T | undefined> {

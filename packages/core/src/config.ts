@@ -2,6 +2,14 @@
  * Typed environment parsing. Every process has one config module that calls these once at
  * start-up and freezes the result; resolvers never read `process.env`.
  */
+import {
+  DEV_MASTER_KEY,
+  envMasterKeys,
+  parseMasterKey,
+  type MasterKey,
+  type MasterKeyProvider,
+} from './crypto/envelope.js';
+
 export class ConfigError extends Error {
   constructor(public readonly problems: string[]) {
     super(`Invalid configuration:\n  - ${problems.join('\n  - ')}`);
@@ -68,4 +76,31 @@ export const DEV_JWT_SECRET = 'dev-only-jwt-secret-do-not-use-in-production';
 
 export function isProduction(env: Env = process.env): boolean {
   return env['NODE_ENV'] === 'production';
+}
+
+/**
+ * The master keys of encryption at rest (crypto/envelope.ts): `HUB_MASTER_KEY` (base64 of 32 random
+ * bytes) wraps the tenants' data keys; `HUB_MASTER_KEY_PREVIOUS`, while a master key rotation runs
+ * (`npm run job -- rotate-keys`), still unwraps what the old one wrapped. A malformed key is a config
+ * error; without `HUB_MASTER_KEY` a development process uses the dev key and a production one refuses
+ * to start, as it refuses the dev key itself.
+ */
+export function readMasterKeys(read: EnvReader, production: boolean): MasterKeyProvider {
+  const parse = (name: string): MasterKey | undefined => {
+    const text = read.optional(name);
+    if (text === undefined) return undefined;
+    try {
+      const key = parseMasterKey(name, text);
+      if (production && key.id === DEV_MASTER_KEY.id) read.problems.push(`${name} is the development key`);
+      return key;
+    } catch (error) {
+      read.problems.push((error as Error).message);
+      return undefined;
+    }
+  };
+  const current = parse('HUB_MASTER_KEY');
+  const previous = parse('HUB_MASTER_KEY_PREVIOUS');
+  if (current === undefined && production && read.optional('HUB_MASTER_KEY') === undefined)
+    read.problems.push('HUB_MASTER_KEY is required in production (base64 of 32 random bytes: openssl rand -base64 32)');
+  return envMasterKeys(current ?? DEV_MASTER_KEY, previous);
 }

@@ -43,6 +43,7 @@
  * fresh keys here, not a replay.
  */
 import { attachStoreSql, type CustomerKeys, type StoreSql } from '@hub/store';
+import { fieldCryptoOf } from './crypto/index.js';
 import { jobActor } from './audit.js';
 import { canonicalJson } from './canonicalJson.js';
 import type { Domain } from './domains.js';
@@ -324,8 +325,12 @@ export function logCheck(options: {
              .join(' AND ')} OFFSET 0) t`,
         [tenantId, JSON.stringify(keys)],
       );
-      for (const { row } of found) {
-        const values = typeof row === 'string' ? (JSON.parse(row) as Record<string, unknown>) : row;
+      const rows = found.map(({ row }) =>
+        typeof row === 'string' ? (JSON.parse(row) as Record<string, unknown>) : row,
+      );
+      // Encrypted columns compare as the engine compares them: decrypted (the log holds the values).
+      await fieldCryptoOf(store)?.decodeRows(model, rows);
+      for (const values of rows) {
         stored.set(`${model}\u0000${rowKeyText(declared.key, values, columns.get(model))}`, values);
       }
     }

@@ -26,7 +26,11 @@ import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
-import { EnvReader, isProduction } from './config.js';
+import { EnvReader, isProduction, readMasterKeys } from './config.js';
+import { enableEncryption, type MasterKeyProvider } from './crypto/index.js';
+import { DEFAULT_PLAINTEXT_CACHE } from './crypto/fields.js';
+import { DEMO_TENANTS } from './demo.js';
+import { rotateKeysJob } from './crypto/rotate.js';
 import { DOMAINS, SUBGRAPH_PORTS, type Domain } from './domains.js';
 import { GATEWAY_PRINCIPAL, devKeyPair, readSigningKey } from './keys.js';
 import { createErrorFormatter, ErrorCode, unauthenticated } from './errors.js';
@@ -217,6 +221,13 @@ export interface SubgraphConfig {
   archiveDir: string;
   /** OpenTelemetry traces (tracing.ts): off unless an OTLP endpoint is configured. */
   tracing: TracingConfig;
+  /**
+   * Master keys of encryption at rest (HUB_MASTER_KEY, HUB_MASTER_KEY_PREVIOUS; config.ts). Null
+   * stores PII columns in plaintext: for the side-by-side benchmark only, never from the environment.
+   */
+  masterKeys: MasterKeyProvider | null;
+  /** Decrypted values kept per process (HUB_ENCRYPTION_CACHE, default 20,000; 0: none). */
+  encryptionCache: number;
   /** Job runner tuning (tests): pg-boss polling and retry delay, orphan check interval, seconds. */
   jobTuning?: { pollingIntervalSeconds?: number; retryDelaySeconds?: number; orphanCheckSeconds?: number };
 }
@@ -307,6 +318,8 @@ export function subgraphConfigFromEnv(name: string, env: NodeJS.ProcessEnv = pro
     jobs: read.bool('HUB_JOBS', true),
     archiveDir: path.resolve(read.string('HUB_ARCHIVE_DIR', path.join('.data', 'archive'))),
     tracing: readTracingConfig(read, `subgraph-${name}`),
+    masterKeys: readMasterKeys(read, production),
+    encryptionCache: read.int('HUB_ENCRYPTION_CACHE', DEFAULT_PLAINTEXT_CACHE, { max: 1_000_000 }),
   });
 }
 
@@ -463,6 +476,14 @@ export async function startSubgraph<C, L>(
     const { applied } = await store.migrate();
     if (applied.length > 0) log.info({ applied }, 'migrations applied');
   }
+  // Before the seed and every reader: the PII columns the classification names are encrypted from the first write.
+  const classification = classifyDocument(def.typeDefs);
+  const encryption = config.masterKeys
+    ? await enableEncryption(store, classification, config.masterKeys, {
+        cacheSize: config.encryptionCache,
+        tenants: config.seedDemo ? DEMO_TENANTS.map((tenant) => tenant.id) : [],
+      })
+    : undefined;
   if (config.seedDemo && def.seedDemo) {
     const started = Date.now();
     await def.seedDemo(store.client);
@@ -472,7 +493,7 @@ export async function startSubgraph<C, L>(
   const domain = def.name as Domain;
   // What erasing a customer deletes or keeps here, derived once from the customer keys, the
   // declaration and the schema's classification (a retained model the keys do not know throws).
-  const erasure = erasurePlan(domain, def.customerKeys, def.erasure, classifyDocument(def.typeDefs));
+  const erasure = erasurePlan(domain, def.customerKeys, def.erasure, classification);
   // A domain without a declaration still gets a pipeline (it knows no kinds), so ctx.sync is always there.
   const syncDefinition: SyncDefinition = def.sync ?? { domain, kinds: [], models: {} };
   // The consumers this domain runs, as the status and the weekly report name them (their lag is read
@@ -499,6 +520,7 @@ export async function startSubgraph<C, L>(
       ...(def.jobs ?? []),
       integrationHealthJob(domain, { consumers: consumerRefs, bus: () => eventsRef.current?.context.bus }),
       retentionJob(domain, { archiveDir: config.archiveDir }),
+      ...(encryption ? [rotateKeysJob(domain, encryption)] : []),
       anomalyJob(domain, { found: (series) => anomaliesFound.inc({ domain, series: series.split(':')[0] ?? series }) }),
       // Bound late: the replica's snapshot reader and lag exist once the events machinery is open.
       reconcileJob(domain, {

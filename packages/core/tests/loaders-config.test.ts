@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { groupedLoader, keyedLoader } from '../src/loaders.js';
-import { ConfigError, EnvReader } from '../src/config.js';
+import { ConfigError, EnvReader, readMasterKeys } from '../src/config.js';
+import { DEV_MASTER_KEY, masterKeyId } from '../src/crypto/envelope.js';
 import { demoCustomers, demoRandom } from '../src/demo.js';
 import { statementTable } from '../src/metrics.js';
 
@@ -53,6 +54,38 @@ describe('config', () => {
     read.string('REQUIRED');
     expect(() => read.done({})).toThrow(ConfigError);
     expect(read.problems).toHaveLength(3);
+  });
+
+  it('master keys: base64 of 32 bytes, the dev key only outside production, a malformed one refused', () => {
+    const key = Buffer.alloc(32, 7);
+    const problems = (env: Record<string, string>, production: boolean) => {
+      const read = new EnvReader(env);
+      const keys = readMasterKeys(read, production);
+      return { problems: read.problems, keys };
+    };
+    const given = problems(
+      { HUB_MASTER_KEY: key.toString('base64'), HUB_MASTER_KEY_PREVIOUS: DEV_MASTER_KEY.key.toString('base64') },
+      false,
+    );
+    expect(given.problems).toEqual([]);
+    expect(given.keys.currentId).toBe(masterKeyId(key));
+    expect(given.keys.ids).toEqual([masterKeyId(key), DEV_MASTER_KEY.id]);
+    // The dev key is public: production refuses it even as the previous key.
+    expect(
+      problems(
+        { HUB_MASTER_KEY: key.toString('base64'), HUB_MASTER_KEY_PREVIOUS: DEV_MASTER_KEY.key.toString('base64') },
+        true,
+      ).problems,
+    ).toEqual(['HUB_MASTER_KEY_PREVIOUS is the development key']);
+    expect(problems({}, false)).toMatchObject({ problems: [], keys: { currentId: DEV_MASTER_KEY.id } });
+    expect(problems({}, true).problems).toEqual([expect.stringContaining('HUB_MASTER_KEY is required in production')]);
+    expect(problems({ HUB_MASTER_KEY: DEV_MASTER_KEY.key.toString('base64') }, true).problems).toEqual([
+      'HUB_MASTER_KEY is the development key',
+    ]);
+    for (const bad of ['not base64!', Buffer.alloc(16).toString('base64'), Buffer.alloc(33).toString('base64')])
+      expect(problems({ HUB_MASTER_KEY: bad }, false).problems).toEqual([
+        expect.stringContaining('MASTER_KEY_INVALID: HUB_MASTER_KEY must be base64 of 32 random bytes'),
+      ]);
   });
 });
 

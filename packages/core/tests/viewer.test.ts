@@ -258,9 +258,15 @@ describe('keys from the environment', () => {
   });
 
   it('a production subgraph needs the gateway’s public key and its own private key, never dev ones', () => {
+    const MASTER_KEY = Buffer.alloc(32, 9).toString('base64');
     const problems = (env: Record<string, string>) => {
       try {
-        subgraphConfigFromEnv('sales', { NODE_ENV: 'production', DATABASE_URL: 'postgres://x/y', ...env });
+        subgraphConfigFromEnv('sales', {
+          NODE_ENV: 'production',
+          DATABASE_URL: 'postgres://x/y',
+          HUB_MASTER_KEY: MASTER_KEY,
+          ...env,
+        });
         return [];
       } catch (error) {
         return error instanceof ConfigError ? error.problems : [String(error)];
@@ -293,7 +299,16 @@ describe('keys from the environment', () => {
         NODE_ENV: 'production',
         DATABASE_URL: 'postgres://x/y',
         HUB_GATEWAY_PUBLIC_KEY: encodeKey(gateway.publicKey),
+        HUB_MASTER_KEY: MASTER_KEY,
       }),
     ).not.toThrow();
+    // Nor does production start without the master key of encryption at rest.
+    expect(
+      problems({
+        HUB_GATEWAY_PUBLIC_KEY: encodeKey(gateway.publicKey),
+        HUB_SERVICE_PRIVATE_KEY: encodeKey(sales.privateKey),
+        HUB_MASTER_KEY: '',
+      }),
+    ).toEqual([expect.stringMatching(/HUB_MASTER_KEY is required in production/)]);
   });
 });

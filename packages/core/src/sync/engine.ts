@@ -32,6 +32,9 @@ import {
   type AuditEntry,
   type AuditRedactor,
 } from '../audit.js';
+import { fieldCryptoOf } from '../crypto/index.js';
+import { BLIND_INDEX_SUFFIX } from '../crypto/fields.js';
+import type { TenantKeys } from '../crypto/keyring.js';
 import { ErrorCode, hubError, isGraphQLError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { canonicalJson } from '../canonicalJson.js';
@@ -248,6 +251,11 @@ function constraintColumns(detail: string | undefined): string[] {
     .filter((c) => c !== 'tenantId');
 }
 
+/** The engine's executor as the `(sql, params[])` shape the keyring reads through. */
+function queryVia(db: SqlExecutor): { query<T>(sql: string, params?: readonly unknown[]): Promise<T[]> } {
+  return { query: <T>(sql: string, params: readonly unknown[] = []) => db.query<T>(sql, ...params) };
+}
+
 /** `record` with its values as `plainValue` gives them (Dates as ISO strings, Decimals as numbers). */
 function plainRecord(record: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
   // JSON already writes Dates as ISO strings: only a Decimal (written as a string) needs the copy.
@@ -338,6 +346,9 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   const driver = storeSqlOf(options.client as object);
   if (!driver) throw new Error('sync: the store client has no driver (open it with openStore or attachStoreSql)');
   const client = driver;
+  // Encrypted columns (issue 11 item 3): rows are decrypted as read and encrypted as written, so
+  // the decisions, conflicts and audit compare plaintext and the table holds only ciphertext.
+  const crypto = fieldCryptoOf(driver);
   const outer = options.transaction;
   const transact = <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> => (outer ? fn(outer) : client.transaction(fn));
   const now = options.now ?? (() => new Date());
@@ -541,7 +552,14 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     if (!e) return null;
     // Only the domain's own tables: a constraint failing on a bookkeeping table is the engine's bug.
     const table = e.table !== undefined && e.table in definition.models ? e.table : null;
-    const columns = constraintColumns(e.detail);
+    // A blind index column is named as the field it indexes (what the caller sent).
+    const columns = constraintColumns(e.detail).map((column) =>
+      table !== null &&
+      column.endsWith(BLIND_INDEX_SUFFIX) &&
+      crypto?.blindIndexColumn(table, column.slice(0, -BLIND_INDEX_SUFFIX.length))
+        ? column.slice(0, -BLIND_INDEX_SUFFIX.length)
+        : column,
+    );
     const field = columns.length > 0 ? columns.join(',') : (e.column ?? null);
     if (table !== null) {
       if (e.code === '23505' || e.code === '23P01')
@@ -628,10 +646,16 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     for (const model of new Set(batch.flatMap((p) => p.rows.map((r) => r.model))))
       tableInfos.set(model, await tableInfo(client, model, outer));
 
+    // Before the transaction (a tenant's first keys commit on their own), or in the caller's.
+    const keys =
+      crypto && [...tableInfos.keys()].some((model) => crypto.encrypts(model))
+        ? await crypto.writeKeys(tenantId, outer)
+        : undefined;
+
     await transact(async (tx) => {
       const db = orderedExecutor(tx);
       try {
-        await runInTransaction(db, tenantId, batch, tableInfos, arrival, pipelined);
+        await runInTransaction(db, tenantId, batch, tableInfos, arrival, pipelined, keys);
       } catch (error) {
         throw await db.abort(error);
       }
@@ -661,6 +685,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     tableInfos: Map<string, TableInfo>,
     arrival: Date,
     pipelined: Pipelined,
+    keys: TenantKeys | undefined,
   ): Promise<void> {
     const live = batch.filter((p) => p.dupOf === null && p.rejection === null);
     const rowKeys = new Map<string, { model: string; rowKey: string; key: Record<string, unknown> }>();
@@ -715,7 +740,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     await afterStep(db, 'locked', batch.length);
     const state = await stateRead;
     for (const p of fresh) decide(p, state, tableInfos, arrival);
-    writeRows(db, tenantId, state);
+    writeRows(db, tenantId, state, keys);
     await runAfterApply(db, tenantId, fresh);
     await afterStep(db, 'rows-written', batch.length);
     await writeBookkeeping(db, tenantId, batch, arrival);
@@ -792,7 +817,9 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     for (const [model, keys] of byModel) {
       const declared = definition.models[model];
       if (!declared) continue;
-      for (const values of await readRows(db, model, declared.key, tenantId, keys)) {
+      const stored = await readRows(db, model, declared.key, tenantId, keys);
+      if (crypto?.encrypts(model)) await crypto.decodeRows(model, stored, queryVia(db));
+      for (const values of stored) {
         const rowKey = rowKeyText(declared.key, values, infos.get(model)?.columns);
         const column = customerKeys[model];
         const customer = column ? values[column] : undefined;
@@ -1003,7 +1030,12 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   // Conflicts of the batch being written, by event (kept off Prepared: the answer carries only the summary).
   const conflictRecords = new WeakMap<Prepared, ConflictRecord[]>();
 
-  function writeRows(db: OrderedExecutor, tenantId: string, state: Map<string, RowState | null>): void {
+  function writeRows(
+    db: OrderedExecutor,
+    tenantId: string,
+    state: Map<string, RowState | null>,
+    keys: TenantKeys | undefined,
+  ): void {
     const groups = new Map<
       string,
       { model: string; columns: string[]; rows: Record<string, unknown>[]; created: boolean }
@@ -1012,11 +1044,13 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     for (const s of state.values()) {
       if (!s?.dirty) continue;
       s.values['tenantId'] = tenantId;
+      // The working state stays plaintext (later events of the batch decide against it); the row sent is encrypted.
+      const values = keys && crypto ? crypto.encodeRow(keys, s.model, s.values) : s.values;
       // Rows built alike list their columns in the same order: sort each distinct order once.
-      const order = `${s.model}\u0000${Object.keys(s.values).join(',')}`;
+      const order = `${s.model}\u0000${Object.keys(values).join(',')}`;
       let shape = shapes.get(order);
       if (!shape) {
-        const sorted = Object.keys(s.values).sort();
+        const sorted = Object.keys(values).sort();
         shapes.set(order, (shape = { columns: sorted, signature: `${s.model}\u0000${sorted.join(',')}` }));
       }
       const { columns } = shape;
@@ -1024,7 +1058,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       const created = s.inherited === null;
       const signature = `${shape.signature}\u0000${created ? 'new' : 'stored'}`;
       const group = groups.get(signature) ?? { model: s.model, columns, rows: [], created };
-      group.rows.push(s.values);
+      group.rows.push(values);
       groups.set(signature, group);
     }
     // In the order the declaration lists its models (parents before children), not first seen:
