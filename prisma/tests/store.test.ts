@@ -104,6 +104,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_audit',
       'hub_audit_head',
       'hub_customer_replica',
+      'hub_data_key',
       'hub_erased_customer',
       'hub_event_cursor',
       'hub_event_dead_letter',
@@ -136,6 +137,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_sync/anomalies',
       'hub_sync/audit_trail',
       'hub_sync/reconciliation',
+      'hub_sync/data_keys',
     ]);
     expect((await store.migrate()).applied).toEqual([]);
   });
