@@ -22,15 +22,59 @@ import { COMPILED_ROOT, REPO_ROOT, compiledEntry } from '@hub/core/process';
 /** The entries `spawnService` starts. */
 export const SERVER_ENTRIES = ['gateway/src/index.ts', ...DOMAINS.map((d) => `subgraphs/${d}/src/index.ts`)];
 
-/** npm packages stay external; workspaces (`@hub/…`) and relative imports are bundled. */
-const externalPackages: Plugin = {
-  name: 'external-packages',
-  setup(b) {
-    b.onResolve({ filter: /^[^./]/ }, (args) =>
-      args.path.startsWith('@hub/') || path.isAbsolute(args.path) ? undefined : { path: args.path, external: true },
-    );
-  },
-};
+/** Whether the file Node loads for a package is CommonJS (`.cjs`, or `.js` under a package.json without `"type": "module"`). */
+async function isCommonJs(file: string): Promise<boolean> {
+  if (file.endsWith('.cjs')) return true;
+  if (file.endsWith('.mjs') || !file.endsWith('.js')) return false;
+  for (let dir = path.dirname(file); ; dir = path.dirname(dir)) {
+    try {
+      const manifest = JSON.parse(await readFile(path.join(dir, 'package.json'), 'utf8')) as { type?: string };
+      return manifest.type !== 'module';
+    } catch {
+      if (path.dirname(dir) === dir) return true;
+    }
+  }
+}
+
+/**
+ * npm packages stay external; workspaces (`@hub/…`) and relative imports are bundled. An external
+ * is imported by its resolved file, relative to the bundle: resolving the bare name from the bundle
+ * would skip a workspace's own node_modules (packages/core/node_modules holds other versions than
+ * the root's). A package whose import resolves to CommonJS is reached through a one-line CommonJS
+ * shim (`module.exports = require(…)`) that esbuild bundles: its interop then reads named imports as
+ * properties at run time. Left as a plain `import { x } from 'pkg'`, Node would find `x` by its
+ * static CommonJS export scan, which misses exports written the way TypeScript's CommonJS output
+ * writes them (e.g. @opentelemetry/resources) — tsx hides that by converting such imports itself.
+ */
+function externalPackages(outfile: string): Plugin {
+  const fromBundle = (file: string) => {
+    const relative = path.relative(path.dirname(outfile), file).split(path.sep).join('/');
+    return relative.startsWith('.') ? relative : `./${relative}`;
+  };
+  return {
+    name: 'external-packages',
+    setup(b) {
+      b.onResolve({ filter: /.*/, namespace: 'cjs-shim' }, (args) => ({ path: args.path, external: true }));
+      b.onResolve({ filter: /^[^./]/ }, async (args) => {
+        if (args.path.startsWith('@hub/') || path.isAbsolute(args.path) || args.pluginData === 'resolving')
+          return undefined;
+        const kind = args.kind === 'require-call' ? 'require-call' : 'import-statement';
+        const resolved = await b.resolve(args.path, { kind, resolveDir: args.resolveDir, pluginData: 'resolving' });
+        // Node's built-ins and what esbuild cannot place (optional peers) stay as written.
+        if (resolved.errors.length > 0 || resolved.external || !path.isAbsolute(resolved.path))
+          return { path: args.path, external: true };
+        const target = fromBundle(resolved.path);
+        if (kind === 'import-statement' && (await isCommonJs(resolved.path)))
+          return { path: target, namespace: 'cjs-shim' };
+        return { path: target, external: true };
+      });
+      b.onLoad({ filter: /.*/, namespace: 'cjs-shim' }, (args) => ({
+        contents: `module.exports = require(${JSON.stringify(args.path)});`,
+        loader: 'js',
+      }));
+    },
+  };
+}
 
 /** Each module's `import.meta.url` becomes its source file's URL, relative to the bundle that holds it. */
 function sourceImportMetaUrl(bundleOf: (source: string) => string): Plugin {
@@ -61,6 +105,9 @@ export async function buildServer(): Promise<{ entries: string[]; ms: number }> 
       outfile,
       bundle: true,
       platform: 'node',
+      // Resolve as Node does: no "module" field or condition (bundler-only ESM builds Node cannot load).
+      mainFields: ['main'],
+      conditions: ['node'],
       format: 'esm',
       target: 'node20',
       sourcemap: 'linked',
@@ -69,7 +116,7 @@ export async function buildServer(): Promise<{ entries: string[]; ms: number }> 
         js: "import { createRequire as __hubRequire } from 'node:module'; const require = __hubRequire(import.meta.url);",
       },
       logLevel: 'warning',
-      plugins: [externalPackages, sourceImportMetaUrl(() => outfile)],
+      plugins: [externalPackages(outfile), sourceImportMetaUrl(() => outfile)],
     });
   }
   return { entries: SERVER_ENTRIES, ms: Math.round(performance.now() - started) };

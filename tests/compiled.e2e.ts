@@ -40,6 +40,15 @@ describe('the hub compiled (npm run build:server, HUB_RUNTIME=compiled)', () => 
     }
   });
 
+  it('serves the browser pages from the checkout (the bundle finds console/dist beside its source)', async () => {
+    const origin = new URL(hub.gatewayUrl).origin;
+    for (const page of ['/console', '/graphiql']) {
+      const response = await fetch(`${origin}${page}`);
+      expect(response.status, page).toBe(200);
+      expect(await response.text()).toMatch(/<script type="module"/);
+    }
+  });
+
   it.each(readmeTour().map((example) => [example.title, example] as const))(
     'README tour %s: the full role reads it all, the narrower one is refused exactly the fields named',
     async (_title, example) => {
