@@ -23,15 +23,16 @@ const CREATE_OPS = new Set(['create', 'createMany', 'createManyAndReturn']);
 
 type Args = Record<string, unknown>;
 
-interface QueryParams {
+/** What a Prisma `$allOperations` query extension is called with (also crypto/prisma.ts in @hub/core). */
+export interface QueryParams {
   model: string;
   operation: string;
   args: unknown;
   query(args: unknown): Promise<unknown>;
 }
 
-/** The part of a generated PrismaClient this module relies on. */
-interface Extendable {
+/** The part of a generated PrismaClient a query extension relies on. */
+export interface Extendable {
   $extends(extension: {
     name: string;
     query: { $allModels: { $allOperations(params: QueryParams): Promise<unknown> } };

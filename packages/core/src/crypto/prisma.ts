@@ -12,24 +12,11 @@
  *   grouping on an encrypted field is refused (UNSUPPORTED_QUERY): ciphertext has no order.
  */
 import { EncryptionError } from './envelope.js';
+import type { Extendable } from '@hub/store/tenant';
 import type { FieldCrypto } from './fields.js';
 import type { TenantKeys } from './keyring.js';
 
 type Args = Record<string, unknown>;
-
-interface QueryParams {
-  model: string;
-  operation: string;
-  args: unknown;
-  query(args: unknown): Promise<unknown>;
-}
-
-interface Extendable {
-  $extends(extension: {
-    name: string;
-    query: { $allModels: { $allOperations(params: QueryParams): Promise<unknown> } };
-  }): unknown;
-}
 
 /** Relation fields per model, from the generated client's runtime data model. */
 type Relations = ReadonlyMap<string, ReadonlyMap<string, string>>;
