@@ -82,6 +82,29 @@ async function syncContact(customerId: string, contactId: string, email: string,
   expect(batch.results.map((r) => r.outcome)).toEqual(['APPLIED', 'APPLIED']);
 }
 
+/** The context the job runner gives a `rotate-keys` run (no queue: the test calls `run` itself). */
+function jobContext(
+  store: JobContext['store'],
+  run: {
+    runId: string;
+    tenantId: string;
+    flags?: string[];
+    resumeFrom?: unknown;
+    checkpoint?: (state: unknown) => Promise<void>;
+  },
+): JobContext {
+  return {
+    runId: run.runId,
+    tenantId: run.tenantId,
+    resumeFrom: run.resumeFrom ?? null,
+    flags: run.flags ?? [],
+    queuedAt: new Date(),
+    store,
+    signal: new AbortController().signal,
+    checkpoint: run.checkpoint ?? (async () => undefined),
+  } as unknown as JobContext;
+}
+
 describe('encryption at rest of contact PII (derived from the classification)', () => {
   it('encrypts exactly the PII columns the classification names: Contact.email and Contact.phone', () => {
     const plan = crypto().plan;
@@ -236,19 +259,15 @@ describe('encryption at rest of contact PII (derived from the classification)', 
     let saved: unknown = null;
     let chunks = 0;
     const ctx = (resumeFrom: unknown, killAfter: number): JobContext =>
-      ({
+      jobContext(hub.store.sql, {
         runId: 'rotate-test',
         tenantId,
         resumeFrom,
-        flags: [],
-        queuedAt: new Date(),
-        store: hub.store.sql,
-        signal: new AbortController().signal,
         async checkpoint(state: unknown) {
           saved = state;
           if ((state as { reencrypted: number }).reencrypted > 0 && ++chunks >= killAfter) throw new Error('killed');
         },
-      }) as unknown as JobContext;
+      });
     await expect(job.run(ctx(null, 1))).rejects.toThrow('killed');
     const midway = await raw(`"tenantId" = $1`, [tenantId]);
     const keysInUse = new Set(midway.map((r) => r.email.split(':')[1]));
@@ -295,16 +314,9 @@ describe('encryption at rest of contact PII (derived from the classification)', 
       { id: 'cont_enc_6', email: 'barbara@liskov.example', phone: '+1 555 0147' },
     ]);
     const job = rotateKeysJob('customers', crypto());
-    const summary = await job.run({
-      runId: 'rotate-legacy',
-      tenantId: 'acme',
-      resumeFrom: null,
-      flags: ['rewrap-only'],
-      queuedAt: new Date(),
-      store: hub.store.sql,
-      signal: new AbortController().signal,
-      checkpoint: async () => undefined,
-    } as unknown as JobContext);
+    const summary = await job.run(
+      jobContext(hub.store.sql, { runId: 'rotate-legacy', tenantId: 'acme', flags: ['rewrap-only'] }),
+    );
     expect(summary).toMatchObject({ processed: 1, details: { newKey: false, remaining: { Contact: 0 } } });
     const [row] = await raw(`"id" = 'cont_enc_6'`);
     expect(row?.email).toMatch(/^v1:/);
@@ -319,16 +331,9 @@ describe('encryption at rest of contact PII (derived from the classification)', 
     // The store's current master key is the dev key (no HUB_MASTER_KEY in tests).
     const { DEV_MASTER_KEY } = await import('@hub/core/crypto/envelope');
     const rotated = new FieldCrypto(hub.store.sql, current.plan, envMasterKeys(next, DEV_MASTER_KEY));
-    const summary = await rotateKeysJob('customers', rotated).run({
-      runId: 'rotate-master',
-      tenantId: 'globex',
-      resumeFrom: null,
-      flags: ['rewrap-only'],
-      queuedAt: new Date(),
-      store: hub.store.sql,
-      signal: new AbortController().signal,
-      checkpoint: async () => undefined,
-    } as unknown as JobContext);
+    const summary = await rotateKeysJob('customers', rotated).run(
+      jobContext(hub.store.sql, { runId: 'rotate-master', tenantId: 'globex', flags: ['rewrap-only'] }),
+    );
     expect((summary.details as { rewrapped: number }).rewrapped).toBeGreaterThanOrEqual(2);
     const masters = await hub.store.sql.query<{ master_key_id: string }>(
       `SELECT DISTINCT "master_key_id" FROM "hub_data_key" WHERE "tenant_id" = 'globex'`,
