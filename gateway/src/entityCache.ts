@@ -1,8 +1,8 @@
 /**
  * The gateway's entity cache (issue 10 item 4; README "Performance", "Entity cache"): the answers
  * of `_entities` fetches for `Customer` representations, per entry of one subgraph, one fetch
- * selection, one viewer scope class (viewerScope.ts; per user when the selection reads PII) and one
- * customer, dropped by the change events themselves rather than by a clock.
+ * selection, one viewer scope class (viewerScope.ts) and one customer, dropped by the change events
+ * themselves rather than by a clock.
  *
  * Invalidation. Every entity of the graph that the query plans fetch by representation is the
  * `Customer` (the own-keyed types are never fetched through `_entities` by a plan of ours; a
@@ -26,7 +26,9 @@
  * `maxAgeSeconds` is a backstop (memory, and fields computed from the clock), not the mechanism.
  *
  * Not cached: partner viewers (their grant lives in the subgraphs' replicas, and its changes are no
- * customer's events) and the fetches of a mutation (they read its own write before its event).
+ * customer's events), the fetches of a mutation (they read its own write before its event), and
+ * selections reading a PII field: the subgraph records every read of unmasked PII in the audit trail
+ * (who, which customers, when), and a hit — even the same user's — would be a read it never saw.
  *
  * Errors are never cached, nor anything of a response with an error it does not place on one
  * representation; `null` entities are cached like any answer (their meaning is the scope's).
@@ -299,18 +301,14 @@ export function createEntityCache(options: EntityCacheOptions): EntityCache {
         customers.push(id);
       }
       const shape = shapeOf(query);
-      if (!shape.cacheable) return undefined;
+      if (!shape.cacheable || shape.readsPii) return undefined;
       if (!serving()) {
         metrics?.entityCacheLookups.inc({ subgraph, outcome: 'bypass' }, customers.length);
         return undefined;
       }
       const started = health;
-      // The user is in the key only when the selection reads PII: the subgraphs audit each reader of
-      // unmasked PII, which a shared entry would hide (the same rule as live payload sharing).
       const fetchKey = createHash('sha256')
-        .update(
-          `${subgraph}\u0000${query}\u0000${canonicalJson(rest)}\u0000${scopeClassOf(viewer)}\u0000${shape.readsPii ? viewer.userId : ''}`,
-        )
+        .update(`${subgraph}\u0000${query}\u0000${canonicalJson(rest)}\u0000${scopeClassOf(viewer)}`)
         .digest('base64url');
       const keys = customers.map((id) => `${fetchKey}:${id}`);
       let read: Awaited<ReturnType<Store['read']>>;
