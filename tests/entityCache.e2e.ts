@@ -44,6 +44,13 @@ async function lookups(metricsUrl: string, outcome: 'hit' | 'miss' | 'bypass'): 
     .reduce((a, b) => a + b, 0);
 }
 
+/** Whether one read through `url` moved the gateway's lookups of `outcome`. */
+async function readCounts(url: string, outcome: 'hit' | 'bypass'): Promise<boolean> {
+  const before = await lookups(hub.gatewayMetricsUrl, outcome);
+  await count(url);
+  return (await lookups(hub.gatewayMetricsUrl, outcome)) > before;
+}
+
 /** Commits an opportunity through `url`; returns when the mutation answered (the commit). */
 async function commit(url: string): Promise<void> {
   const answer = await post(url, CREATE, { c: CUSTOMER, tag: newTag() }, admin);
@@ -97,29 +104,11 @@ describe('entity cache on the hub (embedded bus, PostgreSQL)', () => {
     await hub.subgraphs.support.kill();
     try {
       // The support tail fails at once (connection refused); the cache passes every fetch by.
-      await expect
-        .poll(
-          async () => {
-            const before = await lookups(hub.gatewayMetricsUrl, 'bypass');
-            await count(url);
-            return (await lookups(hub.gatewayMetricsUrl, 'bypass')) > before;
-          },
-          { timeout: 15_000, interval: 100 },
-        )
-        .toBe(true);
+      await expect.poll(() => readCounts(url, 'bypass'), { timeout: 15_000, interval: 100 }).toBe(true);
     } finally {
       await hub.respawnSubgraph('support');
     }
-    await expect
-      .poll(
-        async () => {
-          const before = await lookups(hub.gatewayMetricsUrl, 'hit');
-          await count(url);
-          return (await lookups(hub.gatewayMetricsUrl, 'hit')) > before;
-        },
-        { timeout: 30_000, interval: 200 },
-      )
-      .toBe(true);
+    await expect.poll(() => readCounts(url, 'hit'), { timeout: 30_000, interval: 200 }).toBe(true);
   }, 120_000);
 
   it('two gateway processes share the cache through Redis, and both apply every event', async () => {
