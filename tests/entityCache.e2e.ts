@@ -12,6 +12,8 @@ import { Redis } from 'ioredis';
 import { startHub, type Hub } from './support/hub.js';
 import { post } from './support/tokens.js';
 import { newTag } from './support/attacks.js';
+import { postRaw } from './support/matrix.js';
+import { persistedOperation } from './support/persisted.js';
 
 /** Commit -> this gateway applies the event, on the loaded test machine (README "Entity cache"). */
 const BOUND_MS = 1000;
@@ -96,6 +98,50 @@ describe('entity cache on the hub (embedded bus, PostgreSQL)', () => {
     console.log(`entity cache: commit answered -> fresh read, ms: ${JSON.stringify(delays)}`);
     expect(Math.max(...delays)).toBeLessThan(BOUND_MS);
     expect(await lookups(hub.gatewayMetricsUrl, 'hit')).toBeGreaterThan(hitsBefore + 40);
+  });
+
+  it('a partner key never reads through the cache (its grant lives in the subgraphs), an admin’s same read does', async () => {
+    const created = await hub.query<{ createApiKey: { secret: string } }>(
+      'mutation($input: CreateApiKeyInput!) { createApiKey(input: $input) { secret } }',
+      {
+        input: {
+          name: 'entity cache partner',
+          app: 'partner-portal',
+          customerIds: [CUSTOMER],
+          fields: ['Query.customer', 'Customer.*', 'CustomerHealth.*'],
+        },
+      },
+      admin,
+    );
+    expect(created.errors).toBeUndefined();
+    const secret = created.data?.createApiKey.secret ?? '';
+    const operation = persistedOperation('PartnerCustomer');
+    const asPartner = () =>
+      postRaw(
+        hub.gatewayUrl,
+        { variables: { id: CUSTOMER }, extensions: { persistedQuery: { version: 1, sha256Hash: operation.id } } },
+        { 'x-api-key': secret },
+      );
+    const allLookups = async () =>
+      (await lookups(hub.gatewayMetricsUrl, 'hit')) +
+      (await lookups(hub.gatewayMetricsUrl, 'miss')) +
+      (await lookups(hub.gatewayMetricsUrl, 'bypass'));
+    // The key is read from the subgraphs' replicas: wait until the grant reads its customer.
+    await expect
+      .poll(async () => ((await asPartner()).data as { customer?: { id: string } } | undefined)?.customer?.id, {
+        timeout: 15_000,
+        interval: 200,
+      })
+      .toBe(CUSTOMER);
+    const before = await allLookups();
+    for (let i = 0; i < 3; i++) {
+      const answer = await asPartner();
+      expect(answer.errors).toBeUndefined();
+      expect((answer.data as { customer: { health: { score: number } | null } }).customer.health).not.toBeNull();
+    }
+    expect(await allLookups()).toBe(before);
+    await post(hub.gatewayUrl, operation.body, { id: CUSTOMER }, admin);
+    expect(await allLookups()).toBeGreaterThan(before);
   });
 
   it('stops serving while a stream cannot be read (its subgraph is down) and serves again once caught up', async () => {
