@@ -10,6 +10,7 @@ import type { Domain } from '@hub/core/domains';
 import { REQUEST_ID_HEADER } from '@hub/core/viewer';
 import { startHub, type Hub } from './support/hub.js';
 import { startOtlpReceiver, type OtlpReceiver, type ReceivedSpan } from './support/otlp.js';
+import { BRIEF_USAGE_ANALYTICS } from '../gateway/tests/syncFixtures.js';
 
 const SERVER = 2;
 const CLIENT = 3;
@@ -205,6 +206,41 @@ describe('traces', () => {
     expect(exported).not.toContain(email);
     expect(exported).not.toContain(phone);
     expect(exported).not.toContain('Hopper');
+  });
+
+  it('follows a bulk import (POST /sync/product) from the gateway into the product subgraph and its SQL, in one trace', async () => {
+    const line = JSON.stringify({
+      usage_analytics_sync: {
+        ...BRIEF_USAGE_ANALYTICS.usage_analytics_sync,
+        customer_id: 'cust_00001',
+        usage_period: '2998-01-01_to_2998-01-28',
+      },
+    });
+    const response = await fetch(`${new URL(hub.gatewayUrl).origin}/sync/product`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/x-ndjson', authorization: `Bearer ${admin}` },
+      body: line,
+    });
+    expect(response.status).toBe(200);
+    expect(await response.text()).toContain('"outcome":"APPLIED"');
+    const requestId = response.headers.get(REQUEST_ID_HEADER) ?? '';
+    expect(requestId).not.toBe('');
+    const trace = await traceOf(requestId, (t) =>
+      serverOf(t, 'product')
+        ? t.some((s) => s.service === 'subgraph-product' && s.attributes['db.system.name'] === 'postgresql')
+        : false,
+    );
+    const root = gatewayServerSpan(trace, requestId);
+    // The request's span, named after the operation the import executes (as for POST /graphql).
+    expect(root).toMatchObject({
+      name: 'mutation SyncImport',
+      parentSpanId: undefined,
+      attributes: { 'url.path': '/sync/product', 'http.response.status_code': 200, 'hub.request_id': requestId },
+    });
+    // The product subgraph's server span is in that trace, under the gateway's fetch to it.
+    const server = serverOf(trace, 'product');
+    const fetchSpan = trace.find((s) => s.spanId === server?.parentSpanId);
+    expect(fetchSpan).toMatchObject({ service: 'gateway', kind: CLIENT, name: 'subgraph product' });
   });
 
   it('takes a client’s traceparent as the parent of the gateway’s request span', async () => {

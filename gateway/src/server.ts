@@ -338,6 +338,9 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     SYNC_PATH,
     requestContext(metrics, 'sync'),
     cors(),
+    // One trace per import request, as for GraphQL: the sync<Domain> executions and their subgraph
+    // fetches are its children.
+    serverSpans({ trustParent: () => true, requestId: (_req, res) => requestIdOf(res) }),
     identifyRequests(identifyOptions),
     rateLimits.requests,
     syncImportRoute({

@@ -186,13 +186,15 @@ export function serverSpans(options: ServerSpanOptions): RequestHandler {
     if (!active) return next();
     const parent = options.trustParent(req) ? propagation.extract(ROOT_CONTEXT, req.headers) : ROOT_CONTEXT;
     const requestId = options.requestId(req, res);
+    // The mount point and the path below it (`/sync` + `/product`), without the query string.
+    const urlPath = req.baseUrl + (req.path === '/' ? '' : req.path) || '/';
     const span = tracer().startSpan(
-      `${req.method} ${req.baseUrl || req.path}`,
+      `${req.method} ${urlPath}`,
       {
         kind: SpanKind.SERVER,
         attributes: {
           'http.request.method': req.method,
-          'url.path': req.baseUrl || req.path,
+          'url.path': urlPath,
           ...(requestId !== undefined ? { 'hub.request_id': requestId } : {}),
         },
       },
