@@ -6,8 +6,10 @@
 import { request, type GraphQLResult } from '../shared/graphql.js';
 import type { Credential } from '../shared/credentials.js';
 
-export const DOMAINS = ['customers', 'marketing', 'sales', 'product', 'finance', 'support', 'health'] as const;
-export type Domain = (typeof DOMAINS)[number];
+// The domains are declared once, in the core package (a module without Node dependencies).
+import { DOMAINS, type Domain } from '@hub/core/domains';
+
+export { DOMAINS, type Domain };
 
 /** `product` -> `Product`, as the graph names per-domain mutations and inputs (sync/sdl.ts). */
 export const pascal = (domain: string) => domain.charAt(0).toUpperCase() + domain.slice(1);
