@@ -9,6 +9,9 @@
  * rewind run: that resumes an interrupted restore. Exit code 0 done, 1 failed.
  */
 import { parseArgs } from 'node:util';
+import { classifyDocument, piiNames } from '@hub/core/classification';
+import { EnvReader, isProduction, readMasterKeys } from '@hub/core/config';
+import { enableSqlEncryption } from '@hub/core/crypto/index';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import { createNatsBus } from '@hub/core/events/bus-nats';
 import { replicaConsumerName } from '@hub/core/replicaFeed';
@@ -69,6 +72,15 @@ const crashAfter = Number(process.env['HUB_RESTORE_CRASH_AFTER'] ?? 0);
 const phases: Record<string, number> = {};
 if (values.dump) await timed(phases, 'load', () => loadDump(domain, config, values.dump as string));
 const { sql, close } = await openStoreSql(config);
+// The store's encryption, as its subgraph runs it: the replay writes rows and bookkeeping encrypted
+// and opens the stream's encrypted PII (HUB_MASTER_KEY, as the hub runs).
+const classification = classifyDocument(subgraph.typeDefs);
+if (piiNames(classification).size > 0) {
+  const read = new EnvReader();
+  const master = readMasterKeys(read, isProduction());
+  if (read.problems.length > 0) fail(read.problems.join('; '));
+  await enableSqlEncryption(sql, classification, master);
+}
 const bus = await createNatsBus({
   servers: natsUrl,
   prefix: process.env['HUB_NATS_PREFIX'],

@@ -20,7 +20,7 @@
 import { createHash } from 'node:crypto';
 import type { SqlTx, StoreSql } from '@hub/store';
 import { hubClassification } from './schemaFiles.js';
-import type { Classification } from './classification.js';
+import { piiNames, type Classification } from './classification.js';
 import { badUserInput, ErrorCode, hubError } from './errors.js';
 import { decodeCursor, encodeCursor, lazy, pageWindow, type Connection, type PageArgs } from './pagination.js';
 import type { Viewer } from './viewer.js';
@@ -161,9 +161,7 @@ export type AuditRedactor = (model: string, field: string, value: unknown) => un
  * null (whether a field was set is no personal data).
  */
 export function auditRedactor(classification: Classification = hubClassification()): AuditRedactor {
-  const piiNames = new Set<string>();
-  for (const [coordinate, { level }] of classification.fields)
-    if (level === 'PII') piiNames.add(coordinate.slice(coordinate.indexOf('.') + 1));
+  const names = piiNames(classification);
   const decided = new Map<string, string | null>();
   const markerOf = (model: string, field: string): string | null => {
     const coordinate = `${model}.${field}`;
@@ -173,7 +171,7 @@ export function auditRedactor(classification: Classification = hubClassification
       marker =
         level === 'PII' || level === 'CONFIDENTIAL'
           ? AUDIT_MARKERS[level]
-          : level === undefined && piiNames.has(field)
+          : level === undefined && names.has(field)
             ? AUDIT_MARKERS.PII
             : null;
       decided.set(coordinate, marker);

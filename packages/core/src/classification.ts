@@ -193,3 +193,21 @@ export function withoutClassification(document: DocumentNode): DocumentNode {
 export function isPii(classification: Classification, coordinate: string): boolean {
   return classification.fields.get(coordinate)?.level === 'PII';
 }
+
+/**
+ * The field names classified PII anywhere in `classification` (`email`, `phone`), each with the mask
+ * a PII output field of that name names (`REDACT` when none does). The rule for values known only by
+ * a field name, not by their type: the audit's unclassified columns (audit.ts) and the PII inside the
+ * sync bookkeeping's JSON (crypto/bookkeeping.ts), both failing closed on the name.
+ */
+export function piiNames(classification: Classification): ReadonlyMap<string, MaskName> {
+  const names = new Map<string, MaskName>();
+  for (const [coordinate, { level, mask }] of classification.fields) {
+    if (level !== 'PII') continue;
+    const name = coordinate.slice(coordinate.indexOf('.') + 1);
+    // An output field's own mask wins over an input field's (which has none).
+    if (mask !== undefined && (names.get(name) ?? 'REDACT') === 'REDACT') names.set(name, mask);
+    else if (!names.has(name)) names.set(name, 'REDACT');
+  }
+  return names;
+}

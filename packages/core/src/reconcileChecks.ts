@@ -43,7 +43,7 @@
  * fresh keys here, not a replay.
  */
 import { attachStoreSql, type CustomerKeys, type StoreSql } from '@hub/store';
-import { fieldCryptoOf } from './crypto/index.js';
+import { bookkeepingCryptoOf, fieldCryptoOf } from './crypto/index.js';
 import { jobActor } from './audit.js';
 import { canonicalJson } from './canonicalJson.js';
 import type { Domain } from './domains.js';
@@ -234,10 +234,16 @@ export function logCheck(options: {
     const deleted = new Map<string, number>();
     const columns = new Map<string, ReadonlyMap<string, ColumnType>>();
     for (const model of models) columns.set(model, (await tableInfo(store, model)).columns);
+    // The log's PII values are stored encrypted (crypto/bookkeeping.ts): compared and re-applied in plaintext.
+    const books = bookkeepingCryptoOf(store);
+    const prefix = `${domain}.`;
     for (const raw of events) {
-      const payload = (
-        typeof raw.payload === 'string' ? JSON.parse(raw.payload) : raw.payload
-      ) as LoggedEvent['payload'];
+      const parsed = (typeof raw.payload === 'string' ? JSON.parse(raw.payload) : raw.payload) as Record<
+        string,
+        unknown
+      >;
+      const kind = raw.type.startsWith(prefix) ? raw.type.slice(prefix.length) : raw.type;
+      const payload = (books ? await books.openOutbox(tenantId, kind, parsed) : parsed) as LoggedEvent['payload'];
       const event: LoggedEvent = {
         id: raw.id,
         seq: Number(raw.seq),

@@ -28,6 +28,7 @@ import { spawn } from 'node:child_process';
 import { attachStoreSql, type CustomerKeys, type StoreConfig, type StoreSql } from '@hub/store';
 import pg from 'pg';
 import { jobActor } from './audit.js';
+import { bookkeepingCryptoOf } from './crypto/index.js';
 import type { Domain } from './domains.js';
 import type { NatsBus } from './events/bus-nats.js';
 import { bossSchema } from './events/jobs.js';
@@ -177,6 +178,10 @@ export async function replayLostEvents(options: {
         );
   const kinds = new Map(definition.kinds.map((kind) => [kind.name, kind]));
   const prefix = `${domain}.`;
+  // The stream carries the PII values encrypted (crypto/bookkeeping.ts): re-applied in plaintext,
+  // the pipeline encrypts them again in the rows and the bookkeeping it writes. The store's codec
+  // must be on (enableSqlEncryption; scripts/restore.ts), or a sealed value would be applied as text.
+  const books = bookkeepingCryptoOf(store);
   const outcomes: Record<string, number> = {};
   let present = 0;
   let replayed = 0;
@@ -187,7 +192,11 @@ export async function replayLostEvents(options: {
       continue;
     }
     const kind = event.type.startsWith(prefix) ? event.type.slice(prefix.length) : event.type;
-    const payload = event.payload as { idempotencyKey?: string; data?: Record<string, unknown> };
+    const stored = event.payload as Record<string, unknown>;
+    const payload = (books ? await books.openOutbox(event.tenantId, kind, stored) : stored) as {
+      idempotencyKey?: string;
+      data?: Record<string, unknown>;
+    };
     const declared = kinds.get(kind);
     const applies = declared !== undefined && payload.data !== undefined;
     await store.transaction(async (tx) => {

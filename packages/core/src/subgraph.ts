@@ -17,7 +17,14 @@ import {
   type StoreSql,
   type StoreConfig,
 } from '@hub/store';
-import { applyAuthorization, isMutationRequest, requestScopes, type PermissionOverrides } from './authz.js';
+import {
+  applyAuthorization,
+  coversRow,
+  isMutationRequest,
+  PII_ROLES,
+  requestScopes,
+  type PermissionOverrides,
+} from './authz.js';
 import express from 'express';
 import { parse, type DocumentNode } from 'graphql';
 import { createServer, type Server } from 'node:http';
@@ -61,6 +68,7 @@ import {
   createViewerSigner,
   createViewerVerifier,
   serviceIssuer,
+  type ScopedViewer,
   type Viewer,
 } from './viewer.js';
 import { ownTablesDirectory, replicaDirectory, type CustomerDirectory } from './replica.js';
@@ -373,7 +381,7 @@ function metricsPlugin(metrics: ProcessMetrics): ApolloServerPlugin {
 function requestSync(options: {
   definition: SyncDefinition;
   client: unknown;
-  viewer: Viewer;
+  viewer: ScopedViewer;
   scope: SyncPipelineOptions['scope'];
   customerKeys: SyncPipelineOptions['customerKeys'];
   verifyCustomers: () => SyncPipelineOptions['verifyCustomers'];
@@ -385,6 +393,8 @@ function requestSync(options: {
   bus: () => EventBus | undefined;
   onCommitted: () => void;
   erasure: ErasurePlan;
+  /** The request's unmasked PII reads (audit.ts): the bookkeeping's too. */
+  piiReads: PiiReadLog;
 }): SyncRequestContext['sync'] {
   const { viewer } = options;
   const actor = `${viewer.roles[0] ?? 'viewer'}:${viewer.userId}`;
@@ -443,6 +453,12 @@ function requestSync(options: {
         tenantId: viewer.tenantId,
         actor,
         replaySources: viewer.roles.includes('admin') ? 'all' : new Set([viewer.userId]),
+        // The PII in conflicts and dead letters, as the graph's masks show a contact's (authz.ts).
+        revealPii(customerId, coordinate) {
+          if (!coversRow(viewer, PII_ROLES, customerId ?? undefined)) return false;
+          options.piiReads.add(customerId ?? '(unknown)', coordinate);
+          return true;
+        },
         pipeline: pipelineWith('all'),
       }));
     },
@@ -671,6 +687,7 @@ export async function startSubgraph<C, L>(
         // The customers store checks its own ids with foreign keys.
         const db = scopeToViewer(store.client, scopes, def.customerKeys, checksCustomers ? verifyCustomers : undefined);
         const requestLog = log.child({ requestId });
+        const piiReads = new PiiReadLog();
         const sync = requestSync({
           definition: syncDefinition,
           client: store.client,
@@ -687,6 +704,7 @@ export async function startSubgraph<C, L>(
           bus: () => events.context.bus,
           onCommitted: events.wake,
           erasure,
+          piiReads,
         });
         return {
           viewer: scoped,
@@ -696,7 +714,7 @@ export async function startSubgraph<C, L>(
           log: requestLog,
           sync,
           events: events.context,
-          piiReads: new PiiReadLog(),
+          piiReads,
         };
       },
     }),

@@ -5,7 +5,7 @@ import type * as GraphQL from 'graphql';
 import { parse, print } from 'graphql';
 import { describe, expect, it } from 'vitest';
 import { applyAuthorization } from '../src/authz.js';
-import { DATA_CLASSES, classifyDocument, withoutClassification } from '../src/classification.js';
+import { DATA_CLASSES, classifyDocument, piiNames, withoutClassification } from '../src/classification.js';
 import { DOMAINS } from '../src/domains.js';
 import { hubClassification, mergeClassifications, subgraphSchemaPath, subgraphSdl } from '../src/schemaFiles.js';
 import type { Role, ScopedViewer } from '../src/viewer.js';
@@ -97,6 +97,15 @@ describe('data classification', () => {
     for (const { level } of hub.fields.values()) expect(DATA_CLASSES).toContain(level);
     expect(hub.fields.get('Contact.email')).toEqual({ level: 'PII', mask: 'EMAIL' });
     expect(hub.fields.get('Contact.phone')).toEqual({ level: 'PII', mask: 'PHONE' });
+  });
+
+  it('names the PII fields with their output mask, whichever block comes first (REDACT when none has one)', () => {
+    const { fields } = classifyDocument(`${DIRECTIVE}
+      input PersonInput @classification(level: "INTERNAL") { email: String @classification(level: "PII") pin: String @classification(level: "PII") note: String }
+      type Person @classification(level: "INTERNAL") { email: String @classification(level: "PII", mask: "EMAIL") note: String }`);
+    expect(Object.fromEntries(piiNames({ fields, problems: [] }))).toEqual({ email: 'EMAIL', pin: 'REDACT' });
+    // The hub's own: what the sync bookkeeping encrypts by name (crypto/bookkeeping.ts) and the audit marks.
+    expect(Object.fromEntries(piiNames(hubClassification()))).toEqual({ email: 'EMAIL', phone: 'PHONE' });
   });
 
   it('strips the directive from a document served as API', () => {

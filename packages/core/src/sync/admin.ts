@@ -2,7 +2,12 @@
  * Admin reads and repairs of one domain's sync bookkeeping: data quality over a window, conflicts
  * and dead letters (keyset pages by UUIDv7 id, i.e. in the order they were recorded), overriding a
  * conflict and replaying a dead letter. Repairs go through the same pipeline as any event.
+ *
+ * The PII values the bookkeeping keeps are stored encrypted (crypto/bookkeeping.ts): reads decrypt
+ * them and show them as the graph shows a contact's (masked unless a PII role of the viewer covers
+ * the row's customer); repairs re-apply the plaintext.
  */
+import { bookkeepingCryptoOf, BOOKKEEPING } from '../crypto/index.js';
 import { badUserInput, ErrorCode, hubError, notFound } from '../errors.js';
 import { pageWindow, type Connection, type PageArgs, connectionFromRows } from '../pagination.js';
 import { OVERRIDE_KIND, OVERRIDE_PREFIX } from './conflicts.js';
@@ -83,6 +88,18 @@ class Where {
   }
 }
 
+/** The customer a dead letter's payload names (`customerId`, at some depth: as erasure finds it). */
+function customerOfPayload(value: unknown): string | null {
+  if (typeof value !== 'object' || value === null) return null;
+  const own = (value as Record<string, unknown>)['customerId'];
+  if (typeof own === 'string') return own;
+  for (const item of Object.values(value)) {
+    const found = customerOfPayload(item);
+    if (found !== null) return found;
+  }
+  return null;
+}
+
 const UUID_RE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 
 function uuidArg(field: string, value: string): string {
@@ -102,10 +119,17 @@ export function createSyncAdmin(options: {
    * another source's letter would borrow that source's standing (a system of record's included).
    */
   replaySources?: 'all' | ReadonlySet<string>;
+  /**
+   * Whether the viewer reads a record's PII unmasked (a PII role covering its customer, as the
+   * graph's masks decide, authz.ts); it is then noted as a PII read (audit.ts). Default: masked.
+   */
+  revealPii?: (customerId: string | null, coordinate: string) => boolean;
   pipeline: SyncPipeline;
   now?: () => Date;
 }): SyncAdmin {
   const db = executor(options.client as RawSqlClient);
+  const books = bookkeepingCryptoOf(options.client as object);
+  const reveal = options.revealPii ?? (() => false);
   const now = options.now ?? (() => new Date());
   const tenant = (): string => {
     if (options.tenantId === null) throw hubError(ErrorCode.Forbidden, 'This operation needs a tenant');
@@ -116,7 +140,7 @@ export function createSyncAdmin(options: {
     table: string,
     where: Where,
     args: PageArgs,
-    map: (row: Record<string, unknown>) => Record<string, unknown>,
+    map: (row: Record<string, unknown>) => Promise<Record<string, unknown>>,
   ): Promise<Connection<Record<string, unknown>>> {
     const { take, afterId } = pageWindow(args);
     const base = where.sql;
@@ -127,8 +151,9 @@ export function createSyncAdmin(options: {
       `SELECT * FROM ${table} WHERE ${where.sql} ORDER BY "id" LIMIT $${where.params.length}`,
       ...where.params,
     );
+    const nodes = await Promise.all(rows.map(async (row) => ({ ...(await map(row)), id: String(row['id']) })));
     return connectionFromRows(
-      rows.map((row) => ({ ...map(row), id: String(row['id']) })),
+      nodes,
       take - 1,
       afterId !== undefined,
       async () =>
@@ -138,6 +163,20 @@ export function createSyncAdmin(options: {
   }
 
   const json = (value: unknown) => (value === null || value === undefined ? null : JSON.stringify(value));
+
+  /** A conflict's stored or incoming value in plaintext. */
+  function conflictValue(row: Record<string, unknown>, side: 'stored' | 'incoming'): Promise<unknown> {
+    const value = row[`${side}_value`];
+    if (!books) return Promise.resolve(value);
+    const column = side === 'stored' ? BOOKKEEPING.storedValue : BOOKKEEPING.incomingValue;
+    return books.openValue(tenant(), column, String(row['field']), value);
+  }
+
+  /** A dead letter's payload in plaintext. */
+  async function letterPayload(letter: Record<string, unknown>): Promise<Record<string, unknown>> {
+    const payload = letter['payload'] as Record<string, unknown>;
+    return books ? books.openPayload(tenant(), BOOKKEEPING.deadLetter, String(letter['kind']), payload) : payload;
+  }
 
   return {
     async dataQuality(windowHours = 24) {
@@ -181,30 +220,38 @@ export function createSyncAdmin(options: {
       if (filter?.resolved === false) where.raw(`"resolved_at" IS NULL`);
       where.add((n) => `"decided_at" >= ${n}`, filter?.since);
       where.add((n) => `"decided_at" <= ${n}`, filter?.until);
-      return page('"hub_sync_conflict"', where, args, (row) => ({
-        domain: options.domain,
-        model: row['model'],
-        rowKey: row['row_key'],
-        customerId: row['customer_id'],
-        field: row['field'],
-        storedValue: json(row['stored_value']),
-        storedSource: row['stored_source'],
-        storedAt: row['stored_at'],
-        incomingValue: json(row['incoming_value']),
-        incomingSource: row['incoming_source'],
-        incomingAt: row['incoming_at'],
-        rule: row['rule'],
-        winner: row['winner'],
-        decidedAt: row['decided_at'],
-        resolvedBy: row['resolved_by'],
-        resolvedAt: row['resolved_at'],
-      }));
+      return page('"hub_sync_conflict"', where, args, async (row) => {
+        const field = String(row['field']);
+        const customerId = (row['customer_id'] as string | null) ?? null;
+        const shown = (value: unknown, coordinate: string) =>
+          !books?.names.has(field) || value === null || reveal(customerId, coordinate)
+            ? value
+            : books.maskValue(field, value);
+        return {
+          domain: options.domain,
+          model: row['model'],
+          rowKey: row['row_key'],
+          customerId: row['customer_id'],
+          field: row['field'],
+          storedValue: json(shown(await conflictValue(row, 'stored'), 'SyncConflict.storedValue')),
+          storedSource: row['stored_source'],
+          storedAt: row['stored_at'],
+          incomingValue: json(shown(await conflictValue(row, 'incoming'), 'SyncConflict.incomingValue')),
+          incomingSource: row['incoming_source'],
+          incomingAt: row['incoming_at'],
+          rule: row['rule'],
+          winner: row['winner'],
+          decidedAt: row['decided_at'],
+          resolvedBy: row['resolved_by'],
+          resolvedAt: row['resolved_at'],
+        };
+      });
     },
 
     eventDeadLetters(args) {
       const where = new Where([tenant()]);
       where.raw(`"tenant_id" = $1`);
-      return page('"hub_event_dead_letter"', where, args, (row) => ({
+      return page('"hub_event_dead_letter"', where, args, async (row) => ({
         consumer: row['consumer'],
         eventId: String(row['event_id']),
         stream: row['stream'],
@@ -225,20 +272,26 @@ export function createSyncAdmin(options: {
       if (filter?.replayed === true) where.raw(`"replayed_at" IS NOT NULL`);
       if (filter?.replayed === false) where.raw(`"replayed_at" IS NULL`);
       where.add((n) => `"received_at" >= ${n}`, filter?.since);
-      return page('"hub_sync_dead_letter"', where, args, (row) => ({
-        domain: options.domain,
-        kind: row['kind'],
-        idempotencyKey: row['key'],
-        source: row['source'],
-        payload: JSON.stringify(row['payload']),
-        code: row['code'],
-        reason: row['reason'],
-        field: row['field'],
-        line: row['line'],
-        receivedAt: row['received_at'],
-        replayedAt: row['replayed_at'],
-        replayOutcome: row['replay_outcome'],
-      }));
+      return page('"hub_sync_dead_letter"', where, args, async (row) => {
+        const kind = String(row['kind']);
+        let payload = await letterPayload(row);
+        if (books && books.holdsPii(kind, payload) && !reveal(customerOfPayload(payload), 'SyncDeadLetter.payload'))
+          payload = books.maskPayload(kind, payload);
+        return {
+          domain: options.domain,
+          kind: row['kind'],
+          idempotencyKey: row['key'],
+          source: row['source'],
+          payload: JSON.stringify(payload),
+          code: row['code'],
+          reason: row['reason'],
+          field: row['field'],
+          line: row['line'],
+          receivedAt: row['received_at'],
+          replayedAt: row['replayed_at'],
+          replayOutcome: row['replay_outcome'],
+        };
+      });
     },
 
     async resolveConflict(id, pick) {
@@ -255,7 +308,8 @@ export function createSyncAdmin(options: {
         model: conflict['model'],
         rowKey: conflict['row_key'],
         field: conflict['field'],
-        value: pick === 'STORED' ? conflict['stored_value'] : conflict['incoming_value'],
+        // Re-applied in plaintext: the pipeline encrypts it again where it stores it.
+        value: await conflictValue(conflict, pick === 'STORED' ? 'stored' : 'incoming'),
       };
       // A fixed key per (conflict, pick): resolving again after a lost answer is a DUPLICATE, not a second override.
       const result = await options.pipeline.applyOne({
@@ -292,7 +346,7 @@ export function createSyncAdmin(options: {
         throw hubError(ErrorCode.Conflict, `SyncDeadLetter ${JSON.stringify(id)} was already replayed`, { id });
       const stored: SyncEvent = {
         kind: String(letter['kind']),
-        payload: letter['payload'] as Record<string, unknown>,
+        payload: await letterPayload(letter),
         source: String(letter['source']),
         line: typeof letter['line'] === 'number' ? letter['line'] : null,
       };

@@ -32,7 +32,7 @@ import {
   type AuditEntry,
   type AuditRedactor,
 } from '../audit.js';
-import { fieldCryptoOf } from '../crypto/index.js';
+import { BOOKKEEPING, bookkeepingCryptoOf, fieldCryptoOf } from '../crypto/index.js';
 import { BLIND_INDEX_SUFFIX } from '../crypto/fields.js';
 import type { TenantKeys } from '../crypto/keyring.js';
 import { ErrorCode, hubError, isGraphQLError } from '../errors.js';
@@ -349,6 +349,9 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
   // Encrypted columns (issue 11 item 3): rows are decrypted as read and encrypted as written, so
   // the decisions, conflicts and audit compare plaintext and the table holds only ciphertext.
   const crypto = fieldCryptoOf(driver);
+  // ... and the PII values the bookkeeping repeats (outbox payloads, dead letters, conflicts) are
+  // stored encrypted too (crypto/bookkeeping.ts): no store holds them in plaintext.
+  const books = bookkeepingCryptoOf(driver);
   const outer = options.transaction;
   const transact = <T>(fn: (tx: SqlTx) => Promise<T>): Promise<T> => (outer ? fn(outer) : client.transaction(fn));
   const now = options.now ?? (() => new Date());
@@ -646,9 +649,13 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     for (const model of new Set(batch.flatMap((p) => p.rows.map((r) => r.model))))
       tableInfos.set(model, await tableInfo(client, model, outer));
 
-    // Before the transaction (a tenant's first keys commit on their own), or in the caller's.
+    // Before the transaction (a tenant's first keys commit on their own), or in the caller's. Only
+    // for batches that write an encrypted column or carry PII (a refused contact event writes no
+    // row but a dead letter): a store without PII (every domain but customers) has no codec at all.
     const keys =
-      crypto && [...tableInfos.keys()].some((model) => crypto.encrypts(model))
+      crypto &&
+      ([...tableInfos.keys()].some((model) => crypto.encrypts(model)) ||
+        (books !== undefined && batch.some((p) => books.holdsPii(p.event.kind, p.event.payload))))
         ? await crypto.writeKeys(tenantId, outer)
         : undefined;
 
@@ -743,7 +750,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     writeRows(db, tenantId, state, keys);
     await runAfterApply(db, tenantId, fresh);
     await afterStep(db, 'rows-written', batch.length);
-    await writeBookkeeping(db, tenantId, batch, arrival);
+    await writeBookkeeping(db, tenantId, batch, arrival, keys);
     await afterStep(db, 'bookkeeping-written', batch.length);
     // Everything is sent: while the store writes the outbox and commits, Node stages the next batch.
     pipelined.whileCommitting?.();
@@ -1115,7 +1122,11 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     tenantId: string,
     batch: Prepared[],
     arrival: Date,
+    keys: TenantKeys | undefined,
   ): Promise<void> {
+    // The bookkeeping's PII values, encrypted under the tenant's key (`keys` is there whenever the
+    // batch holds any: runOnce); everything else is written as it is.
+    const sealing = keys && books ? { keys, books } : undefined;
     const scored = batch.filter(
       (p) =>
         p.dupOf === null &&
@@ -1167,7 +1178,15 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         rejected,
       ),
     );
-    const conflicts = batch.flatMap((p) => (p.rejection ? [] : (conflictRecords.get(p) ?? [])));
+    const conflicts = batch.flatMap((p) => {
+      const records = p.rejection ? [] : (conflictRecords.get(p) ?? []);
+      if (!sealing) return records;
+      return records.map((c) => ({
+        ...c,
+        stored_value: sealing.books.sealValue(sealing.keys, BOOKKEEPING.storedValue, c.field, c.stored_value),
+        incoming_value: sealing.books.sealValue(sealing.keys, BOOKKEEPING.incomingValue, c.field, c.incoming_value),
+      }));
+    });
     db.track(
       insertRecords(
         db,
@@ -1201,7 +1220,9 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         kind: p.event.kind,
         key: p.key,
         source: p.source,
-        payload: p.event.payload,
+        payload: sealing
+          ? sealing.books.sealPayload(sealing.keys, BOOKKEEPING.deadLetter, p.event.kind, p.event.payload)
+          : p.event.payload,
         code: p.rejection?.code,
         reason: p.rejection?.reason,
         field: p.rejection?.field ?? null,
@@ -1249,14 +1270,9 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     );
     const outbox = batch
       .filter((p) => p.rejection === null && p.dupOf === null && p.changes.length > 0)
-      .map((p) => ({
-        id: uuidv7(arrival.getTime()),
-        customer_id: p.customerId,
-        type: `${domain}.${p.event.kind}`,
-        source: p.source,
-        occurred_at: p.sourceTime,
+      .map((p) => {
         // Domain and kind (type), source and source time (occurred_at) are the record's columns.
-        payload: {
+        const payload = {
           idempotencyKey: p.key,
           outcome: p.outcome,
           // The event as received, so consumers of other domains keep what they derive from it
@@ -1268,8 +1284,17 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
             key: plainRecord(c.key),
             changed: plainRecord(c.changed),
           })),
-        },
-      }));
+        };
+        return {
+          id: uuidv7(arrival.getTime()),
+          customer_id: p.customerId,
+          type: `${domain}.${p.event.kind}`,
+          source: p.source,
+          occurred_at: p.sourceTime,
+          // The bus carries the PII values encrypted: no other domain reads them.
+          payload: sealing ? sealing.books.sealOutbox(sealing.keys, p.event.kind, payload) : payload,
+        };
+      });
     if (outbox.length === 0) return;
     // Outbox rows must become visible in `seq` order, or a relay reading `seq > cursor` could pass a
     // lower seq still uncommitted and never publish it. This lock, held to COMMIT and taken as the

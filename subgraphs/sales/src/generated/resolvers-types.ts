@@ -1073,7 +1073,7 @@ export type SyncConflict = {
   id: Scalars['ID']['output'];
   incomingAt: Scalars['DateTime']['output'];
   incomingSource: Scalars['String']['output'];
-  /** Incoming value (JSON text), its source and source time. */
+  /** Incoming value (JSON text; masked as storedValue), its source and source time. */
   incomingValue?: Maybe<Scalars['String']['output']>;
   model: Scalars['String']['output'];
   resolvedAt?: Maybe<Scalars['DateTime']['output']>;
@@ -1084,7 +1084,7 @@ export type SyncConflict = {
   rule: ConflictRule;
   storedAt?: Maybe<Scalars['DateTime']['output']>;
   storedSource?: Maybe<Scalars['String']['output']>;
-  /** Stored value (JSON text), its source and source time. */
+  /** Stored value (JSON text; a PII value masked unless a PII role of the viewer covers the customer), its source and source time. */
   storedValue?: Maybe<Scalars['String']['output']>;
   winner: ConflictWinner;
 };
@@ -1124,7 +1124,7 @@ export type SyncDeadLetter = {
   idempotencyKey: Scalars['String']['output'];
   kind: Scalars['String']['output'];
   line?: Maybe<Scalars['Int']['output']>;
-  /** The payload as received (camelCase JSON text). */
+  /** The payload as received (camelCase JSON text); its PII masked unless a PII role of the viewer covers the customer. */
   payload: Scalars['String']['output'];
   reason: Scalars['String']['output'];
   receivedAt: Scalars['DateTime']['output'];
