@@ -19,9 +19,10 @@
  * BENCH_CONNECTIONS (default 16), BENCH_DISTINCT customers drawn from (default 200), BENCH_TARGETS
  * (comma-separated subset of ALL_TARGETS; `hub,hub-nocache` compares the entity cache on and off),
  * BENCH_WORKLOADS (comma-separated subset of small,hundred,distinct,mutations), BENCH_PROFILE
- * (comma-separated targets run with `node --cpu-prof`: each writes a `.cpuprofile` into
- * `.data/bench-profiles/<run>/` when it stops; open it in Chrome DevTools or speedscope. The
- * profiler costs a few % of CPU, so a profiled target's figures are not comparable with others').
+ * (comma-separated targets run under the inspector's CPU profiler, scripts/bench-cpu-profile.mjs:
+ * each writes a `.cpuprofile` into `.data/bench-profiles/<run>/<target>/` when it stops; open it in
+ * Chrome DevTools or speedscope. The profiler costs CPU, so a profiled target's figures are not
+ * comparable with the others').
  * The full run of the README: BENCH_SECONDS=20 BENCH_ROUNDS=3.
  * Last line: `bench:gateway distinct=<hub/apollo RPS, distinct mix> identical=<hub/hive-rust RPS,
  * the lower of the two identical workloads> floor_p99=<hub p99 / floor p99, distinct mix>`.
@@ -69,8 +70,10 @@ const profileDir = path.join(REPO_ROOT, '.data', 'bench-profiles', new Date().to
 const profileEnv = (target: Target): Record<string, string> =>
   PROFILED.has(target)
     ? {
+        // Node refuses --cpu-prof in NODE_OPTIONS; the preload starts the same profiler (inspector).
         NODE_OPTIONS:
-          `${process.env['NODE_OPTIONS'] ?? ''} --cpu-prof --cpu-prof-dir=${path.join(profileDir, target)}`.trim(),
+          `${process.env['NODE_OPTIONS'] ?? ''} --import ${path.join(REPO_ROOT, 'scripts/bench-cpu-profile.mjs')}`.trim(),
+        BENCH_PROFILE_DIR: path.join(profileDir, target),
       }
     : {};
 
@@ -174,7 +177,9 @@ try {
   for (const target of TARGETS) processes[target] = await spawn[target]();
   console.log(`${String(Math.round((Date.now() - t0) / 1000))} s: hub started, floor recorded, peers running`);
   const engines = TARGETS.filter((t) => t !== 'floor');
-  printChecks(await checkEngines(Object.fromEntries(engines.map((t) => [t, processes[t].url])), allWorkloads, headers));
+  // The hub's gateway always runs (startHub): its answers are the reference even when it is not a target.
+  const engineUrls = { hub: hubGateway.url, ...Object.fromEntries(engines.map((t) => [t, processes[t].url])) };
+  printChecks(await checkEngines(engineUrls, allWorkloads, headers));
 
   const subgraphPids = DOMAINS.map((domain: Domain) => running.subgraphs[domain].child.pid ?? 0);
   const metricsUrls = DOMAINS.map((domain: Domain) => running.subgraphs[domain].metricsUrl ?? '');
