@@ -19,10 +19,10 @@
  * BENCH_CONNECTIONS (default 16), BENCH_DISTINCT customers drawn from (default 200), BENCH_TARGETS
  * (comma-separated subset of ALL_TARGETS; `hub,hub-nocache` compares the entity cache on and off),
  * BENCH_WORKLOADS (comma-separated subset of small,hundred,distinct,mutations), BENCH_PROFILE
- * (comma-separated targets run under the inspector's CPU profiler, scripts/bench-cpu-profile.mjs:
- * each writes a `.cpuprofile` into `.data/bench-profiles/<run>/<target>/` when it stops; open it in
- * Chrome DevTools or speedscope. The profiler costs CPU, so a profiled target's figures are not
- * comparable with the others').
+ * (comma-separated targets, or `subgraphs` for the seven subgraph processes, run under the
+ * inspector's CPU profiler, scripts/bench-cpu-profile.mjs: each writes a `.cpuprofile` into
+ * `.data/bench-profiles/<run>/<target>/` when it stops; open it in Chrome DevTools or speedscope. The
+ * profiler costs CPU, so a profiled target's figures are not comparable with the others').
  * The full run of the README: BENCH_SECONDS=20 BENCH_ROUNDS=3.
  * Last line: `bench:gateway distinct=<hub/apollo RPS, distinct mix> identical=<hub/hive-rust RPS,
  * the lower of the two identical workloads> floor_p99=<hub p99 / floor p99, distinct mix>`.
@@ -64,10 +64,11 @@ const TARGETS: readonly Target[] = (() => {
 const WORKLOADS = process.env['BENCH_WORKLOADS']?.split(',').map((w) => w.trim());
 const PROFILED = new Set(process.env['BENCH_PROFILE']?.split(',').map((t) => t.trim()) ?? []);
 for (const target of PROFILED)
-  if (!(ALL_TARGETS as readonly string[]).includes(target)) throw new Error(`BENCH_PROFILE: unknown target ${target}`);
+  if (target !== 'subgraphs' && !(ALL_TARGETS as readonly string[]).includes(target))
+    throw new Error(`BENCH_PROFILE: unknown target ${target} (${ALL_TARGETS.join(', ')}, or subgraphs)`);
 const profileDir = path.join(REPO_ROOT, '.data', 'bench-profiles', new Date().toISOString().replace(/[:.]/g, '-'));
 /** The environment that makes `target`'s process write a CPU profile into its own directory on exit. */
-const profileEnv = (target: Target): Record<string, string> =>
+const profileEnv = (target: Target | 'subgraphs'): Record<string, string> =>
   PROFILED.has(target)
     ? {
         // Node refuses --cpu-prof in NODE_OPTIONS; the preload starts the same profiler (inspector).
@@ -143,6 +144,8 @@ try {
       HUB_LIMITS_ROLES: JSON.stringify({ admin: { requestsPerWindow: 1e9, costPerWindow: 1e12 } }),
       ...profileEnv('hub'),
     },
+    // `subgraphs`: all seven, each writing `<pid>.cpuprofile` (the pids are printed below).
+    subgraphEnv: profileEnv('subgraphs'),
   });
   const running = hub;
   const token = await running.token({ tenant: 'acme', roles: ['admin'], sub: 'u1', expiresIn: '6h' });
@@ -182,6 +185,10 @@ try {
   printChecks(await checkEngines(engineUrls, allWorkloads, headers));
 
   const subgraphPids = DOMAINS.map((domain: Domain) => running.subgraphs[domain].child.pid ?? 0);
+  if (PROFILED.size > 0)
+    console.log(
+      `CPU profiles into ${profileDir} (subgraph pids: ${DOMAINS.map((d, i) => `${d}=${String(subgraphPids[i])}`).join(' ')})`,
+    );
   const metricsUrls = DOMAINS.map((domain: Domain) => running.subgraphs[domain].metricsUrl ?? '');
   const scrapeCalls = async () =>
     (await Promise.all(metricsUrls.map(async (url) => subgraphCalls(await running.scrapeMetrics(url))))).reduce(
