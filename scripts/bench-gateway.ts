@@ -17,7 +17,12 @@
  *
  * Options: BENCH_SECONDS per measurement (default 5), BENCH_ROUNDS (default 2),
  * BENCH_CONNECTIONS (default 16), BENCH_DISTINCT customers drawn from (default 200), BENCH_TARGETS
- * (comma-separated subset of ALL_TARGETS; `hub,hub-nocache` compares the entity cache on and off).
+ * (comma-separated subset of ALL_TARGETS; `hub,hub-nocache` compares the entity cache on and off),
+ * BENCH_WORKLOADS (comma-separated subset of small,hundred,distinct,mutations), BENCH_PROFILE
+ * (comma-separated targets, or `subgraphs` for the seven subgraph processes, run under the
+ * inspector's CPU profiler, scripts/bench-cpu-profile.mjs: each writes a `.cpuprofile` into
+ * `.data/bench-profiles/<run>/<target>/` when it stops; open it in Chrome DevTools or speedscope. The
+ * profiler costs CPU, so a profiled target's figures are not comparable with the others').
  * The full run of the README: BENCH_SECONDS=20 BENCH_ROUNDS=3.
  * Last line: `bench:gateway distinct=<hub/apollo RPS, distinct mix> identical=<hub/hive-rust RPS,
  * the lower of the two identical workloads> floor_p99=<hub p99 / floor p99, distinct mix>`.
@@ -28,7 +33,7 @@ import path from 'node:path';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import { EnvReader } from '@hub/core/config';
 import { encodeKey } from '@hub/core/keys';
-import { spawnService, type ServiceProcess } from '@hub/core/process';
+import { REPO_ROOT, spawnService, type ServiceProcess } from '@hub/core/process';
 import { composeRepo } from '@hub/gateway/compose';
 import { startHub, type Hub } from '../tests/support/hub.js';
 import { checkEngines, printChecks } from './bench-gateway-checks.js';
@@ -55,6 +60,23 @@ const TARGETS: readonly Target[] = (() => {
   if (unknown.length > 0) throw new Error(`BENCH_TARGETS: unknown ${unknown.join(', ')} (${ALL_TARGETS.join(', ')})`);
   return ALL_TARGETS.filter((t) => wanted.includes(t));
 })();
+
+const WORKLOADS = process.env['BENCH_WORKLOADS']?.split(',').map((w) => w.trim());
+const PROFILED = new Set(process.env['BENCH_PROFILE']?.split(',').map((t) => t.trim()) ?? []);
+for (const target of PROFILED)
+  if (target !== 'subgraphs' && !(ALL_TARGETS as readonly string[]).includes(target))
+    throw new Error(`BENCH_PROFILE: unknown target ${target} (${ALL_TARGETS.join(', ')}, or subgraphs)`);
+const profileDir = path.join(REPO_ROOT, '.data', 'bench-profiles', new Date().toISOString().replace(/[:.]/g, '-'));
+/** The environment that makes `target`'s process write a CPU profile into its own directory on exit. */
+const profileEnv = (target: Target | 'subgraphs'): Record<string, string> =>
+  PROFILED.has(target)
+    ? {
+        // Node refuses --cpu-prof in NODE_OPTIONS; the preload starts the same profiler (inspector).
+        NODE_OPTIONS:
+          `${process.env['NODE_OPTIONS'] ?? ''} --import ${path.join(REPO_ROOT, 'scripts/bench-cpu-profile.mjs')}`.trim(),
+        BENCH_PROFILE_DIR: path.join(profileDir, target),
+      }
+    : {};
 
 let hub: Hub | undefined;
 const started: ServiceProcess[] = [];
@@ -118,12 +140,17 @@ try {
   hub = await startHub({
     // The bench's admin sends tens of thousands of requests a minute: lift its rate budget (the
     // check itself still runs on every request, as in production).
-    gatewayEnv: { HUB_LIMITS_ROLES: JSON.stringify({ admin: { requestsPerWindow: 1e9, costPerWindow: 1e12 } }) },
+    gatewayEnv: {
+      HUB_LIMITS_ROLES: JSON.stringify({ admin: { requestsPerWindow: 1e9, costPerWindow: 1e12 } }),
+      ...profileEnv('hub'),
+    },
+    // `subgraphs`: all seven, each writing `<pid>.cpuprofile` (the pids are printed below).
+    subgraphEnv: profileEnv('subgraphs'),
   });
   const running = hub;
   const token = await running.token({ tenant: 'acme', roles: ['admin'], sub: 'u1', expiresIn: '6h' });
   const headers = { 'content-type': 'application/json', authorization: `Bearer ${token}` };
-  const workloads: Workload[] = await buildWorkloads(
+  const allWorkloads: Workload[] = await buildWorkloads(
     async (query, variables) => {
       const response = await running.query(query, variables, token);
       if (!response.data || response.errors) throw new Error(`setup query failed: ${JSON.stringify(response.errors)}`);
@@ -131,6 +158,8 @@ try {
     },
     { distinct: config.distinct },
   );
+  const workloads = allWorkloads.filter((w) => !WORKLOADS || WORKLOADS.includes(w.name));
+  if (workloads.length === 0) throw new Error(`BENCH_WORKLOADS: none of ${allWorkloads.map((w) => w.name).join(', ')}`);
   const supergraphPath = path.join(running.logDir, 'supergraph.graphql');
   const bodies = distinctBodies(workloads);
   if (TARGETS.includes('floor'))
@@ -141,19 +170,25 @@ try {
   const spawn: Record<Target, () => Promise<ServiceProcess>> = {
     hub: async () => hubGateway,
     // The same gateway with its entity cache off (HUB_ENTITY_CACHE=false), beside the default.
-    'hub-nocache': () => running.startGateway({ HUB_ENTITY_CACHE: 'false' }),
-    apollo: () => spawnPeer(running, 'apollo', supergraphPath),
-    hive: () => spawnPeer(running, 'hive', supergraphPath),
-    'hive-rust': () => spawnPeer(running, 'hive-rust', supergraphPath),
-    floor: () => spawnPeer(running, 'floor', supergraphPath, { BENCH_FLOOR_PLAN: planPath }),
+    'hub-nocache': () => running.startGateway({ HUB_ENTITY_CACHE: 'false', ...profileEnv('hub-nocache') }),
+    apollo: () => spawnPeer(running, 'apollo', supergraphPath, profileEnv('apollo')),
+    hive: () => spawnPeer(running, 'hive', supergraphPath, profileEnv('hive')),
+    'hive-rust': () => spawnPeer(running, 'hive-rust', supergraphPath, profileEnv('hive-rust')),
+    floor: () => spawnPeer(running, 'floor', supergraphPath, { BENCH_FLOOR_PLAN: planPath, ...profileEnv('floor') }),
   };
   const processes = {} as Record<Target, ServiceProcess>;
   for (const target of TARGETS) processes[target] = await spawn[target]();
   console.log(`${String(Math.round((Date.now() - t0) / 1000))} s: hub started, floor recorded, peers running`);
   const engines = TARGETS.filter((t) => t !== 'floor');
-  printChecks(await checkEngines(Object.fromEntries(engines.map((t) => [t, processes[t].url])), workloads, headers));
+  // The hub's gateway always runs (startHub): its answers are the reference even when it is not a target.
+  const engineUrls = { hub: hubGateway.url, ...Object.fromEntries(engines.map((t) => [t, processes[t].url])) };
+  printChecks(await checkEngines(engineUrls, allWorkloads, headers));
 
   const subgraphPids = DOMAINS.map((domain: Domain) => running.subgraphs[domain].child.pid ?? 0);
+  if (PROFILED.size > 0)
+    console.log(
+      `CPU profiles into ${profileDir} (subgraph pids: ${DOMAINS.map((d, i) => `${d}=${String(subgraphPids[i])}`).join(' ')})`,
+    );
   const metricsUrls = DOMAINS.map((domain: Domain) => running.subgraphs[domain].metricsUrl ?? '');
   const scrapeCalls = async () =>
     (await Promise.all(metricsUrls.map(async (url) => subgraphCalls(await running.scrapeMetrics(url))))).reduce(

@@ -1,7 +1,8 @@
 /**
  * `npx tsx gateway/bench/subgraph-fetch.ts`: cost of one signed subgraph fetch through
- * `HubDataSource`, with `@apollo/gateway`'s default fetcher (make-fetch-happen) and with the pooled
- * undici fetcher the gateway now uses, against the same tiny real HTTP subgraph. Prints wall time
+ * `HubDataSource`, with `@apollo/gateway`'s default fetcher (make-fetch-happen), undici's WHATWG
+ * `fetch` over a pool (the gateway's fetcher before) and the pooled undici `request` fetcher the
+ * gateway now uses, against the same tiny real HTTP subgraph. Prints wall time
  * and CPU per fetch (the gateway process's CPU: what the fetch stack costs it; the subgraph runs
  * in a child process).
  *
@@ -11,6 +12,8 @@ import { fork } from 'node:child_process';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { performance } from 'node:perf_hooks';
+import type { Fetcher } from '@apollo/utils.fetcher';
+import { Agent, fetch as undiciFetch } from 'undici';
 import { EnvReader } from '@hub/core/config';
 import { createLogger } from '@hub/core/logger';
 import { devKeyPair, GATEWAY_PRINCIPAL } from '@hub/core/keys';
@@ -93,10 +96,18 @@ async function main() {
     breakerFailures: 5,
     halfOpenAfterMs: 5000,
   }).forSubgraph('health');
+  // What src/fetcher.ts used before it moved to undici's request API: the same pool, WHATWG fetch.
+  const agent = new Agent({ connections: 64, keepAliveTimeout: 30_000 });
+  const whatwg = {
+    fetch: ((target, init) => undiciFetch(target, { ...init, dispatcher: agent })) as Fetcher,
+    withSignal: <T>(_signal: AbortSignal, fn: () => Promise<T>) => fn(),
+    close: () => agent.close(),
+  };
   const variants: [string, HubDataSource][] = [
     ['make-fetch-happen (gateway default)', new HubDataSource({ name: 'health', url, signer, log })],
-    ['undici pool, no policy', new HubDataSource({ name: 'health', url, signer, log, fetcher })],
-    ['undici pool + cockatiel policy', new HubDataSource({ name: 'health', url, signer, log, fetcher, policy })],
+    ['undici fetch (WHATWG), no policy', new HubDataSource({ name: 'health', url, signer, log, fetcher: whatwg })],
+    ['undici request, no policy', new HubDataSource({ name: 'health', url, signer, log, fetcher })],
+    ['undici request + cockatiel policy', new HubDataSource({ name: 'health', url, signer, log, fetcher, policy })],
   ];
   const results = new Map<string, { perSecond: number; cpuUs: number }[]>();
   for (let round = 0; round < 3; round++) {
@@ -115,5 +126,6 @@ async function main() {
     );
   }
   await fetcher.close();
+  await whatwg.close();
   child.disconnect();
 }

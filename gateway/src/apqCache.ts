@@ -3,7 +3,8 @@ import type { Redis } from 'ioredis';
 /**
  * A bounded in-memory LRU with optional per-entry ttl (seconds), in Apollo's `KeyValueCache` shape.
  * It holds the automatic persisted queries (strings) — a shared cache (Redis) replaces it when the
- * gateway runs as several replicas — and the short-lived scope and API-key lookups (`V` objects).
+ * gateway runs as several replicas — the short-lived scope and API-key lookups (`V` objects), the
+ * entity cache's entries, demand control's analysed documents and verified bearer tokens.
  */
 export class BoundedLruCache<V = string> {
   private readonly entries = new Map<string, { value: V; expiresAt: number }>();
@@ -17,6 +18,15 @@ export class BoundedLruCache<V = string> {
   }
 
   async get(key: string): Promise<V | undefined> {
+    return this.peek(key);
+  }
+
+  async set(key: string, value: V, options?: { ttl?: number | null }): Promise<void> {
+    this.put(key, value, options?.ttl);
+  }
+
+  /** `get` without the promise, for callers on a hot synchronous path (demand control, token checks). */
+  peek(key: string): V | undefined {
     const entry = this.entries.get(key);
     if (!entry) return undefined;
     this.entries.delete(key);
@@ -26,8 +36,8 @@ export class BoundedLruCache<V = string> {
     return entry.value;
   }
 
-  async set(key: string, value: V, options?: { ttl?: number | null }): Promise<void> {
-    const ttl = options?.ttl;
+  /** `set` without the promise; `ttl` in seconds, none (or <= 0): until evicted. */
+  put(key: string, value: V, ttl?: number | null): void {
     const expiresAt = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl * 1000 : Number.POSITIVE_INFINITY;
     this.entries.delete(key);
     this.entries.set(key, { value, expiresAt });

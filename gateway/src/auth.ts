@@ -3,6 +3,7 @@ import { createRemoteJWKSet, jwtVerify, type JWTPayload, type JWTVerifyGetKey } 
 import { unauthenticated } from '@hub/core/errors';
 import { checkDomainsClaim, ROLES, type Role, type Viewer } from '@hub/core/viewer';
 import type { GraphQLError } from 'graphql';
+import { BoundedLruCache } from './apqCache.js';
 import { DEFAULT_CLAIM_NAMES, type ClaimNames, type JwtConfig } from './config.js';
 
 /**
@@ -84,12 +85,29 @@ export function viewerFromClaims(
   });
 }
 
+/** Verified tokens kept (by their exact text) so a client's next requests skip the signature check. */
+const VERIFIED_TOKENS = 4096;
+/**
+ * How long a verified token is taken on trust before its signature is checked again: bounds how long
+ * a key removed from the identity provider's JWKS still admits the tokens it signed.
+ */
+const VERIFIED_TTL_SECONDS = 60;
+
+/** The checks of jwtVerify that depend on the time (expiry, not-before, maximum age), as jose does them. */
+function stillValid(payload: JWTPayload, maxAgeSeconds: number): boolean {
+  const now = Math.floor(Date.now() / 1000);
+  if (typeof payload.exp !== 'number' || payload.exp <= now - CLOCK_TOLERANCE_SECONDS) return false;
+  if (typeof payload.nbf === 'number' && payload.nbf > now + CLOCK_TOLERANCE_SECONDS) return false;
+  return typeof payload.iat === 'number' && now - payload.iat - CLOCK_TOLERANCE_SECONDS <= maxAgeSeconds;
+}
+
 /**
  * Verifies `Authorization: Bearer <JWT>`: signature (HS256 shared secret, or the identity
  * provider's JWKS when configured), issuer, audience, a mandatory expiry and a mandatory issue
  * time no older than the maximum token age. A token issued to live longer than that age (an `exp`
  * in 2286) is refused too: an expiry far away makes a stolen token good forever.
- * Every failure is `UNAUTHENTICATED` with HTTP 401.
+ * Every failure is `UNAUTHENTICATED` with HTTP 401. A token that passed (and whose claims made a
+ * viewer) is remembered for VERIFIED_TTL_SECONDS, its time claims checked on every use.
  */
 export function createAuthenticator(config: JwtConfig): Authenticator {
   let key: Uint8Array | JWTVerifyGetKey;
@@ -113,6 +131,7 @@ export function createAuthenticator(config: JwtConfig): Authenticator {
     maxTokenAge: maxAgeSeconds,
     clockTolerance: CLOCK_TOLERANCE_SECONDS,
   };
+  const verified = new BoundedLruCache<JWTPayload>(VERIFIED_TOKENS);
 
   return async (authorization, requestId) => {
     if (authorization === undefined || authorization === '') {
@@ -122,6 +141,10 @@ export function createAuthenticator(config: JwtConfig): Authenticator {
     const token = match?.[1];
     if (token === undefined)
       refuse('Authorization header is not a Bearer token', 'Authorization must be a Bearer token');
+    // The signature, issuer and audience of the same text cannot change: a token verified in the last
+    // minute has only its time claims checked again (a token past them is verified afresh, and refused).
+    const known = verified.peek(token);
+    if (known && stillValid(known, maxAgeSeconds)) return viewerFromClaims(known, requestId, config.claims);
     let payload: JWTPayload;
     try {
       // Both overloads of jwtVerify take the same options; the union needs one call per key kind.
@@ -137,6 +160,8 @@ export function createAuthenticator(config: JwtConfig): Authenticator {
     if (lifetime > maxAgeSeconds + CLOCK_TOLERANCE_SECONDS) {
       refuse(`token lifetime ${lifetime}s exceeds the maximum token age ${maxAgeSeconds}s`);
     }
-    return viewerFromClaims(payload, requestId, config.claims);
+    const viewer = viewerFromClaims(payload, requestId, config.claims);
+    verified.put(token, payload, VERIFIED_TTL_SECONDS);
+    return viewer;
   };
 }

@@ -109,8 +109,19 @@ export function readLimitsConfig(env: EnvReader): LimitsConfig {
 
 const API_KEY_PREFIX = 'apikey:';
 
+/** Per configuration, each viewer's limits: rate limits and demand control ask three times a request. */
+const resolved = new WeakMap<LimitsConfig, WeakMap<Viewer, Limits>>();
+
 /** The limits that apply to `viewer`. */
 export function limitsFor(viewer: Viewer, config: LimitsConfig): Limits {
+  let byViewer = resolved.get(config);
+  if (!byViewer) resolved.set(config, (byViewer = new WeakMap()));
+  let limits = byViewer.get(viewer);
+  if (!limits) byViewer.set(viewer, (limits = resolveLimits(viewer, config)));
+  return limits;
+}
+
+function resolveLimits(viewer: Viewer, config: LimitsConfig): Limits {
   if (viewer.userId.startsWith(API_KEY_PREFIX)) {
     const byKey = config.apiKeys[viewer.userId.slice(API_KEY_PREFIX.length)];
     if (byKey) return byKey;

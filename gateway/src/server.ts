@@ -154,6 +154,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
           }),
     buildService,
     logger: logger.child({ component: 'apollo-gateway' }),
+    // Each fetch of a cached plan carries its parsed operation, so the data source learns a fetch's
+    // kind (query or mutation: retries, deduplication) without parsing its text on every call.
+    queryPlannerConfig: { exposeDocumentNodeInFetchNode: true },
   });
   let supergraphLoaded = false;
   gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
@@ -167,6 +170,9 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
 
   const app = express();
   app.disable('x-powered-by');
+  // No ETag on every response: express hashes each body for it (a GraphQL POST is never revalidated;
+  // the bundled pages' static files keep theirs, serve-static sets its own).
+  app.set('etag', false);
   const httpServer = createServer(app);
 
   const apollo = new ApolloServer<GatewayContext>({

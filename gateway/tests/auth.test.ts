@@ -1,7 +1,7 @@
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DEV_JWT_SECRET } from '@hub/core/config';
 import { AuthenticationError, createAuthenticator, requestIdFrom } from '../src/auth.js';
 import { post, startTestHub, token, type TestHub } from './helpers.js';
@@ -105,6 +105,40 @@ describe('the authenticator', () => {
       });
     }
   }
+
+  describe('a token accepted once (remembered for a minute: its time claims are checked on every use)', () => {
+    afterEach(() => {
+      vi.useRealTimers();
+    });
+    const claims = { sub: 'u1', tenant: 'acme', roles: ['admin'] };
+    // Each case: the token, and how far the clock moves after its first (accepted) use.
+    // (The maximum age cannot run out before the expiry: a longer lifetime is refused at once.)
+    const cases: { label: string; sign: () => Promise<string>; laterSeconds: number }[] = [
+      { label: 'past its expiry', sign: () => rawToken(claims, { exp: now() + 20 }), laterSeconds: 30 },
+      {
+        label: 'past its expiry, issued a day ago',
+        sign: () => rawToken(claims, { iat: now() - 24 * HOUR + 10, exp: now() + 10 }),
+        laterSeconds: 20,
+      },
+    ];
+    for (const { label, sign, laterSeconds } of cases) {
+      it(`is refused ${label}, although it was remembered`, async () => {
+        const signed = await sign();
+        const fresh = createAuthenticator(jwtConfig);
+        await expect(fresh(`Bearer ${signed}`, 'r1')).resolves.toMatchObject({ userId: 'u1' });
+        await expect(fresh(`Bearer ${signed}`, 'r2')).resolves.toMatchObject({ userId: 'u1', requestId: 'r2' });
+        vi.useFakeTimers({ now: Date.now() + laterSeconds * 1000, toFake: ['Date'] });
+        await expect(fresh(`Bearer ${signed}`, 'r3')).rejects.toBeInstanceOf(AuthenticationError);
+      });
+    }
+
+    it('is not accepted by a gateway with another secret or audience because another one accepted it', async () => {
+      const signed = await rawToken(claims, { exp: '1h' });
+      await expect(authenticate(`Bearer ${signed}`, 'r1')).resolves.toMatchObject({ userId: 'u1' });
+      const other = createAuthenticator({ ...jwtConfig, audience: 'another-app' });
+      await expect(other(`Bearer ${signed}`, 'r1')).rejects.toBeInstanceOf(AuthenticationError);
+    });
+  });
 
   it('takes the maximum age from the config: 1 h refuses a 2 h token that 24 h accepts', async () => {
     const signed = await rawToken({ sub: 'u1', tenant: 'acme', roles: ['admin'] }, { exp: '2h' });

@@ -64,6 +64,25 @@ describe('demand control', () => {
     }
   }
 
+  // Demand control keeps what it measured of a text (tokens, document, measures) for the next request
+  // with that text: the text over sales_rep's limit but within admin's, sent by both in either order.
+  for (const [measure, build] of Object.entries(documents)) {
+    for (const first of roles) {
+      it(`${measure}: one text, remembered, is judged by each viewer's own limit (${first} first)`, async () => {
+        const name = measure as keyof (typeof LIMITS)['admin'];
+        // A fresh text per case (a trailing comment): what the cache holds comes from this test alone.
+        const query = `${build(LIMITS.sales_rep[name] + 1)} # ${measure} ${first}`;
+        const order = first === 'admin' ? roles.slice().reverse() : roles;
+        for (const role of [...order, ...order]) {
+          const result = await post(hub.gateway.url, { query }, await token({ roles: [role] }));
+          const code = result.body.errors?.[0]?.extensions?.['code'];
+          if (role === 'sales_rep') expect(code).toBe('OPERATION_TOO_COMPLEX');
+          else expect(code).not.toBe('OPERATION_TOO_COMPLEX');
+        }
+      });
+    }
+  }
+
   const costs: [string, string, Record<string, unknown>, number][] = [
     // slicing argument x (1 + @cost 50 of `expensive`)
     ['@listSize(slicingArguments) times @cost', '{ items(first: 3) { id expensive } }', {}, 3 * (1 + 50)],

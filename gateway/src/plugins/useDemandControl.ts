@@ -22,6 +22,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { badUserInput, operationTooComplex } from '@hub/core/errors';
+import { BoundedLruCache } from '../apqCache.js';
 import { MAX_QUERY_NODES, operationCost, type CostModel } from '../cost.js';
 import { identityOf, refuseRequest } from '../identify.js';
 import { limitsFor, type Limits, type LimitsConfig } from '../limits.js';
@@ -118,8 +119,40 @@ export function demandRefusal(
   return undefined;
 }
 
+/**
+ * What demand control learns from an operation's text alone, kept per text and schema: its tokens,
+ * then (only once a viewer's token limit let it be parsed) the document, then its measures. Clients
+ * send the same few documents with other variables, and Apollo Server keeps its own parsed copy the
+ * same way; the cost, which reads the variables, is computed per request. Each part is filled on
+ * first need, so an oversized document is still refused before anything parses it.
+ */
+interface Analysis {
+  readonly tokens: number | undefined;
+  /** `null`: a syntax error (Apollo reports it). */
+  document?: DocumentNode | null;
+  measured?: Record<Measure, number>;
+}
+
+/** Documents analysed per schema (a supergraph update starts afresh), most recently used kept. */
+const ANALYSED_DOCUMENTS = 256;
+/** Longer texts are analysed every time: the cache holds their ASTs, and such texts are rarely repeated. */
+const ANALYSED_MAX_LENGTH = 16 * 1024;
+
 /** Express middleware, after `identifyRequests` and the safelist, before Apollo Server. */
 export function useDemandControl(options: DemandControlOptions): RequestHandler {
+  const analyses = new WeakMap<GraphQLSchema, BoundedLruCache<Analysis>>();
+  const analysisOf = (schema: GraphQLSchema, source: string): Analysis => {
+    const cacheable = source.length <= ANALYSED_MAX_LENGTH;
+    let cache = analyses.get(schema);
+    const cached = cacheable ? cache?.peek(source) : undefined;
+    if (cached) return cached;
+    const analysis: Analysis = { tokens: countTokens(source) };
+    if (cacheable) {
+      if (!cache) analyses.set(schema, (cache = new BoundedLruCache<Analysis>(ANALYSED_DOCUMENTS)));
+      cache.put(source, analysis);
+    }
+    return analysis;
+  };
   const decide = async (req: Request, res: Response): Promise<void> => {
     const identity = identityOf(res);
     const loaded = options.schema();
@@ -131,15 +164,19 @@ export function useDemandControl(options: DemandControlOptions): RequestHandler 
     const refuse = (name: string, value: number, limit: number) =>
       refuseRequest(res, operationTooComplex(name, value, limit), `${name} ${value} > ${limit}`);
 
-    const tokens = countTokens(read.request.source);
+    const analysis = analysisOf(loaded.apiSchema, read.request.source);
+    const { tokens } = analysis;
     if (tokens === undefined) return; // a syntax error: Apollo reports it
     if (tokens > limits.tokens) return refuse('tokens', tokens, limits.tokens);
-    let document: DocumentNode;
-    try {
-      document = parse(read.request.source, { noLocation: true });
-    } catch {
-      return; // a syntax error: Apollo reports it (GRAPHQL_PARSE_FAILED, 400)
+    if (analysis.document === undefined) {
+      try {
+        analysis.document = parse(read.request.source, { noLocation: true });
+      } catch {
+        analysis.document = null;
+      }
     }
+    const { document } = analysis;
+    if (document === null) return; // a syntax error: Apollo reports it (GRAPHQL_PARSE_FAILED, 400)
     const operation = getOperationAST(document, read.request.operationName);
     if (!operation) {
       const error = badUserInput(
@@ -151,7 +188,7 @@ export function useDemandControl(options: DemandControlOptions): RequestHandler 
       error.extensions['http'] = { status: 400 };
       return refuseRequest(res, error, error.message);
     }
-    const measured = measure(loaded.apiSchema, document);
+    const measured = (analysis.measured ??= measure(loaded.apiSchema, document));
     for (const name of MEASURES) if (measured[name] > limits[name]) return refuse(name, measured[name], limits[name]);
 
     let cost: number;

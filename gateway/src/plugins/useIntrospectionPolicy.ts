@@ -13,8 +13,17 @@ export interface IntrospectionPolicyOptions {
   allow?: (viewer: Viewer) => boolean;
 }
 
+/** Apollo Server hands the same parsed document to every request with its text: visited once each. */
+const introspects = new WeakMap<DocumentNode, boolean>();
+
 /** True when any field of the document, in any operation or fragment, is `__schema` or `__type`. */
 export function usesIntrospection(document: DocumentNode): boolean {
+  let found = introspects.get(document);
+  if (found === undefined) introspects.set(document, (found = visitsIntrospection(document)));
+  return found;
+}
+
+function visitsIntrospection(document: DocumentNode): boolean {
   let found = false;
   visit(document, {
     Field(node) {
