@@ -22,7 +22,7 @@
  * Last line: `bench:events p99_ms=<embedded>/<nats> rate=<embedded>/<nats> recompute_100k_s=<s>`.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import os, { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
@@ -42,6 +42,7 @@ import { customerKeys as healthKeys, sync as healthSync } from '@hub/subgraph-he
 import { subgraph as product } from '@hub/subgraph-product/src/server.js';
 import { sync as productSync } from '@hub/subgraph-product/src/sync.js';
 import { benchHealthRecompute } from './bench-health-recompute.js';
+import { pgCpuSeconds, stageProbe } from './bench-events-stages.js';
 import { inProcessFloor, natsFloor, offer as offerAt, summarize, type LatencySummary } from './bench-stream.js';
 
 const read = new EnvReader();
@@ -63,6 +64,13 @@ const TENANT = 'bench';
 interface Result extends LatencySummary {
   /** Consumer transactions (a batch each). */
   readonly batches?: number;
+  /** Where the time went (bench-events-stages.ts), printed after the table. */
+  readonly stages?: readonly string[];
+  /** CPU per event applied over the run: this process (producer, relay, consumer) and PostgreSQL's backends. */
+  readonly nodeUs?: number;
+  readonly pgUs?: number | null;
+  /** Share of the run Node's event loop was busy. */
+  readonly busy?: number;
 }
 
 const summary = summarize;
@@ -133,6 +141,7 @@ async function openStores(kind: Kind) {
   };
   if (kind === 'pglite') dir = mkdtempSync(path.join(tmpdir(), 'hub-bench-events-'));
   else database = await createTestDatabase('hub_bench_events');
+  const databaseName = database ? new URL(database.url).pathname.slice(1) : null;
   const producer = await openStore({
     domain: 'product',
     config: configOf('product'),
@@ -150,6 +159,8 @@ async function openStores(kind: Kind) {
   return {
     producer,
     consumer,
+    /** CPU seconds of the database's PostgreSQL backends (null on PGlite: it runs in this process). */
+    pgCpu: () => (databaseName ? pgCpuSeconds(producer.backgroundSql, databaseName) : Promise.resolve(null)),
     async close() {
       await Promise.all([producer.close(), consumer.close()]);
       await database?.drop();
@@ -161,6 +172,7 @@ async function openStores(kind: Kind) {
 /** Product commit -> relay -> bus -> health.usage -> health committed, at the offered rate. */
 async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label: string): Promise<Result> {
   const stores = await openStores(kind);
+  const probe = stageProbe(eventNumber);
   let producerBus: EventBus;
   let consumerBus: EventBus;
   if (kind === 'nats') {
@@ -181,7 +193,7 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
     domain: 'product',
     store: stores.producer.backgroundSql,
     storeConfig: stores.producer.config,
-    bus: producerBus,
+    bus: probe.producerBus(producerBus),
   });
   const latencies: number[] = [];
   const sizes: number[] = [];
@@ -193,8 +205,8 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
     {
       domain: 'health',
       client: stores.consumer.client,
-      store: stores.consumer.backgroundSql,
-      bus: consumerBus,
+      store: probe.consumerStore(stores.consumer.backgroundSql),
+      bus: probe.consumerBus(consumerBus),
       sync: healthSync,
       customerKeys: healthKeys,
       batch,
@@ -202,6 +214,7 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
         const now = performance.now();
         lastApplied = now;
         sizes.push(events.length);
+        probe.applied(events, now);
         for (const event of events) latencies.push(now - (committed.get(eventNumber(event)) ?? NaN));
       },
     },
@@ -221,6 +234,9 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
   let n = 0;
   const base = Date.now() - 86_400_000;
   const total = config.rate * seconds;
+  const pg0 = await stores.pgCpu();
+  const cpu0 = process.cpuUsage();
+  const elu0 = performance.eventLoopUtilization();
   const started = performance.now();
   await offer(seconds, async (count) => {
     const first = n;
@@ -231,10 +247,15 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
     await pipeline.apply(events);
     const at = performance.now();
     for (let i = first; i < n; i++) committed.set(i, at);
+    probe.committed(first, n, at);
   });
   const deadline = Date.now() + 300_000;
   while (latencies.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const elapsed = ((lastApplied || performance.now()) - started) / 1000;
+  const cpu = process.cpuUsage(cpu0);
+  const busy = performance.eventLoopUtilization(elu0).utilization;
+  const pg1 = await stores.pgCpu();
+  const applied = Math.max(1, latencies.length);
   // Health readable: one score per customer, and the inbox holds every event once.
   const [check] = await stores.consumer.sql.query<{ scores: number; inbox: number }>(
     `SELECT (SELECT count(*)::int FROM "HealthScore" WHERE "tenantId" = $1) AS scores,
@@ -248,7 +269,14 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
   await consumerBus.close();
   await producerBus.close();
   await stores.close();
-  return { ...summary(label, total, latencies, elapsed), batches: sizes.length };
+  return {
+    ...summary(label, total, latencies, elapsed),
+    batches: sizes.length,
+    stages: probe.report(label),
+    nodeUs: (cpu.user + cpu.system) / applied,
+    pgUs: pg0 === null || pg1 === null ? null : ((pg1 - pg0) * 1e6) / applied,
+    busy,
+  };
 }
 
 const batch: BatchPolicy = { maxEvents: config.batch, lingerMs: config.lingerMs };
@@ -275,7 +303,10 @@ const floorOf = (r: Result) => results.find((f) => f.floor === (r.path.includes(
 const ratio = (a: number, b: number | undefined) => (b && b > 0 ? `${(a / b).toFixed(0)}x` : 'n/a');
 console.log(
   `offered ${config.rate} events/s (${config.seconds} s; baseline ${config.baselineSeconds} s); batches of ${config.batch}, linger ${config.lingerMs} ms; ` +
-    `machine: 2 cores shared with other work (figures are relative: compare with the floors of this run)`,
+    `machine: ${os.cpus().length} cores, load average ${os
+      .loadavg()
+      .map((l) => l.toFixed(1))
+      .join(' ')} at the end (figures are relative: compare with the floors of this run)`,
 );
 for (const r of results) {
   const floor = r.floor ? undefined : floorOf(r);
@@ -284,6 +315,14 @@ for (const r of results) {
       `${(r.events / r.seconds).toFixed(0).padStart(6)} ev/s  p50 ${r.p50.toFixed(1).padStart(7)} ms  p99 ${r.p99.toFixed(1).padStart(8)} ms` +
       (r.batches ? `  ${(r.events / r.batches).toFixed(1).padStart(5)} events/tx` : '') +
       (floor ? `  p99 ${ratio(r.p99, floor.p99)} the floor's` : ''),
+  );
+}
+for (const r of results) {
+  if (!r.stages) continue;
+  for (const line of r.stages) console.log(line);
+  console.log(
+    `  CPU per event applied: Node ${r.nodeUs?.toFixed(0) ?? '?'} µs (producer, relay and consumer; event loop busy ` +
+      `${((r.busy ?? 0) * 100).toFixed(0)} %), PostgreSQL ${r.pgUs === null || r.pgUs === undefined ? '-' : r.pgUs.toFixed(0)} µs`,
   );
 }
 if (recompute)
