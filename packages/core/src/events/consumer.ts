@@ -2,11 +2,11 @@
  * The consumer runtime: runs a domain's `ConsumerDefinition`s in its process, against its store.
  *
  * Per batch of ready deliveries of one stream (the bus's `BatchPolicy`: up to 256 events, 5 ms
- * linger), one transaction of the consuming store: advance the consumer's cursor once, claim every
- * `(consumer, event id)` in `hub_event_inbox` in one statement (already there: a redelivery, skipped),
- * run the handler for the new events in stream order (`handleBatch` once, or `handle` per event) with
- * that transaction and the domain's sync pipeline bound to it (one pipeline per tenant of the
- * batch), commit, then ack them all. A crash anywhere before the commit leaves nothing; after it,
+ * linger), one transaction of the consuming store: claim every `(consumer, event id)` in
+ * `hub_event_inbox` and advance the consumer's cursor, in one statement (already in the inbox: a
+ * redelivery, skipped), run the handler for the new events in stream order (`handleBatch` once, or
+ * `handle` per event) with that transaction and the domain's sync pipeline bound to it (one
+ * pipeline per tenant of the batch), commit, then ack them all. A crash anywhere before the commit leaves nothing; after it,
  * the redeliveries find their inbox rows.
  *
  * Failures: a failed batch is split in halves, first half first, until the failing event is alone
@@ -173,8 +173,8 @@ export function createConsumerRuntime(
     cursor: EventEnvelope | undefined,
   ): Promise<EventEnvelope[]> {
     return store.transaction(async (tx) => {
-      if (cursor) await advanceCursor(tx, consumer.name, cursor.domain, bus.kind, cursor.cursor);
-      const claimed = await claimInboxBatch(tx, consumer.name, group);
+      const move = cursor ? { stream: cursor.domain, bus: bus.kind, cursor: cursor.cursor } : undefined;
+      const claimed = await claimInboxBatch(tx, consumer.name, group, move);
       const fresh = group.filter((event) => claimed.has(event.id.toLowerCase()));
       const [first] = fresh;
       if (!first) return fresh;

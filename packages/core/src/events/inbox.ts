@@ -9,21 +9,44 @@ import type { EventEnvelope } from './types.js';
 
 type Db = SqlTx | Pick<StoreSql, 'query'>;
 
+/** Where a consumer's position moves with a claim (`claimInboxBatch`). */
+export interface CursorMove {
+  readonly stream: string;
+  readonly bus: string;
+  readonly cursor: string;
+}
+
+/** `hub_event_cursor`'s upsert of (consumer, stream, bus, cursor) from parameters `$n`..`$n+3`: forward only. */
+const cursorUpsert = (n: number) => `INSERT INTO "hub_event_cursor" ("consumer", "stream", "bus", "cursor")
+     VALUES ($${n}, $${n + 1}, $${n + 2}, $${n + 3})
+     ON CONFLICT ("consumer", "stream", "bus") DO UPDATE
+       SET "cursor" = CASE WHEN EXCLUDED."cursor"::numeric > "hub_event_cursor"."cursor"::numeric
+                           THEN EXCLUDED."cursor" ELSE "hub_event_cursor"."cursor" END,
+           "updated_at" = now()`;
+
 /**
- * Records a batch of events as applied by `consumer` in one statement; returns the ids that were
- * new (the others were applied before: a redelivery, skipped).
+ * Records a batch of events as applied by `consumer` in one statement, and with `move` moves its
+ * position in the same statement (one round trip of the consumer's transaction, not two); returns
+ * the ids that were new (the others were applied before: a redelivery, skipped).
  */
 export async function claimInboxBatch(
   tx: SqlTx,
   consumer: string,
   events: readonly EventEnvelope[],
+  move?: CursorMove,
 ): Promise<Set<string>> {
-  if (events.length === 0) return new Set();
+  if (events.length === 0) {
+    if (move) await advanceCursor(tx, consumer, move.stream, move.bus, move.cursor);
+    return new Set();
+  }
+  const params = [consumer, events.map((e) => e.id), events.map((e) => e.domain), events.map((e) => e.cursor)];
+  // A data-modifying WITH runs whether or not the statement reads it.
   const rows = await tx.query<{ event_id: string }>(
-    `INSERT INTO "hub_event_inbox" ("consumer", "event_id", "stream", "cursor")
+    `${move ? `WITH moved AS (${cursorUpsert(5)})` : ''}
+     INSERT INTO "hub_event_inbox" ("consumer", "event_id", "stream", "cursor")
      SELECT $1, e.id, e.stream, e.cursor FROM unnest($2::uuid[], $3::text[], $4::text[]) AS e(id, stream, cursor)
      ON CONFLICT DO NOTHING RETURNING "event_id"::text`,
-    [consumer, events.map((e) => e.id), events.map((e) => e.domain), events.map((e) => e.cursor)],
+    move ? [...params, consumer, move.stream, move.bus, move.cursor] : params,
   );
   return new Set(rows.map((row) => row.event_id));
 }
@@ -39,14 +62,7 @@ export async function advanceCursor(
   bus: string,
   cursor: string,
 ): Promise<void> {
-  await db.query(
-    `INSERT INTO "hub_event_cursor" ("consumer", "stream", "bus", "cursor") VALUES ($1, $2, $3, $4)
-     ON CONFLICT ("consumer", "stream", "bus") DO UPDATE
-       SET "cursor" = CASE WHEN EXCLUDED."cursor"::numeric > "hub_event_cursor"."cursor"::numeric
-                           THEN EXCLUDED."cursor" ELSE "hub_event_cursor"."cursor" END,
-           "updated_at" = now()`,
-    [consumer, stream, bus, cursor],
-  );
+  await db.query(cursorUpsert(1), [consumer, stream, bus, cursor]);
 }
 
 export async function storedCursor(db: Db, consumer: string, stream: string, bus: string): Promise<string | null> {
