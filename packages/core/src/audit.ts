@@ -95,8 +95,11 @@ export interface AuditEntry {
   readonly rows?: readonly AuditRowChange[] | undefined;
 }
 
-/** The statement every writer sends: `$1` tenant, `$2` domain, then `auditParams(entries)`. */
-export const AUDIT_APPEND_SQL = `SELECT "hub_audit_append"($1, $2, $3::text[], $4::text[])`;
+/**
+ * The statement every writer sends: `$1` tenant, `$2` domain, then `auditParams(entries)` — the
+ * entries as one JSON array of their texts (hub_sync migration audit_append_json).
+ */
+export const AUDIT_APPEND_SQL = `SELECT "hub_audit_append"($1, $2, $3::json, $4::text[])`;
 
 /** Separates the customer ids of one entry in `hub_audit_append`'s `p_customers`. */
 const CUSTOMER_SEPARATOR = '\u001f';
@@ -133,15 +136,19 @@ export function entryText(e: AuditEntry): string {
   });
 }
 
-/** `hub_audit_append`'s `$3` (the entry texts) and `$4` (each entry's customer ids). */
-export function auditParams(entries: readonly AuditEntry[]): [string[], string[]] {
-  const texts: string[] = [];
+/**
+ * `hub_audit_append`'s `$3` (the entry texts joined into one JSON array: the store takes each
+ * element back as the exact text, so nothing is escaped for an array literal) and `$4` (each
+ * entry's customer ids).
+ */
+export function auditParams(entries: readonly AuditEntry[]): [string, string[]] {
+  let texts = '';
   const customers: string[] = [];
   for (const e of entries) {
-    texts.push(entryText(e));
+    texts += `${texts === '' ? '[' : ','}${entryText(e)}`;
     customers.push(e.customerIds.join(CUSTOMER_SEPARATOR));
   }
-  return [texts, customers];
+  return [texts === '' ? '[]' : `${texts}]`, customers];
 }
 
 /**

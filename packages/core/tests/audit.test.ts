@@ -14,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, migrationsDirFor, type Store } from '@hub/store';
 import { PrismaClient } from '@hub/store/product';
 import {
+  AUDIT_APPEND_SQL,
   AUDIT_MARKERS,
   auditHash,
   auditRedactor,
@@ -77,6 +78,14 @@ describe('the audit migration', () => {
     );
     expect(sql).toContain(`PERFORM pg_advisory_xact_lock(${OUTBOX_LOCK_KEY});`);
     expect(sql.indexOf('pg_advisory_xact_lock')).toBeLessThan(sql.indexOf('FOR UPDATE'));
+    // The JSON form of the append (what AUDIT_APPEND_SQL calls) keeps that order.
+    const json = await readFile(
+      path.join(REPO_ROOT, 'prisma/hub_sync/migrations/20261204000100_audit_append_json/migration.sql'),
+      'utf8',
+    );
+    expect(json).toContain(`PERFORM pg_advisory_xact_lock(${OUTBOX_LOCK_KEY});`);
+    expect(json.indexOf('pg_advisory_xact_lock')).toBeLessThan(json.indexOf('FOR UPDATE'));
+    expect(AUDIT_APPEND_SQL).toContain('$3::json');
     // The trigger's age is the retention policy's.
     const policy = retentionPolicies('product').find((p) => p.table === 'hub_audit');
     expect(sql).toContain(`interval '${policy?.keepDays} days'`);

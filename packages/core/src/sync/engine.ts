@@ -1104,11 +1104,18 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     }
     const own = legacySource(s.values);
     const ownTime = own.t === null ? null : Date.parse(own.t);
-    const covered =
-      'sourceSystem' in s.values &&
-      s.values['sourceUpdatedAt'] != null &&
-      Object.values(sources).every((e) => e.s === own.s && e.t !== null && Date.parse(e.t) === ownTime);
-    return covered ? null : sources;
+    if (!('sourceSystem' in s.values) || s.values['sourceUpdatedAt'] == null) return sources;
+    if (ownTime === null || Number.isNaN(ownTime)) return sources;
+    // The fields of a row written by one event share one source object (decide): compare each
+    // distinct entry once, and its ISO text before parsing it.
+    let checked: { s: string | null; t: string | null } | undefined;
+    for (const field in sources) {
+      const e = sources[field] as { s: string | null; t: string | null };
+      if (e === checked) continue;
+      if (e.s !== own.s || e.t === null || (e.t !== own.t && Date.parse(e.t) !== ownTime)) return sources;
+      checked = e;
+    }
+    return null;
   }
 
   async function writeBookkeeping(
