@@ -27,7 +27,26 @@ function random(seed: number): () => number {
   };
 }
 
-const KEYS = ['a', 'b', 'B', '_', 'é', '😀', 'z', 'aa', '0', '1', '2', '10', '01', '-1', '4294967294', '4294967295', '1e3', ''];
+const KEYS = [
+  'a',
+  'b',
+  'B',
+  '_',
+  'é',
+  '😀',
+  'z',
+  'aa',
+  '0',
+  '1',
+  '2',
+  '10',
+  '01',
+  '-1',
+  '4294967294',
+  '4294967295',
+  '1e3',
+  '',
+];
 
 function generate(next: () => number, depth: number): unknown {
   const pick = Math.floor(next() * (depth > 3 ? 8 : 11));
