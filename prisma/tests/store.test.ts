@@ -138,6 +138,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_sync/audit_trail',
       'hub_sync/reconciliation',
       'hub_sync/data_keys',
+      'hub_sync/audit_append_json',
     ]);
     expect((await store.migrate()).applied).toEqual([]);
   });

@@ -5,8 +5,10 @@
  * 20261203000800_audit_trail. Writers hand entries to `hub_audit_append` (one statement per batch,
  * in the writer's own transaction, so an entry commits exactly with the rows it describes):
  *
- * - the sync pipeline (engine.ts): one entry per changed row of every batch — mutations, sync
- *   batches, bulk imports, consumers and jobs all write through it;
+ * - the sync pipeline (engine.ts): one entry per event that changed rows — mutations, sync
+ *   batches, bulk imports, consumers and jobs all write through it. An event that changed one row
+ *   is an entry of that row (model, rowId, rowKey, changes); one that changed several lists them in
+ *   `rows` (who, when, source, key and customers once), and `auditTrail` shows one node per row;
  * - the writes beside it (deleteCustomer, the erasure, API keys) through `appendAudit`;
  * - PII reads: the mask middleware (authz.ts) notes each customer whose contact PII it let through
  *   unmasked in the request's `PiiReadLog`; the subgraph kit appends one entry per request.
@@ -60,8 +62,19 @@ export const jobActor = (job: string, runId?: string): AuditActor => ({
 
 export type AuditAction = 'create' | 'update' | 'delete' | 'erase' | 'pii_read';
 
+/** One row's change inside an entry of an event that changed several rows (`AuditEntry.rows`). */
+export interface AuditRowChange {
+  readonly action: AuditAction;
+  readonly model: string;
+  readonly rowId: string;
+  readonly rowKey: Readonly<Record<string, unknown>>;
+  /** field -> [before, after], already redacted. */
+  readonly changes: Readonly<Record<string, unknown>>;
+}
+
 /** One entry as a writer gives it; the store adds tenant, domain, position, time and hashes. */
 export interface AuditEntry {
+  /** With `rows`: `create` when the event created every row, else `update` (each row keeps its own). */
   readonly action: AuditAction;
   readonly actor: AuditActor;
   readonly source?: string | null;
@@ -73,16 +86,42 @@ export interface AuditEntry {
   readonly rowKey?: Readonly<Record<string, unknown>> | null;
   /** Writes: field -> [before, after] (already redacted); reads: `{ fields }`; erasure: counts. */
   readonly changes: Readonly<Record<string, unknown>>;
+  /**
+   * The rows of an event that changed more than one (then `model`, `rowId`, `rowKey` and `changes`
+   * are not stored): one stored entry, hashed once, instead of one per row with who, when, source,
+   * key and customers repeated in each — a fifth of the rows and about half the bytes for the
+   * usage payload's five rows (docs/design/sync-pipeline.md, "Throughput, fifth pass").
+   */
+  readonly rows?: readonly AuditRowChange[] | undefined;
 }
 
-/** The statement every writer sends: `$1` tenant, `$2` domain, then `auditParams(entries)`. */
-export const AUDIT_APPEND_SQL = `SELECT "hub_audit_append"($1, $2, $3::text[], $4::text[])`;
+/**
+ * The statement every writer sends: `$1` tenant, `$2` domain, then `auditParams(entries)` — the
+ * entries as one JSON array of their texts (hub_sync migration audit_append_json).
+ */
+export const AUDIT_APPEND_SQL = `SELECT "hub_audit_append"($1, $2, $3::json, $4::text[])`;
 
 /** Separates the customer ids of one entry in `hub_audit_append`'s `p_customers`. */
 const CUSTOMER_SEPARATOR = '\u001f';
 
 /** The entry as stored (`hub_audit.entry`) and hashed: its JSON text, fields in this order. */
 export function entryText(e: AuditEntry): string {
+  if (e.rows !== undefined && e.rows.length > 0)
+    return JSON.stringify({
+      action: e.action,
+      actor: { type: e.actor.type, id: e.actor.id, role: e.actor.role },
+      source: e.source ?? null,
+      idempotencyKey: e.idempotencyKey ?? null,
+      operation: e.operation ?? null,
+      customerIds: e.customerIds,
+      rows: e.rows.map((r) => ({
+        action: r.action,
+        model: r.model,
+        rowId: r.rowId,
+        rowKey: r.rowKey,
+        changes: r.changes,
+      })),
+    });
   return JSON.stringify({
     action: e.action,
     actor: { type: e.actor.type, id: e.actor.id, role: e.actor.role },
@@ -97,15 +136,19 @@ export function entryText(e: AuditEntry): string {
   });
 }
 
-/** `hub_audit_append`'s `$3` (the entry texts) and `$4` (each entry's customer ids). */
-export function auditParams(entries: readonly AuditEntry[]): [string[], string[]] {
-  const texts: string[] = [];
+/**
+ * `hub_audit_append`'s `$3` (the entry texts joined into one JSON array: the store takes each
+ * element back as the exact text, so nothing is escaped for an array literal) and `$4` (each
+ * entry's customer ids).
+ */
+export function auditParams(entries: readonly AuditEntry[]): [string, string[]] {
+  let texts = '';
   const customers: string[] = [];
   for (const e of entries) {
-    texts.push(entryText(e));
+    texts += `${texts === '' ? '[' : ','}${entryText(e)}`;
     customers.push(e.customerIds.join(CUSTOMER_SEPARATOR));
   }
-  return [texts, customers];
+  return [texts === '' ? '[]' : `${texts}]`, customers];
 }
 
 /**
@@ -264,10 +307,33 @@ interface StoredEntry extends EntryFacts {
   changes: unknown;
 }
 
+/** One of an entry's `rows`, as the trail's query hands it (null: the entry names one row or none). */
+interface StoredRow {
+  action: string;
+  model: string;
+  rowId: string;
+  rowKey: unknown;
+  changes: unknown;
+}
+
+/**
+ * A node's cursor: its entry's position, and `.<n>` for the n-th row (from 2) of an entry that
+ * lists several (`AuditEntry.rows`), so a page can end inside such an entry.
+ */
+function decodeTrailCursor(cursor: string): [number, number] {
+  const [position, row, extra] = decodeCursor(cursor).split('.');
+  const at = [Number(position), row === undefined ? 1 : Number(row)] as [number, number];
+  if (extra !== undefined || !at.every((n) => Number.isSafeInteger(n) && n >= 0) || (row !== undefined && at[1] < 2))
+    throw badUserInput('after', 'is not a cursor returned by this API');
+  return at;
+}
+
 /**
  * A page of the entries of `tenantId` in this store's `domain` stream that name `customerId`, in
- * chain order (oldest first, or newest first with `newestFirst`), within [from, to]. The cursor is
- * the entry's position: the next page holds the positions after it in the chosen order.
+ * chain order (oldest first, or newest first with `newestFirst`), within [from, to], one node per
+ * row an entry names (an entry listing several `rows` is several nodes with its position, hash and
+ * who/when). The cursor is the node's position (`<position>.<n>` for an entry's n-th row from the
+ * second): the next page holds the nodes after it in the chosen order.
  */
 export async function auditTrail(
   sql: Pick<StoreSql, 'query'>,
@@ -278,30 +344,42 @@ export async function auditTrail(
   if (tenantId === null) throw hubError(ErrorCode.Forbidden, 'This operation needs a tenant');
   if (!args.customerId) throw badUserInput('customerId', 'is required');
   const { take } = pageWindow(args);
-  const after = args.after ? Number(decodeCursor(args.after)) : 0;
-  if (!Number.isSafeInteger(after) || after < 0) throw badUserInput('after', 'is not a cursor returned by this API');
+  const [after, afterRow] = args.after ? decodeTrailCursor(args.after) : [0, 1];
   const newestFirst = args.newestFirst === true;
-  const where = [`"tenant_id" = $1`, `"domain" = $2`, `"customer_ids" @> ARRAY[$3]::text[]`];
+  const where = [`a."tenant_id" = $1`, `a."domain" = $2`, `a."customer_ids" @> ARRAY[$3]::text[]`];
   const params: unknown[] = [tenantId, domain, args.customerId];
-  if (args.from) where.push(`"at" >= $${params.push(args.from)}`);
-  if (args.to) where.push(`"at" <= $${params.push(args.to)}`);
+  if (args.from) where.push(`a."at" >= $${params.push(args.from)}`);
+  if (args.to) where.push(`a."at" <= $${params.push(args.to)}`);
   const base = [...where];
   const baseParams = [...params];
-  if (newestFirst && args.after) where.push(`"position" < $${params.push(after)}`);
-  if (!newestFirst) where.push(`"position" > $${params.push(after)}`);
+  // One node per row: an entry listing several rows (`AuditEntry.rows`) is expanded, in its order.
+  const expanded = `"hub_audit" a CROSS JOIN LATERAL json_array_elements(
+      CASE WHEN json_typeof(a."entry"::json -> 'rows') = 'array' THEN a."entry"::json -> 'rows' ELSE '[null]'::json END
+    ) WITH ORDINALITY AS r("row", "n")`;
+  if (args.after) {
+    const p = params.push(after);
+    const n = params.push(afterRow);
+    where.push(`(a."position", r."n") ${newestFirst ? '<' : '>'} ($${p}::bigint, $${n}::bigint)`);
+  }
+  const order = newestFirst ? 'DESC' : 'ASC';
   const rows = await sql.query<Record<string, unknown>>(
-    `SELECT "position", "at", "entry", "prev_hash", "hash" FROM "hub_audit"
-      WHERE ${where.join(' AND ')} ORDER BY "position" ${newestFirst ? 'DESC' : 'ASC'} LIMIT $${params.push(take)}`,
+    `SELECT a."position", a."at", a."entry", a."prev_hash", a."hash", r."n", r."row"::text AS "row" FROM ${expanded}
+      WHERE ${where.join(' AND ')} ORDER BY a."position" ${order}, r."n" ${order} LIMIT $${params.push(take)}`,
     params,
   );
-  const nodes = rows.map((row): AuditEntryNode => {
+  const nodes = rows.map((row): AuditEntryNode & { cursor: string } => {
     const entry = JSON.parse(String(row['entry'])) as StoredEntry;
+    const n = Number(row['n']);
+    const one = row['row'] === null || row['row'] === 'null' ? null : (JSON.parse(String(row['row'])) as StoredRow);
+    const position = Number(row['position']);
+    const at = n > 1 ? `${position}.${n}` : String(position);
     return {
-      id: `${domain}:${String(row['position'])}`,
+      cursor: at,
+      id: `${domain}:${at}`,
       domain,
-      position: Number(row['position']),
+      position,
       at: row['at'] as Date,
-      action: entry.action,
+      action: one?.action ?? entry.action,
       actorType: entry.actor.type,
       actorId: entry.actor.id,
       actorRole: entry.actor.role,
@@ -309,16 +387,16 @@ export async function auditTrail(
       idempotencyKey: entry.idempotencyKey,
       operation: entry.operation,
       customerIds: entry.customerIds,
-      model: entry.model,
-      rowId: entry.rowId,
-      rowKey: json(entry.rowKey),
-      changes: json(entry.changes) ?? '{}',
+      model: one?.model ?? entry.model,
+      rowId: one?.rowId ?? entry.rowId,
+      rowKey: json(one ? one.rowKey : entry.rowKey),
+      changes: json(one ? one.changes : entry.changes) ?? '{}',
       hash: String(row['hash']),
       prevHash: String(row['prev_hash']),
     };
   });
   const page = nodes.slice(0, take - 1);
-  const edges = page.map((node) => ({ cursor: encodeCursor(String(node.position)), node }));
+  const edges = page.map(({ cursor, ...node }) => ({ cursor: encodeCursor(cursor), node }));
   return {
     edges,
     pageInfo: {
@@ -331,7 +409,7 @@ export async function auditTrail(
       async () =>
         (
           await sql.query<{ n: number }>(
-            `SELECT count(*)::int AS n FROM "hub_audit" WHERE ${base.join(' AND ')}`,
+            `SELECT count(*)::int AS n FROM ${expanded} WHERE ${base.join(' AND ')}`,
             baseParams,
           )
         )[0]?.n ?? 0,

@@ -1,7 +1,8 @@
 /**
  * The audit trail (packages/core/src/audit.ts, hub_sync migration audit_trail) on a product store,
- * PostgreSQL and the embedded PGlite: the sync pipeline records one entry per changed row with who,
- * source, key and before/after, for a sync batch, a consumer and a job; entries of unchanged events
+ * PostgreSQL and the embedded PGlite: the sync pipeline records one entry per event that changed rows
+ * (an event of several rows lists them, and the trail shows one node per row) with who, source, key
+ * and before/after, for a sync batch, a consumer and a job; entries of unchanged events
  * are not written; the table refuses UPDATE and DELETE; verification finds a row edited by SQL with
  * the trigger disabled (as a superuser attacker would), a removed entry and a removed tail; two
  * writers on their own connection pools leave one valid chain; PII values become markers.
@@ -13,6 +14,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, migrationsDirFor, type Store } from '@hub/store';
 import { PrismaClient } from '@hub/store/product';
 import {
+  AUDIT_APPEND_SQL,
   AUDIT_MARKERS,
   auditHash,
   auditRedactor,
@@ -25,15 +27,43 @@ import {
   type AuditActor,
 } from '../src/audit.js';
 import { classifyDocument } from '../src/classification.js';
+import { encodeCursor } from '../src/pagination.js';
 import { runHandler } from '../src/events/harness.js';
 import { openJobTestStore, runJobOnce } from '../src/events/testing.js';
 import { defineConsumer, defineJob, type EventEnvelope } from '../src/events/types.js';
 import { REPO_ROOT } from '../src/process.js';
 import { retentionJob, retentionPolicies } from '../src/retention.js';
 import { OUTBOX_LOCK_KEY } from '../src/sync/engine.js';
+import { defineSync, type RowChange } from '../src/sync/types.js';
 import { CUSTOMER_KEYS, definition, fixturePipeline, usageEventAt } from './sync/fixture.js';
 
 const DAY_MS = 86_400_000;
+
+/** The fixture plus a kind whose event writes two FeatureUsage rows (features `<feature>-1` and `-2`). */
+const pairs = defineSync({
+  ...definition,
+  kinds: [
+    ...definition.kinds,
+    {
+      name: 'usage_pair',
+      sourceTimeField: 'at',
+      sourceTime: (p: { at: string }) => new Date(p.at),
+      map: (p: { customerId: string; feature: string; usageCount: number }): RowChange[] =>
+        [1, 2].map((n) => ({
+          model: 'FeatureUsage',
+          key: { customerId: p.customerId, periodStart: new Date('2026-11-01'), feature: `${p.feature}-${n}` },
+          fields: {
+            periodEnd: new Date('2026-11-30'),
+            category: 'CORE',
+            usageCount: p.usageCount * n,
+            adoptionScore: 0.5,
+            successCorrelation: 0.5,
+          },
+        })),
+      quality: { required: [], optional: [] },
+    },
+  ],
+});
 const INTEGRATION: AuditActor = { type: 'integration', id: 'salesforce-sync', role: 'integration' };
 const at = usageEventAt('2026-11-20T10:00:00.000Z');
 const later = usageEventAt('2026-11-20T11:00:00.000Z');
@@ -48,6 +78,14 @@ describe('the audit migration', () => {
     );
     expect(sql).toContain(`PERFORM pg_advisory_xact_lock(${OUTBOX_LOCK_KEY});`);
     expect(sql.indexOf('pg_advisory_xact_lock')).toBeLessThan(sql.indexOf('FOR UPDATE'));
+    // The JSON form of the append (what AUDIT_APPEND_SQL calls) keeps that order.
+    const json = await readFile(
+      path.join(REPO_ROOT, 'prisma/hub_sync/migrations/20261204000100_audit_append_json/migration.sql'),
+      'utf8',
+    );
+    expect(json).toContain(`PERFORM pg_advisory_xact_lock(${OUTBOX_LOCK_KEY});`);
+    expect(json.indexOf('pg_advisory_xact_lock')).toBeLessThan(json.indexOf('FOR UPDATE'));
+    expect(AUDIT_APPEND_SQL).toContain('$3::json');
     // The trigger's age is the retention policy's.
     const policy = retentionPolicies('product').find((p) => p.table === 'hub_audit');
     expect(sql).toContain(`interval '${policy?.keepDays} days'`);
@@ -94,7 +132,7 @@ for (const kind of ['postgres', 'pglite'] as const) {
     }, 120_000);
     afterAll(async () => handle?.close());
 
-    it('records a sync batch: one entry per changed row with who, source, key, kind and before/after', async () => {
+    it('records a sync batch: one entry per changed event with who, source, key, kind and before/after', async () => {
       const pipeline = fixturePipeline(handle.store.client, 't1', { actor: INTEGRATION });
       const first = await pipeline.apply([
         at({ usageCount: 5 }, { idempotencyKey: 'k1', source: 'salesforce' }),
@@ -226,6 +264,84 @@ for (const kind of ['postgres', 'pglite'] as const) {
       expect(future.edges).toEqual([]);
       // Another tenant's trail of the same customer id is its own (empty here).
       expect((await auditTrail(handle.store.sql, 't2', 'product', { customerId: 'cust_a' })).edges).toEqual([]);
+    });
+
+    it('records an event of several rows as one entry listing them; the trail shows one node per row', async () => {
+      const pipeline = fixturePipeline(handle.store.client, 't9', { actor: INTEGRATION, definition: pairs });
+      const pair = (usageCount: number, key: string, feature = 'pair') => ({
+        kind: 'usage_pair',
+        idempotencyKey: key,
+        source: 'salesforce',
+        // Each event later than the one before (a tie would keep the stored values: STALE).
+        payload: {
+          customerId: 'cust_p',
+          feature,
+          usageCount,
+          at: new Date(Date.now() - 60_000 + usageCount).toISOString(),
+        },
+      });
+      const results = await pipeline.apply([pair(1, 'p1'), pair(3, 'p2'), pair(7, 'p3', 'other')]);
+      expect(results.map((r) => r.outcome)).toEqual(['APPLIED', 'APPLIED', 'APPLIED']);
+      const stored = await handle.store.sql.query<{ position: string; customer_ids: string[]; entry: string }>(
+        `SELECT "position", "customer_ids", "entry" FROM "hub_audit" WHERE "tenant_id" = 't9' ORDER BY "position"`,
+      );
+      // Three events, three entries (not six), each hashed and verified whole.
+      expect(stored.map((r) => Number(r.position))).toEqual([1, 2, 3]);
+      const second = JSON.parse(stored[1]?.entry ?? '{}') as Record<string, unknown>;
+      expect(second).toMatchObject({
+        action: 'update',
+        actor: { type: 'integration', id: 'salesforce-sync' },
+        source: 'salesforce',
+        idempotencyKey: 'p2',
+        operation: 'usage_pair',
+        customerIds: ['cust_p'],
+        rows: [
+          { action: 'update', model: 'FeatureUsage', changes: { usageCount: [1, 3] } },
+          { action: 'update', model: 'FeatureUsage', changes: { usageCount: [2, 6] } },
+        ],
+      });
+      expect(second).not.toHaveProperty('model');
+      expect((await verifyAudit(handle.store.sql, { tenantId: 't9' }))[0]).toMatchObject({ broken: null, entries: 3 });
+
+      // One node per row, pages ending inside an entry, both orders, the same nodes either way.
+      const walk = async (newestFirst: boolean) => {
+        const seen: { id: string; position: number; action: string; feature: unknown; changes: string }[] = [];
+        let after: string | null | undefined;
+        for (let page = 0; page < 10; page++) {
+          const got = await auditTrail(handle.store.sql, 't9', 'product', {
+            customerId: 'cust_p',
+            first: 2,
+            after,
+            newestFirst,
+          });
+          for (const { node } of got.edges)
+            seen.push({
+              id: node.id,
+              position: node.position,
+              action: node.action,
+              feature: (JSON.parse(node.rowKey ?? '{}') as { feature?: unknown }).feature,
+              changes: node.changes,
+            });
+          expect(await got.totalCount).toBe(6);
+          if (!got.pageInfo.hasNextPage) break;
+          after = got.pageInfo.endCursor;
+        }
+        return seen;
+      };
+      const oldest = await walk(false);
+      expect(oldest.map((n) => [n.id, n.action, n.feature])).toEqual([
+        ['product:1', 'create', 'pair-1'],
+        ['product:1.2', 'create', 'pair-2'],
+        ['product:2', 'update', 'pair-1'],
+        ['product:2.2', 'update', 'pair-2'],
+        ['product:3', 'create', 'other-1'],
+        ['product:3.2', 'create', 'other-2'],
+      ]);
+      expect(oldest[3]?.changes).toBe('{"usageCount":[2,6]}');
+      expect(await walk(true)).toEqual([...oldest].reverse());
+      await expect(
+        auditTrail(handle.store.sql, 't9', 'product', { customerId: 'cust_p', after: encodeCursor('2.1') }),
+      ).rejects.toThrow(/not a cursor/);
     });
 
     it('pages a customer’s entries newest first on request (the console’s order)', async () => {

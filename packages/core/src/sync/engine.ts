@@ -31,6 +31,7 @@ import {
   type AuditActor,
   type AuditEntry,
   type AuditRedactor,
+  type AuditRowChange,
 } from '../audit.js';
 import { BOOKKEEPING, bookkeepingCryptoOf, fieldCryptoOf } from '../crypto/index.js';
 import { BLIND_INDEX_SUFFIX } from '../crypto/fields.js';
@@ -1110,11 +1111,18 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     }
     const own = legacySource(s.values);
     const ownTime = own.t === null ? null : Date.parse(own.t);
-    const covered =
-      'sourceSystem' in s.values &&
-      s.values['sourceUpdatedAt'] != null &&
-      Object.values(sources).every((e) => e.s === own.s && e.t !== null && Date.parse(e.t) === ownTime);
-    return covered ? null : sources;
+    if (!('sourceSystem' in s.values) || s.values['sourceUpdatedAt'] == null) return sources;
+    if (ownTime === null || Number.isNaN(ownTime)) return sources;
+    // The fields of a row written by one event share one source object (decide): compare each
+    // distinct entry once, and its ISO text before parsing it.
+    let checked: { s: string | null; t: string | null } | undefined;
+    for (const field in sources) {
+      const e = sources[field] as { s: string | null; t: string | null };
+      if (e === checked) continue;
+      if (e.s !== own.s || e.t === null || (e.t !== own.t && Date.parse(e.t) !== ownTime)) return sources;
+      checked = e;
+    }
+    return null;
   }
 
   async function writeBookkeeping(
@@ -1310,17 +1318,24 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         outbox,
       ),
     );
-    // The audit trail: one entry per changed row, chained to the stream (tenant, domain) in one
-    // statement. Its head's row lock is taken under the outbox lock above, so it adds no wait of its
-    // own: the writers of a store are serialized from here to COMMIT already.
+    // The audit trail: one entry per event that changed rows, chained to the stream (tenant,
+    // domain) in one statement. Its head's row lock is taken under the outbox lock above, so it adds
+    // no wait of its own: the writers of a store are serialized from here to COMMIT already.
     db.track(db.query(AUDIT_APPEND_SQL, tenantId, domain, ...auditParams(auditEntries(batch))));
   }
 
-  /** The audit entries of a batch's changed rows, before/after of each changed field as `redact` stores it. */
+  /**
+   * The audit entries of a batch: one per event that changed rows, before/after of each changed
+   * field as `redact` stores it. An event of one row is an entry of that row; an event of several
+   * lists them in `rows` (audit.ts), so who, source, key and customers are written and hashed once.
+   */
   function auditEntries(batch: readonly Prepared[]): AuditEntry[] {
     const entries: AuditEntry[] = [];
     for (const p of batch) {
-      if (p.rejection !== null || p.dupOf !== null) continue;
+      if (p.rejection !== null || p.dupOf !== null || p.changes.length === 0) continue;
+      const rows: AuditRowChange[] = [];
+      const customers: string[] = [];
+      let created = true;
       for (const c of p.changes) {
         const changes: Record<string, unknown> = {};
         for (const field in c.changed)
@@ -1330,19 +1345,23 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           ];
         const rowKey: Record<string, unknown> = {};
         for (const column in c.key) rowKey[column] = redact(c.model, column, c.key[column]);
-        entries.push({
-          action: c.before === null ? 'create' : 'update',
-          actor,
-          source: p.source,
-          idempotencyKey: p.key,
-          operation: p.event.kind,
-          customerIds: c.customerId === null ? [] : [c.customerId],
-          model: c.model,
-          rowId: c.id,
-          rowKey,
-          changes,
-        });
+        if (c.before !== null) created = false;
+        if (c.customerId !== null && !customers.includes(c.customerId)) customers.push(c.customerId);
+        rows.push({ action: c.before === null ? 'create' : 'update', model: c.model, rowId: c.id, rowKey, changes });
       }
+      const [only] = rows;
+      const common = {
+        actor,
+        source: p.source,
+        idempotencyKey: p.key,
+        operation: p.event.kind,
+        customerIds: customers.length > 1 ? customers.sort() : customers,
+      };
+      entries.push(
+        rows.length === 1 && only
+          ? { ...common, ...only }
+          : { ...common, action: created ? 'create' : 'update', changes: {}, rows },
+      );
     }
     return entries;
   }

@@ -76,6 +76,8 @@ export type AuditAction =
 /**
  * One entry of a domain's audit trail (packages/core/src/audit.ts): append-only, chained to the entry
  * before it in its stream (tenant, domain) by `prevHash`; `npm run audit:verify` checks the chains.
+ * A row's change: an event that changed several rows is stored (and hashed) as one entry, shown here
+ * as one node per row with the entry's position, time, who and hashes.
  */
 export type AuditEntry = {
   __typename?: 'AuditEntry';
@@ -93,7 +95,7 @@ export type AuditEntry = {
   customerIds: Array<Scalars['String']['output']>;
   domain: Scalars['String']['output'];
   hash: Scalars['String']['output'];
-  /** `<domain>:<position>`. */
+  /** `<domain>:<position>`; `<domain>:<position>.<n>` for the n-th row (from the second) of an event that changed several. */
   id: Scalars['ID']['output'];
   idempotencyKey?: Maybe<Scalars['String']['output']>;
   model?: Maybe<Scalars['String']['output']>;
