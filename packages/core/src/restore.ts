@@ -33,7 +33,7 @@ import type { Domain } from './domains.js';
 import type { NatsBus } from './events/bus-nats.js';
 import { bossSchema } from './events/jobs.js';
 import type { EventEnvelope } from './events/types.js';
-import { OUTBOX_LOCK_KEY, createSyncPipeline } from './sync/engine.js';
+import { OUTBOX_LOCK_SQL, createSyncPipeline } from './sync/engine.js';
 import { uuidv7 } from './sync/ids.js';
 import type { SyncDefinition } from './sync/types.js';
 
@@ -230,7 +230,7 @@ export async function replayLostEvents(options: {
         // The pipeline's own event of this write is the original one, which the bus already carries.
         await tx.execute(`DELETE FROM "hub_sync_outbox" WHERE "seq" > $1::bigint`, [head?.seq ?? '0']);
       }
-      await tx.query(`SELECT pg_advisory_xact_lock($1::bigint)`, [OUTBOX_LOCK_KEY]);
+      await tx.query(OUTBOX_LOCK_SQL);
       await tx.execute(
         `INSERT INTO "hub_sync_outbox" ("id", "tenant_id", "customer_id", "type", "source", "payload", "occurred_at",
            "committed_at", "published_at", "schema_version")

@@ -33,7 +33,7 @@ import { openJobTestStore, runJobOnce } from '../src/events/testing.js';
 import { defineConsumer, defineJob, type EventEnvelope } from '../src/events/types.js';
 import { REPO_ROOT } from '../src/process.js';
 import { retentionJob, retentionPolicies } from '../src/retention.js';
-import { OUTBOX_LOCK_KEY } from '../src/sync/engine.js';
+import { OUTBOX_LOCK_CLASS, OUTBOX_LOCK_SQL } from '../src/sync/engine.js';
 import { defineSync, type RowChange } from '../src/sync/types.js';
 import { CUSTOMER_KEYS, definition, fixturePipeline, usageEventAt } from './sync/fixture.js';
 
@@ -76,14 +76,16 @@ describe('the audit migration', () => {
       path.join(REPO_ROOT, 'prisma/hub_sync/migrations/20261203000800_audit_trail/migration.sql'),
       'utf8',
     );
-    expect(sql).toContain(`PERFORM pg_advisory_xact_lock(${OUTBOX_LOCK_KEY});`);
+    // The text[] form (writers of the previous release, which locked the whole database's outbox key).
+    expect(sql).toContain(`PERFORM pg_advisory_xact_lock(29402462946293108);`);
     expect(sql.indexOf('pg_advisory_xact_lock')).toBeLessThan(sql.indexOf('FOR UPDATE'));
-    // The JSON form of the append (what AUDIT_APPEND_SQL calls) keeps that order.
+    // The JSON form of the append (what AUDIT_APPEND_SQL calls) takes the engine's per-store lock, in that order.
     const json = await readFile(
       path.join(REPO_ROOT, 'prisma/hub_sync/migrations/20261204000100_audit_append_json/migration.sql'),
       'utf8',
     );
-    expect(json).toContain(`PERFORM pg_advisory_xact_lock(${OUTBOX_LOCK_KEY});`);
+    expect(OUTBOX_LOCK_SQL).toBe(`SELECT pg_advisory_xact_lock(${OUTBOX_LOCK_CLASS}, hashtext(current_schema()))`);
+    expect(json).toContain(`PERFORM pg_advisory_xact_lock(${OUTBOX_LOCK_CLASS}, hashtext(current_schema()));`);
     expect(json.indexOf('pg_advisory_xact_lock')).toBeLessThan(json.indexOf('FOR UPDATE'));
     expect(AUDIT_APPEND_SQL).toContain('$3::json');
     // The trigger's age is the retention policy's.

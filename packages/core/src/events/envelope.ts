@@ -49,7 +49,7 @@ type Reader = Pick<StoreSql, 'query'> | SqlTx;
 
 /**
  * Outbox rows of the store with seq > `after`, in seq order (= commit order, see the engine's
- * OUTBOX_LOCK_KEY), optionally only `types`. Returns the envelopes and the seq read up to, so a
+ * OUTBOX_LOCK_SQL), optionally only `types`. Returns the envelopes and the seq read up to, so a
  * filtered reader still moves past the rows it was not interested in.
  */
 export async function readOutbox(

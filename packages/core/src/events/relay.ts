@@ -1,6 +1,6 @@
 /**
  * The outbox relay: runs in the process that owns a domain store and moves its committed outbox
- * rows to the bus, in seq order (= commit order, see OUTBOX_LOCK_KEY in sync/engine.ts), then marks
+ * rows to the bus, in seq order (= commit order, see OUTBOX_LOCK_SQL in sync/engine.ts), then marks
  * them `published_at`.
  *
  * One leader per store. On PostgreSQL several processes may serve one store (scale-out), so the

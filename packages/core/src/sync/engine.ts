@@ -79,8 +79,15 @@ export const MAX_BATCH = 1000;
 const FUTURE_SKEW_MS = 5 * 60_000;
 const MAX_KEY_LENGTH = 200;
 const MAX_SOURCE_LENGTH = 100;
-/** pg_advisory_xact_lock key of the outbox writers of a store ('hub_outbox' as digits); see writeBookkeeping. */
-export const OUTBOX_LOCK_KEY = 0x6875625f6f7574n.toString();
+/**
+ * The lock every outbox writer of a store takes before its INSERT, held to COMMIT (see
+ * writeBookkeeping). Two-key form, (this class, hash of the store's schema), like the relay's
+ * leader lock: advisory locks are per database, and one database may hold all seven stores as
+ * schemas (`DATABASE_URL`), whose writers must not queue behind one another. The class is 'hubo'
+ * as an int4. The audit append (hub_sync migration audit_append_json) takes the same lock.
+ */
+export const OUTBOX_LOCK_CLASS = 0x6875626f;
+export const OUTBOX_LOCK_SQL = `SELECT pg_advisory_xact_lock(${OUTBOX_LOCK_CLASS}, hashtext(current_schema()))`;
 
 /** Points between the engine's steps where a test can inject a failure (see `SyncPipelineOptions.hooks`). */
 export type SyncStep = 'claimed' | 'locked' | 'rows-written' | 'bookkeeping-written' | 'committed';
@@ -1308,7 +1315,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     // lower seq still uncommitted and never publish it. This lock, held to COMMIT and taken as the
     // transaction's last statement, serializes the stores' outbox writers from seq assignment to
     // commit: seq order is commit order (per store, so per customer). Cost: the commit tail only.
-    db.track(db.query(`SELECT pg_advisory_xact_lock($1::bigint)`, OUTBOX_LOCK_KEY));
+    db.track(db.query(OUTBOX_LOCK_SQL));
     db.track(
       insertRecords(
         db,

@@ -5,7 +5,7 @@
  * own outbox writes (engine.ts): the lock is taken right before the insert, as the transaction's
  * last statements, so the row's `seq` order is its commit order and the relay never steps over it.
  */
-import { OUTBOX_LOCK_KEY } from './engine.js';
+import { OUTBOX_LOCK_SQL } from './engine.js';
 import { uuidv7 } from './ids.js';
 
 /** A Prisma client or interactive transaction (the raw statement form both have). */
@@ -28,7 +28,7 @@ export interface OutboxRow {
 /** Appends `row` to the store's outbox inside `tx`; the relay publishes it after the commit. Returns its id. */
 export async function appendOutbox(tx: RawExecutor, row: OutboxRow): Promise<string> {
   const id = uuidv7();
-  await tx.$executeRawUnsafe(`SELECT pg_advisory_xact_lock($1::bigint)`, OUTBOX_LOCK_KEY);
+  await tx.$executeRawUnsafe(OUTBOX_LOCK_SQL);
   await tx.$executeRawUnsafe(
     `INSERT INTO "hub_sync_outbox" ("id", "tenant_id", "customer_id", "type", "source", "occurred_at", "payload")
      VALUES ($1::uuid, $2, $3, $4, $5, $6::timestamptz, $7::jsonb)`,

@@ -3,8 +3,11 @@
 -- it wrote (a `json` value keeps its input text, so `value::text` of an element is that substring),
 -- hashed and stored as before. The `text[]` form made the driver escape every quote of every entry
 -- into an array literal and the server unescape it (~16 µs of Node CPU per entry in bench:sync).
--- Same chaining, locks and result as the `text[]` version of 20261203000800_audit_trail, which stays
--- for writers still sending arrays during a deploy.
+-- Same chaining and result as the `text[]` version of 20261203000800_audit_trail, which stays for
+-- writers still sending arrays during a deploy. The outbox lock it takes first is the store's own
+-- (the engine's OUTBOX_LOCK_SQL: class 'hubo', hash of the schema), no longer one key for the whole
+-- database: stores sharing a database as schemas no longer queue behind each other's writers. Old
+-- and new writers of one store lock differently, so restart a store's writers together.
 CREATE FUNCTION "hub_audit_append"(p_tenant TEXT, p_domain TEXT, p_entries JSON, p_customers TEXT[])
 RETURNS BIGINT LANGUAGE plpgsql AS $$
 DECLARE
@@ -24,7 +27,7 @@ BEGIN
   IF n = 0 THEN
     RETURN NULL;
   END IF;
-  PERFORM pg_advisory_xact_lock(29402462946293108);
+  PERFORM pg_advisory_xact_lock(1752523375, hashtext(current_schema()));
   SELECT h."position", h."hash", h."at" INTO head_position, head_hash, head_at
     FROM "hub_audit_head" h WHERE h."tenant_id" = p_tenant AND h."domain" = p_domain FOR UPDATE;
   IF NOT FOUND THEN
