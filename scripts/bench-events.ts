@@ -42,7 +42,8 @@ import { customerKeys as healthKeys, sync as healthSync } from '@hub/subgraph-he
 import { subgraph as product } from '@hub/subgraph-product/src/server.js';
 import { sync as productSync } from '@hub/subgraph-product/src/sync.js';
 import { benchHealthRecompute } from './bench-health-recompute.js';
-import { pgCpuSeconds, stageProbe } from './bench-events-stages.js';
+import { stageProbe } from './bench-events-stages.js';
+import { pgCpuSeconds } from './bench-pg-cpu.js';
 import { inProcessFloor, natsFloor, offer as offerAt, summarize, type LatencySummary } from './bench-stream.js';
 
 const read = new EnvReader();

@@ -37,6 +37,7 @@ import { migrationsDirFor, openStore, type Store, type StoreConfig } from '@hub/
 import { PrismaClient } from '@hub/store/product';
 import { sync as product } from '@hub/subgraph-product/src/sync.js';
 import { subgraph } from '@hub/subgraph-product/src/server.js';
+import { pgCpuSeconds } from './bench-pg-cpu.js';
 
 const read = new EnvReader();
 const config = read.done({
@@ -143,34 +144,18 @@ interface Timed {
  * /proc cannot tell (another OS, a remote server).
  */
 let pgDatabase: string | null = null;
-async function pgCpuSeconds(store: Store<PrismaClient>): Promise<number | null> {
-  if (pgDatabase === null) return null;
-  const rows = await store.client.$queryRawUnsafe<{ pid: number }[]>(
-    `SELECT pid FROM pg_stat_activity WHERE datname = $1 AND backend_type = 'client backend'`,
-    pgDatabase,
-  );
-  let ticks = 0;
-  for (const { pid } of rows) {
-    try {
-      // Fields 14 and 15 (utime, stime) in clock ticks, counted after the command name's ')'.
-      const fields = (await readFile(`/proc/${pid}/stat`, 'utf8')).split(') ')[1]?.split(' ') ?? [];
-      ticks += Number(fields[11]) + Number(fields[12]);
-    } catch {
-      return null;
-    }
-  }
-  return ticks / 100;
-}
+const pgCpuOf = (store: Store<PrismaClient>) =>
+  pgDatabase === null ? Promise.resolve(null) : pgCpuSeconds(store.backgroundSql, pgDatabase);
 
 /** Runs `work` and its CPU per event on both sides. */
 async function measured(store: Store<PrismaClient>, events: number, work: () => Promise<number>): Promise<Timed> {
-  const pg0 = await pgCpuSeconds(store);
+  const pg0 = await pgCpuOf(store);
   const cpu0 = process.cpuUsage();
   const started = performance.now();
   const rows = await work();
   const seconds = (performance.now() - started) / 1000;
   const cpu = process.cpuUsage(cpu0);
-  const pg1 = await pgCpuSeconds(store);
+  const pg1 = await pgCpuOf(store);
   return {
     seconds,
     events,

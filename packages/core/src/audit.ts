@@ -106,14 +106,18 @@ const CUSTOMER_SEPARATOR = '\u001f';
 
 /** The entry as stored (`hub_audit.entry`) and hashed: its JSON text, fields in this order. */
 export function entryText(e: AuditEntry): string {
+  const head = {
+    action: e.action,
+    actor: { type: e.actor.type, id: e.actor.id, role: e.actor.role },
+    source: e.source ?? null,
+    idempotencyKey: e.idempotencyKey ?? null,
+    operation: e.operation ?? null,
+    customerIds: e.customerIds,
+  };
+  // An event of several rows lists them; a single row's fields sit in the entry itself (as before rows).
   if (e.rows !== undefined && e.rows.length > 0)
     return JSON.stringify({
-      action: e.action,
-      actor: { type: e.actor.type, id: e.actor.id, role: e.actor.role },
-      source: e.source ?? null,
-      idempotencyKey: e.idempotencyKey ?? null,
-      operation: e.operation ?? null,
-      customerIds: e.customerIds,
+      ...head,
       rows: e.rows.map((r) => ({
         action: r.action,
         model: r.model,
@@ -123,12 +127,7 @@ export function entryText(e: AuditEntry): string {
       })),
     });
   return JSON.stringify({
-    action: e.action,
-    actor: { type: e.actor.type, id: e.actor.id, role: e.actor.role },
-    source: e.source ?? null,
-    idempotencyKey: e.idempotencyKey ?? null,
-    operation: e.operation ?? null,
-    customerIds: e.customerIds,
+    ...head,
     model: e.model ?? null,
     rowId: e.rowId ?? null,
     rowKey: e.rowKey ?? null,
