@@ -107,10 +107,11 @@ export async function keepInputsOf(
       next.values[field] = incoming[field] ?? null;
       next.fieldTimes[field] = iso;
     }
-    if (changed || !current) {
-      writes.set(id, { row: next, eventId: event.id });
-      changedCustomers.set(customerId, event.id);
-    }
+    // A row nothing changed is not written, so the batch's later events see it as stored (its older
+    // field times), as they would event by event.
+    if (!changed && current) continue;
+    writes.set(id, { row: next, eventId: event.id });
+    changedCustomers.set(customerId, event.id);
     byKey.set(id, next);
   }
   if (writes.size === 0) return changedCustomers;

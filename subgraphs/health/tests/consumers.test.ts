@@ -289,6 +289,49 @@ describe('health consumers: a usage event recomputes the customer’s health', (
     }
   });
 
+  // A batch's event that changes no value of a row (the same value, newer) writes nothing, so event
+  // by event the row keeps its stored field times; the fold must too, or a later event of the batch
+  // with a time between the two is refused in the batch and taken event by event.
+  it('a batch whose middle event repeats a value at a newer time folds like event by event', async () => {
+    const consumer = consumerFor('product.record_adoption_metrics');
+    const at = (hours: number) => new Date(NOW.getTime() - hours * 3_600_000);
+    const adoption = (customerId: string, hoursAgo: number, rate: number) =>
+      syncEnvelope({
+        domain: 'product',
+        kind: 'record_adoption_metrics',
+        tenantId: TENANT,
+        customerId,
+        occurredAt: at(hoursAgo),
+        rows: [
+          {
+            model: 'AdoptionMetrics',
+            id: 'a',
+            key: { customerId, periodStart: '2025-11-01T00:00:00.000Z' },
+            changed: { overallAdoptionRate: rate, featureDiscoveryRate: rate },
+          },
+        ],
+      });
+    const [batched, reference] = [newCustomer(), newCustomer()];
+    // 4 h ago 0.4; 1 h ago 0.4 again (no change); 2 h ago 0.7: newer than the stored 0.4's time.
+    const script = (customerId: string) => [
+      adoption(customerId, 4, 0.4),
+      adoption(customerId, 1, 0.4),
+      adoption(customerId, 2, 0.7),
+    ];
+    for (const event of script(reference)) await handle(event);
+    await runBatchHandler(consumer, healthStore(), script(batched));
+    const rates = async (customerId: string) =>
+      (
+        await sql().query<{ values: Record<string, unknown> }>(
+          `SELECT values FROM "HealthInputRow" WHERE "tenantId" = $1 AND "customerId" = $2 AND model = 'AdoptionMetrics'`,
+          [TENANT, customerId],
+        )
+      ).map((row) => row.values['overallAdoptionRate']);
+    expect(await rates(reference)).toEqual([0.7]);
+    expect(await rates(batched)).toEqual(await rates(reference));
+    expect((await healthOf(batched)).score).toEqual((await healthOf(reference)).score);
+  });
+
   it('a failure after the inputs were kept rolls the inputs back with it (one transaction)', async () => {
     const customerId = newCustomer();
     const event = await productUsage(customerId, 0.6, new Date(NOW.getTime() - 3_600_000));
