@@ -7,6 +7,7 @@
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrationsDirFor, openStore, type Store, type StoreConfig } from '@hub/store';
@@ -23,28 +24,51 @@ const CHUNK = 25;
 const CHUNKS = CUSTOMERS / CHUNK;
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
-function worker(store: StoreConfig, env: Record<string, string> = {}): Promise<ServiceProcess> {
-  return spawnService({
+async function worker(store: StoreConfig, env: Record<string, string> = {}): Promise<ServiceProcess> {
+  const service = await spawnService({
     name: 'job-worker',
     entry: 'subgraphs/finance/tests/support/jobWorker.ts',
     env: { JW_STORE: JSON.stringify(store), JW_CHUNK: String(CHUNK), JW_DELAY_MS: '120', LOG_LEVEL: 'warn', ...env },
     readyMessage: 'job worker ready',
   });
+  // Every JSON line from here on, whole (a line split across two stdout chunks is joined again) and
+  // kept, so a wait that starts after its line was written still sees it.
+  const seen: Record<string, unknown>[] = [];
+  const waiters = new Set<() => void>();
+  createInterface({ input: service.child.stdout as NodeJS.ReadableStream }).on('line', (text) => {
+    try {
+      seen.push(JSON.parse(text) as Record<string, unknown>);
+    } catch {
+      return; // not JSON
+    }
+    for (const wake of waiters) wake();
+  });
+  service.child.once('exit', () => {
+    for (const wake of waiters) wake();
+  });
+  outputs.set(service, { seen, waiters });
+  return service;
 }
 
-/** Resolves with the first JSON line of `service` whose msg is `msg` (and that passes `accept`). */
+const outputs = new WeakMap<ServiceProcess, { seen: Record<string, unknown>[]; waiters: Set<() => void> }>();
+
+/** Resolves with the first JSON line of `service` whose msg is `msg` (and that passes `accept`); rejects if it exits first. */
 function line(service: ServiceProcess, msg: string, accept: (l: Record<string, unknown>) => boolean = () => true) {
-  return new Promise<Record<string, unknown>>((resolve) => {
-    service.child.stdout?.on('data', (chunk: Buffer) => {
-      for (const text of chunk.toString().split('\n')) {
-        try {
-          const parsed = JSON.parse(text) as Record<string, unknown>;
-          if (parsed['msg'] === msg && accept(parsed)) resolve(parsed);
-        } catch {
-          // not JSON
-        }
+  const output = outputs.get(service);
+  if (!output) throw new Error('not a worker of this test');
+  return new Promise<Record<string, unknown>>((resolve, reject) => {
+    const check = () => {
+      const found = output.seen.find((l) => l['msg'] === msg && accept(l));
+      if (found) {
+        output.waiters.delete(check);
+        resolve(found);
+      } else if (service.child.exitCode !== null || service.child.signalCode !== null) {
+        output.waiters.delete(check);
+        reject(new Error(`job worker exited before logging ${msg}`));
       }
-    });
+    };
+    output.waiters.add(check);
+    check();
   });
 }
 
