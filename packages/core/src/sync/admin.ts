@@ -88,7 +88,11 @@ class Where {
   }
 }
 
-/** The customer a dead letter's payload names (`customerId`, at some depth: as erasure finds it). */
+/**
+ * The customer a dead letter's payload names: the first `customerId` key, at any depth (a letter has
+ * no customer column). None found: null, and only a tenant-wide PII role (an admin) reads the
+ * letter unmasked (authz.ts `coversRow`).
+ */
 function customerOfPayload(value: unknown): string | null {
   if (typeof value !== 'object' || value === null) return null;
   const own = (value as Record<string, unknown>)['customerId'];
