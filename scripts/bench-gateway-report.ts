@@ -49,7 +49,8 @@ export function median(values: readonly number[]): number {
 
 const LABELS: Record<string, string> = {
   hub: 'hub gateway',
-  'hub-nocache': 'hub gateway, entity cache off',
+  'hub-entity': 'hub gateway, response cache off',
+  'hub-nocache': 'hub gateway, both caches off',
   apollo: 'Apollo Gateway 2.14',
   hive: 'Hive Gateway (JS planner)',
   'hive-rust': 'Hive + Rust planner',

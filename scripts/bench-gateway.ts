@@ -17,7 +17,8 @@
  *
  * Options: BENCH_SECONDS per measurement (default 5), BENCH_ROUNDS (default 2),
  * BENCH_CONNECTIONS (default 16), BENCH_DISTINCT customers drawn from (default 200), BENCH_TARGETS
- * (comma-separated subset of ALL_TARGETS; `hub,hub-nocache` compares the entity cache on and off),
+ * (comma-separated subset of ALL_TARGETS; `hub,hub-entity,hub-nocache` compares the caches: both on as
+ * shipped, the entity cache alone, none),
  * BENCH_WORKLOADS (comma-separated subset of small,hundred,distinct,mutations), BENCH_PROFILE
  * (comma-separated targets, or `subgraphs` for the seven subgraph processes, run under the
  * inspector's CPU profiler, scripts/bench-cpu-profile.mjs: each writes a `.cpuprofile` into
@@ -50,9 +51,9 @@ const config = read.done({
   distinct: read.int('BENCH_DISTINCT', 200, { min: 10 }),
 });
 
-export const ALL_TARGETS = ['hub', 'hub-nocache', 'apollo', 'hive', 'hive-rust', 'floor'] as const;
+export const ALL_TARGETS = ['hub', 'hub-entity', 'hub-nocache', 'apollo', 'hive', 'hive-rust', 'floor'] as const;
 export type Target = (typeof ALL_TARGETS)[number];
-/** `BENCH_TARGETS` (comma-separated) measures only these, e.g. `hub,hub-nocache` (cache on vs off). */
+/** `BENCH_TARGETS` (comma-separated) measures only these, e.g. `hub,hub-nocache` (caches on vs off). */
 const TARGETS: readonly Target[] = (() => {
   const wanted = process.env['BENCH_TARGETS']?.split(',').map((t) => t.trim());
   if (!wanted) return ALL_TARGETS;
@@ -169,7 +170,9 @@ try {
   const hubGateway = running.gateway;
   const spawn: Record<Target, () => Promise<ServiceProcess>> = {
     hub: async () => hubGateway,
-    // The same gateway with its entity cache off (HUB_ENTITY_CACHE=false), beside the default.
+    // The same gateway with its response cache off (the entity cache alone), and with both off
+    // (HUB_ENTITY_CACHE=false turns the response cache off too), beside the default.
+    'hub-entity': () => running.startGateway({ HUB_RESPONSE_CACHE: 'false', ...profileEnv('hub-entity') }),
     'hub-nocache': () => running.startGateway({ HUB_ENTITY_CACHE: 'false', ...profileEnv('hub-nocache') }),
     apollo: () => spawnPeer(running, 'apollo', supergraphPath, profileEnv('apollo')),
     hive: () => spawnPeer(running, 'hive', supergraphPath, profileEnv('hive')),

@@ -1,5 +1,5 @@
 /**
- * The gateway's entity cache (issue 10 item 4) on the whole hub: seven subgraph processes over
+ * The gateway's entity cache (issue 10 item 4) and its response cache, as the gateway ships, on the whole hub: seven subgraph processes over
  * PostgreSQL with the demo data, the embedded bus, and gateway processes with the cache on (its
  * default). A read right after a committed mutation may see the old value only until the gateway's
  * tail has the change event (the bound the README states, measured here), never after; two gateway
@@ -39,7 +39,11 @@ async function lookups(metricsUrl: string, outcome: 'hit' | 'miss' | 'bypass'): 
   const text = await hub.scrapeMetrics(metricsUrl);
   return [
     ...text.matchAll(
-      new RegExp(`^hub_gateway_entity_cache_lookups_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\S+)$`, 'gm'),
+      // The response cache (whole answers) and the entity cache (the fetches of a run) alike.
+      new RegExp(
+        `^hub_gateway_(?:entity|response)_cache_lookups_total\\{[^}]*outcome="${outcome}"[^}]*\\} (\\S+)$`,
+        'gm',
+      ),
     ),
   ]
     .map((m) => Number(m[1]))

@@ -159,6 +159,8 @@ export interface GatewayConfig {
   readonly deduplicateFetches: boolean;
   /** Entity cache of `_entities` fetches, invalidated by change events (entityCache.ts). */
   readonly entityCache: EntityCacheConfig;
+  /** Whole answers of queries, on the entity cache's invalidation (responseCache.ts); off with it. */
+  readonly responseCache: ResponseCacheConfig;
   /**
    * Shares rate-limit budgets, automatic persisted queries and the entity cache between replicas
    * (one connection, redis.ts); unset keeps them in process memory.
@@ -176,6 +178,15 @@ export interface GatewayConfig {
   readonly ui: UiConfig;
   /** OpenTelemetry traces (`OTEL_EXPORTER_OTLP_ENDPOINT`, packages/core/src/tracing.ts): off unless set. */
   readonly tracing: TracingConfig;
+}
+
+export interface ResponseCacheConfig {
+  /** `HUB_RESPONSE_CACHE`; takes effect only with the entity cache on. @default true */
+  readonly enabled: boolean;
+  /** Bytes of answers kept in process memory without Redis (`HUB_RESPONSE_CACHE_BYTES`). @default 67108864 */
+  readonly maxBytes: number;
+  /** Longer answers are not stored (`HUB_RESPONSE_CACHE_MAX_BODY`). @default 524288 */
+  readonly maxBodyBytes: number;
 }
 
 export interface EntityCacheConfig {
@@ -380,6 +391,11 @@ export function loadGatewayConfig(envSource: Env = process.env, overrides: Env =
       enabled: env.bool('HUB_ENTITY_CACHE', true),
       maxEntries: env.int('HUB_ENTITY_CACHE_SIZE', 50_000, { min: 1 }),
       maxAgeSeconds: readDurationSeconds(env, 'HUB_ENTITY_CACHE_MAX_AGE', 3600),
+    },
+    responseCache: {
+      enabled: env.bool('HUB_RESPONSE_CACHE', true),
+      maxBytes: env.int('HUB_RESPONSE_CACHE_BYTES', 64 * 1024 * 1024, { min: 1024 }),
+      maxBodyBytes: env.int('HUB_RESPONSE_CACHE_MAX_BODY', 512 * 1024, { min: 1 }),
     },
     redisUrl: env.optional('REDIS_URL'),
     redisPrefix: env.string('HUB_REDIS_PREFIX', 'hub'),

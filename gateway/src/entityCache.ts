@@ -25,6 +25,10 @@
  * when it first catches up, since events committed before it started are in no replica's future.
  * `maxAgeSeconds` is a backstop (memory, and fields computed from the clock), not the mechanism.
  *
+ * The same generations tag the response cache's answers (responseCache.ts, `lookupStored`): an
+ * answer of named customers under their tags, any other under the tag of a pseudo customer that
+ * every event of the tenant bumps. In memory those texts are kept apart, bounded by their bytes.
+ *
  * Not cached: partner viewers (their grant lives in the subgraphs' replicas, and its changes are no
  * customer's events), the fetches of a mutation (they read its own write before its event), and
  * selections reading a PII field: the subgraph records every read of unmasked PII in the audit trail
@@ -34,6 +38,7 @@
  * representation; `null` entities are cached like any answer (their meaning is the scope's).
  */
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import {
   Kind,
   getNamedType,
@@ -66,6 +71,8 @@ export interface EntityCacheOptions {
   readonly redis?: SharedRedis | undefined;
   /** Prefix of every Redis key (`<prefix>:entity:…`). */
   readonly keyPrefix: string;
+  /** Bytes of the response cache's bodies kept in process memory (responseCache.ts). Ignored with Redis. */
+  readonly responseBytes?: number | undefined;
   /** The loaded API schema: which selections read PII. */
   readonly schema: () => GraphQLSchema | undefined;
   readonly metrics?: GatewayMetrics | undefined;
@@ -80,6 +87,14 @@ export interface EntityLookup {
   store(index: number, entity: unknown): void;
 }
 
+/** A stored text under the tags of its customers (the response cache's entries, responseCache.ts). */
+export interface StoredLookup {
+  /** The stored text, if it was stored under the tags that hold now. */
+  readonly value: string | undefined;
+  /** Stores `value` under the tags read by the lookup, unless an event came since (then it is never served). */
+  store(value: string): void;
+}
+
 export interface EntityCache {
   /** Undefined when this fetch is not cached (not a Customer entity fetch, or the cache not serving). */
   lookup(
@@ -88,6 +103,12 @@ export interface EntityCache {
     variables: Record<string, unknown>,
     viewer: Viewer,
   ): Promise<EntityLookup | undefined>;
+  /**
+   * The same generations for a text other than an entity: `customers` names what the text depends
+   * on (it is dropped by their events and by the tenant's customer-less ones); `null`, everything of
+   * the tenant (dropped by any event of the tenant). Undefined when the cache does not serve now.
+   */
+  lookupStored(tenant: string, customers: readonly string[] | null, key: string): Promise<StoredLookup | undefined>;
   /** Invalidates by every event of `source`, and serves only while it is caught up. */
   follow(source: EventSource): void;
   /** Whether lookups are answered now. */
@@ -96,6 +117,14 @@ export interface EntityCache {
 }
 
 const ENTITY_TYPE = 'Customer';
+/**
+ * A pseudo customer whose generation every event of the tenant bumps: the tag of a text that
+ * depends on all of the tenant's rows (a list). Customer ids are never `*`; were one, its events
+ * would only drop more.
+ */
+const ANY_CUSTOMER = '*';
+/** Keys of stored texts (not entities), kept apart in memory: bounded by bytes, not by count. */
+const TEXT_KEY = 'r:';
 
 interface Store {
   /** The current tag of each customer (`epoch.tenant.customer`) and the stored value of each key. */
@@ -109,8 +138,14 @@ interface Store {
   flush(): Promise<void>;
 }
 
-function memoryStore(maxEntries: number, maxAgeSeconds: number): Store {
+function memoryStore(maxEntries: number, maxAgeSeconds: number, textBytes: number): Store {
   const entries = new BoundedLruCache<string>(maxEntries);
+  // The response cache's bodies vary from bytes to hundreds of kilobytes: bounded by their size.
+  const texts = new LRUCache<string, string>({
+    maxSize: textBytes,
+    sizeCalculation: (value, key) => value.length + key.length,
+    ttl: maxAgeSeconds * 1000,
+  });
   const generations = new Map<string, number>();
   let epoch = 0;
   const gen = (key: string) => generations.get(key) ?? 0;
@@ -118,10 +153,16 @@ function memoryStore(maxEntries: number, maxAgeSeconds: number): Store {
     async read(tenant, customers, keys) {
       const tenantGen = gen(`t\u0000${tenant}`);
       const tags = customers.map((c) => `${epoch}.${tenantGen}.${gen(`c\u0000${tenant}\u0000${c}`)}`);
-      return { tags, values: await Promise.all(keys.map((k) => entries.get(k))) };
+      return {
+        tags,
+        values: keys.map((k) => (k.startsWith(TEXT_KEY) ? texts.get(k) : entries.peek(k))),
+      };
     },
     write(list) {
-      for (const { key, value } of list) void entries.set(key, value, { ttl: maxAgeSeconds });
+      for (const { key, value } of list) {
+        if (key.startsWith(TEXT_KEY)) texts.set(key, value);
+        else entries.put(key, value, maxAgeSeconds);
+      }
     },
     bump(tenant, customer) {
       const key = customer === null ? `t\u0000${tenant}` : `c\u0000${tenant}\u0000${customer}`;
@@ -234,7 +275,7 @@ export function createEntityCache(options: EntityCacheOptions): EntityCache {
   };
   const store = options.redis
     ? redisStore(options.redis, options.keyPrefix, options.maxAgeSeconds, lost)
-    : memoryStore(options.maxEntries, options.maxAgeSeconds);
+    : memoryStore(options.maxEntries, options.maxAgeSeconds, options.responseBytes ?? 64 * 1024 * 1024);
   let flushing: Promise<void> | undefined;
   const flushShared = () => {
     flushing ??= store
@@ -342,10 +383,33 @@ export function createEntityCache(options: EntityCacheOptions): EntityCache {
         },
       };
     },
+    async lookupStored(tenant, customers, key) {
+      if (!serving()) return undefined;
+      const started = health;
+      const names = customers ?? [ANY_CUSTOMER];
+      let read: Awaited<ReturnType<Store['read']>>;
+      try {
+        read = await store.read(tenant, names, [TEXT_KEY + key]);
+      } catch {
+        return undefined;
+      }
+      const tag = read.tags.join(',');
+      const stored = read.values[0];
+      const cut = stored?.indexOf('\n') ?? -1;
+      return {
+        value: stored !== undefined && cut > 0 && stored.slice(0, cut) === tag ? stored.slice(cut + 1) : undefined,
+        store(value) {
+          if (health !== started || !serving()) return;
+          store.write([{ key: TEXT_KEY + key, value: `${tag}\n${value}` }]);
+        },
+      };
+    },
     follow(events) {
       source = events;
       events.listen((event) => {
         store.bump(event.tenantId, event.customerId);
+        // Texts of the whole tenant (lists) depend on every customer's change too.
+        if (event.customerId !== null) store.bump(event.tenantId, ANY_CUSTOMER);
         metrics?.entityCacheInvalidations.inc({ scope: event.customerId === null ? 'tenant' : 'customer' });
       });
       events.onCaughtUp((caughtUp) => {

@@ -22,6 +22,8 @@ export interface GatewayMetrics extends ProcessMetrics {
   readonly entityCacheLookups: Counter<'subgraph' | 'outcome'>;
   /** Change events applied to the entity cache, by what they drop (one customer, or a whole tenant). */
   readonly entityCacheInvalidations: Counter<'scope'>;
+  /** Response cache (responseCache.ts): cacheable queries answered from it, run, or run while it is not serving. */
+  readonly responseCacheLookups: Counter<'outcome'>;
   /** Commit of the event -> its payload handed to the subscriber's socket. */
   readonly liveDeliveryLag: Histogram<'field'>;
 }
@@ -83,6 +85,12 @@ export function createGatewayMetrics(): GatewayMetrics {
       name: 'hub_gateway_entity_cache_invalidations_total',
       help: 'Change events that invalidated entity cache entries, by scope (customer, or tenant for events naming none)',
       labelNames: ['scope'] as const,
+      registers: [metrics.registry],
+    }),
+    responseCacheLookups: new Counter({
+      name: 'hub_gateway_response_cache_lookups_total',
+      help: 'Cacheable queries: hit (answered from the response cache), miss (run and stored), bypass (cache not serving)',
+      labelNames: ['outcome'] as const,
       registers: [metrics.registry],
     }),
     liveQueries: new Histogram({

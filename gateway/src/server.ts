@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -5,7 +6,6 @@ import { ApolloServer } from '@apollo/server';
 import { ApolloServerPluginDrainHttpServer } from '@apollo/server/plugin/drainHttpServer';
 import { ApolloGateway, IntrospectAndCompose, type ServiceEndpointDefinition } from '@apollo/gateway';
 import { Supergraph } from '@apollo/federation-internals';
-import { expressMiddleware } from '@as-integrations/express5';
 import express, { type Express } from 'express';
 import type { GraphQLSchema } from 'graphql';
 import { createErrorFormatter } from '@hub/core/errors';
@@ -18,6 +18,7 @@ import { createApiKeyAuthenticator } from './apiKeys.js';
 import { createAuthenticator } from './auth.js';
 import { BoundedLruCache, RedisKeyValueCache } from './apqCache.js';
 import { createEntityCache, type EntityCache } from './entityCache.js';
+import { createResponseCache, serveGraphQL, type ResponseCache } from './responseCache.js';
 import { createSharedRedis, type SharedRedis } from './redis.js';
 import type { GatewayConfig, SubgraphEndpoint } from './config.js';
 import type { GatewayContext } from './context.js';
@@ -26,6 +27,7 @@ import { createSubgraphFetcher, type SubgraphFetcher } from './fetcher.js';
 import { checkSubgraphs, waitForSubgraphs, type ReadinessReport } from './health.js';
 import { cors, requestContext, requestIdOf } from './http.js';
 import { identifyRequests, identityOf } from './identify.js';
+import { resolvedOperationOf } from './operation.js';
 import { createInternalClient } from './internal.js';
 import { createGatewayLogger, type Logger } from './logger.js';
 import { createGatewayMetrics, type GatewayMetrics } from './metrics.js';
@@ -61,18 +63,27 @@ export interface HubGateway {
   readonly gateway: ApolloGateway;
   readonly metrics: GatewayMetrics;
   readonly logger: Logger;
-  /** The loaded supergraph's API schema and cost model (demand control, input checks). */
-  readonly loaded: () => { readonly apiSchema: GraphQLSchema; readonly costModel: CostModel } | undefined;
+  /** The loaded supergraph's API schema, its hash and cost model (demand control, input checks, response cache). */
+  readonly loaded: () => Loaded | undefined;
   readonly apqCache: BoundedLruCache | RedisKeyValueCache;
   /** `REDIS_URL`'s one connection (rate limits, APQ, entity cache); closed when the gateway stops. */
   readonly redis: SharedRedis | undefined;
   /** Undefined with `HUB_ENTITY_CACHE=false`; it serves once it follows the change events (startGateway). */
   readonly entityCache: EntityCache | undefined;
+  /** On the entity cache's generations; undefined with either cache off. */
+  readonly responseCache: ResponseCache | undefined;
   /** Where each subgraph is called: an explicit `SUBGRAPH_<NAME>_URL`, else the supergraph file's URL. */
   readonly subgraphs: readonly SubgraphEndpoint[];
   /** The pooled HTTP client of every subgraph call; closed when the gateway stops. */
   readonly fetcher: SubgraphFetcher;
   readiness(): Promise<ReadinessReport>;
+}
+
+interface Loaded {
+  readonly apiSchema: GraphQLSchema;
+  /** sha256 of the core supergraph SDL: the same graph has the same id on every replica. */
+  readonly schemaId: string;
+  readonly costModel: CostModel;
 }
 
 export interface RunningGateway {
@@ -117,17 +128,27 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   const fetcher = createSubgraphFetcher();
   const resilience = createSubgraphResilience(config.resilience, { metrics, log: logger });
   const redis = config.redisUrl === undefined ? undefined : createSharedRedis(config.redisUrl, logger);
-  let loaded: { apiSchema: GraphQLSchema; costModel: CostModel } | undefined;
+  let loaded: Loaded | undefined;
   const entityCache = config.entityCache.enabled
     ? createEntityCache({
         ...config.entityCache,
         redis,
         keyPrefix: config.redisPrefix,
+        responseBytes: config.responseCache.maxBytes,
         schema: () => loaded?.apiSchema,
         metrics,
         log: logger,
       })
     : undefined;
+  const responseCache =
+    entityCache && config.responseCache.enabled
+      ? createResponseCache({
+          cache: entityCache,
+          maxBodyBytes: config.responseCache.maxBodyBytes,
+          schema: () => loaded,
+          metrics,
+        })
+      : undefined;
 
   // `url` is the supergraph file's routing URL (or the introspected one); only an explicit variable wins.
   const buildService = ({ name, url }: ServiceEndpointDefinition) =>
@@ -161,7 +182,11 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
   let supergraphLoaded = false;
   gateway.onSchemaLoadOrUpdate(({ apiSchema, coreSupergraphSdl }) => {
     supergraphLoaded = true;
-    loaded = { apiSchema, costModel: createCostModel(coreSupergraphSdl, config.costDefaultListSize) };
+    loaded = {
+      apiSchema,
+      schemaId: createHash('sha256').update(coreSupergraphSdl).digest('base64url'),
+      costModel: createCostModel(coreSupergraphSdl, config.costDefaultListSize),
+    };
   });
   // Shared by the replicas with Redis: a query registered on one is known to all.
   const apqCache = redis
@@ -234,6 +259,7 @@ export function createGateway(config: GatewayConfig, deps: GatewayDependencies =
     apqCache,
     redis,
     entityCache,
+    responseCache,
     subgraphs,
     fetcher,
     readiness,
@@ -321,10 +347,12 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
     useDemandControl({ schema: loaded, apq: hub.apqCache, limits: config.limits }),
     useInputValidation({ schema: () => loaded()?.apiSchema }),
     rateLimits.cost,
-    expressMiddleware(apollo, {
+    serveGraphQL({
+      apollo,
+      cache: hub.responseCache,
       // Identity and safelist were decided by the middlewares above; a refusal is thrown here so that
       // Apollo Server answers it with its code and HTTP status and the metrics count it.
-      context: async ({ res }): Promise<GatewayContext> => {
+      context: async (_req, res): Promise<GatewayContext> => {
         const requestId = requestIdOf(res);
         const identity = identityOf(res);
         if (!identity.ok) {
@@ -334,6 +362,21 @@ export async function startGateway(config: GatewayConfig, deps: GatewayDependenc
         const { viewer } = identity;
         const log = logger.child({ requestId, userId: viewer.userId, tenantId: viewer.tenantId });
         return { viewer, requestId, log };
+      },
+      // The operation's log line, as useObservability writes it for the ones Apollo runs.
+      onHit: (_req, res) => {
+        const identity = identityOf(res);
+        const resolved = resolvedOperationOf(res);
+        logger.info(
+          {
+            requestId: requestIdOf(res),
+            ...(identity.ok ? { userId: identity.viewer.userId, tenantId: identity.viewer.tenantId } : {}),
+            operationName: resolved?.request.operationName ?? resolved?.operation.name?.value,
+            operationType: resolved?.operation.operation,
+            cache: 'hit',
+          },
+          'graphql operation',
+        );
       },
     }),
     useRequestErrors({ log: logger }),

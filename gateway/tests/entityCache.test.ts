@@ -1,10 +1,12 @@
 /**
- * The entity cache (entityCache.ts, issue 10 item 4) through a real gateway in front of two real
- * subgraphs over HTTP, tailing a real NATS JetStream (its own stream prefix) for change events
- * published by the hub's own NATS bus, and in Redis mode a real Redis (its own key prefix):
- * hits, invalidation by the event (also of a fetch overtaken by its event), never across tenants,
- * books or PII readers, errors never cached, not serving while the bus connection is down, shared
- * by two gateways through Redis (entries, invalidations and APQ registrations), and the off switch.
+ * The entity cache (entityCache.ts, issue 10 item 4) and the response cache on its generations
+ * (responseCache.ts) through a real gateway in front of two real subgraphs over HTTP, tailing a
+ * real NATS JetStream (its own stream prefix) for change events published by the hub's own NATS
+ * bus, and in Redis mode a real Redis (its own key prefix): hits, invalidation by the event (also
+ * of a fetch overtaken by its event), never across tenants, books or PII readers, errors never
+ * cached, not serving while the bus connection is down, shared by two gateways through Redis
+ * (entries, invalidations and APQ registrations), and the off switches. Every suite runs with the
+ * response cache off (the entity cache alone) and on (both, as the gateway ships).
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { createServer, type Server, type Socket, connect } from 'node:net';
@@ -12,6 +14,10 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Redis } from 'ioredis';
 import { createNatsBus, type NatsBus } from '@hub/core/events/bus-nats';
 import type { Viewer } from '@hub/core/viewer';
+import { Supergraph } from '@apollo/federation-internals';
+import { isObjectType } from 'graphql';
+import { composeSupergraph, repoSubgraphSources } from '../src/compose.js';
+import { CACHED_ROOT_FIELDS, UNCACHED_ROOT_FIELDS } from '../src/responseCache.js';
 import { startGateway, type RunningGateway } from '../src/server.js';
 import type { GatewayConfig } from '../src/config.js';
 import { callsDuring } from './lab.js';
@@ -25,6 +31,11 @@ const CUSTOMERS_SDL = /* GraphQL */ `
   extend schema @link(url: "https://specs.apollo.dev/federation/v2.7", import: ["@key"])
   type Query {
     customers: [Customer!]!
+    customer(id: ID!): Customer
+    "Listed as never cached (sync bookkeeping changes without change events)."
+    sync: String
+    "In neither list: not cached (default-deny)."
+    unlisted: String
   }
   type Mutation {
     touch(id: ID!): Customer!
@@ -118,7 +129,7 @@ async function publish(tenantId: string, customerId: string | null): Promise<voi
 
 async function counter(
   gateway: RunningGateway,
-  name: 'entityCacheLookups' | 'entityCacheInvalidations',
+  name: 'entityCacheLookups' | 'entityCacheInvalidations' | 'responseCacheLookups',
   label?: Record<string, string>,
 ) {
   const { values } = await gateway.hub.metrics[name].get();
@@ -150,11 +161,16 @@ async function change(on: RunningGateway[], tenant: string, id: string | null, s
   );
 }
 
-async function gatewayWith(overrides: Partial<GatewayConfig> = {}, natsUrl = NATS): Promise<RunningGateway> {
+async function gatewayWith(
+  overrides: Partial<GatewayConfig> = {},
+  natsUrl = NATS,
+  responses = true,
+): Promise<RunningGateway> {
   const base = testConfig([customers, sales]);
   const gateway = await startGateway(
     testConfig([customers, sales], {
       entityCache: { enabled: true, maxEntries: 1000, maxAgeSeconds: 3600 },
+      responseCache: { ...base.responseCache, enabled: responses },
       live: { ...base.live, natsUrl, natsPrefix: PREFIX },
       redisPrefix: `hubtest:${PREFIX}`,
       ...overrides,
@@ -177,7 +193,12 @@ beforeAll(async () => {
     name: 'customers',
     sdl: CUSTOMERS_SDL,
     resolvers: {
-      Query: { customers: () => IDS.map((id) => ({ id, name: `name-${id}` })) },
+      Query: {
+        customers: () => IDS.map((id) => ({ id, name: `name-${id}` })),
+        customer: (_p: unknown, { id }: { id: string }) => ({ id, name: `name-${id}` }),
+        sync: () => 'status',
+        unlisted: () => 'value',
+      },
       Mutation: { touch: (_p: unknown, { id }: { id: string }) => ({ id, name: `name-${id}` }) },
     },
   });
@@ -221,18 +242,24 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-describe('entity cache, in memory', () => {
+describe.each([
+  { responses: false, title: 'entity cache alone' },
+  { responses: true, title: 'entity and response caches' },
+])('$title, in memory', ({ responses }) => {
   let gateway: RunningGateway;
   beforeAll(async () => {
-    gateway = await gatewayWith();
+    gateway = await gatewayWith({}, NATS, responses);
   });
 
   it('answers a repeated read from the cache: no call to the subgraph, the same data', async () => {
     const t = await token({ user: 'a1', roles: ['admin'], book: [] });
     const first = await read(gateway, t);
+    const hits = () => counter(gateway, responses ? 'responseCacheLookups' : 'entityCacheLookups', { outcome: 'hit' });
+    const before = await hits();
     const calls = await callsDuring(sales, async () => expect(await read(gateway, t)).toEqual(first));
     expect(calls).toBe(0);
-    expect(await counter(gateway, 'entityCacheLookups', { outcome: 'hit' })).toBeGreaterThanOrEqual(2);
+    // The response cache answers the whole query (one hit); the entity cache each representation.
+    expect((await hits()) - before).toBe(responses ? 1 : 2);
   });
 
   it('a read after the change event is applied never returns the old value (interleaved readers, 40 changes)', async () => {
@@ -326,7 +353,8 @@ describe('entity cache, in memory', () => {
       token({ user: 'p1', roles: ['cs_manager'], book: ['p1'] }),
       token({ user: 'p9', roles: ['cs_manager'], book: ['p1'] }),
     ]);
-    const lookups = () => counter(gateway, 'entityCacheLookups');
+    const lookups = async () =>
+      (await counter(gateway, 'entityCacheLookups')) + (await counter(gateway, 'responseCacheLookups'));
     const before = await lookups();
     for (const viewer of [u1, u1, u9, u1]) {
       expect(await callsDuring(sales, () => post(gateway.url, { query }, viewer))).toBe(1);
@@ -364,70 +392,180 @@ describe('entity cache, in memory', () => {
   });
 
   it('with HUB_ENTITY_CACHE=false every read calls the subgraph', async () => {
-    const off = await gatewayWith({ entityCache: { enabled: false, maxEntries: 1, maxAgeSeconds: 1 } });
+    const off = await gatewayWith(
+      { entityCache: { enabled: false, maxEntries: 1, maxAgeSeconds: 1 } },
+      NATS,
+      responses,
+    );
     expect(off.hub.entityCache).toBeUndefined();
+    expect(off.hub.responseCache).toBeUndefined();
     const t = await token({ user: 'a1', roles: ['admin'], book: [] });
     await read(off, t);
     expect(await callsDuring(sales, () => read(off, t))).toBe(1);
   });
 });
 
-describe('entity cache while the bus connection is down', () => {
-  it('stops serving when the connection to NATS is lost and serves again once it has caught up', async () => {
-    const gateway = await gatewayWith({}, natsProxy.url);
-    const t = await token({ user: 'o1', roles: ['admin'], book: [] });
-    stages.set('acme:c1', 'v1');
-    await change([gateway], 'acme', 'c1');
-    await read(gateway, t);
-    expect(await callsDuring(sales, () => read(gateway, t))).toBe(0);
-
-    await natsProxy.cut();
-    await until('the cache to stop serving', () => !serving(gateway));
-    // Committed while this gateway cannot see the bus.
-    stages.set('acme:c1', 'v2');
-    await publish('acme', 'c1');
-    let answer: Awaited<ReturnType<typeof read>> | undefined;
-    expect(await callsDuring(sales, async () => void (answer = await read(gateway, t)))).toBe(1);
-    expect(answer?.rows.find((r) => r.id === 'c1')?.stage).toBe('v2');
-
-    await natsProxy.restore();
-    await until('the cache to serve again', () => serving(gateway), 30_000);
-    expect((await read(gateway, t)).rows.find((r) => r.id === 'c1')?.stage).toBe('v2');
-    expect(await callsDuring(sales, () => read(gateway, t))).toBe(0);
-  }, 90_000);
-});
-
-describe('entity cache and APQ in Redis (REDIS_URL), shared by two gateways', () => {
-  let a: RunningGateway;
-  let b: RunningGateway;
+describe('response cache: what an answer depends on, what is never cached', () => {
+  let gateway: RunningGateway;
   beforeAll(async () => {
-    a = await gatewayWith({ redisUrl: REDIS });
-    b = await gatewayWith({ redisUrl: REDIS });
-    await until('both to serve', () => serving(a) && serving(b));
+    gateway = await gatewayWith();
+  });
+  const one = async (t: string, id: string) => {
+    const { body } = await post(
+      gateway.url,
+      { query: 'query One($id: ID!) { customer(id: $id) { id stage } }', variables: { id } },
+      t,
+    );
+    return (body as { data: { customer: { stage: string } } }).data.customer.stage;
+  };
+  const calls = async (fn: () => Promise<unknown>) => {
+    let n = 0;
+    n += await callsDuring(customers, async () => void (n += await callsDuring(sales, fn)));
+    return n;
+  };
+
+  it('customer(id:) is dropped by its own customer’s events and the tenant’s, not by another customer’s; a list by any', async () => {
+    const t = await token({ user: 'q1', roles: ['admin'], book: [] });
+    stages.set('acme:c1', 'one-1');
+    await change([gateway], 'acme', 'c1');
+    expect(await one(t, 'c1')).toBe('one-1');
+    await read(gateway, t);
+    expect(await calls(() => one(t, 'c1'))).toBe(0);
+    expect(await calls(() => read(gateway, t))).toBe(0);
+    // Another customer's change: the one-customer answer still serves, the list is run again.
+    await change([gateway], 'acme', 'c2', 'two-1');
+    expect(await calls(() => one(t, 'c1'))).toBe(0);
+    expect((await read(gateway, t)).rows.find((r) => r.id === 'c2')?.stage).toBe('two-1');
+    // Its own customer's change, and an event naming no customer, drop it.
+    await change([gateway], 'acme', 'c1', 'one-2');
+    expect(await one(t, 'c1')).toBe('one-2');
+    stages.set('acme:c1', 'one-3');
+    await change([gateway], 'acme', null);
+    expect(await one(t, 'c1')).toBe('one-3');
+    // Another tenant's events drop nothing of this one.
+    await change([gateway], 'globex', 'c1');
+    expect(await calls(() => one(t, 'c1'))).toBe(0);
   });
 
-  it('an entry stored through one gateway serves the other; an event is seen by both', async () => {
-    const t = await token({ user: 'r1', roles: ['admin'], book: [], tenant: 'globex' });
-    stages.set('globex:c2', 'shared-1');
-    await change([a, b], 'globex', 'c2');
-    await read(a, t);
-    let rows: Row[] = [];
-    expect(await callsDuring(sales, async () => void ({ rows } = await read(b, t)))).toBe(0);
-    expect(rows.find((r) => r.id === 'c2')?.stage).toBe('shared-1');
-    await change([a, b], 'globex', 'c2', 'shared-2');
-    for (const g of [a, b]) expect((await read(g, t)).rows.find((r) => r.id === 'c2')?.stage).toBe('shared-2');
+  it('root fields listed as uncached, and root fields in neither list, run every time', async () => {
+    const t = await token({ user: 'q1', roles: ['admin'], book: [] });
+    for (const query of ['{ sync }', '{ unlisted }', '{ customers { id } sync }', '{ __typename unlisted }']) {
+      await post(gateway.url, { query }, t);
+      expect(await callsDuring(customers, () => post(gateway.url, { query }, t))).toBe(1);
+    }
   });
 
-  it('a persisted query registered through one gateway is found by the other', async () => {
-    const t = await token({ user: 'r1', roles: ['admin'], book: [] });
-    const query = `{ customers { id name } } # ${PREFIX}`;
-    const sha256Hash = createHash('sha256').update(query).digest('hex');
-    const extensions = { persistedQuery: { version: 1, sha256Hash } };
-    const unknown = await post(b.url, { extensions }, t);
-    expect(JSON.stringify(unknown.body)).toContain('PERSISTED_QUERY_NOT_FOUND');
-    expect((await post(a.url, { query, extensions }, t)).body).toMatchObject({
-      data: { customers: expect.any(Array) },
-    });
-    expect((await post(b.url, { extensions }, t)).body).toMatchObject({ data: { customers: expect.any(Array) } });
+  it('a mutation is never answered from the cache, and an answer with an error is not stored', async () => {
+    const t = await token({ user: 'q2', roles: ['admin'], book: [] });
+    const mutation = 'mutation { touch(id: "c1") { id } }';
+    await post(gateway.url, { query: mutation }, t);
+    expect(await callsDuring(customers, () => post(gateway.url, { query: mutation }, t))).toBe(1);
+    const query = 'query One($id: ID!) { customer(id: $id) { id stage } }';
+    failing.add('c1');
+    try {
+      await change([gateway], 'acme', 'c1');
+      const failed = await post(gateway.url, { query, variables: { id: 'c1' } }, t);
+      expect(JSON.stringify(failed.body)).toContain('errors');
+      expect(await callsDuring(sales, () => post(gateway.url, { query, variables: { id: 'c1' } }, t))).toBe(1);
+    } finally {
+      failing.delete('c1');
+    }
+    const again = await post(gateway.url, { query, variables: { id: 'c1' } }, t);
+    expect(JSON.stringify(again.body)).not.toContain('errors');
+  });
+
+  it('answers the same bytes and headers as Apollo Server did', async () => {
+    const t = await token({ user: 'q3', roles: ['admin'], book: [] });
+    await change([gateway], 'acme', null);
+    const send = () =>
+      fetch(gateway.url, {
+        method: 'POST',
+        headers: { 'content-type': 'application/json', authorization: `Bearer ${t}` },
+        body: JSON.stringify({ query: QUERY }),
+      });
+    const run = await send();
+    const hit = await send();
+    expect(await hit.text()).toBe(await run.text());
+    expect(hit.headers.get('content-type')).toBe(run.headers.get('content-type'));
+    expect(hit.status).toBe(200);
+  });
+
+  it('every root field of the hub’s composed graph is in exactly one of the two lists', () => {
+    const composed = composeSupergraph(repoSubgraphSources((name) => `http://127.0.0.1/${name}`));
+    if (!composed.ok) throw new Error(composed.errors.join('\n'));
+    const query = Supergraph.build(composed.supergraphSdl).apiSchema().toGraphQLJSSchema().getQueryType();
+    expect(query && isObjectType(query)).toBe(true);
+    const fields = Object.keys(query?.getFields() ?? {});
+    expect(fields.length).toBeGreaterThan(10);
+    const unplaced = fields.filter((f) => CACHED_ROOT_FIELDS.has(f) === UNCACHED_ROOT_FIELDS.has(f));
+    expect(unplaced).toEqual([]);
+    const stale = [...CACHED_ROOT_FIELDS, ...UNCACHED_ROOT_FIELDS].filter((f) => !fields.includes(f));
+    expect(stale).toEqual([]);
   });
 });
+
+describe.each([{ responses: false }, { responses: true }])(
+  'caches while the bus connection is down (response cache: $responses)',
+  ({ responses }) => {
+    it('stops serving when the connection to NATS is lost and serves again once it has caught up', async () => {
+      const gateway = await gatewayWith({}, natsProxy.url, responses);
+      const t = await token({ user: 'o1', roles: ['admin'], book: [] });
+      stages.set('acme:c1', 'v1');
+      await change([gateway], 'acme', 'c1');
+      await read(gateway, t);
+      expect(await callsDuring(sales, () => read(gateway, t))).toBe(0);
+
+      await natsProxy.cut();
+      await until('the cache to stop serving', () => !serving(gateway));
+      // Committed while this gateway cannot see the bus.
+      stages.set('acme:c1', 'v2');
+      await publish('acme', 'c1');
+      let answer: Awaited<ReturnType<typeof read>> | undefined;
+      expect(await callsDuring(sales, async () => void (answer = await read(gateway, t)))).toBe(1);
+      expect(answer?.rows.find((r) => r.id === 'c1')?.stage).toBe('v2');
+
+      await natsProxy.restore();
+      await until('the cache to serve again', () => serving(gateway), 30_000);
+      expect((await read(gateway, t)).rows.find((r) => r.id === 'c1')?.stage).toBe('v2');
+      expect(await callsDuring(sales, () => read(gateway, t))).toBe(0);
+    }, 90_000);
+  },
+);
+
+describe.each([{ responses: false }, { responses: true }])(
+  'caches and APQ in Redis (REDIS_URL), shared by two gateways (response cache: $responses)',
+  ({ responses }) => {
+    let a: RunningGateway;
+    let b: RunningGateway;
+    beforeAll(async () => {
+      a = await gatewayWith({ redisUrl: REDIS }, NATS, responses);
+      b = await gatewayWith({ redisUrl: REDIS }, NATS, responses);
+      await until('both to serve', () => serving(a) && serving(b));
+    });
+
+    it('an entry stored through one gateway serves the other; an event is seen by both', async () => {
+      const t = await token({ user: 'r1', roles: ['admin'], book: [], tenant: 'globex' });
+      stages.set('globex:c2', 'shared-1');
+      await change([a, b], 'globex', 'c2');
+      await read(a, t);
+      let rows: Row[] = [];
+      expect(await callsDuring(sales, async () => void ({ rows } = await read(b, t)))).toBe(0);
+      expect(rows.find((r) => r.id === 'c2')?.stage).toBe('shared-1');
+      await change([a, b], 'globex', 'c2', 'shared-2');
+      for (const g of [a, b]) expect((await read(g, t)).rows.find((r) => r.id === 'c2')?.stage).toBe('shared-2');
+    });
+
+    it('a persisted query registered through one gateway is found by the other', async () => {
+      const t = await token({ user: 'r1', roles: ['admin'], book: [] });
+      const query = `{ customers { id name } } # ${PREFIX} ${String(responses)}`;
+      const sha256Hash = createHash('sha256').update(query).digest('hex');
+      const extensions = { persistedQuery: { version: 1, sha256Hash } };
+      const unknown = await post(b.url, { extensions }, t);
+      expect(JSON.stringify(unknown.body)).toContain('PERSISTED_QUERY_NOT_FOUND');
+      expect((await post(a.url, { query, extensions }, t)).body).toMatchObject({
+        data: { customers: expect.any(Array) },
+      });
+      expect((await post(b.url, { extensions }, t)).body).toMatchObject({ data: { customers: expect.any(Array) } });
+    });
+  },
+);
