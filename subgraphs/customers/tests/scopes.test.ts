@@ -3,7 +3,8 @@
  * (@hub/store tenant.ts `viewerClients`), so interleaved requests of viewers of different tenants
  * and books must each still see exactly their own rows.
  */
-import { acme, globex, gql, testViewer, useTestSubgraph, type Viewer } from '@hub/core/testing';
+import { acme, globex, gql, testViewer, useTestSubgraph } from '@hub/core/testing';
+import type { Viewer } from '@hub/core/viewer';
 import { describe, expect, it } from 'vitest';
 import { subgraph } from '../src/server.js';
 
