@@ -251,7 +251,8 @@ export function scopeToViewer<C>(
               throw new ScopeViolationError(`${model}.${operation} refused: the model has no customer scope rule`);
             }
             const key = customerKeys[model];
-            if (key) scoped = scopeCustomerArgs(model, operation, scoped, key, customerIds, customers ?? new Set(customerIds));
+            if (key)
+              scoped = scopeCustomerArgs(model, operation, scoped, key, customerIds, customers ?? new Set(customerIds));
           }
           // Rows that refer to a customer must refer to one of this tenant (checked where it lives).
           const key = customerKeys[model];

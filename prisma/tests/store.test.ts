@@ -314,17 +314,19 @@ describe('viewerClients: one scoped client per distinct viewer scope', () => {
     // Interleaved in flight: each client answers its own scope only.
     const ids = (rows: Args[]) => rows.map((row) => row['id']).sort();
     const all = { where: { id: { in: ['w1', 'w2', 'v1', 'v2'] } } };
+    const clientsInTurn = [t1, bookV1, bookV2, t2];
     const answers = await Promise.all(
-      Array.from({ length: 24 }, (_, i) => [t1, bookV1, bookV2, t2][i % 4]!.widget.findMany(all)),
+      Array.from({ length: 24 }, (_, i) => (clientsInTurn[i % 4] as WidgetsClient).widget.findMany(all)),
     );
     answers.forEach((rows, i) => expect(ids(rows)).toEqual([['v1', 'v2', 'w1'], ['v1'], ['v2'], ['w2']][i % 4]));
   });
 
   it('keys by the content of the scopes, so a caller changing its objects later changes nothing', async () => {
     const clients = viewerClients(store.client, keys);
-    const given = scopes('t1', ['v1']);
+    const book = ['v1'];
+    const given = { read: { tenantId: 't1', customerIds: book }, write: { tenantId: 't1', customerIds: book } };
     const db = clients.forScopes(given);
-    given.read.customerIds!.push('v2');
+    book.push('v2');
     given.read.tenantId = 't2';
     expect((await db.widget.findMany({ where: { id: { in: ['v1', 'v2', 'w2'] } } })).map((w) => w['id'])).toEqual([
       'v1',
@@ -335,9 +337,7 @@ describe('viewerClients: one scoped client per distinct viewer scope', () => {
   it('still fails closed: no tenant, or a model without a customer rule for a customer-scoped viewer', async () => {
     const clients = viewerClients(store.client, { Widget: 'id', Tenant: null });
     await expect(clients.forScopes(scopes(null, null)).widget.findMany()).rejects.toThrow(ScopeViolationError);
-    await expect(clients.forScopes(scopes('t1', ['v1'])).gadget.findMany()).rejects.toThrow(
-      /no customer scope rule/,
-    );
+    await expect(clients.forScopes(scopes('t1', ['v1'])).gadget.findMany()).rejects.toThrow(/no customer scope rule/);
   });
 
   it('keeps at most `kept` clients, dropping the least recently used', () => {

@@ -102,7 +102,12 @@ function derive(info: GraphQLResolveInfo, rows: Rows): ColumnSet {
 }
 
 /** The fields of `sets`, through inline fragments and fragment spreads (at the rows' level, those on `type` or an abstract type). */
-function fieldsOf(info: GraphQLResolveInfo, sets: readonly SelectionSetNode[], type: string, leaf: boolean): FieldNode[] {
+function fieldsOf(
+  info: GraphQLResolveInfo,
+  sets: readonly SelectionSetNode[],
+  type: string,
+  leaf: boolean,
+): FieldNode[] {
   const out: FieldNode[] = [];
   const applies = (condition: string | undefined) =>
     !leaf || condition === undefined || condition === type || !isObjectType(info, condition);

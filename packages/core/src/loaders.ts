@@ -64,10 +64,11 @@ export function selectingLoader<K, V>(
   batch: (keys: readonly K[], select: Select) => Promise<readonly V[]>,
 ): SelectingLoader<K, V> {
   const loader = new DataLoader<Entry<K>, V, string>(
-    (entries) => batch(
-      entries.map((entry) => entry.key),
-      selectOf(unionOf(entries.map((entry) => entry.columns))),
-    ),
+    (entries) =>
+      batch(
+        entries.map((entry) => entry.key),
+        selectOf(unionOf(entries.map((entry) => entry.columns))),
+      ),
     { cacheKeyFn: (entry) => `${entry.columns}\u0000${cacheKey(entry.key)}` },
   );
   // The column sets asked for per key: which cached read covers a load, and what `clear` forgets.

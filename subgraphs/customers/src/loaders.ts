@@ -7,7 +7,11 @@ import { Prisma, type Contact, type Customer, type OwnerAssignment, type PrismaC
  * What each served type reads of its row (@hub/core/columns): the fields with resolvers of their
  * own and the columns those read (beyond id, tenantId and customerId, always read).
  */
-const CUSTOMER_FIELDS = { type: 'Customer', columns: Prisma.CustomerScalarFieldEnum, computed: { contacts: [], owners: [] } };
+const CUSTOMER_FIELDS = {
+  type: 'Customer',
+  columns: Prisma.CustomerScalarFieldEnum,
+  computed: { contacts: [], owners: [] },
+};
 const CUSTOMER = rowSpec(CUSTOMER_FIELDS);
 /** Customers served as a connection's nodes (`Query.customers`). */
 export const CUSTOMER_PAGE = rowSpec({ ...CUSTOMER_FIELDS, path: ['edges', 'node'] });

@@ -1,7 +1,13 @@
 import { rowSpec } from '@hub/core/columns';
 import { distinct, groupedLoader, keyedLoader } from '@hub/core/loaders';
 import type { Viewer } from '@hub/core/viewer';
-import { Prisma, type HealthOverride, type HealthScore, type HealthSnapshot, type PrismaClient } from '@hub/store/health';
+import {
+  Prisma,
+  type HealthOverride,
+  type HealthScore,
+  type HealthSnapshot,
+  type PrismaClient,
+} from '@hub/store/health';
 
 /**
  * What `CustomerHealth` reads of a health row (@hub/core/columns): its resolvers (resolvers/queries.ts)

@@ -15,7 +15,11 @@ export interface PeriodKey {
  * key; a period's rows also carry `periodStart`, which picks each key's rows out of a batch.
  */
 const USAGE = { type: 'FeatureUsage', columns: Prisma.FeatureUsageScalarFieldEnum, computed: { customer: [] } };
-const ADOPTION = { type: 'AdoptionMetrics', columns: Prisma.AdoptionMetricsScalarFieldEnum, computed: { customer: [] } };
+const ADOPTION = {
+  type: 'AdoptionMetrics',
+  columns: Prisma.AdoptionMetricsScalarFieldEnum,
+  computed: { customer: [] },
+};
 const USAGE_ROW = rowSpec(USAGE);
 const ADOPTION_ROW = rowSpec(ADOPTION);
 const USAGE_PERIOD = rowSpec({ ...USAGE, always: ['periodStart'] });
@@ -82,7 +86,8 @@ export function createLoaders(db: PrismaClient, _viewer: Viewer) {
   return {
     // The rows carry the selected columns only; their type says the whole row.
     featureUsageById: keyedLoader<string, FeatureUsage>(
-      (ids, select) => db.featureUsage.findMany({ where: { id: { in: distinct(ids) } }, select }) as Promise<FeatureUsage[]>,
+      (ids, select) =>
+        db.featureUsage.findMany({ where: { id: { in: distinct(ids) } }, select }) as Promise<FeatureUsage[]>,
       (row) => row.id,
       USAGE_ROW,
     ),

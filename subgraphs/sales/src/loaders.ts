@@ -55,7 +55,9 @@ export function createLoaders(db: PrismaClient, _viewer: Viewer): Loaders {
     // The rows carry the selected columns only; their type says the whole row.
     opportunityById: keyedLoader(
       (ids, select) =>
-        db.expansionOpportunity.findMany({ where: { id: { in: [...ids] } }, select }) as Promise<ExpansionOpportunity[]>,
+        db.expansionOpportunity.findMany({ where: { id: { in: [...ids] } }, select }) as Promise<
+          ExpansionOpportunity[]
+        >,
       (row) => row.id,
       OPPORTUNITY_ROW,
     ),

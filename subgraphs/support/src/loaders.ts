@@ -25,24 +25,21 @@ const TICKET_PAGE = rowSpec({ ...TICKET, path: ['edges', 'node'], always: ['stat
  * bounded number of tickets, so this beats one LIMIT query per customer.
  */
 function ticketsLoader(db: PrismaClient) {
-  return selectingLoader<TicketKey, Ticket[]>(
-    TICKET_PAGE,
-    async (keys, select) => {
-      // The rows carry the selected columns only; their type says the whole row.
-      const rows = (await db.ticket.findMany({
-        where: { customerId: { in: distinct(keys.map((key) => key.customerId)) } },
-        select,
-      })) as Ticket[];
-      return keys.map((key) =>
-        rows.filter(
-          (row) =>
-            row.customerId === key.customerId &&
-            (key.status === null || row.status === key.status) &&
-            (key.priority === null || row.priority === key.priority),
-        ),
-      );
-    },
-  );
+  return selectingLoader<TicketKey, Ticket[]>(TICKET_PAGE, async (keys, select) => {
+    // The rows carry the selected columns only; their type says the whole row.
+    const rows = (await db.ticket.findMany({
+      where: { customerId: { in: distinct(keys.map((key) => key.customerId)) } },
+      select,
+    })) as Ticket[];
+    return keys.map((key) =>
+      rows.filter(
+        (row) =>
+          row.customerId === key.customerId &&
+          (key.status === null || row.status === key.status) &&
+          (key.priority === null || row.priority === key.priority),
+      ),
+    );
+  });
 }
 
 /**
