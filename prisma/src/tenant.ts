@@ -287,7 +287,7 @@ export interface ViewerClients<C> {
  * (`$extends`) and warming its model delegates on first use cost a request 0.1–0.3 ms of CPU
  * (README "Subgraph CPU per call"); most requests share a scope (every tenant-wide viewer of a
  * tenant has the same), so most find theirs built. Safe by construction: the cache key is the whole
- * content of the scopes (both tenants and sorted customer lists), so a client is only ever shared by
+ * content of the scopes (both tenants and customer lists, in order), so a client is only ever shared by
  * requests whose rules are identical, and the closure holds nothing of a request. The customer
  * verifier is the write tenant's (`verifierFor`, stateless per tenant); its tenant is in the key.
  * Not AsyncLocalStorage: on Node 20 an active store makes every promise pay async hooks, which cost
