@@ -17,6 +17,9 @@ export { migrationsDirFor, schemaPathFor, DOMAINS, SYNC_MIGRATIONS, type Domain 
 export {
   scopeToTenant,
   scopeToViewer,
+  viewerClients,
+  VIEWER_CLIENTS_KEPT,
+  type ViewerClients,
   ScopeViolationError,
   UnknownCustomerError,
   type RowScope,

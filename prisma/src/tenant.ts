@@ -194,8 +194,8 @@ function scopeCustomerArgs(
   args: Args,
   key: string,
   customerIds: readonly string[],
+  allowed: ReadonlySet<string>,
 ): Args {
-  const allowed = new Set(customerIds);
   const condition = { [key]: { in: [...customerIds] } };
   const out: Args = { ...args };
   if (READ_OPS.has(operation) || DELETE_OPS.has(operation) || UPDATE_OPS.has(operation) || operation === 'upsert') {
@@ -216,10 +216,11 @@ function scopeCustomerArgs(
 }
 
 /**
- * The client every request uses: `scopeToTenant` plus, where the operation's scope (`read` for
- * reads, `write` for everything else) names customers, the customer condition ANDed into every
- * model operation (reads, counts, aggregates, updates, deletes, upserts) and checked on the data of
- * every write. Same limits as `scopeToTenant` (raw SQL, nested writes).
+ * A viewer-scoped client: `scopeToTenant` plus, where the operation's scope (`read` for reads,
+ * `write` for everything else) names customers, the customer condition ANDed into every model
+ * operation (reads, counts, aggregates, updates, deletes, upserts) and checked on the data of every
+ * write. Same limits as `scopeToTenant` (raw SQL, nested writes). Requests take theirs from a
+ * `ViewerClients` cache (below); this builds one.
  */
 export function scopeToViewer<C>(
   client: C,
@@ -227,23 +228,31 @@ export function scopeToViewer<C>(
   customerKeys: CustomerKeys,
   verifyCustomers?: CustomerVerifier,
 ): C {
+  // Built once per client, not per operation: the customer sets an operation is checked against.
+  const allowed = {
+    read: scopes.read.customerIds === null ? null : new Set(scopes.read.customerIds),
+    write: scopes.write.customerIds === null ? null : new Set(scopes.write.customerIds),
+  };
   const extendable = client as unknown as Extendable;
   return extendable.$extends({
     name: 'hub-viewer-scope',
     query: {
       $allModels: {
         async $allOperations({ model, operation, args, query }) {
-          const { tenantId, customerIds } = READ_OPS.has(operation) ? scopes.read : scopes.write;
+          const reading = READ_OPS.has(operation);
+          const { tenantId, customerIds } = reading ? scopes.read : scopes.write;
           if (tenantId === null || tenantId === '') {
             throw new ScopeViolationError(`${model}.${operation} refused: no tenant in scope`);
           }
           let scoped = scopeArgs(model, operation, args, tenantId);
+          const customers = reading ? allowed.read : allowed.write;
           if (customerIds !== null) {
             if (!(model in customerKeys)) {
               throw new ScopeViolationError(`${model}.${operation} refused: the model has no customer scope rule`);
             }
             const key = customerKeys[model];
-            if (key) scoped = scopeCustomerArgs(model, operation, scoped, key, customerIds);
+            if (key)
+              scoped = scopeCustomerArgs(model, operation, scoped, key, customerIds, customers ?? new Set(customerIds));
           }
           // Rows that refer to a customer must refer to one of this tenant (checked where it lives).
           const key = customerKeys[model];
@@ -260,4 +269,59 @@ export function scopeToViewer<C>(
       },
     },
   }) as C;
+}
+
+/** Scoped clients kept per store by `viewerClients`; beyond it the least recently used goes. */
+export const VIEWER_CLIENTS_KEPT = 1_000;
+
+/** The scoped client of each distinct viewer scope, built once (see `viewerClients`). */
+export interface ViewerClients<C> {
+  /** The client confined to `scopes`: the same object for equal scopes, a new one for any other. */
+  forScopes(scopes: ViewerScopes): C;
+  /** How many scoped clients are kept (tests). */
+  readonly size: number;
+}
+
+/**
+ * One scoped client per distinct viewer scope of a store, instead of one per request. Building one
+ * (`$extends`) and warming its model delegates on first use cost a request 0.1–0.3 ms of CPU
+ * (README "Subgraph CPU per call"); most requests share a scope (every tenant-wide viewer of a
+ * tenant has the same), so most find theirs built. Safe by construction: the cache key is the whole
+ * content of the scopes (both tenants and customer lists, in order), so a client is only ever shared by
+ * requests whose rules are identical, and the closure holds nothing of a request. The customer
+ * verifier is the write tenant's (`verifierFor`, stateless per tenant); its tenant is in the key.
+ * Not AsyncLocalStorage: on Node 20 an active store makes every promise pay async hooks, which cost
+ * more than this cache saves (measured in the same probe).
+ */
+export function viewerClients<C>(
+  client: C,
+  customerKeys: CustomerKeys,
+  verifierFor?: (tenantId: string | null) => CustomerVerifier,
+  kept: number = VIEWER_CLIENTS_KEPT,
+): ViewerClients<C> {
+  const clients = new Map<string, C>();
+  return {
+    forScopes(scopes) {
+      const { read, write } = scopes;
+      const key = JSON.stringify([read.tenantId, read.customerIds, write.tenantId, write.customerIds]);
+      let scoped = clients.get(key);
+      if (scoped) {
+        // Most recently used last: a Map iterates in insertion order.
+        clients.delete(key);
+      } else {
+        // A copy: the key must stay the truth about the client even if the caller's objects change.
+        const own: ViewerScopes = Object.freeze({
+          read: Object.freeze({ tenantId: read.tenantId, customerIds: read.customerIds && [...read.customerIds] }),
+          write: Object.freeze({ tenantId: write.tenantId, customerIds: write.customerIds && [...write.customerIds] }),
+        });
+        scoped = scopeToViewer(client, own, customerKeys, verifierFor?.(write.tenantId));
+        if (clients.size >= kept) clients.delete(clients.keys().next().value as string);
+      }
+      clients.set(key, scoped);
+      return scoped;
+    },
+    get size() {
+      return clients.size;
+    },
+  };
 }

@@ -8,6 +8,7 @@ import {
   scopeToTenant,
   scopeToViewer,
   ScopeViolationError,
+  viewerClients,
   storeConfigFromEnv,
   type Store,
 } from '../src/index.js';
@@ -292,6 +293,61 @@ describe('scopeToViewer: reads through the read scope, every write through the w
       tenantId: 't1',
       widgetId: 'v1',
     });
+  });
+});
+
+describe('viewerClients: one scoped client per distinct viewer scope', () => {
+  const keys = { Widget: 'id', Gadget: 'widgetId', Tenant: null };
+  const scopes = (tenantId: string | null, customerIds: string[] | null) => ({
+    read: { tenantId, customerIds },
+    write: { tenantId, customerIds },
+  });
+
+  it('hands equal scopes the same client and any other scope its own, each confined to its rows', async () => {
+    const clients = viewerClients(store.client, keys);
+    const t1 = clients.forScopes(scopes('t1', null));
+    expect(clients.forScopes(scopes('t1', null))).toBe(t1);
+    const bookV1 = clients.forScopes(scopes('t1', ['v1']));
+    const bookV2 = clients.forScopes(scopes('t1', ['v2']));
+    const t2 = clients.forScopes(scopes('t2', null));
+    expect(new Set([t1, bookV1, bookV2, t2]).size).toBe(4);
+    // Interleaved in flight: each client answers its own scope only.
+    const ids = (rows: Args[]) => rows.map((row) => row['id']).sort();
+    const all = { where: { id: { in: ['w1', 'w2', 'v1', 'v2'] } } };
+    const clientsInTurn = [t1, bookV1, bookV2, t2];
+    const answers = await Promise.all(
+      Array.from({ length: 24 }, (_, i) => (clientsInTurn[i % 4] as WidgetsClient).widget.findMany(all)),
+    );
+    answers.forEach((rows, i) => expect(ids(rows)).toEqual([['v1', 'v2', 'w1'], ['v1'], ['v2'], ['w2']][i % 4]));
+  });
+
+  it('keys by the content of the scopes, so a caller changing its objects later changes nothing', async () => {
+    const clients = viewerClients(store.client, keys);
+    const book = ['v1'];
+    const given = { read: { tenantId: 't1', customerIds: book }, write: { tenantId: 't1', customerIds: book } };
+    const db = clients.forScopes(given);
+    book.push('v2');
+    given.read.tenantId = 't2';
+    expect((await db.widget.findMany({ where: { id: { in: ['v1', 'v2', 'w2'] } } })).map((w) => w['id'])).toEqual([
+      'v1',
+    ]);
+    expect(clients.forScopes(scopes('t1', ['v1']))).toBe(db);
+  });
+
+  it('still fails closed: no tenant, or a model without a customer rule for a customer-scoped viewer', async () => {
+    const clients = viewerClients(store.client, { Widget: 'id', Tenant: null });
+    await expect(clients.forScopes(scopes(null, null)).widget.findMany()).rejects.toThrow(ScopeViolationError);
+    await expect(clients.forScopes(scopes('t1', ['v1'])).gadget.findMany()).rejects.toThrow(/no customer scope rule/);
+  });
+
+  it('keeps at most `kept` clients, dropping the least recently used', () => {
+    const clients = viewerClients(store.client, keys, undefined, 2);
+    const a = clients.forScopes(scopes('t1', null));
+    clients.forScopes(scopes('t2', null));
+    expect(clients.forScopes(scopes('t1', null))).toBe(a);
+    clients.forScopes(scopes('t1', ['v1']));
+    expect(clients.size).toBe(2);
+    expect(clients.forScopes(scopes('t1', null))).toBe(a);
   });
 });
 

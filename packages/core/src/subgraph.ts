@@ -9,7 +9,7 @@ import { buildSubgraphSchema } from '@apollo/subgraph';
 import type { GraphQLResolverMap } from '@apollo/subgraph/dist/schema-helper/index.js';
 import {
   openStore,
-  scopeToViewer,
+  viewerClients,
   migrationsDirFor,
   storeConfigFromEnv,
   type CustomerKeys,
@@ -635,6 +635,12 @@ export async function startSubgraph<C, L>(
   const events = await openEvents({ def, config, store, signer, metrics, log, syncDefinition, domain, erasure });
   eventsRef.current = events;
   logRef.current = events.localLog;
+  // The customers store checks its own ids with foreign keys; every other, against its replica.
+  const scopedClients = viewerClients(
+    store.client,
+    def.customerKeys,
+    checksCustomers ? (tenantId) => events.directory.verifier(tenantId) : undefined,
+  );
   const grantsServices = Object.values(def.permissions ?? {}).some((roles) => roles.includes('service'));
   if (grantsServices && Object.keys(config.trustedServices).length === 0)
     log.warn('no HUB_SERVICE_<DOMAIN>_PUBLIC_KEY is set: every other subgraph’s own call will be refused');
@@ -682,10 +688,8 @@ export async function startSubgraph<C, L>(
         }
         // The viewer's rows, from this store (once per request); the header says only who it is.
         const scoped = await events.directory.scope(viewer);
-        const verifyCustomers = events.directory.verifier(viewer.tenantId);
-        const scopes = requestScopes(scoped, domain, isMutationRequest(req.body));
-        // The customers store checks its own ids with foreign keys.
-        const db = scopeToViewer(store.client, scopes, def.customerKeys, checksCustomers ? verifyCustomers : undefined);
+        // The client of the request's scopes, built once per distinct scope (@hub/store tenant.ts).
+        const db = scopedClients.forScopes(requestScopes(scoped, domain, isMutationRequest(req.body)));
         const requestLog = log.child({ requestId });
         const piiReads = new PiiReadLog();
         const sync = requestSync({
@@ -696,7 +700,7 @@ export async function startSubgraph<C, L>(
           scope: requestScopes(scoped, domain, true).write,
           customerKeys: def.customerKeys,
           // Once per batch: the local replica (customers: its own table).
-          verifyCustomers: () => verifyCustomers,
+          verifyCustomers: () => events.directory.verifier(scoped.tenantId),
           log: requestLog,
           store: store as Store<unknown>,
           runner: jobs,

@@ -1,6 +1,25 @@
+import { rowSpec } from '@hub/core/columns';
 import { groupedLoader, keyedLoader } from '@hub/core/loaders';
 import type { Viewer } from '@hub/core/viewer';
-import type { Contact, Customer, OwnerAssignment, PrismaClient } from '@hub/store/customers';
+import { Prisma, type Contact, type Customer, type OwnerAssignment, type PrismaClient } from '@hub/store/customers';
+
+/**
+ * What each served type reads of its row (@hub/core/columns): the fields with resolvers of their
+ * own and the columns those read (beyond id, tenantId and customerId, always read).
+ */
+const CUSTOMER_FIELDS = {
+  type: 'Customer',
+  columns: Prisma.CustomerScalarFieldEnum,
+  computed: { contacts: [], owners: [] },
+};
+const CUSTOMER = rowSpec(CUSTOMER_FIELDS);
+/** Customers served as a connection's nodes (`Query.customers`). */
+export const CUSTOMER_PAGE = rowSpec({ ...CUSTOMER_FIELDS, path: ['edges', 'node'] });
+const CONTACT = { type: 'Contact', columns: Prisma.ContactScalarFieldEnum, computed: { customer: [] } };
+const CONTACT_ROW = rowSpec(CONTACT);
+/** Contacts served as a connection's nodes (`Customer.contacts`), ordered by id. */
+const CONTACT_PAGE = rowSpec({ ...CONTACT, path: ['edges', 'node'] });
+const OWNER = rowSpec({ type: 'OwnerAssignment', columns: Prisma.OwnerAssignmentScalarFieldEnum });
 
 /**
  * Per-request DataLoaders over the tenant-scoped client. Every fetch by key goes through one of
@@ -18,25 +37,37 @@ export interface Loaders {
 // fixed by the subgraph kit so those rules can land here without touching the resolvers.
 export function createLoaders(db: PrismaClient, _viewer: Viewer): Loaders {
   return {
+    // The rows carry the selected columns only; their type says the whole row (resolvers read
+    // no more than the spec lists).
     customerById: keyedLoader(
-      (ids) => db.customer.findMany({ where: { id: { in: [...ids] } } }),
+      (ids, select) => db.customer.findMany({ where: { id: { in: [...ids] } }, select }) as Promise<Customer[]>,
       (row) => row.id,
+      CUSTOMER,
     ),
     contactById: keyedLoader(
-      (ids) => db.contact.findMany({ where: { id: { in: [...ids] } } }),
+      (ids, select) => db.contact.findMany({ where: { id: { in: [...ids] } }, select }) as Promise<Contact[]>,
       (row) => row.id,
+      CONTACT_ROW,
     ),
     contactsByCustomer: groupedLoader(
-      (customerIds) => db.contact.findMany({ where: { customerId: { in: [...customerIds] } }, orderBy: { id: 'asc' } }),
+      (customerIds, select) =>
+        db.contact.findMany({
+          where: { customerId: { in: [...customerIds] } },
+          orderBy: { id: 'asc' },
+          select,
+        }) as Promise<Contact[]>,
       (row) => row.customerId,
+      CONTACT_PAGE,
     ),
     ownersByCustomer: groupedLoader(
-      (customerIds) =>
+      (customerIds, select) =>
         db.ownerAssignment.findMany({
           where: { customerId: { in: [...customerIds] } },
           orderBy: [{ role: 'asc' }, { id: 'asc' }],
-        }),
+          select,
+        }) as Promise<OwnerAssignment[]>,
       (row) => row.customerId,
+      OWNER,
     ),
   };
 }

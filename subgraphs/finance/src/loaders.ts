@@ -1,7 +1,28 @@
 import DataLoader from 'dataloader';
+import { rowSpec } from '@hub/core/columns';
 import { distinct, keyedLoader } from '@hub/core/loaders';
 import type { Viewer } from '@hub/core/viewer';
-import type { Invoice, InvoiceStatus, PrismaClient } from '@hub/store/finance';
+import {
+  Prisma,
+  type FinancialHealth,
+  type Invoice,
+  type InvoiceStatus,
+  type PrismaClient,
+  type RevenueAttribution,
+  type ValueRealization,
+} from '@hub/store/finance';
+
+/**
+ * What each served type reads of its row (@hub/core/columns): the fields whose resolvers are not
+ * one column each (resolvers/queries.ts), and the columns they read.
+ */
+const REVENUE = rowSpec({
+  type: 'RevenueAttribution',
+  columns: Prisma.RevenueAttributionScalarFieldEnum,
+  computed: { customer: [] },
+});
+const VALUE = rowSpec({ type: 'ValueRealization', columns: Prisma.ValueRealizationScalarFieldEnum });
+const HEALTH = rowSpec({ type: 'FinancialHealth', columns: Prisma.FinancialHealthScalarFieldEnum });
 
 /** A customer's invoices, optionally only those in one status. */
 export interface InvoiceKey {
@@ -41,21 +62,38 @@ export function createLoaders(db: PrismaClient, _viewer: Viewer) {
       (row) => row.id,
     ),
     invoicesByCustomer: invoicesLoader(db),
+    // The rows carry the selected columns only; their type says the whole row.
     revenueById: keyedLoader(
-      (ids: readonly string[]) => db.revenueAttribution.findMany({ where: { id: { in: distinct(ids) } } }),
+      (ids: readonly string[], select) =>
+        db.revenueAttribution.findMany({ where: { id: { in: distinct(ids) } }, select }) as Promise<
+          RevenueAttribution[]
+        >,
       (row) => row.id,
+      REVENUE,
     ),
     revenueByCustomer: keyedLoader(
-      (ids: readonly string[]) => db.revenueAttribution.findMany({ where: { customerId: { in: distinct(ids) } } }),
+      (ids: readonly string[], select) =>
+        db.revenueAttribution.findMany({ where: { customerId: { in: distinct(ids) } }, select }) as Promise<
+          RevenueAttribution[]
+        >,
       (row) => row.customerId,
+      REVENUE,
     ),
     valueByCustomer: keyedLoader(
-      (ids: readonly string[]) => db.valueRealization.findMany({ where: { customerId: { in: distinct(ids) } } }),
+      (ids: readonly string[], select) =>
+        db.valueRealization.findMany({ where: { customerId: { in: distinct(ids) } }, select }) as Promise<
+          ValueRealization[]
+        >,
       (row) => row.customerId,
+      VALUE,
     ),
     healthByCustomer: keyedLoader(
-      (ids: readonly string[]) => db.financialHealth.findMany({ where: { customerId: { in: distinct(ids) } } }),
+      (ids: readonly string[], select) =>
+        db.financialHealth.findMany({ where: { customerId: { in: distinct(ids) } }, select }) as Promise<
+          FinancialHealth[]
+        >,
       (row) => row.customerId,
+      HEALTH,
     ),
   };
 }

@@ -1,6 +1,37 @@
+import { rowSpec } from '@hub/core/columns';
 import { distinct, groupedLoader, keyedLoader } from '@hub/core/loaders';
 import type { Viewer } from '@hub/core/viewer';
-import type { HealthOverride, HealthScore, HealthSnapshot, PrismaClient } from '@hub/store/health';
+import {
+  Prisma,
+  type HealthOverride,
+  type HealthScore,
+  type HealthSnapshot,
+  type PrismaClient,
+} from '@hub/store/health';
+
+/**
+ * What `CustomerHealth` reads of a health row (@hub/core/columns): its resolvers (resolvers/queries.ts)
+ * that are not one column each, and the columns they read; the value types below it read the row itself.
+ */
+const CUSTOMER_HEALTH = rowSpec({
+  type: 'CustomerHealth',
+  columns: Prisma.HealthScoreScalarFieldEnum,
+  computed: {
+    customer: [],
+    computedScore: ['score'],
+    override: [],
+    metrics: ['usageScore', 'engagementScore', 'supportSatisfaction', 'paymentStatus'],
+    trend: ['trend30DayChange', 'riskIndicators', 'improvementAreas'],
+    domainImpacts: [
+      'marketingCampaignTriggers',
+      'marketingSegment',
+      'salesExpansionOpportunities',
+      'salesRenewalConfidence',
+      'productFeatureAdoptionFocus',
+      'productBetaInterests',
+    ],
+  },
+});
 
 /** Key of a customer's history: `since` is part of it so different windows never share rows. */
 export interface HistoryKey {
@@ -42,9 +73,12 @@ async function loadHistory(db: PrismaClient, keys: readonly HistoryKey[]): Promi
 // The viewer is unused until row rules by book of business arrive (issue 3).
 export function createLoaders(db: PrismaClient, _viewer: Viewer): Loaders {
   return {
+    // The rows carry the selected columns only; their type says the whole row.
     healthByCustomer: keyedLoader(
-      (customerIds) => db.healthScore.findMany({ where: { customerId: { in: [...customerIds] } } }),
+      (customerIds, select) =>
+        db.healthScore.findMany({ where: { customerId: { in: [...customerIds] } }, select }) as Promise<HealthScore[]>,
       (row) => row.customerId,
+      CUSTOMER_HEALTH,
     ),
     overrideByCustomer: keyedLoader(
       (customerIds) => db.healthOverride.findMany({ where: { customerId: { in: [...customerIds] } } }),

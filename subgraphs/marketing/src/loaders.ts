@@ -1,5 +1,7 @@
+import { rowSpec } from '@hub/core/columns';
 import { groupedLoader, keyedLoader } from '@hub/core/loaders';
 import type { Viewer } from '@hub/core/viewer';
+import { Prisma } from '@hub/store/marketing';
 import type {
   AttributionAnalysis,
   HealthCampaignTrigger,
@@ -20,6 +22,16 @@ export interface CampaignAggregate {
   conversionRate: number | null;
   retentionImpact: number | null;
 }
+
+/**
+ * What `CustomerJourney` reads of its row (@hub/core/columns): the fields whose resolvers are not
+ * one column each (resolvers/journey.ts), and the columns they read.
+ */
+const JOURNEY = rowSpec({
+  type: 'CustomerJourney',
+  columns: Prisma.CustomerJourneyScalarFieldEnum,
+  computed: { customer: [], stageHistory: [], nextStagePrediction: ['targetStage', 'predictedDate', 'readinessScore'] },
+});
 
 /** Averages of 0–1 rates, to four decimals: more digits are noise to a reader. */
 function round4(value: number | null): number | null {
@@ -47,9 +59,12 @@ export interface Loaders {
 // query); the viewer parameter is the subgraph kit's fixed signature.
 export function createLoaders(db: PrismaClient, _viewer: Viewer): Loaders {
   return {
+    // The rows carry the selected columns only; their type says the whole row.
     journeyByCustomer: keyedLoader(
-      (ids) => db.customerJourney.findMany({ where: { customerId: { in: [...ids] } } }),
+      (ids, select) =>
+        db.customerJourney.findMany({ where: { customerId: { in: [...ids] } }, select }) as Promise<CustomerJourney[]>,
       (row) => row.customerId,
+      JOURNEY,
     ),
     stageEntriesByCustomer: groupedLoader(
       (ids) =>

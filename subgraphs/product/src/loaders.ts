@@ -1,7 +1,7 @@
-import DataLoader from 'dataloader';
-import { distinct, keyedLoader } from '@hub/core/loaders';
+import { rowSpec, type Rows } from '@hub/core/columns';
+import { distinct, keyedLoader, selectingLoader, type Select } from '@hub/core/loaders';
 import type { Viewer } from '@hub/core/viewer';
-import type { AdoptionMetrics, FeatureUsage, PrismaClient } from '@hub/store/product';
+import { Prisma, type AdoptionMetrics, type FeatureUsage, type PrismaClient } from '@hub/store/product';
 import { dayKey, toDay } from '@hub/core/validate';
 
 /** A customer's data for one period; `periodStart: null` asks for the customer's latest period. */
@@ -10,13 +10,24 @@ export interface PeriodKey {
   periodStart: string | null;
 }
 
+/**
+ * What each served type reads of its row (@hub/core/columns): `customer` reads only the customer
+ * key; a period's rows also carry `periodStart`, which picks each key's rows out of a batch.
+ */
+const USAGE = { type: 'FeatureUsage', columns: Prisma.FeatureUsageScalarFieldEnum, computed: { customer: [] } };
+const ADOPTION = {
+  type: 'AdoptionMetrics',
+  columns: Prisma.AdoptionMetricsScalarFieldEnum,
+  computed: { customer: [] },
+};
+const USAGE_ROW = rowSpec(USAGE);
+const ADOPTION_ROW = rowSpec(ADOPTION);
+const USAGE_PERIOD = rowSpec({ ...USAGE, always: ['periodStart'] });
+const ADOPTION_PERIOD = rowSpec({ ...ADOPTION, always: ['periodStart'] });
+
 interface PeriodRow {
   customerId: string;
   periodStart: Date;
-}
-
-function periodCacheKey(key: PeriodKey): string {
-  return `${key.customerId}|${key.periodStart ?? 'latest'}`;
 }
 
 /**
@@ -61,27 +72,44 @@ function rowsPerKey<T extends PeriodRow>(keys: readonly PeriodKey[], rows: reado
   });
 }
 
-function periodLoader<T extends PeriodRow>(fetch: (where: ReturnType<typeof periodWhere>) => Promise<T[]>) {
-  return new DataLoader<PeriodKey, T[], string>(async (keys) => rowsPerKey(keys, await fetch(periodWhere(keys))), {
-    cacheKeyFn: periodCacheKey,
-  });
+function periodLoader<T extends PeriodRow>(
+  rows: Rows,
+  fetch: (where: ReturnType<typeof periodWhere>, select: Select) => Promise<T[]>,
+) {
+  return selectingLoader<PeriodKey, T[]>(rows, async (keys, select) =>
+    rowsPerKey(keys, await fetch(periodWhere(keys), select)),
+  );
 }
 
 /** DataLoaders of one request. `db` is tenant-scoped, so every batch stays inside the tenant. */
 export function createLoaders(db: PrismaClient, _viewer: Viewer) {
   return {
+    // The rows carry the selected columns only; their type says the whole row.
     featureUsageById: keyedLoader<string, FeatureUsage>(
-      (ids) => db.featureUsage.findMany({ where: { id: { in: distinct(ids) } } }),
+      (ids, select) =>
+        db.featureUsage.findMany({ where: { id: { in: distinct(ids) } }, select }) as Promise<FeatureUsage[]>,
       (row) => row.id,
+      USAGE_ROW,
     ),
     adoptionById: keyedLoader<string, AdoptionMetrics>(
-      (ids) => db.adoptionMetrics.findMany({ where: { id: { in: distinct(ids) } } }),
+      (ids, select) =>
+        db.adoptionMetrics.findMany({ where: { id: { in: distinct(ids) } }, select }) as Promise<AdoptionMetrics[]>,
       (row) => row.id,
+      ADOPTION_ROW,
     ),
-    usageByPeriod: periodLoader<FeatureUsage>((where) =>
-      db.featureUsage.findMany({ where, orderBy: [{ customerId: 'asc' }, { category: 'asc' }, { feature: 'asc' }] }),
+    usageByPeriod: periodLoader<FeatureUsage>(
+      USAGE_PERIOD,
+      (where, select) =>
+        db.featureUsage.findMany({
+          where,
+          orderBy: [{ customerId: 'asc' }, { category: 'asc' }, { feature: 'asc' }],
+          select,
+        }) as Promise<FeatureUsage[]>,
     ),
-    adoptionByPeriod: periodLoader<AdoptionMetrics>((where) => db.adoptionMetrics.findMany({ where })),
+    adoptionByPeriod: periodLoader<AdoptionMetrics>(
+      ADOPTION_PERIOD,
+      (where, select) => db.adoptionMetrics.findMany({ where, select }) as Promise<AdoptionMetrics[]>,
+    ),
   };
 }
 

@@ -1,7 +1,8 @@
 import DataLoader from 'dataloader';
-import { distinct, keyedLoader } from '@hub/core/loaders';
+import { rowSpec } from '@hub/core/columns';
+import { distinct, keyedLoader, selectingLoader } from '@hub/core/loaders';
 import type { Viewer } from '@hub/core/viewer';
-import type { PrismaClient, Ticket, TicketPriority, TicketStatus } from '@hub/store/support';
+import { Prisma, type PrismaClient, type Ticket, type TicketPriority, type TicketStatus } from '@hub/store/support';
 import type { SupportSatisfaction } from './generated/resolvers-types.js';
 
 /** A customer's tickets, optionally narrowed by status and priority. */
@@ -13,27 +14,32 @@ export interface TicketKey {
 
 const UNRESOLVED: readonly TicketStatus[] = ['OPEN', 'PENDING'];
 
+/** What `Ticket` reads of its row (@hub/core/columns): `customer` reads only the customer key. */
+const TICKET = { type: 'Ticket', columns: Prisma.TicketScalarFieldEnum, computed: { customer: [] } };
+const TICKET_ROW = rowSpec(TICKET);
+/** `Customer.tickets`: a connection narrowed in memory by status and priority. */
+const TICKET_PAGE = rowSpec({ ...TICKET, path: ['edges', 'node'], always: ['status', 'priority'] });
+
 /**
  * All tickets of the batch's customers in one statement, narrowed per key here. A customer has a
  * bounded number of tickets, so this beats one LIMIT query per customer.
  */
 function ticketsLoader(db: PrismaClient) {
-  return new DataLoader<TicketKey, Ticket[], string>(
-    async (keys) => {
-      const rows = await db.ticket.findMany({
-        where: { customerId: { in: distinct(keys.map((key) => key.customerId)) } },
-      });
-      return keys.map((key) =>
-        rows.filter(
-          (row) =>
-            row.customerId === key.customerId &&
-            (key.status === null || row.status === key.status) &&
-            (key.priority === null || row.priority === key.priority),
-        ),
-      );
-    },
-    { cacheKeyFn: (key) => `${key.customerId}|${key.status ?? '*'}|${key.priority ?? '*'}` },
-  );
+  return selectingLoader<TicketKey, Ticket[]>(TICKET_PAGE, async (keys, select) => {
+    // The rows carry the selected columns only; their type says the whole row.
+    const rows = (await db.ticket.findMany({
+      where: { customerId: { in: distinct(keys.map((key) => key.customerId)) } },
+      select,
+    })) as Ticket[];
+    return keys.map((key) =>
+      rows.filter(
+        (row) =>
+          row.customerId === key.customerId &&
+          (key.status === null || row.status === key.status) &&
+          (key.priority === null || row.priority === key.priority),
+      ),
+    );
+  });
 }
 
 /**
@@ -79,8 +85,9 @@ function satisfactionLoader(db: PrismaClient) {
 export function createLoaders(db: PrismaClient, _viewer: Viewer) {
   return {
     ticketById: keyedLoader<string, Ticket>(
-      (ids) => db.ticket.findMany({ where: { id: { in: distinct(ids) } } }),
+      (ids, select) => db.ticket.findMany({ where: { id: { in: distinct(ids) } }, select }) as Promise<Ticket[]>,
       (row) => row.id,
+      TICKET_ROW,
     ),
     ticketsByCustomer: ticketsLoader(db),
     satisfactionByCustomer: satisfactionLoader(db),

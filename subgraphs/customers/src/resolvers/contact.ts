@@ -9,11 +9,11 @@ function newContactId(): string {
 
 export const contactResolvers: Resolvers = {
   Query: {
-    contact: (_parent, { id }, ctx) => ctx.loaders.contactById.load(id),
+    contact: (_parent, { id }, ctx, info) => ctx.loaders.contactById.load(id, info),
   },
 
   Contact: {
-    customer: (contact, _args, ctx) => ctx.loaders.customerById.load(contact.customerId),
+    customer: (contact, _args, ctx, info) => ctx.loaders.customerById.load(contact.customerId, info),
   },
 
   // Through the one sync pipeline, like every write (src/sync.ts); a contact made primary demotes the

@@ -2,9 +2,11 @@ import { appendAuditRaw, viewerActor } from '@hub/core/audit';
 import { afterIdWhere, connectionFromRows, paginate, pageWindow } from '@hub/core/pagination';
 import { badUserInput, notFound } from '@hub/core/errors';
 import { appendOutbox } from '@hub/core/sync/outbox';
-import type { Prisma } from '@hub/store/customers';
+import { columnsFor, selectOf } from '@hub/core/columns';
+import type { Customer, Prisma } from '@hub/store/customers';
 import { randomBytes } from 'node:crypto';
 import type { Context } from '../context.js';
+import { CUSTOMER_PAGE } from '../loaders.js';
 import type { CustomerFilter, Resolvers } from '../generated/resolvers-types.js';
 import * as check from '../validation.js';
 
@@ -46,29 +48,35 @@ export const customerResolvers: Resolvers = {
       check.requireTenant(ctx.viewer);
       return (await ctx.sync.erasure.erased(customerId)) ? { customerId } : null;
     },
-    customers: (_parent, args, ctx) => {
+    customers: (_parent, args, ctx, info) => {
       const where = customerWhere(args.filter);
+      const select = selectOf(columnsFor(info, CUSTOMER_PAGE));
       return paginate(
         args,
         ({ take, afterId }) =>
-          ctx.db.customer.findMany({ where: { ...where, ...afterIdWhere(afterId) }, orderBy: { id: 'asc' }, take }),
+          ctx.db.customer.findMany({
+            where: { ...where, ...afterIdWhere(afterId) },
+            orderBy: { id: 'asc' },
+            take,
+            select,
+          }) as Promise<Customer[]>,
         () => ctx.db.customer.count({ where }),
       );
     },
-    customer: (_parent, { id }, ctx) => ctx.loaders.customerById.load(id),
+    customer: (_parent, { id }, ctx, info) => ctx.loaders.customerById.load(id, info),
     tenant: (_parent, _args, ctx) => ctx.db.tenant.findUnique({ where: { id: check.requireTenant(ctx.viewer) } }),
   },
 
   Customer: {
     // Same loader as Query.customer, so `_entities` obeys exactly the rules of the root field.
-    __resolveReference: (reference, ctx) => ctx.loaders.customerById.load(reference.id),
-    contacts: async (customer, args, ctx) => {
+    __resolveReference: (reference, ctx, info) => ctx.loaders.customerById.load(reference.id, info),
+    contacts: async (customer, args, ctx, info) => {
       const { take, afterId } = pageWindow(args);
-      const all = await ctx.loaders.contactsByCustomer.load(customer.id);
+      const all = await ctx.loaders.contactsByCustomer.load(customer.id, info);
       const rest = afterId === undefined ? all : all.filter((contact) => contact.id > afterId);
       return connectionFromRows(rest.slice(0, take), take - 1, afterId !== undefined, async () => all.length);
     },
-    owners: (customer, _args, ctx) => ctx.loaders.ownersByCustomer.load(customer.id),
+    owners: (customer, _args, ctx, info) => ctx.loaders.ownersByCustomer.load(customer.id, info),
   },
 
   // Every write goes through the one sync pipeline (`ctx.sync.applyOne`) as an event of the

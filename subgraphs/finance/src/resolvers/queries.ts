@@ -52,16 +52,16 @@ export const queryResolvers: Resolvers = {
   },
   CustomerFinance: {
     customerId: (parent) => parent.id,
-    revenueAttribution: (parent, _args, ctx) => ctx.loaders.revenueByCustomer.load(parent.id),
-    valueRealization: (parent, _args, ctx) => ctx.loaders.valueByCustomer.load(parent.id),
-    financialHealth: (parent, _args, ctx) => ctx.loaders.healthByCustomer.load(parent.id),
+    revenueAttribution: (parent, _args, ctx, info) => ctx.loaders.revenueByCustomer.load(parent.id, info),
+    valueRealization: (parent, _args, ctx, info) => ctx.loaders.valueByCustomer.load(parent.id, info),
+    financialHealth: (parent, _args, ctx, info) => ctx.loaders.healthByCustomer.load(parent.id, info),
     invoices: async (parent, args, ctx) => {
       const rows = await ctx.loaders.invoicesByCustomer.load({ customerId: parent.id, status: args.status ?? null });
       return connectionFromList(rows, args, MAX_PAGE);
     },
   },
   RevenueAttribution: {
-    __resolveReference: (ref, ctx) => ctx.loaders.revenueById.load(ref.id),
+    __resolveReference: (ref, ctx, info) => ctx.loaders.revenueById.load(ref.id, info),
     customer: (row) => ({ id: row.customerId }),
   },
   Invoice: {

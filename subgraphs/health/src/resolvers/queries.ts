@@ -82,7 +82,7 @@ export const queryResolvers: Resolvers = {
   Customer: {
     // The health store has no customer rows; the customers subgraph owns existence and visibility.
     __resolveReference: (reference) => ({ id: reference.id }),
-    health: (customer, _args, ctx) => ctx.loaders.healthByCustomer.load(customer.id),
+    health: (customer, _args, ctx, info) => ctx.loaders.healthByCustomer.load(customer.id, info),
     healthHistory: async (customer, args, ctx) => {
       const { take, afterId } = pageWindow(args);
       const all = await ctx.loaders.historyByCustomer.load({

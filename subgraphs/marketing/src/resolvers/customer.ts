@@ -7,7 +7,7 @@ export const customerResolvers: Resolvers = {
     // Customers owns the entity; marketing only needs the key. Tenant isolation holds because
     // every field below reads through the tenant-scoped loaders (another tenant's id finds nothing).
     __resolveReference: (reference) => ({ id: reference.id }),
-    journey: (customer, _args, ctx) => ctx.loaders.journeyByCustomer.load(customer.id),
+    journey: (customer, _args, ctx, info) => ctx.loaders.journeyByCustomer.load(customer.id, info),
     campaigns: async (customer, args, ctx) =>
       connectionFromList(await ctx.loaders.performanceByCustomer.load(customer.id), args),
     segment: async (customer, _args, ctx) => (await ctx.loaders.segmentByCustomer.load(customer.id))?.segment ?? null,

@@ -55,22 +55,22 @@ export const queryResolvers: Resolvers = {
     },
   },
   Customer: {
-    usage: (customer, args, ctx) =>
-      ctx.loaders.usageByPeriod.load({ customerId: customer.id, periodStart: args.periodStart ?? null }),
-    adoption: async (customer, args, ctx) => {
-      const rows = await ctx.loaders.adoptionByPeriod.load({
-        customerId: customer.id,
-        periodStart: args.periodStart ?? null,
-      });
+    usage: (customer, args, ctx, info) =>
+      ctx.loaders.usageByPeriod.load({ customerId: customer.id, periodStart: args.periodStart ?? null }, info),
+    adoption: async (customer, args, ctx, info) => {
+      const rows = await ctx.loaders.adoptionByPeriod.load(
+        { customerId: customer.id, periodStart: args.periodStart ?? null },
+        info,
+      );
       return rows[0] ?? null;
     },
   },
   FeatureUsage: {
-    __resolveReference: (ref, ctx) => ctx.loaders.featureUsageById.load(ref.id),
+    __resolveReference: (ref, ctx, info) => ctx.loaders.featureUsageById.load(ref.id, info),
     customer: (row) => ({ id: row.customerId }),
   },
   AdoptionMetrics: {
-    __resolveReference: (ref, ctx) => ctx.loaders.adoptionById.load(ref.id),
+    __resolveReference: (ref, ctx, info) => ctx.loaders.adoptionById.load(ref.id, info),
     customer: (row) => ({ id: row.customerId }),
   },
 };

@@ -8,12 +8,12 @@ export const customerResolvers: Resolvers = {
     // Customers owns the entity; sales only needs the key. Tenant isolation holds because every
     // field below reads through the tenant-scoped loaders (another tenant's id finds nothing).
     __resolveReference: (reference) => ({ id: reference.id }),
-    opportunities: async (customer, args, ctx) => {
+    opportunities: async (customer, args, ctx, info) => {
       const filter = parseOpportunityFilter(args.filter);
-      const all = await ctx.loaders.opportunitiesByCustomer.load(customer.id);
+      const all = await ctx.loaders.opportunitiesByCustomer.load(customer.id, info);
       return connectionFromList(all.filter(filter.matches), args);
     },
-    renewal: (customer, _args, ctx) => ctx.loaders.renewalByCustomer.load(customer.id),
-    healthSignal: (customer, _args, ctx) => ctx.loaders.healthSignalByCustomer.load(customer.id),
+    renewal: (customer, _args, ctx, info) => ctx.loaders.renewalByCustomer.load(customer.id, info),
+    healthSignal: (customer, _args, ctx, info) => ctx.loaders.healthSignalByCustomer.load(customer.id, info),
   },
 };

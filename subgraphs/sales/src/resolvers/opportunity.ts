@@ -47,7 +47,7 @@ export const opportunityResolvers: Resolvers = {
         () => ctx.db.expansionOpportunity.count({ where }),
       );
     },
-    opportunity: (_parent, { id }, ctx) => ctx.loaders.opportunityById.load(id),
+    opportunity: (_parent, { id }, ctx, info) => ctx.loaders.opportunityById.load(id, info),
   },
 
   Opportunity: {

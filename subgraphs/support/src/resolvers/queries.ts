@@ -27,21 +27,20 @@ export const queryResolvers: Resolvers = {
         MAX_PAGE,
       );
     },
-    ticket: (_parent, { id }, ctx) => ctx.loaders.ticketById.load(id),
+    ticket: (_parent, { id }, ctx, info) => ctx.loaders.ticketById.load(id, info),
   },
   Customer: {
-    tickets: async (customer, args, ctx) => {
-      const rows = await ctx.loaders.ticketsByCustomer.load({
-        customerId: customer.id,
-        status: args.filter?.status ?? null,
-        priority: args.filter?.priority ?? null,
-      });
+    tickets: async (customer, args, ctx, info) => {
+      const rows = await ctx.loaders.ticketsByCustomer.load(
+        { customerId: customer.id, status: args.filter?.status ?? null, priority: args.filter?.priority ?? null },
+        info,
+      );
       return connectionFromList(rows, args, MAX_PAGE);
     },
     supportSatisfaction: (customer, _args, ctx) => ctx.loaders.satisfactionByCustomer.load(customer.id),
   },
   Ticket: {
-    __resolveReference: (ref, ctx) => ctx.loaders.ticketById.load(ref.id),
+    __resolveReference: (ref, ctx, info) => ctx.loaders.ticketById.load(ref.id, info),
     customer: (row) => ({ id: row.customerId }),
   },
 };
