@@ -183,6 +183,8 @@ async function runPath(name: PathName): Promise<Row[]> {
     for (const rate of config.rates) {
       await new Promise((r) => setTimeout(r, 2000));
       await clients.ask({ type: 'phase' });
+      // A mark for whoever profiles the processes of this phase (the README's live section).
+      console.log(`${name} @ ${rate}/s: offering for ${config.seconds} s`);
       let applied = 0;
       const seconds = await offer(
         rate,

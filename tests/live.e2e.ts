@@ -236,10 +236,12 @@ describe('resume', () => {
 });
 
 describe('shared resolutions', () => {
-  const resolutions = async () => {
+  const counter = async (name: string) => {
     const text = await hub.scrapeMetrics(hub.gatewayMetricsUrl);
-    return Number(/^hub_live_resolutions_total\{[^}]*field="customerChanged"[^}]*\} (\d+)/m.exec(text)?.[1] ?? 0);
+    return Number(new RegExp(`^${name}\\{[^}]*field="customerChanged"[^}]*\\} (\\d+)`, 'm').exec(text)?.[1] ?? 0);
   };
+  const resolutions = () => counter('hub_live_resolutions_total');
+  const payloads = () => counter('hub_live_payloads_total');
 
   it('subscribers with the same selection and scope class share one resolution per event, never across scopes', async () => {
     const id = await oracle.customerWithRow('acme', 'u1', null);
@@ -253,11 +255,13 @@ describe('shared resolutions', () => {
     ];
     const subs = viewers.map((token) => subscribeLive<Change>(hub.gatewayUrl, bearer(token), CHANGES, vars));
     await settle();
-    const before = await resolutions();
+    const before = { resolutions: await resolutions(), payloads: await payloads() };
     await write('acme', 'customers', id);
     for (const sub of subs) await sub.until((r) => changesOf(r).length === 1);
     // admin; cs_manager [u1]; cs_manager [u1, u3].
-    expect((await resolutions()) - before).toBe(3);
+    expect((await resolutions()) - before.resolutions).toBe(3);
+    // The same subscription document too: one payload shaped per shared resolution, sent to each.
+    expect((await payloads()) - before.payloads).toBe(3);
     await Promise.all(subs.map((sub) => sub.close()));
   }, 60_000);
 

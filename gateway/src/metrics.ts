@@ -14,6 +14,8 @@ export interface GatewayMetrics extends ProcessMetrics {
   readonly subgraphRetries: Counter<'subgraph'>;
   /** Subscriptions (src/live/): payload resolutions asked of the graph (shared ones count once). */
   readonly liveResolutions: Counter<'field'>;
+  /** Subscription payloads shaped (live/shared.ts SharedPayloads: once per shared resolution and document). */
+  readonly livePayloads: Counter<'field'>;
   readonly liveDelivered: Counter<'field'>;
   readonly liveSubscriptions: Gauge<'field'>;
   readonly liveQueries: Histogram;
@@ -60,6 +62,12 @@ export function createGatewayMetrics(): GatewayMetrics {
     liveResolutions: new Counter({
       name: 'hub_live_resolutions_total',
       help: 'Subscription payloads resolved through the graph (one per event, payload shape and scope class)',
+      labelNames: ['field'] as const,
+      registers: [metrics.registry],
+    }),
+    livePayloads: new Counter({
+      name: 'hub_live_payloads_total',
+      help: 'Subscription payloads shaped (one per shared resolution, subscription document and event fields; sent to each subscriber of the group)',
       labelNames: ['field'] as const,
       registers: [metrics.registry],
     }),

@@ -23,7 +23,8 @@ import { ResolutionBatcher } from './batch.js';
 import { ID_VAR, isCheckKey, PROBE_ALIAS, shapePayload, type PayloadPlan, type Resolution } from './payload.js';
 import { probeFor, type LiveSchema } from './schema.js';
 import type { EventSource } from './source.js';
-import { SharedResolutions } from './shared.js';
+import { EventRouter } from './router.js';
+import { SharedPayloads, SharedResolutions } from './shared.js';
 
 /** Runs a query through the gateway's executor as `viewer` (Apollo Server -> @apollo/gateway). */
 export type LiveExecutor = (query: string, variables: Record<string, unknown>, viewer: Viewer) => Promise<Resolution>;
@@ -37,7 +38,7 @@ export interface LiveEngineOptions {
   readonly bufferLimit: number;
   readonly metrics: Pick<
     GatewayMetrics,
-    'liveResolutions' | 'liveDelivered' | 'liveSubscriptions' | 'liveDeliveryLag' | 'liveQueries'
+    'liveResolutions' | 'livePayloads' | 'liveDelivered' | 'liveSubscriptions' | 'liveDeliveryLag' | 'liveQueries'
   >;
 }
 
@@ -63,14 +64,24 @@ interface Prepared {
 
 const camel = (name: string) => name.replace(/_([a-z0-9])/g, (_m, c: string) => c.toUpperCase());
 
-function changedFieldsOf(event: EventEnvelope): string[] {
-  const rows = (event.payload as unknown as Partial<SyncEventPayload>).rows ?? [];
-  return [...new Set(rows.flatMap((row) => Object.keys(row.changed ?? {}).map(camel)))].sort();
+const changedFields = new WeakMap<EventEnvelope, readonly string[]>();
+
+/** Once per event, not per subscriber (every subscription of the process gets the same envelope). */
+function changedFieldsOf(event: EventEnvelope): readonly string[] {
+  let fields = changedFields.get(event);
+  if (!fields) {
+    const rows = (event.payload as unknown as Partial<SyncEventPayload>).rows ?? [];
+    fields = [...new Set(rows.flatMap((row) => Object.keys(row.changed ?? {}).map(camel)))].sort();
+    changedFields.set(event, fields);
+  }
+  return fields;
 }
 
 export function createLiveEngine(options: LiveEngineOptions) {
   const { source, log } = options;
   const shared = new SharedResolutions();
+  const payloads = new SharedPayloads();
+  const router = new EventRouter(source);
   const batcher = new ResolutionBatcher(options.execute, (customers) => options.metrics.liveQueries.observe(customers));
 
   async function resolve(plan: PayloadPlan, probe: string, event: EventEnvelope, viewer: Viewer): Promise<Resolution> {
@@ -143,11 +154,12 @@ export function createLiveEngine(options: LiveEngineOptions) {
     let vector: StreamVector = {};
 
     // The cheap filters run before queueing (the tenant of a connection's credentials never changes),
-    // so only events this subscription may deliver count against its buffer.
+    // so only events this subscription may deliver count against its buffer. The router applies
+    // the tenant and customer filters (it hands over only those events); the rest are checked here.
     const tenantId = session.viewer().tenantId;
-    const unlisten = source.listen((event) => {
-      if (!wanted.has(event.domain) || channel.signal.aborted || event.tenantId !== tenantId) return;
-      if (event.customerId === null || (customers && !customers.has(event.customerId))) return;
+    let ended = false;
+    const unlisten = router.add(tenantId, customers, (event) => {
+      if (ended || !wanted.has(event.domain)) return;
       if (health && event.type !== HEALTH_EVENT_TYPE) return;
       if (queue.length >= options.bufferLimit) overflowed = true;
       else queue.push(event);
@@ -157,6 +169,7 @@ export function createLiveEngine(options: LiveEngineOptions) {
     channel.signal.addEventListener(
       'abort',
       () => {
+        ended = true;
         unlisten();
         wake?.();
         options.metrics.liveSubscriptions.dec({ field: plan.field });
@@ -221,8 +234,15 @@ export function createLiveEngine(options: LiveEngineOptions) {
       const resolution = payload && prepared.resolution ? await prepared.resolution : undefined;
       vector = { ...vector, [domain]: event.cursor };
       if (payload && resolution && readable(resolution)) {
+        const cursor = encodeCursor(vector);
+        const fields = { ...payload, cursor };
+        // The payload's fields are the event's and its cursor (health: and the score before it).
+        const fieldsKey = `${domain}:${event.cursor}\u0000${cursor}${health ? `\u0000${String(payload['previousScore'])}` : ''}`;
         await channel.push(
-          await shapePayload(live.schema, plan, { ...payload, cursor: encodeCursor(vector) }, resolution),
+          await payloads.get(resolution, live.schema, `${plan.payloadKey}\u0000${fieldsKey}`, () => {
+            options.metrics.livePayloads.inc({ field: plan.field });
+            return shapePayload(live.schema, plan, fields, resolution);
+          }),
         );
         options.metrics.liveDelivered.inc({ field: plan.field });
         options.metrics.liveDeliveryLag.observe(

@@ -39,6 +39,7 @@ import {
 import { parse } from 'graphql';
 import { getArgumentValues } from 'graphql/execution/values.js';
 import { isPii, type Classification } from '@hub/core/classification';
+import { canonicalJson } from '@hub/core/canonicalJson';
 import { badUserInput } from '@hub/core/errors';
 import { hubClassification } from '@hub/core/schemaFiles';
 
@@ -66,6 +67,11 @@ export interface PayloadPlan {
   readonly document: DocumentNode;
   readonly operation: OperationDefinitionNode;
   readonly rawVariables: Readonly<Record<string, unknown>>;
+  /**
+   * The subscription as `shapePayload` reads it (document, operation, variables): two plans with
+   * the same key shape the same event and resolution into the same result (shared.ts SharedPayloads).
+   */
+  readonly payloadKey: string;
 }
 
 const ROW = 'hubLiveRow';
@@ -257,6 +263,13 @@ export function planPayload(
     document,
     operation,
     rawVariables: variables,
+    payloadKey: createHash('sha256')
+      .update(print(document))
+      .update('\0')
+      .update(operation.name?.value ?? '')
+      .update('\0')
+      .update(canonicalJson(variables))
+      .digest('base64url'),
   };
 }
 

@@ -1,8 +1,11 @@
 /**
  * One resolution per event, payload shape and scope class (viewerScope.ts): subscribers whose
  * query, variables and viewer scope are the same get the same answer from the graph, so it is asked
- * once — never across tenants, books or grants.
+ * once — never across tenants, books or grants. And one payload per such resolution, subscription
+ * document and event fields (`SharedPayloads`): the subscribers that share a resolution and asked
+ * the same subscription get the same result, so it is shaped once, not once per subscriber.
  */
+import type { ExecutionResult, GraphQLSchema } from 'graphql';
 import type { Viewer } from '@hub/core/viewer';
 import { scopeClassOf } from '../viewerScope.js';
 import type { Resolution } from './payload.js';
@@ -42,5 +45,43 @@ export class SharedResolutions {
       if (now - entry.at >= KEEP_MS || this.entries.size > MAX_ENTRIES) this.entries.delete(key);
       else break;
     }
+  }
+}
+
+/**
+ * Shaped payloads, held by the resolution they were shaped from: the subscribers of one shared
+ * resolution (same event, query, variables and scope) whose subscription documents, variables and
+ * event fields (cursor included) are the same get one result object, shaped once. Nothing else
+ * goes into a payload (shapePayload is a function of exactly these and the schema), so sharing it
+ * shows no subscriber anything its own shaping would not have; a schema reload starts afresh.
+ */
+export class SharedPayloads {
+  private readonly byResolution = new WeakMap<
+    Resolution,
+    { schema: GraphQLSchema; payloads: Map<string, Promise<ExecutionResult>> }
+  >();
+  get(
+    resolution: Resolution,
+    schema: GraphQLSchema,
+    /**
+     * The subscription's document, operation name and variables (payload.ts `payloadKey`) and
+     * what identifies the event fields the payload is shaped with (the event, its cursor).
+     */
+    key: string,
+    shape: () => Promise<ExecutionResult>,
+  ): Promise<ExecutionResult> {
+    let held = this.byResolution.get(resolution);
+    if (!held || held.schema !== schema) {
+      held = { schema, payloads: new Map() };
+      this.byResolution.set(resolution, held);
+    }
+    let payload = held.payloads.get(key);
+    if (!payload) {
+      payload = shape();
+      held.payloads.set(key, payload);
+      const payloads = held.payloads;
+      payload.catch(() => payloads.delete(key));
+    }
+    return payload;
   }
 }
