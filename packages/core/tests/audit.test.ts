@@ -70,6 +70,72 @@ const later = usageEventAt('2026-11-20T11:00:00.000Z');
 
 type Row = Record<string, unknown> & { position: string | number; changes: Record<string, unknown> };
 
+/** The entry text as first written (JSON.stringify of the entry object, fields in this order): stored texts and hashes must not change. */
+function referenceEntryText(e: Parameters<typeof entryText>[0]): string {
+  const head = {
+    action: e.action,
+    actor: { type: e.actor.type, id: e.actor.id, role: e.actor.role },
+    source: e.source ?? null,
+    idempotencyKey: e.idempotencyKey ?? null,
+    operation: e.operation ?? null,
+    customerIds: e.customerIds,
+  };
+  if (e.rows !== undefined && e.rows.length > 0)
+    return JSON.stringify({
+      ...head,
+      rows: e.rows.map((r) => ({
+        action: r.action,
+        model: r.model,
+        rowId: r.rowId,
+        rowKey: r.rowKey,
+        changes: r.changes,
+      })),
+    });
+  return JSON.stringify({
+    ...head,
+    model: e.model ?? null,
+    rowId: e.rowId ?? null,
+    rowKey: e.rowKey ?? null,
+    changes: e.changes,
+  });
+}
+
+describe('entryText', () => {
+  it('writes exactly the text of the entry object, for one row, several rows and a bare entry', () => {
+    const row = {
+      action: 'create' as const,
+      model: 'FeatureUsage',
+      rowId: 'r-1',
+      rowKey: { customerId: 'c"1\\', periodStart: new Date('2026-11-01'), feature: 'ünï\u2028' },
+      changes: { periodEnd: [null, new Date('2026-11-30')], usageCount: [3, 4], tags: [null, ['a', { b: 1 }]] },
+    };
+    const entries = [
+      { actor: INTEGRATION, source: 'crm', idempotencyKey: 'k-1', operation: 'record', customerIds: ['c1'], ...row },
+      {
+        action: 'update' as const,
+        actor: INTEGRATION,
+        customerIds: ['c1', 'c2'],
+        changes: {},
+        rows: [row, { ...row, rowId: 'r-2', action: 'update' as const }],
+      },
+      {
+        action: 'update' as const,
+        actor: { type: 'job' as const, id: 'retention/1', role: null },
+        customerIds: [],
+        changes: { n: 1 },
+      },
+      {
+        action: 'pii_read' as const,
+        actor: INTEGRATION,
+        customerIds: ['c1'],
+        changes: { fields: ['Contact.email'] },
+        rows: [],
+      },
+    ];
+    for (const entry of entries) expect(entryText(entry)).toBe(referenceEntryText(entry));
+  });
+});
+
 describe('the audit migration', () => {
   it('takes the sync engine’s outbox lock before a stream head, as every writer of the store does', async () => {
     const sql = await readFile(

@@ -40,7 +40,7 @@ import { ErrorCode, hubError, isGraphQLError } from '../errors.js';
 import type { Logger } from '../logger.js';
 import { canonicalJson } from '../canonicalJson.js';
 import { decideField, OVERRIDE_KIND, type FieldSource } from './conflicts.js';
-import { deriveIdempotencyKey, keyLockKey, plainValue, rowKeyText, rowLockKey, uuidv7 } from './ids.js';
+import { deriveIdempotencyKey, jsonReady, keyLockKey, plainValue, rowKeyText, rowLockKey, uuidv7 } from './ids.js';
 import { completeness, passed, qualityScore, timeliness } from './quality.js';
 import { inSpan } from '../tracing.js';
 import {
@@ -266,15 +266,34 @@ function queryVia(db: SqlExecutor): { query<T>(sql: string, params?: readonly un
 
 /** `record` with its values as `plainValue` gives them (Dates as ISO strings, Decimals as numbers). */
 function plainRecord(record: Readonly<Record<string, unknown>>): Readonly<Record<string, unknown>> {
-  // JSON already writes Dates as ISO strings: only a Decimal (written as a string) needs the copy.
-  let decimals = false;
+  // Copied when it holds a Decimal (JSON writes it as a string) or a Date (JSON would write the
+  // same text, but the Date's text is made once per batch: `jsonReady`); else sent as it is.
+  let convert = false;
   for (const key in record) {
     const value = record[key];
-    if (value !== null && typeof value === 'object' && !(value instanceof Date) && 'toFixed' in value) decimals = true;
+    if (value !== null && typeof value === 'object' && (value instanceof Date || 'toFixed' in value)) convert = true;
   }
-  if (!decimals) return record;
+  if (!convert) return record;
   const out: Record<string, unknown> = {};
   for (const key in record) out[key] = plainValue(record[key]);
+  return out;
+}
+
+/** A copy of `record` with its Dates as their ISO text (`jsonReady`): what JSON would write, made once. */
+function jsonRecord(record: Readonly<Record<string, unknown>>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const key in record) out[key] = jsonReady(record[key]);
+  return out;
+}
+
+/**
+ * A shallow copy of a record the caller then adds fields to. A loop rather than `{ ...record }`:
+ * V8 builds properties added to a spread copy the slow way, ~10x the cost of this copy in
+ * bench:sync (where each new row's values were the largest allocation of `decide`).
+ */
+function copy<T>(record: Readonly<Record<string, T>>): Record<string, T> {
+  const out: Record<string, T> = {};
+  for (const key in record) out[key] = record[key] as T;
   return out;
 }
 
@@ -312,10 +331,6 @@ function millis(value: unknown): number | null {
     return Number.isNaN(time) ? null : time;
   }
   return null;
-}
-
-function emptyQuality(): Pick<Prepared, 'completeness' | 'validity' | 'consistency'> {
-  return { completeness: 0, validity: 0, consistency: 1 };
 }
 
 interface OverridePayload {
@@ -405,7 +420,10 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       sourceTime: null,
       rows: [],
       customerId: null,
-      ...emptyQuality(),
+      // Written out, not spread in: a spread inside the literal builds every event's record field by field.
+      completeness: 0,
+      validity: 0,
+      consistency: 1,
       outcome: null,
       firstOutcome: null,
       conflicts: [],
@@ -709,7 +727,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         const model = definition.models[change.model];
         if (!model) continue;
         const rowKey = changeKey(change, model.key, tableInfos.get(change.model)?.columns);
-        rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: { ...change.key } });
+        rowKeys.set(`${change.model}\u0000${rowKey}`, { model: change.model, rowKey, key: jsonRecord(change.key) });
       }
     }
     // One sorted statement for the idempotency keys' and the rows' advisory locks (no deadlock
@@ -929,7 +947,12 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
       let before: Record<string, unknown> | null = null;
       let next: RowState;
       if (current === null) {
-        const values: Record<string, unknown> = { ...change.key, ...change.fields, tenantId: scope.tenantId };
+        // Key and fields copied by a loop, not `{ ...key, ...fields }` (id, times and provenance are
+        // added below: see `copy`), with Dates as their text (`jsonReady`): the row goes out as JSON,
+        // and stored rows are read back as text too.
+        const values = jsonRecord(change.key);
+        for (const field in change.fields) values[field] = jsonReady(change.fields[field]);
+        values['tenantId'] = scope.tenantId;
         if (info.columns.has('id') && values['id'] === undefined) values['id'] = randomUUID();
         if (info.columns.has('createdAt')) values['createdAt'] = arrival;
         // One source object for the row's fields: entries are replaced, never changed in place.
@@ -954,7 +977,18 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         changed = edited;
         const was: Record<string, unknown> = {};
         before = was;
-        next = { ...current, values: { ...current.values }, sources: { ...current.sources }, customerId: customer };
+        // Copies by loops (`copy`), not spreads: fields are assigned to them below (see the new row above).
+        next = {
+          model: current.model,
+          rowKey: current.rowKey,
+          values: copy(current.values),
+          sources: copy(current.sources),
+          dirty: current.dirty,
+          sourcesDirty: current.sourcesDirty,
+          customerId: customer,
+          sourcesStored: current.sourcesStored,
+          inherited: current.inherited,
+        };
         // A field the record does not name has the row's provenance as stored, not as an earlier
         // event of this batch may have moved it.
         const legacy = current.inherited ?? legacySource(current.values);
@@ -974,7 +1008,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
           }
           const older = storedSource.t !== null && incoming.t < Date.parse(storedSource.t);
           if (decision.winner === 'INCOMING') {
-            next.values[field] = value;
+            next.values[field] = jsonReady(value);
             next.sources[field] = { s: incoming.s, t: iso };
             next.dirty = true;
             next.sourcesDirty = true;
@@ -1008,7 +1042,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         if (info.columns.has('updatedAt')) next.values['updatedAt'] = arrival;
         const storedTime = millis(next.values['sourceUpdatedAt']);
         if (info.columns.has('sourceUpdatedAt') && (storedTime === null || storedTime <= sourceTime.getTime())) {
-          next.values['sourceUpdatedAt'] = sourceTime;
+          next.values['sourceUpdatedAt'] = iso;
           if (info.columns.has('sourceSystem')) next.values['sourceSystem'] = incoming.s;
         }
       } else if (current === null && info.columns.has('updatedAt')) {
@@ -1019,7 +1053,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         const storedTime = millis(next.values['sourceUpdatedAt']);
         if (storedTime === null || storedTime < sourceTime.getTime()) {
           next.values['sourceSystem'] = incoming.s;
-          if (info.columns.has('sourceUpdatedAt')) next.values['sourceUpdatedAt'] = sourceTime;
+          if (info.columns.has('sourceUpdatedAt')) next.values['sourceUpdatedAt'] = iso;
           if (info.columns.has('updatedAt')) next.values['updatedAt'] = arrival;
           next.dirty = true;
         }
@@ -1111,7 +1145,7 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
     let sources = s.sources;
     if (s.inherited) {
       const declared = definition.models[s.model];
-      sources = { ...s.sources };
+      sources = copy(s.sources);
       for (const field in s.values)
         if (!(field in sources) && !PROVENANCE_COLUMNS.has(field) && !declared?.key.includes(field))
           sources[field] = s.inherited;
@@ -1347,27 +1381,42 @@ export function createSyncPipeline(options: SyncPipelineOptions): SyncPipeline {
         const changes: Record<string, unknown> = {};
         for (const field in c.changed)
           changes[field] = [
-            c.before === null ? null : redact(c.model, field, c.before[field]),
-            redact(c.model, field, c.changed[field]),
+            c.before === null ? null : jsonReady(redact(c.model, field, c.before[field])),
+            jsonReady(redact(c.model, field, c.changed[field])),
           ];
         const rowKey: Record<string, unknown> = {};
-        for (const column in c.key) rowKey[column] = redact(c.model, column, c.key[column]);
+        for (const column in c.key) rowKey[column] = jsonReady(redact(c.model, column, c.key[column]));
         if (c.before !== null) created = false;
         if (c.customerId !== null && !customers.includes(c.customerId)) customers.push(c.customerId);
         rows.push({ action: c.before === null ? 'create' : 'update', model: c.model, rowId: c.id, rowKey, changes });
       }
       const [only] = rows;
-      const common = {
-        actor,
-        source: p.source,
-        idempotencyKey: p.key,
-        operation: p.event.kind,
-        customerIds: customers.length > 1 ? customers.sort() : customers,
-      };
+      const customerIds = customers.length > 1 ? customers.sort() : customers;
+      // Literals, not a common head spread into each: the spread copies cost more than the fields.
       entries.push(
         rows.length === 1 && only
-          ? { ...common, ...only }
-          : { ...common, action: created ? 'create' : 'update', changes: {}, rows },
+          ? {
+              action: only.action,
+              actor,
+              source: p.source,
+              idempotencyKey: p.key,
+              operation: p.event.kind,
+              customerIds,
+              model: only.model,
+              rowId: only.rowId,
+              rowKey: only.rowKey,
+              changes: only.changes,
+            }
+          : {
+              action: created ? 'create' : 'update',
+              actor,
+              source: p.source,
+              idempotencyKey: p.key,
+              operation: p.event.kind,
+              customerIds,
+              changes: {},
+              rows,
+            },
       );
     }
     return entries;
