@@ -8,6 +8,7 @@
 import { createHash } from 'node:crypto';
 import type { Request, Response } from 'express';
 import { Lexer, Source, TokenKind, type DocumentNode, type GraphQLError, type OperationDefinitionNode } from 'graphql';
+import { canonicalJson } from '@hub/core/canonicalJson';
 import { badRequest } from '@hub/core/errors';
 
 /** Apollo Server keeps APQ entries under this prefix in the cache it is given (requestPipeline.ts). */
@@ -96,6 +97,43 @@ export interface ResolvedOperation {
   readonly document: DocumentNode;
   readonly operation: OperationDefinitionNode;
   readonly cost: number;
+  /** The variables as canonical JSON (keys sorted), computed once per request: memo and cache keys. */
+  readonly variablesKey: string;
+}
+
+/** Longer variables are not memoized: such requests are rarely repeated, and their keys would be large. */
+const MEMO_MAX_KEY = 2048;
+/** Variable sets remembered per operation and purpose; past it the operation's memo starts afresh. */
+const MEMO_PER_OPERATION = 64;
+
+export function variablesKeyOf(variables: Record<string, unknown>): string {
+  return canonicalJson(variables);
+}
+
+/**
+ * What a middleware computes from one parsed operation and its variables alone (the cost, the input
+ * checks), kept per operation node — demand control keeps one parsed document per text and schema,
+ * so a new supergraph starts afresh — and per canonical variables. Clients repeat the same requests
+ * (a dashboard's polls, a partner's persisted operations): they are computed once, not per request.
+ * Only values worth keeping are stored (`keep`): a refusal is recomputed, and its error is new each time.
+ */
+export function memoByVariables<T>(
+  memo: WeakMap<OperationDefinitionNode, Map<string, T>>,
+  resolved: Pick<ResolvedOperation, 'operation' | 'variablesKey'>,
+  compute: () => T,
+  keep: (value: T) => boolean = () => true,
+): T {
+  const { operation, variablesKey } = resolved;
+  if (variablesKey.length > MEMO_MAX_KEY) return compute();
+  let known = memo.get(operation);
+  const cached = known?.get(variablesKey);
+  if (cached !== undefined || known?.has(variablesKey)) return cached as T;
+  const value = compute();
+  if (keep(value)) {
+    if (!known || known.size >= MEMO_PER_OPERATION) memo.set(operation, (known = new Map()));
+    known.set(variablesKey, value);
+  }
+  return value;
 }
 
 export function setResolvedOperation(res: Response, resolved: ResolvedOperation): void {

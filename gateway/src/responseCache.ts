@@ -41,7 +41,6 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
-import { canonicalJson } from '@hub/core/canonicalJson';
 import { isPii, type Classification } from '@hub/core/classification';
 import { hubClassification } from '@hub/core/schemaFiles';
 import type { EntityCache } from './entityCache.js';
@@ -206,6 +205,22 @@ function storable(response: CachedResponse, maxBodyBytes: number): boolean {
   );
 }
 
+/** `<status>\n<headers JSON>\n<body>`: a hit parses the few headers, never the body. */
+function encode(response: CachedResponse): string {
+  return `${String(response.status)}\n${JSON.stringify(response.headers)}\n${response.body}`;
+}
+
+function decode(text: string): CachedResponse | undefined {
+  const first = text.indexOf('\n');
+  const second = text.indexOf('\n', first + 1);
+  if (first < 0 || second < 0) return undefined;
+  return {
+    status: Number(text.slice(0, first)),
+    headers: JSON.parse(text.slice(first + 1, second)) as [string, string][],
+    body: text.slice(second + 1),
+  };
+}
+
 export function createResponseCache(options: ResponseCacheOptions): ResponseCache {
   const { cache, metrics } = options;
   let classification: Classification | undefined;
@@ -243,7 +258,7 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
             req.headers['accept'] ?? '',
             operationName ?? '',
             source,
-            canonicalJson(variables),
+            resolved.variablesKey,
           ].join('\u0000'),
         )
         .digest('base64url');
@@ -252,12 +267,12 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
         metrics?.responseCacheLookups.inc({ outcome: 'bypass' });
         return undefined;
       }
-      const hit = stored.value === undefined ? undefined : (JSON.parse(stored.value) as CachedResponse);
+      const hit = stored.value === undefined ? undefined : decode(stored.value);
       metrics?.responseCacheLookups.inc({ outcome: hit ? 'hit' : 'miss' });
       return {
         hit,
         store(response) {
-          if (storable(response, options.maxBodyBytes)) stored.store(JSON.stringify(response));
+          if (storable(response, options.maxBodyBytes)) stored.store(encode(response));
         },
       };
     },

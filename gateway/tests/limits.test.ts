@@ -116,6 +116,31 @@ describe('demand control', () => {
     });
   }
 
+  it('one operation, other variables: each cost and input check is its own (remembered per variables, not per text)', async () => {
+    const limits = readLimitsConfig(new EnvReader({ HUB_LIMITS_ROLES: JSON.stringify({ admin: { cost: 39 } }) }));
+    const probe = await startGateway(testConfig([hub.customers, hub.lab], { limits }));
+    try {
+      const bearer = await token({ roles: ['admin'] });
+      const query = 'query($n: Int) { items(first: $n) { cheap } }';
+      const codes: unknown[] = [];
+      for (const n of [5, 40, 5, 40, 'x', 5, 'x']) {
+        const result = await post(probe.url, { query, variables: { n } }, bearer);
+        codes.push(result.body.errors?.[0]?.extensions?.['code'] ?? 'ok');
+      }
+      expect(codes).toEqual([
+        'ok',
+        'OPERATION_TOO_COMPLEX',
+        'ok',
+        'OPERATION_TOO_COMPLEX',
+        'BAD_USER_INPUT',
+        'ok',
+        'BAD_USER_INPUT',
+      ]);
+    } finally {
+      await probe.stop();
+    }
+  });
+
   it('limits GET requests too', async () => {
     const query = documents['aliases']?.(LIMITS.sales_rep.aliases + 1) ?? '';
     const response = await fetch(`${hub.gateway.url}?query=${encodeURIComponent(query)}`, {

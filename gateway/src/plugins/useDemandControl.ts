@@ -17,6 +17,7 @@ import {
   type ASTVisitor,
   type DocumentNode,
   type GraphQLSchema,
+  type OperationDefinitionNode,
   type SelectionSetNode,
   type ValidationContext,
   type ValidationRule,
@@ -26,7 +27,14 @@ import { BoundedLruCache } from '../apqCache.js';
 import { MAX_QUERY_NODES, operationCost, type CostModel } from '../cost.js';
 import { identityOf, refuseRequest } from '../identify.js';
 import { limitsFor, type Limits, type LimitsConfig } from '../limits.js';
-import { countTokens, readOperation, setResolvedOperation, type ApqStore } from '../operation.js';
+import {
+  countTokens,
+  memoByVariables,
+  readOperation,
+  setResolvedOperation,
+  variablesKeyOf,
+  type ApqStore,
+} from '../operation.js';
 
 export interface DemandControlOptions {
   /** The API schema and cost model of the loaded supergraph; undefined until it is loaded. */
@@ -141,6 +149,8 @@ const ANALYSED_MAX_LENGTH = 16 * 1024;
 /** Express middleware, after `identifyRequests` and the safelist, before Apollo Server. */
 export function useDemandControl(options: DemandControlOptions): RequestHandler {
   const analyses = new WeakMap<GraphQLSchema, BoundedLruCache<Analysis>>();
+  // A cost per operation and variables (operation.ts memoByVariables): the walk is most of demand control's CPU.
+  const costs = new WeakMap<OperationDefinitionNode, Map<string, number>>();
   const analysisOf = (schema: GraphQLSchema, source: string): Analysis => {
     const cacheable = source.length <= ANALYSED_MAX_LENGTH;
     let cache = analyses.get(schema);
@@ -191,18 +201,21 @@ export function useDemandControl(options: DemandControlOptions): RequestHandler 
     const measured = (analysis.measured ??= measure(loaded.apiSchema, document));
     for (const name of MEASURES) if (measured[name] > limits[name]) return refuse(name, measured[name], limits[name]);
 
+    const variablesKey = variablesKeyOf(read.request.variables);
     let cost: number;
     try {
-      cost = operationCost(loaded.costModel, loaded.apiSchema, document, operation.name?.value, read.request.variables);
+      cost = memoByVariables(costs, { operation, variablesKey }, () =>
+        operationCost(loaded.costModel, loaded.apiSchema, document, operation.name?.value, read.request.variables),
+      );
     } catch (error) {
       if (exceedsMaxNodes(error)) return refuse('nodes', MAX_QUERY_NODES + 1, MAX_QUERY_NODES);
       // Invalid arguments or variables: nothing runs. GraphQL validation (literals), @apollo/gateway's
       // variable check before planning, and useInputValidation (which names the variable) refuse it.
-      setResolvedOperation(res, { request: read.request, document, operation, cost: 0 });
+      setResolvedOperation(res, { request: read.request, document, operation, cost: 0, variablesKey });
       return;
     }
     if (cost > limits.cost) return refuse('cost', cost, limits.cost);
-    setResolvedOperation(res, { request: read.request, document, operation, cost });
+    setResolvedOperation(res, { request: read.request, document, operation, cost, variablesKey });
   };
   return (req: Request, res: Response, next: NextFunction) => {
     decide(req, res).then(() => next(), next);

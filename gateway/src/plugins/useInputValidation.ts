@@ -11,7 +11,7 @@ import { getVariableValues, print, type GraphQLError, type GraphQLSchema, type O
 import { badUserInput } from '@hub/core/errors';
 import { checkInputs } from '@hub/core/inputs';
 import { identityOf, refuseRequest } from '../identify.js';
-import { resolvedOperationOf } from '../operation.js';
+import { memoByVariables, resolvedOperationOf } from '../operation.js';
 
 export interface InputValidationOptions {
   /** The API schema of the loaded supergraph; undefined until it is loaded. */
@@ -39,18 +39,26 @@ function invalidVariable(
 
 /** Express middleware, after `useDemandControl` (which resolves and parses the operation). */
 export function useInputValidation(options: InputValidationOptions): RequestHandler {
+  // An operation and variables found valid once are valid again (operation.ts memoByVariables);
+  // a refusal is checked anew each time, with a new error.
+  const valid = new WeakMap<OperationDefinitionNode, Map<string, GraphQLError | undefined>>();
   return (_req: Request, res: Response, next: NextFunction) => {
     const identity = identityOf(res);
     const resolved = resolvedOperationOf(res);
     const schema = options.schema();
     if (identity.ok && resolved !== undefined && schema !== undefined) {
-      const error =
-        checkInputs({
-          schema,
-          document: resolved.document,
-          operation: resolved.operation,
-          variables: resolved.request.variables,
-        }) ?? invalidVariable(schema, resolved.operation, resolved.request.variables);
+      const error = memoByVariables(
+        valid,
+        resolved,
+        () =>
+          checkInputs({
+            schema,
+            document: resolved.document,
+            operation: resolved.operation,
+            variables: resolved.request.variables,
+          }) ?? invalidVariable(schema, resolved.operation, resolved.request.variables),
+        (outcome) => outcome === undefined,
+      );
       if (error) {
         error.extensions['http'] = { status: 400 };
         refuseRequest(res, error, error.message);
