@@ -211,15 +211,24 @@ function redisStore(redis: SharedRedis, prefix: string, maxAgeSeconds: number, l
   };
 }
 
-/** Whether the `_entities` selection of `document` reads a PII-classified field (unknown: yes). */
-function selectsPii(schema: GraphQLSchema, classification: Classification, document: DocumentNode): boolean {
+/**
+ * Whether `set`, a selection on `type` within `document`, reads a PII-classified field or one it
+ * cannot place (then: yes). The entity cache's and the response cache's one rule.
+ */
+export function selectionReadsPii(
+  schema: GraphQLSchema,
+  classification: Classification,
+  document: DocumentNode,
+  type: GraphQLNamedType | undefined,
+  set: SelectionSetNode,
+): boolean {
   const fragments = new Map<string, FragmentDefinitionNode>();
   for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const walk = (type: GraphQLNamedType | undefined, set: SelectionSetNode, depth: number): boolean => {
+  const walk = (parent: GraphQLNamedType | undefined, selections: SelectionSetNode, depth: number): boolean => {
     if (depth > 32) return true;
-    for (const selection of set.selections) {
+    for (const selection of selections.selections) {
       if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const inner = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : type;
+        const inner = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
         if (walk(inner ?? undefined, selection.selectionSet, depth + 1)) return true;
       } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
         const fragment = fragments.get(selection.name.value);
@@ -229,19 +238,24 @@ function selectsPii(schema: GraphQLSchema, classification: Classification, docum
       } else {
         const name = selection.name.value;
         if (name.startsWith('__')) continue;
-        if (!type || !(isObjectType(type) || isInterfaceType(type))) return true;
-        const field = type.getFields()[name];
-        if (!field || isPii(classification, `${type.name}.${name}`)) return true;
+        if (!parent || !(isObjectType(parent) || isInterfaceType(parent))) return true;
+        const field = parent.getFields()[name];
+        if (!field || isPii(classification, `${parent.name}.${name}`)) return true;
         if (selection.selectionSet && walk(getNamedType(field.type), selection.selectionSet, depth + 1)) return true;
       }
     }
     return false;
   };
+  return walk(type, set, 0);
+}
+
+/** Whether the `_entities` selection of `document` reads a PII-classified field (unknown: yes). */
+function selectsPii(schema: GraphQLSchema, classification: Classification, document: DocumentNode): boolean {
   const operation = document.definitions.find((d) => d.kind === Kind.OPERATION_DEFINITION);
   const entities = operation?.selectionSet.selections[0];
   // Below `_entities` (a union of the entity types), only `... on Customer { … }` names a type.
   if (entities?.kind !== Kind.FIELD || !entities.selectionSet) return true;
-  return walk(undefined, entities.selectionSet, 0);
+  return selectionReadsPii(schema, classification, document, undefined, entities.selectionSet);
 }
 
 /** The fetch is exactly `query { _entities(representations: …) { … } }`. */

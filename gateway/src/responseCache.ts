@@ -29,21 +29,10 @@
 import { createHash } from 'node:crypto';
 import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
-import {
-  Kind,
-  getNamedType,
-  isInterfaceType,
-  isObjectType,
-  type DocumentNode,
-  type FragmentDefinitionNode,
-  type GraphQLNamedType,
-  type GraphQLSchema,
-  type OperationDefinitionNode,
-  type SelectionSetNode,
-} from 'graphql';
-import { isPii, type Classification } from '@hub/core/classification';
+import { Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
+import type { Classification } from '@hub/core/classification';
 import { hubClassification } from '@hub/core/schemaFiles';
-import type { EntityCache } from './entityCache.js';
+import { selectionReadsPii, type EntityCache } from './entityCache.js';
 import { identityOf } from './identify.js';
 import type { GatewayMetrics } from './metrics.js';
 import { resolvedOperationOf } from './operation.js';
@@ -122,49 +111,18 @@ interface Shape {
 
 const UNCACHEABLE: Shape = { cacheable: false, customerIds: undefined };
 
-/** Whether a selection reads a PII-classified field, or one it cannot place (then: yes). */
-function readsPii(
-  schema: GraphQLSchema,
-  classification: Classification,
-  document: DocumentNode,
-  type: GraphQLNamedType | undefined,
-  set: SelectionSetNode,
-): boolean {
-  const fragments = new Map<string, FragmentDefinitionNode>();
-  for (const d of document.definitions) if (d.kind === Kind.FRAGMENT_DEFINITION) fragments.set(d.name.value, d);
-  const walk = (parent: GraphQLNamedType | undefined, selections: SelectionSetNode, depth: number): boolean => {
-    if (depth > 32) return true;
-    for (const selection of selections.selections) {
-      if (selection.directives?.some((d) => d.name.value === 'defer' || d.name.value === 'stream')) return true;
-      if (selection.kind === Kind.INLINE_FRAGMENT) {
-        const inner = selection.typeCondition ? schema.getType(selection.typeCondition.name.value) : parent;
-        if (walk(inner ?? undefined, selection.selectionSet, depth + 1)) return true;
-      } else if (selection.kind === Kind.FRAGMENT_SPREAD) {
-        const fragment = fragments.get(selection.name.value);
-        if (!fragment) return true;
-        if (walk(schema.getType(fragment.typeCondition.name.value) ?? undefined, fragment.selectionSet, depth + 1))
-          return true;
-      } else {
-        const name = selection.name.value;
-        if (name === '__typename') continue;
-        if (!parent || !(isObjectType(parent) || isInterfaceType(parent))) return true;
-        const field = parent.getFields()[name];
-        if (!field || isPii(classification, `${parent.name}.${name}`)) return true;
-        if (selection.selectionSet && walk(getNamedType(field.type), selection.selectionSet, depth + 1)) return true;
-      }
-    }
-    return false;
-  };
-  return walk(type, set, 0);
-}
+const INCREMENTAL = /@(?:defer|stream)\b/;
 
 function shapeOf(
   schema: GraphQLSchema,
   classification: Classification,
+  source: string,
   document: DocumentNode,
   operation: OperationDefinitionNode,
 ): Shape {
   if (operation.operation !== 'query' || operation.directives?.length) return UNCACHEABLE;
+  // Incremental delivery is never one complete answer; named anywhere in the text, not cached.
+  if (INCREMENTAL.test(source)) return UNCACHEABLE;
   const customerIds: ({ variable: string } | { literal: string })[] = [];
   let onlyCustomers = true;
   for (const selection of operation.selectionSet.selections) {
@@ -179,7 +137,7 @@ function shapeOf(
     else onlyCustomers = false;
   }
   const root = schema.getQueryType() ?? undefined;
-  if (readsPii(schema, classification, document, root, operation.selectionSet)) return UNCACHEABLE;
+  if (selectionReadsPii(schema, classification, document, root, operation.selectionSet)) return UNCACHEABLE;
   return { cacheable: true, customerIds: onlyCustomers && customerIds.length > 0 ? customerIds : undefined };
 }
 
@@ -243,6 +201,7 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
         shape = shapeOf(
           loaded.apiSchema,
           (classification ??= hubClassification()),
+          resolved.request.source,
           resolved.document,
           resolved.operation,
         );
