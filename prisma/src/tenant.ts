@@ -228,31 +228,29 @@ export function scopeToViewer<C>(
   customerKeys: CustomerKeys,
   verifyCustomers?: CustomerVerifier,
 ): C {
-  // Built once per client, not per operation: the customer sets an operation is checked against.
-  const allowed = {
-    read: scopes.read.customerIds === null ? null : new Set(scopes.read.customerIds),
-    write: scopes.write.customerIds === null ? null : new Set(scopes.write.customerIds),
-  };
+  // Built once per client, not per operation: each side's customers with the set they are checked against.
+  const side = ({ tenantId, customerIds }: ViewerScopes['read']) => ({
+    tenantId,
+    customers: customerIds === null ? null : { ids: customerIds, allowed: new Set(customerIds) },
+  });
+  const sides = { read: side(scopes.read), write: side(scopes.write) };
   const extendable = client as unknown as Extendable;
   return extendable.$extends({
     name: 'hub-viewer-scope',
     query: {
       $allModels: {
         async $allOperations({ model, operation, args, query }) {
-          const reading = READ_OPS.has(operation);
-          const { tenantId, customerIds } = reading ? scopes.read : scopes.write;
+          const { tenantId, customers } = READ_OPS.has(operation) ? sides.read : sides.write;
           if (tenantId === null || tenantId === '') {
             throw new ScopeViolationError(`${model}.${operation} refused: no tenant in scope`);
           }
           let scoped = scopeArgs(model, operation, args, tenantId);
-          const customers = reading ? allowed.read : allowed.write;
-          if (customerIds !== null) {
+          if (customers !== null) {
             if (!(model in customerKeys)) {
               throw new ScopeViolationError(`${model}.${operation} refused: the model has no customer scope rule`);
             }
             const key = customerKeys[model];
-            if (key)
-              scoped = scopeCustomerArgs(model, operation, scoped, key, customerIds, customers ?? new Set(customerIds));
+            if (key) scoped = scopeCustomerArgs(model, operation, scoped, key, customers.ids, customers.allowed);
           }
           // Rows that refer to a customer must refer to one of this tenant (checked where it lives).
           const key = customerKeys[model];
