@@ -14,12 +14,15 @@
  * tail is behind or Redis is away.
  *
  * What is cached: POSTed JSON queries (not mutations, subscriptions or incremental delivery) of a
- * first-party viewer with a tenant, whose root fields are all declared in CACHED_ROOT_FIELDS, that
- * read no PII-classified field (the subgraphs audit every read of unmasked PII; a hit would be a read
- * they never saw), and whose answer is a plain 200 `{"data":…}`: no error, no extension. Partners are
+ * first-party viewer with a tenant, whose root fields are all declared `@responseCache(policy:
+ * "EVENTS")` by the subgraph that owns them (@hub/core/responseCachePolicy: the domain's rows as their
+ * committed changes leave them, every change an event; clock-derived values within them are bounded
+ * by the entries' maximum age, `HUB_ENTITY_CACHE_MAX_AGE`, as in the entity cache), that read no
+ * PII-classified field (the subgraphs audit every read of unmasked PII; a hit would be a read they
+ * never saw), and whose answer is a plain 200 `{"data":…}`: no error, no extension. Partners are
  * never cached (their grant lives in the subgraphs' replicas; see entityCache.ts). A root field
- * missing from both lists is not cached (default-deny); a test holds every root field of the
- * composed graph to one of the two lists, so a new one is a decision, not an accident.
+ * without an EVENTS decision is not cached (default-deny); `npm run classification:check` refuses a
+ * root field of the API without a decision, so a new one is a decision, not an accident.
  *
  * A hit has passed every per-request check before it (identity, safelist, request and cost budgets,
  * demand limits, input checks): they run in front of this middleware. What Apollo decides from the
@@ -31,50 +34,12 @@ import { HeaderMap, type ApolloServer, type BaseContext } from '@apollo/server';
 import type { NextFunction, Request, RequestHandler, Response } from 'express';
 import { Kind, type DocumentNode, type GraphQLSchema, type OperationDefinitionNode } from 'graphql';
 import type { Classification } from '@hub/core/classification';
-import { hubClassification } from '@hub/core/schemaFiles';
+import { hubClassification, hubResponseCachePolicy } from '@hub/core/schemaFiles';
 import { selectionReadsPii, type EntityCache } from './entityCache.js';
 import { identityOf } from './identify.js';
 import type { GatewayMetrics } from './metrics.js';
 import { resolvedOperationOf } from './operation.js';
 import { scopeClassOf } from './viewerScope.js';
-
-/**
- * Root fields whose answers are the domains' rows as their committed changes leave them — every
- * change of which is an event on the bus. Clock-derived values within them are bounded by the
- * entries' maximum age (`HUB_ENTITY_CACHE_MAX_AGE`), as in the entity cache.
- */
-export const CACHED_ROOT_FIELDS: ReadonlySet<string> = new Set([
-  'customer',
-  'customers',
-  'invoice',
-  'invoices',
-  'revenue',
-  'healthScores',
-  'atRiskCustomers',
-  'campaign',
-  'campaigns',
-  'journeys',
-  'featureUsage',
-  'adoptionMetrics',
-  'opportunity',
-  'opportunities',
-  'renewals',
-  'ticket',
-  'tickets',
-]);
-
-/**
- * Root fields never cached: state that changes without a change event (sync bookkeeping, job runs,
- * dead letters, erasure progress, API keys, the tenant's settings) or that is personal data read
- * under audit (contacts).
- */
-export const UNCACHED_ROOT_FIELDS: ReadonlySet<string> = new Set([
-  'sync',
-  'customerErasure',
-  'contact',
-  'tenant',
-  'apiKeys',
-]);
 
 /** An answer as Apollo Server gave it. */
 export interface CachedResponse {
@@ -116,6 +81,7 @@ const INCREMENTAL = /@(?:defer|stream)\b/;
 function shapeOf(
   schema: GraphQLSchema,
   classification: Classification,
+  cached: ReadonlySet<string>,
   source: string,
   document: DocumentNode,
   operation: OperationDefinitionNode,
@@ -130,7 +96,7 @@ function shapeOf(
     if (selection.kind !== Kind.FIELD) return UNCACHEABLE;
     const name = selection.name.value;
     if (name === '__typename') continue;
-    if (!CACHED_ROOT_FIELDS.has(name)) return UNCACHEABLE;
+    if (!cached.has(name)) return UNCACHEABLE;
     const id = selection.arguments?.find((a) => a.name.value === 'id')?.value;
     if (name === 'customer' && id?.kind === Kind.VARIABLE) customerIds.push({ variable: id.name.value });
     else if (name === 'customer' && id?.kind === Kind.STRING) customerIds.push({ literal: id.value });
@@ -182,6 +148,7 @@ function decode(text: string): CachedResponse | undefined {
 export function createResponseCache(options: ResponseCacheOptions): ResponseCache {
   const { cache, metrics } = options;
   let classification: Classification | undefined;
+  let cached: ReadonlySet<string> | undefined;
   // Per parsed operation: demand control keeps one parsed document per text and schema, so this
   // is decided once per text (and dropped with its document).
   const shapes = new WeakMap<OperationDefinitionNode, Shape>();
@@ -201,6 +168,7 @@ export function createResponseCache(options: ResponseCacheOptions): ResponseCach
         shape = shapeOf(
           loaded.apiSchema,
           (classification ??= hubClassification()),
+          (cached ??= hubResponseCachePolicy().cached),
           resolved.request.source,
           resolved.document,
           resolved.operation,

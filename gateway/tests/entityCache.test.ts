@@ -16,8 +16,8 @@ import { createNatsBus, type NatsBus } from '@hub/core/events/bus-nats';
 import type { Viewer } from '@hub/core/viewer';
 import { Supergraph } from '@apollo/federation-internals';
 import { isObjectType } from 'graphql';
+import { hubResponseCachePolicy } from '@hub/core/schemaFiles';
 import { composeSupergraph, repoSubgraphSources } from '../src/compose.js';
-import { CACHED_ROOT_FIELDS, UNCACHED_ROOT_FIELDS } from '../src/responseCache.js';
 import { startGateway, type RunningGateway } from '../src/server.js';
 import type { GatewayConfig } from '../src/config.js';
 import { callsDuring } from './lab.js';
@@ -32,9 +32,9 @@ const CUSTOMERS_SDL = /* GraphQL */ `
   type Query {
     customers: [Customer!]!
     customer(id: ID!): Customer
-    "Listed as never cached (sync bookkeeping changes without change events)."
+    "Decided NEVER in the repo's SDL (sync bookkeeping changes without change events)."
     sync: String
-    "In neither list: not cached (default-deny)."
+    "Decided nowhere (no root field of the repo's graph): not cached (default-deny)."
     unlisted: String
   }
   type Mutation {
@@ -447,7 +447,7 @@ describe('response cache: what an answer depends on, what is never cached', () =
     expect(await calls(() => one(t, 'c1'))).toBe(0);
   });
 
-  it('root fields listed as uncached, and root fields in neither list, run every time', async () => {
+  it('root fields decided NEVER, and root fields without a decision, run every time', async () => {
     const t = await token({ user: 'q1', roles: ['admin'], book: [] });
     for (const query of ['{ sync }', '{ unlisted }', '{ customers { id } sync }', '{ __typename unlisted }']) {
       await post(gateway.url, { query }, t);
@@ -490,17 +490,19 @@ describe('response cache: what an answer depends on, what is never cached', () =
     expect(hit.status).toBe(200);
   });
 
-  it('every root field of the hub’s composed graph is in exactly one of the two lists', () => {
+  it('every root field of the hub’s composed graph, and no other, has a response-cache decision in its SDL', () => {
     const composed = composeSupergraph(repoSubgraphSources((name) => `http://127.0.0.1/${name}`));
     if (!composed.ok) throw new Error(composed.errors.join('\n'));
     const query = Supergraph.build(composed.supergraphSdl).apiSchema().toGraphQLJSSchema().getQueryType();
     expect(query && isObjectType(query)).toBe(true);
     const fields = Object.keys(query?.getFields() ?? {});
     expect(fields.length).toBeGreaterThan(10);
-    const unplaced = fields.filter((f) => CACHED_ROOT_FIELDS.has(f) === UNCACHED_ROOT_FIELDS.has(f));
-    expect(unplaced).toEqual([]);
-    const stale = [...CACHED_ROOT_FIELDS, ...UNCACHED_ROOT_FIELDS].filter((f) => !fields.includes(f));
-    expect(stale).toEqual([]);
+    const policy = hubResponseCachePolicy();
+    expect(policy.problems).toEqual([]);
+    // The reader's skips (@inaccessible, federation's fields) are the composition's.
+    expect([...policy.fields.keys()].sort()).toEqual([...fields].sort());
+    expect(policy.cached).toContain('customer');
+    expect(policy.cached).not.toContain('sync');
   });
 });
 

@@ -1,14 +1,19 @@
 /**
  * Where each subgraph's SDL comes from, and the whole SDL the subgraph kit serves: one home for the
- * kit, the gateway's composition from files, the codegen loaders' twin (scripts/codegen-api-schema.mjs)
- * and the classification check. Light on purpose (files and strings only), so tools can import it
- * without the kit.
+ * kit, the gateway's composition from files, the codegen loaders' twin (scripts/codegen-api-schema.mjs),
+ * the classification check and the hub-wide metadata the SDL declares (classification, response-cache
+ * decisions). Light on purpose (files and strings only), so tools can import it without the kit.
  */
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { assertClassified, classifyDocument, type Classification, type FieldClass } from './classification.js';
 import { DOMAINS } from './domains.js';
+import {
+  mergeResponseCachePolicies,
+  readResponseCachePolicy,
+  type ResponseCachePolicy,
+} from './responseCachePolicy.js';
 import { declaresSync, syncSdl } from './sync/sdl.js';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
@@ -66,4 +71,18 @@ export function hubClassification(): Classification {
   );
   assertClassified('the hub', merged);
   return (hub = merged);
+}
+
+let cachePolicy: ResponseCachePolicy | undefined;
+
+/**
+ * The response-cache decision of every Query root field of the hub (`@responseCache`,
+ * responseCachePolicy.ts), from the repo's schema files. Not asserted here: a field without a valid
+ * decision is simply not in `cached` (the gateway's default-deny); `npm run classification:check`
+ * refuses it.
+ */
+export function hubResponseCachePolicy(): ResponseCachePolicy {
+  return (cachePolicy ??= mergeResponseCachePolicies(
+    DOMAINS.map((domain) => [domain, readResponseCachePolicy(subgraphSdl(subgraphSchemaPath(domain)))] as const),
+  ));
 }

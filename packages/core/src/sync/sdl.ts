@@ -39,7 +39,12 @@ export function syncSdl(domain: string): string {
   return `
 extend type Query @classification(level: "INTERNAL") {
   "Sync bookkeeping per domain (admins)."
-  sync: SyncDomains! @shareable
+  sync: SyncDomains!
+    @shareable
+    @responseCache(
+      policy: "NEVER"
+      reason: "sync bookkeeping (job runs, dead letters, conflicts, consumer lag) changes without a change event"
+    )
 }
 
 "Each domain's sync bookkeeping; every domain answers its own field."

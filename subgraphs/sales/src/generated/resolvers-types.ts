@@ -1673,6 +1673,18 @@ export type OverrideDirectiveResolver<
   Args = OverrideDirectiveArgs,
 > = DirectiveResolverFn<Result, Parent, ContextType, Args>;
 
+export type ResponseCacheDirectiveArgs = {
+  policy: Scalars['String']['input'];
+  reason?: Maybe<Scalars['String']['input']>;
+};
+
+export type ResponseCacheDirectiveResolver<
+  Result,
+  Parent,
+  ContextType = Context,
+  Args = ResponseCacheDirectiveArgs,
+> = DirectiveResolverFn<Result, Parent, ContextType, Args>;
+
 export type ShareableDirectiveArgs = {};
 
 export type ShareableDirectiveResolver<
@@ -2608,6 +2620,7 @@ export type DirectiveResolvers<ContextType = Context> = ResolversObject<{
   interfaceObject?: InterfaceObjectDirectiveResolver<any, any, ContextType>;
   link?: LinkDirectiveResolver<any, any, ContextType>;
   override?: OverrideDirectiveResolver<any, any, ContextType>;
+  responseCache?: ResponseCacheDirectiveResolver<any, any, ContextType>;
   shareable?: ShareableDirectiveResolver<any, any, ContextType>;
   tag?: TagDirectiveResolver<any, any, ContextType>;
 }>;
