@@ -9,6 +9,14 @@
  * branch's, back to back.
  *
  * Options: BENCH_CALLS (default 3000), BENCH_CONCURRENCY (default 4).
+ *
+ * `BENCH_SCOPES_BOOK=5000 npx tsx scripts/bench-subgraph-calls.ts`: instead, the per-request scope
+ * path of a viewer with a book of that many customers (a cs_manager in sales, reads and writes in
+ * its book), as the subgraph's context runs it: the directory's `scope` (its one query answered by a
+ * stub with fresh id strings each call, as the driver gives them, so only the CPU around it
+ * counts), `requestScopes` twice (the client's and the sync engine's) and `forScopes`; µs per call
+ * of each. Imported by relative path, so the script copied into a checkout of another commit
+ * measures that commit. BENCH_SCOPES_CALLS (default 2000).
  */
 import { EnvReader } from '@hub/core/config';
 import { GATEWAY_PRINCIPAL, devKeyPair } from '@hub/core/keys';
@@ -22,7 +30,57 @@ const read = new EnvReader();
 const config = read.done({
   calls: read.int('BENCH_CALLS', 3000, { min: 10 }),
   concurrency: read.int('BENCH_CONCURRENCY', 4, { min: 1, max: 64 }),
+  scopesBook: read.int('BENCH_SCOPES_BOOK', 0),
+  scopesCalls: read.int('BENCH_SCOPES_CALLS', 2000, { min: 10 }),
 });
+const loadNow = () =>
+  loadavg()
+    .map((l) => l.toFixed(1))
+    .join(' ');
+
+if (config.scopesBook > 0) {
+  const { replicaDirectory } = await import('../packages/core/src/replica.js');
+  const { requestScopes } = await import('../packages/core/src/authz.js');
+  const { viewerClients } = await import('../prisma/src/tenant.js');
+  const size = config.scopesBook;
+  // Ids as long as the hub's (cuid-like), in no particular order, as the replica's index gives them.
+  const ids = Array.from({ length: size }, (_, i) => `c${String((i * 7919) % size).padStart(24, '0')}`);
+  let rows: { customer_id: string }[] = [];
+  const sql = { query: async () => rows } as unknown as Parameters<typeof replicaDirectory>[0]['sql'];
+  const directory = replicaDirectory({ sql, behind: async () => false });
+  // A client stand-in: `$extends` runs only when a scope's client is first built.
+  const clients = viewerClients({ $extends: () => ({}) }, { Opportunity: 'customerId' });
+  const viewer: Viewer = { userId: 'm1', tenantId: 'acme', roles: ['cs_manager'], book: ['m1'], requestId: 'r' };
+  const spent = { scope: 0, requestScopes: 0, forScopes: 0 };
+  const run = async (calls: number) => {
+    for (let i = 0; i < calls; i++) {
+      // Fresh strings per call, as the driver parses them (not the same string objects every time).
+      rows = ids.map((id) => ({ customer_id: Buffer.from(id).toString() }));
+      const t0 = performance.now();
+      const scoped = await directory.scope(viewer);
+      const t1 = performance.now();
+      const scopes = requestScopes(scoped, 'sales', false);
+      requestScopes(scoped, 'sales', true);
+      const t2 = performance.now();
+      clients.forScopes(scopes);
+      const t3 = performance.now();
+      spent.scope += t1 - t0;
+      spent.requestScopes += t2 - t1;
+      spent.forScopes += t3 - t2;
+    }
+  };
+  await run(200); // warm-up: JIT
+  Object.assign(spent, { scope: 0, requestScopes: 0, forScopes: 0 });
+  const before = loadNow();
+  await run(config.scopesCalls);
+  const us = (ms: number) => ((ms * 1000) / config.scopesCalls).toFixed(1);
+  console.log(
+    `bench:subgraph-calls scopes, book of ${size}, ${config.scopesCalls} calls: µs per call ` +
+      `directory scope ${us(spent.scope)}, requestScopes x2 ${us(spent.requestScopes)}, ` +
+      `forScopes ${us(spent.forScopes)} (${clients.size} clients kept; load average ${before} before, ${loadNow()} after)`,
+  );
+  process.exit(0);
+}
 
 const ENTITIES = `query($representations: [_Any!]!) { _entities(representations: $representations) { ... on Customer { name tier } } }`;
 const PAGE = `query($after: String) { customers(first: 10, after: $after) { edges { node { id name tier } } } }`;
@@ -79,9 +137,7 @@ try {
     );
   };
   await run(Math.min(500, config.calls)); // warm-up: JIT, pools, the decrypted-value cache
-  const load = loadavg()
-    .map((l) => l.toFixed(1))
-    .join(' ');
+  const load = loadNow();
   const cpu = process.cpuUsage();
   const started = performance.now();
   await run(config.calls);
@@ -90,10 +146,7 @@ try {
   console.log(
     `bench:subgraph-calls ${config.calls} calls, ${config.concurrency} in flight: ` +
       `${((used.user + used.system) / config.calls / 1000).toFixed(3)} ms CPU per call, ` +
-      `${(wall / config.calls).toFixed(3)} ms wall per call (load average ${load} before, ` +
-      `${loadavg()
-        .map((l) => l.toFixed(1))
-        .join(' ')} after)`,
+      `${(wall / config.calls).toFixed(3)} ms wall per call (load average ${load} before, ${loadNow()} after)`,
   );
 } finally {
   await running.stop();

@@ -1,16 +1,20 @@
 import type { Redis } from 'ioredis';
+import { LRUCache } from 'lru-cache';
 
 /**
- * A bounded in-memory LRU with optional per-entry ttl (seconds), in Apollo's `KeyValueCache` shape.
- * It holds the automatic persisted queries (strings) — a shared cache (Redis) replaces it when the
- * gateway runs as several replicas — the short-lived scope and API-key lookups (`V` objects), the
- * entity cache's entries, demand control's analysed documents and verified bearer tokens.
+ * A bounded in-memory LRU with optional per-entry ttl (seconds), in Apollo's `KeyValueCache` shape:
+ * lru-cache's `LRUCache` with the gateway's two rules on top — a ttl in seconds (lru-cache counts
+ * milliseconds), none or <= 0 meaning until evicted, and a read (`get` and `peek` alike) making the
+ * entry the most recently used (lru-cache's own `peek` would not). It holds the automatic persisted
+ * queries (strings) — a shared cache (Redis) replaces it when the gateway runs as several replicas —
+ * the API-key lookups, the entity cache's entries and verified bearer tokens.
  */
-export class BoundedLruCache<V = string> {
-  private readonly entries = new Map<string, { value: V; expiresAt: number }>();
+export class BoundedLruCache<V extends NonNullable<unknown> = string> {
+  private readonly entries: LRUCache<string, V>;
 
-  constructor(private readonly maxEntries: number) {
+  constructor(maxEntries: number) {
     if (!Number.isInteger(maxEntries) || maxEntries < 1) throw new RangeError('maxEntries must be a positive integer');
+    this.entries = new LRUCache<string, V>({ max: maxEntries });
   }
 
   get size(): number {
@@ -25,27 +29,14 @@ export class BoundedLruCache<V = string> {
     this.put(key, value, options?.ttl);
   }
 
-  /** `get` without the promise, for callers on a hot synchronous path (demand control, token checks). */
+  /** `get` without the promise, for callers on a hot synchronous path (entity cache, token checks). */
   peek(key: string): V | undefined {
-    const entry = this.entries.get(key);
-    if (!entry) return undefined;
-    this.entries.delete(key);
-    if (entry.expiresAt <= Date.now()) return undefined;
-    // Re-inserting moves the key to the end: Map iteration order is the recency order.
-    this.entries.set(key, entry);
-    return entry.value;
+    return this.entries.get(key);
   }
 
   /** `set` without the promise; `ttl` in seconds, none (or <= 0): until evicted. */
   put(key: string, value: V, ttl?: number | null): void {
-    const expiresAt = typeof ttl === 'number' && ttl > 0 ? Date.now() + ttl * 1000 : Number.POSITIVE_INFINITY;
-    this.entries.delete(key);
-    this.entries.set(key, { value, expiresAt });
-    while (this.entries.size > this.maxEntries) {
-      const oldest = this.entries.keys().next();
-      if (oldest.done) break;
-      this.entries.delete(oldest.value);
-    }
+    this.entries.set(key, value, { ttl: typeof ttl === 'number' && ttl > 0 ? ttl * 1000 : 0 });
   }
 
   async delete(key: string): Promise<boolean> {

@@ -55,7 +55,6 @@ import { canonicalJson } from '@hub/core/canonicalJson';
 import { isPii, type Classification } from '@hub/core/classification';
 import { hubClassification } from '@hub/core/schemaFiles';
 import type { Viewer } from '@hub/core/viewer';
-import { BoundedLruCache } from './apqCache.js';
 import type { EventSource } from './live/source.js';
 import type { Logger } from './logger.js';
 import type { GatewayMetrics } from './metrics.js';
@@ -139,7 +138,8 @@ interface Store {
 }
 
 function memoryStore(maxEntries: number, maxAgeSeconds: number, textBytes: number): Store {
-  const entries = new BoundedLruCache<string>(maxEntries);
+  // Each entry at most the backstop age (lru-cache counts milliseconds); a read counts as a use.
+  const entries = new LRUCache<string, string>({ max: maxEntries, ttl: maxAgeSeconds * 1000 });
   // The response cache's bodies vary from bytes to hundreds of kilobytes: bounded by their size.
   const texts = new LRUCache<string, string>({
     maxSize: textBytes,
@@ -155,13 +155,13 @@ function memoryStore(maxEntries: number, maxAgeSeconds: number, textBytes: numbe
       const tags = customers.map((c) => `${epoch}.${tenantGen}.${gen(`c\u0000${tenant}\u0000${c}`)}`);
       return {
         tags,
-        values: keys.map((k) => (k.startsWith(TEXT_KEY) ? texts.get(k) : entries.peek(k))),
+        values: keys.map((k) => (k.startsWith(TEXT_KEY) ? texts.get(k) : entries.get(k))),
       };
     },
     write(list) {
       for (const { key, value } of list) {
         if (key.startsWith(TEXT_KEY)) texts.set(key, value);
-        else entries.put(key, value, maxAgeSeconds);
+        else entries.set(key, value);
       }
     },
     bump(tenant, customer) {

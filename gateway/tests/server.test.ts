@@ -117,6 +117,19 @@ describe('the APQ cache', () => {
     expect(await cache.get('c')).toBe('3');
   });
 
+  it('counts a synchronous peek as a use, and keeps an entry without a positive ttl until evicted', async () => {
+    const cache = new BoundedLruCache(2);
+    cache.put('a', '1', 0);
+    cache.put('b', '2', -5);
+    expect(cache.peek('a')).toBe('1');
+    cache.put('c', '3');
+    expect(cache.peek('b')).toBeUndefined();
+    await new Promise((resolve) => setTimeout(resolve, 10));
+    expect(cache.peek('a')).toBe('1');
+    expect(await cache.delete('a')).toBe(true);
+    expect(cache.size).toBe(1);
+  });
+
   it('expires entries after their ttl', async () => {
     const cache = new BoundedLruCache(10);
     await cache.set('a', '1', { ttl: 0.001 });

@@ -3,6 +3,7 @@
  * client is confined to one tenant. Resolvers and loaders only ever see such a client, so a
  * forgotten filter cannot leak another tenant's rows.
  */
+import { LRUCache } from 'lru-cache';
 
 /** Models keyed by the tenant id itself rather than by a `tenantId` column. */
 const TENANT_KEY_BY_MODEL: Readonly<Record<string, string>> = { Tenant: 'id' };
@@ -274,22 +275,47 @@ export const VIEWER_CLIENTS_KEPT = 1_000;
 
 /** The scoped client of each distinct viewer scope, built once (see `viewerClients`). */
 export interface ViewerClients<C> {
-  /** The client confined to `scopes`: the same object for equal scopes, a new one for any other. */
+  /**
+   * The client confined to `scopes`: the same object again for the same scopes (equal tenants and,
+   * per side, the very same frozen customer list or an equal list that is not frozen), never for others.
+   */
   forScopes(scopes: ViewerScopes): C;
   /** How many scoped clients are kept (tests). */
   readonly size: number;
 }
 
 /**
+ * Numbers naming frozen customer lists by identity: a list the caller froze cannot change, so its
+ * number stands for its content. Never reused (the counter only grows), and weak: a list no
+ * request and no kept client holds anymore goes with its number.
+ */
+const frozenLists = new WeakMap<readonly string[], number>();
+let listsNamed = 0;
+
+/** One side's part of the cache key: null (the whole tenant), a frozen list's number, or the content of any other. */
+function listKey(customerIds: readonly string[] | null): null | number | readonly string[] {
+  if (customerIds === null || !Object.isFrozen(customerIds)) return customerIds;
+  let name = frozenLists.get(customerIds);
+  if (name === undefined) frozenLists.set(customerIds, (name = ++listsNamed));
+  return name;
+}
+
+/**
  * One scoped client per distinct viewer scope of a store, instead of one per request. Building one
  * (`$extends`) and warming its model delegates on first use cost a request 0.1–0.3 ms of CPU
  * (README "Subgraph CPU per call"); most requests share a scope (every tenant-wide viewer of a
- * tenant has the same), so most find theirs built. Safe by construction: the cache key is the whole
- * content of the scopes (both tenants and customer lists, in order), so a client is only ever shared by
- * requests whose rules are identical, and the closure holds nothing of a request. The customer
- * verifier is the write tenant's (`verifierFor`, stateless per tenant); its tenant is in the key.
- * Not AsyncLocalStorage: on Node 20 an active store makes every promise pay async hooks, which cost
- * more than this cache saves (measured in the same probe).
+ * tenant has the same), so most find theirs built.
+ *
+ * Safe by construction: a client is shared only by requests whose rules are identical. The key holds
+ * both tenants and, per side, the customer list as a frozen list's number (that very list, which
+ * cannot change, and the client is built over it) or, for a list the caller may still change, its
+ * whole content (the client is then built over a frozen copy). The customer directory hands every
+ * request of an unchanged book the same frozen list (packages/core/src/replica.ts), so a book of
+ * thousands of ids is not serialized per request; an equal list in another object only misses (a
+ * client of its own), never shares. The closure holds nothing of a request. The customer verifier is
+ * the write tenant's (`verifierFor`, stateless per tenant); its tenant is in the key. Not
+ * AsyncLocalStorage: on Node 20 an active store makes every promise pay async hooks, which cost more
+ * than this cache saves (measured in the same probe).
  */
 export function viewerClients<C>(
   client: C,
@@ -297,26 +323,34 @@ export function viewerClients<C>(
   verifierFor?: (tenantId: string | null) => CustomerVerifier,
   kept: number = VIEWER_CLIENTS_KEPT,
 ): ViewerClients<C> {
-  const clients = new Map<string, C>();
+  // Boxed: lru-cache holds only non-null values, and C is any client type.
+  const clients = new LRUCache<string, { readonly scoped: C }>({ max: kept });
+  const own = ({ tenantId, customerIds }: RowScope): RowScope =>
+    Object.freeze({
+      tenantId,
+      customerIds: customerIds === null || Object.isFrozen(customerIds) ? customerIds : Object.freeze([...customerIds]),
+    });
   return {
     forScopes(scopes) {
       const { read, write } = scopes;
-      const key = JSON.stringify([read.tenantId, read.customerIds, write.tenantId, write.customerIds]);
-      let scoped = clients.get(key);
-      if (scoped) {
-        // Most recently used last: a Map iterates in insertion order.
-        clients.delete(key);
-      } else {
-        // A copy: the key must stay the truth about the client even if the caller's objects change.
-        const own: ViewerScopes = Object.freeze({
-          read: Object.freeze({ tenantId: read.tenantId, customerIds: read.customerIds && [...read.customerIds] }),
-          write: Object.freeze({ tenantId: write.tenantId, customerIds: write.customerIds && [...write.customerIds] }),
-        });
-        scoped = scopeToViewer(client, own, customerKeys, verifierFor?.(write.tenantId));
-        if (clients.size >= kept) clients.delete(clients.keys().next().value as string);
+      const key = JSON.stringify([
+        read.tenantId,
+        listKey(read.customerIds),
+        write.tenantId,
+        listKey(write.customerIds),
+      ]);
+      let entry = clients.get(key);
+      if (!entry) {
+        // The key must stay the truth about the client even if the caller's objects change later.
+        const scoped = scopeToViewer(
+          client,
+          Object.freeze({ read: own(read), write: own(write) }),
+          customerKeys,
+          verifierFor?.(write.tenantId),
+        );
+        clients.set(key, (entry = { scoped }));
       }
-      clients.set(key, scoped);
-      return scoped;
+      return entry.scoped;
     },
     get size() {
       return clients.size;

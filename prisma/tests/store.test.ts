@@ -334,6 +334,42 @@ describe('viewerClients: one scoped client per distinct viewer scope', () => {
     expect(clients.forScopes(scopes('t1', ['v1']))).toBe(db);
   });
 
+  it('finds a frozen list’s client by the list itself, and never shares one across books or tenants', () => {
+    const clients = viewerClients(store.client, keys);
+    const frozen = (tenantId: string | null, ids: readonly string[]) => {
+      const customerIds = Object.freeze([...ids]);
+      return { read: { tenantId, customerIds }, write: { tenantId, customerIds } };
+    };
+    const book = Array.from({ length: 5_000 }, (_, i) => `c${String(i).padStart(5, '0')}`);
+    const given = frozen('t1', book);
+    const db = clients.forScopes(given);
+    // A later request of the same book: new scope objects over the same frozen list.
+    expect(clients.forScopes({ read: { ...given.read }, write: { ...given.write } })).toBe(db);
+    const others = [
+      frozen('t1', book.slice(1)), // one id fewer
+      frozen('t1', [...book.slice(0, -1), 'c99999']), // one id other
+      frozen('t1', [book[1] as string, book[0] as string, ...book.slice(2)]), // the same ids in another order
+      frozen('t2', book), // another tenant
+      { read: given.read, write: { tenantId: 't1', customerIds: Object.freeze(book.slice(0, 10)) } }, // another write side
+      frozen('t1', book), // an equal list in another object: a client of its own, never a wrong one
+    ];
+    const found = others.map((scopes) => clients.forScopes(scopes));
+    expect(new Set([db, ...found]).size).toBe(others.length + 1);
+    // Lists the caller may still change are keyed by content, as before: equal content, one client.
+    expect(clients.forScopes(scopes('t1', ['v1', 'v2']))).toBe(clients.forScopes(scopes('t1', ['v1', 'v2'])));
+    expect(clients.forScopes(scopes('t1', ['v2', 'v1']))).not.toBe(clients.forScopes(scopes('t1', ['v1', 'v2'])));
+  });
+
+  it('confines a frozen list’s client to that list even once the caller’s scope objects change', async () => {
+    const clients = viewerClients(store.client, keys);
+    const given = { read: { tenantId: 't1', customerIds: Object.freeze(['v1']) } };
+    const db = clients.forScopes({ read: given.read, write: given.read });
+    given.read.tenantId = 't2';
+    expect((await db.widget.findMany({ where: { id: { in: ['v1', 'v2', 'w2'] } } })).map((w) => w['id'])).toEqual([
+      'v1',
+    ]);
+  });
+
   it('still fails closed: no tenant, or a model without a customer rule for a customer-scoped viewer', async () => {
     const clients = viewerClients(store.client, { Widget: 'id', Tenant: null });
     await expect(clients.forScopes(scopes(null, null)).widget.findMany()).rejects.toThrow(ScopeViolationError);

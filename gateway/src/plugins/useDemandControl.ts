@@ -23,7 +23,7 @@ import {
   type ValidationRule,
 } from 'graphql';
 import { badUserInput, operationTooComplex } from '@hub/core/errors';
-import { BoundedLruCache } from '../apqCache.js';
+import { LRUCache } from 'lru-cache';
 import { MAX_QUERY_NODES, operationCost, type CostModel } from '../cost.js';
 import { identityOf, refuseRequest } from '../identify.js';
 import { limitsFor, type Limits, type LimitsConfig } from '../limits.js';
@@ -148,18 +148,18 @@ const ANALYSED_MAX_LENGTH = 16 * 1024;
 
 /** Express middleware, after `identifyRequests` and the safelist, before Apollo Server. */
 export function useDemandControl(options: DemandControlOptions): RequestHandler {
-  const analyses = new WeakMap<GraphQLSchema, BoundedLruCache<Analysis>>();
+  const analyses = new WeakMap<GraphQLSchema, LRUCache<string, Analysis>>();
   // A cost per operation and variables (operation.ts memoByVariables): the walk is most of demand control's CPU.
   const costs = new WeakMap<OperationDefinitionNode, Map<string, number>>();
   const analysisOf = (schema: GraphQLSchema, source: string): Analysis => {
     const cacheable = source.length <= ANALYSED_MAX_LENGTH;
     let cache = analyses.get(schema);
-    const cached = cacheable ? cache?.peek(source) : undefined;
+    const cached = cacheable ? cache?.get(source) : undefined;
     if (cached) return cached;
     const analysis: Analysis = { tokens: countTokens(source) };
     if (cacheable) {
-      if (!cache) analyses.set(schema, (cache = new BoundedLruCache<Analysis>(ANALYSED_DOCUMENTS)));
-      cache.put(source, analysis);
+      if (!cache) analyses.set(schema, (cache = new LRUCache<string, Analysis>({ max: ANALYSED_DOCUMENTS })));
+      cache.set(source, analysis);
     }
     return analysis;
   };

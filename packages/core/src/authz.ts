@@ -227,20 +227,40 @@ function rolesFor(domain: Domain, action: Action): readonly Role[] {
   return action === 'read' && roles.length > 0 ? [...roles, 'system', 'service'] : roles;
 }
 
-/** The customers one role of the viewer brings: null for the whole tenant. */
-function customersOf(viewer: ScopedViewer, role: Role): readonly string[] | null {
-  return TENANT_WIDE_ROLES.includes(role) ? null : (viewer.customerIds ?? []);
+const NO_CUSTOMERS: readonly string[] = Object.freeze([]);
+
+/**
+ * A frozen list's sorted, deduplicated form, worked out once per list rather than per request: the
+ * directory hands a book's requests one frozen list (replica.ts), and the scopes keep that same
+ * object (itself when already in order), which finds the request's scoped client by identity
+ * (@hub/store tenant.ts `viewerClients`). A list that is not frozen may still change: sorted afresh.
+ */
+const orderedLists = new WeakMap<readonly string[], readonly string[]>();
+function ordered(ids: readonly string[]): readonly string[] {
+  if (!Object.isFrozen(ids)) return [...new Set(ids)].sort();
+  let list = orderedLists.get(ids);
+  if (!list) {
+    const inOrder = ids.every((id, i) => i === 0 || (ids[i - 1] as string) < id);
+    orderedLists.set(ids, (list = inOrder ? ids : Object.freeze([...new Set(ids)].sort())));
+  }
+  return list;
 }
 
-/** The union of the rows the viewer's roles among `roles` bring in `domain` (none of them: no customer at all). */
+/**
+ * The union of the rows the viewer's roles among `roles` bring in `domain`: a tenant-wide role
+ * brings the whole tenant; every other role the viewer's customers; none of them, no customer at all.
+ */
 function unionScope(viewer: ScopedViewer, domain: Domain, roles: readonly Role[]): RowScope {
-  const ids = new Set<string>();
-  for (const role of rolesIn(viewer, domain).filter((r) => roles.includes(r))) {
-    const customers = customersOf(viewer, role);
-    if (customers === null) return { tenantId: viewer.tenantId, customerIds: null };
-    for (const id of customers) ids.add(id);
+  let customers = false;
+  for (const role of rolesIn(viewer, domain)) {
+    if (!roles.includes(role)) continue;
+    if (TENANT_WIDE_ROLES.includes(role)) return { tenantId: viewer.tenantId, customerIds: null };
+    customers = true;
   }
-  return { tenantId: viewer.tenantId, customerIds: [...ids].sort() };
+  return {
+    tenantId: viewer.tenantId,
+    customerIds: customers ? ordered(viewer.customerIds ?? NO_CUSTOMERS) : NO_CUSTOMERS,
+  };
 }
 
 /** The rows a viewer may `action` in `domain`: the union of the rows of its roles that may. */

@@ -12,6 +12,7 @@
  * yield no customers; a deleted customer leaves every book and grant.
  */
 import type { CustomerVerifier, StoreSql } from '@hub/store';
+import { LRUCache } from 'lru-cache';
 import { BOOK_ROLES, TENANT_WIDE_ROLES } from './authz.js';
 import { ErrorCode, hubError } from './errors.js';
 import type { Role, ScopedViewer, Viewer } from './viewer.js';
@@ -52,7 +53,21 @@ interface Lag {
   until<T>(read: () => Promise<T>, done: (value: T) => boolean): Promise<{ value: T; timedOut: boolean }>;
 }
 
+/** Books remembered by `directory` (one list per viewer's rows; beyond it the least recently used goes). */
+const BOOKS_KEPT = 1_000;
+
+/** Whether two sorted lists hold the same ids. */
+function sameIds(a: readonly string[], b: readonly string[]): boolean {
+  return a.length === b.length && a.every((id, i) => id === b[i]);
+}
+
 function directory(queries: RowQueries, lag?: Lag) {
+  // The last list each viewer's rows (tenant, book owners, grant) came to. A request whose rows read
+  // the same gets that same frozen object, not an equal copy: its scoped client is then found by the
+  // list's identity (@hub/store tenant.ts `viewerClients`) instead of by serializing thousands of
+  // ids. Reused only when equal id for id, so the key only finds the candidate: no staleness, no
+  // sharing of unequal books, whatever the key.
+  const books = new LRUCache<string, readonly string[]>({ max: BOOKS_KEPT });
   return {
     async scope(viewer: Viewer): Promise<ScopedViewer> {
       if (!needsRows(viewer.roles) || viewer.tenantId === null) return Object.freeze({ ...viewer, customerIds: null });
@@ -72,9 +87,13 @@ function directory(queries: RowQueries, lag?: Lag) {
           fields = grant.fields;
         }
       }
+      const sorted = [...ids].sort();
+      const rowsKey = JSON.stringify([viewer.tenantId, book, viewer.grantId ?? null, viewer.roles]);
+      let customerIds = books.get(rowsKey);
+      if (!customerIds || !sameIds(customerIds, sorted)) books.set(rowsKey, (customerIds = Object.freeze(sorted)));
       return Object.freeze({
         ...viewer,
-        customerIds: Object.freeze([...ids].sort()),
+        customerIds,
         ...(viewer.roles.includes('partner')
           ? { grant: Object.freeze({ fields: Object.freeze([...(fields ?? [])]) }) }
           : {}),

@@ -93,6 +93,22 @@ describe('the customer replica', () => {
     expect((await dir.scope(viewer(['cs_manager'], { book: ['u3'] }))).customerIds).toEqual(['c1']);
   });
 
+  it('hands requests of an unchanged book the same frozen list, and a changed book a new one', async () => {
+    await apply(
+      event('customers.create_customer', customerRow('c1', { ownerId: 'u1' }), 'c1'),
+      event('customers.create_customer', customerRow('c2', { ownerId: 'u1' }), 'c2'),
+    );
+    const dir = directory();
+    const first = (await dir.scope(viewer(['cs_manager'], { book: ['u1'], requestId: 'r1' }))).customerIds;
+    expect(Object.isFrozen(first)).toBe(true);
+    expect((await dir.scope(viewer(['cs_manager'], { book: ['u1'], requestId: 'r2' }))).customerIds).toBe(first);
+    await apply(event('customers.assign_owner', customerRow('c2', { ownerId: 'u2' }), 'c2'));
+    const changed = (await dir.scope(viewer(['cs_manager'], { book: ['u1'] }))).customerIds;
+    expect(changed).not.toBe(first);
+    expect(changed).toEqual(['c1']);
+    expect(first).toEqual(['c1', 'c2']);
+  });
+
   it('resolves rows per role, failing closed: tenant-wide null, empty book and unknown or revoked grant nothing', async () => {
     await apply(
       event('customers.create_customer', customerRow('c1', { ownerId: 'u1' }), 'c1'),
