@@ -32,6 +32,8 @@ export default defineConfig({
         test: {
           name: 'e2e',
           include: ['tests/**/*.e2e.ts'],
+          // Builds the processes' bundles once and names the runtime the hubs run on.
+          globalSetup: ['tests/support/globalSetup.ts'],
           testTimeout: 120_000,
           hookTimeout: 400_000,
           fileParallelism: false,

@@ -8,13 +8,28 @@ import { randomBytes } from 'node:crypto';
 import path from 'node:path';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import { encodeKey, generateSigningKeyPair, type SigningKeyPair } from '@hub/core/keys';
-import { REPO_ROOT, freePorts, spawnService, type Runtime, type ServiceProcess } from '@hub/core/process';
+import {
+  REPO_ROOT,
+  freePorts,
+  runtimeFromEnv,
+  spawnService,
+  type Runtime,
+  type ServiceProcess,
+} from '@hub/core/process';
 import { createTestDatabase, type TestDatabase } from '@hub/core/testing';
 import { parseStatementCounts, diffCounts } from '@hub/core/metrics';
 import { post, signToken, type TokenClaims } from './tokens.js';
 import { composeRepo } from '@hub/gateway/compose';
+import { inject } from 'vitest';
 
 export type { TokenClaims };
+
+declare module 'vitest' {
+  export interface ProvidedContext {
+    /** The runtime of the processes `startHub` spawns, named once per run by globalSetup.ts. */
+    hubRuntime: Runtime;
+  }
+}
 
 export type GraphQLResponse<T = Record<string, unknown>> = Awaited<ReturnType<typeof post<T>>>;
 
@@ -59,7 +74,7 @@ export interface HubOptions {
   gatewayEnv?: Record<string, string>;
   /** Extra environment of every subgraph process, e.g. NATS_URL for the JetStream bus. */
   subgraphEnv?: Record<string, string>;
-  /** tsx (default: `HUB_RUNTIME`, else tsx) or the bundles of `npm run build:server`. */
+  /** tsx or the bundles of `npm run build:server` (default: the run's, tests/support/globalSetup.ts). */
   runtime?: Runtime;
 }
 
@@ -69,6 +84,8 @@ function metricsUrlOf(service: ServiceProcess): string {
 }
 
 export async function startHub(options: HubOptions = {}): Promise<Hub> {
+  // Under vitest, the run's runtime (globalSetup.ts); elsewhere (the benchmarks), HUB_RUNTIME's.
+  const runtime = options.runtime ?? (process.env['VITEST'] ? inject('hubRuntime') : runtimeFromEnv());
   const database = await createTestDatabase('hub_e2e');
   const secrets = {
     jwt: randomBytes(24).toString('hex'),
@@ -128,7 +145,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
         readyMessage: 'subgraph ready',
         logFile: path.join(logDir, `${domain}.log`),
         timeoutMs: 240_000,
-        runtime: options.runtime,
+        runtime,
       });
       running.push(service);
       return service;
@@ -160,7 +177,7 @@ export async function startHub(options: HubOptions = {}): Promise<Hub> {
         },
         readyMessage: 'gateway ready',
         logFile: path.join(logDir, 'gateway.log'),
-        runtime: options.runtime,
+        runtime,
       });
       running.push(started);
       gateway = started;
