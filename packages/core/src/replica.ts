@@ -56,6 +56,12 @@ interface Lag {
 /** Books remembered by `directory` (one list per viewer's rows; beyond it the least recently used goes). */
 const BOOKS_KEPT = 1_000;
 
+/** Whether `ids` is in ascending order (JavaScript's string order, as `sort()` leaves it). */
+function inOrder(ids: readonly string[]): boolean {
+  for (let i = 1; i < ids.length; i++) if ((ids[i - 1] as string) >= (ids[i] as string)) return false;
+  return true;
+}
+
 /** Whether two sorted lists hold the same ids. */
 function sameIds(a: readonly string[], b: readonly string[]): boolean {
   return a.length === b.length && a.every((id, i) => id === b[i]);
@@ -87,7 +93,11 @@ function directory(queries: RowQueries, lag?: Lag) {
           fields = grant.fields;
         }
       }
-      const sorted = [...ids].sort();
+      // The queries answer in byte order (COLLATE "C"), which is JavaScript's order for the ids in use
+      // (it differs only past U+FFFF); checked in one pass, sorted only if not — a book of 5,000 ids
+      // cost ~3 ms of sorting per request.
+      const listed = [...ids];
+      const sorted = inOrder(listed) ? listed : listed.sort();
       const rowsKey = JSON.stringify([viewer.tenantId, book, viewer.grantId ?? null, viewer.roles]);
       let customerIds = books.get(rowsKey);
       if (!customerIds || !sameIds(customerIds, sorted)) books.set(rowsKey, (customerIds = Object.freeze(sorted)));
@@ -124,7 +134,8 @@ export function replicaQueries(sql: StoreSql): RowQueries {
     async book(tenantId, owners) {
       const rows = await sql.query<{ customer_id: string }>(
         `SELECT "customer_id" FROM "hub_customer_replica"
-         WHERE "tenant_id" = $1 AND "owner_id" = ANY($2::text[]) AND NOT "deleted"`,
+         WHERE "tenant_id" = $1 AND "owner_id" = ANY($2::text[]) AND NOT "deleted"
+         ORDER BY "customer_id" COLLATE "C"`,
         [tenantId, idList(owners)],
       );
       return rows.map((row) => row.customer_id);
@@ -133,7 +144,8 @@ export function replicaQueries(sql: StoreSql): RowQueries {
       // A deleted customer leaves the grant.
       const [row] = await sql.query<{ customer_ids: string[]; fields: string[]; revoked: boolean }>(
         `SELECT array(SELECT r."customer_id" FROM "hub_customer_replica" r
-                      WHERE r."tenant_id" = g."tenant_id" AND r."customer_id" = ANY(g."customer_ids") AND NOT r."deleted")
+                      WHERE r."tenant_id" = g."tenant_id" AND r."customer_id" = ANY(g."customer_ids") AND NOT r."deleted"
+                      ORDER BY r."customer_id" COLLATE "C")
                   AS "customer_ids", g."fields", g."revoked"
          FROM "hub_grant_replica" g WHERE g."id" = $1 AND g."tenant_id" = $2`,
         [grantId, tenantId],
@@ -156,14 +168,15 @@ export function ownTablesQueries(sql: StoreSql): RowQueries {
   return {
     async book(tenantId, owners) {
       const rows = await sql.query<{ id: string }>(
-        `SELECT "id" FROM "Customer" WHERE "tenantId" = $1 AND "ownerId" = ANY($2::text[])`,
+        `SELECT "id" FROM "Customer" WHERE "tenantId" = $1 AND "ownerId" = ANY($2::text[]) ORDER BY "id" COLLATE "C"`,
         [tenantId, idList(owners)],
       );
       return rows.map((row) => row.id);
     },
     async grant(tenantId, grantId) {
       const [row] = await sql.query<{ customer_ids: string[]; fields: string[]; revoked: boolean }>(
-        `SELECT array(SELECT c."id" FROM "Customer" c WHERE c."tenantId" = k."tenantId" AND c."id" = ANY(k."customerIds"))
+        `SELECT array(SELECT c."id" FROM "Customer" c WHERE c."tenantId" = k."tenantId" AND c."id" = ANY(k."customerIds")
+                      ORDER BY c."id" COLLATE "C")
                   AS "customer_ids", k."fields", k."revokedAt" IS NOT NULL AS "revoked"
          FROM "ApiKey" k WHERE k."id" = $1 AND k."tenantId" = $2`,
         [grantId, tenantId],

@@ -109,6 +109,24 @@ describe('the customer replica', () => {
     expect(first).toEqual(['c1', 'c2']);
   });
 
+  it('answers every list in JavaScript’s sort order, whatever the ids’ case, accents or characters past U+FFFF', async () => {
+    // Byte order (the queries' COLLATE "C") and JavaScript's differ past U+FFFF: the directory must still sort.
+    const ids = ['c_b', 'C_a', 'c_é', 'c_\u{1F600}', 'c_\uFF5E', 'c_a', 'c_10', 'c_9'];
+    await apply(
+      ...ids.map((id, i) => event('customers.create_customer', customerRow(id, { ownerId: i % 2 ? 'u1' : 'u2' }), id)),
+      event('customers.api_key_granted', { id: 'key_o', customerIds: [...ids].reverse(), fields: ['Customer.name'] }),
+    );
+    const dir = directory();
+    const sorted = [...ids].sort();
+    const ofOwner = (owner: string) => ids.filter((_, i) => (i % 2 ? 'u1' : 'u2') === owner).sort();
+    expect((await dir.scope(viewer(['cs_manager'], { book: ['u1'] }))).customerIds).toEqual(ofOwner('u1'));
+    expect((await dir.scope(viewer(['cs_manager'], { book: ['u2', 'u1'] }))).customerIds).toEqual(sorted);
+    expect((await dir.scope(viewer(['partner'], { grantId: 'key_o' }))).customerIds).toEqual(sorted);
+    expect(
+      (await dir.scope(viewer(['partner', 'cs_manager'], { grantId: 'key_o', book: ['u1'] }))).customerIds,
+    ).toEqual(sorted);
+  });
+
   it('resolves rows per role, failing closed: tenant-wide null, empty book and unknown or revoked grant nothing', async () => {
     await apply(
       event('customers.create_customer', customerRow('c1', { ownerId: 'u1' }), 'c1'),
