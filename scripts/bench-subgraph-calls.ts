@@ -43,8 +43,8 @@ if (config.scopesBook > 0) {
   const { requestScopes } = await import('../packages/core/src/authz.js');
   const { viewerClients } = await import('../prisma/src/tenant.js');
   const size = config.scopesBook;
-  // Ids as long as the hub's (cuid-like), in no particular order, as the replica's index gives them.
-  const ids = Array.from({ length: size }, (_, i) => `c${String((i * 7919) % size).padStart(24, '0')}`);
+  // Ids as long as the hub's (cuid-like), in byte order, as the replica's query gives them (COLLATE "C").
+  const ids = Array.from({ length: size }, (_, i) => `c${String((i * 7919) % size).padStart(24, '0')}`).sort();
   let rows: { customer_id: string }[] = [];
   const sql = { query: async () => rows } as unknown as Parameters<typeof replicaDirectory>[0]['sql'];
   const directory = replicaDirectory({ sql, behind: async () => false });

@@ -94,8 +94,8 @@ function directory(queries: RowQueries, lag?: Lag) {
         }
       }
       // The queries answer in byte order (COLLATE "C"), which is JavaScript's order for the ids in use
-      // (it differs only past U+FFFF); checked in one pass, sorted only if not — a book of 5,000 ids
-      // cost ~3 ms of sorting per request.
+      // (it differs only past U+FFFF); checked in one pass, sorted only if not. For a book of 5,000 ids
+      // the directory's CPU per request fell from 1.9–2.4 ms to 1.2 ms (bench-subgraph-calls.ts).
       const listed = [...ids];
       const sorted = inOrder(listed) ? listed : listed.sort();
       const rowsKey = JSON.stringify([viewer.tenantId, book, viewer.grantId ?? null, viewer.roles]);
