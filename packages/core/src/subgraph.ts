@@ -35,8 +35,8 @@ import { fileURLToPath } from 'node:url';
 import type { KeyObject } from 'node:crypto';
 import { EnvReader, isProduction, readMasterKeys } from './config.js';
 import { enableEncryption, type MasterKeyProvider } from './crypto/index.js';
-import { DEFAULT_PLAINTEXT_CACHE } from './crypto/fields.js';
-import { DEMO_TENANTS } from './demo.js';
+import { DEFAULT_PLAINTEXT_CACHE, encryptionPlan, storeTables } from './crypto/fields.js';
+import { DEMO_TENANTS, seedContext, type SeedContext } from './demo.js';
 import { rotateKeysJob } from './crypto/rotate.js';
 import { DOMAINS, SUBGRAPH_PORTS, type Domain } from './domains.js';
 import { GATEWAY_PRINCIPAL, devKeyPair, readSigningKey } from './keys.js';
@@ -155,8 +155,11 @@ export interface SubgraphDefinition<C, L> {
   customerKeys: CustomerKeys;
   /** Exceptions to the role matrix of packages/core/src/authz.ts, e.g. admin-only fields. */
   permissions?: PermissionOverrides;
-  /** Loads the demo data set; must be idempotent. */
-  seedDemo?(client: C): Promise<void>;
+  /**
+   * Loads the demo data set; must be idempotent. `seed.insertRows` writes a chunk of an unencrypted
+   * model as one raw INSERT (demo.ts); encrypted models go through `client` (`createMany`).
+   */
+  seedDemo?(client: C, seed: SeedContext): Promise<void>;
   /**
    * The domain's sync declaration (`subgraphs/<domain>/src/sync.ts`). Required exactly when its
    * schema.graphql declares `input <Domain>SyncEventInput`, which adds the sync API to the subgraph.
@@ -502,7 +505,10 @@ export async function startSubgraph<C, L>(
     : undefined;
   if (config.seedDemo && def.seedDemo) {
     const started = Date.now();
-    await def.seedDemo(store.client);
+    // Without master keys nothing is encrypted, but the PII models are refused all the same: the
+    // seed writes them one way whatever the configuration.
+    const plan = encryption?.plan ?? encryptionPlan(classification, await storeTables(store.sql));
+    await def.seedDemo(store.client, seedContext(plan.keys()));
     log.info({ ms: Date.now() - started }, 'demo data ready');
   }
 

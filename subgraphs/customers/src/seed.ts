@@ -12,6 +12,7 @@ import {
   type DemoCustomer,
   inChunks,
   SEED_TRANSACTION,
+  type SeedContext,
 } from '@hub/core/demo';
 import type { Prisma, PrismaClient } from '@hub/store/customers';
 
@@ -163,7 +164,7 @@ function rowsFor(customer: DemoCustomer, ownerIds: readonly string[], rows: Seed
 }
 
 /** Seeds the demo roster through the unscoped client (seeding spans tenants by design). */
-export async function seedDemo(client: PrismaClient): Promise<void> {
+export async function seedDemo(client: PrismaClient, seed: SeedContext): Promise<void> {
   const roster = demoCustomers();
   for (const tenant of DEMO_TENANTS) {
     if ((await client.customer.count({ where: { tenantId: tenant.id } })) > 0) continue;
@@ -171,14 +172,19 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
     for (const customer of roster) {
       if (customer.tenantId === tenant.id) rowsFor(customer, tenant.ownerIds, rows);
     }
-    await client.tenant.createMany({
-      data: [{ id: tenant.id, name: tenant.name, createdAt: daysBefore(2000, DEMO_NOW) }],
-      skipDuplicates: true,
-    });
+    await seed.insertRows(
+      client,
+      'Tenant',
+      [{ id: tenant.id, name: tenant.name, createdAt: daysBefore(2000, DEMO_NOW) }],
+      {
+        skipDuplicates: true,
+      },
+    );
     await client.$transaction(async (tx) => {
-      await inChunks(rows.customers, CHUNK, (chunk) => tx.customer.createMany({ data: chunk }));
+      await inChunks(rows.customers, CHUNK, (chunk) => seed.insertRows(tx, 'Customer', chunk));
+      // Contacts carry encrypted columns: written through the encrypting client, never raw.
       await inChunks(rows.contacts, CHUNK, (chunk) => tx.contact.createMany({ data: chunk }));
-      await inChunks(rows.owners, CHUNK, (chunk) => tx.ownerAssignment.createMany({ data: chunk }));
+      await inChunks(rows.owners, CHUNK, (chunk) => seed.insertRows(tx, 'OwnerAssignment', chunk));
     }, SEED_TRANSACTION);
   }
 }

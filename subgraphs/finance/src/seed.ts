@@ -1,4 +1,4 @@
-import { daysBefore, demoCustomers, demoRandom, DEMO_TENANTS, inChunks } from '@hub/core/demo';
+import { daysBefore, demoCustomers, demoRandom, DEMO_TENANTS, inChunks, type SeedContext } from '@hub/core/demo';
 import type {
   CollectionHealth,
   InvoiceStatus,
@@ -39,7 +39,7 @@ const money = (value: number) => value.toFixed(2);
  * health and 3-12 monthly invoices whose statuses agree with the payment status. Skips a tenant
  * that already has rows.
  */
-export async function seedDemo(client: PrismaClient): Promise<void> {
+export async function seedDemo(client: PrismaClient, seed: SeedContext): Promise<void> {
   for (const tenant of DEMO_TENANTS) {
     if ((await client.financialHealth.count({ where: { tenantId: tenant.id } })) > 0) continue;
     const revenue: Prisma.RevenueAttributionCreateManyInput[] = [];
@@ -114,10 +114,12 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
         });
       }
     }
-    await inChunks(revenue, CHUNK, (data) => client.revenueAttribution.createMany({ data, skipDuplicates: true }));
-    await inChunks(value, CHUNK, (data) => client.valueRealization.createMany({ data, skipDuplicates: true }));
-    await inChunks(invoices, CHUNK, (data) => client.invoice.createMany({ data, skipDuplicates: true }));
+    await inChunks(revenue, CHUNK, (data) =>
+      seed.insertRows(client, 'RevenueAttribution', data, { skipDuplicates: true }),
+    );
+    await inChunks(value, CHUNK, (data) => seed.insertRows(client, 'ValueRealization', data, { skipDuplicates: true }));
+    await inChunks(invoices, CHUNK, (data) => seed.insertRows(client, 'Invoice', data, { skipDuplicates: true }));
     // Financial health last: its presence marks the tenant as seeded, so an interrupted seed reruns.
-    await inChunks(health, CHUNK, (data) => client.financialHealth.createMany({ data, skipDuplicates: true }));
+    await inChunks(health, CHUNK, (data) => seed.insertRows(client, 'FinancialHealth', data, { skipDuplicates: true }));
   }
 }

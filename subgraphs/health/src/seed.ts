@@ -12,6 +12,7 @@ import {
   type DemoCustomer,
   inChunks,
   SEED_TRANSACTION,
+  type SeedContext,
 } from '@hub/core/demo';
 import type { Prisma, PrismaClient } from '@hub/store/health';
 import { snapshotId } from './sync.js';
@@ -132,7 +133,7 @@ function rowsFor(
 }
 
 /** Seeds scores and history through the unscoped client (seeding spans tenants by design). */
-export async function seedDemo(client: PrismaClient): Promise<void> {
+export async function seedDemo(client: PrismaClient, seed: SeedContext): Promise<void> {
   const roster = demoCustomers();
   for (const tenant of DEMO_TENANTS) {
     if ((await client.healthScore.count({ where: { tenantId: tenant.id } })) > 0) continue;
@@ -142,8 +143,8 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
       if (customer.tenantId === tenant.id) rowsFor(customer, scores, snapshots);
     }
     await client.$transaction(async (tx) => {
-      await inChunks(scores, CHUNK, (chunk) => tx.healthScore.createMany({ data: chunk }));
-      await inChunks(snapshots, CHUNK, (chunk) => tx.healthSnapshot.createMany({ data: chunk }));
+      await inChunks(scores, CHUNK, (chunk) => seed.insertRows(tx, 'HealthScore', chunk));
+      await inChunks(snapshots, CHUNK, (chunk) => seed.insertRows(tx, 'HealthSnapshot', chunk));
     }, SEED_TRANSACTION);
   }
 }

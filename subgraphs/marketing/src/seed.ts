@@ -12,6 +12,7 @@ import {
   type DemoCustomer,
   chunked,
   SEED_TRANSACTION,
+  type SeedContext,
 } from '@hub/core/demo';
 import { dayOf } from '@hub/core/validate';
 import type { CampaignType, JourneyStage, Prisma, PrismaClient } from '@hub/store/marketing';
@@ -99,16 +100,23 @@ function customerRows(customer: DemoCustomer): CustomerRows {
       entryDate,
       exitDate,
       current,
+      // The other kind's metrics are null, not absent: every row of a chunk carries the same fields (insertRows).
       ...(current
         ? {
             featureAdoption: rng.float(0.2, 0.95),
             engagementScore: rng.float(4, 9.8, 1),
             successMilestones: rng.int(0, 6),
+            completionRate: null,
+            timeToValueDays: null,
+            satisfactionScore: null,
           }
         : {
             completionRate: rng.float(0.6, 1),
             timeToValueDays: rng.int(3, 45),
             satisfactionScore: rng.float(3, 5, 1),
+            featureAdoption: null,
+            engagementScore: null,
+            successMilestones: null,
           }),
       ...source,
     };
@@ -199,7 +207,7 @@ function performanceRows(
 }
 
 /** Loads the demo data; a tenant that already has journeys is left alone. */
-export async function seedDemo(client: PrismaClient): Promise<void> {
+export async function seedDemo(client: PrismaClient, seed: SeedContext): Promise<void> {
   const roster = demoCustomers();
   for (const tenant of DEMO_TENANTS) {
     if ((await client.customerJourney.count({ where: { tenantId: tenant.id } })) > 0) continue;
@@ -211,28 +219,28 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
     // One transaction per tenant: a seed interrupted half-way leaves nothing behind, so the
     // "tenant already has journeys" check can never skip a partial data set.
     await client.$transaction(async (tx) => {
-      await tx.campaign.createMany({ data: campaigns });
+      await seed.insertRows(tx, 'Campaign', campaigns);
       for (const data of chunked(
         rows.flatMap((row) => row.entries),
         CHUNK,
       ))
-        await tx.journeyStageEntry.createMany({ data });
+        await seed.insertRows(tx, 'JourneyStageEntry', data);
       for (const data of chunked(
         rows.map((row) => row.journey),
         CHUNK,
       ))
-        await tx.customerJourney.createMany({ data });
+        await seed.insertRows(tx, 'CustomerJourney', data);
       for (const data of chunked(
         rows.map((row) => row.segment),
         CHUNK,
       ))
-        await tx.customerSegment.createMany({ data });
+        await seed.insertRows(tx, 'CustomerSegment', data);
       for (const data of chunked(
         rows.map((row) => row.attribution),
         CHUNK,
       ))
-        await tx.attributionAnalysis.createMany({ data });
-      for (const data of chunked(performance, CHUNK)) await tx.campaignPerformance.createMany({ data });
+        await seed.insertRows(tx, 'AttributionAnalysis', data);
+      for (const data of chunked(performance, CHUNK)) await seed.insertRows(tx, 'CampaignPerformance', data);
     }, SEED_TRANSACTION);
   }
 }

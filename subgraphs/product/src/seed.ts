@@ -1,4 +1,4 @@
-import { demoCustomers, demoRandom, DEMO_TENANTS, inChunks } from '@hub/core/demo';
+import { demoCustomers, demoRandom, DEMO_TENANTS, inChunks, type SeedContext } from '@hub/core/demo';
 import type { FeatureCategory, MaturityLevel, Prisma, PrismaClient } from '@hub/store/product';
 
 const FEATURES: readonly { feature: string; category: FeatureCategory; weight: number }[] = [
@@ -34,7 +34,7 @@ const clamp01 = (value: number) => Math.round(Math.min(1, Math.max(0, value)) * 
  * Demo usage for every demo customer: 3 monthly periods x 4-6 features, and adoption metrics
  * per period, trending slightly up or down per customer. Skips a tenant that already has rows.
  */
-export async function seedDemo(client: PrismaClient): Promise<void> {
+export async function seedDemo(client: PrismaClient, seed: SeedContext): Promise<void> {
   for (const tenant of DEMO_TENANTS) {
     if ((await client.adoptionMetrics.count({ where: { tenantId: tenant.id } })) > 0) continue;
     const usage: Prisma.FeatureUsageCreateManyInput[] = [];
@@ -92,8 +92,10 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
         });
       });
     }
-    await inChunks(usage, CHUNK, (data) => client.featureUsage.createMany({ data, skipDuplicates: true }));
+    await inChunks(usage, CHUNK, (data) => seed.insertRows(client, 'FeatureUsage', data, { skipDuplicates: true }));
     // Adoption rows last: their presence marks the tenant as seeded, so an interrupted seed reruns.
-    await inChunks(adoption, CHUNK, (data) => client.adoptionMetrics.createMany({ data, skipDuplicates: true }));
+    await inChunks(adoption, CHUNK, (data) =>
+      seed.insertRows(client, 'AdoptionMetrics', data, { skipDuplicates: true }),
+    );
   }
 }

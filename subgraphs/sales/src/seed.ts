@@ -11,6 +11,7 @@ import {
   type DemoCustomer,
   chunked,
   SEED_TRANSACTION,
+  type SeedContext,
 } from '@hub/core/demo';
 import { dayOf } from '@hub/core/validate';
 import type { OpportunityStage, OpportunityType, Prisma, PrismaClient } from '@hub/store/sales';
@@ -131,7 +132,7 @@ function renewal(customer: DemoCustomer, rng: Rng): Prisma.RenewalForecastCreate
 }
 
 /** Loads the demo data; a tenant that already has renewal forecasts is left alone. */
-export async function seedDemo(client: PrismaClient): Promise<void> {
+export async function seedDemo(client: PrismaClient, seed: SeedContext): Promise<void> {
   const roster = demoCustomers();
   for (const tenant of DEMO_TENANTS) {
     if ((await client.renewalForecast.count({ where: { tenantId: tenant.id } })) > 0) continue;
@@ -145,8 +146,8 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
     }
     // One transaction per tenant: an interrupted seed leaves nothing, so the skip check stays sound.
     await client.$transaction(async (tx) => {
-      for (const data of chunked(opps, CHUNK)) await tx.expansionOpportunity.createMany({ data });
-      for (const data of chunked(renewals, CHUNK)) await tx.renewalForecast.createMany({ data });
+      for (const data of chunked(opps, CHUNK)) await seed.insertRows(tx, 'ExpansionOpportunity', data);
+      for (const data of chunked(renewals, CHUNK)) await seed.insertRows(tx, 'RenewalForecast', data);
     }, SEED_TRANSACTION);
   }
 }

@@ -1,4 +1,12 @@
-import { chunked, daysBefore, demoCustomers, demoRandom, DEMO_TENANTS, SEED_TRANSACTION } from '@hub/core/demo';
+import {
+  chunked,
+  daysBefore,
+  demoCustomers,
+  demoRandom,
+  DEMO_TENANTS,
+  SEED_TRANSACTION,
+  type SeedContext,
+} from '@hub/core/demo';
 import type { Prisma, PrismaClient, TicketChannel, TicketPriority, TicketStatus } from '@hub/store/support';
 import { resolutionHours } from './tickets.js';
 
@@ -35,7 +43,7 @@ const RESOLUTION_HOURS: Record<TicketPriority, [number, number]> = {
  * mostly solved or closed and most of those are rated, leaning positive for happier customers.
  * Skips a tenant that already has tickets.
  */
-export async function seedDemo(client: PrismaClient): Promise<void> {
+export async function seedDemo(client: PrismaClient, seed: SeedContext): Promise<void> {
   for (const tenant of DEMO_TENANTS) {
     if ((await client.ticket.count({ where: { tenantId: tenant.id } })) > 0) continue;
     const tickets: Prisma.TicketCreateManyInput[] = [];
@@ -89,7 +97,7 @@ export async function seedDemo(client: PrismaClient): Promise<void> {
     }
     // One transaction per tenant: an interrupted seed leaves no half-seeded tenant behind.
     await client.$transaction(async (tx) => {
-      for (const data of chunked(tickets, CHUNK)) await tx.ticket.createMany({ data });
+      for (const data of chunked(tickets, CHUNK)) await seed.insertRows(tx, 'Ticket', data);
     }, SEED_TRANSACTION);
   }
 }
