@@ -83,9 +83,21 @@ function metricsUrlOf(service: ServiceProcess): string {
   return service.metricsUrl;
 }
 
+/**
+ * Inside a vitest worker, the run's runtime (globalSetup.ts). Elsewhere — a benchmark, or a script a
+ * test spawns (it inherits `VITEST` in its environment, not the worker's state, so `inject` throws) —
+ * `HUB_RUNTIME`'s.
+ */
+function runtimeOfRun(): Runtime {
+  try {
+    return inject('hubRuntime') ?? runtimeFromEnv();
+  } catch {
+    return runtimeFromEnv();
+  }
+}
+
 export async function startHub(options: HubOptions = {}): Promise<Hub> {
-  // Under vitest, the run's runtime (globalSetup.ts); elsewhere (the benchmarks), HUB_RUNTIME's.
-  const runtime = options.runtime ?? (process.env['VITEST'] ? inject('hubRuntime') : runtimeFromEnv());
+  const runtime = options.runtime ?? runtimeOfRun();
   const database = await createTestDatabase('hub_e2e');
   const secrets = {
     jwt: randomBytes(24).toString('hex'),
