@@ -29,7 +29,7 @@ export class BoundedLruCache<V extends NonNullable<unknown> = string> {
     this.put(key, value, options?.ttl);
   }
 
-  /** `get` without the promise, for callers on a hot synchronous path (entity cache, token checks). */
+  /** `get` without the promise, for callers on a hot synchronous path (verified bearer tokens). */
   peek(key: string): V | undefined {
     return this.entries.get(key);
   }
