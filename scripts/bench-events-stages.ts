@@ -1,5 +1,5 @@
 /**
- * Where the time of `bench:events` goes: a probe the benchmark wraps around the relay's bus, the
+ * Where the time of `bench:events` goes: a probe told of the relay's publishes, wrapped around the
  * consumer's bus and the consumer's store, that timestamps each event at every stage of its way —
  * producing commit -> relay publish -> delivery to the consumer runtime -> start of the consumer
  * transaction that applies it -> that transaction's commit — and each consumer transaction's
@@ -30,8 +30,8 @@ type Stage = (typeof STAGES)[number];
 export interface StageProbe {
   /** The events numbered `from`..`to - 1` committed by the producer at `at`. */
   committed(from: number, to: number, at: number): void;
-  /** The relay's bus, timestamping what it publishes (when the publish resolved: the bus holds them). */
-  producerBus<B extends EventBus>(bus: B): B;
+  /** The relay's publish of these events resolved at `at` (the bus holds them). */
+  published(numbers: readonly number[], at: number): void;
   /** The consumer's bus, timestamping each batch the runtime is handed. */
   consumerBus<B extends EventBus>(bus: B): B;
   /** The consumer's store, timing its transactions and their statements. */
@@ -86,14 +86,8 @@ export function stageProbe(eventNumber: (event: Numbered) => number): StageProbe
     committed(from, to, at) {
       for (let n = from; n < to; n++) times.committed.set(n, at);
     },
-    producerBus(bus) {
-      return {
-        ...bus,
-        async publish(domain, events) {
-          await bus.publish(domain, events);
-          mark('published', events.map(eventNumber), performance.now());
-        },
-      };
+    published(numbers, at) {
+      mark('published', numbers, at);
     },
     consumerBus(bus) {
       return {

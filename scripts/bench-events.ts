@@ -12,7 +12,10 @@
  *   - floors without our code: an in-process hand-off (setImmediate) and a raw JetStream
  *     publish -> durable pull consume -> ack round trip on the same server;
  *   - our path in-process (embedded bus, PostgreSQL stores), over NATS (PostgreSQL stores) and on
- *     PGlite (embedded bus, `npm start`'s stores);
+ *     PGlite (embedded bus, `npm start`'s stores). Over NATS the producer (product's pipeline and
+ *     relay) runs in a thread of its own, as product's process does when deployed
+ *     (bench-events-producer.ts); on the embedded bus it shares the consumer's thread, whose
+ *     in-process subscribers read its log straight;
  *   - the baseline: the embedded path with batches of one (a transaction per event, as before
  *     batching) for BENCH_BASELINE_SECONDS (its backlog drains long after the offer ends);
  *   - the daily health recompute (scripts/bench-health-recompute.ts) for BENCH_RECOMPUTE customers
@@ -30,21 +33,19 @@ import { EnvReader } from '@hub/core/config';
 import { createEmbeddedBus } from '@hub/core/events/bus-embedded';
 import { createNatsBus } from '@hub/core/events/bus-nats';
 import { createConsumerRuntime } from '@hub/core/events/consumer';
-import { startRelay } from '@hub/core/events/relay';
 import type { BatchPolicy, EventBus } from '@hub/core/events/types';
-import { createSyncPipeline } from '@hub/core/sync/engine';
 import { createTestDatabase, type TestDatabase } from '@hub/core/testing';
 import { migrationsDirFor, openStore, type StoreConfig } from '@hub/store';
 import { PrismaClient as HealthClient } from '@hub/store/health';
 import { PrismaClient as ProductClient } from '@hub/store/product';
 import { healthConsumers } from '@hub/subgraph-health/src/consumers.js';
 import { customerKeys as healthKeys, sync as healthSync } from '@hub/subgraph-health/src/sync.js';
-import { subgraph as product } from '@hub/subgraph-product/src/server.js';
-import { sync as productSync } from '@hub/subgraph-product/src/sync.js';
 import { benchHealthRecompute } from './bench-health-recompute.js';
 import { stageProbe } from './bench-events-stages.js';
+import { startProducer, threadProducer, type Producer, type ProducerEvents } from './bench-events-producer.js';
+import { CUSTOMERS, eventNumber, TENANT } from './bench-events-usage.js';
 import { pgCpuSeconds } from './bench-pg-cpu.js';
-import { inProcessFloor, natsFloor, offer as offerAt, summarize, type LatencySummary } from './bench-stream.js';
+import { inProcessFloor, natsFloor, summarize, type LatencySummary } from './bench-stream.js';
 
 const read = new EnvReader();
 const full = process.argv.includes('--full');
@@ -59,8 +60,6 @@ const config = read.done({
   nats: read.string('NATS_URL', 'nats://127.0.0.1:4222'),
   kind: read.string('BENCH_KIND', 'record_feature_usage'),
 });
-const CUSTOMERS = 500;
-const TENANT = 'bench';
 
 interface Result extends LatencySummary {
   /** Consumer transactions (a batch each). */
@@ -70,66 +69,13 @@ interface Result extends LatencySummary {
   /** CPU per event applied over the run: this process (producer, relay, consumer) and PostgreSQL's backends. */
   readonly nodeUs?: number;
   readonly pgUs?: number | null;
-  /** Share of the run Node's event loop was busy. */
+  /** Share of the run Node's event loop was busy (this thread's: with the producer in it, both sides). */
   readonly busy?: number;
+  /** The producer thread's event loop, when it has its own (NATS). */
+  readonly producerBusy?: number | undefined;
 }
 
 const summary = summarize;
-const offer = (seconds: number, tick: (n: number) => Promise<void>) => offerAt(config.rate, seconds, tick);
-
-/** The event number a usage event carries (its usage count, `usageCount: i` in `usageEvent`). */
-function eventNumber(event: { payload: Record<string, unknown> }): number {
-  const data = (event.payload as { data?: Record<string, unknown> }).data ?? {};
-  if (typeof data['usageCount'] === 'number') return data['usageCount'];
-  const features = data['featureUsage'] as { coreFeatures?: { usageCount?: number }[] } | undefined;
-  return features?.coreFeatures?.[0]?.usageCount ?? NaN;
-}
-
-const customerOf = (i: number) => `cust_${String(i % CUSTOMERS).padStart(5, '0')}`;
-
-/** A usage event for customer `i % 500`; its figures vary with `i`, so every event changes an input. */
-function usageEvent(i: number, at: Date) {
-  if (config.kind === 'record_feature_usage')
-    return {
-      kind: 'record_feature_usage',
-      payload: {
-        customerId: customerOf(i),
-        periodStart: '2026-11-01',
-        periodEnd: '2026-11-30',
-        feature: ['email_campaigns', 'analytics_dashboard', 'api_integrations'][i % 3],
-        category: i % 3 === 2 ? 'ADVANCED' : 'CORE',
-        usageCount: i,
-        adoptionScore: (i % 100) / 100,
-        successCorrelation: 0.9,
-        sourceUpdatedAt: at.toISOString(),
-      },
-    };
-  // The brief's usage_analytics_sync: three features and an adoption record (four rows).
-  return {
-    kind: 'usage_analytics_sync',
-    payload: {
-      customerId: customerOf(i),
-      usagePeriod: '2026-11-01_to_2026-11-30',
-      featureUsage: {
-        coreFeatures: [
-          { feature: 'email_campaigns', usageCount: i, adoptionScore: 0.85, successCorrelation: 0.92 },
-          { feature: 'analytics_dashboard', usageCount: 23, adoptionScore: 0.65, successCorrelation: 0.78 },
-        ],
-        advancedFeatures: [
-          { feature: 'api_integrations', usageCount: 2, adoptionScore: 0.1, successCorrelation: 0.95 },
-        ],
-      },
-      adoptionMetrics: {
-        overallAdoptionRate: (i % 100) / 100,
-        featureDiscoveryRate: 0.45,
-        activationTime: '14_days',
-        maturityLevel: 'intermediate',
-      },
-      successCorrelation: { highUsageHealth: 0.88, featureCompleteness: 0.65, roiAchievement: 0.92 },
-      syncTimestamp: at.toISOString(),
-    },
-  };
-}
 
 type Kind = 'embedded' | 'nats' | 'pglite';
 
@@ -174,32 +120,37 @@ async function openStores(kind: Kind) {
 async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label: string): Promise<Result> {
   const stores = await openStores(kind);
   const probe = stageProbe(eventNumber);
-  let producerBus: EventBus;
+  /** When each event's producing transaction committed (its apply returned), by event number. */
+  const committed = new Map<number, number>();
+  // Wall-clock times (the producer thread's) in this thread's performance.now() frame.
+  const local = (at: number) => at - performance.timeOrigin;
+  const events: ProducerEvents = {
+    committed(from, to, at) {
+      for (let i = from; i < to; i++) committed.set(i, local(at));
+      probe.committed(from, to, local(at));
+    },
+    published: (numbers, at) => probe.published(numbers, local(at)),
+  };
   let consumerBus: EventBus;
+  let producer: Producer;
+  let closeProducerBus = () => Promise.resolve();
   if (kind === 'nats') {
     const prefix = `B${randomBytes(4).toString('hex').toUpperCase()}`;
-    producerBus = await createNatsBus({ servers: config.nats, prefix });
     consumerBus = await createNatsBus({ servers: config.nats, prefix });
+    producer = await threadProducer({ storeConfig: stores.producer.config, natsServers: config.nats, prefix }, events);
   } else {
-    const local = createEmbeddedBus({ domain: 'product', store: stores.producer.backgroundSql });
-    producerBus = local;
+    const log = createEmbeddedBus({ domain: 'product', store: stores.producer.backgroundSql });
     // In one process the health consumer reads product's log straight (another process: `_events`).
     consumerBus = createEmbeddedBus({
       domain: 'health',
       store: stores.consumer.backgroundSql,
-      remote: (_d, q) => local.readLocal(q),
+      remote: (_d, q) => log.readLocal(q),
     });
+    producer = await startProducer(stores.producer, log, events);
+    closeProducerBus = () => log.close();
   }
-  const relay = await startRelay({
-    domain: 'product',
-    store: stores.producer.backgroundSql,
-    storeConfig: stores.producer.config,
-    bus: probe.producerBus(producerBus),
-  });
   const latencies: number[] = [];
   const sizes: number[] = [];
-  /** When each event's producing transaction committed (its apply returned), by event number. */
-  const committed = new Map<number, number>();
   let lastApplied = 0;
   const usage = healthConsumers().filter((c) => c.name === 'health.usage');
   const runtime = createConsumerRuntime(
@@ -211,45 +162,23 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
       sync: healthSync,
       customerKeys: healthKeys,
       batch,
-      afterCommit: (_c, events) => {
+      afterCommit: (_c, applied) => {
         const now = performance.now();
         lastApplied = now;
-        sizes.push(events.length);
-        probe.applied(events, now);
-        for (const event of events) latencies.push(now - (committed.get(eventNumber(event)) ?? NaN));
+        sizes.push(applied.length);
+        probe.applied(applied, now);
+        for (const event of applied) latencies.push(now - (committed.get(eventNumber(event)) ?? NaN));
       },
     },
     usage,
   );
   await runtime.start();
-  const pipeline = createSyncPipeline({
-    definition: productSync,
-    client: stores.producer.client,
-    scope: { tenantId: TENANT, customerIds: null },
-    customerKeys: product.customerKeys,
-    defaultSource: 'amplitude',
-    claimableSources: 'all',
-    actor: { type: 'integration', id: 'amplitude', role: 'integration' },
-    onCommitted: () => relay.wake(),
-  });
-  let n = 0;
-  const base = Date.now() - 86_400_000;
   const total = config.rate * seconds;
   const pg0 = await stores.pgCpu();
   const cpu0 = process.cpuUsage();
   const elu0 = performance.eventLoopUtilization();
   const started = performance.now();
-  await offer(seconds, async (count) => {
-    const first = n;
-    const events = Array.from({ length: count }, () => {
-      const i = n++;
-      return usageEvent(i, new Date(base + i));
-    });
-    await pipeline.apply(events);
-    const at = performance.now();
-    for (let i = first; i < n; i++) committed.set(i, at);
-    probe.committed(first, n, at);
-  });
+  const offered = await producer.offer(config.rate, seconds, config.kind);
   const deadline = Date.now() + 300_000;
   while (latencies.length < total && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
   const elapsed = ((lastApplied || performance.now()) - started) / 1000;
@@ -266,9 +195,9 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
   if (check?.scores !== Math.min(CUSTOMERS, total) || check.inbox !== latencies.length)
     console.warn(`${label}: ${check?.scores} health scores, ${check?.inbox} inbox rows, ${latencies.length} applied`);
   await runtime.stop();
-  await relay.stop();
+  await producer.stop();
   await consumerBus.close();
-  await producerBus.close();
+  await closeProducerBus();
   await stores.close();
   return {
     ...summary(label, total, latencies, elapsed),
@@ -277,6 +206,7 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
     nodeUs: (cpu.user + cpu.system) / applied,
     pgUs: pg0 === null || pg1 === null ? null : ((pg1 - pg0) * 1e6) / applied,
     busy,
+    producerBusy: kind === 'nats' ? offered.busy : undefined,
   };
 }
 
@@ -323,7 +253,10 @@ for (const r of results) {
   for (const line of r.stages) console.log(line);
   console.log(
     `  CPU per event applied: Node ${r.nodeUs?.toFixed(0) ?? '?'} µs (producer, relay and consumer; event loop busy ` +
-      `${((r.busy ?? 0) * 100).toFixed(0)} %), PostgreSQL ${r.pgUs === null || r.pgUs === undefined ? '-' : r.pgUs.toFixed(0)} µs`,
+      (r.producerBusy === undefined
+        ? `${((r.busy ?? 0) * 100).toFixed(0)} %`
+        : `${((r.busy ?? 0) * 100).toFixed(0)} % consumer thread, ${(r.producerBusy * 100).toFixed(0)} % producer thread`) +
+      `), PostgreSQL ${r.pgUs === null || r.pgUs === undefined ? '-' : r.pgUs.toFixed(0)} µs`,
   );
 }
 if (recompute)
