@@ -23,6 +23,7 @@ import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { DOMAINS, type Domain } from '@hub/core/domains';
 import { REPO_ROOT } from '@hub/core/process';
+import { relayPosition } from '@hub/core/events/relay';
 import { schemaDigest } from '@hub/core/restore';
 import type { SubgraphDefinition } from '@hub/core/subgraph';
 import { finished, runGatewayCli } from '../gateway/tests/syncCli.js';
@@ -63,14 +64,14 @@ interface Report {
 
 /** Every outbox published and no consumer moving any more: what was pushed has gone everywhere. */
 async function settle(db: pg.Client, timeoutMs = 300_000): Promise<void> {
-  const union = (sql: (schema: string) => string) => DOMAINS.map((d) => `(${sql(`"${d}"`)})`).join(' + ');
+  const union = (sql: (schema: string) => string) => DOMAINS.map((d) => `(${sql(d)})`).join(' + ');
   let previous = '';
   let stable = 0;
   for (const until = Date.now() + timeoutMs; Date.now() < until;) {
     const { rows } = await db.query<{ unpublished: number; moved: string }>(
-      `SELECT ${union((s) => `SELECT count(*) FROM ${s}.hub_sync_outbox WHERE published_at IS NULL`)} AS unpublished,
-              (${union((s) => `SELECT count(*) FROM ${s}.hub_event_inbox`)})::text || '/' ||
-              (${union((s) => `SELECT count(*) FROM ${s}.hub_sync_outbox`)})::text AS moved`,
+      `SELECT ${union((d) => `SELECT count(*) FROM "${d}".hub_sync_outbox WHERE seq > ${relayPosition(d)}`)} AS unpublished,
+              (${union((d) => `SELECT count(*) FROM "${d}".hub_event_inbox`)})::text || '/' ||
+              (${union((d) => `SELECT count(*) FROM "${d}".hub_sync_outbox`)})::text AS moved`,
     );
     const row = rows[0];
     if (row && Number(row.unpublished) === 0 && row.moved === previous) stable++;
@@ -182,8 +183,8 @@ try {
       'hub_sync_row_source',
       'hub_sync_outbox',
     ],
-    // The outbox's seq and publication time are the store's own bookkeeping: the events themselves must match.
-    ignoreColumns: ['createdAt', 'updatedAt', 'updated_at', 'seq', 'published_at'],
+    // The outbox's seq is the store's own bookkeeping: the events themselves must match.
+    ignoreColumns: ['createdAt', 'updatedAt', 'updated_at', 'seq'],
   };
   const reconcileAll = async () => {
     await job('reconcile');

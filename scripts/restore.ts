@@ -114,7 +114,7 @@ try {
   else {
     console.log(
       `${domain}: ${values.dump ? `loaded ${values.dump} in ${String(phases['load'])} ms; ` : ''}replayed ${replay.replayed} events of ` +
-        `${replay.read} read (${replay.present} already there, ${replay.loggedOnly} logged only, ${replay.markedPublished} marked published) ` +
+        `${replay.read} read (${replay.present} already there, ${replay.loggedOnly} logged only, ${replay.markedPublished} unpublished at T but on the stream) ` +
         `in ${String(phases['replay'])} ms; outcomes ${JSON.stringify(replay.outcomes)}`,
     );
     for (const r of rewound)

@@ -122,6 +122,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_sync_outbox',
       'hub_sync_quality',
       'hub_sync_quality_rejected',
+      'hub_sync_relay_position',
       'hub_sync_row_source',
     ]);
     const history = await withPg(database.url, (c) =>
@@ -140,6 +141,7 @@ describe('openStore on PostgreSQL', () => {
       'hub_sync/reconciliation',
       'hub_sync/data_keys',
       'hub_sync/audit_append_json',
+      'hub_sync/relay_position',
     ]);
     expect((await store.migrate()).applied).toEqual([]);
   });

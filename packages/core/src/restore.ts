@@ -12,12 +12,19 @@
  *     outbox lacks (matched by event id) is applied again through the domain's own pipeline, in stream
  *     order (= the original commit order), under its original idempotency key and source, in ONE
  *     transaction per event with its outbox row: the pipeline's freshly written outbox row is swapped
- *     for the original one (same id, type, payload, source and times) marked published — it is on the
- *     bus already, so the relay sends nothing again and downstream consumers see no new event id. An
- *     interrupted replay resumes: the events committed are in the outbox, and are skipped. A stream
- *     event whose kind the pipeline does not know (appendOutbox writes: grants, deletions) is logged
- *     back only. Rows of the dump's outbox that were not yet published at T but reached the stream
- *     after are marked published.
+ *     for the original one (same id, type, payload, source and times) and the relay position moved
+ *     past it — it is on the bus already, so the relay sends nothing again and downstream consumers
+ *     see no new event id. An interrupted replay resumes: the events committed are in the outbox, and
+ *     are skipped. A stream event whose kind the pipeline does not know (appendOutbox writes: grants,
+ *     deletions) is logged back only. Rows of the dump's outbox that were not yet published at T but
+ *     reached the stream after are put behind the position too.
+ *   - Why a position is enough (a row is published iff its seq <= the position, relay.ts): the relay
+ *     published in seq order, so the stream's first copies follow the outbox's seq order. Every row
+ *     of the dump up to the last one the stream holds reached the stream (read here or not: the read
+ *     starts 5 minutes before the dump's last commit), and every row of the dump came before any
+ *     event lost with the store (committed after T), so once one lost event is on the stream the whole
+ *     dump is; a replayed row is inserted last, so the position moved to it covers only rows that are
+ *     on the stream.
  *   - `rewindConsumers`: each consumer's durable is moved to the cursor the dump recorded for it (or
  *     the stream's beginning when it had none), so the consumers re-consume every event after T of
  *     the streams they read. Their inbox rows after T were lost; what they wrote through the pipeline
@@ -31,6 +38,7 @@ import { jobActor } from './audit.js';
 import { bookkeepingCryptoOf } from './crypto/index.js';
 import type { Domain } from './domains.js';
 import type { NatsBus } from './events/bus-nats.js';
+import { ADVANCE_RELAY_POSITION, UNPUBLISHED } from './events/relay.js';
 import { bossSchema } from './events/jobs.js';
 import type { EventEnvelope } from './events/types.js';
 import { OUTBOX_LOCK_SQL, createSyncPipeline } from './sync/engine.js';
@@ -102,7 +110,7 @@ export interface ReplayReport {
   readonly replayed: number;
   /** Logged back without a pipeline write (a kind the pipeline does not know). */
   readonly loggedOnly: number;
-  /** Outbox rows of the dump unpublished at T that the stream holds: marked published. */
+  /** Outbox rows of the dump unpublished at T that the stream holds: the relay position moved past them. */
   readonly markedPublished: number;
   /** Pipeline outcomes of the re-applied events (APPLIED, UNCHANGED, DUPLICATE, REJECTED ...). */
   readonly outcomes: Record<string, number>;
@@ -170,12 +178,19 @@ export async function replayLostEvents(options: {
   const markedPublished =
     events.length === 0
       ? 0
-      : await store.transaction((tx) =>
-          tx.execute(
-            `UPDATE "hub_sync_outbox" SET "published_at" = now() WHERE "published_at" IS NULL AND "id" = ANY($1::uuid[])`,
+      : await store.transaction(async (tx) => {
+          const [last] = await tx.query<{ seq: string | null }>(
+            `SELECT max("seq")::text AS "seq" FROM "hub_sync_outbox" WHERE "id" = ANY($1::uuid[]) AND ${UNPUBLISHED}`,
             [events.map((e) => e.id)],
-          ),
-        );
+          );
+          if (!last?.seq) return 0;
+          const [moved] = await tx.query<{ n: number }>(
+            `SELECT count(*)::int AS "n" FROM "hub_sync_outbox" WHERE ${UNPUBLISHED} AND "seq" <= $1::bigint`,
+            [last.seq],
+          );
+          await tx.execute(ADVANCE_RELAY_POSITION, [last.seq]);
+          return moved?.n ?? 0;
+        });
   const kinds = new Map(definition.kinds.map((kind) => [kind.name, kind]));
   const prefix = `${domain}.`;
   // The stream carries the PII values encrypted (crypto/bookkeeping.ts): re-applied in plaintext,
@@ -231,10 +246,10 @@ export async function replayLostEvents(options: {
         await tx.execute(`DELETE FROM "hub_sync_outbox" WHERE "seq" > $1::bigint`, [head?.seq ?? '0']);
       }
       await tx.query(OUTBOX_LOCK_SQL);
-      await tx.execute(
+      const [row] = await tx.query<{ seq: string }>(
         `INSERT INTO "hub_sync_outbox" ("id", "tenant_id", "customer_id", "type", "source", "payload", "occurred_at",
-           "committed_at", "published_at", "schema_version")
-         VALUES ($1::uuid, $2, $3, $4, $5, $6::json, $7::timestamptz, $8::timestamptz, now(), $9)`,
+           "committed_at", "schema_version")
+         VALUES ($1::uuid, $2, $3, $4, $5, $6::json, $7::timestamptz, $8::timestamptz, $9) RETURNING "seq"::text AS "seq"`,
         [
           event.id,
           event.tenantId,
@@ -247,6 +262,7 @@ export async function replayLostEvents(options: {
           event.schemaVersion,
         ],
       );
+      if (row) await tx.execute(ADVANCE_RELAY_POSITION, [row.seq]);
     });
     if (applies) replayed++;
     else loggedOnly++;
@@ -286,7 +302,8 @@ export async function rewindConsumers(options: {
 }
 
 /** Bookkeeping that moves on its own (job runs, reports, queues): not part of a store's content. */
-const VOLATILE = /^(hub_job_run|hub_reconciliation.*|hub_integration_health|_prisma_migrations|hub_migrations)$/;
+const VOLATILE =
+  /^(hub_job_run|hub_reconciliation.*|hub_integration_health|hub_sync_relay_position|_prisma_migrations|hub_migrations)$/;
 
 /**
  * Per table of `schema` (its content, not its bookkeeping; or `tables`): row count and an

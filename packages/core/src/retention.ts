@@ -16,6 +16,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { StoreSql } from '@hub/store';
 import type { Domain } from './domains.js';
+import { UNPUBLISHED, relayPosition } from './events/relay.js';
 import { defineJob, type JobDefinition } from './events/types.js';
 
 export interface RetentionPolicy {
@@ -49,8 +50,20 @@ const BOOKKEEPING: readonly RetentionPolicy[] = [
     keepDays: REPLAY_WINDOW_DAYS,
     tenantColumn: 'tenant_id',
     key: ['seq'],
-    onlyWhen: `"published_at" IS NOT NULL`,
+    onlyWhen: `NOT ${UNPUBLISHED}`,
     reason: 'published change events, kept for the replay window (the bus keeps its own copy as long)',
+  },
+  {
+    // A pass is what dates the outbox rows up to its seq (their publish lag): it goes with them, and
+    // the newest, which is the relay's position, always stays.
+    table: 'hub_sync_relay_position',
+    column: 'published_at',
+    keepDays: REPLAY_WINDOW_DAYS,
+    tenantColumn: null,
+    key: ['seq'],
+    onlyWhen: `"seq" < ${relayPosition()}`,
+    reason:
+      'relay passes (the time the outbox up to each seq was published), with the outbox; the newest is the relay position',
   },
   {
     table: 'hub_event_inbox',

@@ -12,6 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobRunner, type JobRunner } from '../src/events/jobs.js';
 import { createLogger } from '../src/logger.js';
 import { REPO_ROOT } from '../src/process.js';
+import { UNPUBLISHED } from '../src/events/relay.js';
 import { RETENTION_JOB, REPLAY_WINDOW_DAYS, allRetentionPolicies, retentionJob } from '../src/retention.js';
 import { createTestDatabase, type TestDatabase } from '../src/testing.js';
 import { countOf, openPgliteStore, openPostgresStore, STORE_KINDS, type EventStore } from './events/harness.js';
@@ -89,17 +90,25 @@ for (const kind of STORE_KINDS) {
       for (const id of ['fu_old_1', 'fu_old_2', 'fu_old_3']) await usage(id, 'acme', old);
       await usage('fu_recent', 'acme', recent);
       await usage('fu_globex_old', 'globex', old);
-      const outbox = (tenant: string, committed: Date, published: boolean) =>
-        store.sql.query(
+      // Published means behind the relay position: in seq order two old rows (a pass each, as old),
+      // a recent one (its pass is the position), then an old one not yet published.
+      const outbox = async (tenant: string, committed: Date, published: boolean) => {
+        const [row] = await store.sql.query<{ seq: string }>(
           `INSERT INTO "hub_sync_outbox" ("id", "tenant_id", "customer_id", "type", "source", "occurred_at", "payload",
-             "committed_at", "published_at")
-           VALUES (gen_random_uuid(), $1, 'cust_1', 'product.x', 's', $2, '{}'::json, $2, $3)`,
-          [tenant, committed, published ? committed : null],
+             "committed_at")
+           VALUES (gen_random_uuid(), $1, 'cust_1', 'product.x', 's', $2, '{}'::json, $2) RETURNING "seq"::text AS "seq"`,
+          [tenant, committed],
         );
+        if (published)
+          await store.sql.query(
+            `INSERT INTO "hub_sync_relay_position" ("seq", "published_at") VALUES ($1::bigint, $2)`,
+            [row?.seq, committed],
+          );
+      };
       await outbox('acme', old, true);
       await outbox('acme', old, true);
-      await outbox('acme', old, false);
       await outbox('acme', recent, true);
+      await outbox('acme', old, false);
       const inbox = (at: Date) =>
         store.sql.query(
           `INSERT INTO "hub_event_inbox" ("consumer", "event_id", "stream", "cursor", "processed_at")
@@ -142,10 +151,16 @@ for (const kind of STORE_KINDS) {
       ]);
       // Published and old: gone (and in the archive); unpublished or young: kept.
       expect(await countOf(store.sql, `SELECT count(*) AS n FROM "hub_sync_outbox"`)).toBe(2);
-      expect(await countOf(store.sql, `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`)).toBe(
-        1,
-      );
+      expect(await countOf(store.sql, `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE ${UNPUBLISHED}`)).toBe(1);
       expect(await archived('hub_sync_outbox', 'acme')).toHaveLength(2);
+      // The old passes go with their rows (store-wide, archived apart); the newest, the position, stays.
+      expect(
+        await countOf(store.sql, `SELECT count(*) AS n FROM "hub_sync_relay_position" WHERE "published_at" = $1`, [
+          recent,
+        ]),
+      ).toBe(1);
+      expect(await countOf(store.sql, `SELECT count(*) AS n FROM "hub_sync_relay_position"`)).toBe(1);
+      expect(await archived('hub_sync_relay_position', '_store')).toHaveLength(2);
       // Processed-event ids are store-wide: purged past the replay window, archived apart, no tenant's count.
       expect(await countOf(store.sql, `SELECT count(*) AS n FROM "hub_event_inbox"`)).toBe(1);
       expect(await archived('hub_event_inbox', '_store')).toHaveLength(2);

@@ -39,12 +39,16 @@ export function integrationHealthJob(
       let processed = 0;
       for (const tenantId of tenants) {
         const [outbox] = await ctx.store.query<Record<string, number | null>>(
+          // A row's publication time is that of the first relay pass that reached it (relay.ts).
           `SELECT count(*)::int AS events,
-             percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM "published_at" - "committed_at") * 1000)
-               FILTER (WHERE "published_at" IS NOT NULL) AS p50,
-             percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM "published_at" - "committed_at") * 1000)
-               FILTER (WHERE "published_at" IS NOT NULL) AS p95
-           FROM "hub_sync_outbox" WHERE "tenant_id" = $1 AND "committed_at" >= $2 AND "committed_at" < $3`,
+             percentile_cont(0.5) WITHIN GROUP (ORDER BY extract(epoch FROM p."published_at" - o."committed_at") * 1000)
+               FILTER (WHERE p."published_at" IS NOT NULL) AS p50,
+             percentile_cont(0.95) WITHIN GROUP (ORDER BY extract(epoch FROM p."published_at" - o."committed_at") * 1000)
+               FILTER (WHERE p."published_at" IS NOT NULL) AS p95
+           FROM "hub_sync_outbox" o
+           LEFT JOIN LATERAL (SELECT "published_at" FROM "hub_sync_relay_position" WHERE "seq" >= o."seq"
+                               ORDER BY "seq" LIMIT 1) p ON true
+           WHERE o."tenant_id" = $1 AND o."committed_at" >= $2 AND o."committed_at" < $3`,
           [tenantId, start, end],
         );
         const [quality] = await ctx.store.query<Record<string, number | null>>(

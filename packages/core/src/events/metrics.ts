@@ -9,7 +9,7 @@ import type { StoreSql } from '@hub/store';
 import { QUALITY_TARGETS } from '../sync/admin.js';
 import { latestScores } from '../reconcile.js';
 import type { ConsumerMetrics } from './consumer.js';
-import type { RelayMetrics } from './relay.js';
+import { UNPUBLISHED, type RelayMetrics } from './relay.js';
 
 export interface EventMetrics {
   readonly relay: RelayMetrics;
@@ -25,7 +25,7 @@ export function createEventMetrics(registry: Registry, domain: string, store: St
     async collect() {
       try {
         const [row] = await store.query<{ n: string }>(
-          `SELECT count(*)::text AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`,
+          `SELECT count(*)::text AS n FROM "hub_sync_outbox" WHERE ${UNPUBLISHED}`,
         );
         this.set({ domain }, Number(row?.n ?? 0));
       } catch {

@@ -1,18 +1,22 @@
 /**
  * The outbox relay: runs in the process that owns a domain store and moves its committed outbox
- * rows to the bus, in seq order (= commit order, see OUTBOX_LOCK_SQL in sync/engine.ts), then marks
- * them `published_at`.
+ * rows to the bus, in seq order (= commit order, see OUTBOX_LOCK_SQL in sync/engine.ts), then
+ * advances the store's relay position past them (`hub_sync_relay_position`): a row is published iff
+ * its seq <= the position. Nothing is written to the rows themselves (a mark per row rewrote each
+ * with its payload; see the migration 20261208000100_relay_position).
  *
  * One leader per store. On PostgreSQL several processes may serve one store (scale-out), so the
  * relay first takes a session-level `pg_try_advisory_lock` on a dedicated connection: only the holder
  * publishes; the others retry the lock every poll and take over when the holder's connection drops
  * (a crashed process loses its session, so its lock). PGlite is single-process: trivially leader.
  *
- * A crash between publish and mark republishes the rows: NATS drops them by `Nats-Msg-Id` (= event
+ * A crash between publish and advance republishes the rows: NATS drops them by `Nats-Msg-Id` (= event
  * id) within its duplicate window, and consumers' inboxes drop anything older. Even two leaders at
- * once (the old one's connection dropped mid-batch) publish nothing out of order: each publishes in
- * seq order from the lowest unmarked row, so the first copy of every event to reach the stream comes
- * after the first copy of every earlier one, and later copies are dropped as duplicates.
+ * once (the old one's connection dropped mid-batch) publish nothing out of order and skip nothing:
+ * each publishes in seq order from the position it read, so the first copy of every event to reach
+ * the stream comes after the first copy of every earlier one, and later copies are dropped as
+ * duplicates; each advances the position only to the last row it published itself, and never back
+ * (the position is the highest pass recorded; a pass below it is not recorded).
  *
  * Wake-ups: the kit calls `wake()` after each commit of the store's pipeline (in this process), a
  * slow poll is the safety net, and on PostgreSQL a wake in a process that is not the leader is
@@ -31,6 +35,26 @@ import type { EventBus } from './types.js';
  * stores as schemas. The class is 'hubr' as an int4.
  */
 export const RELAY_LOCK_CLASS = 0x68756272;
+
+/**
+ * The store's relay position as an SQL expression: the last outbox seq published, 0 before the first
+ * pass. `schema` qualifies the table for readers outside the store's search path (scripts).
+ */
+export function relayPosition(schema?: string): string {
+  const table = `${schema === undefined ? '' : `"${schema.replace(/"/g, '""')}".`}"hub_sync_relay_position"`;
+  return `(SELECT coalesce(max("seq"), 0) FROM ${table})`;
+}
+
+/** The condition on a `hub_sync_outbox` row that it is not yet published. */
+export const UNPUBLISHED = `"hub_sync_outbox"."seq" > ${relayPosition()}`;
+
+/**
+ * Moves the position to $1 (a seq whose row and every one before it are on the bus), recording the
+ * pass's time; a no-op when the position is already there or past it (another leader's pass), so
+ * it never moves back.
+ */
+export const ADVANCE_RELAY_POSITION = `INSERT INTO "hub_sync_relay_position" ("seq", "published_at")
+  SELECT $1::bigint, now() WHERE $1::bigint > ${relayPosition()} ON CONFLICT ("seq") DO NOTHING`;
 const TRY_LEADER_LOCK = `SELECT pg_try_advisory_lock(${RELAY_LOCK_CLASS}, hashtext(current_schema())) AS ok`;
 
 /** NOTIFY channel of a Postgres store's relay (channels are per database; stores are schemas). */
@@ -57,7 +81,7 @@ export interface RelayOptions {
   readonly pollMs?: number;
   readonly log?: Logger | undefined;
   readonly metrics?: RelayMetrics | undefined;
-  /** Tests: runs after a batch was published, before it is marked (a crash point). */
+  /** Tests: runs after a batch was published, before the position is advanced past it (a crash point). */
   readonly afterPublish?: ((count: number) => void | Promise<void>) | undefined;
 }
 
@@ -124,8 +148,8 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
   async function publishAll(): Promise<void> {
     for (;;) {
       if (stopped || !(await ensureLeader())) return;
-      // The leader's lock connection runs the reads and marks: if it dropped, they fail, and the
-      // next leader starts again from the lowest unmarked row.
+      // The leader's lock connection runs the reads and the advance: if it dropped, they fail, and
+      // the next leader starts again from the position.
       const own = session;
       const db: Pick<StoreSql, 'query'> = own
         ? {
@@ -133,7 +157,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
           }
         : store;
       const rows = await db.query<OutboxRow>(
-        `SELECT ${OUTBOX_COLUMNS} FROM "hub_sync_outbox" WHERE "published_at" IS NULL ORDER BY "hub_sync_outbox"."seq" LIMIT $1`,
+        `SELECT ${OUTBOX_COLUMNS} FROM "hub_sync_outbox" WHERE ${UNPUBLISHED} ORDER BY "hub_sync_outbox"."seq" LIMIT $1`,
         [batchSize],
       );
       if (rows.length === 0) {
@@ -147,10 +171,7 @@ export async function startRelay(options: RelayOptions): Promise<Relay> {
       );
       await options.afterPublish?.(rows.length);
       const last = rows.at(-1)?.seq;
-      await db.query(
-        `UPDATE "hub_sync_outbox" SET "published_at" = now() WHERE "published_at" IS NULL AND "seq" <= $1::bigint`,
-        [String(last)],
-      );
+      await db.query(ADVANCE_RELAY_POSITION, [String(last)]);
       options.metrics?.published(rows.length);
       if (rows.length < batchSize) {
         options.metrics?.backlog(0);

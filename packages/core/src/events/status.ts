@@ -9,6 +9,7 @@ import type { Domain } from '../domains.js';
 import { badUserInput } from '../errors.js';
 import { decodeCursor, encodeCursor, lazy, pageWindow, type Connection, type PageArgs } from '../pagination.js';
 import { RUN_COLUMNS, jobRunFromRow, type JobRunRecord, type JobRunStatus } from './jobs.js';
+import { relayPosition } from './relay.js';
 import type { EventBus } from './types.js';
 
 /** A consumer this domain runs: its durable name and the stream it reads. */
@@ -68,8 +69,9 @@ export async function syncStatus(options: {
   const { sql, domain, tenantId } = options;
   const [outbox] = await sql.query<{ recent: number; backlog: number }>(
     `SELECT count(*) FILTER (WHERE "committed_at" > now() - interval '1 minute')::int AS recent,
-            count(*) FILTER (WHERE "published_at" IS NULL)::int AS backlog
-     FROM "hub_sync_outbox" WHERE "tenant_id" = $1 AND ("published_at" IS NULL OR "committed_at" > now() - interval '1 minute')`,
+            count(*) FILTER (WHERE "hub_sync_outbox"."seq" > p."seq")::int AS backlog
+     FROM "hub_sync_outbox", ${relayPosition()} p("seq")
+     WHERE "tenant_id" = $1 AND ("hub_sync_outbox"."seq" > p."seq" OR "committed_at" > now() - interval '1 minute')`,
     [tenantId],
   );
   const [syncLetters] = await sql.query<{ waiting: number; at: Date | null; reason: string | null }>(

@@ -50,8 +50,8 @@ for (const kind of STORE_KINDS) {
         for (const source of ['segment', 'salesforce']) {
           const n = source === 'segment' && hour.getTime() === burst.getTime() ? rate(hour) * 5 : rate(hour);
           await store.sql.query(
-            `INSERT INTO "hub_sync_outbox" ("id", "tenant_id", "customer_id", "type", "source", "occurred_at", "payload", "committed_at", "published_at")
-             SELECT gen_random_uuid(), 'acme', 'cust_1', 'product.x', $1, $2::timestamptz, '{}'::json, $2::timestamptz + (g * interval '1 second'), now()
+            `INSERT INTO "hub_sync_outbox" ("id", "tenant_id", "customer_id", "type", "source", "occurred_at", "payload", "committed_at")
+             SELECT gen_random_uuid(), 'acme', 'cust_1', 'product.x', $1, $2::timestamptz, '{}'::json, $2::timestamptz + (g * interval '1 second')
                FROM generate_series(1, $3::int) g`,
             [source, hour, n],
           );

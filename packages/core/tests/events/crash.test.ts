@@ -1,6 +1,6 @@
 /**
- * Crashes at generated points: the relay killed after publishing its k-th batch and before marking
- * it, then the consumer killed after committing its j-th transaction and before acknowledging it
+ * Crashes at generated points: the relay killed after publishing its k-th batch and before advancing
+ * its position past it, then the consumer killed after committing its j-th transaction and before acknowledging it
  * (one event each, or batches of several sizes; both real child processes that exit without
  * clean-up). A clean relay and consumer then finish: every
  * event is applied exactly once, in commit order per customer, and the NATS stream holds each
@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { REPO_ROOT } from '../../src/process.js';
+import { UNPUBLISHED } from '../../src/events/relay.js';
 import {
   appliedRuns,
   expectExactlyOnceInOrder,
@@ -59,7 +60,7 @@ const CASES = [
   { bus: 'embedded', relayCrash: 1, consumerCrash: 1, batch: 64 },
 ] as const;
 
-describe('crashes between publish and mark, and between commit and ack', () => {
+describe('crashes between publish and advance, and between commit and ack', () => {
   it.each(CASES)(
     '$bus: relay killed after batch $relayCrash, consumer (batches of $batch) killed after transaction $consumerCrash: nothing lost, nothing applied twice',
     async ({ bus, relayCrash, consumerCrash, batch }) => {
@@ -75,11 +76,11 @@ describe('crashes between publish and mark, and between commit and ack', () => {
       await writer.producerBus.close();
       const env = { WORKER_DB_URL: pair.database?.url ?? '', WORKER_BUS: bus, NATS_URL: NATS, WORKER_PREFIX: prefix };
       expect(await runWorker({ ...env, WORKER_ROLE: 'relay', WORKER_CRASH_AT: String(relayCrash) })).toBe(137);
-      const [marked] = await pair.producer.sql.query<{ n: string }>(
-        `SELECT count(*)::text AS n FROM "hub_sync_outbox" WHERE "published_at" IS NOT NULL`,
+      const [published] = await pair.producer.sql.query<{ n: string }>(
+        `SELECT count(*)::text AS n FROM "hub_sync_outbox" WHERE NOT ${UNPUBLISHED}`,
       );
-      // It died before marking its last batch: (k - 1) batches of 7 marked.
-      expect(Number(marked?.n)).toBe((relayCrash - 1) * 7);
+      // It died before advancing the position past its last batch: (k - 1) batches of 7 behind it.
+      expect(Number(published?.n)).toBe((relayCrash - 1) * 7);
       expect(
         await runWorker({
           ...env,

@@ -6,6 +6,7 @@
  * customer's events meet within a batch and across batches).
  */
 import { afterEach, describe, expect, it } from 'vitest';
+import { UNPUBLISHED } from '../../src/events/relay.js';
 import {
   countOf,
   expectExactlyOnceInOrder,
@@ -36,11 +37,9 @@ describe.each(PATHS)('$bus bus on $store', (setup) => {
       const open = path;
       await Promise.all(Array.from({ length: writers }, (_, writer) => open.write(perWriter, { customers, writer })));
       await expectExactlyOnceInOrder(open);
-      await waitFor('outbox marked published', async () =>
-        (await countOf(
-          open.pair.producer.sql,
-          `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`,
-        )) === 0
+      await waitFor('outbox published', async () =>
+        (await countOf(open.pair.producer.sql, `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE ${UNPUBLISHED}`)) ===
+        0
           ? true
           : undefined,
       );
@@ -68,10 +67,7 @@ describe.each(PATHS)('consumer lag per tenant, $bus bus on $store', (setup) => {
     await open.write(6, { tenant: 'acme' });
     await open.write(3, { tenant: 'globex' });
     await waitFor('outbox published', async () =>
-      (await countOf(
-        open.pair.producer.sql,
-        `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`,
-      )) === 0
+      (await countOf(open.pair.producer.sql, `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE ${UNPUBLISHED}`)) === 0
         ? true
         : undefined,
     );

@@ -29,7 +29,7 @@ import {
   type EventEnvelope,
   type SyncEventPayload,
 } from '../../src/events/types.js';
-import type { Relay } from '../../src/events/relay.js';
+import { UNPUBLISHED, type Relay } from '../../src/events/relay.js';
 import type { ConsumerRuntime } from '../../src/events/consumer.js';
 
 export type StoreKind = 'postgres' | 'pglite';
@@ -374,7 +374,7 @@ export async function prewritten(
       written += n;
     }
   await waitFor('all published', async () =>
-    (await countOf(pair.producer.sql, `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE "published_at" IS NULL`)) === 0
+    (await countOf(pair.producer.sql, `SELECT count(*) AS n FROM "hub_sync_outbox" WHERE ${UNPUBLISHED}`)) === 0
       ? true
       : undefined,
   );

@@ -23,24 +23,30 @@ describe.each(['postgres', 'pglite'] as const)('sync status and integration heal
     handle = await openJobTestStore<PrismaClient>('product', PrismaClient, kind);
     now = Date.now();
     const sql = handle.store.sql;
-    // [tenant, committed ms ago, publish lag ms or null (unpublished)]
+    // [tenant, committed ms ago, publish lag ms or null (unpublished)], in commit (= seq) order: the
+    // relay publishes a prefix, one pass per published row here, at its commit time + its lag.
     const outbox: [string, number, number | null][] = [
-      ['t1', 1_000, null],
-      ['t1', 2_000, null],
-      ['t1', 3_000, 100],
-      ['t1', 4_000, 200],
-      ['t1', 5_000, 300],
-      ['t1', 2 * MS.hour, 1_000],
       ['t1', 10 * MS.day, 50], // outside the week
+      ['t1', 2 * MS.hour, 1_000],
+      ['t1', 5_000, 300],
+      ['t1', 4_000, 200],
+      ['t1', 3_000, 100],
+      ['t1', 2_000, null],
+      ['t1', 1_000, null],
       ['t2', 1_000, null],
       ['t2', 1_000, null],
     ];
     for (const [i, [tenant, ago, lag]] of outbox.entries()) {
-      await sql.query(
-        `INSERT INTO "hub_sync_outbox" ("id", "tenant_id", "customer_id", "type", "source", "payload", "occurred_at", "committed_at", "published_at")
-         VALUES (gen_random_uuid(), $1, $2, 'product.usage_analytics_sync', 'test', '{}', $3, $3, $4)`,
-        [tenant, `c${i}`, at(ago), lag === null ? null : new Date(now - ago + lag)],
+      const [row] = await sql.query<{ seq: string }>(
+        `INSERT INTO "hub_sync_outbox" ("id", "tenant_id", "customer_id", "type", "source", "payload", "occurred_at", "committed_at")
+         VALUES (gen_random_uuid(), $1, $2, 'product.usage_analytics_sync', 'test', '{}', $3, $3) RETURNING "seq"::text AS "seq"`,
+        [tenant, `c${i}`, at(ago)],
       );
+      if (lag !== null)
+        await sql.query(`INSERT INTO "hub_sync_relay_position" ("seq", "published_at") VALUES ($1::bigint, $2)`, [
+          row?.seq,
+          new Date(now - ago + lag),
+        ]);
     }
     // [score, validity, rejected]
     const quality: [number | null, number, boolean][] = [

@@ -1,7 +1,7 @@
 /**
  * A child process of the crash tests: runs the relay or the consumer of an event path on real
  * stores and dies (exit 137, no clean-up) at the crash point it is given, like a killed process:
- *   relay:    after publishing its Nth batch, before marking it published;
+ *   relay:    after publishing its Nth batch, before advancing the relay position past it;
  *   consumer: after committing its Nth batch (WORKER_BATCH events at most, 1 by default), before
  *             acknowledging it.
  * Env: WORKER_ROLE, WORKER_CRASH_AT, WORKER_DB_URL, WORKER_BUS (embedded|nats), NATS_URL, WORKER_PREFIX,
