@@ -71,10 +71,13 @@ export async function keepInputsOf(
   const changedCustomers = new Map<string, string>();
   if (rowsOf.length === 0) return changedCustomers;
   const stored = await tx.query<Stored>(
+    // Key-driven (one primary-key probe and row lock per key; OFFSET 0 keeps the planner from
+    // flattening the subquery into a join it may order the other way, as the engine's reads do).
     `SELECT i.model, i."rowKey", i."customerId", i.values, i."fieldTimes"
-       FROM "HealthInputRow" i JOIN (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS k(model, row_key)
-         ON i.model = k.model AND i."rowKey" = k.row_key
-      WHERE i."tenantId" = $1 FOR UPDATE OF i`,
+       FROM (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS k(model, row_key)
+      CROSS JOIN LATERAL (SELECT * FROM "HealthInputRow" i
+                           WHERE i."tenantId" = $1 AND i.model = k.model AND i."rowKey" = k.row_key
+                          OFFSET 0 FOR UPDATE) i`,
     [tenantId, rowsOf.map((r) => r.row.model), rowsOf.map((r) => r.rowKey)],
   );
   const byKey = new Map(stored.map((s) => [`${s.model}\n${s.rowKey}`, s]));
@@ -108,8 +111,8 @@ export async function keepInputsOf(
       next.fieldTimes[field] = iso;
     }
     // A row nothing changed is not written, so the batch's later events see it as stored (its older
-    // field times), as they would event by event.
-    if (!changed && current) continue;
+    // field times), as they would event by event; nor is a new row the event kept no field of.
+    if (!changed && (current || Object.keys(next.fieldTimes).length === 0)) continue;
     writes.set(id, { row: next, eventId: event.id });
     changedCustomers.set(customerId, event.id);
     byKey.set(id, next);
@@ -117,9 +120,9 @@ export async function keepInputsOf(
   if (writes.size === 0) return changedCustomers;
   await tx.execute(
     `INSERT INTO "HealthInputRow" ("tenantId", model, "rowKey", "customerId", values, "fieldTimes", "sourceAt", "eventId", "updatedAt")
-     SELECT $1, w.model, w.row_key, w.customer_id, w.vals, w.times,
-            (SELECT max(value::timestamptz) FROM jsonb_each_text(w.times)), w.event_id, now()
-       FROM jsonb_to_recordset($2::jsonb) AS w(model text, row_key text, customer_id text, vals jsonb, times jsonb, event_id text)
+     SELECT $1, w.model, w.row_key, w.customer_id, w.vals, w.times, w.source_at, w.event_id, now()
+       FROM jsonb_to_recordset($2::jsonb)
+         AS w(model text, row_key text, customer_id text, vals jsonb, times jsonb, source_at timestamptz, event_id text)
      ON CONFLICT ("tenantId", model, "rowKey") DO UPDATE SET
        "customerId" = EXCLUDED."customerId", values = EXCLUDED.values, "fieldTimes" = EXCLUDED."fieldTimes",
        "sourceAt" = EXCLUDED."sourceAt", "eventId" = EXCLUDED."eventId", "updatedAt" = now()`,
@@ -132,12 +135,20 @@ export async function keepInputsOf(
           customer_id: w.customerId,
           vals: w.values,
           times: w.fieldTimes,
+          source_at: sourceAtOf(w.fieldTimes),
           event_id: eventId,
         })),
       ),
     ],
   );
   return changedCustomers;
+}
+
+/** A row's `sourceAt`: the latest of its field times (ISO 8601, as `keepInputsOf` writes them). */
+function sourceAtOf(fieldTimes: Readonly<Record<string, string>>): string {
+  let latest = -Infinity;
+  for (const field in fieldTimes) latest = Math.max(latest, Date.parse(fieldTimes[field] ?? ''));
+  return new Date(latest).toISOString();
 }
 
 const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);
