@@ -64,21 +64,24 @@ export function healthPayload(customerId: string, health: ComputedHealth, at: Da
  * The inputs of `customerIds` at `now`: their input rows and each one's score 30–45 days before `now`
  * (the latest snapshot in that window, the same window the health sync's trend check uses), and
  * the time to compute each at: `now`, or just after the health already stored when that is not older.
+ * `rows`: the customers' input rows as the caller holds them in this transaction (the consumers,
+ * which have just read and written them: `keepInputsOf`), not read again.
  */
 export async function loadInputs(
   sql: Pick<SqlTx, 'query'>,
   tenantId: string,
   customerIds: readonly string[],
   now: Date,
+  rows?: ReadonlyMap<string, readonly InputRow[]>,
 ): Promise<Map<string, { rows: InputRow[]; before: number | null; at: Date }>> {
   const byCustomer = new Map(
-    customerIds.map((id) => [id, { rows: [] as InputRow[], before: null as number | null, at: now }]),
+    customerIds.map((id) => [id, { rows: [...(rows?.get(id) ?? [])], before: null as number | null, at: now }]),
   );
   if (customerIds.length === 0) return byCustomer;
-  // One statement, three parts: the input rows, the score a month before (`scoreMonthBeforeSql`)
-  // and the health stored at `now` or later. A recompute must be later than the health stored (the
-  // conflict rule keeps the stored value on a tie of source times): two recomputes in one
-  // millisecond, or a clock behind another process's.
+  // One statement, three parts: the input rows (unless given), the score a month before
+  // (`scoreMonthBeforeSql`) and the health stored at `now` or later. A recompute must be later than
+  // the health stored (the conflict rule keeps the stored value on a tie of source times): two
+  // recomputes in one millisecond, or a clock behind another process's.
   const found = await sql.query<{
     part: number;
     customerId: string;
@@ -88,14 +91,14 @@ export async function loadInputs(
     score: number | null;
   }>(
     `SELECT 0 AS part, "customerId", model, values, "sourceAt" AS at, NULL::int AS score FROM "HealthInputRow"
-      WHERE "tenantId" = $1 AND "customerId" = ANY($2::text[])
+      WHERE "tenantId" = $1 AND "customerId" = ANY($2::text[]) AND NOT $4::boolean
      UNION ALL
      SELECT 1, c.id, NULL, NULL, NULL, m.score
        FROM unnest($2::text[]) AS c(id) CROSS JOIN ${scoreMonthBeforeSql('$1', 'c.id', '$3::timestamptz')} m
      UNION ALL
      SELECT 2, "customerId", NULL, NULL, "syncTimestamp", NULL FROM "HealthScore"
       WHERE "tenantId" = $1 AND "customerId" = ANY($2::text[]) AND "syncTimestamp" >= $3::timestamptz`,
-    [tenantId, customerIds, now.toISOString()],
+    [tenantId, customerIds, now.toISOString(), rows !== undefined],
   );
   for (const row of found) {
     const entry = byCustomer.get(row.customerId);
@@ -119,8 +122,9 @@ export async function recomputeHealth(
   customerIds: readonly string[],
   keyOf: (customerId: string) => string,
   now: Date,
+  rows?: ReadonlyMap<string, readonly InputRow[]>,
 ): Promise<SyncResult[]> {
-  const inputs = await loadInputs(target.sql, tenantId, customerIds, now);
+  const inputs = await loadInputs(target.sql, tenantId, customerIds, now, rows);
   const events: SyncEvent[] = [...inputs].map(([customerId, { rows, before, at }]) => {
     const payload = healthPayload(customerId, computeHealth(inputsOf(customerId, rows, before, at), at), at);
     // At `now`, the trend check's window is the one `before` was read in: it takes it as read.
