@@ -79,7 +79,7 @@ export async function keepInputsOf(tx: SqlTx, tenantId: string, events: readonly
   // The events' rows, locked, and (not locked: no event of the batch writes them, and the consumer
   // holds their customers' locks) every other row of the events' customers, which their recompute
   // reads: one read for both.
-  const stored = await tx.query<Stored & { keyed: boolean }>(
+  const stored = await tx.query<Stored>(
     // Key-driven (one primary-key probe and row lock per key; OFFSET 0 keeps the planner from
     // flattening the subquery into a join it may order the other way, as the engine's reads do).
     `WITH keyed AS (
@@ -88,15 +88,15 @@ export async function keepInputsOf(tx: SqlTx, tenantId: string, events: readonly
         CROSS JOIN LATERAL (SELECT * FROM "HealthInputRow" i
                              WHERE i."tenantId" = $1 AND i.model = k.model AND i."rowKey" = k.row_key
                             OFFSET 0 FOR UPDATE) i)
-     SELECT true AS keyed, * FROM keyed
+     SELECT * FROM keyed
      UNION ALL
-     SELECT false, i.model, i."rowKey", i."customerId", i.values, NULL, i."sourceAt" FROM "HealthInputRow" i
+     SELECT i.model, i."rowKey", i."customerId", i.values, NULL, i."sourceAt" FROM "HealthInputRow" i
       WHERE i."tenantId" = $1 AND i."customerId" = ANY($4::text[])
         AND NOT EXISTS (SELECT 1 FROM keyed WHERE keyed.model = i.model AND keyed."rowKey" = i."rowKey")`,
     [tenantId, rowsOf.map((r) => r.row.model), rowsOf.map((r) => r.rowKey), customers],
   );
   /** Every row read, by key, as the batch leaves it (the events' rows are replaced as they change). */
-  const byKey = new Map(stored.map((s) => [`${s.model}\n${s.rowKey}`, s as Stored]));
+  const byKey = new Map(stored.map((s) => [`${s.model}\n${s.rowKey}`, s]));
   /** Rows to write, by key, with the last event that changed each (the row's `eventId`). */
   const writes = new Map<string, { row: Stored; eventId: string }>();
   for (const { event, customerId, row, rowKey } of rowsOf) {
