@@ -2,7 +2,8 @@
  * The 30-day history of a recompute against a real store: `loadInputs` takes the latest snapshot 30
  * to 45 days before (a snapshot exactly 30 days before counts, one exactly 45 days before does not),
  * and the health sync's trend check judges the engine's payload by that same score, as read, while a
- * payload nobody read it for is still judged by the store's history.
+ * payload nobody read it for is still judged by the store's history. And a snapshot's key is its
+ * tenant's: two tenants' customers of one id get their snapshots of one instant.
  */
 import type { StoreSql } from '@hub/store';
 import { jobActor } from '@hub/core/audit';
@@ -95,5 +96,32 @@ describe('a recompute’s score a month before', () => {
     ]);
     expect(marked?.quality?.consistency).toBe(1);
     expect(unmarked?.quality?.consistency).toBe(0);
+  });
+});
+
+describe('snapshots', () => {
+  it('of two tenants’ customers of the same id, recorded in the same millisecond, are both kept', async () => {
+    const [a, b] = [await tenantWith(1), await tenantWith(1)];
+    const now = new Date();
+    const results = await Promise.all(
+      [a, b].map((tenantId) =>
+        recomputeHealth(
+          { sql: store(), sync: healthPipeline(store(), tenantId, jobActor('health-recompute', 'run-s')) },
+          tenantId,
+          ['cust_b000001'],
+          (customerId) => `s:${customerId}`,
+          now,
+        ),
+      ),
+    );
+    expect(results.flat().map((result) => result.outcome)).toEqual(['APPLIED', 'APPLIED']);
+    const snapshots = await store().query<{ tenantId: string; id: string }>(
+      `SELECT "tenantId", id FROM "HealthSnapshot" WHERE "tenantId" = ANY($1::text[]) ORDER BY "tenantId"`,
+      [[a, b]],
+    );
+    expect(snapshots).toEqual([
+      { tenantId: a, id: snapshotId(now, 'cust_b000001') },
+      { tenantId: b, id: snapshotId(now, 'cust_b000001') },
+    ]);
   });
 });
