@@ -67,7 +67,7 @@ export async function handleInputEvents(ctx: ConsumerBatchContext, now: () => Da
   // Tenant-wide rows (a campaign's definition) feed no customer's health.
   if (customers.length === 0) return;
   await lockCustomers(tx, tenantId, customers);
-  const changed = await keepInputsOf(tx, tenantId, events);
+  const { changed, rows } = await keepInputsOf(tx, tenantId, events);
   if (changed.size === 0) return;
   const ids = [...changed.keys()];
   const results = await recomputeHealth(
@@ -76,6 +76,7 @@ export async function handleInputEvents(ctx: ConsumerBatchContext, now: () => Da
     ids,
     (customerId) => healthKeyOf(changed.get(customerId) ?? ''),
     now(),
+    rows,
   );
   // A computed health the pipeline refuses will be refused again: dead-letter it at once (in a
   // batch, the runtime splits it until the event that leads to it is alone).

@@ -38,6 +38,15 @@ interface Stored {
   customerId: string;
   values: Values;
   fieldTimes: Record<string, string>;
+  sourceAt: Date | string;
+}
+
+/** What a batch's events left in the inputs (`keepInputsOf`). */
+export interface KeptInputs {
+  /** The customers whose input changed, each with the last event that changed it. */
+  readonly changed: Map<string, string>;
+  /** Every input row of each of those customers after the batch: what `loadInputs` would read back. */
+  readonly rows: Map<string, InputRow[]>;
 }
 
 /**
@@ -47,20 +56,16 @@ interface Stored {
  * redelivered event writes the same value again). Returns whether any input changed.
  */
 export async function keepInputs(tx: SqlTx, event: EventEnvelope): Promise<boolean> {
-  return (await keepInputsOf(tx, event.tenantId, [event])).size > 0;
+  return (await keepInputsOf(tx, event.tenantId, [event])).changed.size > 0;
 }
 
 /**
  * `keepInputs` for a batch of one tenant's events, folded in their order: two statements for the
- * whole batch (one read of the stored rows, locked; one upsert of the rows that changed), the same
- * rows as event by event. Returns the customers whose input changed, each with the last event that
- * changed it.
+ * whole batch (one read of the stored rows, locked, with the other rows of the events' customers;
+ * one upsert of the rows that changed), the same rows as event by event. Returns the customers
+ * whose input changed, each with the last event that changed it, and their rows as written.
  */
-export async function keepInputsOf(
-  tx: SqlTx,
-  tenantId: string,
-  events: readonly EventEnvelope[],
-): Promise<Map<string, string>> {
+export async function keepInputsOf(tx: SqlTx, tenantId: string, events: readonly EventEnvelope[]): Promise<KeptInputs> {
   const rowsOf = events.flatMap((event) => {
     const payload = event.payload as unknown as SyncEventPayload;
     if (event.customerId === null) return [];
@@ -69,14 +74,28 @@ export async function keepInputsOf(
       .map((row) => ({ event, customerId: event.customerId ?? '', row, rowKey: canonicalJson(row.key) }));
   });
   const changedCustomers = new Map<string, string>();
-  if (rowsOf.length === 0) return changedCustomers;
+  if (rowsOf.length === 0) return { changed: changedCustomers, rows: new Map() };
+  const customers = [...new Set(rowsOf.map((r) => r.customerId))];
+  // The events' rows, locked, and (not locked: no event of the batch writes them, and the consumer
+  // holds their customers' locks) every other row of the events' customers, which their recompute
+  // reads: one read for both.
   const stored = await tx.query<Stored>(
-    `SELECT i.model, i."rowKey", i."customerId", i.values, i."fieldTimes"
-       FROM "HealthInputRow" i JOIN (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS k(model, row_key)
-         ON i.model = k.model AND i."rowKey" = k.row_key
-      WHERE i."tenantId" = $1 FOR UPDATE OF i`,
-    [tenantId, rowsOf.map((r) => r.row.model), rowsOf.map((r) => r.rowKey)],
+    // Key-driven (one primary-key probe and row lock per key; OFFSET 0 keeps the planner from
+    // flattening the subquery into a join it may order the other way, as the engine's reads do).
+    `WITH keyed AS (
+       SELECT i.model, i."rowKey", i."customerId", i.values, i."fieldTimes", i."sourceAt"
+         FROM (SELECT DISTINCT * FROM unnest($2::text[], $3::text[])) AS k(model, row_key)
+        CROSS JOIN LATERAL (SELECT * FROM "HealthInputRow" i
+                             WHERE i."tenantId" = $1 AND i.model = k.model AND i."rowKey" = k.row_key
+                            OFFSET 0 FOR UPDATE) i)
+     SELECT * FROM keyed
+     UNION ALL
+     SELECT i.model, i."rowKey", i."customerId", i.values, NULL, i."sourceAt" FROM "HealthInputRow" i
+      WHERE i."tenantId" = $1 AND i."customerId" = ANY($4::text[])
+        AND NOT EXISTS (SELECT 1 FROM keyed WHERE keyed.model = i.model AND keyed."rowKey" = i."rowKey")`,
+    [tenantId, rowsOf.map((r) => r.row.model), rowsOf.map((r) => r.rowKey), customers],
   );
+  /** Every row read, by key, as the batch leaves it (the events' rows are replaced as they change). */
   const byKey = new Map(stored.map((s) => [`${s.model}\n${s.rowKey}`, s]));
   /** Rows to write, by key, with the last event that changed each (the row's `eventId`). */
   const writes = new Map<string, { row: Stored; eventId: string }>();
@@ -87,7 +106,7 @@ export async function keepInputsOf(
     const current = byKey.get(id);
     const next: Stored = current
       ? { ...current, values: { ...current.values }, fieldTimes: { ...current.fieldTimes } }
-      : { model: row.model, rowKey, customerId, values: {}, fieldTimes: {} };
+      : { model: row.model, rowKey, customerId, values: {}, fieldTimes: {}, sourceAt: '' };
     let changed = false;
     const incoming: Values = { ...row.key, ...row.changed };
     for (const field of [...(INPUT_FIELDS[row.model] ?? []), 'customerId']) {
@@ -108,18 +127,22 @@ export async function keepInputsOf(
       next.fieldTimes[field] = iso;
     }
     // A row nothing changed is not written, so the batch's later events see it as stored (its older
-    // field times), as they would event by event.
-    if (!changed && current) continue;
+    // field times), as they would event by event; nor is a new row the event kept no field of.
+    if (!changed && (current || Object.keys(next.fieldTimes).length === 0)) continue;
+    next.sourceAt = sourceAtOf(next.fieldTimes);
     writes.set(id, { row: next, eventId: event.id });
     changedCustomers.set(customerId, event.id);
     byKey.set(id, next);
   }
-  if (writes.size === 0) return changedCustomers;
+  const rows = new Map([...changedCustomers.keys()].map((id) => [id, [] as InputRow[]]));
+  for (const row of byKey.values())
+    rows.get(row.customerId)?.push({ model: row.model, values: row.values, sourceAt: new Date(row.sourceAt) });
+  if (writes.size === 0) return { changed: changedCustomers, rows };
   await tx.execute(
     `INSERT INTO "HealthInputRow" ("tenantId", model, "rowKey", "customerId", values, "fieldTimes", "sourceAt", "eventId", "updatedAt")
-     SELECT $1, w.model, w.row_key, w.customer_id, w.vals, w.times,
-            (SELECT max(value::timestamptz) FROM jsonb_each_text(w.times)), w.event_id, now()
-       FROM jsonb_to_recordset($2::jsonb) AS w(model text, row_key text, customer_id text, vals jsonb, times jsonb, event_id text)
+     SELECT $1, w.model, w.row_key, w.customer_id, w.vals, w.times, w.source_at, w.event_id, now()
+       FROM jsonb_to_recordset($2::jsonb)
+         AS w(model text, row_key text, customer_id text, vals jsonb, times jsonb, source_at timestamptz, event_id text)
      ON CONFLICT ("tenantId", model, "rowKey") DO UPDATE SET
        "customerId" = EXCLUDED."customerId", values = EXCLUDED.values, "fieldTimes" = EXCLUDED."fieldTimes",
        "sourceAt" = EXCLUDED."sourceAt", "eventId" = EXCLUDED."eventId", "updatedAt" = now()`,
@@ -132,12 +155,20 @@ export async function keepInputsOf(
           customer_id: w.customerId,
           vals: w.values,
           times: w.fieldTimes,
+          source_at: w.sourceAt,
           event_id: eventId,
         })),
       ),
     ],
   );
-  return changedCustomers;
+  return { changed: changedCustomers, rows };
+}
+
+/** A row's `sourceAt`: the latest of its field times (ISO 8601, as `keepInputsOf` writes them). */
+function sourceAtOf(fieldTimes: Readonly<Record<string, string>>): string {
+  let latest = -Infinity;
+  for (const field in fieldTimes) latest = Math.max(latest, Date.parse(fieldTimes[field] ?? ''));
+  return new Date(latest).toISOString();
 }
 
 const num = (value: unknown): number | null => (typeof value === 'number' && Number.isFinite(value) ? value : null);

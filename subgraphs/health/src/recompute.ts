@@ -3,7 +3,7 @@
  * each customer's `customer_health_sync` through the health domain's own sync pipeline as source
  * `health-engine` (idempotency, conflict rule, history snapshot, quality and the outbox event that
  * marketing and sales consume). Used by the consumers (one customer per event) and by the daily
- * `health-recompute` job (chunks of customers): the same code, set-based either way — three reads per
+ * `health-recompute` job (chunks of customers): the same code, set-based either way — one read per
  * call whatever the number of customers, then the pipeline's batches of up to 1,000 events.
  */
 import { attachStoreSql, type SqlTx, type StoreSql } from '@hub/store';
@@ -13,7 +13,7 @@ import type { SyncEvent, SyncResult } from '@hub/core/sync/types';
 import type { CustomerHealthSyncInput } from './generated/resolvers-types.js';
 import { computeHealth, type ComputedHealth } from './formula.js';
 import { inputsOf, type InputRow } from './inputs.js';
-import { customerKeys, sync } from './sync.js';
+import { customerKeys, scoreMonthBeforeSql, sync, withScoreMonthBefore } from './sync.js';
 
 /** The source every computed health carries; it owns the computed fields (sync.ts). */
 export const HEALTH_ENGINE = 'health-engine';
@@ -64,47 +64,49 @@ export function healthPayload(customerId: string, health: ComputedHealth, at: Da
  * The inputs of `customerIds` at `now`: their input rows and each one's score 30–45 days before `now`
  * (the latest snapshot in that window, the same window the health sync's trend check uses), and
  * the time to compute each at: `now`, or just after the health already stored when that is not older.
+ * `rows`: the customers' input rows as the caller holds them in this transaction (the consumers,
+ * which have just read and written them: `keepInputsOf`), not read again.
  */
 export async function loadInputs(
   sql: Pick<SqlTx, 'query'>,
   tenantId: string,
   customerIds: readonly string[],
   now: Date,
+  rows?: ReadonlyMap<string, readonly InputRow[]>,
 ): Promise<Map<string, { rows: InputRow[]; before: number | null; at: Date }>> {
   const byCustomer = new Map(
-    customerIds.map((id) => [id, { rows: [] as InputRow[], before: null as number | null, at: now }]),
+    customerIds.map((id) => [id, { rows: [...(rows?.get(id) ?? [])], before: null as number | null, at: now }]),
   );
   if (customerIds.length === 0) return byCustomer;
-  const rows = await sql.query<{ customerId: string; model: string; values: Record<string, unknown>; sourceAt: Date }>(
-    `SELECT "customerId", model, values, "sourceAt" FROM "HealthInputRow"
-      WHERE "tenantId" = $1 AND "customerId" = ANY($2::text[])`,
-    [tenantId, customerIds],
+  // One statement, three parts: the input rows (unless given), the score a month before
+  // (`scoreMonthBeforeSql`) and the health stored at `now` or later. A recompute must be later than
+  // the health stored (the conflict rule keeps the stored value on a tie of source times): two
+  // recomputes in one millisecond, or a clock behind another process's.
+  const found = await sql.query<{
+    part: number;
+    customerId: string;
+    model: string | null;
+    values: Record<string, unknown> | null;
+    at: Date | null;
+    score: number | null;
+  }>(
+    `SELECT 0 AS part, "customerId", model, values, "sourceAt" AS at, NULL::int AS score FROM "HealthInputRow"
+      WHERE "tenantId" = $1 AND "customerId" = ANY($2::text[]) AND NOT $4::boolean
+     UNION ALL
+     SELECT 1, c.id, NULL, NULL, NULL, m.score
+       FROM unnest($2::text[]) AS c(id) CROSS JOIN ${scoreMonthBeforeSql('$1', 'c.id', '$3::timestamptz')} m
+     UNION ALL
+     SELECT 2, "customerId", NULL, NULL, "syncTimestamp", NULL FROM "HealthScore"
+      WHERE "tenantId" = $1 AND "customerId" = ANY($2::text[]) AND "syncTimestamp" >= $3::timestamptz`,
+    [tenantId, customerIds, now.toISOString(), rows !== undefined],
   );
-  for (const row of rows)
-    byCustomer
-      .get(row.customerId)
-      ?.rows.push({ model: row.model, values: row.values, sourceAt: new Date(row.sourceAt) });
-  const before = await sql.query<{ customerId: string; score: number }>(
-    `SELECT DISTINCT ON ("customerId") "customerId", score FROM "HealthSnapshot"
-      WHERE "tenantId" = $1 AND "customerId" = ANY($2::text[])
-        AND "recordedAt" <= $3::timestamptz - interval '30 days' AND "recordedAt" > $3::timestamptz - interval '45 days'
-      ORDER BY "customerId", "recordedAt" DESC`,
-    [tenantId, customerIds, now.toISOString()],
-  );
-  for (const row of before) {
+  for (const row of found) {
     const entry = byCustomer.get(row.customerId);
-    if (entry) entry.before = Number(row.score);
-  }
-  // A recompute must be later than the health stored (the conflict rule keeps the stored value on a
-  // tie of source times): two recomputes in one millisecond, or a clock behind another process's.
-  const stored = await sql.query<{ customerId: string; syncTimestamp: Date }>(
-    `SELECT "customerId", "syncTimestamp" FROM "HealthScore" WHERE "tenantId" = $1 AND "customerId" = ANY($2::text[])
-        AND "syncTimestamp" >= $3::timestamptz`,
-    [tenantId, customerIds, now.toISOString()],
-  );
-  for (const row of stored) {
-    const entry = byCustomer.get(row.customerId);
-    if (entry) entry.at = new Date(new Date(row.syncTimestamp).getTime() + 1);
+    if (!entry) continue;
+    if (row.part === 0)
+      entry.rows.push({ model: row.model ?? '', values: row.values ?? {}, sourceAt: new Date(row.at ?? 0) });
+    else if (row.part === 1) entry.before = Number(row.score);
+    else entry.at = new Date(new Date(row.at ?? 0).getTime() + 1);
   }
   return byCustomer;
 }
@@ -120,14 +122,19 @@ export async function recomputeHealth(
   customerIds: readonly string[],
   keyOf: (customerId: string) => string,
   now: Date,
+  rows?: ReadonlyMap<string, readonly InputRow[]>,
 ): Promise<SyncResult[]> {
-  const inputs = await loadInputs(target.sql, tenantId, customerIds, now);
-  const events: SyncEvent[] = [...inputs].map(([customerId, { rows, before, at }]) => ({
-    kind: 'customer_health_sync',
-    source: HEALTH_ENGINE,
-    idempotencyKey: keyOf(customerId),
-    payload: healthPayload(customerId, computeHealth(inputsOf(customerId, rows, before, at), at), at),
-  }));
+  const inputs = await loadInputs(target.sql, tenantId, customerIds, now, rows);
+  const events: SyncEvent[] = [...inputs].map(([customerId, { rows, before, at }]) => {
+    const payload = healthPayload(customerId, computeHealth(inputsOf(customerId, rows, before, at), at), at);
+    // At `now`, the trend check's window is the one `before` was read in: it takes it as read.
+    return {
+      kind: 'customer_health_sync',
+      source: HEALTH_ENGINE,
+      idempotencyKey: keyOf(customerId),
+      payload: at.getTime() === now.getTime() ? withScoreMonthBefore(payload, before) : payload,
+    };
+  });
   return target.sync.apply(events);
 }
 

@@ -103,9 +103,19 @@ function healthRows(current: HealthRow & Record<string, unknown>): RowChange[] {
 }
 
 /**
- * Facts for the trend check, one statement per batch: per event, the customer's score of the latest
- * snapshot 30 to 45 days before the event's sync time (none when the history has no point there).
+ * The customer's score of the latest snapshot 30 to 45 days before `at` (SQL expressions), as a
+ * LATERAL subquery yielding `score` or no row: the trend check's and the formula's 30-day history
+ * (recompute.ts), one rule. One backward index probe per customer and time, however many
+ * snapshots the window holds (every recompute writes one).
  */
+export function scoreMonthBeforeSql(tenant: string, customerId: string, at: string): string {
+  return `LATERAL (SELECT s.score FROM "HealthSnapshot" s
+                   WHERE s."tenantId" = ${tenant} AND s."customerId" = ${customerId}
+                     AND s."recordedAt" <= ${at} - interval '30 days' AND s."recordedAt" > ${at} - interval '45 days'
+                   ORDER BY s."recordedAt" DESC LIMIT 1)`;
+}
+
+/** Facts for the trend check, one statement per batch: per event, its customer's score a month before its sync time. */
 async function scoresMonthBefore(
   db: SqlExecutor,
   tenantId: string,
@@ -113,16 +123,47 @@ async function scoresMonthBefore(
 ): Promise<Map<string, number>> {
   if (events.length === 0) return new Map();
   const rows = await db.query<{ customerId: string; at: Date | string; score: number }>(
-    `SELECT DISTINCT ON (k.customer_id, k.at) k.customer_id AS "customerId", k.at, s.score
-     FROM unnest($2::text[], $3::timestamptz[]) AS k(customer_id, at)
-     JOIN "HealthSnapshot" s ON s."tenantId" = $1 AND s."customerId" = k.customer_id
-       AND s."recordedAt" <= k.at - interval '30 days' AND s."recordedAt" > k.at - interval '45 days'
-     ORDER BY k.customer_id, k.at, s."recordedAt" DESC`,
+    `SELECT k.customer_id AS "customerId", k.at, m.score
+       FROM unnest($2::text[], $3::timestamptz[]) AS k(customer_id, at)
+      CROSS JOIN ${scoreMonthBeforeSql('$1', 'k.customer_id', 'k.at')} m`,
     tenantId,
     events.map((event) => event.customerId),
     events.map((event) => event.at.toISOString()),
   );
   return new Map(rows.map((row) => [factKey(row.customerId, new Date(row.at)), Number(row.score)]));
+}
+
+/**
+ * The month-before scores a writer has already read in its transaction, by the payload it built
+ * from them (recompute.ts reads them with the inputs, by the same rule for the same customer and
+ * sync time): the trend check takes them instead of looking the same snapshots up a second time.
+ * Null: no snapshot in the window.
+ */
+const knownMonthBefore = new WeakMap<object, number | null>();
+
+/** Marks `payload` (a customer_health_sync about to be applied) with its customer's score 30–45 days before its sync time, as read. */
+export function withScoreMonthBefore<P extends object>(payload: P, score: number | null): P {
+  knownMonthBefore.set(payload, score);
+  return payload;
+}
+
+/** The trend check's facts: the scores already known (`withScoreMonthBefore`), one statement for the rest. */
+async function monthBeforeFacts(
+  db: SqlExecutor,
+  tenantId: string,
+  payloads: readonly CustomerHealthSyncInput[],
+): Promise<Map<string, number>> {
+  const facts = new Map<string, number>();
+  const unknown: { customerId: string; at: Date }[] = [];
+  for (const payload of payloads) {
+    const at = syncTimeOrNull(payload.syncTimestamp);
+    if (!at) continue;
+    const known = knownMonthBefore.get(payload);
+    if (known === undefined) unknown.push({ customerId: payload.customerId, at });
+    else if (known !== null) facts.set(factKey(payload.customerId, at), known);
+  }
+  for (const [key, score] of await scoresMonthBefore(db, tenantId, unknown)) facts.set(key, score);
+  return facts;
 }
 
 function factKey(customerId: string, at: Date): string {
@@ -212,15 +253,7 @@ export const customerHealthSync: SyncKind<CustomerHealthSyncInput> = {
       }
       return checks;
     },
-    loadFacts: (db, tenantId, payloads) =>
-      scoresMonthBefore(
-        db,
-        tenantId,
-        payloads.flatMap((payload) => {
-          const at = syncTimeOrNull(payload.syncTimestamp);
-          return at ? [{ customerId: payload.customerId, at }] : [];
-        }),
-      ),
+    loadFacts: monthBeforeFacts,
     consistency(payload, facts) {
       // The reported 30-day change should match the customer's own history in this store.
       const at = syncTimeOrNull(payload.syncTimestamp);

@@ -21,7 +21,8 @@ import { describe, expect, it } from 'vitest';
 import { briefHealthJson } from '@hub/core/events/health';
 import { healthConsumers, healthKeyOf } from '../src/consumers.js';
 import { computeHealth } from '../src/formula.js';
-import { healthPayload } from '../src/recompute.js';
+import { inputsOf } from '../src/inputs.js';
+import { healthPayload, loadInputs } from '../src/recompute.js';
 import { subgraph } from '../src/server.js';
 
 const health = useTestSubgraph(subgraph, { seed: false });
@@ -330,6 +331,39 @@ describe('health consumers: a usage event recomputes the customer’s health', (
     expect(await rates(reference)).toEqual([0.7]);
     expect(await rates(batched)).toEqual(await rates(reference));
     expect((await healthOf(batched)).score).toEqual((await healthOf(reference)).score);
+  });
+
+  // The consumer recomputes from the rows it has just read and written, not read back: they must be
+  // every row of the customer as stored, a row re-filed to it from another customer included.
+  it('a batch recomputes each customer from its rows as stored, a ticket re-filed to it included', async () => {
+    const consumer = consumerFor('support.update_ticket');
+    const [from, to] = [newCustomer(), newCustomer()];
+    const ticket = (customerId: string, id: string, hoursAgo: number, changed: Record<string, unknown>) =>
+      syncEnvelope({
+        domain: 'support',
+        kind: 'update_ticket',
+        tenantId: TENANT,
+        customerId,
+        occurredAt: new Date(NOW.getTime() - hoursAgo * 3_600_000),
+        rows: [{ model: 'Ticket', id, key: { id }, changed }],
+      });
+    const [t1, t2, t3] = [`${from}_t1`, `${to}_t2`, `${to}_t3`];
+    await handle(ticket(from, t1, 5, { customerId: from, status: 'OPEN', priority: 'URGENT' }));
+    await handle(ticket(to, t2, 5, { customerId: to, status: 'SOLVED', priority: 'NORMAL', satisfactionScore: 5 }));
+    await handle(ticket(to, t3, 5, { customerId: to, status: 'OPEN', priority: 'NORMAL' }));
+    await runBatchHandler(consumer, healthStore(), [
+      ticket(to, t1, 2, { customerId: to, status: 'PENDING' }),
+      ticket(to, t3, 1, { status: 'SOLVED', satisfactionScore: 2 }),
+    ]);
+    const [stored] = await sql().query<{ syncTimestamp: Date; supportSatisfaction: number; score: number }>(
+      `SELECT "syncTimestamp", "supportSatisfaction", score FROM "HealthScore" WHERE "tenantId" = $1 AND "customerId" = $2`,
+      [TENANT, to],
+    );
+    const at = new Date(stored?.syncTimestamp ?? 0);
+    const input = (await loadInputs(sql(), TENANT, [to], at)).get(to);
+    expect(input?.rows.map((row) => row.values['status']).sort()).toEqual(['PENDING', 'SOLVED', 'SOLVED']);
+    const fresh = computeHealth(inputsOf(to, input?.rows ?? [], input?.before ?? null, at), at);
+    expect(stored).toMatchObject({ supportSatisfaction: fresh.supportSatisfaction, score: fresh.score });
   });
 
   it('a failure after the inputs were kept rolls the inputs back with it (one transaction)', async () => {
