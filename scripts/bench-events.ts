@@ -21,6 +21,7 @@
  *   - the daily health recompute (scripts/bench-health-recompute.ts) for BENCH_RECOMPUTE customers
  *     (default 10,000; `--full` or BENCH_RECOMPUTE=100000 for the issue's 100,000).
  * Options: BENCH_RATE (2000), BENCH_SECONDS (10), BENCH_PATHS (`embedded,nats,pglite,baseline`),
+ * BENCH_NATS_PRODUCER (`thread`; `inline`: the producer in the consumer's thread, as before),
  * BENCH_BATCH (256), BENCH_LINGER_MS (5), BENCH_BASELINE_SECONDS (2), BENCH_RECOMPUTE, NATS_URL.
  * Last line: `bench:events p99_ms=<embedded>/<nats> rate=<embedded>/<nats> recompute_100k_s=<s>`.
  */
@@ -31,6 +32,7 @@ import { performance } from 'node:perf_hooks';
 import { randomBytes } from 'node:crypto';
 import { EnvReader } from '@hub/core/config';
 import { createEmbeddedBus } from '@hub/core/events/bus-embedded';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { createNatsBus } from '@hub/core/events/bus-nats';
 import { createConsumerRuntime } from '@hub/core/events/consumer';
 import type { BatchPolicy, EventBus } from '@hub/core/events/types';
@@ -59,6 +61,7 @@ const config = read.done({
   recompute: read.int('BENCH_RECOMPUTE', full ? 100_000 : 10_000, { min: 0 }),
   nats: read.string('NATS_URL', 'nats://127.0.0.1:4222'),
   kind: read.string('BENCH_KIND', 'record_feature_usage'),
+  natsProducer: read.string('BENCH_NATS_PRODUCER', 'thread'),
 });
 
 interface Result extends LatencySummary {
@@ -132,12 +135,26 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
     published: (numbers, at) => probe.published(numbers, local(at)),
   };
   let consumerBus: EventBus;
+  /** The run's own NATS stream, deleted at the end (scripts/nats-clean.ts catches a killed run's). */
+  let dropStream = () => Promise.resolve();
   let producer: Producer;
   let closeProducerBus = () => Promise.resolve();
   if (kind === 'nats') {
     const prefix = `B${randomBytes(4).toString('hex').toUpperCase()}`;
-    consumerBus = await createNatsBus({ servers: config.nats, prefix });
-    producer = await threadProducer({ storeConfig: stores.producer.config, natsServers: config.nats, prefix }, events);
+    const nats = await createNatsBus({ servers: config.nats, prefix });
+    consumerBus = nats;
+    dropStream = async () => {
+      await (await jetstreamManager(nats.connection)).streams.delete(nats.streamName('product'));
+    };
+    if (config.natsProducer === 'inline') {
+      const producerBus = await createNatsBus({ servers: config.nats, prefix });
+      producer = await startProducer(stores.producer, producerBus, events);
+      closeProducerBus = () => producerBus.close();
+    } else
+      producer = await threadProducer(
+        { storeConfig: stores.producer.config, natsServers: config.nats, prefix },
+        events,
+      );
   } else {
     const log = createEmbeddedBus({ domain: 'product', store: stores.producer.backgroundSql });
     // In one process the health consumer reads product's log straight (another process: `_events`).
@@ -196,6 +213,7 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
     console.warn(`${label}: ${check?.scores} health scores, ${check?.inbox} inbox rows, ${latencies.length} applied`);
   await runtime.stop();
   await producer.stop();
+  await dropStream();
   await consumerBus.close();
   await closeProducerBus();
   await stores.close();
@@ -206,7 +224,7 @@ async function healthPath(kind: Kind, batch: BatchPolicy, seconds: number, label
     nodeUs: (cpu.user + cpu.system) / applied,
     pgUs: pg0 === null || pg1 === null ? null : ((pg1 - pg0) * 1e6) / applied,
     busy,
-    producerBusy: kind === 'nats' ? offered.busy : undefined,
+    producerBusy: kind === 'nats' && config.natsProducer !== 'inline' ? offered.busy : undefined,
   };
 }
 

@@ -7,6 +7,7 @@ import { randomBytes } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import { connect } from '@nats-io/transport-node';
 import { AckPolicy, jetstream, jetstreamManager, StorageType } from '@nats-io/jetstream';
+import { natsConnectionOptions } from '@hub/core/events/bus-nats';
 
 /** Wall-clock milliseconds with sub-millisecond resolution (the floors are well under 1 ms). */
 export const nowMs = () => performance.timeOrigin + performance.now();
@@ -86,7 +87,8 @@ export async function inProcessFloor(rate: number, seconds: number): Promise<Lat
 
 /** The floor of the NATS bus: raw JetStream publish -> durable pull consume -> ack, on a stream of its own. */
 export async function natsFloor(servers: string, rate: number, seconds: number): Promise<LatencySummary> {
-  const nc = await connect({ servers });
+  // The hub's own connection options (bus-nats.ts), so the floor and our path use the client alike.
+  const nc = await connect(natsConnectionOptions(servers, 'bench-floor'));
   const jsm = await jetstreamManager(nc);
   const js = jetstream(nc);
   const name = `BFLOOR_${randomBytes(4).toString('hex').toUpperCase()}`;

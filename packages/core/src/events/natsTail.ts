@@ -19,7 +19,7 @@
 import { connect } from '@nats-io/transport-node';
 import { DeliverPolicy, JetStreamApiCodes, JetStreamApiError, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import type { Domain } from '../domains.js';
-import { decodeEnvelope, readUpTo } from './bus-nats.js';
+import { decodeEnvelope, natsConnectionOptions, readUpTo } from './bus-nats.js';
 import type { EventEnvelope } from './types.js';
 
 export interface StreamPage {
@@ -50,12 +50,7 @@ export async function createNatsStreamPager(options: {
   readonly name?: string;
 }): Promise<NatsStreamPager> {
   const prefix = options.prefix ?? 'HUB';
-  const nc = await connect({
-    servers: options.servers.split(',').map((s) => s.trim()),
-    name: options.name ?? 'hub-tail',
-    maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
-  });
+  const nc = await connect(natsConnectionOptions(options.servers, options.name ?? 'hub-tail'));
   const js = jetstream(nc);
   const jsm = await jetstreamManager(nc);
   const streamName = (domain: Domain) => `${prefix}_${domain.toUpperCase()}`;
